@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Set up a fresh machine and run the demo or the tests: `python3 scripts/dev.py demo|test`.
+
+Needs nothing but Python 3.11+. Creates `.venv`, installs the package (and the
+test extras), installs the Debian packages the tests drive when they are
+missing (Chromium for the report test, dump1090-mutability for the receiver
+test), then runs `tailwatch demo` or pytest. `.ci/run` calls `test`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+# Debian package -> a command that shows it is installed.
+SYSTEM_PACKAGES = {
+    "chromium": "/usr/bin/chromium",
+    "dump1090-mutability": "/usr/bin/dump1090-mutability",
+}
+
+
+def run(*cmd: str | Path, **kw) -> None:
+    print("+", " ".join(map(str, cmd)), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def venv(extras: str) -> None:
+    if not (BIN / "python").exists():
+        run(sys.executable, "-m", "venv", VENV)
+        run(BIN / "python", "-m", "pip", "install", "-q", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "-q", "-e", f"{ROOT}[{extras}]" if extras else ROOT)
+
+
+def system_packages() -> None:
+    missing = [pkg for pkg, probe in SYSTEM_PACKAGES.items() if not Path(probe).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(f"note: cannot install {', '.join(missing)} (not root or no apt-get); their tests will skip")
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+
+
+def main(argv: list[str]) -> int:
+    job = argv[1] if len(argv) > 1 else "test"
+    if job == "demo":
+        venv("")
+        run(BIN / "tailwatch", "demo", *argv[2:], cwd=os.getcwd())
+    elif job == "test":
+        venv("test")
+        system_packages()
+        run(BIN / "python", "-m", "pytest", "-n", "2", "-q", *argv[2:], cwd=ROOT)
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode or 1)

@@ -1,0 +1,74 @@
+"""The canonical point schema every reader produces and the archive stores.
+
+Column names follow the `traffic` library so frames move between the two tools
+without renaming; dtypes are pinned here because a silently widened or narrowed
+column (string timestamps, float64 altitudes) breaks filters downstream.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TIMESTAMP = pl.Datetime("us", "UTC")
+
+POINT_SCHEMA: dict[str, pl.DataType] = {
+    "timestamp": TIMESTAMP,
+    "icao24": pl.String(),
+    "callsign": pl.String(),
+    "latitude": pl.Float64(),
+    "longitude": pl.Float64(),
+    "altitude": pl.Float32(),
+    "geoaltitude": pl.Float32(),
+    "groundspeed": pl.Float32(),
+    "track": pl.Float32(),
+    "vertical_rate": pl.Float32(),
+    "onground": pl.Boolean(),
+    "squawk": pl.String(),
+    "source": pl.String(),
+}
+
+COLUMNS: list[str] = list(POINT_SCHEMA)
+
+# Unit conversions used by readers of SI-unit sources (OpenSky, FR24 metres).
+M_TO_FT = 1.0 / 0.3048
+MS_TO_KT = 3600.0 / 1852.0
+MS_TO_FPM = 60.0 / 0.3048
+
+
+def empty_points() -> pl.DataFrame:
+    """An empty frame with the canonical columns and dtypes."""
+    return pl.DataFrame(schema=POINT_SCHEMA)
+
+
+def conform(frame: pl.DataFrame, source: str | None = None) -> pl.DataFrame:
+    """Return `frame` with exactly the canonical columns, in order, with pinned dtypes.
+
+    Missing optional columns are added as nulls; `source` is filled when given.
+    Identifiers are normalised: icao24 lower-case hex, callsign stripped upper case.
+    """
+    exprs: list[pl.Expr] = []
+    names = set(frame.columns)
+    for name, dtype in POINT_SCHEMA.items():
+        if name == "source" and source is not None:
+            exprs.append(pl.lit(source, dtype=pl.String()).alias("source"))
+        elif name in names:
+            exprs.append(pl.col(name).cast(dtype, strict=False).alias(name))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    out = frame.select(exprs)
+    return out.with_columns(
+        pl.col("icao24").str.strip_chars().str.to_lowercase(),
+        pl.col("callsign").str.strip_chars().str.to_uppercase().replace("", None),
+    )
+
+
+def positions_only(frame: pl.DataFrame) -> pl.DataFrame:
+    """Keep rows that carry a usable position (finite, in range) and a valid address."""
+    return frame.filter(
+        pl.col("latitude").is_between(-90.0, 90.0)
+        & pl.col("longitude").is_between(-180.0, 180.0)
+        & pl.col("latitude").is_not_nan()
+        & pl.col("longitude").is_not_nan()
+        & pl.col("icao24").str.contains(r"^[0-9a-f]{6}$")
+        & pl.col("timestamp").is_not_null()
+    )

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real recordings shipped in the `traffic` wheel, fetched once and cached.
+
+We never import or copy traffic's code; we only read its sample data files.
+Set TAILWATCH_TRAFFIC_SAMPLES to a folder holding `traffic/data/samples` to skip the download.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+TRAFFIC_VERSION = "2.13"
+CACHE = Path(os.environ.get("TAILWATCH_TEST_CACHE", Path.home() / ".cache" / "tailwatch-tests"))
+
+
+def _samples_root() -> Path:
+    env = os.environ.get("TAILWATCH_TRAFFIC_SAMPLES")
+    if env:
+        return Path(env)
+    root = CACHE / f"traffic-{TRAFFIC_VERSION}"
+    samples = root / "traffic" / "data" / "samples"
+    if samples.is_dir():
+        return samples
+    root.mkdir(parents=True, exist_ok=True)
+    wheels = list(root.glob("traffic-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", f"traffic=={TRAFFIC_VERSION}", "-d", str(root)],
+            check=True,
+        )
+        wheels = list(root.glob("traffic-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as zf:
+        zf.extractall(root, [n for n in zf.namelist() if n.startswith("traffic/data/samples/")])
+    return samples
+
+
+@pytest.fixture(scope="session")
+def traffic_samples() -> Path:
+    """Folder `traffic/data/samples` of the traffic wheel (real OpenSky, FR24, readsb, Beast data)."""
+    return _samples_root()
