@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error = one line
 _state = {"debug": False}
 
 EXIT_OK, EXIT_NO_RESULT, EXIT_BAD_INPUT = 0, 1, 2
@@ -111,7 +111,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     from tailwatch.ingest.base import BadInput
 
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else EXIT_OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except SystemExit:
