@@ -1,11 +1,17 @@
 """The Parquet archive: date-partitioned, sorted, deduplicated, written atomically.
 
-Layout: `DIR/date=YYYY-MM-DD/src-<digest>-<seq>.parquet` where `digest` names
-the source content and `seq` the batch. A completed source leaves a manifest in
-`DIR/_ingested/<digest>.json`, so re-ingesting the same bytes adds nothing, and
-an interrupted ingest resumes at the first batch it had not written. Every file
-is written to a dot-temporary name and renamed: readers of the archive see the
-old state or the new, never half a file.
+Layout: `DIR/date=YYYY-MM-DD/part-<run>-<seq>.parquet`, each file sorted by
+`icao24, timestamp`, zstd-compressed, in row groups of `ROW_GROUP_ROWS` rows with
+statistics, so one aircraft's day is one or two row groups that a query engine
+finds from the footers. A writer buffers batches (of one or many sources) per day
+and flushes large files, not one file per small input.
+
+Deduplication: rows equal on (icao24, timestamp, latitude, longitude) are
+dropped within a run and against what the partition already held. Completed
+sources leave `DIR/_ingested/<digest>.json`, so re-ingesting the same bytes
+reads nothing. Every file is written to a dot-temporary name, fsynced and
+renamed: a crash or kill leaves the archive as it was plus complete files, and
+the next run of the same input skips the rows those files already hold.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +29,11 @@ import polars as pl
 from tailwatch.schema import COLUMNS, POINT_SCHEMA
 
 ROW_GROUP_ROWS = 65_536
+FLUSH_ROWS = 4_000_000
 DEDUPE_KEYS = ["icao24", "timestamp", "latitude", "longitude"]
 MANIFEST_DIR = "_ingested"
+_SRC = "_src"
+_KEY = "_key"
 
 
 def file_digest(path: Path, chunk: int = 1 << 20) -> str:
@@ -37,42 +47,53 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
 
 def partition_files(archive: Path) -> list[Path]:
     """All committed Parquet files (temporaries excluded)."""
-    return sorted(p for p in archive.glob("date=*/*.parquet") if not p.name.startswith("."))
+    return sorted(p for p in Path(archive).glob("date=*/*.parquet") if not p.name.startswith("."))
 
 
-def _atomic_write(frame: pl.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, statistics=True)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
 
+def _atomic_write(frame: pl.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, statistics=True)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
 def _atomic_write_text(text: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
     os.replace(tmp, target)
+    _fsync_dir(target.parent)
 
 
-def _existing_keys(archive: Path, day: str, batch: pl.DataFrame) -> pl.DataFrame | None:
-    """Dedupe keys already stored in one partition for the batch's aircraft and time span."""
-    files = [p for p in (archive / f"date={day}").glob("*.parquet") if not p.name.startswith(".")]
-    if not files:
-        return None
-    lo, hi = batch["timestamp"].min(), batch["timestamp"].max()
-    addresses = batch["icao24"].unique()
+def _key_expr() -> pl.Expr:
+    """A 64-bit hash of the dedupe keys: one integer per row keeps a day's seen-set small."""
+    return pl.struct(DEDUPE_KEYS).hash(seed=0x7A11).alias(_KEY)
+
+
+def _stored_keys(files: list[Path], lo, hi) -> pl.Series:
+    """Key hashes of stored rows in [lo, hi] (row groups outside are pruned by statistics)."""
     return (
-        pl.scan_parquet(files)
+        pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
         .select(DEDUPE_KEYS)
-        .filter(pl.col("timestamp").is_between(lo, hi) & pl.col("icao24").is_in(addresses.implode()))
-        .collect()
+        .filter(pl.col("timestamp").is_between(lo, hi))
+        .select(_key_expr())
+        .collect()[_KEY]
     )
 
 
@@ -84,55 +105,120 @@ class WriteResult:
 
 
 class ArchiveWriter:
-    """Writes the batches of one source into the archive."""
+    """Buffers canonical batches per UTC day and writes them as sorted, deduplicated files.
 
-    def __init__(self, archive: Path, digest: str) -> None:
-        self.archive = archive
+    Rows can be tagged with a source index (`source_index` of `write`) to get
+    per-source written/duplicate counts back from `source_counts`.
+    """
+
+    def __init__(self, archive: Path, digest: str = "", flush_rows: int = FLUSH_ROWS) -> None:
+        self.archive = Path(archive)
         self.digest = digest
+        self.flush_rows = flush_rows
         self.result = WriteResult()
+        self.run = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}-{os.urandom(3).hex()}"
         self._seq = 0
+        self._buffer: dict[str, list[pl.DataFrame]] = {}
+        self._buffered = 0
+        self._preexisting: dict[str, list[Path]] = {}
+        self._written: dict[str, pl.Series] = {}  # key hashes this run wrote, per day
+        self._per_source: dict[int, list[int]] = {}  # source index -> [written, duplicates]
 
-    def write(self, batch: pl.DataFrame) -> None:
-        """Store one canonical batch: split by UTC day, drop duplicates, sort, write."""
-        seq = self._seq
-        self._seq += 1
+    # -- buffering ------------------------------------------------------------------------
+    def write(self, batch: pl.DataFrame, source_index: int = 0) -> None:
+        """Add one canonical batch; files are written when enough rows are buffered."""
         if batch.is_empty():
             return
-        batch = batch.select(COLUMNS)
-        n_in = batch.height
-        batch = batch.unique(subset=DEDUPE_KEYS, keep="first", maintain_order=False)
-        batch = batch.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"))
-        for (day,), part in batch.partition_by("_day", as_dict=True).items():
-            target = self.archive / f"date={day}" / f"src-{self.digest}-{seq:05d}.parquet"
-            part = part.drop("_day")
-            if target.exists():  # written by an earlier, interrupted run of the same source
-                self.result.duplicates += part.height
-                continue
-            stored = _existing_keys(self.archive, day, part)
-            if stored is not None and stored.height:
-                before = part.height
-                part = part.join(stored, on=DEDUPE_KEYS, how="anti", nulls_equal=True)
-                self.result.duplicates += before - part.height
-            if part.is_empty():
-                continue
-            part = part.sort(["icao24", "timestamp"])
-            _atomic_write(part, target)
-            self.result.rows_written += part.height
-            self.result.files += 1
-        self.result.duplicates += n_in - batch.height
+        batch = batch.select(COLUMNS).with_columns(pl.lit(source_index, dtype=pl.UInt32).alias(_SRC))
+        days = batch.select(pl.col("timestamp").dt.date().alias("_day"))["_day"]
+        if days.n_unique() == 1:
+            parts = {str(days[0]): batch}
+        else:
+            parts = {
+                str(day): part.drop("_day")
+                for (day,), part in batch.with_columns(days).partition_by("_day", as_dict=True).items()
+            }
+        for day, part in parts.items():
+            self._buffer.setdefault(day, []).append(part)
+        self._buffered += batch.height
+        if self._buffered >= self.flush_rows:
+            self.flush()
 
-    def commit(self, summary: dict) -> None:
-        """Mark the source complete so that ingesting it again is a no-op."""
+    @property
+    def buffered_rows(self) -> int:
+        return self._buffered
+
+    def discard(self, source_index: int) -> None:
+        """Drop buffered rows of one source (it failed midway; its manifest will not be written)."""
+        for day, parts in list(self._buffer.items()):
+            kept = [p.filter(pl.col(_SRC) != source_index) for p in parts]
+            self._buffer[day] = [p for p in kept if p.height]
+            if not self._buffer[day]:
+                del self._buffer[day]
+        self._buffered = sum(p.height for parts in self._buffer.values() for p in parts)
+
+    def flush(self) -> None:
+        """Write every buffered day now."""
+        for day in sorted(self._buffer):
+            self._flush_day(day, pl.concat(self._buffer[day], rechunk=False))
+        self._buffer.clear()
+        self._buffered = 0
+
+    # -- one day ---------------------------------------------------------------------------
+    def _flush_day(self, day: str, part: pl.DataFrame) -> None:
+        folder = self.archive / f"date={day}"
+        if day not in self._preexisting:
+            self._preexisting[day] = (
+                sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.exists() else []
+            )
+        n_in = part.height
+        offered = dict(part[_SRC].value_counts().iter_rows())
+        part = part.with_columns(_key_expr())
+        part = part.filter(pl.col(_KEY).is_first_distinct())
+        seen = self._written.get(day)
+        stored = self._preexisting[day]
+        if stored:
+            lo, hi = part["timestamp"].min(), part["timestamp"].max()
+            old = _stored_keys(stored, lo, hi)
+            seen = old if seen is None else pl.concat([seen, old])
+        fresh = part.filter(~pl.col(_KEY).is_in(seen.implode())) if seen is not None and seen.len() else part
+        kept = dict(fresh[_SRC].value_counts().iter_rows())
+        for src, n in offered.items():
+            entry = self._per_source.setdefault(int(src), [0, 0])
+            entry[0] += kept.get(src, 0)
+            entry[1] += n - kept.get(src, 0)
+        self.result.duplicates += n_in - fresh.height
+        if fresh.is_empty():
+            return
+        written = self._written.get(day)
+        self._written[day] = fresh[_KEY] if written is None else pl.concat([written, fresh[_KEY]], rechunk=False)
+        out = fresh.drop(_SRC, _KEY).sort(["icao24", "timestamp"])
+        target = folder / f"part-{self.run}-{self._seq:05d}.parquet"
+        self._seq += 1
+        _atomic_write(out, target)
+        self.result.rows_written += out.height
+        self.result.files += 1
+
+    def source_counts(self, source_index: int) -> tuple[int, int]:
+        """(written, duplicates) so far for rows written with `source_index`."""
+        written, dupes = self._per_source.get(source_index, [0, 0])
+        return written, dupes
+
+    def commit(self, summary: dict, digest: str | None = None) -> None:
+        """Mark a source complete (after `flush`) so that ingesting it again is a no-op."""
         _atomic_write_text(
             json.dumps(summary, indent=1, default=str),
-            self.archive / MANIFEST_DIR / f"{self.digest}.json",
+            self.archive / MANIFEST_DIR / f"{digest or self.digest}.json",
         )
 
 
 def already_ingested(archive: Path, digest: str) -> dict | None:
-    manifest = archive / MANIFEST_DIR / f"{digest}.json"
+    manifest = Path(archive) / MANIFEST_DIR / f"{digest}.json"
     if manifest.exists():
-        return json.loads(manifest.read_text())
+        try:
+            return json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            return None
     return None
 
 
@@ -141,7 +227,7 @@ def scan(archive: Path) -> pl.LazyFrame:
     files = partition_files(archive)
     if not files:
         return pl.LazyFrame(schema=POINT_SCHEMA)
-    return pl.scan_parquet(files).select(COLUMNS)
+    return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore").select(COLUMNS)
 
 
 def write_frames(archive: Path, frames: Iterable[pl.DataFrame], digest: str) -> WriteResult:
@@ -149,4 +235,5 @@ def write_frames(archive: Path, frames: Iterable[pl.DataFrame], digest: str) -> 
     writer = ArchiveWriter(archive, digest)
     for frame in frames:
         writer.write(frame)
+    writer.flush()
     return writer.result

@@ -106,6 +106,366 @@ def demo(
     run_demo(out, console=console, progress=progress)
 
 
+@app.command()
+def itinerary(
+    archive: Annotated[Optional[Path], typer.Option("--archive", help="Archive folder.")] = None,
+    input: Annotated[Optional[list[Path]], typer.Option("--input", help="Input file(s), no archive.")] = None,
+    aircraft: Annotated[Optional[list[str]], typer.Option("--aircraft", help="Hex address or registration.")] = None,
+    watchlist: Annotated[Optional[Path], typer.Option("--watchlist", help="Watchlist file (any importable format).")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="ISO 8601 start (UTC).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 end (UTC).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, md, html, geojson, kml or csv.")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Where did these aircraft go: legs and stops, each observed, inferred or unknown."""
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.itinerary.query import NoAircraft, emit, itineraries, parse_time
+
+    if (archive is None) == (not input):
+        raise BadInput("give either --archive DIR or --input FILE ...")
+    try:
+        itins, frames = itineraries(archive, input, aircraft, watchlist, parse_time(start, "--start"),
+                                    parse_time(end, "--end"))
+    except NoAircraft as exc:
+        raise NoResult(str(exc)) from exc
+    result = emit(fmt, itins, frames, out)
+    if isinstance(result, str):
+        sys.stdout.write(result if result.endswith("\n") else result + "\n")
+    else:
+        for path in result:
+            err_console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@app.command()
+def route(
+    origin: Annotated[str, typer.Argument(help="Origin airport (ICAO or IATA).")],
+    destination: Annotated[str, typer.Argument(help="Destination airport (ICAO or IATA).")],
+    type_code: Annotated[Optional[str], typer.Option("--type", help="Type code (range from the airlift model).")] = None,
+    operator_country: Annotated[Optional[str], typer.Option("--operator-country", help="ISO2 of the operator.")] = None,
+    registration_country: Annotated[Optional[str], typer.Option("--registration-country", help="ISO2 of the register.")] = None,
+    payload_t: Annotated[Optional[float], typer.Option("--payload-t", help="Payload in tonnes (default 20).")] = None,
+    range_km: Annotated[Optional[float], typer.Option("--range-km", help="Hop range in km (overrides the type model).")] = None,
+    when: Annotated[Optional[str], typer.Option("--date", help="Bans in force on this date (default: today).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or md.")] = "json",
+) -> None:
+    """Shortest route that avoids the airspace banned to the operator, with fuel stops."""
+    import json
+    from datetime import date
+
+    from tailwatch.airspace.routing import NoRoute, legal_route, route_markdown
+    from tailwatch.ingest.base import BadInput
+
+    if fmt not in ("json", "md"):
+        raise BadInput(f"--format must be json or md, not {fmt!r}")
+    try:
+        answer = legal_route(origin, destination, typecode=type_code, operator_country=operator_country,
+                             registration_country=registration_country, payload_t=payload_t,
+                             range_km=range_km, when=when or date.today().isoformat())
+    except NoRoute as exc:
+        raise NoResult(str(exc)) from exc
+    if fmt == "json":
+        typer.echo(json.dumps(answer, indent=2))
+    else:
+        typer.echo(route_markdown(answer))
+
+
+@app.command()
+def airlift(
+    km: Annotated[Optional[list[float]], typer.Argument(metavar="[KM]...", help="More leg distances (km).")] = None,
+    type_code: Annotated[Optional[str], typer.Option("--type", help="Type code: IL76, IL76MD90A, A124, C17, B77L…")] = None,
+    leg_km: Annotated[Optional[list[float]], typer.Option("--leg-km", help="Flown distance of a leg in km (repeatable).")] = None,
+    itinerary: Annotated[Optional[Path], typer.Option("--itinerary", help="tailwatch.itinerary/1 JSON (object or array).")] = None,
+    cargo: Annotated[Optional[str], typer.Option("--cargo", help="Cargo set name (shahed-136, kornet, s400-battery) or CSV file.")] = None,
+    count: Annotated[int, typer.Option("--count", help="How many times the cargo set.")] = 1,
+    supply: Annotated[Optional[Path], typer.Option("--supply", help="CSV filling a named set's unknown figures.")] = None,
+    claim_t: Annotated[Optional[float], typer.Option("--claim-t", help="Check a claimed load (t) against every leg.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or md.")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """What a type could carry on each leg, and how many sorties a cargo needs."""
+    import json
+
+    from tailwatch.airlift.cargo import load_cargo, merge_masses, read_cargo_file
+    from tailwatch.airlift.enrich import leg_distance_km, leg_label, read_itineraries
+    from tailwatch.airlift.report import airlift_report, render_markdown
+    from tailwatch.airlift.types import aircraft_type
+    from tailwatch.ingest.base import BadInput
+
+    if fmt not in ("json", "md"):
+        raise BadInput(f"--format must be json or md, got {fmt!r}")
+    if type_code is not None and aircraft_type(type_code) is None:
+        raise BadInput(f"unknown aircraft type {type_code!r}: no payload data for it")
+    distances = list(leg_km or []) + list(km or [])
+    if bool(distances) == bool(itinerary):
+        raise BadInput("give either --leg-km KM ... or --itinerary FILE")
+    load = None
+    if cargo:
+        load = load_cargo(cargo)
+        if supply:
+            load = merge_masses(load, read_cargo_file(supply))
+        load = load.scaled(count) if count != 1 else load
+    runs: list[tuple[str, list[float], list[dict] | None]] = []
+    if itinerary:
+        for it in read_itineraries(itinerary):
+            code = type_code or (it.get("aircraft") or {}).get("typecode")
+            if not code:
+                raise BadInput(f"{itinerary}: aircraft typecode unknown; give --type")
+            if aircraft_type(code) is None:
+                raise BadInput(f"unknown aircraft type {code!r}: no payload data for it")
+            runs.append((code, [leg_distance_km(leg) for leg in it["legs"]], [leg_label(leg) for leg in it["legs"]]))
+    else:
+        if type_code is None:
+            raise BadInput("--type is required with --leg-km")
+        runs.append((type_code, distances, None))
+    reports = [airlift_report(code, d, cargo=load, claim_t=claim_t, leg_labels=labels) for code, d, labels in runs]
+    if fmt == "json":
+        text = json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = "\n".join(render_markdown(r) for r in reports)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def watch(
+    feed: Annotated[list[str], typer.Option("--feed", help="beast://host:30005, sbs://host:30003, raw://host:30002 or http(s)://…/aircraft.json (repeatable).")],
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder (journal in ARCHIVE/_journal).")],
+    watchlist: Annotated[Optional[Path], typer.Option("--watchlist", help="Watchlist file (any importable format).")] = None,
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="Alert rules (YAML); default: watchlist seen/takeoff/landing/dark/emergency.")] = None,
+    notify: Annotated[Optional[list[str]], typer.Option("--notify", help="Extra notifier: file:PATH, http(s) webhook URL or apprise URL (repeatable).")] = None,
+    fsync: Annotated[str, typer.Option("--fsync", help="Journal fsync: seconds between syncs, 'always' or 'never'.")] = "1",
+    flush_seconds: Annotated[float, typer.Option("--flush-seconds", help="Flush the journal into the archive this often.")] = 300.0,
+    reference: Annotated[Optional[str], typer.Option("--reference", help="Receiver position LAT,LON (surface positions).")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", help="Stop after this many seconds (default: until SIGINT/SIGTERM).")] = None,
+) -> None:
+    """Watch live feeds: journal every position, alert on rules (JSON lines on stdout)."""
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.live.watch import WatchConfig, run_watch
+
+    ref = None
+    if reference:
+        try:
+            lat, lon = (float(x) for x in reference.split(","))
+        except ValueError:
+            raise BadInput(f"--reference: expected LAT,LON, got {reference!r}") from None
+        ref = (lat, lon)
+    for path in (watchlist, rules):
+        if path is not None and not path.exists():
+            raise BadInput(f"{path}: no such file")
+    cfg = WatchConfig(feeds=feed, archive=archive, watchlist=watchlist, rules=rules, notify=list(notify or []),
+                      fsync=fsync, flush_seconds=flush_seconds, reference=ref, max_runtime_s=duration)
+    raise typer.Exit(run_watch(cfg))
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="Beast capture, SBS log or raw AVR log (gzip ok).")],
+    serve: Annotated[str, typer.Option("--serve", help="Serve as beast, sbs or raw.")] = "beast",
+    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free port, printed).")] = 30005,
+    speed: Annotated[float, typer.Option("--speed", help="Time factor (2 = twice as fast; 0 = as fast as possible).")] = 1.0,
+    loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
+) -> None:
+    """Serve a recording as a live feed on 127.0.0.1 (starts when the first client connects)."""
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.live.replay import run_replay
+
+    if serve not in ("beast", "sbs", "raw"):
+        raise BadInput(f"--serve must be beast, sbs or raw, got {serve!r}")
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    try:
+        run_replay(path, serve, port, speed=speed, loop=loop)
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_OK) from None
+
+
+# --- identity: whois, watchlist import|show, scan (owner: identity) -------------------------
+watchlist_app = typer.Typer(help="Import and show watchlists (OFAC, OpenSanctions, hand-made CSV) and registries.",
+                            no_args_is_help=True)
+app.add_typer(watchlist_app, name="watchlist")
+
+
+def _identity_time(value: Optional[str], name: str):
+    from datetime import datetime, timezone
+
+    from tailwatch.ingest.base import BadInput
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadInput(f"{name} {value!r} is not an ISO 8601 time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _identity_archive(archive: Optional[Path]) -> Optional[Path]:
+    from tailwatch.ingest.base import BadInput
+
+    if archive is not None and not archive.is_dir():
+        raise BadInput(f"{archive}: no such archive folder")
+    return archive
+
+
+@watchlist_app.command("import")
+def watchlist_import(
+    files: Annotated[list[Path], typer.Argument(help="OFAC sdn.xml / SDN_ADVANCED.XML / sdn.csv, FtM JSON lines, "
+                                                     "CSV (icao24 or registration), or an aircraft registry.")],
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder (created if missing).")],
+) -> None:
+    """Import watchlists (and registries) into the archive; re-importing a file adds nothing."""
+    from rich.table import Table
+
+    from tailwatch.identity.watchlist import import_files
+
+    archive.mkdir(parents=True, exist_ok=True)
+    results = import_files(files, archive)
+    table = Table(title=f"watchlist import → {archive}")
+    for col in ("file", "format", "entries", "new"):
+        table.add_column(col, justify="right" if col in ("entries", "new") else "left")
+    for r in results:
+        table.add_row(r["file"], r["format"], f"{r['entries']:,}", f"{r['new']:,}")
+    console.print(table)
+
+
+@watchlist_app.command("show")
+def watchlist_show(
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder.")],
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="Only entries with no address.")] = False,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Leave out the bundled seed list.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """One row per entry with its resolved icao24, or `unresolved`, and the evidence."""
+    import json
+
+    from rich.table import Table
+
+    from rich.text import Text
+
+    from tailwatch.identity.watchlist import archive_watchlist
+    from tailwatch.ingest.base import BadInput
+
+    if fmt not in ("table", "json", "csv"):
+        raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
+    watch = archive_watchlist(_identity_archive(archive), include_seed=not no_seed)
+    if unresolved:
+        watch = watch.filter(watch["icao24"].is_null())
+    if fmt == "json":
+        sys.stdout.write(json.dumps(watch.to_dicts(), indent=1, ensure_ascii=False, default=str) + "\n")
+        return
+    if fmt == "csv":
+        flat = watch.drop("candidates").with_columns(
+            watch["registrations"].list.join(";"), watch["previous_registrations"].list.join(";"),
+            watch["icao24"].fill_null("unresolved"))
+        sys.stdout.write(flat.write_csv())
+        return
+    table = Table(title=f"watchlist — {watch.height} entries")
+    for col in ("list", "entry", "name", "registrations", "icao24", "country", "confidence", "reason / evidence"):
+        table.add_column(col, overflow="fold")
+    for e in watch.iter_rows(named=True):
+        cells = (e["list"], e["entry_id"], e["name"] or "", ", ".join(e["registrations"] or []),
+                 e["icao24"] or "unresolved", e["country"] or "",
+                 f"{e['confidence']:.2f}" if e["confidence"] is not None else "",
+                 f"{e['reason'] or ''}: {e['evidence']}")
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+
+
+@app.command()
+def whois(
+    query: Annotated[str, typer.Argument(metavar="HEX_OR_REG", help="ICAO address (6 hex) or registration.")],
+    archive: Annotated[Optional[Path], typer.Option("--archive", help="Use this archive's registries and lists.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Address, registration, country, type, operator and list entries of one aircraft."""
+    import json
+
+    from rich.table import Table
+
+    from rich.text import Text
+
+    from tailwatch.identity.lookup import aircraft_identity
+    from tailwatch.ingest.base import BadInput
+
+    if fmt not in ("table", "json"):
+        raise BadInput(f"--format must be table or json, got {fmt!r}")
+    ident = aircraft_identity(query, _identity_archive(archive))
+    if ident is None:
+        raise NoResult(f"{query}: no address, registration, registry record or list entry known")
+    if fmt == "json":
+        sys.stdout.write(json.dumps(ident, indent=1, ensure_ascii=False, default=str) + "\n")
+        return
+    table = Table(title=f"whois {query}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    found = ident["found_by"]
+    rows = [
+        ("icao24", (ident["icao24"] or "unknown") + (f"  ({found['icao24']})" if "icao24" in found else "")),
+        ("registration", (ident["registration"] or "unknown")
+         + (f"  ({found['registration']})" if "registration" in found else "")),
+        ("country", " ".join(x for x in (ident["country"], ident["country_name"] and f"({ident['country_name']})") if x)
+         or "unknown"),
+        *([("rule", found["rule"])] if "rule" in found else []),
+        ("military block", {True: "yes", False: "no", None: "unknown"}[ident["military_block"]]),
+        ("type", ident["typecode"] or ident["model"] or "unknown"),
+        ("operator", ident["operator"] or "unknown"),
+        ("owner", ident["owner"] or "unknown"),
+    ]
+    for entry in ident["watchlists"]:
+        rows.append(("list entry", f"{entry['list']} {entry['id']}: {entry['name'] or ''} — {entry['reason']}"
+                     + (f", program {entry['program']}" if entry["program"] else "")
+                     + (f", listed {entry['listing_date']}" if entry["listing_date"] else "")
+                     + f" [{entry['evidence']}]"))
+    for h in ident["history"]:
+        rows.append(("history", f"{h['snapshot']} {h['icao24']} {h['registration'] or ''} {h['operator'] or ''} "
+                     f"({h['source']})"))
+    for k, v in rows:
+        table.add_row(k, Text(v))
+    console.print(table)
+
+
+@app.command()
+def scan(
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder.")],
+    start: Annotated[Optional[str], typer.Option("--start", help="ISO 8601 start (UTC if no zone).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 end (UTC if no zone).")] = None,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Leave out the bundled seed list.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """When and where each resolved watchlisted aircraft was seen (first/last, points, bounding box)."""
+    import json
+
+    import polars as pl
+    from rich.table import Table
+
+    from tailwatch.identity.scan import scan_watchlist
+    from tailwatch.ingest.base import BadInput
+
+    if fmt not in ("table", "json", "csv"):
+        raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
+    result = scan_watchlist(_identity_archive(archive), _identity_time(start, "--start"),
+                            _identity_time(end, "--end"), include_seed=not no_seed)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_dicts(), indent=1, ensure_ascii=False, default=str) + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(result.with_columns(pl.col(pl.List(pl.String)).list.join(";")).write_csv())
+        return
+    table = Table(title=f"watchlisted aircraft in {archive}")
+    for col in ("icao24", "registrations", "lists", "first seen", "last seen", "points", "days", "bbox lat", "bbox lon"):
+        table.add_column(col, justify="right" if col in ("points", "days") else "left", overflow="fold")
+    for r in result.iter_rows(named=True):
+        seen = r["points"] > 0
+        table.add_row(r["icao24"], ", ".join(r["registrations"] or []), ", ".join(r["lists"] or []),
+                      str(r["first_seen"]) if seen else "not seen", str(r["last_seen"]) if seen else "",
+                      f"{r['points']:,}", str(r["days"]),
+                      f"{r['lat_min']:.3f}…{r['lat_max']:.3f}" if seen else "",
+                      f"{r['lon_min']:.3f}…{r['lon_max']:.3f}" if seen else "")
+    console.print(table)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: one-line errors with exit codes per DESIGN.md."""
     from tailwatch.ingest.base import BadInput

@@ -17,6 +17,7 @@ READER_SPECS: list[tuple[str, str]] = [
     ("tailwatch.ingest.parquet", "READER"),
     ("tailwatch.ingest.beast", "READER"),
     ("tailwatch.ingest.avr", "READER"),
+    ("tailwatch.ingest.rawjsonl", "READER"),
     ("tailwatch.ingest.readsb", "TRACE_READER"),
     ("tailwatch.ingest.aircraft_json", "READER"),
     ("tailwatch.ingest.fr24", "JSON_READER"),

@@ -1,4 +1,4 @@
-"""Ingest one source file into the archive: detect, read in batches, validate, write.
+"""Ingest source files into the archive: detect, read in batches, validate, write.
 
 Kept apart from the readers (which only turn bytes into frames) and from the CLI
 (which only reports), so the live watcher and tests drive the same path.
@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.archive import ArchiveWriter, already_ingested, file_digest
-from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, Reader, Rejects
+from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, LINE, MAX_EXAMPLES, BadInput, Reader, Rejects
 from tailwatch.ingest.detect import detect
 from tailwatch.schema import conform, positions_only
 
@@ -30,6 +30,7 @@ class IngestSummary:
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     skipped: bool = False  # the same content was ingested before
+    error: str | None = None  # the file could not be read (BadInput message)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -52,14 +53,133 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
-def valid_points(frames: Iterator[pl.DataFrame], rejects: Rejects, where: str) -> Iterator[pl.DataFrame]:
-    """Conform each frame and drop rows without a usable position, counting them."""
+# Optional columns a reader may add beyond the canonical schema (kept by `read_file`;
+# the archive stores only the canonical columns until the schema adopts them).
+EXTRA_COLUMNS: dict[str, pl.DataType] = {"new_leg": pl.Boolean()}
+
+
+def valid_points(
+    frames: Iterator[pl.DataFrame], rejects: Rejects, where: str, icao24: str | None = None
+) -> Iterator[pl.DataFrame]:
+    """Conform each frame and drop rows without a usable position, counting them.
+
+    `icao24` fills the address of rows that have none (formats such as the FR24
+    CSV export do not carry it). Rows keep a reader's optional extra columns.
+    """
     for frame in frames:
-        frame = conform(frame)
-        good = positions_only(frame)
-        if good.height < frame.height:
-            rejects.add("no valid position or address", where, frame.height - good.height)
+        if icao24 is not None:
+            fill = pl.lit(icao24.strip().lower())
+            frame = frame.with_columns(
+                pl.coalesce(pl.col("icao24").cast(pl.String), fill).alias("icao24") if "icao24" in frame.columns
+                else fill.alias("icao24")
+            )
+        extras = [c for c in EXTRA_COLUMNS if c in frame.columns]
+        canonical = conform(frame)
+        if extras:
+            canonical = canonical.with_columns(frame.select(pl.col(c).cast(EXTRA_COLUMNS[c]) for c in extras))
+        good = positions_only(canonical)
+        if good.height < canonical.height:
+            _report_dropped(frame, canonical, rejects, where)
         yield good
+
+
+def _report_dropped(frame: pl.DataFrame, canonical: pl.DataFrame, rejects: Rejects, where: str) -> None:
+    """Count rows without a usable position or address, by reason, with the first source lines."""
+    lat, lon = pl.col("latitude"), pl.col("longitude")
+    reason = (
+        pl.when(pl.col("timestamp").is_null()).then(pl.lit("missing or invalid time"))
+        .when(pl.col("icao24").is_null()).then(pl.lit("no aircraft address (give one with --icao24)"))
+        .when(~pl.col("icao24").str.contains(r"^[0-9a-f]{6}$")).then(pl.lit("invalid icao24 address"))
+        .when(lat.is_null() | lon.is_null()).then(pl.lit("no position"))
+        .when(~(lat.is_between(-90.0, 90.0) & lon.is_between(-180.0, 180.0)) | lat.is_nan() | lon.is_nan())
+        .then(pl.lit("position out of range"))
+        .otherwise(None)
+        .alias("_reason")
+    )
+    tagged = canonical.select(reason)
+    if LINE in frame.columns:
+        tagged = tagged.with_columns(frame[LINE])
+    tagged = tagged.filter(pl.col("_reason").is_not_null())
+    counts = tagged.group_by("_reason").len()
+    for why, n in counts.iter_rows():
+        rejects.counts[why] += n
+    for row in tagged.head(MAX_EXAMPLES).iter_rows(named=True):
+        if len(rejects.examples) >= MAX_EXAMPLES:
+            break
+        line = row.get(LINE)
+        rejects.examples.append(f"{where}:{line}: {row['_reason']}" if line is not None else f"{where}: {row['_reason']}")
+
+
+def _source_digest(path: Path, icao24: str | None) -> str:
+    digest = file_digest(path)
+    if icao24 is not None:  # the same bytes under another address are another source
+        digest = f"{digest}-{icao24.strip().lower()}"
+    return digest
+
+
+def ingest_files(
+    paths: list[Path],
+    archive: Path,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    icao24: str | None = None,
+    on_file: Callable[[IngestSummary], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[IngestSummary]:
+    """Ingest many files through one writer (large files out, not one per small input).
+
+    A file's manifest is written only once all its rows are on disk, so a kill at
+    any moment leaves complete files and no false "done" mark; the next run
+    re-reads unfinished files and deduplication drops what was already stored.
+    A file that fails (BadInput) gets `error` set; its rows still in the buffer are
+    discarded, the other files go on.
+    """
+    archive = Path(archive)
+    archive.mkdir(parents=True, exist_ok=True)
+    writer = ArchiveWriter(archive)
+    summaries: list[IngestSummary] = []
+    pending: list[tuple[int, IngestSummary, str]] = []
+
+    def settle() -> None:
+        for index, summary, digest in pending:
+            summary.written, summary.duplicates = writer.source_counts(index)
+            writer.commit(summary.as_dict(), digest)
+        pending.clear()
+
+    for index, path in enumerate(paths):
+        summary = IngestSummary(path=str(path), format="?")
+        summaries.append(summary)
+        try:
+            reader = detect(path)
+            summary.format = reader.name
+            digest = _source_digest(path, icao24)
+            done = already_ingested(archive, digest)
+            if done is not None:
+                summary.skipped = True
+                summary.records = done.get("records", 0)
+                summary.points = done.get("points", 0)
+                summary.duplicates = summary.points
+            else:
+                rejects = Rejects()
+                for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24):
+                    summary.points += batch.height
+                    writer.write(batch, source_index=index)
+                    if on_batch is not None:
+                        on_batch(batch.height)
+                summary.records = rejects.records
+                summary.rejected = rejects.total
+                summary.reasons = dict(rejects.counts)
+                summary.examples = list(rejects.examples)
+                pending.append((index, summary, digest))
+        except (BadInput, OSError) as exc:
+            writer.discard(index)
+            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+        if writer.buffered_rows == 0:
+            settle()
+        if on_file is not None:
+            on_file(summary)
+    writer.flush()
+    settle()
+    return summaries
 
 
 def ingest_file(
@@ -68,11 +188,15 @@ def ingest_file(
     reader: Reader | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[int], None] | None = None,
+    icao24: str | None = None,
 ) -> IngestSummary:
-    """Ingest one file; raises BadInput (UnknownFormat) if no reader takes it."""
+    """Ingest one file; raises BadInput (UnknownFormat) if no reader takes it or it breaks midway.
+
+    `icao24` is the address for rows that carry none (e.g. an FR24 CSV export).
+    """
     reader = reader or detect(path)
     summary = IngestSummary(path=str(path), format=reader.name)
-    digest = file_digest(path)
+    digest = _source_digest(path, icao24)
     done = already_ingested(archive, digest)
     if done is not None:
         summary.skipped = True
@@ -82,11 +206,12 @@ def ingest_file(
         return summary
     rejects = Rejects()
     writer = ArchiveWriter(archive, digest)
-    for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path)):
+    for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24):
         summary.points += batch.height
         writer.write(batch)
         if on_batch is not None:
             on_batch(batch.height)
+    writer.flush()
     summary.records = rejects.records
     summary.written = writer.result.rows_written
     summary.duplicates = writer.result.duplicates
@@ -97,10 +222,15 @@ def ingest_file(
     return summary
 
 
-def read_file(path: Path, reader: Reader | None = None) -> tuple[pl.DataFrame, Rejects]:
-    """Read a whole file into one canonical frame (no archive): for `--input` and tests."""
+def read_file(
+    path: Path, reader: Reader | None = None, icao24: str | None = None
+) -> tuple[pl.DataFrame, Rejects]:
+    """Read a whole file into one canonical frame (no archive): for `--input` and tests.
+
+    Optional extra columns of the reader (e.g. `new_leg` from readsb traces) are kept.
+    """
     reader = reader or detect(path)
     rejects = Rejects()
-    frames = list(valid_points(reader.read(path, rejects), rejects, str(path)))
-    frame = pl.concat(frames) if frames else conform(pl.DataFrame())
-    return frame.sort(["icao24", "timestamp"]), rejects
+    frames = [f for f in valid_points(reader.read(path, rejects), rejects, str(path), icao24)]
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else conform(pl.DataFrame())
+    return frame.sort(["icao24", "timestamp"], maintain_order=True), rejects

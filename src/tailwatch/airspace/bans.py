@@ -1,0 +1,82 @@
+"""Which states bar an aircraft from their airspace on a given day.
+
+`data/airspace_bans.csv`: one row per jurisdiction (ISO2) × rule — `applies_to`
+(operator_country | registration_country | operator), `match` (ISO2 or operator name),
+`from`/`to` (ISO dates, `to` empty while in force), `source`, `as_of`, `note`. EU rules are
+expanded to the 27 member states (one row each, note "EU member state"): a crossing is
+judged against the state whose airspace it is, so no membership table is needed at run time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+APPLIES_TO = ("operator_country", "registration_country", "operator")
+
+
+def _bans_path() -> Path:
+    return Path(str(resources.files("tailwatch") / "data" / "airspace_bans.csv"))
+
+
+@lru_cache(maxsize=4)
+def load_bans(path: Path | None = None) -> pl.DataFrame:
+    """The bans table with `from`/`to` parsed as dates."""
+    from tailwatch.ingest.base import BadInput
+
+    path = path or _bans_path()
+    frame = pl.read_csv(path, infer_schema=False)
+    missing = {"jurisdiction", "applies_to", "match", "from", "to", "source", "as_of"} - set(frame.columns)
+    if missing:
+        raise BadInput(f"{path}: missing columns {sorted(missing)}")
+    bad = frame.with_row_index("line", offset=2).filter(~pl.col("applies_to").is_in(APPLIES_TO))
+    if bad.height:
+        raise BadInput(f"{path}:{bad['line'][0]}: applies_to must be one of {APPLIES_TO}")
+    return frame.with_columns(
+        pl.col("from").str.to_date("%Y-%m-%d", strict=False),
+        pl.col("to").str.to_date("%Y-%m-%d", strict=False),
+        pl.col("jurisdiction").str.to_uppercase(),
+    )
+
+
+def _as_date(when: date | datetime | str | None) -> date | None:
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return when.date()
+    if isinstance(when, date):
+        return when
+    return datetime.fromisoformat(str(when).replace("Z", "+00:00")).date()
+
+
+def banning_rules(operator_country: str | None = None, registration_country: str | None = None,
+                  operator: str | None = None, when: date | datetime | str | None = None,
+                  bans: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The rows of the bans table that bar this aircraft on `when` (any date if None)."""
+    bans = load_bans() if bans is None else bans
+    keys = {"operator_country": (operator_country or "").upper(),
+            "registration_country": (registration_country or "").upper(),
+            "operator": (operator or "").casefold()}
+    cond = pl.lit(False)
+    for applies, value in keys.items():
+        if value:
+            match = pl.col("match").str.to_lowercase() if applies == "operator" else pl.col("match").str.to_uppercase()
+            cond = cond | ((pl.col("applies_to") == applies) & (match == value))
+    rows = bans.filter(cond)
+    day = _as_date(when)
+    if day is not None:
+        rows = rows.filter((pl.col("from").is_null() | (pl.col("from") <= day))
+                           & (pl.col("to").is_null() | (pl.col("to") >= day)))
+    return rows
+
+
+def banned_jurisdictions(operator_country: str | None = None, registration_country: str | None = None,
+                         operator: str | None = None, when: date | datetime | str | None = None,
+                         bans: pl.DataFrame | None = None) -> list[str]:
+    """Sorted ISO2 codes whose airspace this aircraft may not enter on `when`."""
+    rows = banning_rules(operator_country, registration_country, operator, when, bans)
+    return sorted(set(rows["jurisdiction"].to_list()))

@@ -1,0 +1,160 @@
+"""Fill an itinerary's airspace fields: per-leg countries crossed and banned ones, and the
+route's detour against the direct and the shortest legal path.
+
+Pure function on the itinerary JSON (`tailwatch.itinerary/1`) and its points frame (with a
+`leg` column). Each leg's track runs from its origin airport through its points to its
+destination airport; stretches between fixes that are far apart in space or time, and the
+airport ends when take-off/landing were not observed, are great-circle fills marked inferred.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from tailwatch.airspace.bans import banned_jurisdictions, banning_rules
+from tailwatch.airspace.crossing import countries_on_arc, country_runs, densify, _iso
+
+EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+
+
+def _epoch(iso: str | None) -> float:
+    if not iso:
+        return float("nan")
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _airport_pos(end: dict | None) -> tuple[float, float] | None:
+    if not end:
+        return None
+    if end.get("latitude") is not None and end.get("longitude") is not None:
+        return float(end["latitude"]), float(end["longitude"])
+    if end.get("icao"):
+        from tailwatch.geo.airports import airport
+
+        a = airport(end["icao"])
+        if a is not None:
+            return float(a["latitude"]), float(a["longitude"])
+    return None
+
+
+def _leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    pts = pts.sort("timestamp")
+    lat = pts["latitude"].to_numpy().astype(float)
+    lon = pts["longitude"].to_numpy().astype(float)
+    t = pts["timestamp"].dt.epoch("us").to_numpy().astype(float) / 1e6 if pts.height else np.empty(0)
+    inferred = np.zeros(lat.size, bool)
+    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
+    if o is not None:
+        lat, lon = np.r_[o[0], lat], np.r_[o[1], lon]
+        t = np.r_[_epoch(leg.get("takeoff")), t]
+        inferred = np.r_[leg.get("origin_evidence") != "observed" or not leg.get("takeoff"), inferred]
+    if d is not None:
+        lat, lon = np.r_[lat, d[0]], np.r_[lon, d[1]]
+        t = np.r_[t, _epoch(leg.get("landing"))]
+        inferred = np.r_[inferred, leg.get("destination_evidence") != "observed" or not leg.get("landing")]
+    return lat, lon, t, inferred
+
+
+def _names(codes: list[str]) -> str:
+    from tailwatch.geo.countries import country_names
+
+    names = country_names()
+    eu = [c for c in codes if c in EU_MEMBERS]
+    parts = ([f"EU ({', '.join(eu)})"] if eu else []) + [names.get(c, c) for c in codes if c not in EU_MEMBERS]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None) -> dict:
+    """Return a copy of `itin` with per-leg `countries`, `crossings`, `banned_countries`,
+    `banned_crossings`, and `route.direct_km/flown_km/legal_shortest_km/detour`."""
+    out = dict(itin)
+    aircraft = itin.get("aircraft") or {}
+    reg_country = aircraft.get("country")
+    legs = []
+    for i, leg in enumerate(itin.get("legs", [])):
+        leg = dict(leg)
+        pts = points.filter(pl.col("leg") == i) if "leg" in points.columns else (
+            points if len(itin.get("legs", [])) == 1 else points.head(0))
+        lat, lon, t, inferred = _leg_track(leg, pts)
+        runs = country_runs(densify(lat, lon, t, inferred))
+        crossings = [{"country": r["country"], "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
+                      "entry_evidence": r["entry_evidence"], "exit_evidence": r["exit_evidence"],
+                      "evidence": r["evidence"], "observed_points": int(r["observed_points"])}
+                     for r in runs.iter_rows(named=True)]
+        countries: list[str] = []
+        for c in crossings:
+            if c["country"] not in countries:
+                countries.append(c["country"])
+        when = leg.get("takeoff") or leg.get("first_point") or leg.get("landing")
+        rules = banning_rules(operator_country=operator_country, registration_country=reg_country, when=when)
+        banned = set(rules["jurisdiction"].to_list())
+        leg["countries"] = countries
+        leg["crossings"] = crossings
+        leg["banned_countries"] = [c for c in countries if c in banned]
+        leg["banned_crossings"] = [dict(c, rule=_rule_text(rules, c["country"])) for c in crossings
+                                   if c["country"] in banned]
+        legs.append(leg)
+    out["legs"] = legs
+    out["route"] = _route(itin, legs, operator_country, reg_country)
+    return out
+
+
+def _rule_text(rules: pl.DataFrame, country: str) -> str:
+    rows = rules.filter(pl.col("jurisdiction") == country)
+    return "; ".join(sorted({f"{r['applies_to']}={r['match']} from {r['from']}: {r['source']}"
+                             for r in rows.iter_rows(named=True)}))
+
+
+def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_country: str | None) -> dict:
+    from tailwatch.airspace.routing import NoRoute, legal_route
+
+    route = dict(itin.get("route") or {})
+    codes = [c for c in route.get("airports") or [] if c]
+    flown = float(route.get("flown_km") or sum(leg.get("flown_km") or 0.0 for leg in legs))
+    route["flown_km"] = round(flown, 1)
+    route.setdefault("legal_shortest_km", None)
+    if len(codes) < 2 or codes[0] == codes[-1]:
+        route["detour"] = None
+        return route
+    first, last = _airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})
+    if first is None or last is None:
+        route["detour"] = None
+        return route
+    from tailwatch.geo.geodesy import haversine_km
+
+    direct = float(haversine_km(*first, *last))
+    route["direct_km"] = round(direct, 1)
+    when = next((leg.get("takeoff") or leg.get("first_point") for leg in legs
+                 if leg.get("takeoff") or leg.get("first_point")), None)
+    banned = banned_jurisdictions(operator_country=operator_country, registration_country=reg_country, when=when)
+    crossed = [c for c in countries_on_arc(*first, *last) if c in set(banned)]
+    typecode = (itin.get("aircraft") or {}).get("typecode")
+    note = None
+    try:
+        answer = legal_route(codes[0], codes[-1], typecode=typecode, banned=banned,
+                             operator_country=operator_country)
+        route["legal_shortest_km"] = answer["distance_km"]
+        route["legal_route"] = {"airports": answer["airports"], "range_km": answer["range_km"],
+                                "range_basis": answer["range_basis"]}
+    except (NoRoute, ValueError) as exc:
+        note = str(exc)
+        route["legal_shortest_km"] = None
+    text = f"flown {flown:,.0f} km against {direct:,.0f} km direct"
+    if crossed:
+        text += f"; the direct path crosses {_names(crossed)} airspace, barred to this aircraft"
+    elif banned:
+        text += "; the direct path crosses no airspace barred to this aircraft"
+    if route.get("legal_shortest_km") is not None:
+        with_range = " with the type's range" if route["legal_route"]["range_km"] is not None else ""
+        text += f"; the shortest legal route{with_range} is {route['legal_shortest_km']:,.0f} km"
+        stops = route["legal_route"]["airports"][1:-1]
+        if stops:
+            text += f" via {', '.join(stops)}"
+    elif note:
+        text += f"; no legal route computed ({note})"
+    route["detour"] = text
+    route["direct_banned_countries"] = crossed
+    return route

@@ -1,0 +1,378 @@
+"""Alert rules (YAML) and the engine that turns live positions and phase events into alerts.
+
+A rules file:
+
+    dedupe_minutes: 30           # default quiet time per (rule, aircraft, place)
+    rules:
+      - {name: listed-seen, when: seen}                   # aircraft: watchlist (default) | any | [hex...]
+      - {name: takeoff, when: takeoff}
+      - {name: landing, when: landing}
+      - {name: over-box, when: region, region: {bbox: [lon_min, lat_min, lon_max, lat_max]}}
+      - {name: in-ru, when: country, countries: [RU, BY]}
+      - {name: dark, when: dark, minutes: 15, airport_km: 15, min_altitude_ft: 1500}
+      - {name: emergency, when: squawk, codes: ["7500", "7600", "7700"], hold_seconds: 60, aircraft: any}
+
+Regions are `bbox`, `circle: {lat, lon, radius_km}` or `polygon: [[lon, lat], ...]`.
+Every alert is a dict: kind, rule, icao24, time (UTC, Z), callsign, evidence
+(the points that triggered it, plus airport/country/squawk where relevant).
+An alert for the same (rule, aircraft, place) is not repeated within the
+de-duplication window, so a circling aircraft does not cause an alert storm.
+The engine holds only small per-aircraft state; the points arrive vectorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from tailwatch.ingest.base import BadInput
+
+KINDS = ("seen", "takeoff", "landing", "region", "country", "dark", "squawk")
+EMERGENCY_CODES = ("7500", "7600", "7700")
+EVIDENCE_COLUMNS = ["timestamp", "latitude", "longitude", "altitude", "groundspeed", "track",
+                    "vertical_rate", "onground", "squawk", "callsign"]
+MAX_EVIDENCE = 10
+
+DEFAULT_RULES: list[dict] = [
+    {"name": "watchlist-seen", "when": "seen"},
+    {"name": "watchlist-takeoff", "when": "takeoff"},
+    {"name": "watchlist-landing", "when": "landing"},
+    {"name": "watchlist-dark", "when": "dark", "minutes": 15},
+    {"name": "watchlist-emergency", "when": "squawk"},
+]
+
+
+@dataclass
+class Rule:
+    name: str
+    when: str
+    aircraft: str | frozenset[str] = "watchlist"  # 'watchlist', 'any' or a set of addresses
+    dedupe_s: float = 1800.0
+    region: dict | None = None
+    countries: tuple[str, ...] = ()
+    minutes: float = 15.0
+    airport_km: float = 15.0
+    min_altitude_ft: float = 1500.0
+    codes: tuple[str, ...] = EMERGENCY_CODES
+    hold_seconds: float = 60.0
+    airports: tuple[str, ...] = ()  # takeoff/landing: only these airports (empty = any)
+
+
+def _rule_from(entry: dict, index: int, where: str, dedupe_s: float) -> Rule:
+    if not isinstance(entry, dict):
+        raise BadInput(f"{where}: rule {index + 1}: expected a mapping, got {type(entry).__name__}")
+    when = str(entry.get("when", "")).lower()
+    if when not in KINDS:
+        raise BadInput(f"{where}: rule {index + 1}: 'when' must be one of {', '.join(KINDS)}, got {when!r}")
+    name = str(entry.get("name") or f"{when}-{index + 1}")
+    aircraft = entry.get("aircraft", "watchlist")
+    if isinstance(aircraft, list):
+        aircraft = frozenset(str(a).strip().lower() for a in aircraft)
+    elif aircraft not in ("watchlist", "any"):
+        raise BadInput(f"{where}: rule {name!r}: aircraft must be 'watchlist', 'any' or a list of addresses")
+    rule = Rule(name=name, when=when, aircraft=aircraft,
+                dedupe_s=float(entry.get("dedupe_minutes", dedupe_s / 60.0)) * 60.0)
+    if when == "region":
+        region = entry.get("region")
+        if not isinstance(region, dict) or not ({"bbox", "circle", "polygon"} & set(region)):
+            raise BadInput(f"{where}: rule {name!r}: region needs bbox, circle or polygon")
+        rule.region = region
+    if when == "country":
+        countries = entry.get("countries") or entry.get("country")
+        if isinstance(countries, str):
+            countries = [countries]
+        if not countries:
+            raise BadInput(f"{where}: rule {name!r}: country rule needs 'countries'")
+        rule.countries = tuple(str(c).upper() for c in countries)
+    for key in ("minutes", "airport_km", "min_altitude_ft", "hold_seconds"):
+        if key in entry:
+            setattr(rule, key, float(entry[key]))
+    if "codes" in entry:
+        rule.codes = tuple(str(c).zfill(4) for c in entry["codes"])
+    if "airports" in entry:
+        rule.airports = tuple(str(a).upper() for a in entry["airports"])
+    return rule
+
+
+def parse_rules(doc: dict | list | None, where: str = "rules") -> list[Rule]:
+    """Rules from a parsed YAML document (a mapping with `rules:` or a bare list)."""
+    if doc is None:
+        doc = {"rules": DEFAULT_RULES}
+    if isinstance(doc, list):
+        doc = {"rules": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
+        raise BadInput(f"{where}: expected a mapping with a 'rules' list")
+    dedupe_s = float(doc.get("dedupe_minutes", 30)) * 60.0
+    return [_rule_from(e, i, where, dedupe_s) for i, e in enumerate(doc["rules"])]
+
+
+def load_rules(path: Path | None) -> list[Rule]:
+    """Rules from a YAML file, or the defaults (watchlist seen/takeoff/landing/dark/emergency)."""
+    import yaml
+
+    if path is None:
+        return parse_rules(None)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise BadInput(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    return parse_rules(doc, str(path))
+
+
+# --- geometry -----------------------------------------------------------------------------
+
+def region_mask(region: dict, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Which points lie inside a rule's region (vectorised)."""
+    if "bbox" in region:
+        lon0, lat0, lon1, lat1 = map(float, region["bbox"])
+        return (lat >= lat0) & (lat <= lat1) & (lon >= lon0) & (lon <= lon1)
+    if "circle" in region:
+        from tailwatch.geo.geodesy import haversine_km
+
+        c = region["circle"]
+        d = haversine_km(lat, lon, np.full_like(lat, float(c["lat"])), np.full_like(lon, float(c["lon"])))
+        return np.asarray(d) <= float(c["radius_km"])
+    import shapely
+
+    poly = shapely.Polygon([(float(x), float(y)) for x, y in region["polygon"]])
+    return shapely.contains_xy(poly, lon, lat)
+
+
+def locate_airspace(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """ISO2 of the national airspace (land + 12 NM sea) holding each point, None outside."""
+    from tailwatch.geo.countries import locate
+
+    return locate(lat, lon, layer="airspace")
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+def _iso(ts) -> str:
+    if isinstance(ts, datetime):
+        return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    return str(ts)
+
+
+def evidence_points(points: pl.DataFrame, limit: int = MAX_EVIDENCE) -> list[dict]:
+    """The last `limit` points as JSON-ready dicts (times in ISO 8601 Z)."""
+    cols = [c for c in EVIDENCE_COLUMNS if c in points.columns]
+    rows = points.select(cols).tail(limit).to_dicts()
+    for row in rows:
+        row["timestamp"] = _iso(row["timestamp"])
+        for k, v in list(row.items()):
+            if isinstance(v, float) and not np.isfinite(v):
+                row[k] = None
+    return rows
+
+
+@dataclass
+class _SquawkState:
+    code: str
+    since: datetime
+    points: list[dict] = field(default_factory=list)
+
+
+class RuleEngine:
+    """Evaluates rules over batches of positions, phase events and the passing of time."""
+
+    def __init__(self, rules: list[Rule], watchlist: pl.DataFrame | None = None,
+                 locator: Callable[[np.ndarray, np.ndarray], np.ndarray] = locate_airspace) -> None:
+        self.rules = rules
+        self.watch: dict[str, list[dict]] = {}
+        self.watch_all = watchlist is None
+        if watchlist is not None:
+            for row in watchlist.filter(pl.col("icao24").is_not_null()).to_dicts():
+                entry = {"list": row.get("list"), "id": row.get("entry_id", row.get("id")), "name": row.get("name"),
+                         "program": row.get("program")}
+                entry = {k: v for k, v in entry.items() if v is not None}
+                self.watch.setdefault(str(row["icao24"]).lower(), []).append(entry)
+        self._locate = locator
+        self._fired: dict[tuple, datetime] = {}
+        self._last_seen: dict[str, datetime] = {}
+        self._inside: dict[tuple, dict[str, bool]] = {}
+        self._squawk: dict[str, _SquawkState] = {}
+        self._dark_fired: dict[str, datetime] = {}
+        self.suppressed = 0
+
+    # -- selection and de-duplication --------------------------------------------------------
+    def _selected(self, rule: Rule, icao: pl.Series) -> pl.Series:
+        if rule.aircraft == "any" or (rule.aircraft == "watchlist" and self.watch_all):
+            return pl.Series(np.ones(len(icao), dtype=bool))
+        wanted = self.watch.keys() if rule.aircraft == "watchlist" else rule.aircraft
+        return icao.is_in(list(wanted))
+
+    def _alert(self, rule: Rule, icao24: str, when: datetime, points: list[dict], place: str = "",
+               **extra) -> dict | None:
+        key = (rule.name, icao24, place)
+        last = self._fired.get(key)
+        if last is not None and (when - last).total_seconds() < rule.dedupe_s:
+            self.suppressed += 1
+            return None
+        self._fired[key] = when
+        callsign = next((p.get("callsign") for p in reversed(points) if p.get("callsign")), None)
+        alert = {"kind": rule.when, "rule": rule.name, "icao24": icao24, "time": _iso(when),
+                 "callsign": callsign, "watchlists": self.watch.get(icao24, [])}
+        alert.update(extra)
+        alert["evidence"] = {"points": points, **({"place": place} if place else {})}
+        return alert
+
+    # -- positions ---------------------------------------------------------------------------
+    def on_positions(self, batch: pl.DataFrame) -> list[dict]:
+        """Alerts from a batch of canonical positions (seen, region, country, squawk)."""
+        if batch.is_empty():
+            return []
+        batch = batch.sort("icao24", "timestamp")
+        alerts: list[dict] = []
+        for rule in self.rules:
+            sel = batch.filter(self._selected(rule, batch["icao24"]))
+            if sel.is_empty():
+                continue
+            if rule.when == "seen":
+                alerts += self._seen(rule, sel)
+            elif rule.when == "region":
+                mask = region_mask(rule.region, sel["latitude"].to_numpy(), sel["longitude"].to_numpy())
+                alerts += self._entries(rule, sel, mask, "region:" + rule.name)
+            elif rule.when == "country":
+                where = self._locate(sel["latitude"].to_numpy(), sel["longitude"].to_numpy())
+                for iso2 in rule.countries:
+                    alerts += self._entries(rule, sel, where == iso2, iso2, country=iso2)
+            elif rule.when == "squawk":
+                alerts += self._squawks(rule, sel)
+        latest = batch.group_by("icao24").agg(pl.col("timestamp").max())
+        self._last_seen.update(zip(latest["icao24"].to_list(), latest["timestamp"].to_list()))
+        return [a for a in alerts if a is not None]
+
+    def _seen(self, rule: Rule, sel: pl.DataFrame) -> list[dict]:
+        """A sighting starts when an aircraft appears after `dedupe_s` of silence (or ever)."""
+        first = sel.group_by("icao24", maintain_order=True).agg(pl.col("timestamp").first())
+        prev = pl.DataFrame({"icao24": list(self._last_seen), "_prev": list(self._last_seen.values())},
+                            schema={"icao24": pl.String(), "_prev": sel.schema["timestamp"]})
+        new = first.join(prev, on="icao24", how="left").filter(
+            pl.col("_prev").is_null()
+            | ((pl.col("timestamp") - pl.col("_prev")).dt.total_microseconds() >= rule.dedupe_s * 1e6)
+        )
+        if new.is_empty():
+            return []
+        heads = sel.filter(pl.col("icao24").is_in(new["icao24"].implode())).group_by(
+            "icao24", maintain_order=True).head(3)
+        return [self._alert(rule, icao, t, evidence_points(heads.filter(pl.col("icao24") == icao)))
+                for icao, t in new.select("icao24", "timestamp").iter_rows()]
+
+    def _entries(self, rule: Rule, sel: pl.DataFrame, mask: np.ndarray, place: str, **extra) -> list[dict]:
+        """Alerts where an aircraft goes from outside (or unseen) to inside."""
+        key = (rule.name, place)
+        state = self._inside.setdefault(key, {})
+        frame = sel.with_columns(pl.Series("_in", np.asarray(mask, dtype=bool)),
+                                 pl.int_range(pl.len()).alias("_row"))
+        was = pl.DataFrame({"icao24": list(state), "_was": list(state.values())},
+                           schema={"icao24": pl.String(), "_was": pl.Boolean()})
+        frame = frame.join(was, on="icao24", how="left", maintain_order="left").with_columns(
+            pl.col("_in").shift(1).over("icao24").fill_null(pl.col("_was")).fill_null(False).alias("_prev"))
+        last = frame.group_by("icao24").agg(pl.col("_in").last())
+        state.update(zip(last["icao24"].to_list(), last["_in"].to_list()))
+        out = []
+        for icao, i in frame.filter(pl.col("_in") & ~pl.col("_prev")).select("icao24", "_row").iter_rows():
+            # each entry; the de-duplication window silences repeats
+            pts = frame.slice(max(i - 2, 0), 4).filter(pl.col("icao24") == icao).drop("_in", "_row", "_was", "_prev")
+            out.append(self._alert(rule, icao, frame["timestamp"][i], evidence_points(pts), place, **extra))
+        return out
+
+    def _squawks(self, rule: Rule, sel: pl.DataFrame) -> list[dict]:
+        out = []
+        watched = [i for i, st in self._squawk.items() if st.code in rule.codes]
+        coded = sel.filter(pl.col("squawk").is_not_null()
+                           & (pl.col("squawk").is_in(list(rule.codes)) | pl.col("icao24").is_in(watched)))
+        for (icao,), pts in coded.group_by("icao24", maintain_order=True):
+            for row in pts.iter_rows(named=True):
+                state = self._squawk.get(icao)
+                code = row["squawk"]
+                if state is None or state.code != code:
+                    state = self._squawk[icao] = _SquawkState(code, row["timestamp"])
+                if code not in rule.codes:
+                    self._squawk.pop(icao, None)
+                    continue
+                if len(state.points) < 3 or (row["timestamp"] - state.since).total_seconds() >= rule.hold_seconds:
+                    state.points = (state.points + [row])[-MAX_EVIDENCE:]
+                held = (row["timestamp"] - state.since).total_seconds()
+                if held >= rule.hold_seconds:
+                    ev = evidence_points(pl.DataFrame(state.points, schema=sel.schema))
+                    out.append(self._alert(rule, icao, row["timestamp"], ev, code, squawk=code, held_s=round(held, 1)))
+        return out
+
+    # -- phase events (takeoff / landing from the shared detector) ----------------------------
+    def on_phase_events(self, events: pl.DataFrame, window: pl.DataFrame) -> list[dict]:
+        """Alerts from new take-off/landing events; `window` holds the aircraft's recent points."""
+        out: list[dict] = []
+        if events.is_empty():
+            return out
+        for rule in self.rules:
+            if rule.when not in ("takeoff", "landing"):
+                continue
+            ev = events.filter((pl.col("kind") == rule.when) & self._selected(rule, events["icao24"]))
+            for row in ev.iter_rows(named=True):
+                airport = row.get("airport")
+                if rule.airports and (airport or "").upper() not in rule.airports:
+                    continue
+                t = row["timestamp"]
+                pts = window.filter((pl.col("icao24") == row["icao24"])
+                                    & pl.col("timestamp").is_between(t - _td(600), t + _td(600)))
+                near = pts.with_columns((pl.col("timestamp") - t).abs().alias("_d")).sort("_d").head(MAX_EVIDENCE)
+                points = evidence_points(near.drop("_d").sort("timestamp"))
+                extra = {"airport": airport, "distance_km": row.get("distance_km")}
+                if row.get("evidence") is not None:
+                    extra["reason"] = row["evidence"]
+                out.append(self._alert(rule, row["icao24"], t, points, airport or "", **extra))
+        return [a for a in out if a is not None]
+
+    # -- silence ------------------------------------------------------------------------------
+    def on_tick(self, now: datetime, last: pl.DataFrame, recent: Callable[[str], pl.DataFrame],
+                near_airport: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> list[dict]:
+        """'Went dark' alerts: airborne, away from any airport, silent for `minutes`.
+
+        `last` is one row per aircraft (its last position); `recent(icao)` its recent points;
+        `near_airport(lat, lon, km)` tells which positions lie within km of an airport.
+        """
+        out: list[dict] = []
+        if last.is_empty():
+            return out
+        for rule in self.rules:
+            if rule.when != "dark":
+                continue
+            cutoff = now - _td(rule.minutes * 60)
+            cand = last.filter(
+                self._selected(rule, last["icao24"])
+                & (pl.col("timestamp") <= cutoff)
+                & ~pl.col("onground").fill_null(False)
+                & (pl.col("altitude").fill_null(pl.col("geoaltitude")) >= rule.min_altitude_ft)
+            )
+            if cand.is_empty():
+                continue
+            cand = cand.filter(pl.Series([self._dark_fired.get(i) != t for i, t in
+                                          cand.select("icao24", "timestamp").iter_rows()]))
+            if cand.is_empty():
+                continue
+            near = near_airport(cand["latitude"].to_numpy(), cand["longitude"].to_numpy(), rule.airport_km)
+            for row, is_near in zip(cand.iter_rows(named=True), near):
+                if is_near:
+                    continue
+                self._dark_fired[row["icao24"]] = row["timestamp"]
+                silent = (now - row["timestamp"]).total_seconds() / 60.0
+                out.append(self._alert(rule, row["icao24"], row["timestamp"],
+                                       evidence_points(recent(row["icao24"])), "",
+                                       silent_minutes=round(silent, 1), alerted_at=_iso(now)))
+        return [a for a in out if a is not None]
+
+
+def _td(seconds: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds)

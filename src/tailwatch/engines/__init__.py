@@ -1,0 +1,1 @@
+"""Query engines over the Parquet archive (DuckDB by default, Spark for clusters)."""

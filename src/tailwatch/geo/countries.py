@@ -1,0 +1,127 @@
+"""National territory and airspace polygons, and a vectorised "which country is this point in".
+
+`data/countries.parquet`: one row per country (ISO2) and layer — `land`, `airspace` (land +
+12 NM territorial sea), `obstacle` (airspace + 40 km, coarse, for the router) — as WKB in
+lon/lat, with `name`, `source` and `as_of`; built by `scripts/build_countries.py` from
+Natural Earth 1:10m (public domain) with overseas territories folded into the state that
+controls them (Martinique, Guadeloupe, French Guiana → FR; Greenland → DK; Gibraltar → GB).
+
+Shapes are loaded once per process (a few hundred ms) and cached. `locate` answers for a
+whole array of points at once: an STRtree over the individual polygons gives bbox
+candidates, then one prepared-geometry `contains_xy` call per candidate polygon. Where two
+territorial seas overlap (narrow straits) the point goes to the state whose land is nearer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import shapely
+from numpy.typing import ArrayLike
+
+LAYERS = ("land", "airspace", "obstacle")
+
+
+def _data_path() -> Path:
+    return Path(str(resources.files("tailwatch") / "data" / "countries.parquet"))
+
+
+@lru_cache(maxsize=1)
+def _table() -> pl.DataFrame:
+    return pl.read_parquet(_data_path())
+
+
+@lru_cache(maxsize=len(LAYERS))
+def _layer(layer: str) -> dict[str, shapely.Geometry]:
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; one of {LAYERS}")
+    rows = _table().filter(pl.col("layer") == layer)
+    geoms = shapely.from_wkb(rows["wkb"].to_numpy())
+    return dict(zip(rows["iso2"].to_list(), geoms))
+
+
+def country_shapes() -> dict[str, shapely.Geometry]:
+    """ISO2 → land (Multi)Polygon in lon/lat, overseas territories folded into the controlling state."""
+    return _layer("land")
+
+
+def airspace_shapes() -> dict[str, shapely.Geometry]:
+    """ISO2 → land plus the 12 NM territorial sea (national airspace), lon/lat."""
+    return _layer("airspace")
+
+
+def obstacle_shapes() -> dict[str, shapely.Geometry]:
+    """ISO2 → airspace grown by 40 km and simplified to 0.2° (router node polygons)."""
+    return _layer("obstacle")
+
+
+@lru_cache(maxsize=1)
+def country_names() -> dict[str, str]:
+    """ISO2 → Natural Earth short name (e.g. 'FR' → 'France')."""
+    rows = _table().filter(pl.col("layer") == "land")
+    return dict(zip(rows["iso2"].to_list(), rows["name"].to_list()))
+
+
+class _Index:
+    """STRtree over single polygons of one layer, each tagged with its ISO2."""
+
+    def __init__(self, shapes: dict[str, shapely.Geometry]):
+        parts, owners = [], []
+        for iso2, geom in shapes.items():
+            for poly in shapely.get_parts(geom):
+                parts.append(poly)
+                owners.append(iso2)
+        self.parts = np.array(parts, dtype=object)
+        self.owners = np.array(owners, dtype=object)
+        shapely.prepare(self.parts)
+        self.tree = shapely.STRtree(self.parts)
+
+    def pairs(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, part index) for every point inside a part."""
+        pts = shapely.points(lon, lat)
+        pi, gi = self.tree.query(pts)
+        if pi.size == 0:
+            return pi, gi
+        order = np.argsort(gi, kind="stable")
+        pi, gi = pi[order], gi[order]
+        inside = np.zeros(pi.size, dtype=bool)
+        bounds = np.flatnonzero(np.diff(gi)) + 1
+        for s, e in zip(np.r_[0, bounds], np.r_[bounds, gi.size]):
+            idx = pi[s:e]
+            inside[s:e] = shapely.contains_xy(self.parts[gi[s]], lon[idx], lat[idx])
+        return pi[inside], gi[inside]
+
+
+@lru_cache(maxsize=len(LAYERS))
+def spatial_index(layer: str = "airspace") -> _Index:
+    """The cached STRtree index of a layer (built on first use)."""
+    return _Index(_layer(layer))
+
+
+def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
+    """ISO2 (object array, None outside every country) of each point, vectorised."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    out = np.full(lat.shape, None, dtype=object)
+    if lat.size == 0:
+        return out
+    lon = (lon + 180.0) % 360.0 - 180.0
+    index = spatial_index(layer)
+    pi, gi = index.pairs(lon.ravel(), lat.ravel())
+    owners = index.owners[gi]
+    flat = out.ravel()
+    flat[pi] = owners
+    # overlapping territorial seas: the state whose land is nearer wins
+    uniq, counts = np.unique(pi, return_counts=True)
+    contested = uniq[counts > 1]
+    if contested.size and layer != "land":
+        land = country_shapes()
+        for p in contested:
+            cands = sorted(set(owners[pi == p]))
+            pt = shapely.Point(lon.ravel()[p], lat.ravel()[p])
+            flat[p] = min(cands, key=lambda c: shapely.distance(land[c], pt) if c in land else np.inf)
+    return flat.reshape(lat.shape)

@@ -1,0 +1,1 @@
+"""Identity: ICAO 24-bit address <-> country, registration, registries and watchlists."""

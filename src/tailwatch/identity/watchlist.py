@@ -1,0 +1,342 @@
+"""Watchlists: import any list format into the archive, and resolve entries to addresses.
+
+Data: `data/watchlist_seed.csv` — publicly reported sanctioned aircraft, one row each,
+with `source` and `as_of` (read like a hand-made list).
+
+Resolution keeps its evidence: every entry gets address candidates, each with what
+supported it (Mode S code on the list, registry record, allocation rule, MSN) and a
+confidence; evidence for the same address from independent sources is combined as
+1 - prod(1 - c). An entry nothing resolves keeps its row with a null `icao24`: entries
+are never dropped. A listed operator expands into one row per aircraft the registries
+show it operating or owning ("operator listed").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.identity import sanctions
+from tailwatch.identity.icao_blocks import countries_of
+from tailwatch.identity.registrations import icao_from_registration, normalize_registration
+from tailwatch.identity.registry import (
+    import_registry, key_of, name_key, reg_key, registry, sniff_registry,
+)
+from tailwatch.identity.sanctions import ENTRY_SCHEMA, entries_frame
+from tailwatch.identity.store import watchlist_path, write_parquet_atomic
+from tailwatch.ingest.base import PARQUET_MAGIC, BadInput, read_all, read_head
+
+SEED_FILE = "watchlist_seed.csv"
+HEX6 = re.compile(r"^[0-9a-f]{6}$")
+
+CANDIDATE = pl.Struct({"icao24": pl.String(), "evidence": pl.String(), "confidence": pl.Float64()})
+RESOLVED_SCHEMA: dict[str, pl.DataType] = {
+    **ENTRY_SCHEMA,
+    "icao24": pl.String(),
+    "confidence": pl.Float64(),
+    "evidence": pl.String(),
+    "candidates": pl.List(CANDIDATE),
+    "country": pl.String(),
+}
+
+# confidence of each kind of evidence (a judgement, stated here so reports can cite it)
+CONF_LIST_MODE_S = 0.95  # the list itself publishes the address
+CONF_REGISTRY_CURRENT = 0.9  # newest registry record of the registration
+CONF_RULE = 0.85  # published allocation rule (reverse-engineered, spot-checked)
+CONF_REGISTRY_MSN = 0.75  # registry record with the same serial number and model
+CONF_REGISTRY_OLDER = 0.6  # an earlier holder of the registration
+CONF_OPERATOR_FLEET = 0.6  # registry shows the listed operator/owner flying it
+CONF_PREVIOUS = 0.4  # via a previous registration
+CONF_MSN_ONLY = 0.5  # serial number matched, model not confirmed
+
+
+# --- reading any list -------------------------------------------------------------------
+
+def detect_list(path: Path) -> str:
+    """Format of a list or registry file: ofac-sdn-xml | ofac-advanced | ofac-sdn-csv | ftm |
+    plain-csv | watchlist-parquet | registry:<kind>."""
+    head = read_head(path)
+    if head.startswith(PARQUET_MAGIC):
+        return "watchlist-parquet"
+    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if stripped.startswith(b"<"):
+        root = sanctions.xml_root_name(stripped)
+        if root == "sdnList":
+            return "ofac-sdn-xml"
+        if root == "Sanctions":
+            return "ofac-advanced"
+        raise BadInput(f"{path}: XML root <{root}> is neither an OFAC sdnList nor an advanced Sanctions file")
+    if sanctions.is_ftm(stripped):
+        return "ftm"
+    kind = sniff_registry(stripped)
+    if kind is not None:
+        return f"registry:{kind}"
+    if sanctions.is_sdn_csv(stripped):
+        return "ofac-sdn-csv"
+    if path.name.lower() in ("alt.csv", "add.csv", "sdn_comments.csv"):
+        raise BadInput(f"{path}: part of OFAC's CSV set, read together with sdn.csv from the same folder; "
+                       "import sdn.csv")
+    header = stripped.split(b"\n", 1)[0].decode("utf-8", errors="replace").lower()
+    cols = {c.strip().strip('"') for c in header.split(",")}
+    if cols & {"icao24", "registration", "msn"}:
+        return "plain-csv"
+    raise BadInput(f"{path}: not a watchlist (OFAC XML/CSV, FollowTheMoney JSON lines, or a CSV with an "
+                   "icao24 or registration column) nor an aircraft registry")
+
+
+def read_plain_csv(path: Path, list_name: str | None = None, text: str | None = None) -> pl.DataFrame:
+    """A hand-made CSV: `registration` and/or `icao24` (+ note, and any ENTRY_SCHEMA column)."""
+    if text is None:
+        data = read_all(path)
+        text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise BadInput(f"{path}: empty CSV")
+    rows = []
+    default_list = list_name or path.stem
+    for lineno, raw in enumerate(reader, start=2):
+        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        icao = rec.get("icao24", "").lower().lstrip("~")
+        reg = rec.get("registration", "")
+        if icao and not HEX6.match(icao):
+            raise BadInput(f"{path}:{lineno}: icao24 {icao!r} is not 6 hex digits")
+        if not (icao or reg or rec.get("msn")):
+            raise BadInput(f"{path}:{lineno}: row has neither icao24, registration nor msn")
+        prev = [r for r in re.split(r"[;|]", rec.get("previous_registrations", "")) if r.strip()]
+        rows.append({
+            "list": rec.get("list") or default_list,
+            "entry_id": rec.get("entry_id") or rec.get("id") or f"{path.name}:{lineno}",
+            "program": rec.get("program") or None, "name": rec.get("name") or reg or icao or None,
+            "kind": rec.get("kind") or "aircraft",
+            "registrations": [r for r in re.split(r"[;|]", reg) if r.strip()],
+            "previous_registrations": prev, "mode_s": icao or None, "msn": rec.get("msn") or None,
+            "model": rec.get("model") or None, "operator": rec.get("operator") or None,
+            "listing_date": rec.get("listing_date") or None, "reason": rec.get("reason") or "listed",
+            "note": rec.get("note") or None, "source": rec.get("source") or None,
+            "as_of": rec.get("as_of") or None, "source_file": str(path),
+        })
+    return entries_frame(rows)
+
+
+def read_entries(path: Path) -> pl.DataFrame:
+    """Entries of any importable list file (ENTRY_SCHEMA)."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    kind = detect_list(path)
+    if kind == "ofac-sdn-xml":
+        return sanctions.read_sdn_xml(path)
+    if kind == "ofac-advanced":
+        return sanctions.read_sdn_advanced(path)
+    if kind == "ofac-sdn-csv":
+        return sanctions.read_sdn_csv(path)
+    if kind == "ftm":
+        return sanctions.read_ftm(path)
+    if kind == "plain-csv":
+        return read_plain_csv(path)
+    if kind == "watchlist-parquet":
+        frame = pl.read_parquet(path)
+        missing = set(ENTRY_SCHEMA) - set(frame.columns)
+        if missing:
+            raise BadInput(f"{path}: Parquet file is not a watchlist (missing {sorted(missing)})")
+        return frame.select(list(ENTRY_SCHEMA))
+    raise BadInput(f"{path}: is an aircraft registry ({kind.split(':', 1)[1]}), not a watchlist")
+
+
+def seed_entries() -> pl.DataFrame:
+    """The bundled seed list (publicly reported sanctioned aircraft)."""
+    with (resources.files("tailwatch") / "data" / SEED_FILE).open("r", encoding="utf-8") as f:
+        text = f.read()
+    return read_plain_csv(Path(SEED_FILE), list_name="seed", text=text)
+
+
+# --- the archive's watchlist -----------------------------------------------------------------
+
+def stored_entries(archive: Path | None) -> pl.DataFrame:
+    """Entries imported into an archive (empty frame if none)."""
+    if archive is None or not watchlist_path(archive).exists():
+        return pl.DataFrame(schema=ENTRY_SCHEMA)
+    return pl.read_parquet(watchlist_path(archive)).select(list(ENTRY_SCHEMA))
+
+
+def import_files(paths: list[Path], archive: Path) -> list[dict]:
+    """Import lists (and registries) into the archive; returns one summary dict per file.
+
+    A file already imported replaces its own earlier entries (same list and entry id),
+    so importing it twice adds nothing.
+    """
+    results = []
+    new_frames = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise BadInput(f"{path}: no such file")
+        kind = detect_list(path)
+        if kind.startswith("registry:"):
+            reg_kind, rows, fresh = import_registry(path, archive)
+            results.append({"file": str(path), "format": f"registry ({reg_kind})", "entries": rows,
+                            "new": rows if fresh else 0})
+            continue
+        entries = read_entries(path)
+        new_frames.append(entries)
+        results.append({"file": str(path), "format": kind, "entries": entries.height, "new": None})
+    if new_frames:
+        before = stored_entries(archive)
+        keys = ["list", "entry_id", "kind"]
+        combined = pl.concat([before, *new_frames], how="vertical_relaxed").unique(
+            subset=keys, keep="last", maintain_order=True)
+        old_keys = set(before.select(keys).iter_rows())
+        for res, frame in zip([r for r in results if r["new"] is None], new_frames):
+            res["new"] = sum(1 for k in frame.select(keys).unique().iter_rows() if k not in old_keys)
+        write_parquet_atomic(combined, watchlist_path(archive))
+    return results
+
+
+# --- resolution ---------------------------------------------------------------------------
+
+def _combine(evidence: list[tuple[str, str, float]]) -> list[dict]:
+    """Candidates per address, independent evidence combined, best first."""
+    by_addr: dict[str, list[tuple[str, float]]] = {}
+    for icao, why, conf in evidence:
+        if icao and HEX6.match(icao):
+            by_addr.setdefault(icao, [])
+            if why not in [w for w, _ in by_addr[icao]]:
+                by_addr[icao].append((why, conf))
+    out = []
+    for icao, items in by_addr.items():
+        miss = 1.0
+        for _, conf in items:
+            miss *= 1.0 - conf
+        out.append({"icao24": icao, "evidence": "; ".join(w for w, _ in items),
+                    "confidence": round(min(1.0 - miss, 0.99), 3)})
+    return sorted(out, key=lambda c: (-c["confidence"], c["icao24"]))
+
+
+def _registry_hits(entries: pl.DataFrame, rows: pl.LazyFrame) -> pl.DataFrame:
+    keys = set()
+    for regs in entries["registrations"].to_list() + entries["previous_registrations"].to_list():
+        keys.update(key_of(r) for r in regs or [])
+    msns = {re.sub(r"[\s\-/.]", "", m.upper()) for m in entries["msn"].drop_nulls().to_list()}
+    if not keys and not msns:
+        return rows.head(0).collect().with_columns(pl.lit(None, pl.String).alias("msn_key"))
+    key_list = pl.Series(sorted(keys), dtype=pl.String).implode()
+    msn_list = pl.Series(sorted(msns), dtype=pl.String).implode()
+    msn_key = pl.col("serialnumber").str.to_uppercase().str.replace_all(r"[\s\-/.]", "")
+    return rows.with_columns(msn_key.alias("msn_key")).filter(
+        pl.col("reg_key").is_in(key_list) | reg_key(pl.col("prev_reg")).is_in(key_list)
+        | reg_key(pl.col("next_reg")).is_in(key_list) | pl.col("msn_key").is_in(msn_list)
+    ).collect()
+
+
+def _evidence_for(entry: dict, hits: pl.DataFrame) -> list[tuple[str, str, float]]:
+    ev: list[tuple[str, str, float]] = []
+    if entry.get("mode_s"):
+        ev.append((entry["mode_s"], f"Mode S code {entry['mode_s'].upper()} on the list", CONF_LIST_MODE_S))
+    for previous, regs in ((False, entry.get("registrations") or []), (True, entry.get("previous_registrations") or [])):
+        for reg in regs:
+            key = key_of(reg)
+            label = "previous registration " if previous else ""
+            current = hits.filter(pl.col("reg_key") == key).sort("snapshot")
+            if current.height:
+                newest = current["snapshot"].max()
+                for row in current.iter_rows(named=True):
+                    conf = CONF_REGISTRY_CURRENT if row["snapshot"] == newest else CONF_REGISTRY_OLDER
+                    conf = CONF_PREVIOUS if previous else conf
+                    ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: {label}{reg}", conf))
+            moved = hits.filter((reg_key(pl.col("prev_reg")) == key) | (reg_key(pl.col("next_reg")) == key))
+            for row in moved.iter_rows(named=True):
+                ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: {reg} as prev/next "
+                           f"registration of {row['registration']}", CONF_PREVIOUS if previous else CONF_REGISTRY_OLDER))
+            rule = icao_from_registration(reg)
+            if rule is not None:
+                ev.append((rule.icao24, f"rule ({rule.rule}): {label}{rule.registration}",
+                           CONF_PREVIOUS if previous else CONF_RULE))
+    if entry.get("msn"):
+        key = re.sub(r"[\s\-/.]", "", entry["msn"].upper())
+        model = _model_key(entry.get("model"))
+        for row in hits.filter(pl.col("msn_key") == key).iter_rows(named=True):
+            same_model = bool(model) and model in _model_key(f"{row['typecode'] or ''} {row['model'] or ''}")
+            ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: MSN {entry['msn']}"
+                       + (" and model" if same_model else ""), CONF_REGISTRY_MSN if same_model else CONF_MSN_ONLY))
+    return ev
+
+
+def _model_key(text: str | None) -> str:
+    """'IL76-TD', 'Ilyushin Il-76TD', 'IL76' -> comparable upper alnum ('IL76TD', ..., 'IL76')."""
+    return re.sub(r"[^0-9A-Z]", "", (text or "").upper())[:4]
+
+
+def resolve(entries: pl.DataFrame, archive: Path | None = None) -> pl.DataFrame:
+    """One row per entry (operators: per fleet aircraft) with its best address, evidence and candidates."""
+    rows = registry(archive)
+    aircraft = entries.filter(pl.col("kind") != "operator")
+    operators = entries.filter(pl.col("kind") == "operator")
+    hits = _registry_hits(aircraft, rows) if aircraft.height else None
+    out: list[dict] = []
+    for entry in aircraft.iter_rows(named=True):
+        candidates = _combine(_evidence_for(entry, hits)) if hits is not None else []
+        out.append(_resolved_row(entry, candidates))
+    if operators.height:
+        names = [n for n in operators["operator"].to_list() + operators["name"].to_list() if n]
+        keys = pl.Series(names, dtype=pl.String).to_frame("n").select(name_key(pl.col("n"))).to_series()
+        fleet = rows.filter(
+            name_key(pl.col("operator")).is_in(keys.implode()) | name_key(pl.col("owner")).is_in(keys.implode())
+        ).with_columns(
+            name_key(pl.col("operator")).alias("op_key"), name_key(pl.col("owner")).alias("owner_key")
+        ).sort("snapshot").collect()
+        for entry in operators.iter_rows(named=True):
+            mine = {k for k in (_nk(entry["operator"]), _nk(entry["name"])) if k}
+            members = fleet.filter(pl.col("op_key").is_in(list(mine)) | pl.col("owner_key").is_in(list(mine)))
+            if members.is_empty():
+                out.append(_resolved_row(entry, []))
+                continue
+            for icao, group in members.group_by("icao24", maintain_order=True):
+                last = group.row(group.height - 1, named=True)
+                role = "operator" if _nk(last["operator"]) in mine else "owner"
+                why = f"{last['source']} registry {last['snapshot']}: {role} {last[role]}"
+                member = {**entry, "kind": "aircraft", "entry_id": f"{entry['entry_id']}/{icao[0]}",
+                          "registrations": [last["registration"]] if last["registration"] else [],
+                          "model": last["typecode"] or last["model"], "name": last["registration"] or entry["name"]}
+                out.append(_resolved_row(member, [{"icao24": icao[0], "evidence": why,
+                                                   "confidence": CONF_OPERATOR_FLEET}]))
+    frame = pl.DataFrame(out, schema={k: v for k, v in RESOLVED_SCHEMA.items() if k != "country"})
+    return frame.with_columns(countries_of(frame["icao24"]).alias("country"))
+
+
+def _nk(name: str | None) -> str:
+    if not name:
+        return ""
+    return pl.select(name_key(pl.lit(name))).item() or ""
+
+
+def _resolved_row(entry: dict, candidates: list[dict]) -> dict:
+    best = candidates[0] if candidates else None
+    return {**{k: entry.get(k) for k in ENTRY_SCHEMA},
+            "icao24": best["icao24"] if best else None,
+            "confidence": best["confidence"] if best else None,
+            "evidence": best["evidence"] if best else "unresolved: no Mode S code, registry record, rule or MSN match",
+            "candidates": candidates}
+
+
+def load_watchlist(path: Path, archive: Path | None = None) -> pl.DataFrame:
+    """Any importable watchlist file, resolved (one row per entry; `icao24` null when unresolved)."""
+    return resolve(read_entries(Path(path)), archive)
+
+
+def archive_watchlist(archive: Path | None, include_seed: bool = True) -> pl.DataFrame:
+    """The archive's imported entries (plus the seed list), resolved."""
+    parts = [stored_entries(archive)]
+    if include_seed:
+        parts.insert(0, seed_entries())
+    return resolve(pl.concat(parts, how="vertical_relaxed"), archive)
+
+
+__all__ = [
+    "detect_list", "read_entries", "read_plain_csv", "seed_entries", "stored_entries", "import_files",
+    "resolve", "load_watchlist", "archive_watchlist", "RESOLVED_SCHEMA", "normalize_registration",
+]

@@ -1,0 +1,410 @@
+"""The stateful Mode S decoder: batches of raw messages in, canonical positions out.
+
+State kept between batches (so a file read in chunks, or a live feed read
+socket read by socket read, decodes as one stream):
+- confirmed addresses: DF0/4/5/16/20/21 carry no address of their own (it is
+  folded into the parity), so any noise "decodes" to some address; as in
+  dump1090/readsb, such a message is kept only when its address was already
+  seen in a clean DF11 (syndrome 0), DF17 or DF18 earlier in the stream;
+  others count as "unconfirmed address". DF11 with a nonzero interrogator
+  code is accepted on the same condition. No single-bit error correction.
+- CPR: the last even and odd message per address (and surface/airborne), so
+  a pair is decoded globally when both are at most `pair_window` (10 s)
+  apart; a lone message is decoded locally against the aircraft's last
+  position if at most `local_window` (30 s, as pyModeS) old. Surface messages
+  need a reference: the aircraft's last position (within `surface_window`),
+  else the receiver `reference` given to the decoder or to `decode`.
+- carried values: last callsign and squawk per address, last velocity
+  (ground speed, track, vertical rate) for `velocity_window` seconds.
+
+Everything runs column-wise: pairs are found by sorting the batch by address
+and time and taking running maxima of row indices, never by a loop over
+messages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import polars as pl
+
+from tailwatch.ingest.modes import cpr
+from tailwatch.ingest.modes.bits import hex_addresses, to_polars
+from tailwatch.ingest.modes.fields import Fields, decode_fields
+from tailwatch.schema import POINT_SCHEMA, TIMESTAMP
+
+REJECT_CRC = "bad parity (CRC)"
+REJECT_UNCONFIRMED = "unconfirmed address"
+REJECT_LENGTH = "length does not match downlink format"
+REJECT_REASONS = (REJECT_CRC, REJECT_UNCONFIRMED, REJECT_LENGTH)
+
+MESSAGE_COLUMNS = (
+    "timestamp", "icao24", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track",
+    "vertical_rate", "heading", "airspeed", "callsign", "squawk", "onground",
+    "cpr_odd", "surface", "latitude", "longitude",
+)
+
+
+def _running_last(flag: np.ndarray) -> np.ndarray:
+    """For each row, the index of the latest row at or before it where `flag` holds (-1 if none)."""
+    idx = np.where(flag, np.arange(flag.size), -1)
+    return np.maximum.accumulate(idx) if idx.size else idx
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """For rows sorted by key, the index of the first row of each row's group."""
+    n = sorted_keys.size
+    if n == 0:
+        return np.zeros(0, np.int64)
+    new = np.ones(n, bool)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return _running_last(new)
+
+
+class ModeSDecoder:
+    """Decode Mode S batches into canonical points, keeping per-aircraft state across batches."""
+
+    def __init__(
+        self,
+        reference: tuple[float, float] | None = None,
+        source: str = "modes",
+        pair_window: float = 10.0,
+        local_window: float = 30.0,
+        surface_window: float = 600.0,
+        velocity_window: float = 30.0,
+    ) -> None:
+        self.reference = reference
+        self.source = source
+        self.pair_window = pair_window
+        self.local_window = local_window
+        self.surface_window = surface_window
+        self.velocity_window = velocity_window
+        self.rejects: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+        self.messages_seen = 0
+        # indices (into the last batch) and reasons of rejected messages, for file:offset reports
+        self.last_rejected: np.ndarray = np.zeros(0, np.int64)
+        self.last_reasons: np.ndarray = np.zeros(0, np.uint8)
+        self._confirmed = np.zeros(0, np.uint32)
+        # last CPR message per (address, surface, odd): columns icao, surface, odd, t, lat, lon
+        self._cpr = {k: np.zeros(0, d) for k, d in _CPR_STATE.items()}
+        # last position per address
+        self._pos = {k: np.zeros(0, d) for k, d in _POS_STATE.items()}
+        # carried values per address
+        self._carry = pl.DataFrame(schema=_CARRY_SCHEMA)
+
+    # ------------------------------------------------------------------ public
+    def decode(
+        self,
+        msg: np.ndarray,
+        length: np.ndarray,
+        t: np.ndarray,
+        reference: tuple[float, float] | None = None,
+    ) -> pl.DataFrame:
+        """Canonical points (positions only) of one batch; call again with the next batch."""
+        frame = self._decode(msg, length, t, reference)
+        return self._points(frame)
+
+    def messages(
+        self,
+        msg: np.ndarray,
+        length: np.ndarray,
+        t: np.ndarray,
+        reference: tuple[float, float] | None = None,
+    ) -> pl.DataFrame:
+        """One row per accepted message with every decoded field (positions where CPR allows).
+
+        For inspection and comparison with other decoders; advances the same
+        state as `decode` except the carried values.
+        """
+        frame = self._decode(msg, length, t, reference)
+        return frame.select(
+            pl.from_epoch((pl.col("t") * 1e6).round().cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC").alias("timestamp"),
+            *[c for c in MESSAGE_COLUMNS if c != "timestamp"],
+            pl.col("row"),
+        )
+
+    # ------------------------------------------------------------ internals
+    def _decode(self, msg, length, t, reference) -> pl.DataFrame:
+        msg = np.asarray(msg, dtype=np.uint8).reshape(-1, 14)
+        length = np.asarray(length, dtype=np.uint8)
+        t = np.asarray(t, dtype=np.float64)
+        n = msg.shape[0]
+        self.messages_seen += n
+        f = decode_fields(msg, length)
+        accepted = self._accept(f)
+        rows = np.flatnonzero(accepted)
+        lat = np.full(n, np.nan)
+        lon = np.full(n, np.nan)
+        pos_rows = rows[f.is_position[rows]]
+        ref = reference or self.reference
+        if pos_rows.size:
+            plat, plon = self._positions(f, t, pos_rows, ref)
+            lat[pos_rows], lon[pos_rows] = plat, plon
+        data = {
+            "row": rows,
+            "t": t[rows],
+            "icao": f.address[rows],
+            "df": f.df[rows],
+            "tc": f.tc[rows],
+            "altitude": f.altitude[rows],
+            "geoaltitude": f.geoaltitude[rows],
+            "groundspeed": f.groundspeed[rows],
+            "track": f.track[rows],
+            "vertical_rate": f.vertical_rate[rows],
+            "heading": f.heading[rows],
+            "airspeed": f.airspeed[rows],
+            "onground": f.onground[rows],
+            "cpr_odd": f.odd[rows],
+            "surface": f.surface[rows],
+            "is_position": f.is_position[rows],
+            "is_velocity": f.is_velocity[rows],
+            "latitude": lat[rows],
+            "longitude": lon[rows],
+        }
+        frame = pl.DataFrame(data, nan_to_null=True).with_columns(
+            to_polars("icao24", hex_addresses(f.address[rows])),
+            to_polars("callsign", f.callsign[rows]).str.replace_all("#", "", literal=True).str.strip_chars().replace("", None),
+            to_polars("squawk", f.squawk[rows]),
+            pl.when(pl.col("onground") >= 0).then(pl.col("onground") == 1).alias("onground"),
+        )
+        return frame
+
+    def _accept(self, f: Fields) -> np.ndarray:
+        """Which messages to keep; counts the others by reason; updates the confirmed set."""
+        n = f.df.size
+        order = np.arange(n)
+        conf_addr = f.address[f.confirming]
+        conf_idx = order[f.confirming]
+        uniq, first = np.unique(conf_addr, return_index=True)
+        first_idx = conf_idx[first]
+        known_before = np.isin(f.address, self._confirmed, assume_unique=False)
+        pos = np.searchsorted(uniq, f.address)
+        pos_c = np.minimum(pos, max(uniq.size - 1, 0))
+        in_batch = (uniq.size > 0) & (uniq[pos_c] == f.address) if uniq.size else np.zeros(n, bool)
+        confirmed_earlier = in_batch & (first_idx[pos_c] < order) if uniq.size else in_batch
+        known = known_before | confirmed_earlier
+        accepted = (f.clean & ~f.needs_known) | (f.needs_known & known)
+        reason = np.full(n, 255, np.uint8)
+        es_or_11 = np.isin(f.df, (11, 17, 18))
+        reason[~f.length_ok] = 2
+        reason[f.length_ok & es_or_11 & ~f.parity_ok] = 0
+        reason[f.length_ok & f.needs_known & ~known] = 1
+        bad = np.flatnonzero(reason != 255)
+        skipped = ~accepted & (reason == 255)
+        if skipped.any():  # valid but not decoded here (DF19/22/24, DF18 non-ICAO/TIS-B)
+            for df, count in zip(*np.unique(f.df[skipped], return_counts=True)):
+                self.skipped[f"DF{int(df)}"] += int(count)
+        self.last_rejected = bad
+        self.last_reasons = reason[bad]
+        for code, count in zip(*np.unique(self.last_reasons, return_counts=True)):
+            self.rejects[REJECT_REASONS[int(code)]] += int(count)
+        if uniq.size:
+            self._confirmed = np.union1d(self._confirmed, uniq)
+        return accepted
+
+    def _positions(self, f: Fields, t: np.ndarray, rows: np.ndarray, ref: tuple[float, float] | None):
+        """Latitude/longitude of the position messages `rows` (NaN where undecodable); updates CPR state."""
+        st = self._cpr
+        k = st["icao"].size
+        m = rows.size
+        icao = np.concatenate((st["icao"], f.address[rows]))
+        surf = np.concatenate((st["surface"], f.surface[rows]))
+        odd = np.concatenate((st["odd"], f.odd[rows]))
+        tt = np.concatenate((st["t"], t[rows]))
+        la = np.concatenate((st["lat"], f.lat_cpr[rows]))
+        lo = np.concatenate((st["lon"], f.lon_cpr[rows]))
+        seq = np.concatenate((np.full(k, -1), np.arange(m)))
+        is_new = seq >= 0
+
+        # 1. global decoding of even/odd pairs, per (address, surface), in time order
+        key = (icao.astype(np.int64) << 1) | surf
+        o = np.lexsort((seq, tt, key))
+        key_s, odd_s, t_s, la_s, lo_s, surf_s = key[o], odd[o], tt[o], la[o], lo[o], surf[o]
+        start = _group_starts(key_s)
+        last_even = _running_last(~odd_s)
+        last_odd = _running_last(odd_s)
+        partner = np.where(odd_s, last_even, last_odd)
+        has = (partner >= start) & (partner >= 0)
+        partner_c = np.maximum(partner, 0)
+        has &= (t_s - t_s[partner_c]) <= self.pair_window
+        lat_g = np.full(o.size, np.nan)
+        lon_g = np.full(o.size, np.nan)
+        idx = np.flatnonzero(has & is_new[o])
+        if idx.size:
+            p = partner_c[idx]
+            newest_odd = odd_s[idx]
+            le = np.where(newest_odd, la_s[p], la_s[idx])
+            lne = np.where(newest_odd, lo_s[p], lo_s[idx])
+            lod = np.where(newest_odd, la_s[idx], la_s[p])
+            lnod = np.where(newest_odd, lo_s[idx], lo_s[p])
+            airborne = ~surf_s[idx]
+            a = np.flatnonzero(airborne)
+            if a.size:
+                gl, gn = cpr.global_position(le[a], lne[a], lod[a], lnod[a], newest_odd[a])
+                lat_g[idx[a]], lon_g[idx[a]] = gl, gn
+            s = np.flatnonzero(~airborne)
+            if s.size:
+                gl, gn = cpr.global_position(le[s], lne[s], lod[s], lnod[s], newest_odd[s], surface=True)
+                lat_g[idx[s]], lon_g[idx[s]] = gl, gn  # quadrant chosen below against a reference
+
+        # back to (state + batch) order; batch row j sits at k + j
+        glat = np.full(icao.size, np.nan)
+        glon = np.full(icao.size, np.nan)
+        glat[o], glon[o] = lat_g, lon_g
+        glat, glon = glat[k:], glon[k:]
+
+        # 2. references and local decoding, per address in time order (airborne and surface together),
+        # with the last known positions of earlier batches in front
+        ps = self._pos
+        kp = ps["icao"].size
+        pad_f = np.zeros(kp, bool)
+        pad_n = np.full(kp, np.nan)
+        b_surf = surf[k:]
+        icao2 = np.concatenate((ps["icao"], icao[k:]))
+        t_all = np.concatenate((ps["t"], tt[k:]))
+        seq2 = np.concatenate((np.full(kp, -1), np.arange(m)))
+        o2 = np.lexsort((seq2, t_all, icao2))
+        icao2, t2 = icao2[o2], t_all[o2]
+        start2 = _group_starts(icao2)
+        is_new2 = o2 >= kp
+        cur_lat = np.concatenate((ps["lat"], np.where(b_surf, np.nan, glat)))[o2]
+        cur_lon = np.concatenate((ps["lon"], np.where(b_surf, np.nan, glon)))[o2]
+        surf2 = np.concatenate((pad_f, b_surf))[o2]
+        odd2 = np.concatenate((pad_f, odd[k:]))[o2]
+        la2 = np.concatenate((pad_n, la[k:]))[o2]
+        lo2 = np.concatenate((pad_n, lo[k:]))[o2]
+        glat2 = np.concatenate((pad_n, glat))[o2]
+        glon2 = np.concatenate((pad_n, glon))[o2]
+        ref_lat = np.full(o2.size, np.nan if ref is None else ref[0])
+        ref_lon = np.full(o2.size, np.nan if ref is None else ref[1])
+        for _ in range(3):  # each pass lets a new position serve as reference for the next message
+            have = ~np.isnan(cur_lat)
+            prev = np.concatenate(([-1], _running_last(have)[:-1]))
+            ok_prev = (prev >= start2) & (prev >= 0)
+            prevc = np.maximum(prev, 0)
+            age = t2 - t2[prevc]
+            # surface: the quadrant of a global fix and local decoding both need a reference
+            s_ref_ok = ok_prev & (age <= self.surface_window)
+            s_rlat = np.where(s_ref_ok, cur_lat[prevc], ref_lat)
+            s_rlon = np.where(s_ref_ok, cur_lon[prevc], ref_lon)
+            todo_s = is_new2 & surf2 & np.isnan(cur_lat) & ~np.isnan(s_rlat)
+            a_ref_ok = ok_prev & (age <= self.local_window)
+            todo_a = is_new2 & ~surf2 & np.isnan(cur_lat) & a_ref_ok
+            if not todo_a.any() and not todo_s.any():
+                break
+            if todo_s.any():
+                i = np.flatnonzero(todo_s)
+                g = ~np.isnan(glat2[i])
+                sl, sn = cpr.nearest_surface(glat2[i], glon2[i], s_rlat[i], s_rlon[i])
+                ll, ln = cpr.local_position(la2[i], lo2[i], odd2[i], s_rlat[i], s_rlon[i], surface=True)
+                cur_lat[i] = np.where(g, sl, ll)
+                cur_lon[i] = np.where(g, sn, ln)
+            if todo_a.any():
+                i = np.flatnonzero(todo_a)
+                ll, ln = cpr.local_position(la2[i], lo2[i], odd2[i], cur_lat[prevc[i]], cur_lon[prevc[i]])
+                cur_lat[i], cur_lon[i] = ll, ln
+
+        # results for the batch rows, in the order of `rows`
+        out_lat = np.full(m, np.nan)
+        out_lon = np.full(m, np.nan)
+        sel = np.flatnonzero(is_new2)
+        out_lat[o2[sel] - kp] = cur_lat[sel]
+        out_lon[o2[sel] - kp] = cur_lon[sel]
+
+        self._update_cpr_state(icao, surf, odd, tt, la, lo)
+        self._update_pos_state(icao2, t2, cur_lat, cur_lon)
+        return out_lat, out_lon
+
+    def _update_cpr_state(self, icao, surf, odd, tt, la, lo) -> None:
+        if icao.size == 0:
+            return
+        key = (icao.astype(np.int64) << 2) | (surf.astype(np.int64) << 1) | odd
+        o = np.lexsort((tt, key))
+        ks = key[o]
+        last = np.ones(o.size, bool)
+        last[:-1] = ks[1:] != ks[:-1]
+        keep = o[last]
+        horizon = tt.max() - self.pair_window
+        keep = keep[tt[keep] >= horizon]
+        self._cpr = {
+            "icao": icao[keep], "surface": surf[keep], "odd": odd[keep],
+            "t": tt[keep], "lat": la[keep], "lon": lo[keep],
+        }
+
+    def _update_pos_state(self, icao2, t2, lat, lon) -> None:
+        have = ~np.isnan(lat)
+        if not have.any():
+            return
+        i = np.flatnonzero(have)
+        ic = icao2[i]
+        last = np.ones(i.size, bool)
+        last[:-1] = ic[1:] != ic[:-1]
+        i = i[last]
+        horizon = t2.max() - max(self.local_window, self.surface_window)
+        i = i[t2[i] >= horizon]
+        old = self._pos
+        keep_old = ~np.isin(old["icao"], icao2[i])
+        self._pos = {
+            "icao": np.concatenate((old["icao"][keep_old], icao2[i])),
+            "t": np.concatenate((old["t"][keep_old], t2[i])),
+            "lat": np.concatenate((old["lat"][keep_old], lat[i])),
+            "lon": np.concatenate((old["lon"][keep_old], lon[i])),
+        }
+        fresh = self._pos["t"] >= horizon
+        self._pos = {k: v[fresh] for k, v in self._pos.items()}
+
+    def _points(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Positions with callsign, squawk and velocity carried from earlier messages of the same aircraft."""
+        carry_cols = ["callsign", "squawk", "v_gs", "v_track", "v_rate", "v_t"]
+        work = frame.select(
+            "icao24", "t", "row", "latitude", "longitude", "altitude", "geoaltitude",
+            "groundspeed", "track", "onground", "surface", "is_position",
+            "callsign", "squawk",
+            pl.when("is_velocity").then("groundspeed").alias("v_gs"),
+            pl.when("is_velocity").then("track").alias("v_track"),
+            pl.when("is_velocity").then("vertical_rate").alias("v_rate"),
+            pl.when("is_velocity").then("t").alias("v_t"),
+        )
+        state = self._carry.with_columns(
+            pl.lit(-np.inf).alias("t"), pl.lit(-1, pl.Int64).alias("row"), pl.lit(False).alias("is_position")
+        )
+        both = pl.concat([state, work], how="diagonal_relaxed").sort(["icao24", "t", "row"])
+        both = both.with_columns(pl.col(carry_cols).forward_fill().over("icao24"))
+        self._carry = both.group_by("icao24").agg(pl.col(carry_cols).last())
+        fresh = (pl.col("t") - pl.col("v_t")) <= self.velocity_window
+        points = both.filter(pl.col("is_position") & pl.col("latitude").is_not_null())
+        points = points.with_columns(
+            pl.when(pl.col("surface")).then("groundspeed").otherwise(pl.when(fresh).then("v_gs")).alias("groundspeed"),
+            pl.when(pl.col("surface")).then("track").otherwise(pl.when(fresh).then("v_track")).alias("track"),
+            pl.when(pl.col("surface")).then(None).otherwise(pl.when(fresh).then("v_rate")).alias("vertical_rate"),
+        )
+        return points.select(
+            pl.from_epoch((pl.col("t") * 1e6).round().cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC").cast(TIMESTAMP).alias("timestamp"),
+            "icao24",
+            "callsign",
+            "latitude",
+            "longitude",
+            pl.col("altitude").cast(pl.Float32),
+            pl.col("geoaltitude").cast(pl.Float32),
+            pl.col("groundspeed").cast(pl.Float32),
+            pl.col("track").cast(pl.Float32),
+            pl.col("vertical_rate").cast(pl.Float32),
+            "onground",
+            "squawk",
+            pl.lit(self.source, pl.String).alias("source"),
+        ).sort("timestamp", "icao24").select(list(POINT_SCHEMA))
+
+
+_CPR_STATE = {"icao": np.uint32, "surface": bool, "odd": bool, "t": np.float64, "lat": np.float64, "lon": np.float64}
+_POS_STATE = {"icao": np.uint32, "t": np.float64, "lat": np.float64, "lon": np.float64}
+_CARRY_SCHEMA = {
+    "icao24": pl.String,
+    "callsign": pl.String,
+    "squawk": pl.String,
+    "v_gs": pl.Float64,
+    "v_track": pl.Float64,
+    "v_rate": pl.Float64,
+    "v_t": pl.Float64,
+}

@@ -1,0 +1,224 @@
+"""Cut tracks into pieces: runs of points of one aircraft, all on the ground or all airborne.
+
+A piece ends where the aircraft touches or leaves the ground, where the receivers fall
+silent for longer than `GAP_S`, or where readsb flags a new leg (`new_leg` column, when the
+reader provides it). Everything is one pass of array operations over all aircraft at once (an aircraft boundary
+is just another place where a piece starts), so a day of a whole feed cuts in seconds; the
+per-piece summary gathers each piece's ends by index (cumulative sums for the end windows),
+with no group-by and no per-aircraft loop. Stops are then reasoned over pieces, never over points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+GAP_S = 600.0  # a silence longer than this (10 min) ends a piece
+MAX_GROUND_ALT_FT = 15_000.0  # no airport is higher: an "on ground" flag above this is noise
+MAX_GROUND_SPEED_KT = 200.0  # no aircraft rolls faster on the ground
+TAXI_SPEED_KT = 50.0  # without a ground flag, slower than this is on the ground (fixed wing)
+END_WINDOW_S = 120.0  # vertical rate and track at a piece's ends are taken over this window
+
+
+def _altitude() -> pl.Expr:
+    return pl.coalesce(pl.col("altitude"), pl.col("geoaltitude")).cast(pl.Float64)
+
+
+def ground_expr() -> pl.Expr:
+    """True where a point is on the ground.
+
+    The reader's flag wins when present (sanity-checked against altitude and speed); without
+    one, a barometric altitude ≤ 0 ft (FR24 zeroes it on the ground) or a speed under taxi
+    speed counts as ground.
+    """
+    alt = _altitude()
+    gs = pl.col("groundspeed").cast(pl.Float64)
+    flagged = (
+        pl.col("onground")
+        & (alt.is_null() | (alt < MAX_GROUND_ALT_FT))
+        & (gs.is_null() | (gs < MAX_GROUND_SPEED_KT))
+    )
+    unflagged = (alt <= 0.0) | ((gs < TAXI_SPEED_KT) & (alt.is_null() | (alt < MAX_GROUND_ALT_FT)))
+    return pl.when(pl.col("onground").is_not_null()).then(flagged).otherwise(unflagged.fill_null(False))
+
+
+def _shift_prev(a: np.ndarray, fill) -> np.ndarray:
+    out = np.empty_like(a)
+    out[0] = fill
+    out[1:] = a[:-1]
+    return out
+
+
+def _shift_next(a: np.ndarray, fill) -> np.ndarray:
+    out = np.empty_like(a)
+    out[-1] = fill
+    out[:-1] = a[1:]
+    return out
+
+
+def cut_pieces(points: pl.DataFrame, gap_s: float = GAP_S) -> pl.DataFrame:
+    """Sorted points with `alt` (ft, baro else geometric), `ground`, `dt_prev`, `piece` (global id).
+
+    Repeated positions are dropped (stale state vectors: feeds forward-fill them, with
+    altitudes that no longer belong to them; a parked aircraft loses nothing). A one-point
+    ground blip inside an airborne run (or the reverse) is smoothed away by a 3-point majority;
+    a real touch-and-go lasts several points. Array work is NumPy over all aircraft at once:
+    an aircraft boundary is just another place where a piece starts.
+    """
+    n = points.height
+    if n == 0:
+        return points.with_columns(pl.lit(None, pl.Float64).alias("alt"), pl.lit(None, pl.Boolean).alias("ground"),
+                                   pl.lit(None, pl.Float64).alias("dt_prev"), pl.lit(None, pl.Int64).alias("piece"))
+    icao = points["icao24"].str.to_integer(base=16, strict=False).fill_null(-1).to_numpy()
+    ts = points["timestamp"].dt.epoch("us").to_numpy()
+    frame = points
+    ordered = bool(np.all((icao[1:] > icao[:-1]) | ((icao[1:] == icao[:-1]) & (ts[1:] >= ts[:-1]))))
+    if not ordered:
+        order = np.lexsort((ts, icao))
+        frame, icao, ts = frame[order], icao[order], ts[order]
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    same = _shift_prev(icao, -2) == icao
+    stale = same & (_shift_prev(lat, np.nan) == lat) & (_shift_prev(lon, np.nan) == lon)
+    if stale.any():
+        keep = ~stale
+        frame, icao, ts = frame.filter(pl.Series(keep)), icao[keep], ts[keep]
+        same = _shift_prev(icao, -2) == icao
+    g = frame.select(ground_expr()).to_series().to_numpy().astype(np.int8)
+    same_next = _shift_next(icao, -2) == icao
+    prev = np.where(same, _shift_prev(g, 0), g)
+    nxt = np.where(same_next, _shift_next(g, 0), g)
+    ground = (g + prev + nxt) >= 2
+    dt_prev = np.where(same, (ts - _shift_prev(ts, 0)) / 1e6, np.nan)
+    new = ~same | (dt_prev > gap_s) | (ground != _shift_prev(ground, False))
+    if "new_leg" in frame.columns:
+        new |= frame["new_leg"].fill_null(False).to_numpy().astype(bool)
+    piece = np.cumsum(new, dtype=np.int64) - 1
+    return frame.with_columns(
+        _altitude().alias("alt"),
+        pl.Series("ground", ground),
+        pl.Series("dt_prev", dt_prev).fill_nan(None),
+        pl.Series("piece", piece),
+    )
+
+
+def _last_valid(valid: np.ndarray) -> np.ndarray:
+    """Index of the last valid element at or before each position (-1 if none)."""
+    return np.maximum.accumulate(np.where(valid, np.arange(valid.size), -1))
+
+
+def _next_valid(valid: np.ndarray) -> np.ndarray:
+    """Index of the next valid element at or after each position (size if none)."""
+    n = valid.size
+    idx = np.where(valid, np.arange(n), n)
+    return np.minimum.accumulate(idx[::-1])[::-1]
+
+
+def _floats(frame: pl.DataFrame, name: str) -> np.ndarray:
+    return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def piece_table(cut: pl.DataFrame) -> pl.DataFrame:
+    """One row per piece: ends, end kinematics (vertical rate, track over the first/last 2 min).
+
+    Columns: piece, icao24, ground, n, t0, t1, lat0, lon0, alt0, lat1, lon1, alt1, gs0, gs1,
+    track0, track1, vrate0, vrate1, lat_mid, lon_mid (the middle point, for parked aircraft),
+    and the end-window positions used when no track is reported.
+    """
+    n = cut.height
+    schema = {"piece": pl.Int64, "icao24": pl.String, "ground": pl.Boolean, "n": pl.UInt32,
+              "t0": pl.Datetime("us", "UTC"), "t1": pl.Datetime("us", "UTC")}
+    if n == 0:
+        return pl.DataFrame(schema=schema | {c: pl.Float64 for c in (
+            "lat0", "lon0", "alt0", "lat1", "lon1", "alt1", "gs0", "gs1", "track0", "track1", "vrate0", "vrate1",
+            "lat_mid", "lon_mid", "lat0b", "lon0b", "lat1a", "lon1a")})
+    piece = cut["piece"].to_numpy()
+    ts = cut["timestamp"].dt.epoch("us").to_numpy()
+    starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
+    ends = np.r_[starts[1:] - 1, n - 1]
+    secs = (ts - ts.min()) // 1_000_000
+    key = piece * (1 << 40) + secs
+    w = int(END_WINDOW_S)
+    head_end = np.searchsorted(key, key[starts] + w, side="right") - 1
+    tail_start = np.searchsorted(key, key[ends] - w, side="left")
+    lat, lon = cut["latitude"].to_numpy(), cut["longitude"].to_numpy()
+    alt, gs, track, vr = _floats(cut, "alt"), _floats(cut, "groundspeed"), _floats(cut, "track"), _floats(cut, "vertical_rate")
+
+    def first_in(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nv = _next_valid(~np.isnan(values))[lo]
+        ok = nv <= hi
+        return np.where(ok, values[np.minimum(nv, n - 1)], np.nan), np.where(ok, nv, -1)
+
+    def last_in(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lv = _last_valid(~np.isnan(values))[hi]
+        ok = lv >= lo
+        return np.where(ok, values[np.maximum(lv, 0)], np.nan), np.where(ok, lv, -1)
+
+    alt0, ia0 = first_in(alt, starts, ends)
+    alt1, ia1 = last_in(alt, starts, ends)
+    gs0, _ = first_in(gs, starts, ends)
+    gs1, _ = last_in(gs, starts, ends)
+    track0, _ = first_in(track, starts, head_end)
+    track1, _ = last_in(track, tail_start, ends)
+    # mean reported vertical rate over the end windows, else the altitude slope there
+    have = ~np.isnan(vr)
+    cs = np.r_[0.0, np.cumsum(np.where(have, vr, 0.0))]
+    cc = np.r_[0, np.cumsum(have)]
+
+    def mean(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        count = cc[hi + 1] - cc[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, (cs[hi + 1] - cs[lo]) / np.maximum(count, 1), np.nan)
+
+    def slope(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        a_lo, i_lo = first_in(alt, lo, hi)
+        a_hi, i_hi = last_in(alt, lo, hi)
+        span = (ts[np.maximum(i_hi, 0)] - ts[np.maximum(i_lo, 0)]) / 6e7
+        ok = (i_lo >= 0) & (i_hi >= 0) & (span >= 0.3)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, (a_hi - a_lo) / np.where(ok, span, 1.0), np.nan)
+
+    vrate0 = mean(starts, head_end)
+    vrate0 = np.where(np.isnan(vrate0), slope(starts, head_end), vrate0)
+    vrate1 = mean(tail_start, ends)
+    vrate1 = np.where(np.isnan(vrate1), slope(tail_start, ends), vrate1)
+    mid = (starts + ends) // 2
+    t_us = cut["timestamp"]
+    table = pl.DataFrame({
+        "piece": piece[starts],
+        "icao24": cut["icao24"].gather(starts),
+        "ground": cut["ground"].gather(starts),
+        "n": (ends - starts + 1).astype(np.uint32),
+        "t0": t_us.gather(starts),
+        "t1": t_us.gather(ends),
+        "lat0": lat[starts], "lon0": lon[starts], "alt0": alt0,
+        "lat1": lat[ends], "lon1": lon[ends], "alt1": alt1,
+        "gs0": gs0, "gs1": gs1, "track0": track0, "track1": track1, "vrate0": vrate0, "vrate1": vrate1,
+        "lat_mid": lat[mid], "lon_mid": lon[mid],
+        "lat0b": lat[head_end], "lon0b": lon[head_end], "lat1a": lat[tail_start], "lon1a": lon[tail_start],
+    })
+    floats = [c for c in table.columns if table[c].dtype == pl.Float64]
+    return table.with_columns([pl.col(c).fill_nan(None) for c in floats])
+
+
+def fill_tracks(table: pl.DataFrame) -> pl.DataFrame:
+    """Where a piece's end has no reported track, use the bearing over its end window."""
+    from tailwatch.geo.geodesy import initial_bearing
+
+    b0 = initial_bearing(table["lat0"].to_numpy(), table["lon0"].to_numpy(),
+                         table["lat0b"].to_numpy(), table["lon0b"].to_numpy())
+    b1 = initial_bearing(table["lat1a"].to_numpy(), table["lon1a"].to_numpy(),
+                         table["lat1"].to_numpy(), table["lon1"].to_numpy())
+    same0 = (table["lat0"] == table["lat0b"]) & (table["lon0"] == table["lon0b"])
+    same1 = (table["lat1"] == table["lat1a"]) & (table["lon1"] == table["lon1a"])
+    return table.with_columns(
+        pl.coalesce(pl.col("track0"), pl.when(~same0).then(pl.Series(b0))).alias("track0"),
+        pl.coalesce(pl.col("track1"), pl.when(~same1).then(pl.Series(b1))).alias("track1"),
+    ).drop("lat0b", "lon0b", "lat1a", "lon1a")
+
+
+def pieces(points: pl.DataFrame, gap_s: float = GAP_S) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cut points, piece table) for all aircraft in `points`."""
+    cut = cut_pieces(points, gap_s)
+    if cut.height == 0:
+        return cut, piece_table(cut)
+    return cut, fill_tracks(piece_table(cut))

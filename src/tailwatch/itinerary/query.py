@@ -1,0 +1,193 @@
+"""`tailwatch itinerary` behind the CLI: pick the aircraft and their points, build, write.
+
+Kept out of cli.py so the web page and the demo call the same path. Output goes through
+`WRITERS` (format → function); formats not listed here go to `tailwatch.report.formats`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.ingest.base import BadInput
+
+
+class NoAircraft(LookupError):
+    """None of the requested aircraft has points in the data."""
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadInput(f"{name}: not an ISO 8601 time: {value!r}") from exc
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def resolve_aircraft(query: str, archive: Path | None) -> dict:
+    """The aircraft object for a hex address or registration (identity lookup when available)."""
+    from tailwatch.identity.lookup import aircraft_identity, is_address
+
+    ident = aircraft_identity(query, archive)
+    if ident and ident.get("icao24"):
+        return ident
+    if is_address(query):
+        return {"icao24": query.strip().lstrip("~").lower(), "registration": None, "typecode": None,
+                "country": None, "watchlists": []}
+    raise NoAircraft(f"{query}: no address known for this registration")
+
+
+def watchlist_aircraft(path: Path, archive: Path | None) -> list[dict]:
+    from tailwatch.identity.watchlist import load_watchlist
+
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    entries = load_watchlist(path, archive)
+    hexes = [h for h in entries["icao24"].drop_nulls().unique(maintain_order=True).to_list()]
+    out = []
+    for h in hexes:
+        try:
+            out.append(resolve_aircraft(h, archive))
+        except NoAircraft:
+            continue
+    return out
+
+
+def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[str] | None,
+                start: datetime | None, end: datetime | None) -> pl.DataFrame:
+    if archive is not None:
+        from tailwatch.engines.duckdb import points_for
+
+        if not archive.is_dir():
+            raise BadInput(f"{archive}: no such archive folder")
+        return points_for(archive, icao24s, start, end)
+    from tailwatch.ingest.pipeline import read_file
+
+    frames = []
+    for path in inputs or []:
+        if not path.exists():
+            raise BadInput(f"{path}: no such file")
+        frame, _ = read_file(path)
+        frames.append(frame)
+    if not frames:
+        raise BadInput("give --archive DIR or --input FILE ...")
+    points = pl.concat(frames, how="diagonal_relaxed")
+    if icao24s is not None:
+        points = points.filter(pl.col("icao24").is_in(icao24s))
+    if start is not None:
+        points = points.filter(pl.col("timestamp") >= start)
+    if end is not None:
+        points = points.filter(pl.col("timestamp") <= end)
+    return points.sort(["icao24", "timestamp"])
+
+
+def enrich(itin: dict, points: pl.DataFrame) -> dict:
+    """Airspace and payload enrichers, when those modules are installed (pure functions on the dict)."""
+    try:
+        from tailwatch.airspace.enrich import add_airspace
+    except ImportError:
+        add_airspace = None
+    try:
+        from tailwatch.airlift.enrich import add_payload
+    except ImportError:
+        add_payload = None
+    aircraft = itin.get("aircraft") or {}
+    steps = []
+    if add_airspace is not None:
+        steps.append(("airspace", lambda d: add_airspace(d, points, aircraft.get("country"))))
+    if add_payload is not None:
+        steps.append(("payload", lambda d: add_payload(d, aircraft.get("typecode"))))
+    for name, step in steps:
+        try:
+            itin = step(itin)
+        except Exception as exc:  # noqa: BLE001 - an enricher failing must not lose the itinerary
+            itin.setdefault("notes", []).append(f"{name} enrichment failed: {type(exc).__name__}: {exc}")
+    return itin
+
+
+def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[str] | None,
+                watchlist: Path | None, start: datetime | None, end: datetime | None,
+                enrich_with: Callable[[dict, pl.DataFrame], dict] | None = enrich
+                ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+    """Itinerary JSON per aircraft and each one's points (with `leg`)."""
+    from tailwatch.itinerary.build import build_itinerary
+
+    wanted: list[dict] = []
+    for q in aircraft or []:
+        wanted.append(resolve_aircraft(q, archive))
+    if watchlist is not None:
+        wanted += watchlist_aircraft(watchlist, archive)
+    if archive is not None and not wanted:
+        raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
+    hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
+    points = load_points(archive, inputs, hexes, start, end)
+    if points.height == 0:
+        raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
+    by_hex = {a["icao24"]: a for a in wanted}
+    out: list[dict] = []
+    frames: dict[str, pl.DataFrame] = {}
+    for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
+        ac = by_hex.get(icao24)
+        if ac is None:
+            try:
+                ac = resolve_aircraft(icao24, archive)
+            except Exception:  # noqa: BLE001 - identity is optional enrichment here
+                ac = None
+        itin = build_itinerary(pts, ac)
+        doc = itin.to_json()
+        if enrich_with is not None:
+            doc = enrich_with(doc, itin.points)
+        out.append(doc)
+        frames[icao24] = itin.points
+    return out, frames
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def render_json(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
+    body = itins[0] if len(itins) == 1 else itins
+    return json.dumps(body, indent=2, ensure_ascii=False, default=_json_default)
+
+
+def render_md(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
+    from tailwatch.report.markdown import render_markdown
+
+    return render_markdown(itins, points or {})
+
+
+# format → text renderer; the writers of the report package take the rest (html, geojson, kml, csv)
+WRITERS: dict[str, Callable[[list[dict], dict[str, pl.DataFrame] | None], str]] = {
+    "json": render_json,
+    "md": render_md,
+}
+
+
+def emit(fmt: str, itins: list[dict], points: dict[str, pl.DataFrame], out: Path | None) -> list[Path] | str:
+    """Write to `out` (returns the files) or return the text for stdout."""
+    if fmt in WRITERS:
+        text = WRITERS[fmt](itins, points)
+        if out is None:
+            return text
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        return [out]
+    try:
+        from tailwatch.report.formats import FORMATS, render_report, write_report
+    except ImportError as exc:
+        raise BadInput(f"--format {fmt}: not available ({exc})") from exc
+    if fmt not in FORMATS:
+        known = ", ".join([*WRITERS, *FORMATS])
+        raise BadInput(f"--format must be one of {known}, got {fmt!r}")
+    if out is None:
+        return render_report(fmt, itins, points)
+    return write_report(fmt, itins, points, out)

@@ -1,0 +1,349 @@
+"""`tailwatch watch`: feeds → merge → decode → journal → tracker → rules → notifiers.
+
+One asyncio loop owns the sockets (feed clients) and the clock; every
+`cycle_s` it hands what the feeds read to a worker thread that does the
+column-wise work (framing, duplicate suppression, Mode S decoding, journal
+append, tracker update, rule evaluation), so reading never stops for decoding.
+Sealed journal segments are flushed into the Parquet archive by a third
+thread. Alerts are sent by a notifier thread (a slow webhook never stalls
+decoding); stdout carries alerts only, counters and status lines go to stderr.
+On SIGINT/SIGTERM the watcher stops reading, processes what it has, seals and
+flushes the journal, and returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.alerts.notify import Dispatcher, StreamNotifier, make_notifier
+from tailwatch.alerts.rules import Rule, RuleEngine, load_rules
+from tailwatch.live.feeds import Feed, ModeSFrames, SbsFeed, make_feed
+from tailwatch.live.journal import Journal, flush_segment
+from tailwatch.live.merge import MessageMerger, PositionMerger
+from tailwatch.live.tracker import Tracker, near_airport
+from tailwatch.schema import COLUMNS, POINT_SCHEMA, positions_only
+
+
+@dataclass
+class WatchConfig:
+    feeds: list[str]
+    archive: Path
+    watchlist: Path | None = None
+    rules: Path | None = None
+    notify: list[str] = field(default_factory=list)
+    fsync: str = "1"
+    flush_seconds: float = 300.0
+    flush_rows: int = 2_000_000
+    cycle_s: float = 0.25
+    reference: tuple[float, float] | None = None
+    dedupe_window_s: float = 2.0
+    tick_s: float = 5.0
+    forget_after_s: float = 6 * 3600.0
+    live_display: bool | None = None  # None: Rich live table when stderr is a terminal
+    status_every_s: float = 10.0
+    max_runtime_s: float | None = None  # for tests and benchmarks
+
+
+def load_watchlist_frame(path: Path, archive: Path | None) -> pl.DataFrame:
+    """The watchlist as rows with an `icao24` column (the identity module's loader)."""
+    from tailwatch.identity.watchlist import load_watchlist
+
+    return load_watchlist(path, archive)
+
+
+class SbsCarry:
+    """Carries callsign/squawk/velocity/altitude from SBS MSG,1/4/5/6 lines onto position lines."""
+
+    CARRIED = ["callsign", "squawk", "altitude", "groundspeed", "track", "vertical_rate", "onground"]
+
+    def __init__(self) -> None:
+        self._state = pl.DataFrame(schema={"icao24": pl.String(), **{c: POINT_SCHEMA[c] for c in self.CARRIED}})
+
+    def apply(self, rows: pl.DataFrame) -> pl.DataFrame:
+        if rows.is_empty():
+            return rows
+        state = self._state.with_columns(pl.lit(None, POINT_SCHEMA["timestamp"]).alias("timestamp"),
+                                         pl.lit(True).alias("_state"))
+        work = rows.with_columns(pl.lit(False).alias("_state"))
+        both = pl.concat([state, work], how="diagonal_relaxed").sort("icao24", "timestamp", nulls_last=False)
+        both = both.with_columns(pl.col(self.CARRIED).forward_fill().over("icao24"))
+        self._state = both.group_by("icao24").agg(pl.col(self.CARRIED).last())
+        return both.filter(~pl.col("_state")).select(COLUMNS)
+
+
+class Pipeline:
+    """The synchronous, column-wise half of the watcher (runs in the worker thread)."""
+
+    def __init__(self, cfg: WatchConfig, feeds: list[Feed], rules: list[Rule], watchlist: pl.DataFrame | None,
+                 journal: Journal, tracker: Tracker | None = None) -> None:
+        from tailwatch.ingest.modes.decoder import ModeSDecoder
+
+        self.cfg = cfg
+        self.feeds = feeds
+        self.decoder = ModeSDecoder(reference=cfg.reference, source="live")
+        self.messages = MessageMerger(cfg.dedupe_window_s)
+        self.positions = PositionMerger()
+        self.sbs_carry = {id(f): SbsCarry() for f in feeds if isinstance(f, SbsFeed)}
+        self.journal = journal
+        self.tracker = tracker or Tracker()
+        self.engine = RuleEngine(rules, watchlist)
+        self.alerts = 0
+        self.points = 0
+        self._last_tick = time.monotonic()
+        self.max_lag_s = 0.0  # worst (processing time − receive time) of a cycle
+        self.cycle_time_s = 0.0
+
+    def process(self, taken: list[tuple[Feed, list[tuple[float, bytes]]]], final: bool = False) -> list[dict]:
+        start = time.time()
+        oldest = min((c[0][0] for _, c in taken if c), default=start)
+        frames: list[ModeSFrames] = []
+        point_frames: list[tuple[int, pl.DataFrame]] = []
+        for i, (feed, chunks) in enumerate(taken):
+            frames.append(feed.frames(chunks))
+            pts = feed.points(chunks)
+            if pts is not None and pts.height:
+                carry = self.sbs_carry.get(id(feed))
+                if carry is not None:
+                    pts = carry.apply(pts)
+                point_frames.append((i, positions_only(pts)))
+        frames = self.messages.merge(frames, start)
+        for (feed, _), dropped in zip(taken, self.messages.last_dropped):
+            feed.stats.duplicates += dropped
+        for i, f in enumerate(frames):
+            if not len(f):
+                continue
+            taken[i][0].stats.decoded += len(f)
+            pts = self.decoder.decode(f.msg, f.length, f.t)
+            if pts.height:
+                point_frames.append((i, positions_only(pts)))
+        batch = self._merge_points(point_frames, start)
+        alerts: list[dict] = []
+        if batch.height:
+            self.points += batch.height
+            self.journal.append(batch)
+            self.tracker.update(batch)
+            alerts += self.engine.on_positions(batch)
+        now = datetime.now(timezone.utc)
+        events = self.tracker.detect(now, force=final)
+        if events.height:
+            alerts += self.engine.on_phase_events(events, self.tracker.recent)
+        if final or time.monotonic() - self._last_tick >= self.cfg.tick_s:
+            self._last_tick = time.monotonic()
+            alerts += self.engine.on_tick(now, self.tracker.last, self.tracker.points_of, near_airport)
+            self.tracker.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
+        self.journal.tick()
+        end = time.time()
+        self.cycle_time_s = end - start
+        self.max_lag_s = max(self.max_lag_s, end - oldest) if taken else self.max_lag_s
+        self.alerts += len(alerts)
+        return alerts
+
+    def take_max_lag(self) -> float:
+        """Worst delay from a message's arrival to the end of its processing since the last call."""
+        lag, self.max_lag_s = self.max_lag_s, 0.0
+        return lag
+
+    def _merge_points(self, parts: list[tuple[int, pl.DataFrame]], now: float) -> pl.DataFrame:
+        if not parts:
+            return pl.DataFrame(schema=POINT_SCHEMA)
+        tagged = pl.concat(
+            [p.select(COLUMNS).with_columns(pl.lit(i, pl.Int32).alias("_feed")) for i, p in parts if p.height],
+            how="vertical_relaxed",
+        ) if any(p.height for _, p in parts) else None
+        if tagged is None:
+            return pl.DataFrame(schema=POINT_SCHEMA)
+        merged = self.positions.merge(tagged, now)
+        for i, n in merged.group_by("_feed").len().iter_rows():
+            self.feeds[i].stats.positions += n
+        return merged.drop("_feed").sort("timestamp")
+
+
+class Watcher:
+    """The asyncio half: feed tasks, the processing cycle, flushing, display, shutdown."""
+
+    def __init__(self, cfg: WatchConfig, out=None, err=None) -> None:
+        self.cfg = cfg
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.feeds = [make_feed(u) for u in cfg.feeds]
+        self.rules = load_rules(cfg.rules)
+        self.watchlist = load_watchlist_frame(cfg.watchlist, cfg.archive) if cfg.watchlist else None
+        cfg.archive.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(cfg.archive, cfg.fsync)
+        self.archived_rows = 0
+        self.recovered_rows = 0
+        self._flusher = ThreadPoolExecutor(1, thread_name_prefix="tailwatch-flush")
+        self._flushing = None
+        self._last_flush = time.monotonic()
+        self._alerts: queue.Queue = queue.Queue()
+        self.dispatcher = Dispatcher([StreamNotifier(self.out)] + [make_notifier(t) for t in cfg.notify])
+        self._notify_thread = threading.Thread(target=self._notify_loop, name="tailwatch-notify", daemon=True)
+        self._stop = asyncio.Event()
+        self.pipeline: Pipeline | None = None
+
+    # -- status -------------------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+    def table(self):
+        from rich.table import Table
+
+        t = Table(title="tailwatch watch", expand=False)
+        for col in ("feed", "state", "messages", "decoded", "positions", "errors", "duplicates", "backlog"):
+            t.add_column(col, justify="left" if col in ("feed", "state") else "right")
+        for f in self.feeds:
+            s = f.stats
+            t.add_row(f.url, "connected" if s.connected else (s.last_error[:40] or "connecting"),
+                      f"{s.messages:,}", f"{s.decoded:,}", f"{s.positions:,}", f"{s.errors:,}",
+                      f"{s.duplicates:,}", f"{f.backlog:,}")
+        p = self.pipeline
+        tracked = p.tracker.last.height if p else 0
+        t.caption = (f"aircraft {tracked:,} · journaled {self.journal.rows_written:,} "
+                     f"(synced {self.journal.rows_synced:,}) · archived {self.archived_rows:,} · "
+                     f"alerts {p.alerts if p else 0:,}")
+        return t
+
+    def status_line(self) -> str:
+        parts = [f"{f.url} {'up' if f.stats.connected else 'down'} msgs={f.stats.messages} "
+                 f"decoded={f.stats.decoded} positions={f.stats.positions} errors={f.stats.errors} "
+                 f"duplicates={f.stats.duplicates}"
+                 for f in self.feeds]
+        p = self.pipeline
+        lag = p.take_max_lag() if p else 0.0
+        backlog = max((f.backlog for f in self.feeds), default=0)
+        return ("status " + " | ".join(parts) + f" | journaled={self.journal.rows_written} "
+                f"synced={self.journal.rows_synced} archived={self.archived_rows} alerts={p.alerts if p else 0} "
+                f"aircraft={p.tracker.last.height if p else 0} lag={lag:.2f}s backlog={backlog}")
+
+    # -- notifier thread ------------------------------------------------------------------------
+    def _notify_loop(self) -> None:
+        while True:
+            alert = self._alerts.get()
+            if alert is None:
+                return
+            self.dispatcher.send(alert)
+
+    # -- flushing -------------------------------------------------------------------------------
+    def _flush_sealed(self, paths: list[Path]) -> int:
+        rows = 0
+        for path in paths:
+            rows += flush_segment(path, self.cfg.archive).rows_written
+        return rows
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if self._flushing is not None and self._flushing.done():
+            self.archived_rows += self._flushing.result()
+            self._flushing = None
+        due = time.monotonic() - self._last_flush >= self.cfg.flush_seconds
+        big = self.journal.rows_in_segment >= self.cfg.flush_rows
+        if (force or due or big) and self._flushing is None:
+            self._last_flush = time.monotonic()
+            self.journal.seal()
+            sealed = self.journal.sealed()
+            if sealed:
+                self._flushing = self._flusher.submit(self._flush_sealed, sealed)
+
+    # -- main -----------------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        recovered = await asyncio.to_thread(self.journal.recover)
+        self.recovered_rows = recovered.rows_written
+        self.archived_rows += recovered.rows_written
+        self.log(f"journal replayed: {recovered.rows_written} positions recovered into {self.cfg.archive}")
+        self.pipeline = Pipeline(self.cfg, self.feeds, self.rules, self.watchlist, self.journal)
+        if self.watchlist is None and any(r.aircraft == "watchlist" for r in self.rules):
+            self.log("note: no --watchlist given: watchlist rules apply to every aircraft")
+        self._notify_thread.start()
+        tasks = [asyncio.create_task(f.run(), name=f.url) for f in self.feeds]
+        connected = {f.url: False for f in self.feeds}
+        live = self._live_display()
+        started = time.monotonic()
+        last_status = started
+        try:
+            while not self._stop.is_set():
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.cfg.cycle_s)
+                except asyncio.TimeoutError:
+                    pass
+                await self._cycle()
+                for f in self.feeds:
+                    if f.stats.connected != connected[f.url]:
+                        connected[f.url] = f.stats.connected
+                        self.log(f"feed {f.url} {'connected' if f.stats.connected else 'disconnected'}"
+                                 + ("" if f.stats.connected else f" ({f.stats.last_error})"))
+                if live is not None:
+                    live.update(self.table())
+                elif time.monotonic() - last_status >= self.cfg.status_every_s:
+                    last_status = time.monotonic()
+                    self.log(self.status_line())
+                if self.cfg.max_runtime_s is not None and time.monotonic() - started >= self.cfg.max_runtime_s:
+                    break
+        finally:
+            for f in self.feeds:
+                f.stop()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._cycle(final=True)
+            if live is not None:
+                live.update(self.table())
+                live.stop()
+            await asyncio.to_thread(self._shutdown)
+        self.log(self.status_line())
+        return 0
+
+    async def _cycle(self, final: bool = False) -> None:
+        taken = [(f, f.take()[0]) for f in self.feeds]
+        alerts = await asyncio.to_thread(self.pipeline.process, taken, final)
+        for a in alerts:
+            self._alerts.put(a)
+        self._maybe_flush()
+
+    def _shutdown(self) -> None:
+        if self._flushing is not None:
+            self.archived_rows += self._flushing.result()
+            self._flushing = None
+        self.journal.seal()
+        self.archived_rows += self._flush_sealed(self.journal.sealed())
+        self.journal.close()
+        self._flusher.shutdown(wait=True)
+        self._alerts.put(None)
+        self._notify_thread.join(timeout=30)
+        self.dispatcher.close()
+        for name, n in self.dispatcher.failures.items():
+            self.log(f"notifier {name}: {n} failed deliveries (last: {self.dispatcher.last_error})")
+
+    def _live_display(self):
+        show = self.cfg.live_display
+        if show is None:
+            show = self.err.isatty()
+        if not show:
+            return None
+        from rich.console import Console
+        from rich.live import Live
+
+        live = Live(self.table(), console=Console(file=self.err), refresh_per_second=2, transient=False)
+        live.start()
+        return live
+
+
+def run_watch(cfg: WatchConfig) -> int:
+    """Blocking entry point for the CLI."""
+    watcher = Watcher(cfg)
+    return asyncio.run(watcher.run())

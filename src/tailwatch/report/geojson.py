@@ -1,0 +1,171 @@
+"""Itineraries as one RFC 7946 GeoJSON FeatureCollection (points, leg segments, stops, banned airspace).
+
+Written by hand (a dict and `json.dumps`): the format is small and the RFC's rules
+that matter here — lon/lat order, no `crs`, lines split at the antimeridian,
+counter-clockwise closed exterior rings — are easier to guarantee than to
+configure in a GIS library. Every feature has `kind` and `aircraft` properties so
+a GIS user can filter; inferred geometry says `evidence: "inferred"` and why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from tailwatch.report.tracks import (
+    country_layer,
+    iso,
+    leg_segments,
+    leg_label,
+    leg_points,
+    notice_of,
+    place,
+    split_antimeridian,
+)
+
+COORD_DIGITS = 5  # ~1 m: finer than ADS-B position resolution
+BANNED_TOLERANCE_DEG = 0.05  # simplification of shaded countries (~5 km)
+
+
+def _line_geometry(lon: np.ndarray, lat: np.ndarray) -> dict | None:
+    parts = [(lo, la) for lo, la in split_antimeridian(lon, lat) if lo.size >= 2]
+    coords = [np.round(np.column_stack([lo, la]), COORD_DIGITS).tolist() for lo, la in parts]
+    if not coords:
+        return None
+    if len(coords) == 1:
+        return {"type": "LineString", "coordinates": coords[0]}
+    return {"type": "MultiLineString", "coordinates": coords}
+
+
+def _leg_properties(itin: dict, leg: dict, position: int, frame: pl.DataFrame) -> dict:
+    props = {
+        "kind": "leg",
+        "aircraft": (itin.get("aircraft") or {}).get("icao24"),
+        "leg": position,
+        "label": leg_label(leg),
+    }
+    for key in ("takeoff", "landing", "origin_evidence", "destination_evidence", "confidence",
+                "great_circle_km", "flown_km", "countries", "banned_countries", "max_payload_t",
+                "payload_band_t", "first_point", "last_point", "reasons"):
+        if key in leg:
+            props[key] = leg[key]
+    props["origin"] = (leg.get("origin") or {}).get("icao")
+    props["destination"] = (leg.get("destination") or {}).get("icao")
+    props["n_points"] = leg.get("n_points", frame.height)
+    return props
+
+
+def banned_features(codes: list[str], tolerance: float = BANNED_TOLERANCE_DEG) -> list[dict]:
+    """Simplified airspace polygons (land + 12 NM) of the given countries, if the shapes are installed."""
+    if not codes:
+        return []
+    shapes = country_layer("airspace")
+    if shapes is None:
+        return []
+    import shapely
+    from shapely.geometry.polygon import orient
+
+    out = []
+    for code in sorted(set(codes)):
+        geom = shapes.get(code)
+        if geom is None or geom.is_empty:
+            continue
+        geom = shapely.make_valid(geom.simplify(tolerance, preserve_topology=True))
+        polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty]
+        if not polys:
+            continue
+        rings = [_polygon_coords(orient(p, sign=1.0)) for p in polys]
+        geometry = ({"type": "Polygon", "coordinates": rings[0]} if len(rings) == 1
+                    else {"type": "MultiPolygon", "coordinates": rings})
+        out.append({"type": "Feature", "geometry": geometry,
+                    "properties": {"kind": "banned_airspace", "country": code}})
+    return out
+
+
+def _polygon_coords(poly) -> list:
+    """Exterior CCW then holes CW (orient() did that), closed, rounded, lon/lat."""
+    rings = [poly.exterior, *poly.interiors]
+    out = []
+    for ring in rings:
+        xy = np.round(np.asarray(ring.coords)[:, :2], COORD_DIGITS)
+        if not np.array_equal(xy[0], xy[-1]):
+            xy = np.vstack([xy, xy[:1]])
+        out.append(xy.tolist())
+    return out
+
+
+def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: str | None = None,
+                   with_points: bool = True) -> dict:
+    """The FeatureCollection: per aircraft its stops, leg segments, points, and banned countries."""
+    notice = notice_of(itins, notice)
+    features: list[dict] = []
+    banned: set[str] = set()
+    for itin in itins:
+        icao24 = (itin.get("aircraft") or {}).get("icao24")
+        frame = points.get(icao24) if icao24 else None
+        legs = itin.get("legs") or []
+        for position, leg in enumerate(legs):
+            banned.update(leg.get("banned_countries") or [])
+            lp = leg_points(frame, leg, position)
+            props = _leg_properties(itin, leg, position, lp)
+            features.extend(_stop_features(icao24, leg, position, len(legs)))
+            for seg in leg_segments(leg, lp, position):
+                geometry = _line_geometry(seg.lon, seg.lat)
+                if geometry is None:
+                    continue
+                features.append({"type": "Feature", "geometry": geometry, "properties": {
+                    **props, "kind": "leg_segment", "leg": position, "evidence": seg.evidence, "why": seg.reason,
+                    "start": iso(seg.time[0]), "end": iso(seg.time[-1]), "segment_km": round(seg.km, 1)}})
+            if with_points and lp.height:
+                features.extend(_point_features(icao24, position, lp))
+    features.extend(banned_features(sorted(banned)))
+    collection: dict = {"type": "FeatureCollection", "features": features}
+    if notice:
+        collection["notice"] = notice  # a foreign member (RFC 7946 §6.1)
+        for f in features:
+            f["properties"]["simulated"] = True
+    collection["generator"] = "tailwatch"
+    return collection
+
+
+def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int) -> list[dict]:
+    out = []
+    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
+    ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
+    for role, ref, evidence, when in ends:
+        where = place(ref)
+        if where is None:
+            continue
+        out.append({"type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [round(where[1], COORD_DIGITS), round(where[0], COORD_DIGITS)]},
+                    "properties": {"kind": "stop", "aircraft": icao24, "role": "start" if role == "origin" else "stop",
+                                   "leg": position, "icao": (ref or {}).get("icao"), "name": (ref or {}).get("name"),
+                                   "country": (ref or {}).get("country"), "evidence": evidence or "unknown",
+                                   "time": when}})
+    return out
+
+
+def _point_features(icao24: str | None, position: int, frame: pl.DataFrame) -> list[dict]:
+    cols = [c for c in ("timestamp", "latitude", "longitude", "altitude", "groundspeed", "track", "callsign", "source")
+            if c in frame.columns]
+    rows = frame.select(cols).with_columns(
+        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pl.col("latitude").round(COORD_DIGITS), pl.col("longitude").round(COORD_DIGITS),
+    ).to_dicts()
+    out = []
+    for r in rows:
+        lon, lat = r.pop("longitude"), r.pop("latitude")
+        out.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {"kind": "point", "aircraft": icao24, "leg": position, "evidence": "observed", **r}})
+    return out
+
+
+def write_geojson(itins: list[dict], points: dict[str, pl.DataFrame], path: Path, notice: str | None = None) -> list[Path]:
+    """Write the FeatureCollection to `path`; returns the paths written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(render_geojson(itins, points, notice), ensure_ascii=False, allow_nan=False))
+    return [path]

@@ -1,0 +1,129 @@
+"""The itinerary as a Markdown briefing: departure, each stop with times and evidence, arrival.
+
+Written for a reader who will not open the JSON: every place says whether the data shows it
+(observed), reasoning over a gap places it (inferred, with confidence and reasons), or nobody
+can say (unknown). Works from the `tailwatch.itinerary/1` JSON alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+LEGEND = ("*observed*: positions show the aircraft on or just above the ground there; "
+          "*inferred*: no position shows it, the place is reasoned from the track before and after a gap "
+          "(confidence 0–1, reasons listed); *unknown*: the data cannot tell.")
+
+
+def _place(a: dict | None) -> str:
+    if not a:
+        return "unknown place"
+    return f"**{a['icao']}** {a.get('name', '')} ({a.get('country') or '?'})".strip()
+
+
+def _t(value: str | None) -> str:
+    return value.replace("T", " ").replace("Z", " Z") if value else "time not observed"
+
+
+def _ev(evidence: str, confidence: float | None = None, how: str | None = None) -> str:
+    text = f"*{evidence}*"
+    if how and how not in (evidence, "inferred", "unknown"):
+        text += f" ({how})"
+    if evidence == "inferred" and confidence is not None:
+        text += f", confidence {confidence:.2f}"
+    return text
+
+
+def _km(v) -> str:
+    return "–" if v is None else f"{v:,.0f} km"
+
+
+def _stop_lines(stop: dict, title: str) -> list[str]:
+    lines = [f"### {title}: {_place(stop.get('airport'))} — {_ev(stop['evidence'], stop.get('confidence'), stop.get('how'))}"]
+    times = []
+    if stop.get("arrival"):
+        times.append(f"arrived {_t(stop['arrival'])}")
+    if stop.get("departure"):
+        times.append(f"left {_t(stop['departure'])}")
+    if times:
+        lines.append("- " + "; ".join(times))
+    for r in stop.get("reasons") or []:
+        lines.append(f"- {r}")
+    alts = stop.get("alternatives") or []
+    if alts and stop["evidence"] != "observed":
+        lines.append("- runners-up: " + ", ".join(f"{a['icao']} {a['name']} ({a['score']:.2f})" for a in alts))
+    return lines
+
+
+def render_itinerary(itin: dict) -> list[str]:
+    ac = itin.get("aircraft") or {}
+    name = ac.get("registration") or ac.get("icao24") or "aircraft"
+    legs = itin.get("legs") or []
+    lines = [f"## {name} — {ac.get('typecode') or 'type unknown'}, address {ac.get('icao24')}"
+             f", {ac.get('country') or 'country unknown'}"]
+    for w in ac.get("watchlists") or []:
+        lines.append(f"- on watchlist {w.get('list')}: {w.get('id') or ''} {w.get('name') or ''}".rstrip())
+    if not legs:
+        lines.append("")
+        lines.append("No flight in the data (on the ground or no usable points).")
+        return lines
+    route = itin.get("route") or {}
+    codes = [c or "?" for c in route.get("airports") or []]
+    first = legs[0].get("first_point") or legs[0].get("takeoff")
+    last = legs[-1].get("last_point") or legs[-1].get("landing")
+    lines += ["", f"**Route:** {' → '.join(codes)}  ",
+              f"**Legs:** {len(legs)}; flown about {_km(route.get('flown_km'))}; "
+              f"data from {_t(first)} to {_t(last)}"]
+    stops = itin.get("stops") or []
+    counts = {k: sum(1 for s in stops if s["evidence"] == k) for k in ("observed", "inferred", "unknown")}
+    lines.append(f"**Places:** {counts['observed']} observed, {counts['inferred']} inferred, {counts['unknown']} unknown")
+    lines.append("")
+    for i, stop in enumerate(stops):
+        title = "Departure" if i == 0 else ("Arrival" if i == len(stops) - 1 else f"Stop {i}")
+        lines += _stop_lines(stop, title)
+        if i < len(legs):
+            leg = legs[i]
+            extra = []
+            if leg.get("countries"):
+                extra.append("over " + ", ".join(leg["countries"]))
+            if leg.get("max_payload_t") is not None:
+                extra.append(f"payload up to {leg['max_payload_t']:,.0f} t")
+            gaps = leg.get("gaps") or []
+            lines.append("")
+            lines.append(f"> Leg {i + 1}: {_t(leg.get('takeoff'))} → {_t(leg.get('landing'))}; "
+                         f"{_km(leg.get('great_circle_km'))} direct, {_km(leg.get('flown_km'))} flown; "
+                         f"{leg.get('n_points', 0):,} positions, {len(gaps)} gap(s)"
+                         + (f"; {'; '.join(extra)}" if extra else ""))
+            lines.append("")
+    lines.append("")
+    lines.append("| # | from | to | take-off | landing | direct | evidence (from / to) |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for i, leg in enumerate(legs):
+        o = (leg.get("origin") or {}).get("icao") or "?"
+        d = (leg.get("destination") or {}).get("icao") or "?"
+        lines.append(f"| {i + 1} | {o} | {d} | {leg.get('takeoff') or '–'} | {leg.get('landing') or '–'} | "
+                     f"{_km(leg.get('great_circle_km'))} | {leg['origin_evidence']} / {leg['destination_evidence']} |")
+    for note in itin.get("notes") or []:
+        lines.append(f"\n*Note:* {note}")
+    return lines
+
+
+def render_markdown(itins: list[dict], points: dict[str, pl.DataFrame] | None = None,
+                    notice: str | None = None) -> str:
+    lines = ["# Itinerary briefing", ""]
+    if notice:
+        lines += [f"> **{notice}**", ""]
+    lines += [LEGEND, ""]
+    for itin in itins:
+        lines += render_itinerary(itin)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_markdown(itins: list[dict], points: dict[str, pl.DataFrame], path: Path,
+                   notice: str | None = None) -> list[Path]:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(itins, points, notice), encoding="utf-8")
+    return [path]

@@ -1,0 +1,89 @@
+"""add_airspace on an itinerary JSON: per-leg countries and bans, route detour figures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tailwatch.airspace.enrich import add_airspace
+from tailwatch.geo.airports import airport
+from tailwatch.geo.geodesy import great_circle_points, haversine_km
+
+T0 = datetime(2024, 6, 1, 6, 0, tzinfo=timezone.utc).timestamp()
+
+
+def _leg_points(a: str, b: str, t0: float, leg: int, drop: tuple[float, float] | None = None) -> pl.DataFrame:
+    pa, pb = airport(a), airport(b)
+    d = float(haversine_km(pa["latitude"], pa["longitude"], pb["latitude"], pb["longitude"]))
+    n = int(d / 13.0) + 1  # one fix a minute at ~780 km/h
+    lat, lon = great_circle_points(pa["latitude"], pa["longitude"], pb["latitude"], pb["longitude"], n)
+    t = t0 + np.arange(n) * 60.0
+    keep = np.ones(n, bool)
+    if drop is not None:  # no coverage between these fractions of the leg
+        f = np.linspace(0, 1, n)
+        keep = (f < drop[0]) | (f > drop[1])
+    return pl.DataFrame({
+        "timestamp": pl.Series((t[keep] * 1e6).astype(np.int64)).cast(pl.Datetime("us", "UTC")),
+        "icao24": "abc123", "latitude": lat[keep], "longitude": lon[keep], "leg": leg,
+    }), t[0], t[-1], d
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _leg(a: str, b: str, t1: float, t2: float, d: float) -> dict:
+    short = lambda c: {k: airport(c)[k] for k in ("icao", "name", "country")}  # noqa: E731
+    return {"origin": short(a), "destination": short(b), "takeoff": _iso(t1), "landing": _iso(t2),
+            "origin_evidence": "observed", "destination_evidence": "observed", "confidence": 0.9,
+            "great_circle_km": round(d, 1), "flown_km": round(d, 1), "countries": [], "banned_countries": [],
+            "max_payload_t": None}
+
+
+@pytest.fixture(scope="module")
+def enriched():
+    p0, a0, b0, d0 = _leg_points("UUWW", "UDYZ", T0, 0)
+    # second leg flown straight across the Aegean and Italy, unobserved over the Aegean
+    p1, a1, b1, d1 = _leg_points("UDYZ", "DAAG", T0 + 4 * 3600, 1, drop=(0.35, 0.5))
+    itin = {
+        "schema": "tailwatch.itinerary/1",
+        "aircraft": {"icao24": "abc123", "registration": None, "typecode": "IL76", "country": "RU", "watchlists": []},
+        "legs": [_leg("UUWW", "UDYZ", a0, b0, d0), _leg("UDYZ", "DAAG", a1, b1, d1)],
+        "route": {"airports": ["UUWW", "UDYZ", "DAAG"], "direct_km": 0.0, "flown_km": round(d0 + d1, 1),
+                  "legal_shortest_km": None},
+    }
+    return itin, add_airspace(itin, pl.concat([p0, p1]), operator_country="RU")
+
+
+def test_legs_gain_countries_and_bans(enriched):
+    itin, out = enriched
+    assert itin["legs"][0]["countries"] == []  # input untouched
+    leg0, leg1 = out["legs"]
+    assert leg0["countries"][0] == "RU" and leg0["countries"][-1] == "AM"
+    assert leg0["banned_countries"] == []
+    assert leg1["countries"][0] == "AM" and leg1["countries"][-1] == "DZ"
+    assert {"GR", "IT"} <= set(leg1["banned_countries"])
+    assert "TR" in leg1["countries"] and "TR" not in leg1["banned_countries"]
+    gr = [c for c in leg1["banned_crossings"] if c["country"] == "GR"]
+    it = [c for c in leg1["banned_crossings"] if c["country"] == "IT"]
+    assert it[0]["evidence"] == "observed" and it[0]["observed_points"] > 0
+    assert it[0]["entry"] < it[0]["exit"]
+    assert "2022/334" in it[0]["rule"]
+    assert any(c["evidence"] == "inferred" for c in gr)  # the Aegean fell in the coverage gap
+
+
+def test_route_figures_and_sentence(enriched):
+    _, out = enriched
+    route = out["route"]
+    a, b = airport("UUWW"), airport("DAAG")
+    direct = float(haversine_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"]))
+    assert route["direct_km"] == pytest.approx(direct, abs=0.1)
+    assert route["flown_km"] > route["direct_km"]
+    assert route["legal_shortest_km"] > route["direct_km"]
+    assert set(route["direct_banned_countries"]) & {"PL", "DE", "AT", "HU", "SK", "IT", "CZ", "HR", "SI", "RO"}
+    text = route["detour"]
+    assert text.startswith(f"flown {route['flown_km']:,.0f} km against {route['direct_km']:,.0f} km direct")
+    assert "EU (" in text and "shortest legal route" in text

@@ -1,0 +1,95 @@
+"""Registries (OpenSky, OpenSky monthly, tar1090-db, ADS-B Exchange): import, lookups both ways, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tailwatch.identity.lookup import aircraft_identity
+from tailwatch.identity.registry import (
+    by_icao24, by_operator, by_registration, by_serial, import_registry, read_registry, registry,
+)
+from tailwatch.identity.store import registry_dir
+from tailwatch.ingest.base import BadInput
+
+DATA = Path(__file__).parent / "data" / "identity"
+
+
+def test_opensky_csv():
+    frame = read_registry(DATA / "aircraftDatabase.csv")
+    rows = {r["icao24"]: r for r in frame.to_dicts()}
+    assert rows["143039"]["registration"] == "RA-12345" and rows["143039"]["typecode"] == "IL76"
+    assert rows["143039"]["owner"] == "Test Avia Cargo LLC" and rows["143039"]["serialnumber"] == "0093400001"
+    assert rows["a061d9"]["model"] == '172S, "Skyhawk"'  # quoted comma and doubled quotes
+    assert all(r["source"] == "opensky" for r in rows.values())
+
+
+def test_opensky_monthly_single_quoted():
+    frame = read_registry(DATA / "aircraft-database-complete-2024-06.csv")
+    row = frame.filter(frame["icao24"] == "152c97").to_dicts()[0]
+    assert row["registration"] == "RA-76951" and row["prev_reg"] == "UR-76951"
+    assert row["model"] == "Il-76TD, freighter" and row["snapshot"] == "2024-06"
+    assert row["operator"] == "Test Cargo Airline"
+
+
+def test_tar1090_db_and_adsbx_gzip():
+    tar = read_registry(DATA / "aircraft.csv.gz")
+    mil = tar.filter(tar["icao24"] == "ae1234").to_dicts()[0]
+    assert mil["military"] is True and mil["operator"] == "United States Air Force" and mil["registration"] is None
+    assert tar.filter(tar["icao24"] == "151171")["registration"].item() == "RA-70001"
+    adsbx = read_registry(DATA / "basic-ac-db.json.gz")
+    row = adsbx.filter(adsbx["icao24"] == "730abc").to_dicts()[0]
+    assert row["registration"] == "EP-TQC" and row["operator"] == "Test Iran Cargo" and row["built"] == "1991"
+    assert adsbx.filter(adsbx["icao24"] == "ae1234")["military"].item() is True
+
+
+def test_not_a_registry(tmp_path):
+    other = tmp_path / "x.csv"
+    other.write_text("hello,world\n")
+    with pytest.raises(BadInput, match="x.csv: not a known aircraft registry"):
+        read_registry(other)
+
+
+def test_import_twice_and_lookups_both_ways(tmp_path):
+    archive = tmp_path / "a"
+    for name in ("aircraft-database-complete-2022-01.csv", "aircraft-database-complete-2024-06.csv"):
+        kind, rows, fresh = import_registry(DATA / name, archive)
+        assert kind == "opensky-complete" and fresh
+    assert import_registry(DATA / "aircraft-database-complete-2024-06.csv", archive)[2] is False
+    assert len(list(registry_dir(archive).glob("*.parquet"))) == 2
+    rows = registry(archive)
+    assert by_icao24(rows, "152C97")["registration"].to_list() == ["RA-76951"]
+    # the registration changed hands: UR-76951 was 508001, then became RA-76951 on 152c97
+    hist = by_registration(rows, "ur76951")
+    assert hist["icao24"].to_list() == ["508001", "152c97"]
+    assert hist["snapshot"].to_list() == ["2022-01", "2024-06"]
+    assert by_serial(rows, "0073-499998")["icao24"].to_list() == ["508001", "152c97"]
+    assert by_operator(rows, ["TEST CARGO AIRLINE LLC"])["icao24"].to_list() == ["152c97"]
+
+
+def test_whois_history_with_archive(tmp_path):
+    archive = tmp_path / "a"
+    for name in ("aircraft-database-complete-2022-01.csv", "aircraft-database-complete-2024-06.csv"):
+        import_registry(DATA / name, archive)
+    ident = aircraft_identity("RA-76951", archive)
+    assert ident["icao24"] == "152c97" and ident["found_by"]["icao24"] == "opensky-complete registry 2024-06"
+    assert ident["typecode"] == "IL76" and ident["operator"] == "Test Cargo Airline"
+    assert [(h["snapshot"], h["icao24"], h["registration"]) for h in ident["history"]] == [
+        ("2022-01", "508001", "UR-76951"), ("2024-06", "152c97", "RA-76951")]
+    old = aircraft_identity("508001", archive)
+    assert old["registration"] == "UR-76951" and old["country"] == "UA"
+
+
+def test_registry_and_rule_disagree(tmp_path):
+    """A registry record wins over the allocation rule, and whois says that the two differ."""
+    header = (DATA / "aircraft-database-complete-2024-06.csv").read_text().splitlines()[0]
+    row = ("'1533ae','2024-06-01 00:00:00',0,0,,'',Russia,'',,,L4J,'',ILYUSHIN,'Ilyushin',Il-76TD,0,'','',"
+           "'Test Operator','','','','',,,,RA-78765,'','','',IL76,0")
+    path = tmp_path / "aircraft-database-complete-2024-07.csv"
+    path.write_text(header + "\n" + row + "\n")
+    archive = tmp_path / "a"
+    import_registry(path, archive)
+    ident = aircraft_identity("RA-78765", archive)
+    assert ident["icao24"] == "1533ae"
+    assert "1533ad" in ident["found_by"]["rule"]

@@ -1,0 +1,113 @@
+"""`tailwatch itinerary` end to end: archive and --input, json and md, exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tailwatch.archive import ArchiveWriter
+from tailwatch.cli import main
+from tailwatch.geo.airports import airport
+from tailwatch.sim import simulate_trip
+
+T0 = datetime(2025, 6, 1, 6, tzinfo=timezone.utc)
+LEG_KEYS = {"origin", "destination", "takeoff", "landing", "origin_evidence", "destination_evidence", "confidence",
+            "great_circle_km", "flown_km", "countries", "banned_countries", "max_payload_t"}
+
+
+def _trip(icao24: str, codes: list[str], start: datetime) -> pl.DataFrame:
+    pts, _ = simulate_trip([airport(c) for c in codes], start, [3.0] * (len(codes) - 2), icao24, step_s=10)
+    return pts
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("itin")
+    a = _trip("4b1901", ["LSZH", "LFPG", "EGLL"], T0)
+    b = _trip("3c6444", ["EDDF", "LOWW"], T0 + timedelta(hours=1))
+    archive = root / "archive"
+    writer = ArchiveWriter(archive, "test")
+    writer.write(pl.concat([a, b]))
+    writer.flush()
+    writer.commit({})
+    from tailwatch.demo import to_state_vectors
+
+    csv = root / "states.csv"
+    to_state_vectors(pl.concat([a, b]).sort("timestamp")).write_csv(csv)
+    return archive, csv, root
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(["itinerary", *args])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_archive_json_follows_the_stable_schema(data, capsys):
+    archive, _, _ = data
+    code, out, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "tailwatch.itinerary/1"
+    assert doc["aircraft"]["icao24"] == "4b1901"
+    assert {"icao24", "registration", "typecode", "country", "watchlists"} <= set(doc["aircraft"])
+    assert [leg["origin"]["icao"] for leg in doc["legs"]] == ["LSZH", "LFPG"]
+    for leg in doc["legs"]:
+        assert LEG_KEYS <= set(leg)
+        assert leg["takeoff"].endswith("Z") and leg["landing"].endswith("Z")
+        assert {"first_point", "last_point", "n_points", "reasons", "alternatives", "gaps"} <= set(leg)
+    assert doc["route"]["airports"] == ["LSZH", "LFPG", "EGLL"]
+    assert {"direct_km", "flown_km", "legal_shortest_km"} <= set(doc["route"])
+
+
+def test_markdown_briefing(data, capsys):
+    archive, _, root = data
+    out_path = root / "brief.md"
+    code, _, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901", "--format", "md",
+                       "--out", str(out_path))
+    assert code == 0, err
+    text = out_path.read_text()
+    assert "### Departure: **LSZH**" in text and "### Stop 1: **LFPG**" in text and "### Arrival: **EGLL**" in text
+    assert "*observed*" in text and "| 1 | LSZH | LFPG |" in text
+
+
+def test_input_files_several_aircraft_give_an_array(data, capsys):
+    _, csv, _ = data
+    code, out, err = run(capsys, "--input", str(csv))
+    assert code == 0, err
+    docs = json.loads(out)
+    assert isinstance(docs, list) and {d["aircraft"]["icao24"] for d in docs} == {"4b1901", "3c6444"}
+    by = {d["aircraft"]["icao24"]: d for d in docs}
+    assert by["3c6444"]["route"]["airports"] == ["EDDF", "LOWW"]
+
+
+def test_time_window_and_watchlist(data, capsys, tmp_path):
+    archive, _, _ = data
+    wl = tmp_path / "list.csv"
+    wl.write_text("icao24,name\n3c6444,test entry\n")
+    code, out, err = run(capsys, "--archive", str(archive), "--watchlist", str(wl))
+    assert code == 0, err
+    assert json.loads(out)["aircraft"]["icao24"] == "3c6444"
+    # a window that holds only the first leg of 4b1901
+    end = (T0 + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901", "--end", end)
+    assert code == 0, err
+    assert json.loads(out)["route"]["airports"][:2] == ["LSZH", "LFPG"]
+
+
+def test_exit_codes(data, capsys):
+    archive, _, _ = data
+    assert run(capsys, "--archive", str(archive), "--aircraft", "abcdef")[0] == 1  # not in the data
+    assert run(capsys, "--aircraft", "4b1901")[0] == 2  # neither --archive nor --input
+    assert run(capsys, "--archive", str(archive), "--aircraft", "4b1901", "--start", "yesterday")[0] == 2
+    assert run(capsys, "--input", "/nonexistent/file.csv")[0] == 2
+    code, _, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901", "--format", "pdf")
+    assert code == 2 and "--format" in err

@@ -1,0 +1,133 @@
+"""`tailwatch replay`: a recording served as a live feed on loopback, paced by its own clock."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import iq
+from tailwatch.ingest.base import BadInput
+from tailwatch.live.feeds import ModeSFrames
+from tailwatch.live.merge import MessageMerger, PositionMerger
+from tailwatch.live.replay import load_recording
+from tailwatch.schema import conform
+
+
+def start(*args: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "tailwatch.cli", "replay", *args, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    banner = proc.stderr.readline().decode()
+    assert "serving" in banner, banner + proc.stderr.read().decode()
+    return proc, int(banner.rsplit(":", 1)[1])
+
+
+def receive_all(port: int, timeout: float = 20.0) -> tuple[bytes, list[float]]:
+    """Everything the server sends until it closes, with the arrival time of each read."""
+    data, arrivals = b"", []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            arrivals.append(time.monotonic() - t0)
+    return data, arrivals
+
+
+def test_beast_capture_is_served_byte_for_byte_at_speed(traffic_samples: Path):
+    path = traffic_samples / "dump1090" / "sample_dump1090.bin"
+    rec = load_recording(path, "beast")
+    assert len(rec) == 239 and 20 < rec.duration < 30  # the capture spans ~24 s of receiver clock
+    proc, port = start(str(path), "--serve", "beast", "--speed", "20")
+    data, arrivals = receive_all(port)
+    assert proc.wait(timeout=10) == 0
+    assert data == path.read_bytes()[int(rec.starts[0]):]
+    # paced: about duration / speed seconds, not all at once
+    assert rec.duration / 20 * 0.7 < arrivals[-1] < rec.duration / 20 + 1.0
+    summary = proc.stderr.read().decode()
+    assert "sent 239 messages" in summary
+
+
+def test_beast_served_as_raw_and_sbs(tmp_path: Path):
+    track = [(i * 0.5, 52.3 + i * 1e-3, 4.1 + i * 1e-3, 20000) for i in range(10)]
+    frames = iq.flight_messages("4ca123", "TWL123", track)
+    cap = tmp_path / "cap.bin"
+    cap.write_bytes(iq.beast_capture(frames))
+    proc, port = start(str(cap), "--serve", "raw", "--speed", "0")
+    data, _ = receive_all(port)
+    proc.wait(timeout=10)
+    lines = data.decode().splitlines()
+    assert lines == ["*" + m.hex().upper() + ";" for _, m in sorted(frames)]
+    proc, port = start(str(cap), "--serve", "sbs", "--speed", "0")
+    data, _ = receive_all(port)
+    proc.wait(timeout=10)
+    sbs = [ln.split(",") for ln in data.decode().splitlines()]
+    assert len(sbs) == 9 and {r[4] for r in sbs} == {"4CA123"}  # 10 positions, the first has no pair
+    assert [round(float(r[14]), 3) for r in sbs] == [round(p[1], 3) for p in track[1:]]
+    assert {r[11] for r in sbs} == {"20000"} and {r[10] for r in sbs} == {"TWL123"}
+
+
+def test_sbs_log_is_paced_by_its_own_times(tmp_path: Path):
+    log = tmp_path / "log.sbs"
+    log.write_text("".join(
+        f"MSG,3,1,1,4CA123,1,2026/11/25,08:00:{i:02d}.000,2026/11/25,08:00:{i:02d}.000,,31000,,,52.3,4.1,,,0,0,0,0\n"
+        for i in range(0, 10, 2)))
+    rec = load_recording(log, "sbs")
+    assert rec.due.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+    proc, port = start(str(log), "--serve", "sbs", "--speed", "8")
+    data, arrivals = receive_all(port)
+    assert proc.wait(timeout=10) == 0
+    assert data == log.read_bytes()
+    assert 0.7 < arrivals[-1] < 2.0
+
+
+def test_bad_recordings_are_bad_input(tmp_path: Path):
+    log = tmp_path / "log.sbs"
+    log.write_text("MSG,3,1,1,4CA123,1,2026/11/25,08:00:00.000,2026/11/25,08:00:00.000,,1,,,1,1,,,0,0,0,0\n")
+    with pytest.raises(BadInput, match="can only be served as sbs"):
+        load_recording(log, "beast")
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n")
+    out = subprocess.run([sys.executable, "-m", "tailwatch.cli", "replay", str(junk), "--port", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "junk.txt" in out.stderr and "Traceback" not in out.stderr
+
+
+def frames_of(*msgs: bytes) -> ModeSFrames:
+    arr = np.zeros((len(msgs), 14), np.uint8)
+    for i, m in enumerate(msgs):
+        arr[i, : len(m)] = np.frombuffer(m, np.uint8)
+    return ModeSFrames(arr, np.array([len(m) for m in msgs]), np.full(len(msgs), time.time()))
+
+
+def test_message_merger_drops_only_cross_feed_copies():
+    a = iq.airborne_position("4ca123", 52.3, 4.1, 30000, 0)
+    b = iq.airborne_position("4ca123", 52.31, 4.11, 30000, 1)
+    v = iq.velocity("4ca123", 250, 90)
+    m = MessageMerger(window_s=2.0)
+    out = m.merge([frames_of(a, v, v), frames_of(a, b)], now=100.0)
+    assert [len(f) for f in out] == [3, 1] and m.last_dropped == [0, 1]  # v twice from one feed stays
+    out = m.merge([frames_of(b), frames_of()], now=100.5)  # b came late on feed 0: already delivered
+    assert len(out[0]) == 0
+    out = m.merge([frames_of(a), frames_of()], now=103.0)  # after the window it is news again
+    assert len(out[0]) == 1
+
+
+def test_position_merger_one_copy_per_address_and_place():
+    t = pl.Series([0, 400_000, 1_000_000], dtype=pl.Int64)
+    frame = conform(pl.DataFrame({
+        "timestamp": pl.from_epoch(t, time_unit="us").dt.replace_time_zone("UTC"),
+        "icao24": ["4ca123", "4ca123", "4ca123"],
+        "latitude": [52.3, 52.300001, 52.31], "longitude": [4.1, 4.1, 4.1],
+    }))
+    m = PositionMerger(window_s=10.0)
+    assert m.merge(frame, now=0.0).height == 2
+    assert m.merge(frame, now=5.0).height == 0

@@ -1,0 +1,121 @@
+"""The HTML report in headless Chromium (Debian's, driven by Playwright): complete, error-free, offline.
+
+Every request the page makes is recorded and aborted unless it is file: or data:;
+the test asserts there are none beyond the page itself. The screenshot is kept in
+`test-artifacts/` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tailwatch.report.tracks import country_layer
+from test_report_writers import ICAO24, sample
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
+    """Load `path` and return what the page showed: counts, console errors, outside requests."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (scripts/dev.py installs it)")
+    outside: list[str] = []
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS,
+            viewport={"width": 1280, "height": 900}, offline=True)
+        try:
+            def route(r):
+                url = r.request.url
+                if url.startswith(("file:", "data:")):
+                    r.continue_()
+                else:
+                    outside.append(url)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else outside.append(r.url))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_timeout(200)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            # the map reacts to zoom (its script ran) and restores on double-click
+            box = page.locator("svg.map").first.bounding_box()
+            before = page.locator("svg.map").first.get_attribute("viewBox")
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.wheel(0, -200)
+            page.wait_for_timeout(100)
+            zoomed = page.locator("svg.map").first.get_attribute("viewBox")
+            info = page.evaluate("""() => ({
+                maps: document.querySelectorAll('svg.map').length,
+                lands: document.querySelectorAll('svg.map path.land').length,
+                banned: document.querySelectorAll('svg.map path.banned').length,
+                segLegs: [...document.querySelectorAll('svg.map polyline.seg')].map(e => [+e.dataset.leg, e.classList.contains('inferred') ? 'inferred' : 'observed']),
+                segDash: [...document.querySelectorAll('svg.map polyline.seg')].map(e => getComputedStyle(e).strokeDasharray),
+                stops: [...document.querySelectorAll('svg.map g.stop')].map(e => [e.querySelector('text').textContent, e.classList.contains('observed') ? 'observed' : 'inferred']),
+                rows: [...document.querySelectorAll('table.legs tr.leg')].map(e => e.innerText + ' ' + e.nextElementSibling.innerText),
+                panels: document.querySelectorAll('svg.profile g.panel').length,
+                gaps: document.querySelectorAll('svg.profile rect.gap').length,
+                mapWidth: document.querySelector('svg.map').getBoundingClientRect().width,
+                text: document.body.innerText,
+            })""")
+            info["viewBox"] = (before, zoomed)
+        finally:
+            context.close()
+    info["errors"], info["outside"] = errors, outside
+    return info
+
+
+def test_html_report_in_headless_chromium(tmp_path):
+    from tailwatch.report.html import write_html
+
+    itin, points = sample()
+    (path,) = write_html([itin], {ICAO24: points}, tmp_path / "report.html")
+    page = path.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "the page must not reference the network"
+    info = open_in_chromium(path, ARTIFACTS / "report-html.png", tmp_path)
+    assert info["errors"] == []
+    assert info["outside"] == []
+    assert info["maps"] == 1 and info["mapWidth"] > 600
+    if country_layer() is not None:  # coastlines and borders from the packaged shapes; GR and IT shaded
+        assert info["lands"] > 20 and info["banned"] == 2
+    assert len(page) < 1_500_000
+    # every leg is on the map; the gap of leg 2 and the stub of leg 3 are dashed
+    assert sorted(set(map(tuple, info["segLegs"]))) == [(0, "observed"), (1, "inferred"), (1, "observed"), (2, "inferred"), (2, "observed")]
+    dashed = [d for (leg, ev), d in zip(info["segLegs"], info["segDash"]) if ev == "inferred"]
+    assert dashed and all(d not in ("none", "") for d in dashed)
+    assert info["stops"] == [["UUWW", "observed"], ["UDYZ", "observed"], ["DAAG", "observed"], ["GOBD", "inferred"]]
+    # the table: one row per leg, with times, airports, evidence, points, banned countries
+    assert len(info["rows"]) == 3
+    assert "GR, IT" in info["rows"][1] and "1 gap(s)" in info["rows"][1]
+    assert "inferred" in info["rows"][2] and "unknown" in info["rows"][2]  # max payload not given for leg 3
+    assert str(points.filter(points["leg"] == 0).height) in info["rows"][0]
+    assert info["panels"] == 3 and info["gaps"] >= 2
+    assert info["viewBox"][0] != info["viewBox"][1], "wheel zoom changes the view (the page script ran)"
+    for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
+        assert words in info["text"]
+    assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
+
+
+def test_html_map_survives_the_antimeridian():
+    from tailwatch.report.html import fit_view
+
+    # positions east of 170E and west of 170W: the view is centred on 180, not across the whole world
+    import numpy as np
+
+    view = fit_view(np.array([165.0, 175.0, -175.0, -165.0]), np.array([50.0, 52.0, 54.0, 56.0]))
+    assert view.east - view.west < 60
+    x, _ = view.xy(np.array([175.0, -175.0]), np.array([52.0, 54.0]))
+    assert 0 < x[0] < x[1] < view.width
