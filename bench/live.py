@@ -55,9 +55,7 @@ def main() -> int:
               "--rules", str(work / "rules.yaml"), "--duration", str(args.seconds + 15), "--flush-seconds", "30"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    started = time.monotonic()
     rest = replay.communicate(timeout=args.seconds * 3 + 60)[1]
-    played = time.monotonic() - started
     time.sleep(2.0)  # let the watcher take the last reads
     watch.send_signal(2)
     err = watch.communicate(timeout=120)[1]

@@ -17,7 +17,8 @@ def _length(lat, lon) -> float:
 
 def _square(lon0, lon1, lat0, lat1, margin=0.03):
     return Obstacles.from_shapes([box(lon0, lat0, lon1, lat1)],
-                                 [box(lon0 - margin, lat0 - margin, lon1 + margin, lat1 + margin)])
+                                 [box(lon0 - margin, lat0 - margin, lon1 + margin, lat1 + margin)],
+                                 raster_deg=0.005)
 
 
 def test_square_between_two_points_matches_analytic_path():
@@ -55,7 +56,7 @@ def test_square_across_the_antimeridian():
     # the banned square spans 178°E..178°W, stored as two halves as the country data are
     banned = [box(178, -2, 180, 2), box(-180, -2, -178, 2)]
     grown = [box(177.97, -2.03, 180, 2.03), box(-180, -2.03, -177.97, 2.03)]
-    obst = Obstacles.from_shapes(banned, grown)
+    obst = Obstacles.from_shapes(banned, grown, raster_deg=0.005)
     path = shortest_path(obst, 0.0, 170.0, 0.0, -170.0)
     analytic = float(haversine_km(0, 170, 2, 178) + haversine_km(2, 178, 2, -178) + haversine_km(2, -178, 0, -170))
     assert path.km == pytest.approx(analytic, rel=0.01)

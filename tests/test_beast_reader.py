@@ -161,3 +161,49 @@ def test_mutated_capture_gives_rejects_not_crashes(sample: Path, data) -> None:
         points = pl.concat(list(BeastReader(anchor=0).read(path, rejects)) or [pl.DataFrame(schema=POINT_SCHEMA)])
         assert points.height <= 3
         assert rejects.records >= 200
+
+
+def test_zero_stamps_take_the_previous_time(sample: Path, tmp_path: Path) -> None:
+    """dump1090 sends zero stamps for frames it did not time itself: they must not reset the clock."""
+    path = tmp_path / "zeros.bin"
+    path.write_bytes(restamp(sample, lambda i, t: 0 if i % 7 == 3 else t))
+    rejects = Rejects()
+    points = pl.concat(list(BeastReader(anchor=ANCHOR).read(path, rejects)))
+    plain = pl.concat(list(BeastReader(anchor=ANCHOR).read(sample, Rejects())))
+    assert points["timestamp"].is_sorted()
+    assert points["timestamp"].max() <= plain["timestamp"].max()
+    assert not any(k.startswith("receiver clock reset") for k in rejects.counts)
+    assert rejects.counts["frame without receiver time (kept, at the previous frame's time)"] == len(range(3, 239, 7))
+
+
+def test_cli_ingest_of_beast_avr_and_raw_jsonl(sample: Path, traffic_samples: Path, tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from tailwatch.cli import app
+    from tailwatch.engines.duckdb import points_for
+
+    monkeypatch.setenv("TAILWATCH_RECEIVER", "49.0097,2.5479")
+    monkeypatch.setenv("TAILWATCH_CAPTURE_START", "2020-03-01T12:00:00Z")
+    avr = tmp_path / "capture.avr"
+    batch = parse_beast(sample.read_bytes(), final=True)
+    avr.write_text("".join(f"@{int(t):012X}{bytes(m[:n]).hex()};\n" for t, m, n in zip(batch.ticks, batch.msg, batch.length)))
+    archive = tmp_path / "archive"
+    files = [sample, avr, traffic_samples / "rs1090" / "full_flight_short.jsonl"]
+    result = CliRunner().invoke(app, ["ingest", *map(str, files), "--archive", str(archive)])
+    assert result.exit_code == 0, result.output
+    points = points_for(archive)
+    # the AVR copy of the Beast capture gives the very same points: dropped as duplicates on write
+    assert set(points["source"].unique()) == {"beast", "raw-jsonl"}
+    assert "avr" in result.output
+    assert points.filter(pl.col("icao24") == "393322").height > 8000
+
+
+def test_garbage_in_a_file_is_counted_with_its_offset(sample: Path, tmp_path: Path) -> None:
+    data = sample.read_bytes()
+    path = tmp_path / "junk.bin"
+    path.write_bytes(b"\x00junk" + data[:2000] + b"\xff" * 7 + data[2000:])
+    rejects = Rejects()
+    points = pl.concat(list(BeastReader(anchor=ANCHOR).read(path, rejects)))
+    assert points.height == 3
+    assert rejects.counts["garbage bytes between frames"] >= 2
+    assert rejects.examples[0] == f"{path}@0: garbage bytes between frames"

@@ -8,37 +8,35 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from test_report_writers import sample
+from test_report_writers import sample, validate_rfc7946
 
 
-def test_simulated_points_round_trip_through_opensky_csv(tmp_path):
-    from tailwatch.demo import _SimulatedCsv, to_state_vectors
+def test_simulated_feed_round_trips_through_parquet_and_the_ingest_pipeline(tmp_path):
+    from tailwatch.demo import write_feed
     from tailwatch.engines.duckdb import points_for
     from tailwatch.ingest.detect import detect
     from tailwatch.ingest.pipeline import ingest_file
 
     _, points = sample()
-    feed = tmp_path / "feed.csv"
-    to_state_vectors(points.drop("leg")).write_csv(feed)
-    assert detect(feed).name.startswith("opensky")  # a real format the detector recognises on its own
-    summary = ingest_file(feed, tmp_path / "archive", reader=_SimulatedCsv())
+    points = points.drop("leg").with_columns(pl.lit("simulated").alias("source"))
+    feed = write_feed(points, tmp_path / "feed.parquet")
+    assert detect(feed).name == "parquet"  # a real format the detector recognises on its own
+    summary = ingest_file(feed, tmp_path / "archive")
     assert summary.written == points.height and summary.rejected == 0
     back = points_for(tmp_path / "archive", [points["icao24"][0]])
     assert back.height == points.height
     assert set(back["source"].unique()) == {"simulated"}
     assert (back["latitude"] - points["latitude"]).abs().max() < 1e-9
-    assert (back["altitude"] - points["altitude"]).abs().max() < 0.5  # metres rounded to 0.1 → < 0.33 ft
+    assert (back["altitude"] - points["altitude"]).abs().max() < 1e-3
     assert (back["timestamp"] == points["timestamp"]).all()
 
 
 @pytest.mark.slow
 def test_demo_end_to_end_offline(tmp_path):
-    pytest.importorskip("tailwatch.sim", reason="the scenario simulator is not installed yet")
     env = dict(os.environ, NO_PROXY="*", HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "tailwatch.cli", "demo", "--out", str(tmp_path / "demo")],
@@ -47,7 +45,7 @@ def test_demo_end_to_end_offline(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert elapsed < 90  # the brief's bound is 60 s on 2 cores; allow for helpers sharing the machine
     out = tmp_path / "demo"
-    for name in ("itinerary.html", "itinerary.geojson", "itinerary.kml", "itinerary.json"):
+    for name in ("itinerary.html", "itinerary.md", "itinerary.geojson", "itinerary.kml", "itinerary.json"):
         text = (out / name).read_text()
         assert "simulated" in text.lower(), name
         assert str(out / name) in run.stdout.replace("\n", "")
@@ -62,5 +60,19 @@ def test_demo_end_to_end_offline(tmp_path):
     assert {"observed", "inferred"} <= evidence
     doc = json.loads((out / "itinerary.geojson").read_text())
     assert all(f["properties"].get("simulated") for f in doc["features"])
+    validate_rfc7946(doc)  # with the real banned-airspace polygons
+    banned = {c for leg in itin["legs"] for c in leg["banned_countries"]}
+    assert {f["properties"]["country"] for f in doc["features"] if f["properties"]["kind"] == "banned_airspace"} == banned
+    from fastkml.validator import validate
+
+    assert validate(file_to_validate=out / "itinerary.kml")
     pts = pl.read_parquet(next((out / "work" / "archive").rglob("*.parquet")))
     assert set(pts["source"].unique()) == {"simulated"}
+    # the demo's page in the browser: every leg drawn, no error, nothing fetched, labelled simulated
+    from test_report_html import ARTIFACTS, open_in_chromium
+
+    info = open_in_chromium(out / "itinerary.html", ARTIFACTS / "demo-html.png", tmp_path)
+    assert info["errors"] == [] and info["outside"] == []
+    assert {leg for leg, _ in info["segLegs"]} == set(range(len(itin["legs"])))
+    assert len(info["rows"]) == len(itin["legs"]) and info["panels"] == len(itin["legs"])
+    assert info["text"].count("SIMULATED") >= 2

@@ -17,6 +17,14 @@ from tailwatch.schema import conform
 DATA = Path(__file__).parent / "data" / "identity"
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    """The CLI console is made at import, before COLUMNS can be set: widen it directly."""
+    import tailwatch.cli
+
+    monkeypatch.setattr(tailwatch.cli.console, "width", 250)
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = 0
     try:

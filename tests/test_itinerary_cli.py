@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -34,11 +33,23 @@ def data(tmp_path_factory):
     writer.write(pl.concat([a, b]))
     writer.flush()
     writer.commit({})
-    from tailwatch.demo import to_state_vectors
-
     csv = root / "states.csv"
-    to_state_vectors(pl.concat([a, b]).sort("timestamp")).write_csv(csv)
+    _state_vectors(pl.concat([a, b]).sort("timestamp")).write_csv(csv)
     return archive, csv, root
+
+
+def _state_vectors(points: pl.DataFrame) -> pl.DataFrame:
+    """Canonical points → OpenSky historical state-vector CSV columns (SI units, epoch seconds)."""
+    secs = pl.col("timestamp").dt.epoch("us") / 1e6
+    return points.select(
+        secs.alias("time"), pl.col("icao24"), pl.col("latitude").alias("lat"), pl.col("longitude").alias("lon"),
+        (pl.col("groundspeed").cast(pl.Float64) * 1852 / 3600).alias("velocity"),
+        pl.col("track").cast(pl.Float64).alias("heading"),
+        (pl.col("vertical_rate").cast(pl.Float64) * 0.3048 / 60).alias("vertrate"),
+        pl.col("callsign"), pl.col("onground"), pl.lit(False).alias("alert"), pl.lit(False).alias("spi"),
+        pl.col("squawk"), (pl.col("altitude").cast(pl.Float64) * 0.3048).alias("baroaltitude"),
+        pl.lit(None, pl.Float64).alias("geoaltitude"), secs.alias("lastposupdate"), secs.alias("lastcontact"),
+    )
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -87,6 +98,18 @@ def test_input_files_several_aircraft_give_an_array(data, capsys):
     assert isinstance(docs, list) and {d["aircraft"]["icao24"] for d in docs} == {"4b1901", "3c6444"}
     by = {d["aircraft"]["icao24"]: d for d in docs}
     assert by["3c6444"]["route"]["airports"] == ["EDDF", "LOWW"]
+
+
+def test_input_takes_several_files_after_one_flag(data, capsys, tmp_path):
+    _, csv, _ = data
+    frame = pl.read_csv(csv)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    frame.filter(pl.col("icao24") == "4b1901").write_csv(first)
+    frame.filter(pl.col("icao24") != "4b1901").write_csv(second)
+    code, out, err = run(capsys, "--input", str(first), str(second), "--format", "json")
+    assert code == 0, err
+    assert {d["aircraft"]["icao24"] for d in json.loads(out)} == {"4b1901", "3c6444"}
+    assert run(capsys, str(first))[0] == 2  # a file without --input
 
 
 def test_time_window_and_watchlist(data, capsys, tmp_path):

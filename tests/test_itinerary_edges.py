@@ -184,3 +184,29 @@ def test_every_point_is_kept_including_one_point_pieces():
     assert airborne["leg"].null_count() == 0
     assert it.points.height == frame.unique(["timestamp"]).height
     assert route(it.to_json()) == ["EDDF", "LOWW"]
+
+
+def test_readsb_new_leg_flag_cuts_without_inventing_a_stop():
+    points = leg("EDDF", "LOWW", T0)
+    flag = np.zeros(points.height, dtype=bool)
+    flag[points.height // 2] = True  # readsb says "new leg" mid-cruise (e.g. after a callsign change)
+    flagged = points.with_columns(pl.Series("new_leg", flag))
+    from tailwatch.itinerary.flights import pieces
+
+    _, table = pieces(flagged)
+    assert table.height == pieces(points)[1].height + 1
+    assert route(build_itinerary(flagged).to_json()) == ["EDDF", "LOWW"]
+
+
+def test_parked_only_has_no_legs_but_says_where():
+    g = airport("UUWW")
+    n = 50
+    parked = pl.DataFrame({
+        "timestamp": [T0 + timedelta(hours=i) for i in range(n)], "icao24": ["1533ad"] * n,
+        "latitude": [g["latitude"] + 0.001 * (i % 3) for i in range(n)], "longitude": [g["longitude"]] * n,
+        "groundspeed": [0.0] * n, "onground": [True] * n, "source": ["simulated"] * n,
+    })
+    from tailwatch.schema import conform
+
+    j = build_itinerary(conform(parked)).to_json()
+    assert j["legs"] == [] and any("UUWW" in n for n in j["notes"])

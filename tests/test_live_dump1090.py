@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import queue
 import shutil
 import signal
@@ -61,10 +62,10 @@ def tracks():
 def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
     listed, other, frames = tracks()
     samples = iq.modulate(frames, noise=1.5)
-    beast_port, raw_port = free_port(), free_port()
+    beast_port, raw_port, sbs_port = free_port(), free_port(), free_port()
     d1090 = subprocess.Popen(
         [DUMP1090, "--ifile", "-", "--net", "--net-bind-address", "127.0.0.1",
-         "--net-bo-port", str(beast_port), "--net-ro-port", str(raw_port), "--net-sbs-port", "0",
+         "--net-bo-port", str(beast_port), "--net-ro-port", str(raw_port), "--net-sbs-port", str(sbs_port),
          "--net-bi-port", "0", "--net-ri-port", "0", "--net-heartbeat", "0", "--quiet"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -72,6 +73,7 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
     try:
         wait_port(beast_port)
         wait_port(raw_port)
+        wait_port(sbs_port)
         (tmp_path / "watchlist.csv").write_text(f"icao24,name\n{LISTED},test aircraft\n")
         (tmp_path / "rules.yaml").write_text(
             "rules:\n"
@@ -82,7 +84,7 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
         archive = tmp_path / "archive"
         watcher = subprocess.Popen(
             [sys.executable, "-m", "tailwatch.cli", "watch",
-             "--feed", f"beast://127.0.0.1:{beast_port}", "--feed", f"raw://127.0.0.1:{raw_port}",
+             f"beast://127.0.0.1:{beast_port}", "--feed", f"raw://127.0.0.1:{raw_port},sbs://127.0.0.1:{sbs_port}",
              "--archive", str(archive), "--watchlist", str(tmp_path / "watchlist.csv"),
              "--rules", str(tmp_path / "rules.yaml"), "--duration", "60"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -93,7 +95,7 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
         threading.Thread(target=lines_of, args=(watcher.stderr, err_q), daemon=True).start()
         connected, err_lines = set(), []
         deadline = time.monotonic() + 30
-        while len(connected) < 2 and time.monotonic() < deadline:
+        while len(connected) < 3 and time.monotonic() < deadline:
             try:
                 line = err_q.get(timeout=0.5)
             except queue.Empty:
@@ -102,7 +104,7 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
             err_lines.append(line)
             if " connected" in line:
                 connected.add(line.split()[1])
-        assert len(connected) == 2, "".join(err_lines)
+        assert len(connected) == 3, "".join(err_lines)
 
         d1090.stdin.write(samples)  # the "radio" starts receiving
         d1090.stdin.flush()
@@ -144,7 +146,8 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
     assert abs(pt["latitude"] - 52.30) < 0.01 and abs(pt["longitude"] - 4.10) < 0.01
     assert pt["altitude"] == 31000
 
-    # every position reached the archive once, despite arriving on two feeds
+    # every position reached the archive once, despite arriving on three feeds (two of them
+    # raw messages, one positions decoded by dump1090 itself)
     from tailwatch.archive import scan
 
     stored = scan(archive).collect().sort("icao24", "timestamp")
@@ -158,9 +161,9 @@ def test_dump1090_beast_and_raw_feeds_raise_watchlist_alerts(tmp_path: Path):
         assert (mine["altitude"] == track[0][3]).all()
     status = [ln for ln in err_lines if ln.startswith("status ")][-1]
     assert f"beast://127.0.0.1:{beast_port} " in status and f"raw://127.0.0.1:{raw_port} " in status
-    import re
-
+    sbs_msgs = int(re.search(rf"sbs://127.0.0.1:{sbs_port} up msgs=(\d+)", status).group(1))
+    assert sbs_msgs >= 2 * (len(listed) - 2)  # dump1090's own positions arrived too (and were merged away)
     counts = {k: sum(int(v) for v in re.findall(rf"\b{k}=(\d+)", status)) for k in ("msgs", "duplicates", "positions")}
     # both feeds carried every message; one copy of each was decoded
-    assert counts["msgs"] >= 2 * (len(frames) - 4) and counts["duplicates"] >= len(frames) - 4
+    assert counts["msgs"] >= 2 * (len(frames) - 4) + sbs_msgs and counts["duplicates"] >= len(frames) - 4
     assert counts["positions"] == stored.height

@@ -165,8 +165,8 @@ def json_docs(now: float) -> list[dict]:
         docs.append({"now": now + i, "messages": 100 + i, "aircraft": [
             {"hex": "3c6dd4", "flight": "DLH4AB  ", "lat": 50.0 + 0.01 * (i // 2), "lon": 8.0,
              "alt_baro": 12000, "gs": 300.5, "track": 10.0, "baro_rate": 1024, "squawk": "1000",
-             "seen_pos": 0.4, "seen": 0.1},
-            {"hex": "~2a0001", "lat": 49.0, "lon": 7.0, "alt_baro": "ground", "seen_pos": 1.0},
+             "seen_pos": 0.4 + i % 2, "seen": 0.1},  # a snapshot without a new position: seen_pos grows
+            {"hex": "~2a0001", "lat": 49.0, "lon": 7.0, "alt_baro": "ground", "seen_pos": 1.0 + i},
             {"hex": "abcdef", "alt_baro": 3000, "seen": 0.1},  # no position
         ]})
     return docs
@@ -197,7 +197,7 @@ def test_several_feeds_merged_by_one_watcher(tmp_path: Path):
         cfg = WatchConfig(
             feeds=[f"beast://127.0.0.1:{ports[0]}", f"raw://127.0.0.1:{ports[1]}", f"sbs://127.0.0.1:{ports[2]}",
                    web.url],
-            archive=tmp_path / "archive", cycle_s=0.1, max_runtime_s=3.5, live_display=False,
+            archive=tmp_path / "archive", cycle_s=0.1, max_runtime_s=60, live_display=False,
         )
         cfg.rules = tmp_path / "rules.yaml"
         cfg.rules.write_text("rules:\n  - {name: all-seen, when: seen, aircraft: any}\n")
@@ -205,10 +205,15 @@ def test_several_feeds_merged_by_one_watcher(tmp_path: Path):
         for f in w.feeds:
             if isinstance(f, HttpJsonFeed):
                 f.interval = 0.2
-        code = await w.run()
+        running = asyncio.create_task(w.run())
+        await asyncio.wait_for(asyncio.gather(*players), timeout=30)  # every recording was sent
+        while w.feeds[3].stats.connects == 0 or web.hits < 5:  # and the JSON server polled through
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        w.stop()
+        code = await running
         for s in servers:
             await s.close()
-        await asyncio.gather(*players, return_exceptions=True)
         return w, code
 
     try:

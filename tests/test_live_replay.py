@@ -122,12 +122,20 @@ def test_message_merger_drops_only_cross_feed_copies():
 
 
 def test_position_merger_one_copy_per_address_and_place():
-    t = pl.Series([0, 400_000, 1_000_000], dtype=pl.Int64)
-    frame = conform(pl.DataFrame({
-        "timestamp": pl.from_epoch(t, time_unit="us").dt.replace_time_zone("UTC"),
-        "icao24": ["4ca123", "4ca123", "4ca123"],
-        "latitude": [52.3, 52.300001, 52.31], "longitude": [4.1, 4.1, 4.1],
-    }))
-    m = PositionMerger(window_s=10.0)
-    assert m.merge(frame, now=0.0).height == 2
-    assert m.merge(frame, now=5.0).height == 0
+    def rows(feed: int, t_ms: list[int], lat: list[float]) -> pl.DataFrame:
+        t = pl.Series([x * 1000 for x in t_ms], dtype=pl.Int64)
+        return conform(pl.DataFrame({
+            "timestamp": pl.from_epoch(t, time_unit="us").dt.replace_time_zone("UTC"),
+            "icao24": ["4ca123"] * len(t_ms), "latitude": lat, "longitude": [4.1] * len(t_ms),
+        })).with_columns(pl.lit(feed, pl.Int32).alias("_feed"))
+
+    m = PositionMerger(window_s=1.0, tolerance_deg=5e-5)
+    # feed 0 decodes 52.30000; feed 1 (SBS, 5 decimals, its own clock) reports it 30 ms later
+    out = m.merge(pl.concat([rows(0, [0, 500], [52.3, 52.3012]), rows(1, [30, 530], [52.30001, 52.30121])]))
+    assert out["_feed"].to_list() == [0, 0] and m.duplicates == 2
+    # the next cycle: a copy of the last position arrives late on feed 1, a new one on feed 0
+    out = m.merge(pl.concat([rows(1, [900], [52.3012]), rows(0, [1000], [52.3024])]))
+    assert out["latitude"].to_list() == [52.3024]
+    # the same feed repeating a position is the aircraft standing still, not an echo
+    out = m.merge(rows(0, [2000, 3000], [52.3024, 52.3024]))
+    assert out.height == 2

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tailwatch.ingest.base import Rejects
 from tailwatch.ingest.beast import BeastReader, parse_beast
+from tailwatch.ingest.modes.crc import with_address
 from tailwatch.ingest.modes.decoder import ModeSDecoder
 from tailwatch.schema import POINT_SCHEMA
 
@@ -151,3 +152,83 @@ def test_empty_batches_are_fine() -> None:
     dec = ModeSDecoder()
     out = dec.decode(np.zeros((0, 14), np.uint8), np.zeros(0, np.uint8), np.zeros(0))
     assert out.height == 0 and out.schema == pl.Schema(POINT_SCHEMA)
+
+
+def test_messages_without_time_are_rejected(flight) -> None:
+    msg, length, t, _ = flight
+    t = t[:200].copy()
+    t[::2] = np.nan
+    dec = ModeSDecoder(reference=CDG)
+    out = dec.decode(msg[:200], length[:200], t)
+    assert dec.rejects["no valid time"] >= 90
+    assert out["timestamp"].is_not_null().all() and out.height > 0
+
+
+def test_a_fix_jumping_away_is_dropped(flight) -> None:
+    """A position message with valid parity but a wrong CPR (as an undetected corruption) is not kept."""
+    from tailwatch.ingest.modes.crc import syndrome
+
+    msg, length, t, ref = flight
+    idx = np.flatnonzero((ref["bds"] == "05").to_numpy())[1000:1200]
+    base = ModeSDecoder().decode(msg[idx], length[idx], t[idx])
+    bad = msg[idx].copy()
+    k = 100
+    bad[k, 7] ^= 0x40  # flip a high latitude CPR bit: ~1/4 zone away
+    bad[k, 11:14] = 0
+    crc = syndrome(bad[k : k + 1], length[idx][k : k + 1])[0]
+    bad[k, 11:14] = [(crc >> 16) & 0xFF, (crc >> 8) & 0xFF, crc & 0xFF]
+    dec = ModeSDecoder()
+    out = dec.decode(bad, length[idx], t[idx])
+    assert dec.rejects["position inconsistent with its neighbours (speed)"] >= 1
+    from tailwatch.ingest.beast import report_rejects
+
+    rejects = Rejects()
+    report_rejects(dec, rejects, lambda i: f"capture:{i}")
+    assert rejects.counts["position inconsistent with its neighbours (speed)"] >= 1
+    assert f"capture:{k}: position inconsistent with its neighbours (speed)" in rejects.examples
+    assert out.height >= base.height - 2
+    # every kept point is one of the clean decoding's points
+    assert out.join(base, on=["timestamp", "latitude", "longitude"], how="anti").height == 0
+
+
+def test_interleaved_aircraft_decode_as_if_alone(flight) -> None:
+    """Five copies of the flight under other addresses, interleaved in time, each decode like the original."""
+    msg, length, t, _ = flight
+    n = 12000
+    alone = ModeSDecoder(reference=CDG).decode(msg[:n], length[:n], t[:n])
+    addresses = [0x4CA1F0, 0x000001, 0xABCDEF, 0x3C6544, 0xFFFFFE]
+    parts = [(with_address(msg[:n], length[:n], a), t[:n] + 3.1 * i) for i, a in enumerate(addresses)]
+    all_msg = np.concatenate([p[0] for p in parts])
+    all_len = np.tile(length[:n], len(parts))
+    all_t = np.concatenate([p[1] for p in parts])
+    order = np.argsort(all_t, kind="stable")
+    dec = ModeSDecoder(reference=CDG)
+    mixed = pl.concat(
+        [dec.decode(all_msg[order][i : i + 7000], all_len[order][i : i + 7000], all_t[order][i : i + 7000])
+         for i in range(0, order.size, 7000)]
+    )
+    assert dec.rejects == {} or set(dec.rejects) == {"unconfirmed address"}
+    for i, a in enumerate(addresses):
+        mine = mixed.filter(pl.col("icao24") == f"{a:06x}")
+        assert mine.height == alone.height
+        assert ((mine["latitude"] - alone["latitude"]).abs().max() or 0.0) < 1e-9
+        assert mine["callsign"].to_list() == alone["callsign"].to_list()
+        shift = (mine["timestamp"] - alone["timestamp"]).dt.total_microseconds()
+        assert (shift - round(3.1 * i * 1e6)).abs().max() <= 1
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=14, max_size=14 * 300), st.integers(0, 2**32 - 1))
+def test_random_messages_never_crash(data: bytes, seed: int) -> None:
+    """Noise through the decoder, batch after batch: rejections and possibly points, never an exception."""
+    rng = np.random.default_rng(seed)
+    msg = np.frombuffer(data[: len(data) // 14 * 14], np.uint8).reshape(-1, 14)
+    length = rng.choice(np.array([2, 7, 14], np.uint8), size=msg.shape[0])
+    t = np.sort(rng.uniform(1.7e9, 1.7e9 + 60, size=msg.shape[0]))
+    dec = ModeSDecoder(reference=CDG)
+    half = msg.shape[0] // 2
+    for sl in (slice(0, half), slice(half, None)):
+        out = dec.decode(msg[sl], length[sl], t[sl])
+        assert out.schema == pl.Schema(POINT_SCHEMA)
+    assert dec.messages_seen == msg.shape[0]

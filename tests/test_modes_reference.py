@@ -143,7 +143,7 @@ def test_dump1090_beast_sample_matches_rs1090_and_pymodes(beast_sample) -> None:
     """Every DF17 field of the Beast sample, message by message."""
     batch, t, hexes, mine = beast_sample
     ref_rs = rs1090.decode(hexes, t.tolist())
-    keys = ("altitude", "groundspeed", "track", "vertical_rate", "callsign", "latitude", "longitude")
+    keys = ("altitude", "groundspeed", "track", "vertical_rate", "callsign", "squawk", "latitude", "longitude")
     checked = 0
     for row in mine.filter(pl.col("df") == 17).iter_rows(named=True):
         i = row["row"]

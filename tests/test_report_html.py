@@ -67,6 +67,7 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
                 stops: [...document.querySelectorAll('svg.map g.stop')].map(e => [e.querySelector('text').textContent, e.classList.contains('observed') ? 'observed' : 'inferred']),
                 rows: [...document.querySelectorAll('table.legs tr.leg')].map(e => e.innerText + ' ' + e.nextElementSibling.innerText),
                 panels: document.querySelectorAll('svg.profile g.panel').length,
+                legal: document.querySelectorAll('svg.map polyline.legal').length,
                 gaps: document.querySelectorAll('svg.profile rect.gap').length,
                 mapWidth: document.querySelector('svg.map').getBoundingClientRect().width,
                 text: document.body.innerText,
@@ -103,6 +104,7 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert "inferred" in info["rows"][2] and "unknown" in info["rows"][2]  # max payload not given for leg 3
     assert str(points.filter(points["leg"] == 0).height) in info["rows"][0]
     assert info["panels"] == 3 and info["gaps"] >= 2
+    assert info["legal"] == 2  # the legal shortest route, one thin line per hop
     assert info["viewBox"][0] != info["viewBox"][1], "wheel zoom changes the view (the page script ran)"
     for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
         assert words in info["text"]
@@ -119,3 +121,34 @@ def test_html_map_survives_the_antimeridian():
     assert view.east - view.west < 60
     x, _ = view.xy(np.array([175.0, -175.0]), np.array([52.0, 54.0]))
     assert 0 < x[0] < x[1] < view.width
+
+
+def test_html_antimeridian_track_is_continuous_and_several_aircraft_get_sections():
+    import numpy as np
+    import polars as pl
+
+    from tailwatch.geo.geodesy import great_circle_points
+    from tailwatch.report.html import render_html
+    from tailwatch.schema import conform
+
+    from datetime import datetime, timedelta, timezone
+
+    lat, lon = great_circle_points(61.17, -149.99, 53.17, 158.45, 60)
+    t = [datetime(2025, 10, 1, tzinfo=timezone.utc) + timedelta(minutes=4 * i) for i in range(60)]
+    pts = conform(pl.DataFrame({"timestamp": t, "icao24": "abc123", "latitude": lat, "longitude": lon,
+                                "altitude": 30000.0, "source": "test"})).with_columns(pl.lit(0).alias("leg"))
+    pacific = {"aircraft": {"icao24": "abc123"}, "legs": [{
+        "origin": {"icao": "PANC", "latitude": 61.17, "longitude": -149.99},
+        "destination": {"icao": "UHPP", "latitude": 53.17, "longitude": 158.45},
+        "takeoff": "2025-10-01T00:00:00Z", "landing": "2025-10-01T03:56:00Z", "gaps": [],
+        "origin_evidence": "observed", "destination_evidence": "observed"}]}
+    itin, points = sample()
+    page = render_html([itin, pacific], {ICAO24: points, "abc123": pts})
+    assert page.count('<svg class="map"') == 2 and page.count('<section class="aircraft"') == 2
+    assert len(set(re.findall(r'id="([^"]+)"', page))) == len(re.findall(r'id="([^"]+)"', page)), "ids are unique"
+    section = page.split('id="aircraft-1"')[1]
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', section).group(1))
+    lines = re.findall(r'<polyline class="seg observed"[^>]* points="([^"]+)"', section)
+    assert len(lines) == 1, "one unbroken line across the antimeridian"
+    xs = np.array([float(p.split(",")[0]) for p in lines[0].split()])
+    assert np.all(np.abs(np.diff(xs)) < width / 10) and 0 < xs.min() < xs.max() < width

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -119,7 +118,11 @@ def sample() -> tuple[dict, pl.DataFrame]:
                      "operator": "test operator", "watchlists": [{"list": "test-list", "id": "T-1", "source": "hand-made fixture"}]},
         "legs": legs,
         "route": {"airports": ["UUWW", "UDYZ", "DAAG", "GOBD"], "direct_km": gc("UUWW", "GOBD"),
-                  "flown_km": sum(l["flown_km"] for l in legs), "legal_shortest_km": None},
+                  "flown_km": sum(l["flown_km"] for l in legs), "legal_shortest_km": 7423.3,
+                  # the router's answer as the airspace step passes it on: waypoints are [lat, lon]
+                  "legal_route": {"airports": ["UUWW", "LTBS", "GOBD"], "legs": [
+                      {"origin": "UUWW", "destination": "LTBS", "waypoints": [[55.5915, 37.2615], [36.7131, 28.7925]]},
+                      {"origin": "LTBS", "destination": "GOBD", "waypoints": [[36.7131, 28.7925], [14.67, -17.0733]]}]}},
     }
     return itin, points
 
@@ -196,6 +199,10 @@ def test_geojson_is_rfc7946_with_points_legs_stops(itinerary, tmp_path):
     # lon, lat order: Vnukovo is at 37.26 E, 55.59 N
     assert stops[0]["geometry"]["coordinates"] == pytest.approx([37.2615, 55.5915])
     assert stops[-1]["properties"]["evidence"] == "inferred"
+    legs = [f["properties"] for f in doc["features"] if f["properties"]["kind"] == "leg"]
+    assert [(l["origin"], l["destination"], l["evidence"]) for l in legs] == [
+        ("UUWW", "UDYZ", "observed"), ("UDYZ", "DAAG", "mixed"), ("DAAG", "GOBD", "mixed")]
+    assert [l["n_points"] for l in legs] == [l["n_points"] for l in itin["legs"]]
     segs = [f["properties"] for f in doc["features"] if f["properties"]["kind"] == "leg_segment"]
     # leg 0 one observed run; leg 1 observed / inferred gap / observed; leg 2 observed then an inferred stub to GOBD
     assert [(s["leg"], s["evidence"]) for s in segs] == [
@@ -204,6 +211,8 @@ def test_geojson_is_rfc7946_with_points_legs_stops(itinerary, tmp_path):
     assert segs[2]["start"] == gap["start"] and segs[2]["end"] == gap["end"]
     assert segs[1]["banned_countries"] == ["GR", "IT"]
     assert segs[5]["why"] == "points end away from the destination airport"
+    legal = [f for f in doc["features"] if f["properties"]["kind"] == "legal_route"]
+    assert len(legal) == 2 and legal[0]["geometry"]["coordinates"][0] == pytest.approx([37.2615, 55.5915])
     if country_layer() is not None:
         banned = [f for f in doc["features"] if f["properties"]["kind"] == "banned_airspace"]
         assert [f["properties"]["country"] for f in banned] == ["GR", "IT"]
@@ -250,6 +259,7 @@ def test_kml_validates_against_ogc_schema_and_parses(itinerary, tmp_path):
     whens = sum(len(t.findall("k:when", ns)) for t in tracks)
     coords = sum(len(t.findall("gx:coord", ns)) for t in tracks)
     assert whens == coords == points.height
+    assert len(tree.xpath("//k:Placemark[k:styleUrl='#legal']/k:LineString", namespaces=ns)) == 2
     inferred = tree.xpath("//k:Placemark[k:styleUrl='#inferred']", namespaces=ns)
     assert len(inferred) == 2 and all(p.find("k:LineString", ns) is not None for p in inferred)
     assert tree.xpath("//k:Style[@id='inferred']", namespaces=ns)
@@ -291,3 +301,34 @@ def test_format_dispatch_to_file_and_text(itinerary, tmp_path, fmt):
     assert paths and all(p.stat().st_size > 200 for p in paths)
     text = render_report(fmt, [itin], {ICAO24: points}, notice="SIMULATED x")
     assert "SIMULATED x" in text and "UDYZ" in text
+
+
+def test_simulated_points_label_every_output(itinerary):
+    """Points from the simulator carry `source = simulated`: every writer says so without being told."""
+    from tailwatch.report.formats import render_report
+
+    itin, points = itinerary
+    sim = {ICAO24: points.with_columns(pl.lit("simulated").alias("source"))}
+    for fmt in ("html", "geojson", "kml", "csv"):
+        assert "SIMULATED" in render_report(fmt, [itin], sim), fmt
+        assert "SIMULATED" not in render_report(fmt, [itin], {ICAO24: points}), fmt
+
+
+def test_writers_accept_an_aircraft_with_no_legs(tmp_path):
+    """Seen only on the ground (or not at all) in the window: every writer still produces a valid file."""
+    from fastkml.validator import validate
+
+    from tailwatch.report.formats import write_report
+    from tailwatch.schema import empty_points
+
+    itin = {"schema": "tailwatch.itinerary/1", "aircraft": {"icao24": "abcdef", "watchlists": []}, "legs": [],
+            "route": {"airports": [], "direct_km": 0.0, "flown_km": 0.0, "legal_shortest_km": None}}
+    points = {"abcdef": empty_points()}
+    (gj,) = write_report("geojson", [itin], points, tmp_path / "a.geojson")
+    validate_rfc7946(json.loads(gj.read_text()))
+    (kml,) = write_report("kml", [itin], points, tmp_path / "a.kml")
+    assert validate(file_to_validate=kml)
+    (page,) = write_report("html", [itin], points, tmp_path / "a.html")
+    assert '<svg class="map"' in page.read_text()
+    legs, pts = write_report("csv", [itin], points, tmp_path / "a.csv")
+    assert pl.read_csv(legs).height == 0 and pts.exists()

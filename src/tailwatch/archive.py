@@ -16,7 +16,6 @@ the next run of the same input skips the rows those files already hold.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -25,24 +24,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import xxhash
 
 from tailwatch.schema import COLUMNS, POINT_SCHEMA
 
 ROW_GROUP_ROWS = 65_536
-FLUSH_ROWS = 4_000_000
+FLUSH_ROWS = int(os.environ.get("TAILWATCH_FLUSH_ROWS", "4000000"))  # rows buffered before files are written
 DEDUPE_KEYS = ["icao24", "timestamp", "latitude", "longitude"]
 MANIFEST_DIR = "_ingested"
 _SRC = "_src"
 _KEY = "_key"
 
 
-def file_digest(path: Path, chunk: int = 1 << 20) -> str:
-    """Content digest of a source file (first 16 hex chars of SHA-256)."""
-    h = hashlib.sha256()
+def file_digest(path: Path, chunk: int = 1 << 22) -> str:
+    """Content digest of a source file: 128-bit XXH3, 32 hex chars.
+
+    Not for security, only to recognise the same bytes again: XXH3 reads at memory
+    speed, where SHA-256 cost a third of the time of ingesting a large CSV.
+    """
+    h = xxhash.xxh3_128()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
-    return h.hexdigest()[:16]
+    return h.hexdigest()
 
 
 def partition_files(archive: Path) -> list[Path]:

@@ -55,41 +55,51 @@ def progress():
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursed); format detected by content.")],
     archive: Annotated[Path, typer.Option("--archive", help="Archive folder (created if missing).")],
+    icao24: Annotated[Optional[str], typer.Option(
+        "--icao24", help="Address for rows that carry none (e.g. the FR24 CSV export).")] = None,
 ) -> None:
-    """Ingest ADS-B files into the Parquet archive."""
+    """Ingest ADS-B files into the Parquet archive (re-ingesting the same file adds nothing)."""
+    import re
+
     from rich.table import Table
 
     from tailwatch.ingest.base import BadInput
-    from tailwatch.ingest.pipeline import expand_paths, ingest_file
+    from tailwatch.ingest.pipeline import expand_paths, ingest_files
 
-    files = expand_paths(paths)
-    missing = [p for p in files if not p.exists()]
+    if icao24 is not None and not re.fullmatch(r"[0-9a-fA-F]{6}", icao24.strip()):
+        raise BadInput(f"--icao24 {icao24!r}: expected 6 hex digits")
+    missing = [p for p in paths if not p.exists()]
     if missing:
         raise BadInput(f"{missing[0]}: no such file")
+    files = expand_paths(paths)
     archive.mkdir(parents=True, exist_ok=True)
+    with progress() as bar:
+        task = bar.add_task("ingesting", total=len(files))
+
+        def advance(summary) -> None:
+            bar.update(task, advance=1, description=f"ingesting {Path(summary.path).name}")
+
+        summaries = ingest_files(files, archive, icao24=icao24, on_file=advance)
     table = Table(title=f"ingest → {archive}")
     for col in ("file", "format", "records", "points", "written", "duplicates", "rejected", "reasons"):
         table.add_column(col, justify="right" if col not in ("file", "format", "reasons") else "left")
-    failures: list[str] = []
-    examples: list[str] = []
-    with progress() as bar:
-        task = bar.add_task("ingesting", total=len(files))
-        for path in files:
-            bar.update(task, description=f"ingesting {path.name}")
-            try:
-                s = ingest_file(path, archive)
-            except BadInput as exc:
-                failures.append(str(exc))
-                bar.advance(task)
-                continue
-            reasons = ", ".join(f"{k}: {v}" for k, v in s.reasons.items()) or ("already ingested" if s.skipped else "")
-            table.add_row(str(path), s.format, f"{s.records:,}", f"{s.points:,}", f"{s.written:,}",
-                          f"{s.duplicates:,}", f"{s.rejected:,}", reasons)
-            examples.extend(s.examples)
-            bar.advance(task)
+    shown = summaries if len(summaries) <= 50 else [s for s in summaries if s.error or s.rejected][:50]
+    for s in shown:
+        if s.error:
+            table.add_row(s.path, s.format, "", "", "", "", "", "error (see below)")
+            continue
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in s.reasons.items()) or ("already ingested" if s.skipped else "")
+        table.add_row(s.path, s.format, f"{s.records:,}", f"{s.points:,}", f"{s.written:,}",
+                      f"{s.duplicates:,}", f"{s.rejected:,}", reasons)
+    ok = [s for s in summaries if not s.error]
+    if len(summaries) > 1:
+        table.add_row(f"total ({len(summaries)} files)", "", f"{sum(s.records for s in ok):,}",
+                      f"{sum(s.points for s in ok):,}", f"{sum(s.written for s in ok):,}",
+                      f"{sum(s.duplicates for s in ok):,}", f"{sum(s.rejected for s in ok):,}", "")
     console.print(table)
-    for line in examples[:10]:
+    for line in [e for s in ok for e in s.examples][:10]:
         err_console.print(f"rejected {line}", markup=False, highlight=False)
+    failures = [s.error for s in summaries if s.error]
     for line in failures:
         err_console.print(f"error: {line}", markup=False, highlight=False)
     if failures:
@@ -108,6 +118,8 @@ def demo(
 
 @app.command()
 def itinerary(
+    more: Annotated[Optional[list[Path]], typer.Argument(help="More input files (`--input A B C`).",
+                                                         show_default=False)] = None,
     archive: Annotated[Optional[Path], typer.Option("--archive", help="Archive folder.")] = None,
     input: Annotated[Optional[list[Path]], typer.Option("--input", help="Input file(s), no archive.")] = None,
     aircraft: Annotated[Optional[list[str]], typer.Option("--aircraft", help="Hex address or registration.")] = None,
@@ -121,6 +133,10 @@ def itinerary(
     from tailwatch.ingest.base import BadInput
     from tailwatch.itinerary.query import NoAircraft, emit, itineraries, parse_time
 
+    if more:
+        if not input:
+            raise BadInput(f"unexpected argument {more[0]}: input files follow --input")
+        input = [*input, *more]
     if (archive is None) == (not input):
         raise BadInput("give either --archive DIR or --input FILE ...")
     try:
@@ -230,8 +246,9 @@ def airlift(
 
 @app.command()
 def watch(
-    feed: Annotated[list[str], typer.Option("--feed", help="beast://host:30005, sbs://host:30003, raw://host:30002 or http(s)://…/aircraft.json (repeatable).")],
-    archive: Annotated[Path, typer.Option("--archive", help="Archive folder (journal in ARCHIVE/_journal).")],
+    urls: Annotated[Optional[list[str]], typer.Argument(metavar="[URL]...", help="Feeds, as with --feed.")] = None,
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="beast://host:30005, sbs://host:30003, raw://host:30002 or http(s)://…/aircraft.json (repeatable, or comma-separated).")] = None,
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder (journal in ARCHIVE/_journal).")] = Path("tailwatch-archive"),
     watchlist: Annotated[Optional[Path], typer.Option("--watchlist", help="Watchlist file (any importable format).")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Alert rules (YAML); default: watchlist seen/takeoff/landing/dark/emergency.")] = None,
     notify: Annotated[Optional[list[str]], typer.Option("--notify", help="Extra notifier: file:PATH, http(s) webhook URL or apprise URL (repeatable).")] = None,
@@ -254,7 +271,10 @@ def watch(
     for path in (watchlist, rules):
         if path is not None and not path.exists():
             raise BadInput(f"{path}: no such file")
-    cfg = WatchConfig(feeds=feed, archive=archive, watchlist=watchlist, rules=rules, notify=list(notify or []),
+    feeds = [u.strip() for item in [*(feed or []), *(urls or [])] for u in item.split(",") if u.strip()]
+    if not feeds:
+        raise BadInput("give at least one feed: --feed beast://HOST:30005 (or sbs://, raw://, http(s)://…/aircraft.json)")
+    cfg = WatchConfig(feeds=feeds, archive=archive, watchlist=watchlist, rules=rules, notify=list(notify or []),
                       fsync=fsync, flush_seconds=flush_seconds, reference=ref, max_runtime_s=duration)
     raise typer.Exit(run_watch(cfg))
 
@@ -363,7 +383,8 @@ def watchlist_show(
         return
     table = Table(title=f"watchlist — {watch.height} entries")
     for col in ("list", "entry", "name", "registrations", "icao24", "country", "confidence", "reason / evidence"):
-        table.add_column(col, overflow="fold")
+        # the address column never wraps: "unresolved" and hex codes must stay greppable
+        table.add_column(col, overflow="fold", no_wrap=col == "icao24", min_width=10 if col == "icao24" else None)
     for e in watch.iter_rows(named=True):
         cells = (e["list"], e["entry_id"], e["name"] or "", ", ".join(e["registrations"] or []),
                  e["icao24"] or "unresolved", e["country"] or "",

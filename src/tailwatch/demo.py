@@ -2,11 +2,12 @@
 
 Simulates the reported October 2025 trip of the Il-76TD RA-78765 among other traffic
 (scenario and coverage model in `tailwatch.sim`), writes the simulated positions to a
-file in a real exchange format (OpenSky state-vector CSV), ingests that file into a
-fresh archive through the ordinary pipeline, resolves the seed watchlist to find the
-aircraft, rebuilds its itinerary from the archive, enriches it (airspace, payload) and
-writes HTML, Markdown, GeoJSON, KML and JSON to the output folder. Every output says
-*simulated*: the positions are generated, not received.
+file in a real exchange format (Parquet in traffic's column names), ingests that file
+into a fresh archive through the ordinary pipeline (format detected by content), resolves
+the seed watchlist to find the aircraft, rebuilds its itinerary from the archive, enriches
+it (airspace, payload), compares it with what the simulator flew, and writes HTML,
+Markdown, GeoJSON, KML and JSON to the output folder. Every output says *simulated*: the
+positions are generated, not received.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,6 @@ from tailwatch.report.tracks import SIMULATED_NOTICE
 
 REGISTRATION = "RA-78765"
 MARKER = ".tailwatch-demo"  # only folders carrying it are cleared on a re-run
-SOURCE_LABEL = "simulated"
 
 
 @dataclass
@@ -37,45 +37,14 @@ class DemoResult:
     figures: dict = field(default_factory=dict)
 
 
-class _SimulatedCsv:
-    """The OpenSky state-vector CSV reader, labelling rows `simulated` instead of `opensky`."""
+def write_feed(points: pl.DataFrame, path: Path) -> Path:
+    """The simulated positions as a Parquet file in traffic's column names (one of the formats
+    `tailwatch ingest` detects), time-ordered like a recording; `source` stays `simulated`."""
+    from tailwatch.schema import COLUMNS
 
-    name = "opensky-csv (simulated)"
-
-    def __init__(self) -> None:
-        from tailwatch.ingest.opensky import CSV_READER
-
-        self._inner = CSV_READER
-
-    def sniff(self, head: bytes) -> bool:
-        return self._inner.sniff(head)
-
-    def read(self, path: Path, rejects, batch_rows: int = 200_000) -> Iterator[pl.DataFrame]:
-        for frame in self._inner.read(path, rejects, batch_rows):
-            yield frame.with_columns(pl.lit(SOURCE_LABEL).alias("source"))
-
-
-def to_state_vectors(points: pl.DataFrame) -> pl.DataFrame:
-    """Canonical points → OpenSky historical state-vector columns (SI units, epoch seconds)."""
-    from tailwatch.schema import M_TO_FT, MS_TO_FPM, MS_TO_KT
-
-    t = (pl.col("timestamp").dt.epoch("us") / 1e6)
-    return points.select(
-        t.round(3).alias("time"),
-        pl.col("icao24"),
-        pl.col("latitude").alias("lat"),
-        pl.col("longitude").alias("lon"),
-        (pl.col("groundspeed").cast(pl.Float64) / MS_TO_KT).round(2).alias("velocity"),
-        pl.col("track").cast(pl.Float64).round(1).alias("heading"),
-        (pl.col("vertical_rate").cast(pl.Float64) / MS_TO_FPM).round(2).alias("vertrate"),
-        pl.col("callsign"),
-        pl.col("onground"),
-        pl.col("squawk"),
-        (pl.col("altitude").cast(pl.Float64) / M_TO_FT).round(1).alias("baroaltitude"),
-        (pl.col("geoaltitude").cast(pl.Float64) / M_TO_FT).round(1).alias("geoaltitude"),
-        t.round(3).alias("lastposupdate"),
-        t.round(3).alias("lastcontact"),
-    )
+    points.select([c for c in COLUMNS if c in points.columns]).sort("timestamp").write_parquet(
+        path, compression="zstd", row_group_size=50_000)
+    return path
 
 
 def _fresh_folder(path: Path) -> None:
@@ -114,15 +83,14 @@ def run_demo(out: Path, console, progress: Callable) -> DemoResult:
 
         step("writing the simulated feed")
         _fresh_folder(work)
-        feed = work / "simulated-state-vectors.csv"
-        to_state_vectors(traffic.sort("timestamp")).write_csv(feed)
+        feed = write_feed(traffic, work / "simulated-positions.parquet")
         bar.advance(task)
 
         step("ingesting into the archive")
         from tailwatch.ingest.pipeline import ingest_file
 
         archive = work / "archive"
-        summary = ingest_file(feed, archive, reader=_SimulatedCsv())
+        summary = ingest_file(feed, archive)  # format detected by content, like any user file
         result.figures["ingested points"] = summary.written
         bar.advance(task)
 
@@ -134,6 +102,10 @@ def run_demo(out: Path, console, progress: Callable) -> DemoResult:
         from tailwatch.engines.duckdb import points_for
 
         points = points_for(archive, [aircraft["icao24"]])
+        if points.height == 0 and aircraft["icao24"] != scenario["icao24"]:
+            result.lacks.append(f"identity: {aircraft['icao24']} has no points; using the scenario's {scenario['icao24']}")
+            aircraft = {**aircraft, "icao24": scenario["icao24"]}
+            points = points_for(archive, [aircraft["icao24"]])
         itin, points = _itinerary(points, aircraft, result)
         bar.advance(task)
 
@@ -141,6 +113,7 @@ def run_demo(out: Path, console, progress: Callable) -> DemoResult:
         itin = _enrich(itin, points, aircraft, result)
         itin["simulated"] = True
         itin["notice"] = SIMULATED_NOTICE
+        itin["simulation"] = _truth(scenario, itin, result)
         result.itinerary = itin
         bar.advance(task)
 
@@ -205,6 +178,19 @@ def _enrich(itin: dict, points: pl.DataFrame, aircraft: dict, result: DemoResult
     return itin
 
 
+def _truth(scenario: dict, itin: dict, result: DemoResult) -> dict:
+    """What the simulator flew, and how much of it the rebuilt route recovers (position by position)."""
+    flown = list(scenario.get("route") or [])
+    rebuilt = list((itin.get("route") or {}).get("airports") or [])
+    same = sum(1 for a, b in zip(flown, rebuilt) if a == b)
+    result.figures["simulated route"] = " → ".join(flown)
+    result.figures["rebuilt route matches it at"] = f"{same} of {len(flown)} airports ({len(rebuilt)} rebuilt)"
+    return {"notice": scenario.get("notice"), "route": flown, "legs": scenario.get("legs") or [],
+            "matching_airports": same, "receivers": scenario.get("receivers"),
+            "receiver_outages": {"Kaolack (Dakar area)": scenario["dakar_receiver_offline"]}
+            if scenario.get("dakar_receiver_offline") else {}}
+
+
 def write_outputs(itin: dict, points: pl.DataFrame, out: Path, result: DemoResult) -> dict[str, Path]:
     """HTML, Markdown, GeoJSON, KML and JSON, each carrying the simulated notice."""
     from tailwatch.report.geojson import write_geojson
@@ -237,23 +223,28 @@ def write_outputs(itin: dict, points: pl.DataFrame, out: Path, result: DemoResul
 
 def print_summary(console, result: DemoResult) -> None:
     """The legs as a table, the route, what is missing, and the files written."""
+    from rich import box
     from rich.table import Table
 
     itin = result.itinerary or {}
     a = itin.get("aircraft") or {}
-    console.print(f"[bold red]SIMULATED[/] — {SIMULATED_NOTICE}")
-    table = Table(title=f"{a.get('registration') or '?'} ({a.get('icao24') or '?'}, {a.get('typecode') or 'type unknown'}) — simulated itinerary")
-    for col in ("#", "from", "to", "take-off (UTC)", "landing (UTC)", "evidence", "conf.", "km", "banned", "max payload"):
-        table.add_column(col, justify="right" if col in ("#", "conf.", "km") else "left")
+    console.print(SIMULATED_NOTICE, style="bold red", markup=False, highlight=False)
+    table = Table(title=f"{a.get('registration') or '?'} ({a.get('icao24') or '?'}, {a.get('typecode') or 'type unknown'}) "
+                        "— simulated itinerary", caption="ends: take-off/landing observed (obs) or inferred (inf); "
+                        "times UTC; km great circle", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    for col in ("#", "leg", "take-off", "landing", "ends", "conf", "km", "banned", "payload"):
+        table.add_column(col, justify="right" if col in ("#", "conf", "km", "payload") else "left",
+                         no_wrap=col != "banned", min_width=6 if col == "banned" else None)
+    short = {"observed": "obs", "inferred": "inf", "unknown": "unk"}
     for i, leg in enumerate(itin.get("legs") or []):
         o, d = leg.get("origin") or {}, leg.get("destination") or {}
         conf = leg.get("confidence")
-        table.add_row(str(i + 1), o.get("icao") or "?", d.get("icao") or "?",
-                      (leg.get("takeoff") or "?")[:16], (leg.get("landing") or "?")[:16],
-                      f"{leg.get('origin_evidence', '?')}/{leg.get('destination_evidence', '?')}",
+        table.add_row(str(i + 1), f"{o.get('icao') or '?'}→{d.get('icao') or '?'}",
+                      _short_time(leg.get("takeoff")), _short_time(leg.get("landing")),
+                      f"{short.get(leg.get('origin_evidence'), '?')}/{short.get(leg.get('destination_evidence'), '?')}",
                       "?" if conf is None else f"{conf:.2f}",
                       "?" if leg.get("great_circle_km") is None else f"{leg['great_circle_km']:,.0f}",
-                      ", ".join(leg.get("banned_countries") or []) or "—",
+                      " ".join(leg.get("banned_countries") or []) or "—",
                       "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.0f} t")
     console.print(table)
     route = itin.get("route") or {}
@@ -266,5 +257,10 @@ def print_summary(console, result: DemoResult) -> None:
     for line in result.lacks:
         console.print(f"[yellow]not in this demo:[/] {line}")
     for kind, path in result.paths.items():
-        console.print(f"{kind:>8}: {path}", markup=False, highlight=False)
+        console.print(f"{kind:>8}: {path}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"done in {result.seconds:.1f} s (simulated data)", markup=False, highlight=False)
+
+
+def _short_time(value: str | None) -> str:
+    """'2025-10-03T06:00:00Z' → '10-03 06:00' (unknown → '?')."""
+    return value[5:16].replace("T", " ") if value else "?"

@@ -30,6 +30,7 @@ landing is only chosen when it shortens the route by more than `STOP_PENALTY_KM`
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -41,33 +42,131 @@ from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_
 
 DENSIFY_KM = 25.0
 STOP_PENALTY_KM = 150.0
+MAX_STOP_CANDIDATES = 80
 
 
 class NoRoute(ValueError):
     """No legal route exists (an end lies in banned airspace, or range cannot be met)."""
 
 
+TILE_DEG = 5.0
+
+
+def _tiles(geom: shapely.Geometry) -> np.ndarray:
+    """Polygon parts, large ones cut into 5° tiles: small prepared pieces answer fast."""
+    out = []
+    for part in shapely.get_parts(geom):
+        x0, y0, x1, y1 = part.bounds
+        if (x1 - x0) <= TILE_DEG and (y1 - y0) <= TILE_DEG:
+            out.append(part)
+            continue
+        xs = np.arange(np.floor(x0 / TILE_DEG) * TILE_DEG, x1, TILE_DEG)
+        ys = np.arange(np.floor(y0 / TILE_DEG) * TILE_DEG, y1, TILE_DEG)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+        pieces = shapely.intersection(part, shapely.box(gx, gy, gx + TILE_DEG, gy + TILE_DEG))
+        out.extend(q for q in pieces if not q.is_empty)
+    tiles = np.array(out, dtype=object)
+    shapely.prepare(tiles)
+    return tiles
+
+
+RASTER_DEG = 0.05
+END_KM = 15.0  # arc ends checked exactly (airports may lie close to a banned border)
+
+
+class Raster:
+    """Global 0.05° mask of banned airspace, grown by one cell: a conservative, fast arc test.
+
+    Cells whose centre lies inside are found by an even-odd scanline fill (vectorised over
+    all polygon edges), then dilated by one cell so any cell the airspace touches is set
+    (airspace parts are ≥ 2 × 12 NM wide, far wider than a cell)."""
+
+    def __init__(self, geom: shapely.Geometry, deg: float = RASTER_DEG):
+        self.deg = deg
+        x0, y0, x1, y1 = geom.bounds
+        self.lon0 = max(-180.0, np.floor(x0 / deg) * deg - 2 * deg)
+        self.lat0 = max(-90.0, np.floor(y0 / deg) * deg - 2 * deg)
+        w = int(np.ceil((min(180.0, x1 + 2 * deg) - self.lon0) / deg))
+        h = int(np.ceil((min(90.0, y1 + 2 * deg) - self.lat0) / deg))
+        self.full_width = w >= int(round(360 / deg)) - 4
+        toggles = np.zeros((h, w + 1), dtype=np.uint8)
+        rings = []
+        for poly in shapely.get_parts(geom):
+            rings.append(np.asarray(poly.exterior.coords))
+            rings.extend(np.asarray(r.coords) for r in poly.interiors)
+        if rings:
+            xy1 = np.concatenate([r[:-1] for r in rings])
+            xy2 = np.concatenate([r[1:] for r in rings])
+            y1, y2 = xy1[:, 1], xy2[:, 1]
+            lo = np.ceil((np.minimum(y1, y2) - self.lat0) / deg - 0.5).astype(int)  # first row centre ≥ min y
+            hi = np.ceil((np.maximum(y1, y2) - self.lat0) / deg - 0.5).astype(int)  # rows < hi (half-open)
+            count = np.clip(hi - lo, 0, None)
+            e = np.repeat(np.arange(len(y1)), count)
+            rows = np.repeat(lo, count) + (np.arange(e.size) - np.repeat(np.cumsum(count) - count, count))
+            yc = self.lat0 + (rows + 0.5) * deg
+            x = xy1[e, 0] + (yc - y1[e]) * (xy2[e, 0] - xy1[e, 0]) / (y2[e] - y1[e])
+            cols = np.clip(np.ceil((x - self.lon0) / deg - 0.5).astype(int), 0, w)
+            ok = (rows >= 0) & (rows < h)
+            np.add.at(toggles, (rows[ok], cols[ok]), 1)
+        inside = (np.cumsum(toggles[:, :w], axis=1) & 1).astype(bool)
+        grown = inside.copy()
+        for dr in (-1, 0, 1):
+            shifted = inside
+            if dr:
+                shifted = np.zeros_like(inside)
+                if dr > 0:
+                    shifted[dr:] = inside[:-dr]
+                else:
+                    shifted[:dr] = inside[-dr:]
+            for dc in (-1, 0, 1):
+                if self.full_width:  # wraps round the antimeridian
+                    grown |= np.roll(shifted, dc, axis=1)
+                elif dc == 0:
+                    grown |= shifted
+                elif dc > 0:
+                    grown[:, dc:] |= shifted[:, :-dc]
+                else:
+                    grown[:, :dc] |= shifted[:, -dc:]
+        self.mask = grown
+
+    def hits(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        h, w = self.mask.shape
+        r = np.floor((lat - self.lat0) / self.deg).astype(int)
+        c = np.floor((((lon + 180.0) % 360.0) - 180.0 - self.lon0) / self.deg).astype(int)
+        if self.full_width:
+            c %= w
+        ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        out = np.zeros(lat.shape, bool)
+        out[ok] = self.mask[r[ok], c[ok]]
+        return out
+
+
 @dataclass
 class Obstacles:
-    """Banned airspace prepared for routing: test geometry + candidate nodes."""
+    """Banned airspace prepared for routing: tiled test geometry + candidate nodes."""
 
     codes: tuple[str, ...]
-    test: shapely.Geometry  # lon/lat airspace union with ±360° copies, prepared
+    tiles: np.ndarray  # prepared lon/lat pieces of the airspace, with ±360° copies
+    tree: shapely.STRtree
     node_lat: np.ndarray
     node_lon: np.ndarray
-    node_prev: np.ndarray  # (n, 3) unit vectors of the ring neighbours (tangency test)
-    node_next: np.ndarray
+    node_vec: np.ndarray  # (n, 3) unit vectors
+    node_pcross: np.ndarray  # (n, 3) v × prev and v × next: tangency is a dot product
+    node_ncross: np.ndarray
+    raster: Raster | None = None
     _edge_cache: dict = field(default_factory=dict, repr=False)
+    _hop_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_shapes(cls, banned: list[shapely.Geometry], nodes: list[shapely.Geometry],
-                    codes: tuple[str, ...] = ()) -> "Obstacles":
-        """`banned`: airspace to avoid; `nodes`: the same grown by a margin (lon/lat)."""
+                    codes: tuple[str, ...] = (), raster_deg: float = RASTER_DEG) -> "Obstacles":
+        """`banned`: airspace to avoid; `nodes`: the same grown by a margin (lon/lat) larger
+        than two raster cells (0.05° → ~11 km; the packaged margin is ≥ 18 km)."""
         airspace = shapely.union_all([g for g in banned if g is not None and not g.is_empty])
-        copies = [airspace] if airspace.is_empty else [
+        copies = [] if airspace.is_empty else [
             airspace, affinity.translate(airspace, xoff=360.0), affinity.translate(airspace, xoff=-360.0)]
-        test = shapely.union_all(copies)
-        shapely.prepare(test)
+        tiles = _tiles(shapely.union_all(copies)) if copies else np.empty(0, dtype=object)
+        tree = shapely.STRtree(tiles)
         lat, lon, prev, nxt = [], [], [], []
         grown = shapely.union_all([g for g in nodes if g is not None and not g.is_empty])
         for poly in shapely.get_parts(grown):
@@ -85,44 +184,77 @@ class Obstacles:
             lon.append(ring[convex, 0])
             prev.append(to_unit_vectors(p[convex, 1], p[convex, 0]))
             nxt.append(to_unit_vectors(n[convex, 1], n[convex, 0]))
+        obst = cls(tuple(codes), tiles, tree, np.empty(0), np.empty(0), np.empty((0, 3)),
+                   np.empty((0, 3)), np.empty((0, 3)), Raster(airspace, raster_deg) if not airspace.is_empty else None)
         if lat:
             lat_a, lon_a = np.concatenate(lat), np.concatenate(lon)
             prev_a, next_a = np.concatenate(prev), np.concatenate(nxt)
-            outside = ~shapely.contains_xy(test, lon_a, lat_a) if not airspace.is_empty else np.ones(lat_a.size, bool)
-            lat_a, lon_a, prev_a, next_a = lat_a[outside], lon_a[outside], prev_a[outside], next_a[outside]
-        else:
-            lat_a = lon_a = np.empty(0)
-            prev_a = next_a = np.empty((0, 3))
-        return cls(tuple(codes), test, lat_a, lon_a, prev_a, next_a)
+            outside = ~obst.inside_many(lat_a, lon_a)
+            if obst.raster is not None:  # nodes must clear the raster too, or no arc leaves them
+                outside &= ~obst.raster.hits(lat_a, lon_a)
+            obst.node_lat, obst.node_lon = lat_a[outside], lon_a[outside]
+            obst.node_vec = to_unit_vectors(obst.node_lat, obst.node_lon)
+            obst.node_pcross = np.cross(obst.node_vec, prev_a[outside])
+            obst.node_ncross = np.cross(obst.node_vec, next_a[outside])
+        return obst
+
+    def inside_many(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+        out = np.zeros(lat.size, bool)
+        if self.tiles.size == 0:
+            return out
+        pi, ti = self.tree.query(shapely.points(lon, lat))
+        for p, t in zip(pi.tolist(), ti.tolist()):
+            if not out[p] and shapely.contains_xy(self.tiles[t], lon[p], lat[p]):
+                out[p] = True
+        return out
 
     def inside(self, lat: float, lon: float) -> bool:
-        return bool(shapely.contains_xy(self.test, lon, lat)) if not self.test.is_empty else False
+        return bool(self.inside_many(np.array([lat]), np.array([lon]))[0])
 
     def arc_clear(self, lat1: float, lon1: float, lat2: float, lon2: float) -> bool:
-        """True when the great-circle arc between the points stays out of banned airspace."""
-        if self.test.is_empty:
+        """True when the great-circle arc between the points stays out of banned airspace.
+
+        The raster answers first (sampled every 2 km); a hit farther than END_KM from both
+        ends means blocked, a hit only near an end is settled exactly on the polygons."""
+        if self.tiles.size == 0:
             return True
-        key = (round(lat1, 6), round(lon1, 6), round(lat2, 6), round(lon2, 6))
+        key = (lat1, lon1, lat2, lon2)
         hit = self._edge_cache.get(key)
         if hit is None:
-            line = arc_line(lat1, lon1, lat2, lon2)
-            hit = not bool(shapely.intersects(line, self.test))
+            hit = self._arc_clear(lat1, lon1, lat2, lon2)
             self._edge_cache[key] = hit
+            self._edge_cache[(lat2, lon2, lat1, lon1)] = hit
         return hit
+
+    def _arc_clear(self, lat1: float, lon1: float, lat2: float, lon2: float) -> bool:
+        if self.raster is not None:
+            lat, lon = arc_points(lat1, lon1, lat2, lon2, step_km=2.0)
+            hits = np.flatnonzero(self.raster.hits(lat, lon))
+            if hits.size == 0:
+                return True
+            step = 2.0 if lat.size < 3 else float(haversine_km(lat[0], lon[0], lat[1], lon[1]))
+            from_end = np.minimum(hits, lat.size - 1 - hits) * step
+            if np.any(from_end > END_KM):
+                return False
+        line = arc_line(lat1, lon1, lat2, lon2)
+        cand = self.tree.query(line)
+        return not (cand.size and bool(shapely.intersects(self.tiles[cand], line).any()))
 
 
 def arc_points(lat1: float, lon1: float, lat2: float, lon2: float, step_km: float = DENSIFY_KM):
     """Points along the great circle every ≤ step_km, longitudes unwrapped (may pass ±180)."""
-    a, b = to_unit_vectors(lat1, lon1), to_unit_vectors(lat2, lon2)
-    omega = float(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0)))
-    n = max(int(np.ceil(omega * EARTH_RADIUS_KM / step_km)), 1) + 1
-    t = np.linspace(0.0, 1.0, n)
+    p1, l1, p2, l2 = map(math.radians, (lat1, lon1, lat2, lon2))
+    a = np.array([math.cos(p1) * math.cos(l1), math.cos(p1) * math.sin(l1), math.sin(p1)])
+    b = np.array([math.cos(p2) * math.cos(l2), math.cos(p2) * math.sin(l2), math.sin(p2)])
+    omega = math.acos(max(-1.0, min(1.0, float(a @ b))))
+    n = max(math.ceil(omega * EARTH_RADIUS_KM / step_km), 1) + 1
     if omega < 1e-12:
-        v = np.repeat(a[None, :], n, axis=0)
-    else:
-        v = (np.sin((1 - t) * omega)[:, None] * a + np.sin(t * omega)[:, None] * b) / np.sin(omega)
-    lat, lon = from_unit_vectors(v)
-    lon = np.degrees(np.unwrap(np.radians(lon)))
+        return np.full(n, float(lat1)), np.full(n, float(lon1))
+    t = np.linspace(0.0, omega, n)
+    v = (np.sin(omega - t)[:, None] * a + np.sin(t)[:, None] * b) / math.sin(omega)
+    lat = np.degrees(np.arcsin(np.clip(v[:, 2], -1.0, 1.0)))
+    lon = np.degrees(np.unwrap(np.arctan2(v[:, 1], v[:, 0])))
     return lat, lon
 
 
@@ -146,14 +278,6 @@ class Path:
     lat: np.ndarray
     lon: np.ndarray
     km: float
-
-
-def _tangent(u: np.ndarray, v: np.ndarray, prev: np.ndarray, nxt: np.ndarray, has: np.ndarray) -> np.ndarray:
-    """For arcs u→v (u one vector, v many): is the arc tangent to v's polygon at v?"""
-    normal = np.cross(u, v)
-    s1 = np.einsum("ij,ij->i", normal, prev)
-    s2 = np.einsum("ij,ij->i", normal, nxt)
-    return ~has | (s1 * s2 >= -1e-12)
 
 
 def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: float) -> Path:
@@ -184,36 +308,52 @@ def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: 
 
 
 def _astar(obst: Obstacles, keep: np.ndarray, lat1: float, lon1: float, lat2: float, lon2: float) -> Path | None:
+    """A* over {start, goal} ∪ kept nodes; arcs are checked when popped (lazy), and a node
+    whose best arc proves blocked is re-offered its best clear arc from the closed set."""
     lat = np.r_[lat1, lat2, obst.node_lat[keep]]
     lon = np.r_[lon1, lon2, obst.node_lon[keep]]
-    vec = to_unit_vectors(lat, lon)
-    prev = np.r_[np.zeros((2, 3)), obst.node_prev[keep]]
-    nxt = np.r_[np.zeros((2, 3)), obst.node_next[keep]]
+    vec = np.r_[to_unit_vectors(np.array([lat1, lat2]), np.array([lon1, lon2])), obst.node_vec[keep]]
+    pc = np.r_[np.zeros((2, 3)), obst.node_pcross[keep]]
+    nc = np.r_[np.zeros((2, 3)), obst.node_ncross[keep]]
     has = np.r_[False, False, np.ones(keep.size, bool)]
     n = lat.size
     h = haversine_km(lat, lon, lat2, lon2)
     closed = np.zeros(n, bool)
     parent = np.full(n, -1)
     g = np.full(n, np.inf)
+    tent = np.full(n, np.inf)
+    tent[0] = 0.0
+    # tangency at v of arc u→v: (u × v)·p_v = u·(v × p_v); both neighbours on one side
     heap: list[tuple[float, float, int, int]] = [(float(h[0]), 0.0, 0, -1)]
     while heap:
         _, gu, u, par = heapq.heappop(heap)
-        if closed[u]:
+        if closed[u] or gu > tent[u] + 1e-9:
             continue
         if par >= 0 and not obst.arc_clear(lat[par], lon[par], lat[u], lon[u]):
+            tent[u] = np.inf
+            closed_idx = np.flatnonzero(closed)
+            if closed_idx.size:  # best clear arc into u from the closed set
+                cost = g[closed_idx] + haversine_km(lat[closed_idx], lon[closed_idx], lat[u], lon[u])
+                for j in np.argsort(cost).tolist():
+                    w = int(closed_idx[j])
+                    if w != par and obst.arc_clear(lat[w], lon[w], lat[u], lon[u]):
+                        tent[u] = float(cost[j])
+                        heapq.heappush(heap, (tent[u] + h[u], tent[u], u, w))
+                        break
             continue
         closed[u], parent[u], g[u] = True, par, gu
         if u == 1:
             break
-        # candidates: open nodes whose arc from u is tangent at u (outgoing) and at v
         cand = np.flatnonzero(~closed)
-        if has[u]:
-            normal = np.cross(vec[u], vec[cand])
-            s1, s2 = normal @ prev[u], normal @ nxt[u]
-            cand = cand[s1 * s2 >= -1e-12]
-        cand = cand[_tangent(vec[u], vec[cand], prev[cand], nxt[cand], has[cand])]
-        dist = haversine_km(lat[u], lon[u], lat[cand], lon[cand])
-        gv = gu + dist
+        if has[u]:  # the arc must leave u tangentially: (u × v)·p_u = -v·(u × p_u)
+            cand = cand[(vec[cand] @ pc[u]) * (vec[cand] @ nc[u]) >= -1e-12]
+        tp = pc[cand] @ vec[u]
+        tn = nc[cand] @ vec[u]
+        cand = cand[~has[cand] | (tp * tn >= -1e-12)]
+        gv = gu + haversine_km(lat[u], lon[u], lat[cand], lon[cand])
+        better = gv < tent[cand] - 1e-9
+        cand, gv = cand[better], gv[better]
+        tent[cand] = gv
         for v, gvv, fv in zip(cand.tolist(), gv.tolist(), (gv + h[cand]).tolist()):
             heapq.heappush(heap, (fv, gvv, v, u))
     if not closed[1]:
@@ -236,7 +376,7 @@ class Hop:
 
 
 def _legal_hop(obst: Obstacles, a: dict, b: dict, cache: dict) -> Path | None:
-    key = (a["icao"], b["icao"])
+    key = (a["latitude"], a["longitude"], b["latitude"], b["longitude"])
     if key not in cache:
         try:
             cache[key] = shortest_path(obst, a["latitude"], a["longitude"], b["latitude"], b["longitude"])
@@ -250,7 +390,7 @@ def plan_route(obst: Obstacles, origin: dict, destination: dict, range_km: float
     """Hops origin → … → destination, each within range, minimising distance + stop penalty.
 
     `origin`/`destination`/`stops` are airport dicts (icao, latitude, longitude)."""
-    cache: dict = {}
+    cache = obst._hop_cache
     whole = _legal_hop(obst, origin, destination, cache)
     if whole is None:
         raise NoRoute(f"no legal route from {origin['icao']} to {destination['icao']}")
@@ -260,13 +400,14 @@ def plan_route(obst: Obstacles, origin: dict, destination: dict, range_km: float
     nodes = [origin, destination] + stops
     lat = np.array([s["latitude"] for s in nodes], float)
     lon = np.array([s["longitude"] for s in nodes], float)
-    # only airports inside the ellipse of a generous bound can be on a good route
-    slack = whole.km * 1.5
-    useful = haversine_km(lat[0], lon[0], lat, lon) + haversine_km(lat, lon, lat[1], lon[1]) <= slack
-    useful[:2] = True
-    idx = np.flatnonzero(useful)
+    # candidates: the MAX_STOP_CANDIDATES airports with the least great-circle detour
+    # d(o,a) + d(a,d), within 1.5 × the legal distance
+    detour = haversine_km(lat[0], lon[0], lat, lon) + haversine_km(lat, lon, lat[1], lon[1])
+    detour[:2] = -1.0
+    idx = np.argsort(detour, kind="stable")[:MAX_STOP_CANDIDATES + 2]
+    idx = np.sort(idx[detour[idx] <= whole.km * 1.5])
     lat, lon, nodes = lat[idx], lon[idx], [nodes[i] for i in idx]
-    inside = np.array([obst.inside(a, b) for a, b in zip(lat, lon)])
+    inside = obst.inside_many(lat, lon)
     h = haversine_km(lat, lon, lat[1], lon[1])
     n = len(nodes)
     closed = np.zeros(n, bool)

@@ -327,11 +327,22 @@ class RuleEngine:
                                     & pl.col("timestamp").is_between(t - _td(600), t + _td(600)))
                 near = pts.with_columns((pl.col("timestamp") - t).abs().alias("_d")).sort("_d").head(MAX_EVIDENCE)
                 points = evidence_points(near.drop("_d").sort("timestamp"))
-                extra = {"airport": airport, "distance_km": row.get("distance_km")}
+                extra = {"airport": airport, **_airport_facts(airport), "distance_km": row.get("distance_km")}
                 if row.get("evidence") is not None:
                     extra["reason"] = row["evidence"]
                 out.append(self._alert(rule, row["icao24"], t, points, airport or "", **extra))
         return [a for a in out if a is not None]
+
+    def forget_older_than(self, cutoff: datetime) -> None:
+        """Drop per-aircraft state older than `cutoff` (a long watch keeps bounded memory)."""
+        horizon = cutoff - _td(max((r.dedupe_s for r in self.rules), default=0.0))
+        self._last_seen = {k: t for k, t in self._last_seen.items() if t >= cutoff}
+        self._fired = {k: t for k, t in self._fired.items() if t >= horizon}
+        self._dark_fired = {k: t for k, t in self._dark_fired.items() if t >= horizon}
+        self._squawk = {k: st for k, st in self._squawk.items() if st.since >= cutoff or k in self._last_seen}
+        for state in self._inside.values():
+            for icao in [i for i in state if i not in self._last_seen]:
+                del state[icao]
 
     # -- silence ------------------------------------------------------------------------------
     def on_tick(self, now: datetime, last: pl.DataFrame, recent: Callable[[str], pl.DataFrame],
@@ -370,6 +381,16 @@ class RuleEngine:
                                        evidence_points(recent(row["icao24"])), "",
                                        silent_minutes=round(silent, 1), alerted_at=_iso(now)))
         return [a for a in out if a is not None]
+
+
+def _airport_facts(code: str | None) -> dict:
+    """Name and country of an airport for the alert text (empty when unknown)."""
+    if not code:
+        return {}
+    from tailwatch.geo.airports import airport
+
+    info = airport(code) or {}
+    return {k: info.get(src) for k, src in (("airport_name", "name"), ("airport_country", "country")) if info.get(src)}
 
 
 def _td(seconds: float):

@@ -58,7 +58,7 @@ def line_batches(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[p
                 return
             if chunk:
                 cut = buf.rfind(b"\n") + 1
-                if cut == 0 and len(buf) < 64 * chunk_bytes:
+                if cut == 0 and len(buf) < 4 * chunk_bytes:
                     carry = buf
                     continue
                 if cut == 0:
@@ -175,7 +175,7 @@ class AvrReader:
     def sniff(self, head: bytes) -> bool:
         return bool(head) and head.lstrip()[:1] in (b"*", b"@", b"<") and looks_like_avr(head)
 
-    def _batches(self, path: Path, rejects: Rejects | None) -> Iterator[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray, int]]:
+    def _batches(self, path: Path, rejects: Rejects | None) -> Iterator[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]]:
         """Per chunk: parsed lines plus (msg, length) of the good Mode S lines and their line numbers."""
         for lines, first in line_batches(path, self.chunk_bytes):
             parsed = parse_avr(lines).with_row_index("i")
@@ -197,7 +197,7 @@ class AvrReader:
                     if idx.size:
                         rejects.add(reason, f"{path}:{first + int(idx[0])}", int(idx.size))
             sel = np.flatnonzero(good)
-            yield parsed[sel], msg[sel], length[sel], first + sel, first
+            yield parsed[sel], msg[sel], length[sel], first + sel
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
         from tailwatch.ingest.beast import receiver_from_env, report_rejects, resolve_anchor
@@ -215,7 +215,7 @@ class AvrReader:
             anchor_elapsed = pre.last_elapsed
         clock = TickClock(self.clock_mode)
         decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
-        for parsed, msg, length, lineno, _ in self._batches(path, rejects):
+        for parsed, msg, length, lineno in self._batches(path, rejects):
             if parsed.height == 0:
                 continue
             timed = (parsed["kind"] != "*").to_numpy()
@@ -231,6 +231,8 @@ class AvrReader:
                     yield points
         if clock.resets:
             rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
+        if clock.untimed:
+            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
 
 
 READER = AvrReader()

@@ -119,6 +119,10 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
 # --- shared helpers for readers: text tables, strict number parsing, normalisation ---------
 
 LINE = "_line"  # 1-based source line of a row, carried through readers for reject messages
+# What the Polars engine raises on input it cannot read (a panic is a BaseException).
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+    pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError
+)
 
 
 def first_line(head: bytes) -> str:
@@ -147,7 +151,9 @@ def lazy_text_table(path: Path, has_header: bool = True, new_columns: list[str] 
     but one bad value aborts the scan: see `typed_then_lenient`).
     """
     schema = None
-    if types:
+    if new_columns and not has_header:  # fixed layout: the first line must not decide the width
+        schema = {n: (types or {}).get(n, pl.String()) for n in new_columns}
+    elif types:
         # A complete schema, not `schema_overrides`: with overrides, Polars ignores them for
         # columns a projection leaves out of the scan and then fails casting the strings it read.
         names = lazy_text_table(path, has_header, new_columns, separator).collect_schema().names()
@@ -165,6 +171,7 @@ def lazy_text_table(path: Path, has_header: bool = True, new_columns: list[str] 
         row_index_name=LINE,
         row_index_offset=2 if has_header else 1,
         raise_if_empty=False,
+        **({"missing_columns": "insert", "extra_columns": "ignore"} if schema else {}),
     )
 
 
@@ -172,7 +179,7 @@ def stream_batches(path: Path, lazy: pl.LazyFrame, batch_rows: int = DEFAULT_BAT
     """Run a lazy reading pipeline in streaming batches; engine errors become BadInput naming the file."""
     try:
         yield from lazy.collect_batches(chunk_size=batch_rows)
-    except pl.exceptions.PolarsError as exc:
+    except ENGINE_ERRORS as exc:
         raise BadInput(f"{path}: not readable as {_what(exc)}") from exc
 
 
@@ -200,7 +207,7 @@ def typed_then_lenient(
             delivered += batch.height
             yield batch
         return
-    except pl.exceptions.PolarsError:
+    except ENGINE_ERRORS:
         pass
     rest = lenient()
     if delivered:

@@ -157,17 +157,18 @@ def _parse(buf: bytes | bytearray | memoryview, offset0: int, final: bool) -> Be
         limit = n
     markers_raw = ones[is_marker]
     dropped_raw = ones[drop]
-    # unescaped stream U: raw without the dropped bytes; raw_of_u maps back
+    # unescaped stream U: raw without the dropped bytes. A kept raw byte r sits at
+    # u = r - (dropped before r); back from U: r = u + #(dropped_raw[i] - i <= u)
     if dropped_raw.size:
-        keep = np.ones(n, dtype=bool)
-        keep[dropped_raw] = False
-        raw_of_u = np.flatnonzero(keep)
-        unesc = raw[keep]
+        unesc = np.delete(raw, dropped_raw)
+        shift = dropped_raw - np.arange(dropped_raw.size)
+        u_limit = int(limit - np.searchsorted(dropped_raw, limit))
+        mark_u = markers_raw - np.searchsorted(dropped_raw, markers_raw)
     else:
-        raw_of_u = None
+        shift = None
         unesc = raw
-    u_limit = int(np.searchsorted(raw_of_u, limit)) if raw_of_u is not None else limit
-    mark_u = np.searchsorted(raw_of_u, markers_raw) if raw_of_u is not None else markers_raw
+        u_limit = limit
+        mark_u = markers_raw
     mark_u = mark_u.astype(np.int64)
     # the type byte must be interpretable (inside the limit)
     has_type = mark_u + 1 < u_limit
@@ -211,7 +212,7 @@ def _parse(buf: bytes | bytearray | memoryview, offset0: int, final: bool) -> Be
         gap = ok[idx] & (nxt > end_u[idx])
         g_start = np.concatenate((first, end_u[idx][gap]))
     if g_start.size:
-        g_raw = raw_of_u[g_start] if raw_of_u is not None else g_start
+        g_raw = g_start + np.searchsorted(shift, g_start, side="right") if shift is not None else g_start
         err_off.append(g_raw.astype(np.int64))
         err_code.append(np.full(g_raw.size, ERR_GARBAGE, np.uint8))
     e_off = np.concatenate(err_off) + offset0
@@ -224,14 +225,14 @@ def _parse(buf: bytes | bytearray | memoryview, offset0: int, final: bool) -> Be
         return _empty(consumed, e_off, e_code)
     kinds = ftype[ok]
     lengths = payload[ok]
-    ts = pad[starts[:, None] + np.arange(2, 8)].astype(np.uint64)
-    ticks = np.zeros(starts.size, np.uint64)
-    for i in range(6):
-        ticks = (ticks << np.uint64(8)) | ts[:, i]
+    stamp = np.zeros((starts.size, 8), np.uint8)
+    stamp[:, 2:] = pad[starts[:, None] + np.arange(2, 8)]
+    ticks = stamp.view(">u8").ravel().astype(np.uint64)
     signal = pad[starts + 8]
     msg = pad[starts[:, None] + np.arange(HEADER, HEADER + 14)]
-    # zero the bytes beyond each frame's own length
-    msg = np.where(np.arange(14)[None, :] < lengths[:, None], msg, np.uint8(0)).astype(np.uint8)
+    short = np.flatnonzero(lengths < 14)
+    if short.size:  # zero the bytes beyond each short frame's own length
+        msg[short] *= (np.arange(14)[None, :] < lengths[short, None]).astype(np.uint8)
     return BeastBatch(
         kind=kinds.astype(np.uint8),
         ticks=ticks,
@@ -363,9 +364,11 @@ class BeastReader:
         clock = TickClock(self.clock_mode)
         decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
         for batch, _ in _chunks(path, self.chunk_bytes):
-            for off, reason in zip(batch.error_offsets, batch.error_codes):
-                rejects.add(ERROR_REASONS[int(reason)], f"{path}@{int(off)}")
-            rejects.records += int(batch.error_offsets.size)
+            if batch.error_codes.size:  # one entry per reason, located at its first offset
+                codes, first, counts = np.unique(batch.error_codes, return_index=True, return_counts=True)
+                for code, i, count in zip(codes, first, counts):
+                    rejects.add(ERROR_REASONS[int(code)], f"{path}@{int(batch.error_offsets[i])}", int(count))
+                rejects.records += int(batch.error_offsets.size)
             modes = batch.modes()
             if len(modes) == 0:
                 continue
@@ -379,6 +382,8 @@ class BeastReader:
                     yield points
         if clock.resets:
             rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
+        if clock.untimed:
+            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
 
 
 def report_rejects(decoder, rejects: Rejects, where) -> None:

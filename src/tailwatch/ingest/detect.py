@@ -17,11 +17,12 @@ READER_SPECS: list[tuple[str, str]] = [
     ("tailwatch.ingest.parquet", "READER"),
     ("tailwatch.ingest.beast", "READER"),
     ("tailwatch.ingest.avr", "READER"),
-    ("tailwatch.ingest.rawjsonl", "READER"),
+    # JSON documents told apart by their keys (cheap checks) before the JSON-lines sniff
     ("tailwatch.ingest.readsb", "TRACE_READER"),
     ("tailwatch.ingest.aircraft_json", "READER"),
     ("tailwatch.ingest.fr24", "JSON_READER"),
     ("tailwatch.ingest.opensky", "REST_READER"),
+    ("tailwatch.ingest.rawjsonl", "READER"),
     ("tailwatch.ingest.traffic_json", "READER"),
     ("tailwatch.ingest.sbs", "READER"),
     ("tailwatch.ingest.opensky", "CSV_READER"),

@@ -26,6 +26,7 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
+    ENGINE_ERRORS,
     LINE,
     REASON,
     BadInput,
@@ -128,7 +129,7 @@ class StateVectorCsvReader:
         lazy = lazy_text_table(path)
         try:
             names = lazy.collect_schema().names()
-        except pl.exceptions.PolarsError as exc:
+        except ENGINE_ERRORS as exc:
             raise BadInput(f"{path}: unreadable CSV header: {str(exc).splitlines()[0][:200]}") from exc
         lower = {c: c.strip().lower() for c in names if c != LINE}
         if not REQUIRED <= set(lower.values()) or len(set(lower.values())) < len(lower):

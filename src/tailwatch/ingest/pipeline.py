@@ -117,6 +117,78 @@ def _source_digest(path: Path, icao24: str | None) -> str:
     return digest
 
 
+PREFETCH_BYTES = 32 << 20  # files up to this size are read ahead on worker threads
+READ_AHEAD = 3  # chunks in flight
+
+
+@dataclass
+class _Prepared:
+    """A file detected (and, when small, already read) by a worker thread."""
+
+    summary: IngestSummary
+    reader: Reader | None = None
+    digest: str = ""
+    rejects: Rejects = field(default_factory=Rejects)
+    frames: list[pl.DataFrame] | None = None
+
+
+def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> list[_Prepared]:
+    """Detect a few files and read the small ones; readers with `read_many` get them all at once."""
+    out: list[_Prepared] = []
+    many: dict[int, list[_Prepared]] = {}
+    for path in paths:
+        summary = IngestSummary(path=str(path), format="?")
+        prepared = _Prepared(summary)
+        out.append(prepared)
+        try:
+            prepared.reader = detect(path)
+            summary.format = prepared.reader.name
+            prepared.digest = _source_digest(path, icao24)
+            done = already_ingested(archive, prepared.digest)
+            if done is not None:
+                summary.skipped = True
+                summary.records = done.get("records", 0)
+                summary.points = done.get("points", 0)
+                summary.duplicates = summary.points
+            elif path.stat().st_size <= PREFETCH_BYTES:
+                if hasattr(prepared.reader, "read_many"):
+                    many.setdefault(id(prepared.reader), []).append(prepared)
+                else:
+                    reading = prepared.reader.read(path, prepared.rejects, batch_rows)
+                    prepared.frames = list(valid_points(reading, prepared.rejects, str(path), icao24))
+        except (BadInput, OSError) as exc:
+            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+    for group in many.values():
+        reader = group[0].reader
+        results = reader.read_many([Path(p.summary.path) for p in group], [p.rejects for p in group])  # type: ignore[union-attr]
+        for prepared, result in zip(group, results):
+            if isinstance(result, BadInput):
+                prepared.summary.error = str(result)
+                continue
+            batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
+            prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
+    return out
+
+
+CHUNK_FILES = 32
+
+
+def _prepared_in_order(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[_Prepared]:
+    """Detect and read small files in chunks on two threads (Polars and zlib release the GIL), in input order."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-read") as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_prepare_chunk, chunk, archive, batch_rows, icao24))
+            if len(pending) >= READ_AHEAD:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
 def ingest_files(
     paths: list[Path],
     archive: Path,
@@ -145,22 +217,16 @@ def ingest_files(
             writer.commit(summary.as_dict(), digest)
         pending.clear()
 
-    for index, path in enumerate(paths):
-        summary = IngestSummary(path=str(path), format="?")
+    for index, prepared in enumerate(_prepared_in_order(paths, archive, batch_rows, icao24)):
+        summary, rejects = prepared.summary, prepared.rejects
         summaries.append(summary)
-        try:
-            reader = detect(path)
-            summary.format = reader.name
-            digest = _source_digest(path, icao24)
-            done = already_ingested(archive, digest)
-            if done is not None:
-                summary.skipped = True
-                summary.records = done.get("records", 0)
-                summary.points = done.get("points", 0)
-                summary.duplicates = summary.points
-            else:
-                rejects = Rejects()
-                for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24):
+        if summary.error is None and not summary.skipped and prepared.reader is not None:
+            path = Path(summary.path)
+            try:
+                frames = prepared.frames
+                if frames is None:  # a large file: streamed here, batch by batch
+                    frames = valid_points(prepared.reader.read(path, rejects, batch_rows), rejects, str(path), icao24)
+                for batch in frames:
                     summary.points += batch.height
                     writer.write(batch, source_index=index)
                     if on_batch is not None:
@@ -169,10 +235,10 @@ def ingest_files(
                 summary.rejected = rejects.total
                 summary.reasons = dict(rejects.counts)
                 summary.examples = list(rejects.examples)
-                pending.append((index, summary, digest))
-        except (BadInput, OSError) as exc:
-            writer.discard(index)
-            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+                pending.append((index, summary, prepared.digest))
+            except (BadInput, OSError) as exc:
+                writer.discard(index)
+                summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
         if writer.buffered_rows == 0:
             settle()
         if on_file is not None:

@@ -30,6 +30,7 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
+    ENGINE_ERRORS,
     LINE,
     REASON,
     BadInput,
@@ -44,6 +45,9 @@ SOURCE = "readsb-trace"
 _ICAO = re.compile(rb'"icao"\s*:\s*"([^"]*)"')
 _TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*(-?[0-9][0-9.eE+-]*)')
 _TRACE = re.compile(rb'"trace"\s*:\s*\[')
+_SPACE = re.compile(rb"\s*")
+_TIMESTAMP_VALUE = re.compile(rb"-?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+_TRACE_ROWS = re.compile(rb'"trace"\s*:\s*\[\s*\[\s*-?[0-9]')
 FLAG_NEW_LEG = 2
 FLAG_GEOMETRIC_ALTITUDE = 8
 
@@ -53,76 +57,187 @@ class TraceReader:
 
     def sniff(self, head: bytes) -> bool:
         start = head.lstrip()[:1]
-        return start == b"{" and _TRACE.search(head) is not None and b'"icao"' in head
+        return start == b"{" and (
+            (_TRACE.search(head) is not None and b'"icao"' in head) or _TRACE_ROWS.search(head) is not None
+        )
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        raw = read_all(path)
-        frame = _fast_trace(raw, path, rejects)
-        if frame is None:
-            frame = _json_trace(path, rejects)
+        (frame,) = self.read_many([path], [rejects])
+        if isinstance(frame, BadInput):
+            raise frame
         for start in range(0, frame.height, batch_rows):
             yield frame.slice(start, batch_rows)
 
+    def read_many(self, paths: list[Path], rejects: list[Rejects]) -> list[pl.DataFrame | BadInput]:
+        """Many trace files in one columnar pass (one file each is mostly fixed costs).
+
+        Returns, per path, its canonical frame or the BadInput that file raised.
+        """
+        raws: list[bytes | None] = []
+        out: list[pl.DataFrame | BadInput | None] = []
+        for path in paths:
+            try:
+                raws.append(read_all(path))
+                out.append(None)
+            except BadInput as exc:
+                raws.append(None)
+                out.append(exc)
+        todo = [i for i, raw in enumerate(raws) if raw is not None]
+        fast = _fast_traces([(paths[i], raws[i]) for i in todo], [rejects[i] for i in todo])
+        for i, frame in zip(todo, fast):
+            if frame is None:  # not one row per line, or damaged: the JSON parser decides
+                try:
+                    frame = _json_trace(paths[i], rejects[i])
+                except BadInput as exc:
+                    frame = exc
+            out[i] = frame
+        return out  # type: ignore[return-value]
+
+
+TRACE_COLUMNS = ["dt", "lat", "lon", "alt", "gs", "trk", "flags", "vr", "details", "kind", "geo"]
+
+
+def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> list[pl.DataFrame | None]:
+    """Rows of many traces as one CSV-like text → columns; None for a file not laid out one row per line.
+
+    Fields 0-7 precede the details object, so a comma-split gives them right on every
+    row; the details object (callsign, squawk) and the geometric altitude after it
+    are read by regex from the rows that have one.
+    """
+    results: list[pl.DataFrame | None] = [None] * len(items)
+    bodies, meta = [], []
+    for k, (path, raw) in enumerate(items):
+        found = _TRACE.search(raw)
+        if found is None:
+            continue
+        header = raw[: found.start()]
+        icao, base = _ICAO.search(header), _TIMESTAMP.search(header)
+        end = raw.rfind(b"]")
+        if icao is None or base is None or end < found.end() or raw[end + 1 :].strip() not in (b"}", b""):
+            continue  # keys after the trace, or unusual key order
+        start = _SPACE.match(raw, found.end()).end()
+        stop = end
+        while stop > start and raw[stop - 1] in b" \t\r\n":
+            stop -= 1
+        body = raw[start:stop]
+        if not body or b"\x1f" in body or b"\n\n" in body or b"\r" in body:
+            continue
+        m = _TIMESTAMP_VALUE.fullmatch(base.group(1))
+        if m is None:
+            continue
+        address = icao.group(1).decode("ascii", errors="replace")
+        t0 = float(base.group(1))
+        first_line = raw.count(b"\n", 0, start) + 1
+        bodies.append(body)
+        meta.append((k, address, t0, first_line, body.count(b"\n") + 1))
+    if not bodies:
+        return results
+    text = b"\n".join(bodies)
+    counts = [m[4] for m in meta]
+    try:
+        numbers = pl.read_csv(
+            text, has_header=False, schema={n: pl.String() for n in TRACE_COLUMNS}, quote_char=None,
+            truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+        )
+        lines = pl.read_csv(
+            text, has_header=False, separator="\x1f", schema={"row": pl.String()}, quote_char=None,
+            truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+        )
+    except ENGINE_ERRORS:
+        return results
+    if numbers.height != sum(counts) or lines.height != sum(counts):
+        return results
+    file_index = pl.Series("_file", [m[0] for m in meta], dtype=pl.Int32).gather(
+        pl.Series([i for i, n in enumerate(counts) for _ in range(n)], dtype=pl.UInt32)
+    ) if len(meta) > 1 else pl.Series("_file", [meta[0][0]] * counts[0], dtype=pl.Int32)
+    per_file = pl.DataFrame(
+        {
+            "_file": [m[0] for m in meta],
+            "_address": [m[1] for m in meta],
+            "_t0": [m[2] for m in meta],
+            "_first": [m[3] for m in meta],
+            "_start": [sum(counts[:i]) for i in range(len(counts))],
+        },
+        schema={"_file": pl.Int32, "_address": pl.String, "_t0": pl.Float64, "_first": pl.Int64, "_start": pl.Int64},
+    )
+    with_details = lines["row"].str.contains("{", literal=True)
+    after = pl.col("row").str.slice(pl.col("row").str.find("}", literal=True) + 1)
+    detail_rows = lines.filter(with_details).select(
+        pl.col("row").str.extract(r'"flight":\s*"([^"]*)"').alias("callsign"),
+        pl.col("row").str.extract(r'"squawk":\s*"([^"]*)"').alias("squawk"),
+        after.str.splitn(",", 4).struct.field("field_2").alias("geo"),  # `},"type",geo,...`
+    )
+    where = with_details.arg_true()
+
+    def scatter(name: str, fallback: pl.Series | None = None) -> pl.Series:
+        base = fallback if fallback is not None else pl.Series(name, [None] * numbers.height, dtype=pl.String)
+        return base.clone().scatter(where, detail_rows[name]) if where.len() else base
+
+    table = numbers.with_columns(
+        file_index,
+        scatter("callsign").alias("callsign"),
+        scatter("squawk").alias("squawk"),
+        scatter("geo", numbers["geo"]).alias("geo"),
+        pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
+    ).join(per_file, on="_file", how="left", maintain_order="left")
+    shape = table.group_by("_file").agg(pl.col("dt").str.strip_chars_start(" \t").str.starts_with("[").all().alias("ok"))
+    good_files = shape.filter("ok")["_file"]
+    table = table.filter(pl.col("_file").is_in(good_files.implode()))
+    if table.is_empty():
+        return results
+    table = table.with_columns(
+        (pl.col("_first") + pl.col("_row") - pl.col("_start")).alias(LINE),
+        pl.col("dt").str.strip_chars_start("[ \t"),
+        pl.col("alt").str.strip_chars('"]'),
+        pl.col("vr").str.strip_chars_end("]"),  # last field of the short rows of old readsb versions
+        pl.col("geo").str.strip_chars(" ]"),
+    )
+    frames = _columns(table.lazy(), None, None, None, None)
+    for k, n in frames.group_by("_file").len().iter_rows():
+        rejects[k].records += n
+    bad = frames.filter(pl.col(REASON).is_not_null())
+    if bad.height:
+        for (k,), rows in bad.partition_by("_file", as_dict=True).items():
+            split_rejects(rows, items[k][0], rejects[k])
+        frames = frames.filter(pl.col(REASON).is_null())
+    frames = frames.drop(REASON)
+    for k in good_files.to_list():
+        results[k] = frames.clear()
+    for (k,), frame in frames.partition_by("_file", as_dict=True, include_key=False).items():
+        results[k] = frame
+    return results
+
 
 def _fast_trace(raw: bytes, path: Path, rejects: Rejects) -> pl.DataFrame | None:
-    """Rows as text lines → columns; None when the layout is not one row per line."""
-    found = _TRACE.search(raw)
-    if found is None:
-        raise BadInput(f"{path}: no 'trace' array")
-    header = raw[: found.start()]
-    icao, base = _ICAO.search(header), _TIMESTAMP.search(header)
-    end = raw.rfind(b"]")
-    if icao is None or base is None or end < found.end() or raw[end + 1 :].strip() not in (b"}", b""):
-        return None  # keys after the trace, or unusual key order: let the JSON parser handle it
-    try:
-        body = raw[found.end() : end].decode("utf-8")
-        address = icao.group(1).decode("ascii")
-        t0 = float(base.group(1))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    first_line = raw[: found.end()].count(b"\n") + 1
-    lines = pl.Series("row", body.split("\n"), dtype=pl.String)
-    text = lines.str.strip_chars(" \t\r")
-    table = pl.DataFrame({"row": text, LINE: pl.int_range(first_line, first_line + lines.len(), eager=True)})
-    table = table.filter(pl.col("row").str.len_bytes() > 0)
-    shape_ok = pl.col("row").str.starts_with("[") & (
-        pl.col("row").str.ends_with("]") | pl.col("row").str.ends_with("],")
-    )
-    if not table.select(shape_ok.all()).item():
-        return None
-    rejects.records += table.height
-    if table.is_empty():
-        return None
-    row = pl.col("row").str.strip_chars("[],")
-    split = table.select(
-        pl.col(LINE),
-        row.str.splitn(",", 9).alias("fields"),
-        row.str.extract(r'"flight"\s*:\s*"([^"]*)"').alias("callsign"),
-        row.str.extract(r'"squawk"\s*:\s*"([^"]*)"').alias("squawk"),
-    ).unnest("fields")
-    names = {f"field_{i}": n for i, n in enumerate(["dt", "lat", "lon", "alt", "gs", "trk", "flags", "vr", "rest"])}
-    split = split.rename({k: v for k, v in names.items() if k in split.columns})
-    for name in names.values():
-        if name not in split.columns:
-            split = split.with_columns(pl.lit(None, pl.String).alias(name))
-    geo = (
-        split.select(pl.col("rest").str.replace(r"^\{[^{}]*\}", "null").str.splitn(",", 4).alias("g"))
-        .unnest("g")
-    )
-    parsed = split.with_columns(
-        pl.col("alt").str.strip_chars('"'),
-        (geo["field_2"] if "field_2" in geo.columns else pl.lit(None, pl.String)).alias("geo"),
-    )
-    return _columns(parsed, address, t0, path, rejects)
+    """One file through the batched path."""
+    return _fast_traces([(path, raw)], [rejects])[0]
 
 
 def _num(name: str, dtype: pl.DataType = pl.Float64()) -> pl.Expr:
-    raw = pl.col(name)
-    return pl.when(raw == "null").then(None).otherwise(raw).cast(dtype, strict=False)
+    return pl.col(name).cast(dtype, strict=False)
 
 
-def _columns(parsed: pl.DataFrame, address: str, t0: float, path: Path, rejects: Rejects) -> pl.DataFrame:
-    """String columns of a trace → canonical frame; rows whose position fields do not parse are rejected."""
+def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: Path | None,
+             rejects: Rejects | None) -> pl.DataFrame:
+    """String columns of traces → canonical frame with `_reason` set on rows whose position does not parse.
+
+    With `address`/`t0` None they come from the `_address`/`_t0` columns (many files at
+    once, told apart by `_file`); with `path` given, rejects are split off here.
+    """
+    by_file = address is None
+    if by_file:
+        parsed = parsed.with_columns(pl.col("_address").alias("_addr"), pl.col("_t0").alias("_base"))
+    else:
+        parsed = parsed.with_columns(pl.lit(address).alias("_addr"), pl.lit(t0, dtype=pl.Float64).alias("_base"))
+    group = ["_file"] if by_file else None
+
+    def carried(expr: pl.Expr) -> pl.Expr:
+        return expr.forward_fill().over(group) if group else expr.forward_fill()
+
+    def bad(raw: str, number: str) -> pl.Expr:
+        text = pl.col(raw).str.strip_chars()
+        return text.is_not_null() & (text != "null") & pl.col(number).is_null()
+
     typed = parsed.with_columns(
         _num("dt").alias("dt_n"),
         _num("lat").alias("lat_n"),
@@ -130,11 +245,10 @@ def _columns(parsed: pl.DataFrame, address: str, t0: float, path: Path, rejects:
         _num("alt").alias("alt_n"),
         _num("flags", pl.Int64()).fill_null(0).alias("flags_n"),
     )
-    bad_num = lambda c, n: pl.col(c).is_not_null() & (pl.col(c) != "null") & pl.col(n).is_null()  # noqa: E731
     reason = (
         pl.when(pl.col("dt_n").is_null()).then(pl.lit("malformed trace row (time offset)"))
-        .when(bad_num("lat", "lat_n") | bad_num("lon", "lon_n")).then(pl.lit("malformed trace row (position)"))
-        .when(bad_num("alt", "alt_n") & (pl.col("alt") != "ground")).then(pl.lit("malformed trace row (altitude)"))
+        .when(bad("lat", "lat_n") | bad("lon", "lon_n")).then(pl.lit("malformed trace row (position)"))
+        .when(bad("alt", "alt_n") & (pl.col("alt") != "ground")).then(pl.lit("malformed trace row (altitude)"))
         .otherwise(None)
         .alias(REASON)
     )
@@ -142,11 +256,11 @@ def _columns(parsed: pl.DataFrame, address: str, t0: float, path: Path, rejects:
     geometric = (flags & FLAG_GEOMETRIC_ALTITUDE) != 0
     frame = typed.with_columns(reason).select(
         sane_time(
-            ((pl.lit(t0) + pl.col("dt_n")) * 1_000_000).round(0).cast(pl.Int64, strict=False)
+            ((pl.col("_base") + pl.col("dt_n")) * 1_000_000).round(0).cast(pl.Int64, strict=False)
             .cast(pl.Datetime("us", "UTC"))
         ).alias("timestamp"),
-        pl.lit(address.lower().strip()).alias("icao24"),
-        pl.col("callsign").str.strip_chars().replace("", None).forward_fill().alias("callsign"),
+        pl.col("_addr").str.strip_chars().str.to_lowercase().alias("icao24"),
+        carried(pl.col("callsign").str.strip_chars().replace("", None)).alias("callsign"),
         pl.col("lat_n").alias("latitude"),
         pl.col("lon_n").alias("longitude"),
         pl.when(geometric).then(None).otherwise(pl.col("alt_n")).alias("altitude"),
@@ -157,13 +271,14 @@ def _columns(parsed: pl.DataFrame, address: str, t0: float, path: Path, rejects:
         pl.when(pl.col("alt") == "ground").then(True)
         .when(pl.col("alt_n").is_not_null()).then(False)
         .otherwise(None).alias("onground"),
-        pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk")).forward_fill().alias("squawk"),
+        carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk"))).alias("squawk"),
         pl.lit(SOURCE).alias("source"),
         ((flags & FLAG_NEW_LEG) != 0).alias("new_leg"),
         pl.col(LINE),
         pl.col(REASON),
-    )
-    return split_rejects(frame, path, rejects)
+        *([pl.col("_file")] if by_file else []),
+    ).collect()
+    return split_rejects(frame, path, rejects) if path is not None and rejects is not None else frame
 
 
 def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
@@ -207,7 +322,7 @@ def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
                                 strict=False),
         }
     )
-    return _columns(parsed, icao, float(t0), path, rejects)
+    return _columns(parsed.lazy(), icao, float(t0), path, rejects)
 
 
 def _text(value: object) -> str | None:

@@ -23,6 +23,7 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
+    ENGINE_ERRORS,
     LINE,
     REASON,
     Rejects,
@@ -64,11 +65,7 @@ class SbsReader:
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
         casts, reason = parse_exprs(TYPES, FIELDS)
-        lazy = lazy_text_table(path, has_header=False)
-        names = [c for c in lazy.collect_schema().names() if c != LINE]
-        lazy = lazy.rename({old: new for old, new in zip(names, FIELDS)})
-        for name in FIELDS[len(names):]:
-            lazy = lazy.with_columns(pl.lit(None, pl.String).alias(name))
+        lazy = lazy_text_table(path, has_header=False, new_columns=FIELDS)
         stamp = (
             pl.concat_str(
                 pl.coalesce(pl.col("date_generated"), pl.col("date_logged")), pl.lit(" "),

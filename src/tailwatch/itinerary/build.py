@@ -19,10 +19,9 @@ import polars as pl
 
 from tailwatch.geo.geodesy import haversine_km
 from tailwatch.itinerary.flights import GAP_S, pieces
-from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, airports_at, events_from_pieces
+from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airports_at, events_from_pieces
 from tailwatch.itinerary.stops import (
     DEFAULT_CRUISE_KT,
-    Candidate,
     Side,
     Stop,
     infer_end,
@@ -113,7 +112,15 @@ def _observed_visit(airport: dict | None, how: str, lat: float, lon: float, arri
         stop = Stop(None, "observed", 1.0, [f"on the ground at {lat:.4f}, {lon:.4f}: no listed airport within "
                                              f"{GROUND_AIRPORT_KM:.0f} km"])
     else:
-        stop = Stop(airport, "observed", 1.0, [f"{how} at {airport['icao']}"])
+        text = {
+            "ground": f"positions on the ground at {airport['icao']}",
+            "touch-and-go": f"touch-and-go at {airport['icao']} (under a minute on the runway)",
+            "low-descent": f"last heard descending within {LOW_AGL_FT:,.0f} ft of {airport['icao']}'s elevation, "
+                           f"{LOW_KM:.0f} km or closer",
+            "low-climb": f"first heard climbing within {LOW_AGL_FT:,.0f} ft of {airport['icao']}'s elevation, "
+                         f"{LOW_KM:.0f} km or closer",
+        }.get(how, f"{how} at {airport['icao']}")
+        stop = Stop(airport, "observed", 1.0, [text])
     return Visit(stop, how, arrive, depart, lat, lon)
 
 
@@ -137,9 +144,15 @@ def _items(table: pl.DataFrame, events: pl.DataFrame) -> list[tuple[str, object]
         if items and items[-1][0] == "visit":
             prev: Visit = items[-1][1]  # type: ignore[assignment]
             if prev.icao == v.icao and (prev.icao is not None or _near(prev, v)):
+                # the same place seen again (parked across silences, or heard descending in and
+                # climbing out): one visit, from the first arrival to the last departure
+                prev.arrive = prev.arrive or v.arrive
                 prev.depart = v.depart or v.arrive or prev.depart
-                if v.how == "ground" or prev.how != "ground":
-                    prev.how = v.how if prev.how.startswith("low") and v.how == "ground" else prev.how
+                if prev.how.startswith("low") and v.how == "ground":
+                    prev.how = "ground"
+                for reason in v.stop.reasons:
+                    if reason not in prev.stop.reasons:
+                        prev.stop.reasons.append(reason)
                 return
         items.append(("visit", v))
 
@@ -181,9 +194,8 @@ class Itinerary:
         self.registrations: dict[int, str] = {}  # leg index → registration, when the address changed hands
 
     def __repr__(self) -> str:
-        route = " → ".join((leg.origin.icao if leg.origin and leg.origin.icao else "?") for leg in self.legs[:1]) + (
-            "".join(f" → {leg.destination.icao or '?' if leg.destination else '?'}" for leg in self.legs))
-        return f"Itinerary({self.aircraft.get('icao24')}: {len(self.legs)} legs, {route})"
+        codes = [c or "?" for c in self.to_json()["route"]["airports"]]
+        return f"Itinerary({self.aircraft.get('icao24')}: {len(self.legs)} legs, {' → '.join(codes)})"
 
     def _leg_points(self, i: int) -> pl.DataFrame:
         return self.points.filter(pl.col("leg") == i)
@@ -236,6 +248,7 @@ class Itinerary:
             "first_point": _iso(times.min()) if pts.height else None,
             "last_point": _iso(times.max()) if pts.height else None,
             "n_points": pts.height,
+            "callsigns": pts["callsign"].drop_nulls().unique(maintain_order=True).to_list() if pts.height else [],
             "reasons": reasons,
             "alternatives": alternatives,
             "gaps": [dict(g, start=_iso(g["start"]), end=_iso(g["end"])) for g in leg.gaps],
@@ -258,13 +271,17 @@ class Itinerary:
         if legs:
             codes.append(legs[0]["origin"]["icao"] if legs[0]["origin"] else None)
             codes += [leg["destination"]["icao"] if leg["destination"] else None for leg in legs]
-        ends = [leg for leg in legs]
         direct = 0.0
-        if ends:
+        if legs:
             first = self.legs[0].origin.stop.airport if self.legs[0].origin else None
             last = self.legs[-1].destination.stop.airport if self.legs[-1].destination else None
-            if first and last:
-                direct = float(haversine_km(first["latitude"], first["longitude"], last["latitude"], last["longitude"]))
+            air = self.points.filter(pl.col("leg").is_not_null())
+            start = (first["latitude"], first["longitude"]) if first else (
+                (air["latitude"][0], air["longitude"][0]) if air.height else None)
+            end = (last["latitude"], last["longitude"]) if last else (
+                (air["latitude"][-1], air["longitude"][-1]) if air.height else None)
+            if start and end:
+                direct = float(haversine_km(*start, *end))
         return {
             "schema": SCHEMA,
             "aircraft": self.aircraft,
@@ -323,7 +340,11 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     }
     cut, table = pieces(points)
     events = events_from_pieces(table)
-    legs, notes = _walk(_items(table, events), cruise_kt, min_runway_ft)
+    items = _items(table, events)
+    legs, notes = _walk(items, cruise_kt, min_runway_ft)
+    if not legs:
+        notes += [f"no flight: on the ground at {v.icao or 'an unlisted site'} from {_iso(v.arrive)} to {_iso(v.depart)}"
+                  for kind, v in items if kind == "visit"]
     piece_leg: dict[int, int] = {p: i for i, leg in enumerate(legs) for p in leg.pieces}
     mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
                            schema={"piece": pl.Int64, "leg": pl.Int64})
@@ -385,10 +406,11 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
             elif last[0] == "air":
                 prev = last[1]
                 assert current is not None
-                gap_s = (v.arrive - prev["t1"]).total_seconds() if v.arrive else 0.0
-                if v.how == "ground" and gap_s > GAP_S and v.stop.airport is not None:
-                    verdict = infer_gap(_side(prev, True), v.side() if v.arrive is None else
-                                        Side(v.arrive, v.stop.airport["latitude"], v.stop.airport["longitude"],
+                seen = v.arrive or v.depart
+                gap_s = (seen - prev["t1"]).total_seconds() if seen else 0.0
+                if v.how in ("ground", "low-climb") and gap_s > GAP_S and v.stop.airport is not None:
+                    verdict = infer_gap(_side(prev, True),
+                                        Side(seen, v.stop.airport["latitude"], v.stop.airport["longitude"],
                                              airport=v.stop.airport, evidence=v.how), cruise_kt, min_runway_ft)
                     current.gaps.append(verdict.gap)
                     current.reasons += verdict.reasons

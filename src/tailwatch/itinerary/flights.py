@@ -10,6 +10,8 @@ with no group-by and no per-aircraft loop. Stops are then reasoned over pieces, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -56,6 +58,63 @@ def _shift_next(a: np.ndarray, fill) -> np.ndarray:
     return out
 
 
+@dataclass
+class Cut:
+    """The cut of a frame, as arrays: which rows survive (`rows`, positions into the input) in
+    (icao24, timestamp) order, and per surviving row its ground state and piece id."""
+
+    rows: np.ndarray | None  # None: the input was sorted and nothing was dropped
+    ground: np.ndarray
+    piece: np.ndarray
+    dt_prev: np.ndarray
+    new: np.ndarray
+
+
+def ensure_columns(points: pl.DataFrame) -> pl.DataFrame:
+    """Add the canonical columns a frame lacks as nulls (a live window may carry fewer)."""
+    from tailwatch.schema import POINT_SCHEMA
+
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in POINT_SCHEMA.items() if c not in points.columns]
+    return points.with_columns(missing) if missing else points
+
+
+def _cut(points: pl.DataFrame, gap_s: float) -> Cut:
+    icao = points["icao24"].str.to_integer(base=16, strict=False).fill_null(-1).to_numpy()
+    ts = points["timestamp"].dt.epoch("us").to_numpy()
+    ordered = bool(np.all((icao[1:] > icao[:-1]) | ((icao[1:] == icao[:-1]) & (ts[1:] >= ts[:-1]))))
+    rows = None if ordered else np.lexsort((ts, icao))
+    lat, lon = points["latitude"].to_numpy(), points["longitude"].to_numpy()
+    g = points.select(ground_expr()).to_series().to_numpy()
+    onew = points["new_leg"].fill_null(False).to_numpy() if "new_leg" in points.columns else None
+    if rows is not None:
+        icao, ts, lat, lon, g = icao[rows], ts[rows], lat[rows], lon[rows], g[rows]
+        onew = onew[rows] if onew is not None else None
+    same = _shift_prev(icao, -2) == icao
+    stale = same & (_shift_prev(lat, np.nan) == lat) & (_shift_prev(lon, np.nan) == lon)
+    if stale.any():
+        keep = ~stale
+        rows = (np.arange(icao.size) if rows is None else rows)[keep]
+        icao, ts, g = icao[keep], ts[keep], g[keep]
+        onew = onew[keep] if onew is not None else None
+        same = _shift_prev(icao, -2) == icao
+    g = g.astype(np.int8)
+    same_next = _shift_next(icao, -2) == icao
+    prev = np.where(same, _shift_prev(g, 0), g)
+    nxt = np.where(same_next, _shift_next(g, 0), g)
+    ground = (g + prev + nxt) >= 2
+    dt_prev = np.where(same, (ts - _shift_prev(ts, 0)) / 1e6, np.nan)
+    new = ~same | (dt_prev > gap_s) | (ground != _shift_prev(ground, False))
+    if onew is not None:
+        new |= onew.astype(bool)
+    piece = np.cumsum(new, dtype=np.int64) - 1
+    return Cut(rows, ground, piece, dt_prev, new)
+
+
+def _take(points: pl.DataFrame, cut: Cut, columns: list[str] | None = None) -> pl.DataFrame:
+    frame = points if columns is None else points.select(columns)
+    return frame if cut.rows is None else frame[cut.rows]
+
+
 def cut_pieces(points: pl.DataFrame, gap_s: float = GAP_S) -> pl.DataFrame:
     """Sorted points with `alt` (ft, baro else geometric), `ground`, `dt_prev`, `piece` (global id).
 
@@ -65,39 +124,16 @@ def cut_pieces(points: pl.DataFrame, gap_s: float = GAP_S) -> pl.DataFrame:
     a real touch-and-go lasts several points. Array work is NumPy over all aircraft at once:
     an aircraft boundary is just another place where a piece starts.
     """
-    n = points.height
-    if n == 0:
+    if points.height == 0:
         return points.with_columns(pl.lit(None, pl.Float64).alias("alt"), pl.lit(None, pl.Boolean).alias("ground"),
                                    pl.lit(None, pl.Float64).alias("dt_prev"), pl.lit(None, pl.Int64).alias("piece"))
-    icao = points["icao24"].str.to_integer(base=16, strict=False).fill_null(-1).to_numpy()
-    ts = points["timestamp"].dt.epoch("us").to_numpy()
-    frame = points
-    ordered = bool(np.all((icao[1:] > icao[:-1]) | ((icao[1:] == icao[:-1]) & (ts[1:] >= ts[:-1]))))
-    if not ordered:
-        order = np.lexsort((ts, icao))
-        frame, icao, ts = frame[order], icao[order], ts[order]
-    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
-    same = _shift_prev(icao, -2) == icao
-    stale = same & (_shift_prev(lat, np.nan) == lat) & (_shift_prev(lon, np.nan) == lon)
-    if stale.any():
-        keep = ~stale
-        frame, icao, ts = frame.filter(pl.Series(keep)), icao[keep], ts[keep]
-        same = _shift_prev(icao, -2) == icao
-    g = frame.select(ground_expr()).to_series().to_numpy().astype(np.int8)
-    same_next = _shift_next(icao, -2) == icao
-    prev = np.where(same, _shift_prev(g, 0), g)
-    nxt = np.where(same_next, _shift_next(g, 0), g)
-    ground = (g + prev + nxt) >= 2
-    dt_prev = np.where(same, (ts - _shift_prev(ts, 0)) / 1e6, np.nan)
-    new = ~same | (dt_prev > gap_s) | (ground != _shift_prev(ground, False))
-    if "new_leg" in frame.columns:
-        new |= frame["new_leg"].fill_null(False).to_numpy().astype(bool)
-    piece = np.cumsum(new, dtype=np.int64) - 1
-    return frame.with_columns(
+    points = ensure_columns(points)
+    cut = _cut(points, gap_s)
+    return _take(points, cut).with_columns(
         _altitude().alias("alt"),
-        pl.Series("ground", ground),
-        pl.Series("dt_prev", dt_prev).fill_nan(None),
-        pl.Series("piece", piece),
+        pl.Series("ground", cut.ground),
+        pl.Series("dt_prev", cut.dt_prev).fill_nan(None),
+        pl.Series("piece", cut.piece),
     )
 
 
@@ -113,52 +149,76 @@ def _next_valid(valid: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(idx[::-1])[::-1]
 
 
+class _Column:
+    """A float column with its next/last valid index, computed once."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.v = values
+        valid = ~np.isnan(values)
+        self.nxt = _next_valid(valid)
+        self.last = _last_valid(valid)
+        self.n = values.size
+
+    def first_in(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nv = self.nxt[lo]
+        ok = nv <= hi
+        return np.where(ok, self.v[np.minimum(nv, self.n - 1)], np.nan), np.where(ok, nv, -1)
+
+    def last_in(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lv = self.last[hi]
+        ok = lv >= lo
+        return np.where(ok, self.v[np.maximum(lv, 0)], np.nan), np.where(ok, lv, -1)
+
+
 def _floats(frame: pl.DataFrame, name: str) -> np.ndarray:
     return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def piece_table(cut: pl.DataFrame) -> pl.DataFrame:
+TABLE_FLOATS = ("lat0", "lon0", "alt0", "lat1", "lon1", "alt1", "gs0", "gs1", "track0", "track1", "vrate0",
+                "vrate1", "lat_mid", "lon_mid", "lat0b", "lon0b", "lat1a", "lon1a")
+
+
+def piece_table(cut_points: pl.DataFrame) -> pl.DataFrame:
+    """One row per piece of a frame from `cut_pieces` (see `_table`)."""
+    n = cut_points.height
+    if n == 0:
+        return _empty_table()
+    new = np.r_[True, cut_points["piece"].to_numpy()[1:] != cut_points["piece"].to_numpy()[:-1]]
+    return _table(cut_points, cut_points["piece"].to_numpy(), new, cut_points["ground"].to_numpy())
+
+
+def _empty_table() -> pl.DataFrame:
+    schema = {"piece": pl.Int64, "icao24": pl.String, "ground": pl.Boolean, "n": pl.UInt32,
+              "t0": pl.Datetime("us", "UTC"), "t1": pl.Datetime("us", "UTC")}
+    return pl.DataFrame(schema=schema | {c: pl.Float64 for c in TABLE_FLOATS})
+
+
+def _table(frame: pl.DataFrame, piece: np.ndarray, new: np.ndarray, ground: np.ndarray) -> pl.DataFrame:
     """One row per piece: ends, end kinematics (vertical rate, track over the first/last 2 min).
 
     Columns: piece, icao24, ground, n, t0, t1, lat0, lon0, alt0, lat1, lon1, alt1, gs0, gs1,
     track0, track1, vrate0, vrate1, lat_mid, lon_mid (the middle point, for parked aircraft),
-    and the end-window positions used when no track is reported.
+    and the end-window positions used when no track is reported. `frame` is in cut order.
     """
-    n = cut.height
-    schema = {"piece": pl.Int64, "icao24": pl.String, "ground": pl.Boolean, "n": pl.UInt32,
-              "t0": pl.Datetime("us", "UTC"), "t1": pl.Datetime("us", "UTC")}
-    if n == 0:
-        return pl.DataFrame(schema=schema | {c: pl.Float64 for c in (
-            "lat0", "lon0", "alt0", "lat1", "lon1", "alt1", "gs0", "gs1", "track0", "track1", "vrate0", "vrate1",
-            "lat_mid", "lon_mid", "lat0b", "lon0b", "lat1a", "lon1a")})
-    piece = cut["piece"].to_numpy()
-    ts = cut["timestamp"].dt.epoch("us").to_numpy()
-    starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
+    n = frame.height
+    ts = frame["timestamp"].dt.epoch("us").to_numpy()
+    starts = np.flatnonzero(new)
     ends = np.r_[starts[1:] - 1, n - 1]
     secs = (ts - ts.min()) // 1_000_000
     key = piece * (1 << 40) + secs
     w = int(END_WINDOW_S)
     head_end = np.searchsorted(key, key[starts] + w, side="right") - 1
     tail_start = np.searchsorted(key, key[ends] - w, side="left")
-    lat, lon = cut["latitude"].to_numpy(), cut["longitude"].to_numpy()
-    alt, gs, track, vr = _floats(cut, "alt"), _floats(cut, "groundspeed"), _floats(cut, "track"), _floats(cut, "vertical_rate")
-
-    def first_in(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        nv = _next_valid(~np.isnan(values))[lo]
-        ok = nv <= hi
-        return np.where(ok, values[np.minimum(nv, n - 1)], np.nan), np.where(ok, nv, -1)
-
-    def last_in(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lv = _last_valid(~np.isnan(values))[hi]
-        ok = lv >= lo
-        return np.where(ok, values[np.maximum(lv, 0)], np.nan), np.where(ok, lv, -1)
-
-    alt0, ia0 = first_in(alt, starts, ends)
-    alt1, ia1 = last_in(alt, starts, ends)
-    gs0, _ = first_in(gs, starts, ends)
-    gs1, _ = last_in(gs, starts, ends)
-    track0, _ = first_in(track, starts, head_end)
-    track1, _ = last_in(track, tail_start, ends)
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    alt_values = frame.select(_altitude().fill_null(np.nan)).to_series().to_numpy()
+    alt, gs, track = _Column(alt_values), _Column(_floats(frame, "groundspeed")), _Column(_floats(frame, "track"))
+    vr = _floats(frame, "vertical_rate")
+    alt0, _ = alt.first_in(starts, ends)
+    alt1, _ = alt.last_in(starts, ends)
+    gs0, _ = gs.first_in(starts, ends)
+    gs1, _ = gs.last_in(starts, ends)
+    track0, _ = track.first_in(starts, head_end)
+    track1, _ = track.last_in(tail_start, ends)
     # mean reported vertical rate over the end windows, else the altitude slope there
     have = ~np.isnan(vr)
     cs = np.r_[0.0, np.cumsum(np.where(have, vr, 0.0))]
@@ -170,8 +230,8 @@ def piece_table(cut: pl.DataFrame) -> pl.DataFrame:
             return np.where(count > 0, (cs[hi + 1] - cs[lo]) / np.maximum(count, 1), np.nan)
 
     def slope(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        a_lo, i_lo = first_in(alt, lo, hi)
-        a_hi, i_hi = last_in(alt, lo, hi)
+        a_lo, i_lo = alt.first_in(lo, hi)
+        a_hi, i_hi = alt.last_in(lo, hi)
         span = (ts[np.maximum(i_hi, 0)] - ts[np.maximum(i_lo, 0)]) / 6e7
         ok = (i_lo >= 0) & (i_hi >= 0) & (span >= 0.3)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,11 +242,11 @@ def piece_table(cut: pl.DataFrame) -> pl.DataFrame:
     vrate1 = mean(tail_start, ends)
     vrate1 = np.where(np.isnan(vrate1), slope(tail_start, ends), vrate1)
     mid = (starts + ends) // 2
-    t_us = cut["timestamp"]
+    t_us = frame["timestamp"]
     table = pl.DataFrame({
         "piece": piece[starts],
-        "icao24": cut["icao24"].gather(starts),
-        "ground": cut["ground"].gather(starts),
+        "icao24": frame["icao24"].gather(starts),
+        "ground": ground[starts],
         "n": (ends - starts + 1).astype(np.uint32),
         "t0": t_us.gather(starts),
         "t1": t_us.gather(ends),
@@ -196,8 +256,22 @@ def piece_table(cut: pl.DataFrame) -> pl.DataFrame:
         "lat_mid": lat[mid], "lon_mid": lon[mid],
         "lat0b": lat[head_end], "lon0b": lon[head_end], "lat1a": lat[tail_start], "lon1a": lon[tail_start],
     })
-    floats = [c for c in table.columns if table[c].dtype == pl.Float64]
-    return table.with_columns([pl.col(c).fill_nan(None) for c in floats])
+    return table.with_columns([pl.col(c).fill_nan(None) for c in TABLE_FLOATS])
+
+
+NEEDED = ["timestamp", "icao24", "latitude", "longitude", "altitude", "geoaltitude", "groundspeed", "track",
+          "vertical_rate"]
+
+
+def piece_summary(points: pl.DataFrame, gap_s: float = GAP_S) -> pl.DataFrame:
+    """The piece table straight from points, without materialising the cut frame (the fast
+    path for event detection over a whole feed)."""
+    if points.height == 0:
+        return _empty_table()
+    points = ensure_columns(points)
+    cut = _cut(points, gap_s)
+    cols = NEEDED
+    return fill_tracks(_table(_take(points, cut, cols), cut.piece, cut.new, cut.ground))
 
 
 def fill_tracks(table: pl.DataFrame) -> pl.DataFrame:

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.airports import nearest
-from tailwatch.itinerary.flights import GAP_S, pieces
+from tailwatch.itinerary.flights import GAP_S, piece_summary
 
 GROUND_AIRPORT_KM = 10.0  # ground points this close to an airport's reference point are at it
 LOW_AGL_FT = 1_000.0  # ~6 km out on a 3° approach; higher is reasoned over (stops.py), not observed
@@ -150,5 +150,4 @@ def phase_events(points: pl.DataFrame) -> pl.DataFrame:
     'touch-and-go', 'low-climb', 'low-descent'), piece (id of the airborne piece the event
     bounds). Works on a recent window of points as well as on a whole archive scan.
     """
-    _, table = pieces(points)
-    return events_from_pieces(table)
+    return events_from_pieces(piece_summary(points))

@@ -351,7 +351,7 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: 
         x, y = chain
         conf = _confidence(best2, max(runner2, best1))
         ax, ay = _airport_obj(rows.row(x, named=True)), _airport_obj(rows.row(y, named=True))
-        chain_reason = (f"no single airport fits both sides (best {best1:.2f}); the descent/track before the "
+        chain_reason = (f"no single airport fits both sides (best single fit {best1:.2f}); the track before the "
                         f"gap points to {ax['icao']}, the climb/track after it comes from {ay['icao']} "
                         f"({float(haversine_km(ax['latitude'], ax['longitude'], ay['latitude'], ay['longitude'])):,.0f} km apart); "
                         "both turnarounds fit in the gap")
@@ -359,8 +359,13 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: 
         for idx, a, side, outbound in ((x, ax, left, True), (y, ay, right, False)):
             if side.airport is not None:
                 continue  # the airport it was seen at is not a new stop
-            alts = _runners(rows, wl if outbound else wr, idx)
-            out.append(Stop(a, "inferred", conf, reasons + [chain_reason, _fit_reason(side, outbound, a)], alts))
+            side_score = wl if outbound else wr
+            alts = _runners(rows, side_score, idx)
+            # each end of the chain is only as sure as its own side's margin over its runner-up
+            others = np.delete(side_score, idx)
+            side_conf = _confidence(float(side_score[idx]), float(others.max()) if others.size else 0.0)
+            out.append(Stop(a, "inferred", min(conf, side_conf),
+                            reasons + [chain_reason, _fit_reason(side, outbound, a)], alts))
         return out
     if pinned:
         anchor = left.airport or right.airport
@@ -379,6 +384,11 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: 
     why = [_fit_reason(left, True, a), _fit_reason(right, False, a)]
     if second1 > 0:
         why.append(f"runner-up fits {second1 / best1:.0%} as well")
+    spare = dt_s - (float(d_l[order[0]] + d_r[order[0]]) / (cruise * KT_KMH) * 3600.0 + MIN_TURNAROUND_S
+                    + PHASE_OVERHEAD_S)
+    if spare > 2 * (MIN_TURNAROUND_S + PHASE_OVERHEAD_S) + 6 * 3600:
+        why.append(f"after flying via {a['icao']} at cruise, {duration_text(spare)} remain unaccounted for: "
+                   "further unseen stops are possible")
     return [Stop(a, "inferred", conf, reasons + why, _runners(rows, single, int(order[0])))]
 
 

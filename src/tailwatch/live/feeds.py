@@ -21,7 +21,7 @@ import asyncio
 import json
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -38,7 +38,7 @@ class FeedStats:
     """Per-feed counters shown live and in the final summary."""
 
     messages: int = 0  # frames or lines received
-    decoded: int = 0  # Mode S messages accepted (after duplicate suppression) or lines parsed
+    decoded: int = 0  # Mode S messages the decoder accepted (after duplicate suppression), or SBS/JSON records parsed
     positions: int = 0  # positions this feed contributed
     errors: int = 0  # framing errors, bad lines, failed connections
     duplicates: int = 0  # messages already delivered by another feed
@@ -200,8 +200,19 @@ class BeastFeed(Feed):
         if not keep.any():
             return ModeSFrames.empty()
         lengths = batch.length[keep].astype(np.int64)
-        # a frame is complete once its last byte arrived: time it by the chunk holding its end
-        t = self._times_at(batch.offset[keep] + 9 + lengths, ends, times)
+        # a frame is complete once its last byte arrived: time it by the chunk holding its end,
+        # spread within the chunk by the receiver's 12 MHz clock where that clock runs forward
+        ends_at = batch.offset[keep] + 9 + lengths
+        t = self._times_at(ends_at, ends, times)
+        ticks = batch.ticks[keep].astype(np.float64)
+        chunk = np.searchsorted(ends, ends_at, side="right")
+        first = np.ones(chunk.size, dtype=bool)
+        first[1:] = chunk[1:] != chunk[:-1]
+        last_of_group = np.append(np.flatnonzero(first)[1:] - 1, chunk.size - 1)
+        ref = ticks[last_of_group[np.cumsum(first) - 1]]
+        offset = (ticks - ref) / 12e6
+        usable = (offset <= 0.0) & (offset >= -1.0) & (ticks > 0)
+        t = t + np.where(usable, offset, 0.0)
         return ModeSFrames(batch.msg[keep], lengths, t)
 
 
@@ -404,6 +415,8 @@ class HttpJsonFeed(Feed):
             frame = frame.filter(pl.Series(fresh, dtype=pl.Boolean))
             for icao, ts in frame.select("icao24", "timestamp").iter_rows():
                 last[icao] = ts.timestamp()
+            if len(last) > 50_000:  # forget aircraft not updated for an hour
+                self._last = last = {k: v for k, v in last.items() if v > t - 3600}
             self.stats.decoded += frame.height
             frames.append(frame)
         return pl.concat(frames) if frames else None

@@ -2,12 +2,13 @@
 
 Two receivers (or a receiver and an aggregator) hear the same transmission and
 forward identical bytes a few milliseconds apart. Messages are suppressed by
-their content within a short window (2 s by default: an aircraft never sends
-the same position bytes twice that fast, since CPR alternates even/odd and the
-position moves). Positions coming from already-decoded feeds (SBS,
-aircraft.json) are merged per address: the same address at the same rounded
-position within the window is one observation. Both are done with hashed
-keys in NumPy, not per message in Python.
+their content when another feed delivered the same bytes within a short window
+(2 s by default: an aircraft never repeats position bytes that fast, since CPR
+alternates even/odd and the position moves). Positions from feeds that decode
+for themselves (SBS, aircraft.json) carry their own rounding and clock, so they
+are merged per address by nearness: within 1 s and 5e-5° (about 5 m) of a
+position another feed gave is the same observation. Both are column-wise
+(hashed keys in NumPy, shifted comparisons in Polars), not per message.
 """
 
 from __future__ import annotations
@@ -38,27 +39,24 @@ class _Window:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._parts: deque[tuple[float, np.ndarray]] = deque()
+        self._sorted: np.ndarray | None = None
 
     def seen(self, keys: np.ndarray) -> np.ndarray:
         if not self._parts or keys.size == 0:
             return np.zeros(keys.shape, dtype=bool)
-        recent = np.concatenate([k for _, k in self._parts])
-        return np.isin(keys, recent)
+        if self._sorted is None:
+            self._sorted = np.sort(np.concatenate([k for _, k in self._parts]))
+        recent = self._sorted
+        pos = np.minimum(np.searchsorted(recent, keys), recent.size - 1)
+        return recent[pos] == keys
 
     def add(self, now: float, keys: np.ndarray) -> None:
         if keys.size:
             self._parts.append((now, keys))
+            self._sorted = None
         while self._parts and self._parts[0][0] < now - self.seconds:
             self._parts.popleft()
-
-
-def first_occurrences(keys: np.ndarray) -> np.ndarray:
-    """Mask keeping the first of equal keys (in array order)."""
-    keep = np.zeros(keys.shape, dtype=bool)
-    if keys.size:
-        _, first = np.unique(keys, return_index=True)
-        keep[first] = True
-    return keep
+            self._sorted = None
 
 
 class MessageMerger:
@@ -104,35 +102,48 @@ class MessageMerger:
 
 
 class PositionMerger:
-    """One copy per (address, rounded position) within the window, across all feeds."""
+    """Per address, a position another feed reported within `window_s` and `tolerance_deg` is one.
 
-    def __init__(self, window_s: float = 10.0, decimals: int = 5) -> None:
-        self._window = _Window(window_s)
-        self.decimals = decimals
+    Feeds that decode for themselves (SBS, aircraft.json) report the same transmission
+    with their own rounding and their own clock, so positions are compared by nearness,
+    not equality: each row against the address's previous few rows (carried across cycles).
+    """
+
+    def __init__(self, window_s: float = 1.0, tolerance_deg: float = 5e-5, lookback: int = 8) -> None:
+        self.lookback = lookback
+        self.window_s = window_s
+        self.tolerance_deg = tolerance_deg
         self.duplicates = 0
+        self._last: pl.DataFrame | None = None
 
-    def keys(self, frame: pl.DataFrame) -> np.ndarray:
-        scale = 10.0**self.decimals
-        return (
-            frame.select(
-                pl.struct(
-                    pl.col("icao24"),
-                    (pl.col("latitude") * scale).round().cast(pl.Int64),
-                    (pl.col("longitude") * scale).round().cast(pl.Int64),
-                ).hash(seed=7)
-            )
-            .to_series()
-            .to_numpy()
-            .astype(np.uint64)
-        )
-
-    def merge(self, frame: pl.DataFrame, now: float) -> pl.DataFrame:
+    def merge(self, frame: pl.DataFrame, now: float | None = None) -> pl.DataFrame:
+        """`frame` must carry a `_feed` column (which feed delivered each row)."""
         if frame.is_empty():
-            self._window.add(now, np.zeros(0, np.uint64))
             return frame
-        frame = frame.sort("timestamp")
-        keys = self.keys(frame)
-        keep = first_occurrences(keys) & ~self._window.seen(keys)
-        self.duplicates += int(keys.size - keep.sum())
-        self._window.add(now, keys[keep])
-        return frame.filter(pl.Series(keep))
+        work = frame.with_columns(pl.lit(False).alias("_carried"))
+        if self._last is not None:
+            work = pl.concat([self._last.select(work.columns), work], how="vertical_relaxed")
+        work = work.sort("icao24", "timestamp")
+
+        def copy_of(k: int) -> pl.Expr:
+            return (
+                (pl.col("icao24") == pl.col("icao24").shift(k))
+                & (pl.col("_feed") != pl.col("_feed").shift(k))
+                & ((pl.col("timestamp") - pl.col("timestamp").shift(k)).dt.total_microseconds()
+                   <= self.window_s * 1e6)
+                & ((pl.col("latitude") - pl.col("latitude").shift(k)).abs() <= self.tolerance_deg)
+                & ((pl.col("longitude") - pl.col("longitude").shift(k)).abs() <= self.tolerance_deg)
+            ).fill_null(False)
+
+        # feeds interleave: the copy may sit a few rows back (bursts, a lagging aggregator)
+        work = work.with_columns(pl.any_horizontal([copy_of(k) for k in range(1, self.lookback + 1)]).alias("_dup"))
+        fresh = work.filter(~pl.col("_carried"))
+        self.duplicates += int(fresh["_dup"].sum())
+        # carry each address's last few rows (any feed) to compare the next cycle against
+        self._last = work.group_by("icao24", maintain_order=True).tail(self.lookback).drop("_dup").with_columns(
+            pl.lit(True).alias("_carried"))
+        return fresh.filter(~pl.col("_dup")).drop("_dup", "_carried")
+
+    def forget_older_than(self, cutoff) -> None:
+        if self._last is not None:
+            self._last = self._last.filter(pl.col("timestamp") >= cutoff)

@@ -22,6 +22,7 @@ import polars as pl
 from tailwatch.schema import COLUMNS, POINT_SCHEMA, TIMESTAMP
 
 AIRBORNE_FT = 1500.0
+LOW_FT = 20_000.0  # above the detector's highest take-off/landing candidate (2,000 ft AGL + 15,000 ft)
 
 EVENT_SCHEMA = {
     "icao24": pl.String(), "timestamp": TIMESTAMP, "kind": pl.String(), "airport": pl.String(),
@@ -129,7 +130,12 @@ class Tracker:
         detector = self.detector
         if detector is None:
             return empty
-        window = self.recent.filter(pl.col("icao24").is_in(list(touched))).sort("icao24", "timestamp")
+        window = self.recent.filter(pl.col("icao24").is_in(list(touched)))
+        # an aircraft that stayed high in the whole window can neither have taken off nor landed
+        alt = pl.col("altitude").fill_null(pl.col("geoaltitude"))
+        low = window.group_by("icao24").agg(
+            ((alt.min() < LOW_FT) | alt.is_null().all() | pl.col("onground").fill_null(False).any()).alias("low"))
+        window = window.join(low.filter("low").select("icao24"), on="icao24").sort("icao24", "timestamp")
         if window.is_empty():
             return empty
         events = detector(window)
@@ -137,7 +143,7 @@ class Tracker:
             return empty
         events = events.sort("icao24", "timestamp")
         hold = timedelta(seconds=self.hold_s)
-        fresh, reported = [], []
+        fresh = []
         for icao, t, evidence in events.select("icao24", "timestamp", "evidence").iter_rows():
             new = self._reported.get(icao) is None or t > self._reported[icao]
             if new and evidence == "low-descent" and now - t < hold:

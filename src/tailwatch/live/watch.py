@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from tailwatch.alerts.notify import Dispatcher, StreamNotifier, make_notifier
@@ -53,6 +54,7 @@ class WatchConfig:
     live_display: bool | None = None  # None: Rich live table when stderr is a terminal
     status_every_s: float = 10.0
     max_runtime_s: float | None = None  # for tests and benchmarks
+    track_resample_s: float = 5.0  # the tracker keeps one point per aircraft per this many seconds
 
 
 def load_watchlist_frame(path: Path, archive: Path | None) -> pl.DataFrame:
@@ -96,35 +98,48 @@ class Pipeline:
         self.positions = PositionMerger()
         self.sbs_carry = {id(f): SbsCarry() for f in feeds if isinstance(f, SbsFeed)}
         self.journal = journal
-        self.tracker = tracker or Tracker()
+        self.tracker = tracker or Tracker(resample_s=cfg.track_resample_s)
         self.engine = RuleEngine(rules, watchlist)
         self.alerts = 0
         self.points = 0
         self._last_tick = time.monotonic()
         self.max_lag_s = 0.0  # worst (processing time − receive time) of a cycle
+        self.problems: list[str] = []  # reported by the watcher on stderr
         self.cycle_time_s = 0.0
 
     def process(self, taken: list[tuple[Feed, list[tuple[float, bytes]]]], final: bool = False) -> list[dict]:
+        """One cycle. Positions reach the journal before anything that could fail on them runs;
+        a failure in one feed's bytes or in the rules is reported and the watch goes on."""
         start = time.time()
         oldest = min((c[0][0] for _, c in taken if c), default=start)
         frames: list[ModeSFrames] = []
         point_frames: list[tuple[int, pl.DataFrame]] = []
         for i, (feed, chunks) in enumerate(taken):
-            frames.append(feed.frames(chunks))
-            pts = feed.points(chunks)
-            if pts is not None and pts.height:
-                carry = self.sbs_carry.get(id(feed))
-                if carry is not None:
-                    pts = carry.apply(pts)
-                point_frames.append((i, positions_only(pts)))
+            try:
+                frames.append(feed.frames(chunks))
+                pts = feed.points(chunks)
+                if pts is not None and pts.height:
+                    carry = self.sbs_carry.get(id(feed))
+                    if carry is not None:
+                        pts = carry.apply(pts)
+                    point_frames.append((i, positions_only(pts)))
+            except Exception as exc:  # noqa: BLE001 - bytes from the network: never fatal
+                frames.append(ModeSFrames.empty())
+                self._problem(feed, f"cannot parse a read: {type(exc).__name__}: {exc}")
         frames = self.messages.merge(frames, start)
         for (feed, _), dropped in zip(taken, self.messages.last_dropped):
             feed.stats.duplicates += dropped
         for i, f in enumerate(frames):
             if not len(f):
                 continue
-            taken[i][0].stats.decoded += len(f)
-            pts = self.decoder.decode(f.msg, f.length, f.t)
+            feed = taken[i][0]
+            try:
+                pts = self.decoder.decode(f.msg, f.length, f.t)
+            except Exception as exc:  # noqa: BLE001
+                self._problem(feed, f"cannot decode a batch: {type(exc).__name__}: {exc}")
+                continue
+            # decoded: accepted by the decoder (parity good, address confirmed)
+            feed.stats.decoded += len(f) - len(self.decoder.last_rejected)
             if pts.height:
                 point_frames.append((i, positions_only(pts)))
         batch = self._merge_points(point_frames, start)
@@ -132,6 +147,20 @@ class Pipeline:
         if batch.height:
             self.points += batch.height
             self.journal.append(batch)
+        try:
+            alerts += self._evaluate(batch, final)
+        except Exception as exc:  # noqa: BLE001 - positions are journaled; alerts of this cycle are lost
+            self._problem(None, f"rule evaluation failed: {type(exc).__name__}: {exc}")
+        self.journal.tick()
+        end = time.time()
+        self.cycle_time_s = end - start
+        self.max_lag_s = max(self.max_lag_s, end - oldest) if taken else self.max_lag_s
+        self.alerts += len(alerts)
+        return alerts
+
+    def _evaluate(self, batch: pl.DataFrame, final: bool) -> list[dict]:
+        alerts: list[dict] = []
+        if batch.height:
             self.tracker.update(batch)
             alerts += self.engine.on_positions(batch)
         now = datetime.now(timezone.utc)
@@ -142,12 +171,15 @@ class Pipeline:
             self._last_tick = time.monotonic()
             alerts += self.engine.on_tick(now, self.tracker.last, self.tracker.points_of, near_airport)
             self.tracker.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
-        self.journal.tick()
-        end = time.time()
-        self.cycle_time_s = end - start
-        self.max_lag_s = max(self.max_lag_s, end - oldest) if taken else self.max_lag_s
-        self.alerts += len(alerts)
+            self.engine.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
+            self.positions.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
         return alerts
+
+    def _problem(self, feed: Feed | None, text: str) -> None:
+        if feed is not None:
+            feed.stats.errors += 1
+            feed.stats.last_error = text[:200]
+        self.problems.append(f"{feed.url if feed else 'watch'}: {text}")
 
     def take_max_lag(self) -> float:
         """Worst delay from a message's arrival to the end of its processing since the last call."""
@@ -163,7 +195,8 @@ class Pipeline:
         ) if any(p.height for _, p in parts) else None
         if tagged is None:
             return pl.DataFrame(schema=POINT_SCHEMA)
-        merged = self.positions.merge(tagged, now)
+        # one feed has no copies to merge (the archive drops exact repeats on write)
+        merged = self.positions.merge(tagged, now) if len(self.feeds) > 1 else tagged
         for i, n in merged.group_by("_feed").len().iter_rows():
             self.feeds[i].stats.positions += n
         return merged.drop("_feed").sort("timestamp")
@@ -187,10 +220,15 @@ class Watcher:
         self._flushing = None
         self._last_flush = time.monotonic()
         self._alerts: queue.Queue = queue.Queue()
-        self.dispatcher = Dispatcher([StreamNotifier(self.out)] + [make_notifier(t) for t in cfg.notify])
+        self.stdout = StreamNotifier(self.out)  # written at once, in order
+        self.dispatcher = Dispatcher([make_notifier(t) for t in cfg.notify])  # may be slow: own thread
         self._notify_thread = threading.Thread(target=self._notify_loop, name="tailwatch-notify", daemon=True)
         self._stop = asyncio.Event()
         self.pipeline: Pipeline | None = None
+
+    def stop(self) -> None:
+        """Ask `run` to finish: what was read is processed, the journal flushed (as on SIGTERM)."""
+        self._stop.set()
 
     # -- status -------------------------------------------------------------------------------
     def log(self, text: str) -> None:
@@ -254,6 +292,14 @@ class Watcher:
             if sealed:
                 self._flushing = self._flusher.submit(self._flush_sealed, sealed)
 
+    def _warm_up(self) -> None:
+        """Build the airport (and, for country rules, airspace) indexes before data flows."""
+        near_airport(np.array([0.0]), np.array([0.0]), 1.0)
+        if any(r.when == "country" for r in self.rules):
+            from tailwatch.alerts.rules import locate_airspace
+
+            locate_airspace(np.array([0.0]), np.array([0.0]))
+
     # -- main -----------------------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -262,7 +308,17 @@ class Watcher:
                 loop.add_signal_handler(sig, self._stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
-        recovered = await asyncio.to_thread(self.journal.recover)
+        # connect first: the feeds buffer (bounded) while the last run's journal is replayed
+        tasks = [asyncio.create_task(f.run(), name=f.url) for f in self.feeds]
+        warm = asyncio.create_task(asyncio.to_thread(self._warm_up))
+        try:
+            recovered = await asyncio.to_thread(self.journal.recover)
+        except BaseException:
+            for f in self.feeds:
+                f.stop()
+            for t in tasks:
+                t.cancel()
+            raise
         self.recovered_rows = recovered.rows_written
         self.archived_rows += recovered.rows_written
         self.log(f"journal replayed: {recovered.rows_written} positions recovered into {self.cfg.archive}")
@@ -270,7 +326,6 @@ class Watcher:
         if self.watchlist is None and any(r.aircraft == "watchlist" for r in self.rules):
             self.log("note: no --watchlist given: watchlist rules apply to every aircraft")
         self._notify_thread.start()
-        tasks = [asyncio.create_task(f.run(), name=f.url) for f in self.feeds]
         connected = {f.url: False for f in self.feeds}
         live = self._live_display()
         started = time.monotonic()
@@ -301,6 +356,7 @@ class Watcher:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._cycle(final=True)
+            await asyncio.gather(warm, return_exceptions=True)
             if live is not None:
                 live.update(self.table())
                 live.stop()
@@ -312,7 +368,12 @@ class Watcher:
         taken = [(f, f.take()[0]) for f in self.feeds]
         alerts = await asyncio.to_thread(self.pipeline.process, taken, final)
         for a in alerts:
-            self._alerts.put(a)
+            self.stdout.send(a)
+            if self.dispatcher.notifiers:
+                self._alerts.put(a)
+        problems, self.pipeline.problems = self.pipeline.problems, []
+        for text in problems[:5]:
+            self.log(f"error: {text}")
         self._maybe_flush()
 
     def _shutdown(self) -> None:

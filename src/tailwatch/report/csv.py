@@ -90,7 +90,7 @@ def csv_paths(path: Path) -> tuple[Path, Path]:
 
 def write_csv(itins: list[dict], points: dict[str, pl.DataFrame], path: Path, notice: str | None = None) -> list[Path]:
     """Write the legs and points CSVs; returns both paths."""
-    notice = notice_of(itins, notice)
+    notice = notice_of(itins, notice, points)
     legs_path, points_path = csv_paths(path)
     legs_path.parent.mkdir(parents=True, exist_ok=True)
     legs_frame(itins, notice).write_csv(legs_path)

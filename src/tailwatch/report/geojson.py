@@ -1,4 +1,8 @@
-"""Itineraries as one RFC 7946 GeoJSON FeatureCollection (points, leg segments, stops, banned airspace).
+"""Itineraries as one RFC 7946 GeoJSON FeatureCollection: points, legs, stops, banned airspace.
+
+Feature `kind`s: `leg` (the whole leg, with the itinerary JSON's figures and evidence),
+`leg_segment` (its observed runs and inferred connections, `evidence` each), `stop`,
+`point` (every position, with its leg), `legal_route`, `banned_airspace`.
 
 Written by hand (a dict and `json.dumps`): the format is small and the RFC's rules
 that matter here — lon/lat order, no `crs`, lines split at the antimeridian,
@@ -19,6 +23,7 @@ from tailwatch.report.tracks import (
     country_layer,
     iso,
     leg_segments,
+    legal_paths,
     leg_label,
     leg_points,
     notice_of,
@@ -100,7 +105,7 @@ def _polygon_coords(poly) -> list:
 def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: str | None = None,
                    with_points: bool = True) -> dict:
     """The FeatureCollection: per aircraft its stops, leg segments, points, and banned countries."""
-    notice = notice_of(itins, notice)
+    notice = notice_of(itins, notice, points)
     features: list[dict] = []
     banned: set[str] = set()
     for itin in itins:
@@ -112,7 +117,13 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
             lp = leg_points(frame, leg, position)
             props = _leg_properties(itin, leg, position, lp)
             features.extend(_stop_features(icao24, leg, position, len(legs)))
-            for seg in leg_segments(leg, lp, position):
+            segments = leg_segments(leg, lp, position)
+            if segments:  # the whole leg, observed and inferred parts joined in time order
+                whole = _line_geometry(np.concatenate([s.lon for s in segments]), np.concatenate([s.lat for s in segments]))
+                if whole is not None:
+                    features.append({"type": "Feature", "geometry": whole, "properties": {
+                        **props, "evidence": "observed" if all(s.evidence == "observed" for s in segments) else "mixed"}})
+            for seg in segments:
                 geometry = _line_geometry(seg.lon, seg.lat)
                 if geometry is None:
                     continue
@@ -121,6 +132,12 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
                     "start": iso(seg.time[0]), "end": iso(seg.time[-1]), "segment_km": round(seg.km, 1)}})
             if with_points and lp.height:
                 features.extend(_point_features(icao24, position, lp))
+        for leg_no, lon, lat in legal_paths(itin):
+            geometry = _line_geometry(lon, lat)
+            if geometry is not None:
+                features.append({"type": "Feature", "geometry": geometry, "properties": {
+                    "kind": "legal_route", "aircraft": icao24, "leg": leg_no,
+                    "legal_shortest_km": (itin.get("route") or {}).get("legal_shortest_km")}})
     features.extend(banned_features(sorted(banned)))
     collection: dict = {"type": "FeatureCollection", "features": features}
     if notice:

@@ -5,9 +5,10 @@ the packaged country polygons (`tailwatch.geo.countries`) in an equirectangular
 projection fitted to the itinerary (longitudes unwrapped round the emptiest
 meridian, so a track over the antimeridian never draws a line across the map);
 a Content-Security-Policy forbids any fetch. No JS mapping library is bundled:
-a tile-less Leaflet would only add weight; twenty lines of inline JS give
-pan/zoom and leg highlighting. Every figure shown comes from the itinerary JSON
-or the points frame, and each leg states its point count and time range.
+a tile-less Leaflet would only add weight; `assets/report.js` (twenty lines,
+inlined with `assets/report.css`) gives pan/zoom and leg highlighting. Every
+figure shown comes from the itinerary JSON or the points frame, and each leg
+states its point count and time range.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from tailwatch.report.tracks import (
     leg_label,
     leg_points,
     leg_segments,
+    legal_paths,
     notice_of,
     parse_time,
     place,
@@ -36,6 +40,12 @@ from tailwatch.report.tracks import (
 MAP_WIDTH = 1000.0
 PALETTE = ["#1f6fd0", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#1e3a8a"]
 MAX_VERTICES_PER_SEGMENT = 4000
+
+
+@lru_cache(maxsize=4)
+def _asset(name: str) -> str:
+    """A file of report/assets, inlined into the page (the page loads nothing)."""
+    return (resources.files("tailwatch.report") / "assets" / name).read_text(encoding="utf-8")
 
 
 def esc(value) -> str:
@@ -175,36 +185,6 @@ def _graticule(view: View) -> str:
     return "".join(out)
 
 
-def _legal_paths(itin: dict) -> list[tuple[int | None, np.ndarray, np.ndarray]]:
-    """Legal shortest route geometry if the airspace step gave one: the router's `legal_route` waypoints
-    ([lat, lon]), or a `legal_path` as [[lon, lat], ...] / a GeoJSON LineString."""
-    found = []
-
-    def take(obj, leg):
-        if isinstance(obj, dict):
-            obj = obj.get("coordinates")
-        if isinstance(obj, list) and len(obj) >= 2 and all(isinstance(p, (list, tuple)) and len(p) >= 2 for p in obj):
-            xy = np.asarray([[float(p[0]), float(p[1])] for p in obj])
-            found.append((leg, xy[:, 0], xy[:, 1]))
-
-    route = itin.get("route") or {}
-    for key in ("legal_path", "legal_shortest_path"):
-        take(route.get(key), None)
-    legal = route.get("legal_route")
-    if isinstance(legal, dict):  # the router's answer: waypoints are [lat, lon]
-        hops = legal.get("legs") or [legal]
-        for hop in hops:
-            wp = hop.get("waypoints") if isinstance(hop, dict) else None
-            if wp:
-                take([[p[1], p[0]] for p in wp], None)
-    elif isinstance(legal, list):
-        take(legal, None)
-    for i, leg in enumerate(itin.get("legs") or []):
-        for key in ("legal_path", "legal_route", "legal_shortest_path"):
-            take(leg.get(key), i)
-    return found
-
-
 def _stops(itin: dict) -> list[dict]:
     """Each airport visited, with the evidence of arriving and leaving and the ground time."""
     legs = itin.get("legs") or []
@@ -232,7 +212,7 @@ def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list
     """The SVG map and the list of notes on what could not be drawn."""
     notes: list[str] = []
     stops = _stops(itin)
-    legal = _legal_paths(itin)
+    legal = legal_paths(itin)
     lons = [s.lon for s in segments] + [np.array([p[1]]) for p in (place(s["ref"]) for s in stops) if p]
     lats = [s.lat for s in segments] + [np.array([p[0]]) for p in (place(s["ref"]) for s in stops) if p]
     view = fit_view(np.concatenate(lons) if lons else np.array([]), np.concatenate(lats) if lats else np.array([]))
@@ -534,7 +514,7 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
                      f"{esc(iso(frame['timestamp'].max()))}; sources: {esc(sources)}.</li>")
     airlift = itin.get("airlift")
     if isinstance(airlift, dict) and airlift:
-        items.append(f"<li>{_airlift_text(airlift)}</li>")
+        items.append(f"<li>{_airlift_text(airlift, legs)}</li>")
     return "<ul class=\"summary\">" + "".join(items) + "</ul>"
 
 
@@ -545,8 +525,8 @@ def _direct(route: dict) -> str:
     return f"Direct {_km(route.get('direct_km'))}"
 
 
-def _airlift_text(airlift: dict) -> str:
-    """The airlift summary in words, from the fields the airlift step writes."""
+def _airlift_text(airlift: dict, legs: list[dict]) -> str:
+    """The airlift summary in words, from the fields the airlift step writes (`limiting_leg` is 0-based)."""
     if not airlift.get("known", True):
         return f"Airlift: {esc(airlift.get('note') or 'no payload data for this type')}."
     parts = [f"Airlift ({esc(airlift.get('evidence') or 'inferred')}): {esc(airlift.get('type_name') or airlift.get('type') or '')}"]
@@ -554,8 +534,10 @@ def _airlift_text(airlift: dict) -> str:
         band = airlift.get("end_to_end_band_t") or [None, None]
         band_text = f" (band {band[0]:.0f}–{band[1]:.0f} t)" if None not in band else ""
         limiting = airlift.get("limiting_leg")
-        parts.append(f"at most {airlift['end_to_end_max_t']:.1f} t{band_text} could have been carried on every leg"
-                     + (f", limited by leg {esc(limiting)}" if limiting is not None else ""))
+        which = ""
+        if isinstance(limiting, int) and 0 <= limiting < len(legs):
+            which = f", limited by leg {limiting + 1} ({esc(leg_label(legs[limiting]))})"
+        parts.append(f"at most {airlift['end_to_end_max_t']:.1f} t{band_text} could have been carried on every leg{which}")
     elif airlift.get("note"):
         parts.append(esc(airlift["note"]))
     if airlift.get("reserve_policy"):
@@ -582,56 +564,6 @@ it is an upper bound, not a measured load. "unknown" means no source gives the f
 <li>Times are UTC. Figures come from the itinerary JSON (schema tailwatch.itinerary/1) and the points listed per leg.</li>
 </ul>"""
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f24;background:#fafafa}
-main{max-width:1200px;margin:0 auto;padding:12px 20px 40px}
-h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px;border-bottom:1px solid #ddd}h3{font-size:16px}
-.notice{background:#b91c1c;color:#fff;font-weight:700;padding:8px 14px;text-align:center;letter-spacing:.02em}
-.map{width:100%;height:auto;border:1px solid #bbb;background:#dbe9f4;cursor:grab;touch-action:none}
-.sea{fill:#dbe9f4}.land{fill:#f3f1ea;stroke:#9a9a9a;stroke-width:.6;vector-effect:non-scaling-stroke;fill-rule:evenodd}
-.banned{stroke:#c0392b;stroke-width:1;vector-effect:non-scaling-stroke;fill-rule:evenodd}
-.grat{stroke:#9fb7cc;stroke-width:.4;vector-effect:non-scaling-stroke}.gl{font-size:9px;fill:#6b8297}
-.legal{fill:none;stroke:#111;stroke-width:1;stroke-opacity:.7;vector-effect:non-scaling-stroke}
-.seg{fill:none;stroke-width:2.6;stroke-linejoin:round;stroke-linecap:round;vector-effect:non-scaling-stroke}
-.seg.inferred{stroke-dasharray:7 5;stroke-width:2}.seg.hl{stroke-width:5}
-.stop circle{stroke:#111;stroke-width:1.5;vector-effect:non-scaling-stroke}.stop.observed circle{fill:#111}
-.stop.inferred circle,.stop.unknown circle{fill:#fff;stroke-dasharray:2 2}.stop text{font-size:11px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}
-.legend{display:flex;flex-wrap:wrap;gap:14px;margin:6px 0 2px;font-size:13px}.legend svg{vertical-align:middle}
-.profile{width:100%;height:auto;background:#fff;border:1px solid #ccc}.profile .frame{fill:#fbfbfb;stroke:#ccc}
-.profile .alt{fill:none;stroke-width:1.6}.profile .grid{stroke:#eee}.profile text{font-size:10px;fill:#555}.profile .gap{opacity:.8}
-.panel.hl .frame{fill:#fff6d6}
-table{border-collapse:collapse;background:#fff;margin:6px 0}th,td{border:1px solid #ddd;padding:4px 6px;vertical-align:top;text-align:left}
-th{background:#f0f2f5;font-weight:600}table.legs{font-size:12.5px;width:100%}table.legs tr.why td{border-top:0;font-size:12px;color:#333;padding-bottom:8px}
-table.legs tr.why ul{margin:2px 0 0;padding-left:18px;columns:2 380px;column-gap:28px}table.legs tr.leg td{border-bottom:0}
-tr.hl td{background:#fff6d6}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
-.ev{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;font-weight:600}
-.ev.observed{background:#dcfce7;color:#166534}.ev.inferred{background:#ffedd5;color:#9a3412}.ev.unknown{background:#eee;color:#555}
-.bn{color:#b91c1c;font-weight:600}.ci{color:#9a3412;font-style:italic}.cc{color:#666}.url{font-family:monospace;font-size:12px}.note{color:#9a3412}
-small{color:#555}footer{margin-top:30px;color:#666;font-size:12px}
-"""
-
-SCRIPT = """
-(function(){
-document.querySelectorAll('svg.map').forEach(function(svg){
-  var b=svg.viewBox.baseVal, init=[b.x,b.y,b.width,b.height], vb=init.slice(), drag=null;
-  function set(){svg.setAttribute('viewBox',vb.join(' '));}
-  svg.addEventListener('wheel',function(e){e.preventDefault();var r=svg.getBoundingClientRect();
-    var fx=(e.clientX-r.left)/r.width, fy=(e.clientY-r.top)/r.height, k=e.deltaY<0?0.8:1.25;
-    var w=Math.min(init[2],vb[2]*k), h=w*init[3]/init[2];
-    vb=[vb[0]+(vb[2]-w)*fx, vb[1]+(vb[3]-h)*fy, w, h]; set();},{passive:false});
-  svg.addEventListener('pointerdown',function(e){drag=[e.clientX,e.clientY];svg.setPointerCapture(e.pointerId);});
-  svg.addEventListener('pointermove',function(e){if(!drag)return;var r=svg.getBoundingClientRect();
-    vb[0]-=(e.clientX-drag[0])*vb[2]/r.width; vb[1]-=(e.clientY-drag[1])*vb[3]/r.height; drag=[e.clientX,e.clientY]; set();});
-  svg.addEventListener('pointerup',function(){drag=null;});
-  svg.addEventListener('dblclick',function(){vb=init.slice();set();});
-});
-document.querySelectorAll('section.aircraft').forEach(function(sec){
-  function hl(leg,on){sec.querySelectorAll('[data-leg="'+leg+'"]').forEach(function(el){el.classList.toggle('hl',on);});}
-  sec.querySelectorAll('[data-leg]').forEach(function(el){var leg=el.getAttribute('data-leg');
-    el.addEventListener('mouseenter',function(){hl(leg,true);});el.addEventListener('mouseleave',function(){hl(leg,false);});});
-});
-})();
-"""
 
 LEGEND = """<div class="legend">
 <span><svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#1f6fd0" stroke-width="3"/></svg> observed track (points)</span>
@@ -655,6 +587,23 @@ def _notes(itin: dict) -> str:
     return "<h3>Notes from the itinerary builder</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
 
 
+def render_simulation(itin: dict) -> str:
+    """For simulated itineraries: what the simulator flew, to judge the rebuilt legs against."""
+    sim = itin.get("simulation")
+    if not isinstance(sim, dict):
+        return ""
+    rows = "".join(f"<tr><td>{i + 1}</td><td>{esc(l.get('origin'))}</td><td>{esc(l.get('destination'))}</td>"
+                   f"<td>{esc(l.get('takeoff'))}</td><td>{esc(l.get('landing'))}</td></tr>"
+                   for i, l in enumerate(sim.get("legs") or []))
+    outages = "".join(f"<li>{esc(k)} offline {esc(' to '.join(v))}</li>" for k, v in (sim.get("receiver_outages") or {}).items())
+    return (f"<h3>Simulated truth (what the simulator flew)</h3><p>{esc(sim.get('notice') or '')}. "
+            f"{esc(sim.get('receivers') or '?')} simulated receivers. The rebuilt route matches the simulated one at "
+            f"{esc(sim.get('matching_airports'))} of {len(sim.get('route') or [])} airports.</p>"
+            + (f"<ul>{outages}</ul>" if outages else "")
+            + '<table class="truth"><tr><th>#</th><th>from</th><th>to</th><th>take-off (UTC)</th><th>landing (UTC)</th></tr>'
+            + rows + "</table>")
+
+
 def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     a = itin.get("aircraft") or {}
     legs = itin.get("legs") or []
@@ -670,13 +619,14 @@ def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
             f"not to scale). Lines are observed altitudes; hatched areas have no points (inferred).</small></p>"
             f"{render_profile(itin, by_leg, key)}"
             f'<h3>Legs</h3>{render_legs_table(itin, frames)}<h3>Stops</h3>{render_stops_table(itin)}'
+            f"{render_simulation(itin)}"
             f"<h3>Identity and list entries</h3>{render_identity(itin)}{_notes(itin)}</section>")
 
 
 def render_html(itins: list[dict], points: dict[str, pl.DataFrame], notice: str | None = None,
                 title: str | None = None) -> str:
     """The whole page as a string (one section per aircraft)."""
-    notice = notice_of(itins, notice)
+    notice = notice_of(itins, notice, points)
     names = [(i.get("aircraft") or {}).get("registration") or (i.get("aircraft") or {}).get("icao24") or "?" for i in itins]
     title = title or ("tailwatch itinerary: " + ", ".join(names))
     if notice:
@@ -688,11 +638,11 @@ def render_html(itins: list[dict], points: dict[str, pl.DataFrame], notice: str 
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title>'
-            f"<style>{CSS}</style></head><body>{banner}<main><h1>{esc(title)}</h1>{sections}"
+            f"<style>{_asset('report.css')}</style></head><body>{banner}<main><h1>{esc(title)}</h1>{sections}"
             f"<h2>Method and caveats</h2>{METHOD}"
             f"<footer>{esc(notice) + ' · ' if notice else ''}Generated by tailwatch from the itinerary JSON "
             f"(tailwatch.itinerary/1). Self-contained: this page loads nothing from the network.</footer>"
-            f"</main>{banner}<script>{SCRIPT}</script></body></html>")
+            f"</main>{banner}<script>{_asset('report.js')}</script></body></html>")
 
 
 def write_html(itins: list[dict], points: dict[str, pl.DataFrame], path: Path, notice: str | None = None) -> list[Path]:

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.report.geojson import banned_features
-from tailwatch.report.tracks import iso, leg_label, leg_points, leg_segments, notice_of, place
+from tailwatch.report.tracks import iso, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
@@ -33,6 +33,7 @@ STYLES = {
     "inferred": {"LineStyle": {"color": "b30080ff", "width": "2"}},
     "stop-observed": {"IconStyle": {"color": "ffd07a1f", "scale": "1.1"}},
     "stop-inferred": {"IconStyle": {"color": "ff0080ff", "scale": "1.1"}},
+    "legal": {"LineStyle": {"color": "b3000000", "width": "1"}},
     "banned": {"LineStyle": {"color": "ff3030c0", "width": "1"}, "PolyStyle": {"color": "403030c0"}},
 }
 ICON = "http://maps.google.com/mapfiles/kml/shapes/airports.png"
@@ -106,7 +107,7 @@ def _altitudes_m(alt: np.ndarray | None, n: int) -> tuple[np.ndarray, str]:
 
 def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str | None = None) -> str:
     """The KML document as a string."""
-    notice = notice_of(itins, notice)
+    notice = notice_of(itins, notice, points)
     root = ET.Element(_k("kml"))
     doc = _sub(root, "Document")
     names = [(i.get("aircraft") or {}).get("registration") or (i.get("aircraft") or {}).get("icao24") or "?" for i in itins]
@@ -151,6 +152,20 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
                 else:
                     point = _sub(pm, "Point")
                     _sub(point, "coordinates", _coords(seg.lon, seg.lat))
+        legal = legal_paths(itin)
+        if legal:
+            lf = _sub(folder, "Folder")
+            _sub(lf, "name", "Legal shortest route")
+            km = (itin.get("route") or {}).get("legal_shortest_km")
+            _sub(lf, "description", "Shortest route avoiding airspace banned to the operator"
+                 + (f": {km:,.0f} km" if km is not None else "") + (f" — {notice}" if notice else ""))
+            for _, lon, lat in legal:
+                pm = _sub(lf, "Placemark")
+                _sub(pm, "name", "legal shortest route")
+                _sub(pm, "styleUrl", "#legal")
+                line = _sub(pm, "LineString")
+                _sub(line, "tessellate", "1")
+                _sub(line, "coordinates", _coords(lon, lat))
     shaded = banned_features(sorted(banned))
     if shaded:
         bf = _sub(doc, "Folder")

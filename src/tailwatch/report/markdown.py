@@ -67,6 +67,7 @@ def render_itinerary(itin: dict) -> list[str]:
     if not legs:
         lines.append("")
         lines.append("No flight in the data (on the ground or no usable points).")
+        lines += [f"- {note}" for note in itin.get("notes") or []]
         return lines
     route = itin.get("route") or {}
     codes = [c or "?" for c in route.get("airports") or []]

@@ -232,13 +232,18 @@ def leg_label(leg: dict) -> str:
     return f"{code(leg.get('origin'))} → {code(leg.get('destination'))}"
 
 
-def notice_of(itins: list[dict], notice: str | None) -> str | None:
-    """The banner every output must carry: the caller's, or the simulated notice when any itinerary says so."""
+def notice_of(itins: list[dict], notice: str | None, points: dict[str, pl.DataFrame] | None = None) -> str | None:
+    """The banner every output must carry: the caller's, or the simulated notice when any itinerary
+    says so or any aircraft's points all come from the simulator (source `simulated`)."""
     if notice:
         return notice
     for itin in itins:
         if itin.get("simulated") or (itin.get("aircraft") or {}).get("simulated"):
             return SIMULATED_NOTICE
+    for frame in (points or {}).values():
+        if frame is not None and frame.height and "source" in frame.columns:
+            if frame["source"].str.starts_with("simulated").all():
+                return SIMULATED_NOTICE
     return None
 
 
@@ -262,3 +267,44 @@ def country_names() -> dict[str, str]:
         return names()
     except (ImportError, FileNotFoundError, OSError, AttributeError, ValueError):
         return {}
+
+
+def legal_paths(itin: dict) -> list[tuple[int | None, np.ndarray, np.ndarray]]:
+    """Legal shortest route geometry if the airspace step gave one: the router's `legal_route` waypoints
+    ([lat, lon]), or a `legal_path` as [[lon, lat], ...] / a GeoJSON LineString."""
+    found = []
+
+    def take(obj, leg):
+        if isinstance(obj, dict):
+            obj = obj.get("coordinates")
+        if isinstance(obj, list) and len(obj) >= 2 and all(isinstance(p, (list, tuple)) and len(p) >= 2 for p in obj):
+            xy = np.asarray([[float(p[0]), float(p[1])] for p in obj])
+            found.append((leg, *densify(xy[:, 0], xy[:, 1])))
+
+    route = itin.get("route") or {}
+    for key in ("legal_path", "legal_shortest_path"):
+        take(route.get(key), None)
+    legal = route.get("legal_route")
+    if isinstance(legal, dict):  # the router's answer: waypoints are [lat, lon]
+        hops = legal.get("legs") or [legal]
+        for hop in hops:
+            wp = hop.get("waypoints") if isinstance(hop, dict) else None
+            if wp:
+                take([[p[1], p[0]] for p in wp], None)
+    elif isinstance(legal, list):
+        take(legal, None)
+    for i, leg in enumerate(itin.get("legs") or []):
+        for key in ("legal_path", "legal_route", "legal_shortest_path"):
+            take(leg.get(key), i)
+    return found
+
+
+def densify(lon: np.ndarray, lat: np.ndarray, step_km: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """Great-circle vertices every ~step_km between sparse waypoints, so any projection draws the arc."""
+    out_lon, out_lat = [lon[:1]], [lat[:1]]
+    for i in range(lon.size - 1):
+        km = float(haversine_km(lat[i], lon[i], lat[i + 1], lon[i + 1]))
+        la, lo = great_circle_points(lat[i], lon[i], lat[i + 1], lon[i + 1], max(2, int(km / step_km) + 2))
+        out_lon.append(np.asarray(lo)[1:])
+        out_lat.append(np.asarray(la)[1:])
+    return np.concatenate(out_lon), np.concatenate(out_lat)

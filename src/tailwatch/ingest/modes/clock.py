@@ -17,7 +17,9 @@ is read as a plain counter. Then, frame to frame:
 - any other backward step larger than `RESET_S` is a receiver restart: the
   time that passed across it is unknown and counted as zero, and the number
   of resets is reported (`resets`);
-- smaller backward steps (frames merged slightly out of order) are kept.
+- smaller backward steps (frames merged slightly out of order) are kept;
+- a zero stamp means "not timed" (dump1090 sends frames it got from the
+  network that way): the frame takes the previous frame's time.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TickClock:
         self._last_raw: float | None = None  # last stamp in seconds (counter/12e6 or seconds of day)
         self._last_elapsed = 0.0
         self.resets = 0
+        self.untimed = 0
 
     def _seconds(self, ticks: np.ndarray) -> np.ndarray:
         if self.gps:
@@ -49,10 +52,29 @@ class TickClock:
         return ticks.astype(np.float64) / TICK_HZ
 
     def elapsed(self, ticks: np.ndarray) -> np.ndarray:
-        """Seconds since the first frame ever given, for each stamp of this batch (in stream order)."""
+        """Seconds since the first frame ever given, for each stamp of this batch (in stream order).
+
+        A zero stamp means "no time" (dump1090 forwards network-received
+        frames that way): such a frame gets the time of the frame before it
+        and does not move the clock; `untimed` counts them.
+        """
         ticks = np.asarray(ticks, dtype=np.uint64)
         if ticks.size == 0:
             return np.zeros(0)
+        zero = ticks == 0
+        if zero.any():
+            self.untimed += int(zero.sum())
+            timed = np.flatnonzero(~zero)
+            out = np.full(ticks.size, self._last_elapsed)
+            if timed.size:
+                out[timed] = self._elapsed(ticks[timed])
+                # zero-stamped frames take the time of the last timed frame before them
+                last = np.maximum.accumulate(np.where(~zero, np.arange(ticks.size), -1))
+                out = np.where(last >= 0, out[np.maximum(last, 0)], out)
+            return out
+        return self._elapsed(ticks)
+
+    def _elapsed(self, ticks: np.ndarray) -> np.ndarray:
         if self._last_raw is None:
             if self.gps is None:
                 ns = ticks & np.uint64((1 << 30) - 1)

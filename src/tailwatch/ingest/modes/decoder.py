@@ -14,8 +14,14 @@ socket read by socket read, decodes as one stream):
   position if at most `local_window` (30 s, as pyModeS) old. Surface messages
   need a reference: the aircraft's last position (within `surface_window`),
   else the receiver `reference` given to the decoder or to `decode`.
-- carried values: last callsign and squawk per address, last velocity
-  (ground speed, track, vertical rate) for `velocity_window` seconds.
+- carried values: last callsign (DF17/18 identification, or DF20/21 Comm-B
+  identification BDS 2,0) and squawk (DF5/21, DF17 emergency status) per
+  address, last velocity (ground speed, track, vertical rate) for
+  `velocity_window` seconds.
+- plausibility: a fix that jumps away from both its neighbours faster than
+  `max_speed_kt` (1500 kt + 2 km, as pyModeS) is dropped and counted; CRC
+  lets one corrupted message in 16 million through, and one such fix would
+  otherwise draw a false leg.
 
 Everything runs column-wise: pairs are found by sorting the batch by address
 and time and taking running maxima of row indices, never by a loop over
@@ -29,15 +35,20 @@ from collections import Counter
 import numpy as np
 import polars as pl
 
+from tailwatch.geo.geodesy import haversine_km
 from tailwatch.ingest.modes import cpr
 from tailwatch.ingest.modes.bits import hex_addresses, to_polars
 from tailwatch.ingest.modes.fields import Fields, decode_fields
-from tailwatch.schema import POINT_SCHEMA, TIMESTAMP
+from tailwatch.schema import POINT_SCHEMA, TIMESTAMP, empty_points
 
 REJECT_CRC = "bad parity (CRC)"
 REJECT_UNCONFIRMED = "unconfirmed address"
 REJECT_LENGTH = "length does not match downlink format"
-REJECT_REASONS = (REJECT_CRC, REJECT_UNCONFIRMED, REJECT_LENGTH)
+REJECT_TIME = "no valid time"
+REJECT_SPIKE = "position inconsistent with its neighbours (speed)"
+MOTION_MARGIN_KM = 2.0  # as pyModeS: CPR quantisation and timing jitter
+KT_KM_PER_S = 1.852 / 3600.0
+REJECT_REASONS = (REJECT_CRC, REJECT_UNCONFIRMED, REJECT_LENGTH, REJECT_TIME, REJECT_SPIKE)  # by code
 
 MESSAGE_COLUMNS = (
     "timestamp", "icao24", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track",
@@ -73,7 +84,9 @@ class ModeSDecoder:
         local_window: float = 30.0,
         surface_window: float = 600.0,
         velocity_window: float = 30.0,
+        max_speed_kt: float = 1500.0,
     ) -> None:
+        self.max_speed_kt = max_speed_kt
         self.reference = reference
         self.source = source
         self.pair_window = pair_window
@@ -86,13 +99,14 @@ class ModeSDecoder:
         # indices (into the last batch) and reasons of rejected messages, for file:offset reports
         self.last_rejected: np.ndarray = np.zeros(0, np.int64)
         self.last_reasons: np.ndarray = np.zeros(0, np.uint8)
+        self._spiked = np.zeros(0, np.int64)
         self._confirmed = np.zeros(0, np.uint32)
         # last CPR message per (address, surface, odd): columns icao, surface, odd, t, lat, lon
         self._cpr = {k: np.zeros(0, d) for k, d in _CPR_STATE.items()}
         # last position per address
         self._pos = {k: np.zeros(0, d) for k, d in _POS_STATE.items()}
         # carried values per address
-        self._carry = pl.DataFrame(schema=_CARRY_SCHEMA)
+        self._carry = {k: np.zeros(0, d) for k, d in _CARRY_STATE.items()}
 
     # ------------------------------------------------------------------ public
     def decode(
@@ -103,8 +117,7 @@ class ModeSDecoder:
         reference: tuple[float, float] | None = None,
     ) -> pl.DataFrame:
         """Canonical points (positions only) of one batch; call again with the next batch."""
-        frame = self._decode(msg, length, t, reference)
-        return self._points(frame)
+        return self._points(self._decode(msg, length, t, reference))
 
     def messages(
         self,
@@ -118,22 +131,32 @@ class ModeSDecoder:
         For inspection and comparison with other decoders; advances the same
         state as `decode` except the carried values.
         """
-        frame = self._decode(msg, length, t, reference)
-        return frame.select(
-            pl.from_epoch((pl.col("t") * 1e6).round().cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC").alias("timestamp"),
-            *[c for c in MESSAGE_COLUMNS if c != "timestamp"],
-            pl.col("row"),
+        c = self._decode(msg, length, t, reference)
+        frame = pl.DataFrame(
+            {k: c[k] for k in ("row", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track", "vertical_rate",
+                               "heading", "airspeed", "cpr_odd", "surface", "latitude", "longitude")},
+            nan_to_null=True,
         )
+        return frame.with_columns(
+            _timestamps(c["t"]),
+            to_polars("icao24", hex_addresses(c["icao"])),
+            _callsigns(c["callsign"]),
+            to_polars("squawk", c["squawk"]),
+            pl.Series("onground", c["onground"]).replace_strict({-1: None, 0: False, 1: True}, return_dtype=pl.Boolean),
+        ).select(*MESSAGE_COLUMNS, "row")
 
     # ------------------------------------------------------------ internals
-    def _decode(self, msg, length, t, reference) -> pl.DataFrame:
+    def _decode(self, msg, length, t, reference) -> dict[str, np.ndarray]:
+        """NumPy columns of the accepted messages of a batch (positions decoded, state advanced)."""
         msg = np.asarray(msg, dtype=np.uint8).reshape(-1, 14)
         length = np.asarray(length, dtype=np.uint8)
         t = np.asarray(t, dtype=np.float64)
+        if not (msg.shape[0] == length.shape[0] == t.shape[0]):
+            raise ValueError("msg, length and t must have the same number of rows")
         n = msg.shape[0]
         self.messages_seen += n
         f = decode_fields(msg, length)
-        accepted = self._accept(f)
+        accepted = self._accept(f, np.isfinite(t))
         rows = np.flatnonzero(accepted)
         lat = np.full(n, np.nan)
         lon = np.full(n, np.nan)
@@ -142,7 +165,10 @@ class ModeSDecoder:
         if pos_rows.size:
             plat, plon = self._positions(f, t, pos_rows, ref)
             lat[pos_rows], lon[pos_rows] = plat, plon
-        data = {
+            if self._spiked.size:  # reported with the batch's other rejections
+                self.last_rejected = np.concatenate((self.last_rejected, pos_rows[self._spiked]))
+                self.last_reasons = np.concatenate((self.last_reasons, np.full(self._spiked.size, 4, np.uint8)))
+        return {
             "row": rows,
             "t": t[rows],
             "icao": f.address[rows],
@@ -162,19 +188,15 @@ class ModeSDecoder:
             "is_velocity": f.is_velocity[rows],
             "latitude": lat[rows],
             "longitude": lon[rows],
+            "callsign": f.callsign[rows],
+            "squawk": f.squawk[rows],
         }
-        frame = pl.DataFrame(data, nan_to_null=True).with_columns(
-            to_polars("icao24", hex_addresses(f.address[rows])),
-            to_polars("callsign", f.callsign[rows]).str.replace_all("#", "", literal=True).str.strip_chars().replace("", None),
-            to_polars("squawk", f.squawk[rows]),
-            pl.when(pl.col("onground") >= 0).then(pl.col("onground") == 1).alias("onground"),
-        )
-        return frame
 
-    def _accept(self, f: Fields) -> np.ndarray:
+    def _accept(self, f: Fields, timed: np.ndarray) -> np.ndarray:
         """Which messages to keep; counts the others by reason; updates the confirmed set."""
         n = f.df.size
         order = np.arange(n)
+        f.confirming &= timed
         conf_addr = f.address[f.confirming]
         conf_idx = order[f.confirming]
         uniq, first = np.unique(conf_addr, return_index=True)
@@ -185,12 +207,13 @@ class ModeSDecoder:
         in_batch = (uniq.size > 0) & (uniq[pos_c] == f.address) if uniq.size else np.zeros(n, bool)
         confirmed_earlier = in_batch & (first_idx[pos_c] < order) if uniq.size else in_batch
         known = known_before | confirmed_earlier
-        accepted = (f.clean & ~f.needs_known) | (f.needs_known & known)
+        accepted = ((f.clean & ~f.needs_known) | (f.needs_known & known)) & timed
         reason = np.full(n, 255, np.uint8)
         es_or_11 = np.isin(f.df, (11, 17, 18))
-        reason[~f.length_ok] = 2
+        reason[~f.length_ok & (f.length != 2)] = 2  # Mode A/C replies (2 bytes) are skipped, not rejected
         reason[f.length_ok & es_or_11 & ~f.parity_ok] = 0
         reason[f.length_ok & f.needs_known & ~known] = 1
+        reason[~timed & (reason == 255) & (f.clean | f.needs_known)] = 3
         bad = np.flatnonzero(reason != 255)
         skipped = ~accepted & (reason == 255)
         if skipped.any():  # valid but not decoded here (DF19/22/24, DF18 non-ICAO/TIS-B)
@@ -306,16 +329,52 @@ class ModeSDecoder:
                 ll, ln = cpr.local_position(la2[i], lo2[i], odd2[i], cur_lat[prevc[i]], cur_lon[prevc[i]])
                 cur_lat[i], cur_lon[i] = ll, ln
 
+        cur_lat, cur_lon, spiked = self._drop_spikes(icao2, t2, is_new2, cur_lat, cur_lon)
+
         # results for the batch rows, in the order of `rows`
         out_lat = np.full(m, np.nan)
         out_lon = np.full(m, np.nan)
         sel = np.flatnonzero(is_new2)
         out_lat[o2[sel] - kp] = cur_lat[sel]
         out_lon[o2[sel] - kp] = cur_lon[sel]
+        self._spiked = np.sort(o2[sel][spiked[sel]] - kp)  # into `rows`
 
         self._update_cpr_state(icao, surf, odd, tt, la, lo)
         self._update_pos_state(icao2, t2, cur_lat, cur_lon)
         return out_lat, out_lon
+
+    def _drop_spikes(self, icao, t, is_new, lat, lon) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blank positions that jump away from both neighbours faster than `max_speed_kt`.
+
+        Rows are sorted by address and time. A lone wrong fix (an undetected
+        corrupted message) is inconsistent with the position before it and the
+        one after it; a real move is consistent with at least one. The
+        neighbour must be at most `local_window` away in time to count.
+        """
+        have = np.flatnonzero(~np.isnan(lat))
+        if have.size < 2:
+            return lat, lon, np.zeros(lat.size, bool)
+        same = icao[have[1:]] == icao[have[:-1]]
+        dt = np.abs(t[have[1:]] - t[have[:-1]])
+        km = haversine_km(lat[have[:-1]], lon[have[:-1]], lat[have[1:]], lon[have[1:]])
+        too_fast = same & (dt <= self.local_window) & (km > MOTION_MARGIN_KM + dt * self.max_speed_kt * KT_KM_PER_S)
+        bad_before = np.concatenate(([False], too_fast))
+        bad_after = np.concatenate((too_fast, [False]))
+        has_before = np.concatenate(([False], same & (dt <= self.local_window)))
+        has_after = np.concatenate((same & (dt <= self.local_window), [False]))
+        spike = bad_before & (bad_after | ~has_after) & has_before
+        # the first fix of a track, contradicted by a next fix that agrees with the one after it
+        next_fine = np.concatenate((has_after[1:] & ~bad_after[1:], [False]))
+        spike |= bad_after & ~has_before & next_fine
+        drop = have[spike & is_new[have]]
+        spiked = np.zeros(lat.size, bool)
+        if drop.size:
+            self.rejects[REJECT_SPIKE] += int(drop.size)
+            lat, lon = lat.copy(), lon.copy()
+            lat[drop] = np.nan
+            lon[drop] = np.nan
+            spiked[drop] = True
+        return lat, lon, spiked
 
     def _update_cpr_state(self, icao, surf, odd, tt, la, lo) -> None:
         if icao.size == 0:
@@ -355,56 +414,111 @@ class ModeSDecoder:
         fresh = self._pos["t"] >= horizon
         self._pos = {k: v[fresh] for k, v in self._pos.items()}
 
-    def _points(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Positions with callsign, squawk and velocity carried from earlier messages of the same aircraft."""
-        carry_cols = ["callsign", "squawk", "v_gs", "v_track", "v_rate", "v_t"]
-        work = frame.select(
-            "icao24", "t", "row", "latitude", "longitude", "altitude", "geoaltitude",
-            "groundspeed", "track", "onground", "surface", "is_position",
-            "callsign", "squawk",
-            pl.when("is_velocity").then("groundspeed").alias("v_gs"),
-            pl.when("is_velocity").then("track").alias("v_track"),
-            pl.when("is_velocity").then("vertical_rate").alias("v_rate"),
-            pl.when("is_velocity").then("t").alias("v_t"),
+    def _points(self, c: dict[str, np.ndarray]) -> pl.DataFrame:
+        """Positions with callsign, squawk and velocity carried from earlier messages of the same aircraft.
+
+        Per address in time order (state of earlier batches first), the index
+        of the latest row holding each carried value is a running maximum;
+        values are gathered only for the position rows.
+        """
+        st = self._carry
+        k = st["icao"].size
+        icao = np.concatenate((st["icao"], c["icao"]))
+        t = np.concatenate((np.full(k, -np.inf), c["t"]))
+        seq = np.concatenate((np.full(k, -1), np.arange(c["t"].size)))
+        callsign = np.concatenate((st["callsign"], c["callsign"]))
+        squawk = np.concatenate((st["squawk"], c["squawk"]))
+        v_gs = np.concatenate((st["v_gs"], c["groundspeed"]))
+        v_track = np.concatenate((st["v_track"], c["track"]))
+        v_rate = np.concatenate((st["v_rate"], c["vertical_rate"]))
+        v_t = np.concatenate((st["v_t"], c["t"]))
+        has_v = np.concatenate((np.ones(k, bool), c["is_velocity"]))
+        o = np.lexsort((seq, t, icao))
+        icao_s = icao[o]
+        start = _group_starts(icao_s)
+
+        def last(flag: np.ndarray) -> np.ndarray:
+            idx = _running_last(flag[o])
+            return np.where(idx >= start, idx, -1)
+
+        last_cs = last(callsign != b"")
+        last_sq = last(squawk != b"")
+        last_v = last(has_v)
+
+        # state for the next batch: the latest of each value per address
+        end = np.ones(o.size, bool)
+        end[:-1] = icao_s[1:] != icao_s[:-1]
+        ends = np.flatnonzero(end)
+        if ends.size:
+            lc, lq, lv = last_cs[ends], last_sq[ends], last_v[ends]
+            keep = (lc >= 0) | (lq >= 0) | (lv >= 0)
+            ends, lc, lq, lv = ends[keep], lc[keep], lq[keep], lv[keep]
+            vo = o[np.maximum(lv, 0)]
+            self._carry = {
+                "icao": icao_s[ends],
+                "callsign": np.where(lc >= 0, callsign[o[np.maximum(lc, 0)]], b""),
+                "squawk": np.where(lq >= 0, squawk[o[np.maximum(lq, 0)]], b""),
+                "v_gs": np.where(lv >= 0, v_gs[vo], np.nan),
+                "v_track": np.where(lv >= 0, v_track[vo], np.nan),
+                "v_rate": np.where(lv >= 0, v_rate[vo], np.nan),
+                "v_t": np.where(lv >= 0, v_t[vo], -np.inf),
+            }
+
+        is_pos = np.concatenate((np.zeros(k, bool), c["is_position"] & ~np.isnan(c["latitude"])))
+        sel = np.flatnonzero(is_pos[o])
+        src = o[sel] - k  # rows of the batch columns
+        if sel.size == 0:
+            return empty_points()
+        lc, lq, lv = last_cs[sel], last_sq[sel], last_v[sel]
+        vo = o[np.maximum(lv, 0)]
+        fresh = (lv >= 0) & (c["t"][src] - v_t[vo] <= self.velocity_window)
+        surface = c["surface"][src]
+        gs = np.where(surface, c["groundspeed"][src], np.where(fresh, v_gs[vo], np.nan))
+        trk = np.where(surface, c["track"][src], np.where(fresh, v_track[vo], np.nan))
+        vr = np.where(surface | ~fresh, np.nan, v_rate[vo])
+        order = np.lexsort((src, c["icao"][src], c["t"][src]))
+        src = src[order]
+        pick = lambda a: a[order]  # noqa: E731
+        frame = pl.DataFrame(
+            {
+                "latitude": c["latitude"][src],
+                "longitude": c["longitude"][src],
+                "altitude": c["altitude"][src].astype(np.float32),
+                "geoaltitude": c["geoaltitude"][src].astype(np.float32),
+                "groundspeed": pick(gs).astype(np.float32),
+                "track": pick(trk).astype(np.float32),
+                "vertical_rate": pick(vr).astype(np.float32),
+                "onground": surface[order],
+            },
+            nan_to_null=True,
         )
-        state = self._carry.with_columns(
-            pl.lit(-np.inf).alias("t"), pl.lit(-1, pl.Int64).alias("row"), pl.lit(False).alias("is_position")
-        )
-        both = pl.concat([state, work], how="diagonal_relaxed").sort(["icao24", "t", "row"])
-        both = both.with_columns(pl.col(carry_cols).forward_fill().over("icao24"))
-        self._carry = both.group_by("icao24").agg(pl.col(carry_cols).last())
-        fresh = (pl.col("t") - pl.col("v_t")) <= self.velocity_window
-        points = both.filter(pl.col("is_position") & pl.col("latitude").is_not_null())
-        points = points.with_columns(
-            pl.when(pl.col("surface")).then("groundspeed").otherwise(pl.when(fresh).then("v_gs")).alias("groundspeed"),
-            pl.when(pl.col("surface")).then("track").otherwise(pl.when(fresh).then("v_track")).alias("track"),
-            pl.when(pl.col("surface")).then(None).otherwise(pl.when(fresh).then("v_rate")).alias("vertical_rate"),
-        )
-        return points.select(
-            pl.from_epoch((pl.col("t") * 1e6).round().cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC").cast(TIMESTAMP).alias("timestamp"),
-            "icao24",
-            "callsign",
-            "latitude",
-            "longitude",
-            pl.col("altitude").cast(pl.Float32),
-            pl.col("geoaltitude").cast(pl.Float32),
-            pl.col("groundspeed").cast(pl.Float32),
-            pl.col("track").cast(pl.Float32),
-            pl.col("vertical_rate").cast(pl.Float32),
-            "onground",
-            "squawk",
+        return frame.with_columns(
+            _timestamps(c["t"][src]),
+            to_polars("icao24", hex_addresses(c["icao"][src])),
+            _callsigns(np.where(pick(lc) >= 0, callsign[o[np.maximum(pick(lc), 0)]], b"")),
+            to_polars("squawk", np.where(pick(lq) >= 0, squawk[o[np.maximum(pick(lq), 0)]], b"")),
             pl.lit(self.source, pl.String).alias("source"),
-        ).sort("timestamp", "icao24").select(list(POINT_SCHEMA))
+        ).select(list(POINT_SCHEMA))
+
+
+def _timestamps(t: np.ndarray) -> pl.Series:
+    micros = np.round(t * 1e6).astype(np.int64)
+    return pl.Series("timestamp", micros).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIMESTAMP)
+
+
+def _callsigns(raw: np.ndarray) -> pl.Series:
+    """Callsign column from raw 8-byte identification characters: '#' dropped, padding stripped."""
+    return to_polars("callsign", raw).str.replace_all("#", "", literal=True).str.strip_chars().replace("", None)
 
 
 _CPR_STATE = {"icao": np.uint32, "surface": bool, "odd": bool, "t": np.float64, "lat": np.float64, "lon": np.float64}
 _POS_STATE = {"icao": np.uint32, "t": np.float64, "lat": np.float64, "lon": np.float64}
-_CARRY_SCHEMA = {
-    "icao24": pl.String,
-    "callsign": pl.String,
-    "squawk": pl.String,
-    "v_gs": pl.Float64,
-    "v_track": pl.Float64,
-    "v_rate": pl.Float64,
-    "v_t": pl.Float64,
+_CARRY_STATE = {
+    "icao": np.uint32,
+    "callsign": "S8",
+    "squawk": "S4",
+    "v_gs": np.float64,
+    "v_track": np.float64,
+    "v_rate": np.float64,
+    "v_t": np.float64,
 }

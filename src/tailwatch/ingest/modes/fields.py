@@ -25,6 +25,7 @@ class Fields:
 
     df: np.ndarray  # uint8
     address: np.ndarray  # uint32: AA field (DF11/17/18) or recovered from parity (AP formats)
+    length: np.ndarray  # uint8 bytes as given
     length_ok: np.ndarray  # bool
     parity_ok: np.ndarray  # bool: DF11/17/18 parity acceptable (AP formats: always, the check is the address)
     clean: np.ndarray  # bool: DF11/17/18 with acceptable parity
@@ -73,6 +74,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
     f = Fields(
         df=df,
         address=address,
+        length=length,
         length_ok=length_ok,
         parity_ok=np.where(np.isin(df, (17, 18)), syn == 0, np.where(df == 11, syn < 0x80, True)),
         clean=clean,
@@ -129,7 +131,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         f.heading[sel] = v.heading
         f.airspeed[sel] = v.airspeed
 
-    sel = np.flatnonzero((tc == 28) & (bits(msg, 38, 40) == 1) if n else np.zeros(0, bool))
+    sel = np.flatnonzero((tc == 28) & (bits(msg, 38, 40) == 1))
     if sel.size:  # emergency/priority status carries the Mode A code in bits 44-56
         m = msg[sel]
         ident = bits(m, 44, 56)
@@ -141,7 +143,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
     sel = np.flatnonzero(ap & ((df == 0) | (df == 4) | (df == 16) | (df == 20)))
     if sel.size:
         f.altitude[sel] = altitude.altitude_code(msg[sel])
-    sel = np.flatnonzero(ap & ((df == 20) | (df == 21)))
+    sel = np.flatnonzero(ap & ((df == 20) | (df == 21)) & (msg[:, 4] == 0x20))
     if sel.size:
         ok, cs = identification.commb_callsign(msg[sel])
         f.callsign[sel[ok]] = cs[ok]

@@ -1,0 +1,72 @@
+"""Frames already in `traffic`'s column names, as CSV (plain or compressed).
+
+Header with at least timestamp, icao24, latitude, longitude (see
+`traffic_json.from_traffic_columns` for the rest). Streams in batches; a value
+that does not parse is a rejected line, with its number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.ingest.base import (
+    DEFAULT_BATCH_ROWS,
+    ENGINE_ERRORS,
+    LINE,
+    REASON,
+    BadInput,
+    Rejects,
+    header_fields,
+    lazy_text_table,
+    parse_exprs,
+    split_rejects,
+    stream_batches,
+)
+from tailwatch.ingest.traffic_json import from_traffic_columns, has_traffic_columns, timestamp_expr
+
+TYPES: dict[str, pl.DataType] = {
+    "latitude": pl.Float64(),
+    "longitude": pl.Float64(),
+    "altitude": pl.Float64(),
+    "geoaltitude": pl.Float64(),
+    "groundspeed": pl.Float64(),
+    "track": pl.Float64(),
+    "vertical_rate": pl.Float64(),
+    "onground": pl.Boolean(),
+}
+
+
+class TrafficCsvReader:
+    name = "traffic-csv"
+
+    def sniff(self, head: bytes) -> bool:
+        return has_traffic_columns(header_fields(head))
+
+    def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        lazy = lazy_text_table(path)
+        try:
+            names = [c for c in lazy.collect_schema().names() if c != LINE]
+        except ENGINE_ERRORS as exc:
+            raise BadInput(f"{path}: unreadable CSV header: {str(exc).splitlines()[0][:200]}") from exc
+        lower = {c: c.strip().strip('"').lower() for c in names}
+        if len(set(lower.values())) < len(lower) or not has_traffic_columns(lower.values()):
+            raise BadInput(f"{path}: CSV header lacks timestamp/icao24/latitude/longitude or repeats a column")
+        lazy = lazy.rename(lower)
+        casts, reason = parse_exprs(TYPES, set(lower.values()))
+        # Time may be epoch numbers or ISO text: try both, keep what parsed.
+        stamp = pl.coalesce(timestamp_expr(pl.Float64()), timestamp_expr(pl.String()))
+        bad_time = pl.when(stamp.is_null() & pl.col("timestamp").is_not_null()).then(pl.lit("unparsable timestamp"))
+        pipeline = from_traffic_columns(
+            lazy.with_columns(pl.coalesce(reason, bad_time.otherwise(None)).alias(REASON))
+            .with_columns(casts)
+            .with_columns(stamp.alias("timestamp"))
+        )
+        for batch in stream_batches(path, pipeline, batch_rows):
+            rejects.records += batch.height
+            yield split_rejects(batch, path, rejects)
+
+
+READER = TrafficCsvReader()

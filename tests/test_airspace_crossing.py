@@ -1,0 +1,84 @@
+"""Crossings: ordered countries with entry/exit times, observed vs inferred, antimeridian, pole."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailwatch.airspace.crossing import countries_on_arc, country_runs, crossings, densify
+from tailwatch.geo.geodesy import great_circle_points, haversine_km
+
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+
+
+def _track(lat1, lon1, lat2, lon2, kmh=800.0, every_s=60.0):
+    d = float(haversine_km(lat1, lon1, lat2, lon2))
+    n = int(d / kmh * 3600 / every_s) + 1
+    lat, lon = great_circle_points(lat1, lon1, lat2, lon2, n)
+    t = T0 + np.arange(n) * d / (n - 1) / kmh * 3600
+    return lat, lon, t
+
+
+def test_observed_track_moscow_yerevan():
+    lat, lon, t = _track(55.6, 37.27, 40.15, 44.4)
+    out = crossings(lat, lon, t)
+    codes = [c["country"] for c in out]
+    assert codes[0] == "RU" and codes[-1] == "AM"
+    assert "GE" in codes
+    assert all(c["evidence"] == "observed" for c in out)
+    # runs are in time order and entry ≤ exit
+    entries = [c["entry"] for c in out]
+    assert entries == sorted(entries)
+    assert all(c["entry"] <= c["exit"] for c in out)
+    assert out[0]["entry"] == "2023-11-14T22:13:20Z"
+
+
+def test_gap_is_filled_by_great_circle_and_marked_inferred():
+    lat, lon, t = _track(55.6, 37.27, 40.15, 44.4)
+    # no coverage over the Caucasus: drop every point between 44.5°N and 40.9°N
+    keep = (lat > 44.5) | (lat < 40.9)
+    out = crossings(lat[keep], lon[keep], t[keep])
+    ge = [c for c in out if c["country"] == "GE"]
+    assert ge and all(c["evidence"] == "inferred" for c in ge)
+    assert ge[0]["entry_evidence"] == "inferred" and ge[0]["observed_points"] == 0
+    # interpolated entry time lies inside the gap
+    assert out[0]["evidence"] == "observed"
+
+
+def test_densify_spacing_and_flags():
+    lat = np.array([0.0, 0.0, 0.0])
+    lon = np.array([0.0, 0.05, 2.0])  # 5.6 km then 217 km
+    t = np.array([0.0, 25.0, 1000.0])
+    d = densify(lat, lon, t)
+    step = haversine_km(d["latitude"][:-1], d["longitude"][:-1], d["latitude"][1:], d["longitude"][1:])
+    assert step.max() <= 10.0 + 1e-9
+    assert d["inferred"].sum() == d.height - 3  # fill of the long segment only; the 3 fixes observed
+    assert not d["inferred"][0] and not d["inferred"][1] and not d["inferred"][-1]
+    assert np.all(np.diff(d["t"].to_numpy()) > 0)
+
+
+def test_antimeridian_anadyr_to_nome():
+    lat, lon, t = _track(64.73, 177.5, 64.5, -165.4)
+    assert lon.max() > 170 and lon.min() < -160
+    codes = [c["country"] for c in crossings(lat, lon, t)]
+    assert codes[0] == "RU" and codes[-1] == "US"
+    assert countries_on_arc(64.73, 177.5, 64.5, -165.4)[0] == "RU"
+
+
+def test_over_the_pole_svalbard_to_alert_with_gap():
+    # Longyearbyen → over the North Pole → Alert: only the two ends observed
+    lat, lon = great_circle_points(78.25, 15.5, 82.5, -62.3, 3)
+    mid_lat, mid_lon = 89.9, 0.0
+    lat = np.array([78.25, mid_lat, 82.5])
+    lon = np.array([15.5, mid_lon, -62.3])
+    t = np.array([T0, T0 + 3600, T0 + 7200])
+    runs = country_runs(densify(lat, lon, t))
+    codes = runs["country"].to_list()
+    assert codes[0] == "NO" and codes[-1] == "CA"
+    last = runs.row(-1, named=True)
+    assert last["entry_evidence"] == "inferred" and last["exit_evidence"] == "observed"
+
+
+def test_empty_and_single_point():
+    assert crossings(np.array([]), np.array([]), np.array([])) == []
+    one = crossings(np.array([48.85]), np.array([2.35]), np.array([T0]))
+    assert [c["country"] for c in one] == ["FR"]

@@ -1,0 +1,180 @@
+"""The archive's promises: partitioned, sorted, zstd, deduplicated, atomic, resumable."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from tailwatch.archive import ROW_GROUP_ROWS, ArchiveWriter, partition_files, scan
+from tailwatch.ingest.pipeline import ingest_file, ingest_files
+from tailwatch.schema import COLUMNS, POINT_SCHEMA
+
+
+def quickstart_states(samples: Path) -> pl.DataFrame:
+    """Real quickstart points as OpenSky state vectors (SI units)."""
+    raw = pl.DataFrame(json.loads(gzip.decompress((samples / "collections" / "quickstart.json.gz").read_bytes())))
+    return raw.select(
+        (pl.col("timestamp") // 1000).alias("time"), "icao24", pl.col("latitude").alias("lat"),
+        pl.col("longitude").alias("lon"), (pl.col("groundspeed") * 1852 / 3600).alias("velocity"),
+        pl.col("track").alias("heading"), (pl.col("vertical_rate") * 0.3048 / 60).alias("vertrate"),
+        "callsign", "onground", pl.lit(False).alias("alert"), pl.lit(False).alias("spi"), "squawk",
+        (pl.col("altitude") * 0.3048).alias("baroaltitude"), (pl.col("altitude") * 0.3048).alias("geoaltitude"),
+        (pl.col("timestamp") / 1000).alias("lastposupdate"), (pl.col("timestamp") / 1000).alias("lastcontact"),
+    )
+
+
+def repeated(states: pl.DataFrame, copies: int, day_shift: bool = False) -> pl.DataFrame:
+    """`copies` of the states with distinct addresses (and optionally one day apart)."""
+    parts = []
+    for k in range(copies):
+        addr = ((pl.col("icao24").str.to_integer(base=16) + k * 0x040405) % 0x1000000)
+        part = states.with_columns(addr.map_batches(lambda s: s.map_elements(lambda v: f"{v:06x}", return_dtype=pl.String),
+                                                    return_dtype=pl.String).alias("icao24"))
+        if day_shift:
+            part = part.with_columns(pl.col("time") + 86400 * (k % 3), pl.col("lastposupdate") + 86400 * (k % 3))
+        parts.append(part)
+    return pl.concat(parts)
+
+
+def stored(archive: Path) -> pl.DataFrame:
+    return scan(archive).collect().sort(COLUMNS[:4] + ["altitude"], nulls_last=True)
+
+
+def archive_state(archive: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(archive)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(archive.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def states(traffic_samples: Path) -> pl.DataFrame:
+    return quickstart_states(traffic_samples)
+
+
+def test_layout_sorting_compression_row_groups(tmp_path: Path, states: pl.DataFrame):
+    src = tmp_path / "states.csv"
+    repeated(states, 2, day_shift=True).write_csv(src)
+    summary = ingest_file(src, tmp_path / "arc")
+    assert summary.written == summary.points > 0 and summary.rejected == 0
+    files = partition_files(tmp_path / "arc")
+    assert {f.parent.name for f in files} == {"date=2021-10-07", "date=2021-10-08"}
+    for f in files:
+        meta = pq.ParquetFile(f).metadata
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+        assert all(meta.row_group(i).num_rows <= ROW_GROUP_ROWS for i in range(meta.num_row_groups))
+        frame = pl.read_parquet(f)
+        assert list(frame.columns) == COLUMNS and frame.schema == pl.Schema(POINT_SCHEMA)
+        assert frame.equals(frame.sort(["icao24", "timestamp"], maintain_order=True))
+        day = f.parent.name.removeprefix("date=")
+        assert (frame["timestamp"].dt.strftime("%Y-%m-%d") == day).all()
+    assert not list((tmp_path / "arc").rglob(".*tmp"))
+
+
+def test_reingest_adds_nothing_and_overlap_is_dropped(tmp_path: Path, states: pl.DataFrame):
+    arc = tmp_path / "arc"
+    plain = tmp_path / "states.csv"
+    states = states.head(60_000)
+    states.write_csv(plain)
+    first = ingest_file(plain, arc)
+    before = archive_state(arc)
+    again = ingest_file(plain, arc)
+    assert again.skipped and again.written == 0
+    assert archive_state(arc) == before
+    # the same points in another container (gzip, different bytes) are all duplicates
+    packed = tmp_path / "states.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    overlap = ingest_file(packed, arc)
+    assert not overlap.skipped and overlap.written == 0 and overlap.duplicates == overlap.points
+    # half-overlapping content: only the new half is written
+    half = tmp_path / "half.csv"
+    pl.concat([states.head(1000), repeated(states.head(1000), 2).tail(1000)]).write_csv(half)
+    partial = ingest_file(half, arc)
+    assert partial.written == 1000 and partial.duplicates == 1000
+    assert scan(arc).select(pl.len()).collect().item() == first.written + 1000
+    keys = stored(arc).select("icao24", "timestamp", "latitude", "longitude")
+    assert keys.is_duplicated().sum() == 0
+
+
+def test_many_files_one_writer(tmp_path: Path, traffic_samples: Path):
+    files = sorted((traffic_samples / "fr24").glob("*.json")) + [traffic_samples / "readsb" / "trace_full_ac671b.json"]
+    summaries = ingest_files(files, tmp_path / "arc")
+    assert [s.error for s in summaries] == [None] * 5
+    assert sum(s.written for s in summaries) == 871 + 305 + 1249 + 634 + 2500
+    # one file per day partition touched, not one per input
+    assert len(partition_files(tmp_path / "arc")) == len({f.parent for f in partition_files(tmp_path / "arc")})
+    again = ingest_files(files, tmp_path / "arc")
+    assert all(s.skipped for s in again)
+
+
+def test_failed_file_leaves_others_and_no_manifest(tmp_path: Path, traffic_samples: Path):
+    bad = tmp_path / "broken.json"
+    good = traffic_samples / "fr24" / "3376ab31.json"
+    bad.write_bytes(gzip.compress(good.read_bytes())[:2000])  # truncated gzip
+    summaries = ingest_files([bad, good], tmp_path / "arc")
+    assert summaries[0].error and str(bad) in summaries[0].error
+    assert summaries[1].written == 305
+    assert len(list((tmp_path / "arc" / "_ingested").glob("*.json"))) == 1
+
+
+def test_writer_discard_and_source_counts(tmp_path: Path, states: pl.DataFrame):
+    from tailwatch.ingest.opensky import from_state_vectors
+    from tailwatch.schema import conform
+
+    frame = conform(from_state_vectors(states.head(500)))
+    writer = ArchiveWriter(tmp_path / "arc")
+    writer.write(frame, source_index=0)
+    writer.write(frame, source_index=1)  # an exact copy from another source
+    writer.write(frame.head(10), source_index=2)
+    writer.discard(2)
+    writer.flush()
+    assert writer.source_counts(0) == (500, 0)
+    assert writer.source_counts(1) == (0, 500)
+    assert writer.source_counts(2) == (0, 0)
+    assert scan(tmp_path / "arc").select(pl.len()).collect().item() == 500
+
+
+@pytest.mark.slow
+def test_kill_midway_leaves_complete_files_and_resumes(tmp_path: Path, states: pl.DataFrame):
+    """SIGKILL an ingest mid-way: old files untouched, new files complete, a re-run gives the full result."""
+    arc, ref = tmp_path / "arc", tmp_path / "ref"
+    earlier = tmp_path / "earlier.csv"
+    states.head(5000).write_csv(earlier)
+    ingest_file(earlier, arc)
+    ingest_file(earlier, ref)
+    before = archive_state(arc)
+    big = tmp_path / "big.csv"
+    repeated(states, 4).write_csv(big)  # ~1.1 M rows: the writer flushes after the first 1 M-row batch
+    env = dict(os.environ, TAILWATCH_FLUSH_ROWS="150000")
+    cmd = [sys.executable, "-m", "tailwatch.cli", "ingest", str(big), "--archive", str(arc)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    old_files = len(partition_files(arc))
+    while time.time() < deadline and len(partition_files(arc)) <= old_files and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after_kill = archive_state(arc)
+    for name, digest in before.items():  # nothing that was there changed
+        assert after_kill[name] == digest
+    assert len(partition_files(arc)) > old_files, "the kill came too late to test anything"
+    for f in partition_files(arc):  # every visible file is complete
+        pq.ParquetFile(f).metadata
+        pl.read_parquet(f)
+    assert len(list((arc / "_ingested").glob("*.json"))) == 1  # the big file is not marked done
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    ingest_file(big, ref)
+    assert stored(arc).equals(stored(ref))
+    assert not [p for p in arc.rglob("*") if p.name.startswith(".")]

@@ -1,0 +1,95 @@
+"""Packaged country polygons: ISO codes, overseas territories, territorial sea, antimeridian."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import shapely
+
+from tailwatch.geo import countries
+from tailwatch.geo.geodesy import destination
+
+
+def test_every_row_has_source_and_as_of():
+    table = pl.read_parquet(countries._data_path())
+    assert table.height == 3 * table['iso2'].n_unique() and table['iso2'].n_unique() > 190
+    assert table["source"].null_count() == 0 and table["as_of"].null_count() == 0
+    assert set(table["layer"].unique()) == set(countries.LAYERS)
+
+
+def test_iso_codes_and_territories_folded_into_controlling_state():
+    land = countries.country_shapes()
+    for code in ("FR", "NO", "RU", "US", "GB", "DK", "CN", "NL", "XK"):
+        assert code in land, code
+    for code in ("MQ", "GP", "GF", "GL", "GI", "HK", "PR", "AW", "-99"):
+        assert code not in land, code
+    places = {  # (lat, lon) → state whose airspace it is
+        (14.64, -61.02): "FR",  # Martinique
+        (16.17, -61.68): "FR",  # Basse-Terre, Guadeloupe
+        (4.93, -52.33): "FR",   # Cayenne, French Guiana
+        (-21.1, 55.5): "FR",    # Réunion
+        (78.22, 15.65): "NO",   # Svalbard
+        (72.0, -40.0): "DK",    # Greenland ice sheet
+        (36.14, -5.35): "GB",   # Gibraltar
+        (22.3, 114.17): "CN",   # Hong Kong
+        (18.25, -66.5): "US",   # Puerto Rico
+        (12.5, -69.97): "NL",   # Aruba
+        (35.9, 14.5): "MT",     # Malta
+        (35.5, 12.6): "IT",     # Lampedusa
+        (55.6, 37.3): "RU",     # Moscow
+        (54.7, 20.5): "RU",     # Kaliningrad
+    }
+    lat = np.array([p[0] for p in places])
+    lon = np.array([p[1] for p in places])
+    assert list(countries.locate(lat, lon)) == list(places.values())
+    assert list(countries.locate(lat, lon, layer="land")) == list(places.values())
+
+
+def test_antimeridian_and_high_latitudes():
+    lat = np.array([66.0, 65.5, 68.0, -16.6, -17.7, 52.9, 80.0, 89.0, -80.0])
+    lon = np.array([170.0, -175.0, 179.99, 179.9, 178.0, 173.0, 50.0, 0.0, 0.0])
+    got = list(countries.locate(lat, lon))
+    assert got == ["RU", "RU", "RU", "FJ", "FJ", "US", "RU", None, "AQ"]
+    # longitudes outside [-180, 180) are wrapped
+    assert list(countries.locate(np.array([66.0]), np.array([170.0 - 360.0]))) == ["RU"]
+
+
+def test_territorial_sea_is_12_nm_on_the_sphere():
+    """Points 15 km and 30 km off a straight coast: inside, then outside the airspace."""
+    # open coasts only: Malta to the south-south-west, Snæfellsnes (Iceland) and Cabo da Roca west
+    for lat0, lon0, bearing in ((35.85, 14.45, 200.0), (64.85, -23.7, 270.0), (38.78, -9.45, 270.0)):
+        inland = countries.locate(np.array([lat0]), np.array([lon0]), layer="land")[0]
+        coast = countries.country_shapes()[inland]
+        # walk out from the coast: the first point at sea, then 15 / 30 km beyond it
+        d = np.arange(0, 60, 0.5)
+        la, lo = destination(np.full(d.size, lat0), np.full(d.size, lon0), np.full(d.size, bearing), d)
+        at_sea = d[~shapely.contains_xy(coast, lo, la)][0]
+        la2, lo2 = destination(np.full(2, lat0), np.full(2, lon0), np.full(2, bearing), at_sea + np.array([15.0, 30.0]))
+        inside = countries.locate(la2, lo2)
+        assert inside[0] == inland, (lat0, lon0, inside)
+        assert inside[1] is None, (lat0, lon0, inside)
+
+
+def test_locate_is_vectorised_and_fast():
+    import time
+
+    rng = np.random.default_rng(1)
+    lat = rng.uniform(-60, 75, 100_000)
+    lon = rng.uniform(-180, 180, 100_000)
+    countries.locate(lat[:10], lon[:10])  # warm
+    t0 = time.perf_counter()
+    got = countries.locate(lat, lon)
+    elapsed = time.perf_counter() - t0
+    assert got.shape == lat.shape
+    share_land = np.mean(got != None)  # noqa: E711
+    assert 0.2 < share_land < 0.45  # about 30 % of the Earth is land (+ territorial sea)
+    assert elapsed < 5.0
+
+
+@pytest.mark.parametrize("code", ["FR", "RU", "US", "GR"])
+def test_airspace_contains_land(code):
+    land, air = countries.country_shapes()[code], countries.airspace_shapes()[code]
+    assert air.area > land.area
+    # land simplified at 0.005° may stick out of airspace simplified at 0.01° by < 1 km only
+    assert shapely.difference(land, air.buffer(0.01)).area < 1e-6 * land.area + 1e-9

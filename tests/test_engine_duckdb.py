@@ -1,0 +1,75 @@
+"""DuckDB queries over the archive: the right rows, canonical dtypes, pruned partitions."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tailwatch.archive import scan
+from tailwatch.engines.duckdb import count_points, partition_files_between, points_for, summary_by_aircraft
+from tailwatch.ingest.pipeline import ingest_files
+from tailwatch.schema import POINT_SCHEMA
+
+
+@pytest.fixture(scope="module")
+def archive(traffic_samples: Path, tmp_path_factory) -> Path:
+    arc = tmp_path_factory.mktemp("arc")
+    files = sorted((traffic_samples / "fr24").glob("*.json")) + [
+        traffic_samples / "readsb" / "trace_full_ac671b.json",
+        traffic_samples / "collections" / "quickstart.json.gz",
+    ]
+    summaries = ingest_files(files, arc)
+    assert all(s.error is None for s in summaries)
+    return arc
+
+
+def test_points_for_one_aircraft_matches_polars_scan(archive: Path):
+    got = points_for(archive, ["AC671B"])
+    assert got.schema == pl.Schema(POINT_SCHEMA)
+    want = scan(archive).filter(pl.col("icao24") == "ac671b").collect().sort(["icao24", "timestamp"])
+    assert got.height == 2500
+    assert got.equals(want)
+
+
+def test_points_for_window_and_several_aircraft(archive: Path):
+    start = datetime(2025, 2, 5, 0, 0)  # naive = UTC
+    end = datetime(2025, 2, 5, 6, 0, tzinfo=timezone.utc)
+    got = points_for(archive, ["ac671b", "8467d8"], start, end)
+    assert got["icao24"].unique().to_list() == ["ac671b"]
+    assert got["timestamp"].min() >= start.replace(tzinfo=timezone.utc)
+    assert got["timestamp"].max() <= end
+    assert got.equals(got.sort(["icao24", "timestamp"]))
+    assert got.height == scan(archive).filter(
+        (pl.col("icao24") == "ac671b") & pl.col("timestamp").is_between(start.replace(tzinfo=timezone.utc), end)
+    ).collect().height
+
+
+def test_partition_pruning_by_folder(archive: Path):
+    day = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    files = partition_files_between(archive, day, day.replace(hour=23))
+    assert files and all(f.parent.name == "date=2024-01-02" for f in files)
+    assert len(partition_files_between(archive)) > len(files)
+
+
+def test_summary_by_aircraft(archive: Path):
+    summary = summary_by_aircraft(archive, ["ac671b", "4baac6", "000000"])
+    assert summary["icao24"].to_list() == ["4baac6", "ac671b"]
+    row = summary.filter(pl.col("icao24") == "ac671b").row(0, named=True)
+    assert row["points"] == 2500 and row["days"] == 2
+    assert {"DAL1812", "DAL2418"} <= set(row["callsigns"])
+    assert row["lat_min"] < row["lat_max"] and row["first_seen"] < row["last_seen"]
+    everyone = summary_by_aircraft(archive)
+    assert everyone["points"].sum() == count_points(archive) == scan(archive).select(pl.len()).collect().item()
+
+
+def test_empty_and_missing(tmp_path: Path, archive: Path):
+    assert points_for(tmp_path).schema == pl.Schema(POINT_SCHEMA)
+    assert points_for(archive, []).height == 0
+    assert points_for(archive, ["abcdef"]).height == 0
+    assert summary_by_aircraft(tmp_path).height == 0
+    assert count_points(tmp_path) == 0
