@@ -12,9 +12,12 @@ packaging); ISO 3166 numeric → alpha-2 codes from the npm package `world-count
 
 Why these: `countryinfo` (PyPI and npm) ships per-country GeoJSON at 1:110m (France has
 55 vertices: Malta, Lampedusa, most Greek islands and the Channel Islands vanish), which
-cannot decide whether a track crossed a territorial sea. Natural Earth 1:10m is the
-finest packaged, public-domain world set; `world-atlas` keys features by ISO numeric code,
-which avoids Natural Earth's `ISO_A2 = -99` quirk for France and Norway.
+cannot decide whether a track crossed a territorial sea. The PyPI packages that speak of
+Natural Earth (cartopy, geodatasets, geopandas ≥ 1.0) download it at run time, which the
+project does not allow. Natural Earth 1:10m (v4.1.0 in `world-atlas`, quantised to
+0.0036° × 0.0017°, ~400 m) is the finest packaged, public-domain world set; `world-atlas`
+keys features by ISO numeric code, which avoids Natural Earth's `ISO_A2 = -99` quirk for
+France and Norway.
 
 Output rows (one per country and layer; `wkb` is a shapely MultiPolygon in lon/lat):
 - `land`     — Natural Earth land, overseas territories folded into the controlling state
@@ -44,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "tailwatch" / "data" / "countries.parquet"
 TERRITORIAL_SEA_KM = 12 * 1.852
 OBSTACLE_MARGIN_KM = 40.0
-SOURCE = "Natural Earth 1:10m admin-0 v4.1 via npm world-atlas 2.0.2; ISO codes via npm world-countries 5.1.0"
+SOURCE = "Natural Earth 1:10m admin-0 v4.1.0 via npm world-atlas 2.0.2; ISO codes via npm world-countries 5.1.0"
 
 # Natural Earth features without an ISO numeric id in world-atlas, or territories whose
 # airspace the named state controls (Natural Earth SOVEREIGNT / the administering state).

@@ -267,7 +267,7 @@ def synthetic_traffic(n_aircraft: int, seconds: float, rate: float, seed: int = 
     me_vel = (np.uint64(19) << np.uint64(51)) | (np.uint64(1) << np.uint64(48))
     me_vel = me_vel | ((np.sin(hdg) < 0).astype(np.uint64) << np.uint64(42)) | (vew << np.uint64(32))
     me_vel |= ((np.cos(hdg) < 0).astype(np.uint64) << np.uint64(31)) | (vns << np.uint64(21)) | (np.uint64(1) << np.uint64(10))
-    me_id = (np.uint64(4) << np.uint64(51)) | np.uint64(0x0C30C30C30C30C)  # callsign "CCCCCCCC"-like, valid chars
+    me_id = (np.uint64(4) << np.uint64(51)) | np.uint64(0x0C30C30C30C3)  # callsign "CCCCCCCC"
     me = np.where(kind == 0, me_pos, np.where(kind == 1, me_vel, me_id))
     msg[:, 0] = np.where(kind == 3, (11 << 3) | 5, (17 << 3) | 5)
     msg[:, 1] = (icao >> np.uint64(16)).astype(np.uint8)

@@ -22,6 +22,7 @@ def test_russian_operator_in_2024():
     assert EU27 <= banned
     assert {"GB", "CA", "US", "NO", "IS", "CH", "AL", "MK", "ME"} <= banned
     assert not banned & {"TR", "RS", "GE", "AM", "AZ", "RU", "BY", "KZ", "AE", "EG", "DZ"}
+    assert "UA" in banned  # closed to all civil flights
 
 
 def test_dates_matter():
@@ -34,7 +35,9 @@ def test_dates_matter():
 
 def test_registration_country_alone_triggers_and_others_do_not():
     assert "DE" in banned_jurisdictions(registration_country="RU", when="2023-01-01")
-    assert banned_jurisdictions(operator_country="KZ", registration_country="KZ", when="2023-01-01") == []
+    # only closures to all civil traffic (Ukraine since 24 Feb 2022) apply to everyone
+    assert banned_jurisdictions(operator_country="KZ", registration_country="KZ", when="2023-01-01") == ["UA"]
+    assert banned_jurisdictions(when="2022-02-23") == []
     rows = banning_rules(operator_country="RU", when="2023-01-01").filter(pl.col("jurisdiction") == "FR")
     assert "2022/334" in rows["source"][0]
 

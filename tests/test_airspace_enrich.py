@@ -83,6 +83,11 @@ def test_route_figures_and_sentence(enriched):
     assert route["direct_km"] == pytest.approx(direct, abs=0.1)
     assert route["flown_km"] > route["direct_km"]
     assert route["legal_shortest_km"] > route["direct_km"]
+    legal = route["legal_route"]
+    assert legal["airports"][0] == "UUWW" and legal["airports"][-1] == "DAAG"
+    assert legal["legs"][0]["waypoints"][0] == pytest.approx([a["latitude"], a["longitude"]], abs=1e-3)
+    crossed = {c for leg in legal["legs"] for c in leg["countries"]}
+    assert not crossed & set(route["direct_banned_countries"])
     assert set(route["direct_banned_countries"]) & {"PL", "DE", "AT", "HU", "SK", "IT", "CZ", "HR", "SI", "RO"}
     text = route["detour"]
     assert text.startswith(f"flown {route['flown_km']:,.0f} km against {route['direct_km']:,.0f} km direct")

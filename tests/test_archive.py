@@ -178,3 +178,22 @@ def test_kill_midway_leaves_complete_files_and_resumes(tmp_path: Path, states: p
     ingest_file(big, ref)
     assert stored(arc).equals(stored(ref))
     assert not [p for p in arc.rglob("*") if p.name.startswith(".")]
+
+
+def test_aircraft_json_folder_is_a_time_series(tmp_path: Path, states: pl.DataFrame):
+    """Snapshots repeat a position until a new one arrives: stored once, at its receive time."""
+    points = states.filter(pl.col("icao24") == states["icao24"][0]).head(6)
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    for i, r in enumerate(points.iter_rows(named=True)):
+        for k, age in enumerate((0.5, 0.9)):  # the second snapshot still shows the same position
+            aircraft = [{"hex": r["icao24"], "lat": r["lat"], "lon": r["lon"], "seen_pos": age,
+                         "alt_baro": round(r["baroaltitude"] / 0.3048)}]
+            doc = {"now": r["time"] + age, "aircraft": aircraft}
+            (folder / f"aircraft_{i:02d}_{k}.json").write_text(json.dumps(doc))
+    summaries = ingest_files(sorted(folder.iterdir()), tmp_path / "arc")
+    assert [s.format for s in summaries] == ["aircraft-json"] * 12
+    assert sum(s.points for s in summaries) == 12
+    assert sum(s.written for s in summaries) == 6 and sum(s.duplicates for s in summaries) == 6
+    out = scan(tmp_path / "arc").collect().sort("timestamp")
+    assert out["timestamp"].dt.epoch("s").to_list() == points["time"].to_list()

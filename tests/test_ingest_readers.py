@@ -337,3 +337,19 @@ def test_truncated_gzip_is_bad_input(traffic_samples: Path, tmp_path: Path):
     with pytest.raises(BadInput) as err:
         read_file(path)
     assert str(path) in str(err.value)
+
+
+def test_readsb_trace_damaged_row_is_rejected_with_its_line(traffic_samples: Path, tmp_path: Path):
+    lines = (traffic_samples / "readsb" / "trace_full_ac671b.json").read_text().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.lstrip().startswith("[") and i > 20)
+    lines[row] = lines[row].replace("[", "", 1)  # a row that lost its bracket
+    lines[row + 1] = lines[row + 1].replace(",", ",north,", 1)  # a latitude that is not a number
+    path = tmp_path / "trace_full_ac671b.json"
+    path.write_text("\n".join(lines))
+    frame, rejects = read_file(path)
+    assert frame.height == 2498
+    assert rejects.counts == {"malformed trace row (time offset)": 1, "malformed trace row (position)": 1}
+    assert rejects.examples == [
+        f"{path}:{row + 1}: malformed trace row (time offset)",
+        f"{path}:{row + 2}: malformed trace row (position)",
+    ]

@@ -81,11 +81,12 @@ def test_reconnects_with_backoff_and_jitter():
         refused = feed.stats.errors
         server = await asyncio.start_server(flaky, "127.0.0.1", port)
         await asyncio.sleep(2.0)
+        server.close()  # no new connections; let the client finish reading the last one
+        await server.wait_closed()
+        await asyncio.sleep(0.8)
         feed.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        server.close()
-        await server.wait_closed()
         return feed, accepted, refused
 
     feed, accepted, refused = asyncio.run(scenario())
@@ -166,7 +167,8 @@ def json_docs(now: float) -> list[dict]:
             {"hex": "3c6dd4", "flight": "DLH4AB  ", "lat": 50.0 + 0.01 * (i // 2), "lon": 8.0,
              "alt_baro": 12000, "gs": 300.5, "track": 10.0, "baro_rate": 1024, "squawk": "1000",
              "seen_pos": 0.4 + i % 2, "seen": 0.1},  # a snapshot without a new position: seen_pos grows
-            {"hex": "~2a0001", "lat": 49.0, "lon": 7.0, "alt_baro": "ground", "seen_pos": 1.0 + i},
+            {"hex": "2a0001", "lat": 49.0, "lon": 7.0, "alt_baro": "ground", "seen_pos": 1.0 + i},
+            {"hex": "~1a2b3c", "lat": 49.5, "lon": 7.5, "alt_baro": 2000, "seen_pos": 0.5},  # TIS-B: not ICAO
             {"hex": "abcdef", "alt_baro": 3000, "seen": 0.1},  # no position
         ]})
     return docs
@@ -229,7 +231,7 @@ def test_several_feeds_merged_by_one_watcher(tmp_path: Path):
     assert per["4ca123"] in (19, 20)  # every position but the first of the CPR pair
     assert per["484506"] == 5
     assert per["3c6dd4"] == 2 and per["2a0001"] == 1  # repeated snapshots: one row per new position
-    assert "abcdef" not in per
+    assert "abcdef" not in per and "1a2b3c" not in per
     assert stored.height == stored.unique(["icao24", "timestamp", "latitude", "longitude"]).height
     alerts = [json.loads(x) for x in out.getvalue().splitlines()]
     assert sorted(a["icao24"] for a in alerts) == ["2a0001", "3c6dd4", "484506", "4ca123"]

@@ -82,7 +82,7 @@ def test_sbs_log_is_paced_by_its_own_times(tmp_path: Path):
         for i in range(0, 10, 2)))
     rec = load_recording(log, "sbs")
     assert rec.due.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
-    proc, port = start(str(log), "--serve", "sbs", "--speed", "8")
+    proc, port = start(str(log), "--speed", "8")  # served in its own format
     data, arrivals = receive_all(port)
     assert proc.wait(timeout=10) == 0
     assert data == log.read_bytes()

@@ -282,7 +282,7 @@ def watch(
 @app.command()
 def replay(
     path: Annotated[Path, typer.Argument(help="Beast capture, SBS log or raw AVR log (gzip ok).")],
-    serve: Annotated[str, typer.Option("--serve", help="Serve as beast, sbs or raw.")] = "beast",
+    serve: Annotated[Optional[str], typer.Option("--serve", help="Serve as beast, sbs or raw (default: the recording's own format).")] = None,
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free port, printed).")] = 30005,
     speed: Annotated[float, typer.Option("--speed", help="Time factor (2 = twice as fast; 0 = as fast as possible).")] = 1.0,
     loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
@@ -291,7 +291,7 @@ def replay(
     from tailwatch.ingest.base import BadInput
     from tailwatch.live.replay import run_replay
 
-    if serve not in ("beast", "sbs", "raw"):
+    if serve is not None and serve not in ("beast", "sbs", "raw"):
         raise BadInput(f"--serve must be beast, sbs or raw, got {serve!r}")
     if not path.exists():
         raise BadInput(f"{path}: no such file")

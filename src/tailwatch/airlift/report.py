@@ -148,7 +148,7 @@ def render_markdown(report: dict) -> str:
     if report.get("end_to_end_max_t") is not None:
         lo, hi = report["end_to_end_band_t"]
         lines.append(f"Most that could go end to end without unloading: **{_fmt(report['end_to_end_max_t'], ' t')}** "
-                     f"(band {_fmt(lo)}–{_fmt(hi)} t), limited by leg {report['limiting_leg']}.")
+                     f"(band {_fmt(lo)}–{_fmt(hi)} t), limited by leg {report['limiting_leg'] + 1}.")  # legs are numbered from 1 in prose
     elif report.get("note"):
         lines.append(report["note"])
     if "claim" in report:

@@ -1,7 +1,8 @@
 """Which states bar an aircraft from their airspace on a given day.
 
 `data/airspace_bans.csv`: one row per jurisdiction (ISO2) × rule — `applies_to`
-(operator_country | registration_country | operator), `match` (ISO2 or operator name),
+(operator_country | registration_country | operator | all), `match` (ISO2, operator name, or
+`*` for a closure to all civil traffic such as Ukraine's since 24 Feb 2022),
 `from`/`to` (ISO dates, `to` empty while in force), `source`, `as_of`, `note`. EU rules are
 expanded to the 27 member states (one row each, note "EU member state"): a crossing is
 judged against the state whose airspace it is, so no membership table is needed at run time.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-APPLIES_TO = ("operator_country", "registration_country", "operator")
+APPLIES_TO = ("operator_country", "registration_country", "operator", "all")
 
 
 def _bans_path() -> Path:
@@ -61,7 +62,7 @@ def banning_rules(operator_country: str | None = None, registration_country: str
     keys = {"operator_country": (operator_country or "").upper(),
             "registration_country": (registration_country or "").upper(),
             "operator": (operator or "").casefold()}
-    cond = pl.lit(False)
+    cond = pl.col("applies_to") == "all"
     for applies, value in keys.items():
         if value:
             match = pl.col("match").str.to_lowercase() if applies == "operator" else pl.col("match").str.to_uppercase()

@@ -137,8 +137,12 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
         answer = legal_route(codes[0], codes[-1], typecode=typecode, banned=banned,
                              operator_country=operator_country)
         route["legal_shortest_km"] = answer["distance_km"]
-        route["legal_route"] = {"airports": answer["airports"], "range_km": answer["range_km"],
-                                "range_basis": answer["range_basis"]}
+        route["legal_route"] = {
+            "airports": answer["airports"], "distance_km": answer["distance_km"],
+            "range_km": answer["range_km"], "range_basis": answer["range_basis"],
+            "legs": [{k: leg[k] for k in ("origin", "destination", "distance_km", "waypoints", "countries")}
+                     for leg in answer["legs"]],  # waypoints are [lat, lon]
+        }
     except (NoRoute, ValueError) as exc:
         note = str(exc)
         route["legal_shortest_km"] = None

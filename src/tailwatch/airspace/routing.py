@@ -1,30 +1,31 @@
 """Shortest route on the sphere that avoids banned airspace, with fuel stops when a hop
 exceeds the aircraft's range.
 
-Method: a reduced visibility graph searched by A* with lazy edge checks.
+Method: a reduced visibility graph, explored by A* as it is built.
 - Obstacles are the banned states' airspace (land + 12 NM). Graph nodes are the convex
-  vertices of the same shapes grown by 40 km and simplified to 0.2° (the `obstacle` layer),
-  so every node lies ≥ ~18 km outside the airspace it belongs to and edges between
-  neighbouring nodes clear it.
+  vertices of the same shapes grown by 40 km and simplified to 0.2° (the `obstacle` layer
+  of `geo.countries`), so every node lies ≥ ~18 km outside the airspace it wraps.
 - Edges are great-circle arcs (exact geodesics on the sphere), kept only when tangent at
-  both ends (the shortest path around polygons bends only at convex vertices, tangentially),
-  and checked lazily — when A* pops them — by densifying the arc every 25 km and testing
-  the line against the prepared airspace union (with ±360° copies, so arcs across the
-  antimeridian are checked too).
+  both ends (a shortest path around polygons bends only at convex vertices, tangentially),
+  and only when they improve a node's best cost so far. An arc is legal when it crosses no
+  boundary edge of the banned airspace: an exact arc–arc intersection test on unit vectors
+  (two matrix–vector products over the ~16 k boundary edges, ~50 µs), which needs no special
+  case at the antimeridian or the poles. Ends are checked to lie outside.
 - Nodes are limited to the ellipse {x : d(o,x) + d(x,d) ≤ bound}; a path found shorter than
   the bound is optimal, otherwise the search is repeated once with bound = its length.
 Why not a grid: an 8- or 16-neighbour lattice has a metrication error of several percent
-unless it is very fine, and a fine global grid is slow in Python; the visibility graph is
-exact up to the node margin. Error bounds: the route is at most ~margin × turning angle
-longer than the true shortest path around the 12 NM airspace (≤ 40 km × π per obstacle
-wrapped, typically 10–60 km on an intercontinental route, < 1 %); Natural Earth 1:10m and
-the 0.01° simplification place borders to ~1 km; the sphere differs from WGS84 by ≤ 0.5 %.
+unless very fine, and a fine global grid is slow in Python; the visibility graph is exact up
+to the node margin. Error bounds: the route is at most ~margin × turning angle longer than
+the true shortest path around the 12 NM airspace (≤ 40 km × π per obstacle wrapped,
+typically 10–60 km on an intercontinental route, < 1 %); Natural Earth 1:10m and the 0.01°
+simplification place borders to ~1 km; the sphere differs from WGS84 by ≤ 0.5 %.
 
 Fuel stops: when the legal route is longer than the range, A* runs over suitable airports
-(large airports, runway long enough when known, in states that do not ban the aircraft) with
-hop cost = the legal shortest distance between them (direct arc when it is clear, otherwise
-the visibility-graph route), hops ≤ range, plus a small per-stop penalty so that an extra
-landing is only chosen when it shortens the route by more than `STOP_PENALTY_KM`.
+(large airports, runway long enough when known, in states that do not ban the aircraft; the
+50 with the least great-circle detour) with hop cost = the legal shortest distance between
+them (checked lazily when a hop is popped, at most the range), plus a per-stop penalty so an
+extra landing is only chosen when it saves more than `STOP_PENALTY_KM`.
+Measured (`bench/route.py`): 0.6–0.7 s for Moscow → Caracas / Havana with an Il-76's range.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ from shapely import affinity
 
 from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_km, to_unit_vectors
 
-DENSIFY_KM = 25.0
+DENSIFY_KM = 25.0  # spacing of points drawn along an arc (`arc_points`)
 STOP_PENALTY_KM = 150.0
-MAX_STOP_CANDIDATES = 80
+MAX_STOP_CANDIDATES = 50
 
 
 class NoRoute(ValueError):
@@ -50,6 +51,8 @@ class NoRoute(ValueError):
 
 
 TILE_DEG = 5.0
+TOUCH = 1e-12  # |sin| below which a point counts as on a great circle (~6 µm)
+EDGE_MAX_DEG = 0.5  # polygon edges are straight in lon/lat: split long ones before treating them as arcs
 
 
 def _tiles(geom: shapely.Geometry) -> np.ndarray:
@@ -70,103 +73,50 @@ def _tiles(geom: shapely.Geometry) -> np.ndarray:
     return tiles
 
 
-RASTER_DEG = 0.05
-END_KM = 15.0  # arc ends checked exactly (airports may lie close to a banned border)
-
-
-class Raster:
-    """Global 0.05° mask of banned airspace, grown by one cell: a conservative, fast arc test.
-
-    Cells whose centre lies inside are found by an even-odd scanline fill (vectorised over
-    all polygon edges), then dilated by one cell so any cell the airspace touches is set
-    (airspace parts are ≥ 2 × 12 NM wide, far wider than a cell)."""
-
-    def __init__(self, geom: shapely.Geometry, deg: float = RASTER_DEG):
-        self.deg = deg
-        x0, y0, x1, y1 = geom.bounds
-        self.lon0 = max(-180.0, np.floor(x0 / deg) * deg - 2 * deg)
-        self.lat0 = max(-90.0, np.floor(y0 / deg) * deg - 2 * deg)
-        w = int(np.ceil((min(180.0, x1 + 2 * deg) - self.lon0) / deg))
-        h = int(np.ceil((min(90.0, y1 + 2 * deg) - self.lat0) / deg))
-        self.full_width = w >= int(round(360 / deg)) - 4
-        toggles = np.zeros((h, w + 1), dtype=np.uint8)
-        rings = []
-        for poly in shapely.get_parts(geom):
-            rings.append(np.asarray(poly.exterior.coords))
-            rings.extend(np.asarray(r.coords) for r in poly.interiors)
-        if rings:
-            xy1 = np.concatenate([r[:-1] for r in rings])
-            xy2 = np.concatenate([r[1:] for r in rings])
-            y1, y2 = xy1[:, 1], xy2[:, 1]
-            lo = np.ceil((np.minimum(y1, y2) - self.lat0) / deg - 0.5).astype(int)  # first row centre ≥ min y
-            hi = np.ceil((np.maximum(y1, y2) - self.lat0) / deg - 0.5).astype(int)  # rows < hi (half-open)
-            count = np.clip(hi - lo, 0, None)
-            e = np.repeat(np.arange(len(y1)), count)
-            rows = np.repeat(lo, count) + (np.arange(e.size) - np.repeat(np.cumsum(count) - count, count))
-            yc = self.lat0 + (rows + 0.5) * deg
-            x = xy1[e, 0] + (yc - y1[e]) * (xy2[e, 0] - xy1[e, 0]) / (y2[e] - y1[e])
-            cols = np.clip(np.ceil((x - self.lon0) / deg - 0.5).astype(int), 0, w)
-            ok = (rows >= 0) & (rows < h)
-            np.add.at(toggles, (rows[ok], cols[ok]), 1)
-        inside = (np.cumsum(toggles[:, :w], axis=1) & 1).astype(bool)
-        grown = inside.copy()
-        for dr in (-1, 0, 1):
-            shifted = inside
-            if dr:
-                shifted = np.zeros_like(inside)
-                if dr > 0:
-                    shifted[dr:] = inside[:-dr]
-                else:
-                    shifted[:dr] = inside[-dr:]
-            for dc in (-1, 0, 1):
-                if self.full_width:  # wraps round the antimeridian
-                    grown |= np.roll(shifted, dc, axis=1)
-                elif dc == 0:
-                    grown |= shifted
-                elif dc > 0:
-                    grown[:, dc:] |= shifted[:, :-dc]
-                else:
-                    grown[:, :dc] |= shifted[:, -dc:]
-        self.mask = grown
-
-    def hits(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        h, w = self.mask.shape
-        r = np.floor((lat - self.lat0) / self.deg).astype(int)
-        c = np.floor((((lon + 180.0) % 360.0) - 180.0 - self.lon0) / self.deg).astype(int)
-        if self.full_width:
-            c %= w
-        ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        out = np.zeros(lat.shape, bool)
-        out[ok] = self.mask[r[ok], c[ok]]
-        return out
+def _boundary_edges(geom: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (m, 3) of the start and end of every boundary edge, edges ≤ 0.5°."""
+    if geom.is_empty:
+        return np.empty((0, 3)), np.empty((0, 3))
+    dense = shapely.segmentize(geom, EDGE_MAX_DEG)
+    starts, ends = [], []
+    for poly in shapely.get_parts(dense):
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.asarray(ring.coords)
+            starts.append(xy[:-1])
+            ends.append(xy[1:])
+    a, b = np.concatenate(starts), np.concatenate(ends)
+    # drop zero-length edges and the cuts along ±180° (interior to the airspace on the sphere)
+    cut = (np.abs(a[:, 0]) >= 180.0 - 1e-9) & (np.abs(b[:, 0]) >= 180.0 - 1e-9)
+    keep = np.any(a != b, axis=1) & ~cut
+    return to_unit_vectors(a[keep, 1], a[keep, 0]), to_unit_vectors(b[keep, 1], b[keep, 0])
 
 
 @dataclass
 class Obstacles:
-    """Banned airspace prepared for routing: tiled test geometry + candidate nodes."""
+    """Banned airspace prepared for routing: boundary edges as unit vectors (exact arc
+    crossing tests on the sphere), tiled polygons (point tests) and the candidate nodes."""
 
     codes: tuple[str, ...]
-    tiles: np.ndarray  # prepared lon/lat pieces of the airspace, with ±360° copies
+    tiles: np.ndarray  # prepared lon/lat pieces of the airspace
     tree: shapely.STRtree
+    edge_a: np.ndarray  # (m, 3) boundary edge ends
+    edge_b: np.ndarray
+    edge_n: np.ndarray  # (m, 3) edge_a × edge_b
     node_lat: np.ndarray
     node_lon: np.ndarray
     node_vec: np.ndarray  # (n, 3) unit vectors
     node_pcross: np.ndarray  # (n, 3) v × prev and v × next: tangency is a dot product
     node_ncross: np.ndarray
-    raster: Raster | None = None
     _edge_cache: dict = field(default_factory=dict, repr=False)
     _hop_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_shapes(cls, banned: list[shapely.Geometry], nodes: list[shapely.Geometry],
-                    codes: tuple[str, ...] = (), raster_deg: float = RASTER_DEG) -> "Obstacles":
-        """`banned`: airspace to avoid; `nodes`: the same grown by a margin (lon/lat) larger
-        than two raster cells (0.05° → ~11 km; the packaged margin is ≥ 18 km)."""
+                    codes: tuple[str, ...] = ()) -> "Obstacles":
+        """`banned`: airspace to avoid; `nodes`: the same grown by a margin (lon/lat)."""
         airspace = shapely.union_all([g for g in banned if g is not None and not g.is_empty])
-        copies = [] if airspace.is_empty else [
-            airspace, affinity.translate(airspace, xoff=360.0), affinity.translate(airspace, xoff=-360.0)]
-        tiles = _tiles(shapely.union_all(copies)) if copies else np.empty(0, dtype=object)
-        tree = shapely.STRtree(tiles)
+        tiles = _tiles(airspace) if not airspace.is_empty else np.empty(0, dtype=object)
+        ea, eb = _boundary_edges(airspace)
         lat, lon, prev, nxt = [], [], [], []
         grown = shapely.union_all([g for g in nodes if g is not None and not g.is_empty])
         for poly in shapely.get_parts(grown):
@@ -180,18 +130,19 @@ class Obstacles:
             a = (ring - p) * np.c_[scale, np.ones(len(ring))]
             b = (n - ring) * np.c_[scale, np.ones(len(ring))]
             convex = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0] > 0
+            convex &= np.abs(ring[:, 0]) < 180.0 - 1e-9  # corners made by the ±180° cut are not corners
             lat.append(ring[convex, 1])
             lon.append(ring[convex, 0])
             prev.append(to_unit_vectors(p[convex, 1], p[convex, 0]))
             nxt.append(to_unit_vectors(n[convex, 1], n[convex, 0]))
-        obst = cls(tuple(codes), tiles, tree, np.empty(0), np.empty(0), np.empty((0, 3)),
-                   np.empty((0, 3)), np.empty((0, 3)), Raster(airspace, raster_deg) if not airspace.is_empty else None)
+        empty = np.empty((0, 3))
+        f = np.asfortranarray  # column-major: (m, 3) @ (3,) is ~3× faster
+        obst = cls(tuple(codes), tiles, shapely.STRtree(tiles), f(ea), f(eb), f(np.cross(ea, eb)),
+                   np.empty(0), np.empty(0), empty, empty, empty)
         if lat:
             lat_a, lon_a = np.concatenate(lat), np.concatenate(lon)
             prev_a, next_a = np.concatenate(prev), np.concatenate(nxt)
             outside = ~obst.inside_many(lat_a, lon_a)
-            if obst.raster is not None:  # nodes must clear the raster too, or no arc leaves them
-                outside &= ~obst.raster.hits(lat_a, lon_a)
             obst.node_lat, obst.node_lon = lat_a[outside], lon_a[outside]
             obst.node_vec = to_unit_vectors(obst.node_lat, obst.node_lon)
             obst.node_pcross = np.cross(obst.node_vec, prev_a[outside])
@@ -203,6 +154,7 @@ class Obstacles:
         out = np.zeros(lat.size, bool)
         if self.tiles.size == 0:
             return out
+        lon = (lon + 180.0) % 360.0 - 180.0
         pi, ti = self.tree.query(shapely.points(lon, lat))
         for p, t in zip(pi.tolist(), ti.tolist()):
             if not out[p] and shapely.contains_xy(self.tiles[t], lon[p], lat[p]):
@@ -213,33 +165,50 @@ class Obstacles:
         return bool(self.inside_many(np.array([lat]), np.array([lon]))[0])
 
     def arc_clear(self, lat1: float, lon1: float, lat2: float, lon2: float) -> bool:
-        """True when the great-circle arc between the points stays out of banned airspace.
-
-        The raster answers first (sampled every 2 km); a hit farther than END_KM from both
-        ends means blocked, a hit only near an end is settled exactly on the polygons."""
-        if self.tiles.size == 0:
+        """True when the great-circle arc between two points outside the airspace crosses
+        no boundary edge of it (exact on the sphere; antimeridian and poles need no care)."""
+        if self.edge_a.shape[0] == 0:
             return True
         key = (lat1, lon1, lat2, lon2)
         hit = self._edge_cache.get(key)
         if hit is None:
-            hit = self._arc_clear(lat1, lon1, lat2, lon2)
+            a, b = _unit(lat1, lon1), _unit(lat2, lon2)
+            hit = not arc_crosses(a, b, self.edge_a, self.edge_b, self.edge_n)
             self._edge_cache[key] = hit
             self._edge_cache[(lat2, lon2, lat1, lon1)] = hit
         return hit
 
-    def _arc_clear(self, lat1: float, lon1: float, lat2: float, lon2: float) -> bool:
-        if self.raster is not None:
-            lat, lon = arc_points(lat1, lon1, lat2, lon2, step_km=2.0)
-            hits = np.flatnonzero(self.raster.hits(lat, lon))
-            if hits.size == 0:
-                return True
-            step = 2.0 if lat.size < 3 else float(haversine_km(lat[0], lon[0], lat[1], lon[1]))
-            from_end = np.minimum(hits, lat.size - 1 - hits) * step
-            if np.any(from_end > END_KM):
-                return False
-        line = arc_line(lat1, lon1, lat2, lon2)
-        cand = self.tree.query(line)
-        return not (cand.size and bool(shapely.intersects(self.tiles[cand], line).any()))
+
+def _cross_rows(u: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """u × m for one vector u and rows m (np.cross is slow on small inputs)."""
+    return np.stack([u[1] * m[:, 2] - u[2] * m[:, 1],
+                     u[2] * m[:, 0] - u[0] * m[:, 2],
+                     u[0] * m[:, 1] - u[1] * m[:, 0]], axis=1)
+
+
+def _unit(lat: float, lon: float) -> np.ndarray:
+    p, l = math.radians(lat), math.radians(lon)
+    return np.array([math.cos(p) * math.cos(l), math.cos(p) * math.sin(l), math.sin(p)])
+
+
+def arc_crosses(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray, en: np.ndarray) -> bool:
+    """Does the minor arc a→b cross any of the minor arcs ea→eb (normals en)? Unit vectors."""
+    n1 = np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    sa, sb = ea @ n1, eb @ n1
+    # edge ends on both sides of the arc's circle (touching counts: conservative)
+    straddle = np.flatnonzero((np.minimum(sa, sb) <= TOUCH) & (np.maximum(sa, sb) >= -TOUCH))
+    if straddle.size == 0:
+        return False
+    en_s = en[straddle]
+    ta, tb = en_s @ a, en_s @ b
+    both = (np.minimum(ta, tb) <= TOUCH) & (np.maximum(ta, tb) >= -TOUCH)  # arc ends on both sides
+    if not both.any():
+        return False
+    idx = straddle[both]
+    p = _cross_rows(n1, en[idx])  # the circles meet at ±p: take the one near the (short) edge
+    p *= np.where(np.einsum("ij,ij->i", p, ea[idx] + eb[idx]) < 0, -1.0, 1.0)[:, None]
+    on_ab = (_cross_rows(a, p) @ n1 >= -TOUCH) & (_cross_rows(b, p) @ n1 <= TOUCH)  # p between a and b
+    return bool(on_ab.any())
 
 
 def arc_points(lat1: float, lon1: float, lat2: float, lon2: float, step_km: float = DENSIFY_KM):
@@ -256,11 +225,6 @@ def arc_points(lat1: float, lon1: float, lat2: float, lon2: float, step_km: floa
     lat = np.degrees(np.arcsin(np.clip(v[:, 2], -1.0, 1.0)))
     lon = np.degrees(np.unwrap(np.arctan2(v[:, 1], v[:, 0])))
     return lat, lon
-
-
-def arc_line(lat1: float, lon1: float, lat2: float, lon2: float) -> shapely.LineString:
-    lat, lon = arc_points(lat1, lon1, lat2, lon2)
-    return shapely.linestrings(lon, lat)
 
 
 @lru_cache(maxsize=32)
@@ -280,8 +244,10 @@ class Path:
     km: float
 
 
-def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: float) -> Path:
-    """The shortest great-circle polyline from 1 to 2 that stays out of `obst`."""
+def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: float,
+                  limit_km: float | None = None) -> Path:
+    """The shortest great-circle polyline from 1 to 2 that stays out of `obst`
+    (NoRoute if there is none, or none within `limit_km`)."""
     if obst.inside(lat1, lon1) or obst.inside(lat2, lon2):
         raise NoRoute("an end point lies inside banned airspace")
     direct = float(haversine_km(lat1, lon1, lat2, lon2))
@@ -289,7 +255,11 @@ def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: 
         return Path(np.array([lat1, lat2]), np.array([lon1, lon2]), direct)
     d1 = haversine_km(lat1, lon1, obst.node_lat, obst.node_lon)
     d2 = haversine_km(obst.node_lat, obst.node_lon, lat2, lon2)
-    bound = max(direct * 1.25, direct + 500.0)
+    bound = max(direct * 1.3, direct + 600.0)
+    if limit_km is not None:
+        if direct > limit_km:
+            raise NoRoute("the direct distance exceeds the limit")
+        bound = min(bound, limit_km)
     best: Path | None = None
     for _ in range(8):
         keep = np.flatnonzero(d1 + d2 <= bound)
@@ -299,17 +269,17 @@ def shortest_path(obst: Obstacles, lat1: float, lon1: float, lat2: float, lon2: 
         if path is not None:
             best, bound = path, path.km
             continue
-        if keep.size == obst.node_lat.size:
+        if keep.size == obst.node_lat.size or (limit_km is not None and bound >= limit_km):
             break
-        bound *= 1.6
+        bound = bound * 1.6 if limit_km is None else min(bound * 1.6, limit_km)
     if best is not None:
         return best
     raise NoRoute("no route around the banned airspace")
 
 
 def _astar(obst: Obstacles, keep: np.ndarray, lat1: float, lon1: float, lat2: float, lon2: float) -> Path | None:
-    """A* over {start, goal} ∪ kept nodes; arcs are checked when popped (lazy), and a node
-    whose best arc proves blocked is re-offered its best clear arc from the closed set."""
+    """A* over {start, goal} ∪ kept nodes on the visibility graph, built as it is explored:
+    from each settled node, only arcs that improve a node's best cost so far are checked."""
     lat = np.r_[lat1, lat2, obst.node_lat[keep]]
     lon = np.r_[lon1, lon2, obst.node_lon[keep]]
     vec = np.r_[to_unit_vectors(np.array([lat1, lat2]), np.array([lon1, lon2])), obst.node_vec[keep]]
@@ -321,41 +291,28 @@ def _astar(obst: Obstacles, keep: np.ndarray, lat1: float, lon1: float, lat2: fl
     closed = np.zeros(n, bool)
     parent = np.full(n, -1)
     g = np.full(n, np.inf)
-    tent = np.full(n, np.inf)
-    tent[0] = 0.0
-    # tangency at v of arc u→v: (u × v)·p_v = u·(v × p_v); both neighbours on one side
-    heap: list[tuple[float, float, int, int]] = [(float(h[0]), 0.0, 0, -1)]
+    g[0] = 0.0
+    heap: list[tuple[float, int]] = [(float(h[0]), 0)]
     while heap:
-        _, gu, u, par = heapq.heappop(heap)
-        if closed[u] or gu > tent[u] + 1e-9:
+        _, u = heapq.heappop(heap)
+        if closed[u]:
             continue
-        if par >= 0 and not obst.arc_clear(lat[par], lon[par], lat[u], lon[u]):
-            tent[u] = np.inf
-            closed_idx = np.flatnonzero(closed)
-            if closed_idx.size:  # best clear arc into u from the closed set
-                cost = g[closed_idx] + haversine_km(lat[closed_idx], lon[closed_idx], lat[u], lon[u])
-                for j in np.argsort(cost).tolist():
-                    w = int(closed_idx[j])
-                    if w != par and obst.arc_clear(lat[w], lon[w], lat[u], lon[u]):
-                        tent[u] = float(cost[j])
-                        heapq.heappush(heap, (tent[u] + h[u], tent[u], u, w))
-                        break
-            continue
-        closed[u], parent[u], g[u] = True, par, gu
+        closed[u] = True
         if u == 1:
             break
         cand = np.flatnonzero(~closed)
         if has[u]:  # the arc must leave u tangentially: (u × v)·p_u = -v·(u × p_u)
             cand = cand[(vec[cand] @ pc[u]) * (vec[cand] @ nc[u]) >= -1e-12]
-        tp = pc[cand] @ vec[u]
-        tn = nc[cand] @ vec[u]
-        cand = cand[~has[cand] | (tp * tn >= -1e-12)]
-        gv = gu + haversine_km(lat[u], lon[u], lat[cand], lon[cand])
-        better = gv < tent[cand] - 1e-9
+        # ... and reach v tangentially: (u × v)·p_v = u·(v × p_v)
+        cand = cand[~has[cand] | ((pc[cand] @ vec[u]) * (nc[cand] @ vec[u]) >= -1e-12)]
+        gv = g[u] + haversine_km(lat[u], lon[u], lat[cand], lon[cand])
+        better = gv < g[cand] - 1e-9
         cand, gv = cand[better], gv[better]
-        tent[cand] = gv
-        for v, gvv, fv in zip(cand.tolist(), gv.tolist(), (gv + h[cand]).tolist()):
-            heapq.heappush(heap, (fv, gvv, v, u))
+        order = np.argsort(gv + h[cand])
+        for v, gvv in zip(cand[order].tolist(), gv[order].tolist()):
+            if obst.arc_clear(lat[u], lon[u], lat[v], lon[v]):
+                g[v], parent[v] = gvv, u
+                heapq.heappush(heap, (gvv + h[v], v))
     if not closed[1]:
         return None
     order = [1]
@@ -375,11 +332,12 @@ class Hop:
     path: Path
 
 
-def _legal_hop(obst: Obstacles, a: dict, b: dict, cache: dict) -> Path | None:
-    key = (a["latitude"], a["longitude"], b["latitude"], b["longitude"])
+def _legal_hop(obst: Obstacles, a: dict, b: dict, cache: dict, limit_km: float | None = None) -> Path | None:
+    """Legal shortest path between two airports, None if none within `limit_km` (cached)."""
+    key = (a["latitude"], a["longitude"], b["latitude"], b["longitude"], limit_km)
     if key not in cache:
         try:
-            cache[key] = shortest_path(obst, a["latitude"], a["longitude"], b["latitude"], b["longitude"])
+            cache[key] = shortest_path(obst, a["latitude"], a["longitude"], b["latitude"], b["longitude"], limit_km)
         except NoRoute:
             cache[key] = None
     return cache[key]
@@ -420,7 +378,7 @@ def plan_route(obst: Obstacles, origin: dict, destination: dict, range_km: float
         if closed[u]:
             continue
         if par >= 0 and not exact:
-            path = _legal_hop(obst, nodes[par], nodes[u], cache)
+            path = _legal_hop(obst, nodes[par], nodes[u], cache, range_km)
             if path is None or path.km > range_km:
                 continue
             penalty = STOP_PENALTY_KM if u != 1 else 0.0
@@ -464,7 +422,8 @@ def _airport_or_raise(code: str) -> dict:
 
 def resolve_range_km(typecode: str | None, payload_t: float | None, range_km: float | None) -> tuple[float | None, str]:
     """(range km or None, how it was obtained): an explicit range wins, else the airlift
-    payload–range model of the type at the payload (default 20 t), else unknown."""
+    payload–range model of the type at the payload — by default 20 t, or half the type's
+    maximum payload when that is smaller (a light jet) — else unknown."""
     if range_km is not None:
         return float(range_km), "given"
     if not typecode:
@@ -474,9 +433,14 @@ def resolve_range_km(typecode: str | None, payload_t: float | None, range_km: fl
         from tailwatch.airlift.types import aircraft_type
     except ImportError:
         return None, "unknown (airlift model unavailable)"
-    if aircraft_type(typecode) is None:
+    spec = aircraft_type(typecode)
+    if spec is None:
         return None, f"unknown (no data for type {typecode})"
-    payload = DEFAULT_PAYLOAD_T if payload_t is None else float(payload_t)
+    if payload_t is None:
+        cap = spec.max_payload_t
+        payload = DEFAULT_PAYLOAD_T if cap is None else min(DEFAULT_PAYLOAD_T, 0.5 * cap)
+    else:
+        payload = float(payload_t)
     r = type_range(typecode, payload)
     if r <= 0:
         raise NoRoute(f"{typecode} cannot lift {payload:g} t")
@@ -577,7 +541,8 @@ def route_markdown(answer: dict) -> str:
 
     o, d = answer["airports"][0], answer["airports"][-1]
     lines = [f"# Route {o} → {d}", ""]
-    who = f"an aircraft of a {answer['operator_country']} operator" if answer.get("operator_country") else "this aircraft"
+    op = answer.get("operator_country")
+    who = f"aircraft of operators from {names.get(op, op)} ({op})" if op else "this aircraft"
     lines.append(f"The direct great circle from {o} to {d} is {answer['direct_km']:,.0f} km and crosses "
                  f"{name_list(answer['direct_countries'])}.")
     if answer["avoided"]:

@@ -6,6 +6,13 @@ lon/lat, with `name`, `source` and `as_of`; built by `scripts/build_countries.py
 Natural Earth 1:10m (public domain) with overseas territories folded into the state that
 controls them (Martinique, Guadeloupe, French Guiana → FR; Greenland → DK; Gibraltar → GB).
 
+The territorial sea is taken as 12 NM from every coast (the UNCLOS maximum); states that
+claim otherwise, and seas narrower than 24 NM, are approximated, so a fix
+within ~22 km of a foreign coast is attributed by geometry, not by treaty.
+
+Borders are Natural Earth's (it depicts the state in control of an area); a fix is
+attributed to the state whose polygon contains it in that source.
+
 Shapes are loaded once per process (a few hundred ms) and cached. `locate` answers for a
 whole array of points at once: an STRtree over the individual polygons gives bbox
 candidates, then one prepared-geometry `contains_xy` call per candidate polygon. Where two
@@ -119,9 +126,25 @@ def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarra
     uniq, counts = np.unique(pi, return_counts=True)
     contested = uniq[counts > 1]
     if contested.size and layer != "land":
+        # distance in degrees with longitude scaled by cos(lat): a local median line
+        sel = np.isin(pi, contested)
+        cpi, cown = pi[sel], owners[sel]
         land = country_shapes()
-        for p in contested:
-            cands = sorted(set(owners[pi == p]))
-            pt = shapely.Point(lon.ravel()[p], lat.ravel()[p])
-            flat[p] = min(cands, key=lambda c: shapely.distance(land[c], pt) if c in land else np.inf)
+        scale = np.cos(np.radians(lat.ravel()[cpi]))
+        lon_c, lat_c = lon.ravel()[cpi], lat.ravel()[cpi]
+        dist = np.full(cpi.size, np.inf)
+        for code in np.unique(cown):
+            rows = np.flatnonzero(cown == code)
+            if code not in land:
+                continue
+            near = shapely.get_parts(land[code])
+            tree = shapely.STRtree(near)
+            pts = shapely.points(lon_c[rows], lat_c[rows])
+            _, nearest = tree.query_nearest(pts, all_matches=False, return_distance=False)
+            nearest_pts = shapely.shortest_line(near[nearest], pts)
+            xy = shapely.get_coordinates(shapely.get_point(nearest_pts, 0))
+            dist[rows] = np.hypot((xy[:, 0] - lon_c[rows]) * scale[rows], xy[:, 1] - lat_c[rows])
+        order = np.lexsort((dist, cpi))
+        first = np.r_[True, np.diff(cpi[order]) != 0]
+        flat[cpi[order][first]] = cown[order][first]
     return flat.reshape(lat.shape)

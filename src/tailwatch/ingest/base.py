@@ -60,7 +60,12 @@ class Rejects:
 
 
 class Reader(Protocol):
-    """One input format. `sniff` sees the first bytes (decompressed) of the content."""
+    """One input format. `sniff` sees the first bytes (decompressed) of the content.
+
+    A reader of many small files (readsb traces) may also offer
+    `read_many(paths, rejects_list) -> list[DataFrame | BadInput]`, which the
+    pipeline uses to parse a chunk of files in one columnar pass.
+    """
 
     name: str
 

@@ -132,6 +132,49 @@ class _Prepared:
     frames: list[pl.DataFrame] | None = None
 
 
+def in_background(frames: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
+    """Run a batch iterator on its own thread, `depth` batches ahead of the consumer.
+
+    Reading (CSV scan, casts) and writing (dedupe, sort, Parquet encode) then overlap
+    on the two cores: both spend their time in Polars, which releases the GIL.
+    Exceptions are re-raised in the consumer, in order.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        box.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="ingest-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> list[_Prepared]:
     """Detect a few files and read the small ones; readers with `read_many` get them all at once."""
     out: list[_Prepared] = []
@@ -224,8 +267,10 @@ def ingest_files(
             path = Path(summary.path)
             try:
                 frames = prepared.frames
-                if frames is None:  # a large file: streamed here, batch by batch
-                    frames = valid_points(prepared.reader.read(path, rejects, batch_rows), rejects, str(path), icao24)
+                if frames is None:  # a large file: streamed batch by batch, read ahead on a thread
+                    frames = in_background(
+                        valid_points(prepared.reader.read(path, rejects, batch_rows), rejects, str(path), icao24)
+                    )
                 for batch in frames:
                     summary.points += batch.height
                     writer.write(batch, source_index=index)
@@ -272,7 +317,7 @@ def ingest_file(
         return summary
     rejects = Rejects()
     writer = ArchiveWriter(archive, digest)
-    for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24):
+    for batch in in_background(valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24)):
         summary.points += batch.height
         writer.write(batch)
         if on_batch is not None:

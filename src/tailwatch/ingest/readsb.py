@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from tailwatch.ingest.base import (
@@ -94,6 +95,7 @@ class TraceReader:
         return out  # type: ignore[return-value]
 
 
+MAX_BAD_ROW_SHARE = 0.05
 TRACE_COLUMNS = ["dt", "lat", "lon", "alt", "gs", "trk", "flags", "vr", "details", "kind", "geo"]
 
 
@@ -147,9 +149,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         return results
     if numbers.height != sum(counts) or lines.height != sum(counts):
         return results
-    file_index = pl.Series("_file", [m[0] for m in meta], dtype=pl.Int32).gather(
-        pl.Series([i for i, n in enumerate(counts) for _ in range(n)], dtype=pl.UInt32)
-    ) if len(meta) > 1 else pl.Series("_file", [meta[0][0]] * counts[0], dtype=pl.Int32)
+    file_index = pl.Series("_file", np.repeat(np.array([m[0] for m in meta], dtype=np.int32), counts))
     per_file = pl.DataFrame(
         {
             "_file": [m[0] for m in meta],
@@ -170,7 +170,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     where = with_details.arg_true()
 
     def scatter(name: str, fallback: pl.Series | None = None) -> pl.Series:
-        base = fallback if fallback is not None else pl.Series(name, [None] * numbers.height, dtype=pl.String)
+        base = fallback if fallback is not None else pl.repeat(None, numbers.height, dtype=pl.String, eager=True)
         return base.clone().scatter(where, detail_rows[name]) if where.len() else base
 
     table = numbers.with_columns(
@@ -180,13 +180,19 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         scatter("geo", numbers["geo"]).alias("geo"),
         pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
     ).join(per_file, on="_file", how="left", maintain_order="left")
-    shape = table.group_by("_file").agg(pl.col("dt").str.strip_chars_start(" \t").str.starts_with("[").all().alias("ok"))
-    good_files = shape.filter("ok")["_file"]
+    # A row must open with '['. A file with a few bad rows keeps the others (bad rows are
+    # rejected with their line); one mostly not in this layout goes to the JSON parser.
+    row_ok = pl.col("dt").str.strip_chars_start(" \t").str.starts_with("[")
+    table = table.with_columns(row_ok.alias("_ok"))
+    shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"))
+    good_files = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)["_file"]
     table = table.filter(pl.col("_file").is_in(good_files.implode()))
     if table.is_empty():
         return results
     table = table.with_columns(
         (pl.col("_first") + pl.col("_row") - pl.col("_start")).alias(LINE),
+        pl.when(pl.col("_ok")).then(pl.col("dt")).alias("dt"),
+    ).with_columns(
         pl.col("dt").str.strip_chars_start("[ \t"),
         pl.col("alt").str.strip_chars('"]'),
         pl.col("vr").str.strip_chars_end("]"),  # last field of the short rows of old readsb versions

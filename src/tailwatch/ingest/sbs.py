@@ -23,7 +23,6 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
-    ENGINE_ERRORS,
     LINE,
     REASON,
     Rejects,

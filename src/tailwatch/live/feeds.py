@@ -331,7 +331,9 @@ class SbsFeed(Feed):
 def aircraft_json_frame(doc: dict, received: float, source: str = "aircraft.json") -> pl.DataFrame:
     """One readsb/dump1090 `aircraft.json` snapshot into canonical rows (one per aircraft with a position)."""
     now = float(doc.get("now") or received)
-    rows = [a for a in doc.get("aircraft", []) if isinstance(a, dict) and "lat" in a and "lon" in a]
+    # '~' marks a non-ICAO address (TIS-B, anonymous): not an aircraft's 24-bit address, left out
+    rows = [a for a in doc.get("aircraft", [])
+            if isinstance(a, dict) and "lat" in a and "lon" in a and not str(a.get("hex", "~")).startswith("~")]
     if not rows:
         return conform(pl.DataFrame(), source=source)
 
@@ -348,7 +350,7 @@ def aircraft_json_frame(doc: dict, received: float, source: str = "aircraft.json
     frame = pl.DataFrame(
         {
             "timestamp": [now - s for s in seen],
-            "icao24": [str(h).lstrip("~") for h in col("hex")],
+            "icao24": [str(h) for h in col("hex")],
             "callsign": col("flight"),
             "latitude": col("lat"),
             "longitude": col("lon"),

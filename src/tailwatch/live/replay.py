@@ -155,8 +155,8 @@ def _text(data: bytes, fmt: str, serve: str, path: Path, default_rate: float) ->
     return _from_lines(lines, due, "raw")
 
 
-def load_recording(path: Path, serve: str, default_rate: float = 1000.0) -> Recording:
-    """Read a recording and prepare it for serving in format `serve`."""
+def load_recording(path: Path, serve: str | None = None, default_rate: float = 1000.0) -> Recording:
+    """Read a recording and prepare it for serving in format `serve` (default: its own)."""
     data = read_all(path)
     if not data:
         raise BadInput(f"{path}: empty recording")
@@ -164,6 +164,7 @@ def load_recording(path: Path, serve: str, default_rate: float = 1000.0) -> Reco
         fmt = sniff(data[:64])
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
+    serve = serve or fmt
     if fmt == "beast":
         return _beast(data, serve, path)
     return _text(data, fmt, serve, path, default_rate)
@@ -293,7 +294,7 @@ class ReplayServer:
             await self._server.wait_closed()
 
 
-async def serve(path: Path, serve_as: str, port: int, speed: float = 1.0, loop: bool = False,
+async def serve(path: Path, serve_as: str | None, port: int, speed: float = 1.0, loop: bool = False,
                 announce=None) -> ReplayStats:
     """Load, listen, announce the port, play, close."""
     rec = load_recording(path, serve_as)
@@ -313,7 +314,7 @@ async def serve(path: Path, serve_as: str, port: int, speed: float = 1.0, loop: 
         await server.close()
 
 
-def run_replay(path: Path, serve_as: str, port: int, speed: float = 1.0, loop: bool = False) -> ReplayStats:
+def run_replay(path: Path, serve_as: str | None, port: int, speed: float = 1.0, loop: bool = False) -> ReplayStats:
     """Blocking entry point for the CLI; prints the port and the final summary on stderr."""
     def announce(rec: Recording, bound: int) -> None:
         print(f"serving {len(rec):,} {rec.format} messages ({rec.duration:.1f} s) on 127.0.0.1:{bound}",

@@ -62,6 +62,7 @@ class Tracker:
         self._events: dict[str, dict] = {}
         self._last_detect = 0.0
         self._recheck: dict[str, datetime] = {}
+        self._first_seen: dict[str, datetime] = {}
         self.detector_error: str | None = None
 
     @property
@@ -99,6 +100,9 @@ class Tracker:
         for icao, b in thinned.group_by("icao24").agg(pl.col("_b").max()).iter_rows():
             self._bucket[icao] = b
         self._touched.update(batch["icao24"].unique().to_list())
+        firsts = batch.group_by("icao24").agg(pl.col("timestamp").min())
+        for icao, t in firsts.iter_rows():
+            self._first_seen.setdefault(icao, t)
         newest = batch["timestamp"].max()
         self.recent = pl.concat([self.recent, thinned.select(COLUMNS)], how="vertical_relaxed").filter(
             pl.col("timestamp") >= newest - timedelta(seconds=self.window_s)
@@ -143,9 +147,12 @@ class Tracker:
             return empty
         events = events.sort("icao24", "timestamp")
         hold = timedelta(seconds=self.hold_s)
+        starts = dict(window.group_by("icao24").agg(pl.col("timestamp").min()).iter_rows())
         fresh = []
         for icao, t, evidence in events.select("icao24", "timestamp", "evidence").iter_rows():
             new = self._reported.get(icao) is None or t > self._reported[icao]
+            if new and evidence == "low-climb" and t == starts.get(icao) and t > self._first_seen.get(icao, t):
+                new = False  # the window was trimmed here: its first point is no "first heard climbing"
             if new and evidence == "low-descent" and now - t < hold:
                 self._recheck[icao] = t + hold
                 new = False
@@ -184,15 +191,15 @@ class Tracker:
             pl.when(pl.col("last_event") == "takeoff").then(pl.lit("airborne"))
             .when(pl.col("last_event") == "landing").then(pl.lit("ground"))
             .when(pl.col("onground").fill_null(False)).then(pl.lit("ground"))
-            .when(alt >= AIRBORNE_FT).then(pl.lit("airborne"))
+            .when(pl.col("onground").is_not_null() | (alt >= AIRBORNE_FT)).then(pl.lit("airborne"))
             .otherwise(pl.lit("unknown"))
         )
         # a point after the last event that contradicts it wins (an event may be missed)
         phase = (
             pl.when(pl.col("onground").fill_null(False) & (pl.col("timestamp") > pl.col("last_event_time")))
             .then(pl.lit("ground"))
-            .when((alt >= AIRBORNE_FT) & (pl.col("timestamp") > pl.col("last_event_time"))
-                  & (pl.col("last_event") == "landing"))
+            .when((pl.col("onground").is_not_null() | (alt >= AIRBORNE_FT))
+                  & (pl.col("timestamp") > pl.col("last_event_time")) & (pl.col("last_event") == "landing"))
             .then(pl.lit("airborne"))
             .otherwise(phase)
         )
@@ -210,6 +217,7 @@ class Tracker:
             self._events.pop(icao, None)
             self._reported.pop(icao, None)
             self._recheck.pop(icao, None)
+            self._first_seen.pop(icao, None)
 
 
 def near_airport(lat: np.ndarray, lon: np.ndarray, km: float) -> np.ndarray:

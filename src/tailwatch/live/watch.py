@@ -281,7 +281,10 @@ class Watcher:
 
     def _maybe_flush(self, force: bool = False) -> None:
         if self._flushing is not None and self._flushing.done():
-            self.archived_rows += self._flushing.result()
+            try:
+                self.archived_rows += self._flushing.result()
+            except Exception as exc:  # noqa: BLE001 - the segments stay in the journal; retried next time
+                self.log(f"error: flushing the journal into {self.cfg.archive} failed ({exc}); will retry")
             self._flushing = None
         due = time.monotonic() - self._last_flush >= self.cfg.flush_seconds
         big = self.journal.rows_in_segment >= self.cfg.flush_rows
@@ -377,18 +380,22 @@ class Watcher:
         self._maybe_flush()
 
     def _shutdown(self) -> None:
-        if self._flushing is not None:
-            self.archived_rows += self._flushing.result()
-            self._flushing = None
-        self.journal.seal()
-        self.archived_rows += self._flush_sealed(self.journal.sealed())
-        self.journal.close()
-        self._flusher.shutdown(wait=True)
-        self._alerts.put(None)
-        self._notify_thread.join(timeout=30)
-        self.dispatcher.close()
-        for name, n in self.dispatcher.failures.items():
-            self.log(f"notifier {name}: {n} failed deliveries (last: {self.dispatcher.last_error})")
+        """Flush everything journaled into the archive; on failure the journal keeps it for the next start."""
+        try:
+            if self._flushing is not None:
+                flushing, self._flushing = self._flushing, None
+                self.archived_rows += flushing.result()
+            self.journal.seal()
+            self.archived_rows += self._flush_sealed(self.journal.sealed())
+        finally:
+            self.journal.close()
+            self._flusher.shutdown(wait=True)
+            self._alerts.put(None)
+            if self._notify_thread.is_alive():
+                self._notify_thread.join(timeout=30)
+            self.dispatcher.close()
+            for name, n in self.dispatcher.failures.items():
+                self.log(f"notifier {name}: {n} failed deliveries (last: {self.dispatcher.last_error})")
 
     def _live_display(self):
         show = self.cfg.live_display
