@@ -19,7 +19,8 @@ QUERIES = [
     ("UUEE", "FACT", "IL76", "RU"),   # Moscow Sheremetyevo → Cape Town
     ("UUWW", "MUHA", "IL76", "RU"),   # Moscow → Havana
     ("ULLI", "GOBD", None, "RU"),     # St Petersburg → Dakar, no range limit
-    ("UHWW", "SCEL", "IL76", "RU"),   # Vladivostok → Santiago, across the Pacific
+    ("UUEE", "SBGR", "IL76", "RU"),   # Moscow → São Paulo
+    ("UHWW", "SCEL", "IL76", "RU"),   # Vladivostok → Santiago: no legal hop chain within range
 ]
 
 

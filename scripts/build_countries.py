@@ -3,8 +3,8 @@
 
 Source: Natural Earth 1:10m Admin-0 countries (public domain) as carried by the npm
 package `world-atlas` 2.0.2 (`countries-10m.json`, TopoJSON, ISC licence for the
-packaging); ISO 3166 numeric → alpha-2 codes from the npm package `world-countries`
-5.1.0 (`countries.json`, ODbL 1.0; only the code pairs are used). Get both with
+packaging); ISO 3166 numeric → alpha-2 codes and common English names from the npm
+package `world-countries` 5.1.0 (`countries.json`, ODbL 1.0). Get both with
 `npm pack world-atlas@2.0.2 world-countries@5.1.0` and unpack them, then:
 
     python scripts/build_countries.py --atlas DIR/world-atlas/package \
@@ -175,8 +175,9 @@ def as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
 
 def build(atlas: Path, countries: Path) -> pl.DataFrame:
     topo = json.loads((atlas / "countries-10m.json").read_text())
-    numeric_to_iso2 = {c["ccn3"]: c["cca2"] for c in json.loads((countries / "countries.json").read_text())
-                       if c.get("ccn3")}
+    table = json.loads((countries / "countries.json").read_text())
+    numeric_to_iso2 = {c["ccn3"]: c["cca2"] for c in table if c.get("ccn3")}
+    common_name = {c["cca2"]: c["name"]["common"] for c in table}  # current short names (North Macedonia)
     land: dict[str, list] = {}
     names: dict[str, str] = {}
     for fid, name, geom in decode_topojson(topo):
@@ -203,7 +204,7 @@ def build(atlas: Path, countries: Path) -> pl.DataFrame:
         obstacle = as_multipolygon(shapely.make_valid(
             shapely.Polygon() if obstacle.is_empty else obstacle.simplify(0.2, preserve_topology=True)))
         for layer, g in (("land", land_mp), ("airspace", air_mp), ("obstacle", obstacle)):
-            rows.append({"iso2": iso2, "name": names[iso2], "layer": layer,
+            rows.append({"iso2": iso2, "name": common_name.get(iso2, names[iso2]), "layer": layer,
                          "wkb": shapely.to_wkb(g), "source": SOURCE, "as_of": as_of})
         print(iso2, names[iso2], {k: shapely.get_num_coordinates(v) for k, v in
                                   (("land", land_mp), ("air", air_mp), ("obst", obstacle))}, flush=True)

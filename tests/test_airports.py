@@ -74,3 +74,15 @@ def test_nearest_empty_and_nan():
     assert nearest(np.array([]), np.array([]), 10).height == 0
     got = nearest([np.nan, 55.5915], [0.0, 37.2615], max_km=5)
     assert got["icao"].to_list() == [None, "UUWW"]
+
+
+def test_misplaced_positions_are_cross_checked():
+    """airportsdata reads Belgium's degrees-minutes as decimals; OurAirports' position wins, and says so."""
+    from tailwatch.geo.airports import airport
+    from tailwatch.geo.geodesy import haversine_km
+
+    ebbr = airport("EBBR")
+    assert float(haversine_km(ebbr["latitude"], ebbr["longitude"], 50.9014, 4.4844)) < 2.0
+    assert "airportsdata differs by" in ebbr["source"]
+    # a code that names two far-apart places is left as airportsdata has it, not swapped
+    assert "differs" not in airport("UUWW")["source"]

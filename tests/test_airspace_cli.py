@@ -45,3 +45,13 @@ def test_route_errors():
     assert out.returncode == 1 and "EDDF" in out.stderr and "banned" in out.stderr
     out = run("route", "UUWW", "UDYZ", "--format", "xml")
     assert out.returncode == 2
+
+
+def test_heavier_payload_means_shorter_hops():
+    out = run("route", "UUWW", "SVMI", "--type", "IL76", "--operator-country", "RU", "--payload-t", "40",
+              "--date", "2024-06-01")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert "40 t" in answer["range_basis"]
+    assert len(answer["fuel_stops"]) >= 2
+    assert all(leg["distance_km"] <= answer["range_km"] for leg in answer["legs"])

@@ -92,3 +92,32 @@ def test_route_figures_and_sentence(enriched):
     text = route["detour"]
     assert text.startswith(f"flown {route['flown_km']:,.0f} km against {route['direct_km']:,.0f} km direct")
     assert "EU (" in text and "shortest legal route" in text
+
+
+def test_per_leg_legal_distance(enriched):
+    _, out = enriched
+    leg0, leg1 = out["legs"]
+    assert leg0["legal_shortest_km"] == pytest.approx(leg0["great_circle_km"], rel=1e-3)  # nothing in the way
+    assert leg1["legal_shortest_km"] > leg1["great_circle_km"]  # around Greece, Italy, Malta
+    assert out["route"]["banned_legs"] == [1]
+    assert out["route"]["legs_legal_shortest_km"] == pytest.approx(
+        leg0["legal_shortest_km"] + leg1["legal_shortest_km"], abs=0.2)
+
+
+def test_round_trip_is_compared_leg_by_leg():
+    p0, a0, b0, d0 = _leg_points("UDYZ", "DAAG", T0, 0)
+    p1, a1, b1, d1 = _leg_points("DAAG", "UDYZ", T0 + 8 * 3600, 1)
+    itin = {
+        "schema": "tailwatch.itinerary/1",
+        "aircraft": {"icao24": "abc123", "registration": None, "typecode": None, "country": None, "watchlists": []},
+        "legs": [_leg("UDYZ", "DAAG", a0, b0, d0), _leg("DAAG", "UDYZ", a1, b1, d1)],
+        "route": {"airports": ["UDYZ", "DAAG", "UDYZ"], "direct_km": 0.0, "flown_km": round(d0 + d1, 1),
+                  "legal_shortest_km": None},
+    }
+    out = add_airspace(itin, pl.concat([p0, p1]), operator_country="RU")
+    route = out["route"]
+    assert route["legal_shortest_km"] is None
+    assert route["detour"].startswith("round trip UDYZ → … → UDYZ: flown")
+    assert route["banned_legs"] == [0, 1]
+    assert "2 leg(s) crossed airspace barred to this aircraft" in route["detour"]
+    assert route["legs_legal_shortest_km"] > route["legs_great_circle_km"]

@@ -72,6 +72,9 @@ def test_stdout_and_file_are_json_lines(tmp_path: Path):
     f.close()
     kinds = [json.loads(line)["kind"] for line in path.read_text().splitlines()]
     assert kinds == ["landing", "takeoff"]
+    buf = io.StringIO()
+    StreamNotifier(buf).send({**ALERT, "distance_km": float("nan")})  # strict JSON: NaN becomes null
+    assert json.loads(buf.getvalue())["distance_km"] is None
 
 
 def test_webhook_retries_server_errors():

@@ -238,6 +238,9 @@ def test_several_feeds_merged_by_one_watcher(tmp_path: Path):
     assert all(a["kind"] == "seen" for a in alerts)
     dlh = stored.filter(pl.col("icao24") == "3c6dd4").row(0, named=True)
     assert dlh["callsign"] == "DLH4AB" and dlh["groundspeed"] == 300.5 and dlh["squawk"] == "1000"
+    sources = dict(stored.group_by("icao24").agg(pl.col("source").unique().sort()).iter_rows())
+    assert sources["3c6dd4"] == ["live-json"] and sources["484506"] == ["live-sbs"]
+    assert set(sources["4ca123"]) <= {"live-beast", "live-raw"}  # whichever feed delivered first
     assert "journal replayed" in err.getvalue()
 
 

@@ -68,6 +68,19 @@ def start_watcher(port: int, archive: Path) -> tuple[subprocess.Popen, queue.Que
     return proc, q
 
 
+def wait_for(lines: queue.Queue, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        assert line is not None, f"watcher exited before {text!r}"
+        if text in line:
+            return
+    raise TimeoutError(f"watcher did not log {text!r} within {timeout} s")
+
+
 @pytest.mark.slow
 def test_sigkill_twenty_times_loses_nothing_synced(tmp_path: Path):
     capture = tmp_path / "capture.bin"
@@ -87,23 +100,22 @@ def test_sigkill_twenty_times_loses_nothing_synced(tmp_path: Path):
         port = int(banner.rsplit(":", 1)[1])
         started = time.monotonic()
         while kills < 20:
-            proc, _ = start_watcher(port, archive)
-            time.sleep(rng.uniform(0.6, 1.8))
+            proc, lines = start_watcher(port, archive)
+            if kills % 2:  # any moment from start: imports, journal replay, connecting, running
+                time.sleep(rng.uniform(0.2, 1.8))
+            else:  # a moment while positions flow
+                wait_for(lines, "connected", timeout=15)
+                time.sleep(rng.uniform(0.05, 1.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             kills += 1
             before = archive_keys(archive) if archive.exists() else None
             if before is not None:
                 must_survive.append(pl.concat([before, journal_keys(archive)]))
-        assert time.monotonic() - started < 90
+        assert time.monotonic() - started < 120
         # a clean start replays the journal, then a clean stop flushes
         proc, q = start_watcher(port, archive)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = q.get(timeout=30)
-            assert line is not None
-            if line.startswith("journal replayed"):
-                break
+        wait_for(q, "journal replayed", timeout=30)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
@@ -115,7 +127,7 @@ def test_sigkill_twenty_times_loses_nothing_synced(tmp_path: Path):
     assert not list((archive / JOURNAL_DIR).glob("seg-*"))  # everything flushed
     assert final.height == final.unique().height  # no position stored twice
     expected = pl.concat(must_survive).unique()
-    assert expected.height > 1000  # the watcher did receive and journal a real amount of data
+    assert expected.height > 500  # the watcher did receive and journal a real amount of data
     missing = expected.join(final, on=KEYS, how="anti")
     assert missing.height == 0, f"{missing.height} synced positions lost"
     assert not list(archive.glob("date=*/.*.tmp"))  # no temporaries left behind

@@ -139,3 +139,30 @@ def test_position_merger_one_copy_per_address_and_place():
     # the same feed repeating a position is the aircraft standing still, not an echo
     out = m.merge(rows(0, [2000, 3000], [52.3024, 52.3024]))
     assert out.height == 2
+
+
+def test_watch_stops_cleanly_on_sigint(traffic_samples: Path, tmp_path: Path):
+    """A real capture through `tailwatch replay` → `tailwatch watch`; Ctrl-C flushes and exits 0."""
+    import signal
+
+    replay, port = start(str(traffic_samples / "dump1090" / "sample_dump1090.bin"), "--speed", "10")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "tailwatch.cli", "watch", f"beast://127.0.0.1:{port}", "--archive",
+         str(tmp_path / "archive"), "--rules", "/dev/null"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert replay.wait(timeout=30) == 0  # the whole capture went out (~2.4 s at speed 10)
+        time.sleep(0.5)
+        watch.send_signal(signal.SIGINT)
+        out, err = watch.communicate(timeout=30)
+    finally:
+        watch.kill()
+    assert watch.returncode == 0, err
+    assert out == ""  # no rules, no alerts: stdout carries alerts only
+    final = err.strip().splitlines()[-1]
+    assert final.startswith("status ") and "msgs=239" in final
+    from tailwatch.archive import scan
+
+    stored = scan(tmp_path / "archive").collect()
+    assert stored.height > 0 and stored["source"].unique().to_list() == ["live-beast"]
+    assert f"archived={stored.height}" in final

@@ -91,4 +91,5 @@ def test_takeoff_and_landing_alerts_from_a_replayed_flight(tmp_path: Path):
     assert state["phase"] == "ground" and state["origin"] == "EHAM" and state["destination"] == "EHRD"
     stored = scan(tmp_path / "archive").collect()
     assert stored.height == flight.height
-    assert "tailwatch watch" in err.getvalue()  # the Rich live table was drawn (on the error stream)
+    assert "tailwatch watch" in err.getvalue()  # the Rich live tables were drawn (on the error stream)
+    assert "★ 4ca123" in err.getvalue() and "TWL123" in err.getvalue()

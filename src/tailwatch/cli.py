@@ -57,9 +57,25 @@ def ingest(
     archive: Annotated[Path, typer.Option("--archive", help="Archive folder (created if missing).")],
     icao24: Annotated[Optional[str], typer.Option(
         "--icao24", help="Address for rows that carry none (e.g. the FR24 CSV export).")] = None,
+    capture_start: Annotated[Optional[str], typer.Option(
+        "--capture-start", help="Beast/AVR: UTC time of the first frame (ISO 8601 or unix seconds); "
+        "default: the file's modification time is taken as the time of the last frame.")] = None,
+    receiver: Annotated[Optional[str], typer.Option(
+        "--receiver", help="Beast/AVR/raw: receiver position 'LAT,LON', the reference for surface positions.")] = None,
 ) -> None:
     """Ingest ADS-B files into the Parquet archive (re-ingesting the same file adds nothing)."""
+    import os
     import re
+
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.ingest.beast import ANCHOR_ENV, RECEIVER_ENV, parse_time
+
+    if capture_start is not None:  # the Beast/AVR readers read these settings (see ingest/beast.py)
+        os.environ[ANCHOR_ENV] = repr(parse_time(capture_start))
+    if receiver is not None:
+        if not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*", receiver):
+            raise BadInput(f"--receiver {receiver!r}: expected 'LAT,LON' in degrees")
+        os.environ[RECEIVER_ENV] = receiver.replace(" ", "")
 
     from rich.table import Table
 

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
-from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_km, to_unit_vectors
+from tailwatch.geo.geodesy import from_unit_vectors, haversine_km, to_unit_vectors
 
 STEP_KM = 10.0
 GAP_KM = 30.0
@@ -127,4 +127,4 @@ def countries_on_arc(lat1: float, lon1: float, lat2: float, lon2: float) -> list
     return seen
 
 
-__all__ = ["densify", "country_runs", "crossings", "countries_on_arc", "EARTH_RADIUS_KM"]
+__all__ = ["densify", "country_runs", "crossings", "countries_on_arc"]

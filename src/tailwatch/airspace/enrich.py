@@ -96,10 +96,25 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None)
         leg["banned_countries"] = [c for c in countries if c in banned]
         leg["banned_crossings"] = [dict(c, rule=_rule_text(rules, c["country"])) for c in crossings
                                    if c["country"] in banned]
+        leg["legal_shortest_km"] = _leg_legal_km(leg, banned)
         legs.append(leg)
     out["legs"] = legs
     out["route"] = _route(itin, legs, operator_country, reg_country)
     return out
+
+
+def _leg_legal_km(leg: dict, banned: set[str]) -> float | None:
+    """Shortest legal path between the leg's airports (no range limit: the leg was flown
+    non-stop); None when an end is unknown or lies in banned airspace."""
+    from tailwatch.airspace.routing import NoRoute, obstacles_for, shortest_path
+
+    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
+    if o is None or d is None or o == d:
+        return None
+    try:
+        return round(shortest_path(obstacles_for(tuple(sorted(banned))), *o, *d).km, 1)
+    except NoRoute:
+        return None
 
 
 def _rule_text(rules: pl.DataFrame, country: str) -> str:
@@ -116,8 +131,15 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     flown = float(route.get("flown_km") or sum(leg.get("flown_km") or 0.0 for leg in legs))
     route["flown_km"] = round(flown, 1)
     route.setdefault("legal_shortest_km", None)
-    if len(codes) < 2 or codes[0] == codes[-1]:
-        route["detour"] = None
+    leg_gc = [leg.get("great_circle_km") for leg in legs]
+    leg_legal = [leg.get("legal_shortest_km") for leg in legs]
+    route["legs_great_circle_km"] = round(sum(x or 0.0 for x in leg_gc), 1)
+    route["legs_legal_shortest_km"] = (round(sum(leg_legal), 1)
+                                       if legs and all(x is not None for x in leg_legal) else None)
+    banned_legs = [i for i, leg in enumerate(legs) if leg.get("banned_countries")]
+    route["banned_legs"] = banned_legs
+    if len(codes) < 2 or codes[0] == codes[-1]:  # a round trip: compare leg by leg
+        route["detour"] = _round_trip_sentence(codes, flown, route, legs, banned_legs) if legs else None
         return route
     first, last = _airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})
     if first is None or last is None:
@@ -162,3 +184,17 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     route["detour"] = text
     route["direct_banned_countries"] = crossed
     return route
+
+
+def _round_trip_sentence(codes: list[str], flown: float, route: dict, legs: list[dict], banned_legs: list[int]) -> str:
+    where = f"round trip {codes[0]} → … → {codes[-1]}" if len(codes) >= 2 else "trip"
+    text = (f"{where}: flown {flown:,.0f} km over {len(legs)} legs against "
+            f"{route['legs_great_circle_km']:,.0f} km of leg great circles")
+    if route.get("legs_legal_shortest_km") is not None:
+        text += f"; {route['legs_legal_shortest_km']:,.0f} km with every leg on its shortest legal path"
+    if banned_legs:
+        crossed: list[str] = []
+        for i in banned_legs:
+            crossed += [c for c in legs[i]["banned_countries"] if c not in crossed]
+        text += f"; {len(banned_legs)} leg(s) crossed airspace barred to this aircraft ({_names(crossed)})"
+    return text

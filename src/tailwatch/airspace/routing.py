@@ -21,10 +21,12 @@ typically 10–60 km on an intercontinental route, < 1 %); Natural Earth 1:10m a
 simplification place borders to ~1 km; the sphere differs from WGS84 by ≤ 0.5 %.
 
 Fuel stops: when the legal route is longer than the range, A* runs over suitable airports
-(large airports, runway long enough when known, in states that do not ban the aircraft; the
-50 with the least great-circle detour) with hop cost = the legal shortest distance between
-them (checked lazily when a hop is popped, at most the range), plus a per-stop penalty so an
-extra landing is only chosen when it saves more than `STOP_PENALTY_KM`.
+(large airports usable by the type in states that do not ban the aircraft — and, when those
+give no route, also medium ones with ≥ 8,000 ft runways; the 50 (150) with the least
+great-circle detour d(o,a) + d(a,d)) with hop cost = the legal shortest distance between
+them (computed lazily when a hop is popped, at most the range), plus a per-stop penalty so
+an extra landing is only chosen when it saves more than `STOP_PENALTY_KM`. The candidate cap
+is a heuristic: a route through an airport outside it is not found.
 Measured (`bench/route.py`): 0.6–0.7 s for Moscow → Caracas / Havana with an Il-76's range.
 """
 
@@ -37,9 +39,8 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from shapely import affinity
 
-from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_km, to_unit_vectors
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km, to_unit_vectors
 
 DENSIFY_KM = 25.0  # spacing of points drawn along an arc (`arc_points`)
 STOP_PENALTY_KM = 150.0
@@ -344,7 +345,7 @@ def _legal_hop(obst: Obstacles, a: dict, b: dict, cache: dict, limit_km: float |
 
 
 def plan_route(obst: Obstacles, origin: dict, destination: dict, range_km: float | None,
-               stops: list[dict] | None = None) -> list[Hop]:
+               stops: list[dict] | None = None, max_candidates: int | None = None) -> list[Hop]:
     """Hops origin → … → destination, each within range, minimising distance + stop penalty.
 
     `origin`/`destination`/`stops` are airport dicts (icao, latitude, longitude)."""
@@ -362,7 +363,7 @@ def plan_route(obst: Obstacles, origin: dict, destination: dict, range_km: float
     # d(o,a) + d(a,d), within 1.5 × the legal distance
     detour = haversine_km(lat[0], lon[0], lat, lon) + haversine_km(lat, lon, lat[1], lon[1])
     detour[:2] = -1.0
-    idx = np.argsort(detour, kind="stable")[:MAX_STOP_CANDIDATES + 2]
+    idx = np.argsort(detour, kind="stable")[:(max_candidates or MAX_STOP_CANDIDATES) + 2]
     idx = np.sort(idx[detour[idx] <= whole.km * 1.5])
     lat, lon, nodes = lat[idx], lon[idx], [nodes[i] for i in idx]
     inside = obst.inside_many(lat, lon)
@@ -447,15 +448,21 @@ def resolve_range_km(typecode: str | None, payload_t: float | None, range_km: fl
     return float(r), f"{typecode} with {payload:g} t (airlift payload–range model)"
 
 
-def stop_candidates(banned: set[str], min_runway_ft: float | None) -> list[dict]:
-    """Large airports usable by the type in states that do not ban it."""
+STOP_MIN_RUNWAY_FT = 8000.0  # medium airports qualify as fuel stops with a runway this long
+
+
+def stop_candidates(banned: set[str], min_runway_ft: float | None, medium: bool = False) -> list[dict]:
+    """Fuel-stop candidates in states that do not ban the aircraft: large airports the type
+    can use, and with `medium` also medium ones with a runway ≥ max(type's need, 8,000 ft)."""
     import polars as pl
 
     from tailwatch.geo.airports import airports, usable_mask
 
     frame = airports()
-    frame = frame.filter(usable_mask(frame, min_runway_ft) & (pl.col("kind") == "large")
-                         & ~pl.col("country").is_in(sorted(banned)))
+    long_enough = max(min_runway_ft or 0.0, STOP_MIN_RUNWAY_FT)
+    kind_ok = (pl.col("kind") == "large") | (
+        pl.lit(medium) & (pl.col("kind") == "medium") & (pl.col("longest_runway_ft").fill_null(0) >= long_enough))
+    frame = frame.filter(usable_mask(frame, min_runway_ft) & kind_ok & ~pl.col("country").is_in(sorted(banned)))
     return frame.select("icao", "name", "country", "latitude", "longitude").to_dicts()
 
 
@@ -485,8 +492,14 @@ def legal_route(origin: str, destination: str, typecode: str | None = None,
     for end in (a, b):
         if obst.inside(end["latitude"], end["longitude"]):
             raise NoRoute(f"{end['icao']} lies in banned airspace ({end['country']})")
-    stops = stop_candidates(set(banned), min_runway) if rng is not None else []
-    hops = plan_route(obst, a, b, rng, stops)
+    if rng is None:
+        hops = plan_route(obst, a, b, None, [])
+    else:
+        try:
+            hops = plan_route(obst, a, b, rng, stop_candidates(set(banned), min_runway))
+        except NoRoute:  # remote oceans: widen to medium airports with long runways (slower)
+            hops = plan_route(obst, a, b, rng, stop_candidates(set(banned), min_runway, medium=True),
+                              max_candidates=3 * MAX_STOP_CANDIDATES)
     direct_km = float(haversine_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"]))
     crossed = countries_on_arc(a["latitude"], a["longitude"], b["latitude"], b["longitude"])
     avoided = [c for c in crossed if c in set(banned)]

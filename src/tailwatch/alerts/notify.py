@@ -12,6 +12,7 @@ notifier is counted and reported, never allowed to stop the watcher.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,23 @@ from typing import IO, Protocol
 from tailwatch.ingest.base import BadInput
 
 
+def _finite(value):
+    """JSON has no NaN: non-finite numbers become null, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def alert_json(alert: dict) -> str:
-    return json.dumps(alert, separators=(",", ":"), default=str, allow_nan=False)
+    """One line of strict JSON (no NaN), times and other objects as strings."""
+    try:
+        return json.dumps(alert, separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(alert), separators=(",", ":"), default=str, allow_nan=False)
 
 
 def alert_title(alert: dict) -> str:
@@ -117,7 +133,7 @@ class AppriseNotifier:
             raise BadInput(f"--notify {url!r}: not a URL apprise understands")
 
     def send(self, alert: dict) -> None:
-        ok = self._apprise.notify(title=alert_title(alert), body=json.dumps(alert, indent=1, default=str))
+        ok = self._apprise.notify(title=alert_title(alert), body=json.dumps(_finite(alert), indent=1, default=str))
         if not ok:
             raise RuntimeError(f"{self.name}: delivery failed")
 

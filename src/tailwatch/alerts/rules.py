@@ -125,6 +125,8 @@ def load_rules(path: Path | None) -> list[Rule]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise BadInput(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if doc is None:  # an empty file: no rules (the defaults apply only without --rules)
+        return []
     return parse_rules(doc, str(path))
 
 

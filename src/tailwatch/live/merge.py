@@ -6,8 +6,9 @@ their content when another feed delivered the same bytes within a short window
 (2 s by default: an aircraft never repeats position bytes that fast, since CPR
 alternates even/odd and the position moves). Positions from feeds that decode
 for themselves (SBS, aircraft.json) carry their own rounding and clock, so they
-are merged per address by nearness: within 1 s and 5e-5° (about 5 m) of a
-position another feed gave is the same observation. Both are column-wise
+are merged per address by nearness: within 5 s and 5e-5° (about 5 m) of a
+position another feed gave is the same observation (an aircraft that moves is
+never 5 m from where it was 5 s before; one that stands still loses nothing). Both are column-wise
 (hashed keys in NumPy, shifted comparisons in Polars), not per message.
 """
 
@@ -102,14 +103,14 @@ class MessageMerger:
 
 
 class PositionMerger:
-    """Per address, a position another feed reported within `window_s` and `tolerance_deg` is one.
+    """Per address, a position another feed reported within `window_s` and `tolerance_deg` is the same.
 
     Feeds that decode for themselves (SBS, aircraft.json) report the same transmission
     with their own rounding and their own clock, so positions are compared by nearness,
     not equality: each row against the address's previous few rows (carried across cycles).
     """
 
-    def __init__(self, window_s: float = 1.0, tolerance_deg: float = 5e-5, lookback: int = 8) -> None:
+    def __init__(self, window_s: float = 5.0, tolerance_deg: float = 5e-5, lookback: int = 8) -> None:
         self.lookback = lookback
         self.window_s = window_s
         self.tolerance_deg = tolerance_deg

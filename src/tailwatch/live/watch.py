@@ -93,7 +93,7 @@ class Pipeline:
 
         self.cfg = cfg
         self.feeds = feeds
-        self.decoder = ModeSDecoder(reference=cfg.reference, source="live")
+        self.decoder = ModeSDecoder(reference=cfg.reference, source="live")  # source set per feed below
         self.messages = MessageMerger(cfg.dedupe_window_s)
         self.positions = PositionMerger()
         self.sbs_carry = {id(f): SbsCarry() for f in feeds if isinstance(f, SbsFeed)}
@@ -122,7 +122,7 @@ class Pipeline:
                     carry = self.sbs_carry.get(id(feed))
                     if carry is not None:
                         pts = carry.apply(pts)
-                    point_frames.append((i, positions_only(pts)))
+                    point_frames.append((i, positions_only(pts).with_columns(pl.lit(f"live-{feed.kind}").alias("source"))))
             except Exception as exc:  # noqa: BLE001 - bytes from the network: never fatal
                 frames.append(ModeSFrames.empty())
                 self._problem(feed, f"cannot parse a read: {type(exc).__name__}: {exc}")
@@ -141,7 +141,7 @@ class Pipeline:
             # decoded: accepted by the decoder (parity good, address confirmed)
             feed.stats.decoded += len(f) - len(self.decoder.last_rejected)
             if pts.height:
-                point_frames.append((i, positions_only(pts)))
+                point_frames.append((i, positions_only(pts).with_columns(pl.lit(f"live-{feed.kind}").alias("source"))))
         batch = self._merge_points(point_frames, start)
         alerts: list[dict] = []
         if batch.height:
@@ -220,7 +220,7 @@ class Watcher:
         self._flushing = None
         self._last_flush = time.monotonic()
         self._alerts: queue.Queue = queue.Queue()
-        self.stdout = StreamNotifier(self.out)  # written at once, in order
+        self.stdout: StreamNotifier | None = StreamNotifier(self.out)  # written at once, in order
         self.dispatcher = Dispatcher([make_notifier(t) for t in cfg.notify])  # may be slow: own thread
         self._notify_thread = threading.Thread(target=self._notify_loop, name="tailwatch-notify", daemon=True)
         self._stop = asyncio.Event()
@@ -250,6 +250,28 @@ class Watcher:
         t.caption = (f"aircraft {tracked:,} · journaled {self.journal.rows_written:,} "
                      f"(synced {self.journal.rows_synced:,}) · archived {self.archived_rows:,} · "
                      f"alerts {p.alerts if p else 0:,}")
+        if p is None or p.tracker.last.is_empty():
+            return t
+        from rich.console import Group
+
+        return Group(t, self.aircraft_table(p))
+
+    def aircraft_table(self, p: Pipeline, rows: int = 10):
+        """The most recently heard aircraft (watchlisted ones first) with phase and current leg."""
+        from rich.table import Table
+
+        state = p.tracker.state()
+        listed = list(p.engine.watch)
+        state = state.with_columns(pl.col("icao24").is_in(listed).alias("_listed")).sort(
+            ["_listed", "timestamp"], descending=True).head(rows)
+        t = Table(title="aircraft (watchlisted first)", expand=False)
+        for col in ("icao24", "callsign", "phase", "altitude", "origin", "leg start", "last heard"):
+            t.add_column(col)
+        for r in state.iter_rows(named=True):
+            t.add_row(("★ " if r["_listed"] else "") + r["icao24"], r["callsign"] or "", r["phase"],
+                      "" if r["altitude"] is None else f"{r['altitude']:,.0f} ft", r["origin"] or "",
+                      "" if r["leg_start"] is None else r["leg_start"].strftime("%H:%M:%SZ"),
+                      r["timestamp"].strftime("%H:%M:%SZ"))
         return t
 
     def status_line(self) -> str:
@@ -371,7 +393,12 @@ class Watcher:
         taken = [(f, f.take()[0]) for f in self.feeds]
         alerts = await asyncio.to_thread(self.pipeline.process, taken, final)
         for a in alerts:
-            self.stdout.send(a)
+            if self.stdout is not None:
+                try:
+                    self.stdout.send(a)
+                except (BrokenPipeError, OSError) as exc:  # e.g. `| head` went away: keep watching
+                    self.log(f"error: stdout closed ({exc}); alerts continue to the other notifiers")
+                    self.stdout = None
             if self.dispatcher.notifiers:
                 self._alerts.put(a)
         problems, self.pipeline.problems = self.pipeline.problems, []
