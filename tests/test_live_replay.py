@@ -140,6 +140,14 @@ def test_position_merger_one_copy_per_address_and_place():
     out = m.merge(rows(0, [2000, 3000], [52.3024, 52.3024]))
     assert out.height == 2
 
+    # a feed lagging by many rows (a burst on a loaded machine): every copy is still found
+    lag = PositionMerger(window_s=5.0, tolerance_deg=5e-5)
+    track_t = list(range(0, 3000, 100))
+    track_lat = [52.3 + 0.0002 * i for i in range(len(track_t))]
+    first = lag.merge(rows(0, track_t, track_lat))
+    late = lag.merge(rows(1, [t + 1500 for t in track_t], [x + 1e-5 for x in track_lat]))
+    assert first.height == 30 and late.height == 0 and lag.duplicates == 30
+
 
 def test_watch_stops_cleanly_on_sigint(traffic_samples: Path, tmp_path: Path):
     """A real capture through `tailwatch replay` → `tailwatch watch`; Ctrl-C flushes and exits 0."""

@@ -134,7 +134,7 @@ def render_markdown(report: dict) -> str:
              f"Reserves: {report['reserve_policy']['text']}. Payload figures are *inferred* from sourced "
              "payload–range points, not observed.", "",
              "| leg | distance km | max payload t | band t | limited by | sorties |", "|---|---:|---:|---|---|---:|"]
-    for i, leg in enumerate(report["legs"]):
+    for i, leg in enumerate(report["legs"], start=1):  # prose numbers legs from 1; JSON indices stay 0-based
         name = f"{i}"
         if leg.get("origin") or leg.get("destination"):
             name += f" {leg.get('origin') or '?'}→{leg.get('destination') or '?'}"

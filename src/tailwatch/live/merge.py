@@ -14,6 +14,8 @@ never 5 m from where it was 5 s before; one that stands still loses nothing). Bo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collections import deque
 
 import numpy as np
@@ -107,15 +109,42 @@ class PositionMerger:
 
     Feeds that decode for themselves (SBS, aircraft.json) report the same transmission
     with their own rounding and their own clock, so positions are compared by nearness,
-    not equality: each row against the address's previous few rows (carried across cycles).
+    not equality or row order: feeds can lag each other by many rows (bursts, a loaded
+    machine, a slow aggregator). Rows are bucketed on a grid of `tolerance_deg` cells and
+    joined with the neighbouring cells, so a copy is found however far apart the feeds
+    delivered it; the first delivery of a transmission wins. Rows of the last `window_s`
+    are carried to the next call.
     """
 
-    def __init__(self, window_s: float = 5.0, tolerance_deg: float = 5e-5, lookback: int = 8) -> None:
-        self.lookback = lookback
+    def __init__(self, window_s: float = 5.0, tolerance_deg: float = 5e-5) -> None:
         self.window_s = window_s
         self.tolerance_deg = tolerance_deg
         self.duplicates = 0
         self._last: pl.DataFrame | None = None
+
+    def _copies(self, work: pl.DataFrame) -> pl.Series:
+        """Row numbers (`_i`) that repeat an earlier row of another feed."""
+        cell = self.tolerance_deg
+        keyed = work.select(
+            "_i", "icao24", "_feed", "timestamp", "latitude", "longitude",
+            (pl.col("latitude") / cell).floor().cast(pl.Int64).alias("_cy"),
+            (pl.col("longitude") / cell).floor().cast(pl.Int64).alias("_cx"),
+        )
+        offsets = pl.DataFrame({"_dy": [-1, -1, -1, 0, 0, 0, 1, 1, 1], "_dx": [-1, 0, 1] * 3})
+        earlier = keyed.join(offsets, how="cross").select(
+            pl.col("_i").alias("_j"), "icao24", pl.col("_feed").alias("_feed_j"),
+            pl.col("timestamp").alias("_t_j"), pl.col("latitude").alias("_lat_j"),
+            pl.col("longitude").alias("_lon_j"),
+            (pl.col("_cy") + pl.col("_dy")).alias("_cy"), (pl.col("_cx") + pl.col("_dx")).alias("_cx"),
+        )
+        pairs = keyed.join(earlier, on=["icao24", "_cy", "_cx"]).filter(
+            (pl.col("_j") < pl.col("_i"))
+            & (pl.col("_feed_j") != pl.col("_feed"))
+            & ((pl.col("timestamp") - pl.col("_t_j")).dt.total_microseconds().abs() <= self.window_s * 1e6)
+            & ((pl.col("latitude") - pl.col("_lat_j")).abs() <= self.tolerance_deg)
+            & ((pl.col("longitude") - pl.col("_lon_j")).abs() <= self.tolerance_deg)
+        )
+        return pairs["_i"].unique()
 
     def merge(self, frame: pl.DataFrame, now: float | None = None) -> pl.DataFrame:
         """`frame` must carry a `_feed` column (which feed delivered each row)."""
@@ -124,26 +153,15 @@ class PositionMerger:
         work = frame.with_columns(pl.lit(False).alias("_carried"))
         if self._last is not None:
             work = pl.concat([self._last.select(work.columns), work], how="vertical_relaxed")
-        work = work.sort("icao24", "timestamp")
-
-        def copy_of(k: int) -> pl.Expr:
-            return (
-                (pl.col("icao24") == pl.col("icao24").shift(k))
-                & (pl.col("_feed") != pl.col("_feed").shift(k))
-                & ((pl.col("timestamp") - pl.col("timestamp").shift(k)).dt.total_microseconds()
-                   <= self.window_s * 1e6)
-                & ((pl.col("latitude") - pl.col("latitude").shift(k)).abs() <= self.tolerance_deg)
-                & ((pl.col("longitude") - pl.col("longitude").shift(k)).abs() <= self.tolerance_deg)
-            ).fill_null(False)
-
-        # feeds interleave: the copy may sit a few rows back (bursts, a lagging aggregator)
-        work = work.with_columns(pl.any_horizontal([copy_of(k) for k in range(1, self.lookback + 1)]).alias("_dup"))
+        work = work.with_row_index("_i")  # delivery order: carried rows first
+        dup = pl.col("_i").is_in(self._copies(work).implode())
         fresh = work.filter(~pl.col("_carried"))
-        self.duplicates += int(fresh["_dup"].sum())
-        # carry each address's last few rows (any feed) to compare the next cycle against
-        self._last = work.group_by("icao24", maintain_order=True).tail(self.lookback).drop("_dup").with_columns(
-            pl.lit(True).alias("_carried"))
-        return fresh.filter(~pl.col("_dup")).drop("_dup", "_carried")
+        self.duplicates += int(fresh.select(dup.sum()).item())
+        horizon = work["timestamp"].max() - timedelta(seconds=self.window_s)
+        self._last = (
+            work.filter(~dup & (pl.col("timestamp") >= horizon)).drop("_i").with_columns(pl.lit(True).alias("_carried"))
+        )
+        return fresh.filter(~dup).drop("_i", "_carried")
 
     def forget_older_than(self, cutoff) -> None:
         if self._last is not None:
