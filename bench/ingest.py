@@ -142,16 +142,24 @@ def main() -> None:
     rows.append(gz_row)  # traffic cannot read gzip traces (readsb's own output): ours only
     load = os.getloadavg()[0]
     print(f"cores: {os.cpu_count()}  load average at the end: {load:.1f}  workdir: {work}")
-    print("(wall seconds; CPU = seconds of all threads, the figure that load from other processes changes least)")
-    print(f"{'input':<15}{'points':>12}{'tailwatch s':>13}{'CPU s':>7}{'points/s':>12}"
-          f"{'traffic s':>11}{'CPU s':>7}{'points/s':>12}{'ratio':>8}")
+    print("wall = elapsed seconds; CPU = seconds of all threads of this process (user+system), the figure")
+    print("that load from other processes changes least. M/s = million points per second of wall time;")
+    print("M/CPU-s = million points per CPU-second. ratio = traffic's time / tailwatch's time (wall, CPU).")
+    head = (f"{'input':<15}{'points':>11} | {'tailwatch wall':>14}{'CPU':>7}{'M/s':>7}{'M/CPU-s':>8} | "
+            f"{'traffic wall':>12}{'CPU':>7}{'M/s':>7}{'M/CPU-s':>8} | {'ratio wall':>10}{'CPU':>6}")
+    print(head)
+    print("-" * len(head))
     for row in rows:
         name, points, ours, our_cpu = row[:4]
-        line = f"{name:<15}{points:>12,}{ours:>13.2f}{our_cpu:>7.1f}{points / ours:>12,.0f}"
+        line = f"{name:<15}{points:>11,} | {ours:>14.2f}{our_cpu:>7.2f}{points / ours / 1e6:>7.2f}{points / our_cpu / 1e6:>8.2f} | "
         if len(row) > 4:
             theirs, their_cpu = row[4], row[5]
-            line += f"{theirs:>11.2f}{their_cpu:>7.1f}{points / theirs:>12,.0f}{theirs / ours:>7.1f}×"
+            line += (f"{theirs:>12.2f}{their_cpu:>7.2f}{points / theirs / 1e6:>7.2f}{points / their_cpu / 1e6:>8.2f} | "
+                     f"{theirs / ours:>9.1f}×{their_cpu / our_cpu:>5.1f}×")
+        else:
+            line += f"{'(traffic cannot read gzip traces)':>34} |"
         print(line)
+    print("targets (ingest issue): ≥ 2 M points/s on 2 cores, ≥ 10× traffic.")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,20 @@ project does not allow. Natural Earth 1:10m (v4.1.0 in `world-atlas`, quantised 
 keys features by ISO numeric code, which avoids Natural Earth's `ISO_A2 = -99` quirk for
 France and Norway.
 
-Output rows (one per country and layer; `wkb` is a shapely MultiPolygon in lon/lat):
-- `land`     — Natural Earth land, overseas territories folded into the controlling state
-               (SOVEREIGN below), simplified to 0.005° (≤ ~550 m).
+Output rows (one per jurisdiction and layer; `wkb` is a shapely MultiPolygon in lon/lat).
+`iso2` is the *jurisdiction*: the ISO 3166-1 alpha-2 code of the territory whose airspace
+law applies — a state, or a dependent territory with its own ISO code (Curaçao `CW`,
+Greenland `GL`, Gibraltar `GI`, Puerto Rico `PR` …). `state` names the state that controls
+it (`CW` → `NL`; `state == iso2` for a state), for display and ATC attribution.
+`eu_territory` is true where the EU Treaties apply (TEU Art. 52, TFEU Art. 355): the member
+states' own territory including the outermost regions (Art. 349, 355(1): Guadeloupe, French
+Guiana, Martinique, Réunion, Mayotte, Saint-Martin, the Canaries, Azores, Madeira — all in
+the FR/ES/PT features except Saint-Martin `MF`) and Åland (`AX`, Art. 355(4)); false for
+the overseas countries and territories of Annex II TFEU (Art. 355(2)), the Faroe Islands
+(Art. 355(5)(a)) and every non-member's territory.
+Natural Earth's feature "Netherlands" includes Bonaire, Sint Eustatius and Saba: those
+parts (west of 30°W) become `BQ` (an Annex II country/territory).
+- `land`     — Natural Earth land, simplified to 0.005° (≤ ~550 m).
 - `airspace` — land + 12 NM (22.224 km) territorial sea, buffered in local azimuthal
                equidistant projections on 10° tiles (so the buffer is true distance on
                the sphere everywhere), antimeridian-split, simplified to 0.01°.
@@ -49,8 +60,8 @@ TERRITORIAL_SEA_KM = 12 * 1.852
 OBSTACLE_MARGIN_KM = 40.0
 SOURCE = "Natural Earth 1:10m admin-0 v4.1.0 via npm world-atlas 2.0.2; ISO codes via npm world-countries 5.1.0"
 
-# Natural Earth features without an ISO numeric id in world-atlas, or territories whose
-# airspace the named state controls (Natural Earth SOVEREIGNT / the administering state).
+# Natural Earth features without an ISO 3166-1 code of their own (Natural Earth SOVEREIGNT /
+# the administering state); they are attributed to that state as its jurisdiction.
 # Self-governing states in free association (Cook Is., Niue) keep their own code.
 SOVEREIGN_BY_NAME = {
     "Dhekelia": "GB", "Akrotiri": "GB", "Somaliland": "SO", "Kosovo": "XK", "N. Cyprus": "CY",
@@ -58,11 +69,14 @@ SOVEREIGN_BY_NAME = {
     "USNB Guantanamo Bay": "US", "Indian Ocean Ter.": "AU", "Coral Sea Is.": "AU",
     "Clipperton I.": "FR", "Ashmore and Cartier Is.": "AU",
 }
+# Dependent territories with their own ISO 3166-1 code → the state controlling them. They
+# keep their own code as jurisdiction (a ban names the territories it covers); this table
+# fills the `state` column.
 SOVEREIGN_BY_ISO2 = {
     # France
     "MF": "FR", "BL": "FR", "NC": "FR", "PF": "FR", "PM": "FR", "WF": "FR", "TF": "FR",
     # Netherlands
-    "SX": "NL", "CW": "NL", "AW": "NL",
+    "SX": "NL", "CW": "NL", "AW": "NL", "BQ": "NL",
     # Denmark, Finland
     "GL": "DK", "FO": "DK", "AX": "FI",
     # China
@@ -76,6 +90,11 @@ SOVEREIGN_BY_ISO2 = {
     # Australia
     "HM": "AU", "NF": "AU",
 }
+EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+# territories with their own ISO code that are nevertheless Union territory (see docstring)
+EU_TERRITORIES = frozenset({"MF", "AX"})
+# Natural Earth "Netherlands" parts west of this longitude are the Caribbean Netherlands
+BQ_WEST_OF_LON = -30.0
 # Disputed reefs with no single controlling state: left out (no airspace attributed).
 DROPPED = {"Spratly Is.", "Scarborough Reef", "Bajo Nuevo Bank", "Serranilla Bank"}
 
@@ -186,7 +205,12 @@ def build(atlas: Path, countries: Path) -> pl.DataFrame:
         iso2 = SOVEREIGN_BY_NAME.get(name) or numeric_to_iso2.get(fid or "")
         if iso2 is None:
             raise SystemExit(f"no ISO code for {name!r} (id {fid})")
-        iso2 = SOVEREIGN_BY_ISO2.get(iso2, iso2)
+        if iso2 == "NL":  # split Bonaire, Sint Eustatius and Saba (an OCT) off the Netherlands
+            parts = shapely.get_parts(geom)
+            west = np.array([p.bounds[2] < BQ_WEST_OF_LON for p in parts])
+            land.setdefault("BQ", []).extend(parts[west])
+            names.setdefault("BQ", common_name.get("BQ", "Caribbean Netherlands"))
+            geom = MultiPolygon(list(parts[~west]))
         land.setdefault(iso2, []).append(geom)
         if iso2 not in names or numeric_to_iso2.get(fid or "") == iso2:
             names[iso2] = name
@@ -204,11 +228,15 @@ def build(atlas: Path, countries: Path) -> pl.DataFrame:
         obstacle = as_multipolygon(shapely.make_valid(
             shapely.Polygon() if obstacle.is_empty else obstacle.simplify(0.2, preserve_topology=True)))
         for layer, g in (("land", land_mp), ("airspace", air_mp), ("obstacle", obstacle)):
-            rows.append({"iso2": iso2, "name": common_name.get(iso2, names[iso2]), "layer": layer,
+            state = SOVEREIGN_BY_ISO2.get(iso2, iso2)
+            eu = (iso2 in EU_MEMBERS) or (iso2 in EU_TERRITORIES)
+            rows.append({"iso2": iso2, "name": common_name.get(iso2, names[iso2]), "state": state,
+                         "eu_territory": eu, "layer": layer,
                          "wkb": shapely.to_wkb(g), "source": SOURCE, "as_of": as_of})
         print(iso2, names[iso2], {k: shapely.get_num_coordinates(v) for k, v in
                                   (("land", land_mp), ("air", air_mp), ("obst", obstacle))}, flush=True)
-    return pl.DataFrame(rows, schema={"iso2": pl.String, "name": pl.String, "layer": pl.String,
+    return pl.DataFrame(rows, schema={"iso2": pl.String, "name": pl.String, "state": pl.String,
+                                      "eu_territory": pl.Boolean, "layer": pl.String,
                                       "wkb": pl.Binary, "source": pl.String, "as_of": pl.String})
 
 

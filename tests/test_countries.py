@@ -1,4 +1,4 @@
-"""Packaged country polygons: ISO codes, overseas territories, territorial sea, antimeridian."""
+"""Packaged country polygons: jurisdiction codes, controlling states, EU territory, territorial sea, antimeridian."""
 
 from __future__ import annotations
 
@@ -18,32 +18,51 @@ def test_every_row_has_source_and_as_of():
     assert set(table["layer"].unique()) == set(countries.LAYERS)
 
 
-def test_iso_codes_and_territories_folded_into_controlling_state():
+def test_iso_codes_jurisdictions_and_controlling_states():
     land = countries.country_shapes()
-    for code in ("FR", "NO", "RU", "US", "GB", "DK", "CN", "NL", "XK"):
+    for code in ("FR", "NO", "RU", "US", "GB", "DK", "CN", "NL", "XK", "CW", "BQ", "GL", "GI", "PR"):
         assert code in land, code
-    for code in ("MQ", "GP", "GF", "GL", "GI", "HK", "PR", "AW", "-99"):
+    # outermost regions are drawn inside France; Natural Earth's -99 never leaks
+    for code in ("MQ", "GP", "GF", "RE", "YT", "-99"):
         assert code not in land, code
-    places = {  # (lat, lon) → state whose airspace it is
-        (14.64, -61.02): "FR",  # Martinique
-        (16.17, -61.68): "FR",  # Basse-Terre, Guadeloupe
-        (4.93, -52.33): "FR",   # Cayenne, French Guiana
-        (-21.1, 55.5): "FR",    # Réunion
-        (78.22, 15.65): "NO",   # Svalbard
-        (72.0, -40.0): "DK",    # Greenland ice sheet
-        (36.14, -5.35): "GB",   # Gibraltar
-        (22.3, 114.17): "CN",   # Hong Kong
-        (18.25, -66.5): "US",   # Puerto Rico
-        (12.5, -69.97): "NL",   # Aruba
-        (35.9, 14.5): "MT",     # Malta
-        (35.5, 12.6): "IT",     # Lampedusa
-        (55.6, 37.3): "RU",     # Moscow
-        (54.7, 20.5): "RU",     # Kaliningrad
+    places = {  # (lat, lon) → (jurisdiction, controlling state)
+        (14.64, -61.02): ("FR", "FR"),  # Martinique
+        (16.17, -61.68): ("FR", "FR"),  # Basse-Terre, Guadeloupe
+        (4.93, -52.33): ("FR", "FR"),   # Cayenne, French Guiana
+        (-21.1, 55.5): ("FR", "FR"),    # Réunion
+        (78.22, 15.65): ("NO", "NO"),   # Svalbard
+        (72.0, -40.0): ("GL", "DK"),    # Greenland ice sheet
+        (62.0, -6.8): ("FO", "DK"),     # Faroe Islands
+        (36.14, -5.35): ("GI", "GB"),   # Gibraltar
+        (22.3, 114.17): ("HK", "CN"),   # Hong Kong
+        (18.25, -66.5): ("PR", "US"),   # Puerto Rico
+        (12.5, -69.97): ("AW", "NL"),   # Aruba
+        (12.17, -68.9): ("CW", "NL"),   # Curaçao
+        (12.15, -68.27): ("BQ", "NL"),  # Bonaire
+        (52.37, 4.9): ("NL", "NL"),     # Amsterdam
+        (35.9, 14.5): ("MT", "MT"),     # Malta
+        (35.5, 12.6): ("IT", "IT"),     # Lampedusa
+        (55.6, 37.3): ("RU", "RU"),     # Moscow
+        (54.7, 20.5): ("RU", "RU"),     # Kaliningrad
     }
     lat = np.array([p[0] for p in places])
     lon = np.array([p[1] for p in places])
-    assert list(countries.locate(lat, lon)) == list(places.values())
-    assert list(countries.locate(lat, lon, layer="land")) == list(places.values())
+    codes = [v[0] for v in places.values()]
+    assert list(countries.locate(lat, lon)) == codes
+    assert list(countries.locate(lat, lon, layer="land")) == codes
+    state = countries.states()
+    assert [state[c] for c in codes] == [v[1] for v in places.values()]
+
+
+def test_eu_territory_flags():
+    eu = countries.eu_territories()
+    member_states = set("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+    assert eu == member_states | {"MF", "AX"}
+    # Annex II overseas countries and territories, the Faroes and non-members' territories are not
+    for code in ("GL", "FO", "AW", "CW", "SX", "BQ", "PF", "NC", "PM", "WF", "BL", "TF", "GI", "PR", "GB", "NO"):
+        assert code not in eu, code
+    # the Netherlands keeps no Caribbean land
+    assert countries.country_shapes()["NL"].bounds[0] > 3.0
 
 
 def test_antimeridian_and_high_latitudes():

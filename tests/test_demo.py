@@ -58,6 +58,19 @@ def test_demo_end_to_end_offline(tmp_path):
     assert airports[0] in ("UUWW", "UUDD", "UUEE") and len(itin["legs"]) >= 10
     evidence = {e for leg in itin["legs"] for e in (leg["origin_evidence"], leg["destination_evidence"])}
     assert {"observed", "inferred"} <= evidence
+    assert airports == itin["simulation"]["route"] and itin["simulation"]["matching_airports"] == 14
+    # the simulated trip flies around airspace barred to a Russian operator: the rebuilt legs
+    # cross none of it, and the legs whose great circle is barred show the detour
+    assert all(leg["banned_countries"] == [] for leg in itin["legs"])
+    detours = [i for i, leg in enumerate(itin["legs"]) if leg["flown_km"] > 1.02 * leg["great_circle_km"]]
+    assert 1 in detours  # Yerevan → Algiers, south of Greece and Malta
+    for i, leg in enumerate(itin["legs"]):
+        assert leg["flown_km"] >= leg["great_circle_km"] - 1.0
+        sim_leg = itin["simulation"]["legs"][i]
+        if sim_leg["flown_km"] > sim_leg["great_circle_km"] + 1.0:
+            assert leg["legal_shortest_km"] > leg["great_circle_km"]  # it detoured because it had to
+    assert "no leg as flown did" in itin["route"]["detour"]
+    assert "no leg as flown did" in (out / "itinerary.md").read_text()
     doc = json.loads((out / "itinerary.geojson").read_text())
     assert all(f["properties"].get("simulated") for f in doc["features"])
     validate_rfc7946(doc)  # with the real banned-airspace polygons

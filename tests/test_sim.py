@@ -1,19 +1,24 @@
-"""The simulator: profiles, the coverage model, and the demo scenario (RA-78765, SIMULATED)
-rebuilt stop by stop, including two consecutive landings nobody heard."""
+"""The simulator: profiles, legs through waypoints, the coverage model, and the demo scenario
+(RA-78765, SIMULATED) routed around banned airspace and rebuilt stop by stop, including two
+consecutive landings nobody heard."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
 
+from tailwatch.airspace.bans import banned_jurisdictions
 from tailwatch.geo.airports import airport
+from tailwatch.geo.countries import locate
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km, to_unit_vectors
 from tailwatch.itinerary.build import build_itinerary
 from tailwatch.schema import POINT_SCHEMA
 from tailwatch.sim import Coverage, Receiver, demo_scenario, simulate_leg, simulate_trip
-from tailwatch.sim.scenario import ROUTE
-from tailwatch.sim.trips import LegPlan
+from tailwatch.sim.scenario import CALLSIGN, FIRST_TAKEOFF, GROUND_HOURS, ICAO24, ROUTE
+from tailwatch.sim.trips import LegPlan, flight_time_s, path_km
 
 T0 = datetime(2025, 10, 3, 6, tzinfo=timezone.utc)
 
@@ -34,6 +39,45 @@ def test_leg_profile_is_plausible():
     ground = pts.filter(pl.col("onground"))
     assert ground["groundspeed"].max() < 30
     assert pts["timestamp"].is_sorted()
+
+
+def _off_path_km(lat: np.ndarray, lon: np.ndarray, path: list[tuple[float, float]]) -> np.ndarray:
+    """Distance of each point to the nearest great-circle segment of `path` (exact on the sphere)."""
+    p = to_unit_vectors(lat, lon)
+    v = to_unit_vectors(np.array([q[0] for q in path]), np.array([q[1] for q in path]))
+    best = np.full(lat.size, np.inf)
+    for a, b in zip(v[:-1], v[1:]):
+        n = np.cross(a, b)
+        n /= np.linalg.norm(n)
+        cross = EARTH_RADIUS_KM * np.arcsin(np.clip(np.abs(p @ n), 0, 1))
+        between = (np.cross(a, p) @ n >= 0) & (np.cross(p, b) @ n >= 0)  # foot of the perpendicular on the arc
+        ends = EARTH_RADIUS_KM * np.arccos(np.clip(np.maximum(p @ a, p @ b), -1, 1))
+        best = np.minimum(best, np.where(between, cross, ends))
+    return best
+
+
+def test_leg_follows_waypoints():
+    o, d = airport("UDYZ"), airport("DAAG")
+    via = ((34.56, 26.58), (34.29, 23.91), (34.95, 12.80))  # south of Crete and Malta
+    pts = simulate_leg(LegPlan(o, d, T0, via=via), "1533ad", "RA78765")
+    assert dict(pts.schema) == POINT_SCHEMA and pts["timestamp"].is_sorted()
+    air = pts.filter(~pl.col("onground"))
+    lat, lon = air["latitude"].to_numpy(), air["longitude"].to_numpy()
+    path = [(o["latitude"], o["longitude"]), *via, (d["latitude"], d["longitude"])]
+    assert _off_path_km(lat, lon, path).max() < 2.0
+    for w in via:  # it turns at each waypoint, not short of it
+        assert haversine_km(w[0], w[1], lat, lon).min() < 2.0
+    flown = float(np.sum(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])))
+    direct = float(haversine_km(o["latitude"], o["longitude"], d["latitude"], d["longitude"]))
+    assert path_km(o, d, via) == pytest.approx(flown, rel=0.01) and flown > 1.05 * direct
+    # the profile and timing come from the flown distance
+    seconds = (air["timestamp"].max() - air["timestamp"].min()).total_seconds()
+    assert seconds == pytest.approx(flight_time_s(o, d, via=via), abs=10)
+    assert flight_time_s(o, d, via=via) > 1.05 * flight_time_s(o, d)
+    assert 30_000 <= air["altitude"].max() <= 31_000 and air["groundspeed"].max() <= 430
+    # the reported track turns with the path: heading near Crete is westward, not north-west
+    near = haversine_km(34.4, 25.0, lat, lon) < 30
+    assert near.any() and np.all(np.abs(air["track"].to_numpy()[near] - 265) < 15)
 
 
 def test_coverage_hears_high_aircraft_further_and_respects_outages():
@@ -79,6 +123,37 @@ def test_demo_scenario_is_labelled_and_has_gaps(scenario):
         assert (d_km < km).sum() == 0, code
 
 
+def _banned_hits(lat: np.ndarray, lon: np.ndarray, ts: pl.Series) -> set[tuple[str, str]]:
+    """(date, country) pairs where a point lies in airspace barred to a Russian operator that day."""
+    where = locate(lat, lon)
+    days = ts.dt.date().to_numpy()
+    hits: set[tuple[str, str]] = set()
+    for day in np.unique(days):
+        banned = set(banned_jurisdictions(operator_country="RU", registration_country="RU", when=str(day)))
+        sel = days == day
+        hits |= {(str(day), c) for c in where[sel] if c in banned}
+    return hits
+
+
+def test_demo_trip_avoids_banned_airspace(scenario):
+    heard = scenario.trip_points()
+    assert _banned_hits(heard["latitude"].to_numpy(), heard["longitude"].to_numpy(), heard["timestamp"]) == set()
+    # every simulated position, heard or not: the trip re-flown from the scenario's truth
+    airports = [airport(c) for c in ROUTE]
+    full, truth = simulate_trip(airports, FIRST_TAKEOFF, GROUND_HOURS, ICAO24, CALLSIGN,
+                                via=[leg["via"] for leg in scenario.truth])
+    assert [t["landing"] for t in truth] == [t["landing"] for t in scenario.truth]
+    assert _banned_hits(full["latitude"].to_numpy(), full["longitude"].to_numpy(), full["timestamp"]) == set()
+    # the great circle would not have been legal on some legs: those detour, the others stay direct
+    detoured = [t for t in scenario.truth if t["flown_km"] > 1.02 * t["great_circle_km"]]
+    assert detoured and ("UDYZ", "DAAG") in {(t["origin"], t["destination"]) for t in detoured}
+    for t in scenario.truth:
+        assert t["flown_km"] >= t["great_circle_km"] - 0.1
+        if not t["via"]:
+            assert t["flown_km"] == pytest.approx(t["great_circle_km"], abs=0.1)
+    assert scenario.describe()["routing_notes"] == []
+
+
 def test_demo_trip_every_stop_recovered(scenario):
     j = build_itinerary(scenario.trip_points(), {"icao24": "1533ad", "typecode": "IL76"}).to_json()
     assert j["route"]["airports"] == ROUTE
@@ -99,3 +174,5 @@ def test_demo_trip_every_stop_recovered(scenario):
     assert len(legs) == len(ROUTE) - 1
     gmme_gobd = legs[3]
     assert gmme_gobd["n_points"] == 0 and gmme_gobd["origin_evidence"] == gmme_gobd["destination_evidence"] == "inferred"
+    # the rebuilt Yerevan → Algiers leg measures the detour the simulator flew
+    assert legs[1]["flown_km"] > 1.02 * legs[1]["great_circle_km"]

@@ -125,7 +125,9 @@ class ArchiveWriter:
         self._buffer: dict[str, list[pl.DataFrame]] = {}
         self._buffered = 0
         self._preexisting: dict[str, list[Path]] = {}
-        self._written: dict[str, pl.Series] = {}  # key hashes this run wrote, per day
+        # key hashes this run wrote, per day, per file with its time range: a batch is checked
+        # only against files whose range overlaps its own (time-ordered input checks few)
+        self._written: dict[str, list[tuple[object, object, pl.Series]]] = {}
         self._per_source: dict[int, list[int]] = {}  # source index -> [written, duplicates]
 
     # -- buffering ------------------------------------------------------------------------
@@ -188,10 +190,11 @@ class ArchiveWriter:
         # same as keeping first occurrences, without a hash table (half the cost of both).
         part = part.with_columns(_key_expr()).sort(["icao24", "timestamp", _KEY], maintain_order=True)
         part = part.filter((pl.col(_KEY) != pl.col(_KEY).shift(1)).fill_null(True))
-        seen = self._written.get(day)
+        lo, hi = part["timestamp"].min(), part["timestamp"].max()
+        earlier = [keys for first, last, keys in self._written.get(day, []) if first <= hi and last >= lo]
+        seen = pl.concat(earlier, rechunk=False) if earlier else None
         stored = self._preexisting[day]
         if stored:
-            lo, hi = part["timestamp"].min(), part["timestamp"].max()
             old = _stored_keys(stored, lo, hi)
             seen = old if seen is None else pl.concat([seen, old])
         fresh = part.filter(~pl.col(_KEY).is_in(seen.implode())) if seen is not None and seen.len() else part
@@ -203,8 +206,7 @@ class ArchiveWriter:
         self.result.duplicates += n_in - fresh.height
         if fresh.is_empty():
             return
-        written = self._written.get(day)
-        self._written[day] = fresh[_KEY] if written is None else pl.concat([written, fresh[_KEY]], rechunk=False)
+        self._written.setdefault(day, []).append((fresh["timestamp"].min(), fresh["timestamp"].max(), fresh[_KEY]))
         out = fresh.drop(_SRC, _KEY)  # sorted above; a filter keeps the order
         target = folder / f"part-{self.run}-{self._seq:05d}.parquet"
         self._seq += 1

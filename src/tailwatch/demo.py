@@ -252,6 +252,12 @@ def print_summary(console, result: DemoResult) -> None:
         console.print("route: " + " → ".join(route["airports"]), markup=False, highlight=False)
     if route.get("detour"):
         console.print(route["detour"], markup=False, highlight=False)
+    longer = [f"{i + 1} {(leg.get('origin') or {}).get('icao') or '?'}→{(leg.get('destination') or {}).get('icao') or '?'} "
+              f"{leg['flown_km']:,.0f} km ({leg['flown_km'] / leg['great_circle_km'] - 1:+.0%})"
+              for i, leg in enumerate(itin.get("legs") or [])
+              if leg.get("flown_km") and leg.get("great_circle_km") and leg["flown_km"] > 1.005 * leg["great_circle_km"]]
+    if longer:
+        console.print("legs flown longer than their great circle: " + "; ".join(longer), markup=False, highlight=False)
     for k, v in result.figures.items():
         console.print(f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}", markup=False, highlight=False)
     for line in result.lacks:

@@ -3,9 +3,15 @@
 `data/airspace_bans.csv`: one row per jurisdiction (ISO2) × rule — `applies_to`
 (operator_country | registration_country | operator | all), `match` (ISO2, operator name, or
 `*` for a closure to all civil traffic such as Ukraine's since 24 Feb 2022),
-`from`/`to` (ISO dates, `to` empty while in force), `source`, `as_of`, `note`. EU rules are
-expanded to the 27 member states (one row each, note "EU member state"): a crossing is
-judged against the state whose airspace it is, so no membership table is needed at run time.
+`from`/`to` (ISO dates, `to` empty while in force), `source`, `as_of`, `note`.
+`jurisdiction` is a code of `geo.countries` (the territory whose airspace law applies, not
+necessarily a state): a crossing is judged against the jurisdiction whose airspace it is.
+EU rules (Reg. 833/2014 Art. 3d, whose scope, Art. 13, is the territory of the Union) are
+expanded to the 27 member states — whose codes include their outermost regions — plus the
+Union territories with their own code (Saint-Martin `MF`, Åland `AX`); they do not reach the
+overseas countries and territories of Annex II TFEU nor the Faroe Islands. Such territories
+(Greenland, Curaçao, Gibraltar …) and US territories appear only where a sourced measure
+names them; any other one is treated as open for want of a sourced closure.
 """
 
 from __future__ import annotations

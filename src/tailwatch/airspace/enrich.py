@@ -5,6 +5,9 @@ Pure function on the itinerary JSON (`tailwatch.itinerary/1`) and its points fra
 `leg` column). Each leg's track runs from its origin airport through its points to its
 destination airport; stretches between fixes that are far apart in space or time, and the
 airport ends when take-off/landing were not observed, are great-circle fills marked inferred.
+`countries` lists jurisdiction codes of `geo.countries` (Curaçao is `CW`, not `NL`); each
+crossing also carries `state`, the controlling state, for display and ATC attribution. A
+crossing is banned when the jurisdiction's own rules (`airspace.bans`) bar the aircraft.
 """
 
 from __future__ import annotations
@@ -58,12 +61,20 @@ def _leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np
     return lat, lon, t, inferred
 
 
+def _eu_codes() -> frozenset[str]:
+    """Jurisdictions that are Union territory (member states, Saint-Martin, Åland)."""
+    from tailwatch.geo.countries import eu_territories
+
+    return EU_MEMBERS | eu_territories()
+
+
 def _names(codes: list[str]) -> str:
     from tailwatch.geo.countries import country_names
 
     names = country_names()
-    eu = [c for c in codes if c in EU_MEMBERS]
-    parts = ([f"EU ({', '.join(eu)})"] if eu else []) + [names.get(c, c) for c in codes if c not in EU_MEMBERS]
+    union = _eu_codes()
+    eu = [c for c in codes if c in union]
+    parts = ([f"EU ({', '.join(eu)})"] if eu else []) + [names.get(c, c) for c in codes if c not in union]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -80,7 +91,11 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None)
             points if len(itin.get("legs", [])) == 1 else points.head(0))
         lat, lon, t, inferred = _leg_track(leg, pts)
         runs = country_runs(densify(lat, lon, t, inferred))
-        crossings = [{"country": r["country"], "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
+        from tailwatch.geo.countries import states
+
+        state_of = states()
+        crossings = [{"country": r["country"], "state": state_of.get(r["country"], r["country"]),
+                      "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
                       "entry_evidence": r["entry_evidence"], "exit_evidence": r["exit_evidence"],
                       "evidence": r["evidence"], "observed_points": int(r["observed_points"])}
                      for r in runs.iter_rows(named=True)]
@@ -139,7 +154,11 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     banned_legs = [i for i, leg in enumerate(legs) if leg.get("banned_countries")]
     route["banned_legs"] = banned_legs
     if len(codes) < 2 or codes[0] == codes[-1]:  # a round trip: compare leg by leg
-        route["detour"] = _round_trip_sentence(codes, flown, route, legs, banned_legs) if legs else None
+        when = next((leg.get("takeoff") or leg.get("first_point") for leg in legs
+                     if leg.get("takeoff") or leg.get("first_point")), None)
+        any_ban = bool(banned_jurisdictions(operator_country=operator_country, registration_country=reg_country,
+                                            when=when))
+        route["detour"] = _round_trip_sentence(codes, flown, route, legs, banned_legs, any_ban) if legs else None
         return route
     first, last = _airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})
     if first is None or last is None:
@@ -186,7 +205,8 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     return route
 
 
-def _round_trip_sentence(codes: list[str], flown: float, route: dict, legs: list[dict], banned_legs: list[int]) -> str:
+def _round_trip_sentence(codes: list[str], flown: float, route: dict, legs: list[dict], banned_legs: list[int],
+                         any_ban: bool = False) -> str:
     where = f"round trip {codes[0]} → … → {codes[-1]}" if len(codes) >= 2 else "trip"
     text = (f"{where}: flown {flown:,.0f} km over {len(legs)} legs against "
             f"{route['legs_great_circle_km']:,.0f} km of leg great circles")
@@ -197,4 +217,15 @@ def _round_trip_sentence(codes: list[str], flown: float, route: dict, legs: list
         for i in banned_legs:
             crossed += [c for c in legs[i]["banned_countries"] if c not in crossed]
         text += f"; {len(banned_legs)} leg(s) crossed airspace barred to this aircraft ({_names(crossed)})"
+    # a leg whose shortest legal path is longer than its great circle: the great circle is barred
+    blocked = [i + 1 for i, leg in enumerate(legs) if leg.get("legal_shortest_km") is not None
+               and leg.get("great_circle_km") and leg["legal_shortest_km"] > leg["great_circle_km"] + 1.0]
+    if blocked:
+        nums = ", ".join(map(str, blocked[:-1])) + " and " + str(blocked[-1]) if len(blocked) > 1 else str(blocked[0])
+        text += f"; the great circle{'s' if len(blocked) > 1 else ''} of leg{'s' if len(blocked) > 1 else ''} " \
+                f"{nums} cross{'' if len(blocked) > 1 else 'es'} airspace barred to this aircraft"
+        if not banned_legs:
+            text += ", and no leg as flown did"
+    elif any_ban and not banned_legs:
+        text += "; no leg crossed airspace barred to this aircraft"
     return text

@@ -1,10 +1,21 @@
-"""National territory and airspace polygons, and a vectorised "which country is this point in".
+"""National territory and airspace polygons, and a vectorised "which jurisdiction is this point in".
 
-`data/countries.parquet`: one row per country (ISO2) and layer — `land`, `airspace` (land +
-12 NM territorial sea), `obstacle` (airspace + 40 km, coarse, for the router) — as WKB in
-lon/lat, with `name`, `source` and `as_of`; built by `scripts/build_countries.py` from
-Natural Earth 1:10m (public domain) with overseas territories folded into the state that
-controls them (Martinique, Guadeloupe, French Guiana → FR; Greenland → DK; Gibraltar → GB).
+`data/countries.parquet`: one row per jurisdiction and layer — `land`, `airspace` (land + 12 NM
+territorial sea), `obstacle` (airspace + 40 km, coarse, for the router) — as WKB in lon/lat,
+with `name`, `state`, `eu_territory`, `source` and `as_of`; built by
+`scripts/build_countries.py` from Natural Earth 1:10m (public domain).
+
+What a code means: `iso2` is the *jurisdiction* — the ISO 3166-1 alpha-2 code of the
+territory whose airspace law applies. A dependent territory with its own ISO code keeps it
+(Curaçao `CW`, Bonaire/Sint Eustatius/Saba `BQ`, Greenland `GL`, Gibraltar `GI`, Puerto Rico
+`PR`, Hong Kong `HK` …), because a closure names the territories it covers: the EU closure
+(Reg. 833/2014 Art. 3d) applies within the territory of the Union (Art. 13), which the
+overseas countries and territories of Annex II TFEU are not part of. Territories Natural Earth
+draws inside their state (Martinique, Guadeloupe, French Guiana, Réunion, Mayotte → `FR`;
+Canaries → `ES`; Azores, Madeira → `PT`; Svalbard → `NO`) share its code; all of those EU ones
+are Union territory (outermost regions, TFEU Art. 349 and 355(1)). `state` names the
+controlling state (`CW` → `NL`) for display and ATC attribution (`states()`),
+`eu_territory` whether the EU Treaties apply there (`eu_territories()`).
 
 The territorial sea is taken as 12 NM from every coast (the UNCLOS maximum); states that
 claim otherwise, and seas narrower than 24 NM, are approximated, so a fix
@@ -52,7 +63,8 @@ def _layer(layer: str) -> dict[str, shapely.Geometry]:
 
 
 def country_shapes() -> dict[str, shapely.Geometry]:
-    """ISO2 → land (Multi)Polygon in lon/lat, overseas territories folded into the controlling state."""
+    """Jurisdiction ISO2 → land (Multi)Polygon in lon/lat (dependent territories with their own
+    ISO code under that code; `states()` maps them to the controlling state)."""
     return _layer("land")
 
 
@@ -64,6 +76,22 @@ def airspace_shapes() -> dict[str, shapely.Geometry]:
 def obstacle_shapes() -> dict[str, shapely.Geometry]:
     """ISO2 → airspace grown by 40 km and simplified to 0.2° (router node polygons)."""
     return _layer("obstacle")
+
+
+@lru_cache(maxsize=1)
+def states() -> dict[str, str]:
+    """Jurisdiction ISO2 → ISO2 of the state controlling it ('CW' → 'NL', 'FR' → 'FR')."""
+    rows = _table().filter(pl.col("layer") == "land")
+    return dict(zip(rows["iso2"].to_list(), rows["state"].to_list()))
+
+
+@lru_cache(maxsize=1)
+def eu_territories() -> frozenset[str]:
+    """Jurisdictions that are territory of the European Union (TFEU Art. 355): the 27 member
+    states (with their outermost regions) plus Saint-Martin `MF` and Åland `AX`; not the
+    overseas countries and territories of Annex II TFEU nor the Faroe Islands."""
+    rows = _table().filter((pl.col("layer") == "land") & pl.col("eu_territory"))
+    return frozenset(rows["iso2"].to_list())
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +138,8 @@ def spatial_index(layer: str = "airspace") -> _Index:
 
 
 def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
-    """ISO2 (object array, None outside every country) of each point, vectorised."""
+    """Jurisdiction ISO2 (object array, None outside every country) of each point, vectorised;
+    `states()` turns a code into the controlling state."""
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)
     out = np.full(lat.shape, None, dtype=object)

@@ -75,13 +75,42 @@ def valid_points(
                 else fill.alias("icao24")
             )
         extras = [c for c in EXTRA_COLUMNS if c in frame.columns]
-        canonical = conform(frame)
+        canonical, addresses_ok = _conform(frame)
         if extras:
             canonical = canonical.with_columns(frame.select(pl.col(c).cast(EXTRA_COLUMNS[c]) for c in extras))
-        good = positions_only(canonical)
+        good = _positions_only(canonical, addresses_ok)
         if good.height < canonical.height:
             _report_dropped(frame, canonical, rejects, where)
         yield good
+
+
+ICAO24_PATTERN = r"^[0-9a-f]{6}$"  # as `schema.positions_only` checks it
+
+
+def _conform(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """`schema.conform(frame)`, and whether every address is already canonical.
+
+    Most sources write addresses as six lower-case hex digits: one regex pass proves it,
+    and then conform's strip/lower-case (which would return them unchanged) and the
+    address check of `positions_only` are skipped; the result is the same frame.
+    """
+    icao = frame.get_column("icao24", default=None)
+    if icao is None or icao.dtype != pl.String or icao.has_nulls() or not icao.str.contains(ICAO24_PATTERN).all():
+        return conform(frame), False
+    return conform(frame.drop("icao24")).with_columns(icao), True
+
+
+def _positions_only(frame: pl.DataFrame, addresses_ok: bool) -> pl.DataFrame:
+    """`schema.positions_only`, without the address check when `_conform` found every address valid."""
+    if not addresses_ok:
+        return positions_only(frame)
+    return frame.filter(
+        pl.col("latitude").is_between(-90.0, 90.0)
+        & pl.col("longitude").is_between(-180.0, 180.0)
+        & pl.col("latitude").is_not_nan()
+        & pl.col("longitude").is_not_nan()
+        & pl.col("timestamp").is_not_null()
+    )
 
 
 def _report_dropped(frame: pl.DataFrame, canonical: pl.DataFrame, rejects: Rejects, where: str) -> None:
@@ -133,7 +162,7 @@ class _Prepared:
     frames: list[pl.DataFrame] | None = None
 
 
-def in_background(frames: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
+def in_background(frames: Iterator[pl.DataFrame], depth: int = 4) -> Iterator[pl.DataFrame]:
     """Run a batch iterator on its own thread, `depth` batches ahead of the consumer.
 
     Reading (CSV scan, casts) and writing (dedupe, sort, Parquet encode) then overlap
@@ -241,7 +270,7 @@ def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int,
     return True
 
 
-CHUNK_FILES = 32
+CHUNK_FILES = 64  # files detected and read per task: fixed per-call costs are paid per chunk
 
 
 def _prepared_in_order(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[_Prepared]:

@@ -6,7 +6,8 @@ Python loop here is fine; everything per point is vectorised in `flights`/`landi
   (observed); consecutive visits at one airport merge (parked for days is one visit);
 - between two airborne pieces, `stops.infer_gap` decides flown-through or landed, and where;
 - a track that starts or ends mid-air gets its origin/destination from `stops.infer_end`.
-Legs run between consecutive visits/stops. Each keeps its point range, gaps and reasons.
+Legs run between consecutive visits/stops. Each keeps its point range, gaps and reasons; a gap
+that hides inferred stops is listed on every leg it spans (before, between and after the stops).
 """
 
 from __future__ import annotations
@@ -418,7 +419,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                         sv = inferred_visit(stop, verdict.gap)
                         current.destination = sv
                         legs.append(current)
-                        current = Leg(origin=sv)
+                        current = Leg(origin=sv, gaps=[verdict.gap])  # the gap spans every leg it hides
                 if v.how in ("ground", "low-descent", "touch-and-go") and gap_s <= GAP_S:
                     current.landing = v.arrive
                 current.destination = v
@@ -453,7 +454,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                         origin = sv
                     legs.extend(extra)
                     current = Leg(origin=origin, reasons=[] if extra else list(verdict.reasons),
-                                  gaps=[] if extra else [verdict.gap])
+                                  gaps=[verdict.gap])  # the gap spans every leg it hides
                 else:
                     current = Leg(origin=origin)
                     if gap_s <= GAP_S or pv.how == "low-climb":
@@ -471,7 +472,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                     current.destination = sv
                     current.reasons += verdict.reasons[:1]
                     legs.append(current)
-                    current = Leg(origin=sv)
+                    current = Leg(origin=sv, gaps=[verdict.gap])  # the gap spans every leg it hides
         current.pieces.append(row["piece"])
         last = ("air", row)
     if current is not None and last is not None and last[0] == "air":

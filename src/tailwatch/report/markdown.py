@@ -79,6 +79,8 @@ def render_itinerary(itin: dict) -> list[str]:
     stops = itin.get("stops") or []
     counts = {k: sum(1 for s in stops if s["evidence"] == k) for k in ("observed", "inferred", "unknown")}
     lines.append(f"**Places:** {counts['observed']} observed, {counts['inferred']} inferred, {counts['unknown']} unknown")
+    if route.get("detour"):  # the airspace enricher's sentence: distance against direct and legal paths
+        lines += ["", f"**Airspace:** {route['detour']}"]
     lines.append("")
     for i, stop in enumerate(stops):
         title = "Departure" if i == 0 else ("Arrival" if i == len(stops) - 1 else f"Stop {i}")

@@ -3,7 +3,10 @@
 Route as reported: Moscow (Vnukovo) → Yerevan → Algiers → Rabat → Dakar → Nouakchott → Caracas
 → Havana → Managua → Caracas → Nouakchott → Algiers → Sochi → Moscow. Times, ground stays,
 profiles, receivers and every position are generated here: nothing in this module is a
-recording. Receivers are simulated sites: dense over Russia, the Caucasus, Turkey and the
+recording. Each leg flies the shortest path that avoids the airspace barred to a Russian
+operator on its date (`tailwatch.airspace.routing`: around the EU, the Balkans and Ukraine —
+south of Crete and Malta to Algiers and back, east of Ukraine from Sochi), the great circle
+where that is legal; the stops are given, so no fuel stops are planned. Receivers are simulated sites: dense over Russia, the Caucasus, Turkey and the
 Mediterranean, a few in the Caribbean, one at Dakar that is offline while the aircraft
 arrives, none over the Sahara, Mauritania or the mid-Atlantic. With that coverage:
 - Rabat: the descent is heard down to ~9,000 ft, then nothing: landing inferred;
@@ -21,7 +24,7 @@ import polars as pl
 
 from tailwatch.geo.airports import airport
 from tailwatch.sim.coverage import Coverage, Receiver
-from tailwatch.sim.trips import Performance, flight_time_s, simulate_traffic, simulate_trip
+from tailwatch.sim.trips import Performance, Waypoints, flight_time_s, simulate_traffic, simulate_trip
 
 ICAO24 = "1533ad"
 REGISTRATION = "RA-78765"
@@ -32,6 +35,7 @@ ROUTE = ["UUWW", "UDYZ", "DAAG", "GMME", "GOBD", "GQNO", "SVMI", "MUHA", "MNMG",
 # hours on the ground at ROUTE[1:-1] (simulated schedule)
 GROUND_HOURS = [20.0, 18.0, 5.0, 14.0, 4.0, 30.0, 20.0, 16.0, 18.0, 9.0, 22.0, 12.0]
 FIRST_TAKEOFF = datetime(2025, 10, 3, 6, 0, tzinfo=timezone.utc)
+OPERATOR_COUNTRY = "RU"  # operator and registration country: which bans apply
 NOTICE = "SIMULATED scenario: positions, times and receivers are generated, not recorded"
 
 # (name, lat, lon): simulated receiver sites
@@ -99,30 +103,60 @@ class Scenario:
             "route": [leg["origin"] for leg in self.truth] + [self.truth[-1]["destination"]],
             "legs": [{"origin": leg["origin"], "destination": leg["destination"],
                       "takeoff": leg["takeoff"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-                      "landing": leg["landing"].strftime("%Y-%m-%dT%H:%M:%SZ")} for leg in self.truth],
+                      "landing": leg["landing"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      **{k: leg[k] for k in ("great_circle_km", "flown_km") if k in leg},
+                      "via": [[round(la, 4), round(lo, 4)] for la, lo in leg.get("via", ())]}
+                     for leg in self.truth],
             **self.extra,
         }
 
 
-def _schedule(airports: list[dict], perf: Performance) -> list[tuple[datetime, datetime]]:
-    out, t = [], FIRST_TAKEOFF
+def legal_waypoints(a: dict, b: dict, when: datetime, operator_country: str = OPERATOR_COUNTRY
+                    ) -> tuple[Waypoints, str | None]:
+    """Turning points of the shortest path from airport `a` to `b` that avoids the airspace
+    barred on `when` to an aircraft of `operator_country` (registered there too), and a note
+    when none exists (the leg then flies the great circle and says why)."""
+    from tailwatch.airspace.bans import banned_jurisdictions
+    from tailwatch.airspace.routing import NoRoute, obstacles_for, shortest_path
+
+    banned = banned_jurisdictions(operator_country=operator_country, registration_country=operator_country,
+                                  when=when)
+    try:
+        path = shortest_path(obstacles_for(tuple(sorted(banned))), a["latitude"], a["longitude"],
+                             b["latitude"], b["longitude"])
+    except NoRoute as exc:
+        return (), f"{a['icao']} → {b['icao']} flies the great circle: {exc}"
+    return tuple((float(la), float(lo)) for la, lo in zip(path.lat[1:-1], path.lon[1:-1])), None
+
+
+def _schedule(airports: list[dict], perf: Performance) -> tuple[list[tuple[datetime, datetime]], list[Waypoints],
+                                                                  list[str]]:
+    """Take-off/landing times, waypoints and routing notes per leg (the route depends on the
+    take-off date, the flight time on the route)."""
+    out, vias, notes, t = [], [], [], FIRST_TAKEOFF
     for i, (a, b) in enumerate(zip(airports[:-1], airports[1:])):
-        land = t + timedelta(seconds=flight_time_s(a, b, perf))
+        via, note = legal_waypoints(a, b, t)
+        vias.append(via)
+        if note:
+            notes.append(note)
+        land = t + timedelta(seconds=flight_time_s(a, b, perf, via))
         out.append((t, land))
         if i < len(GROUND_HOURS):
             t = land + timedelta(hours=GROUND_HOURS[i])
-    return out
+    return out, vias, notes
 
 
 def demo_scenario(other_flights: int = 60, seed: int = 3, step_s: float = 5.0) -> Scenario:
     """The RA-78765 trip (simulated) with `other_flights` other aircraft, as heard by the receivers."""
     airports = [airport(code) for code in ROUTE]
     perf = Performance()
-    times = _schedule(airports, perf)
+    times, vias, notes = _schedule(airports, perf)
     dakar_arrival = times[ROUTE.index("GOBD") - 1][1]
     outage = (dakar_arrival - timedelta(hours=2), dakar_arrival + timedelta(hours=3))
     coverage = Coverage(_receivers(outage), p_detect=0.9)
-    trip, truth = simulate_trip(airports, FIRST_TAKEOFF, GROUND_HOURS, ICAO24, CALLSIGN, perf, step_s, seed)
+    trip, truth = simulate_trip(airports, FIRST_TAKEOFF, GROUND_HOURS, ICAO24, CALLSIGN, perf, step_s, seed, via=vias)
+    for leg, via in zip(truth, vias):
+        leg["via"] = [(la, lo) for la, lo in via]  # full precision: re-flying the truth gives the same trip
     busy = [a for a in (airport(c) for c in ("UUWW", "UUEE", "UUDD", "URSS", "URRR", "URKK", "UDYZ", "UGTB",
                                               "LTFM", "LTAC", "LGAV", "LIRF", "LICC", "DTTA", "DAAG", "DAOO",
                                               "LEMG", "LEBL", "LFML", "SVMI", "MUHA", "MNMG", "MKJP", "MPTO"))
@@ -131,5 +165,8 @@ def demo_scenario(other_flights: int = 60, seed: int = 3, step_s: float = 5.0) -
     heard = coverage.observe(pl.concat([trip, others]), seed=seed)
     return Scenario(points=heard.sort(["icao24", "timestamp"]), truth=truth,
                     extra={"receivers": len(coverage.receivers),
+                           "routing": f"each leg flies the shortest path avoiding airspace barred to a "
+                                      f"{OPERATOR_COUNTRY} operator on its date; the great circle where legal",
+                           "routing_notes": notes,
                            "dakar_receiver_offline": [outage[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
                                                       outage[1].strftime("%Y-%m-%dT%H:%M:%SZ")]})

@@ -2,12 +2,16 @@
 
 Why by hand: trajectory generators in the field (BlueSky, openap's `gen`) model one aircraft
 with autopilot detail we do not need and bring heavy dependencies; tests and the demo only need
-a plausible kinematic profile along the great circle with the columns a receiver would give.
-Every leg is generated as NumPy arrays in one go (no per-point loop).
+a plausible kinematic profile along a path with the columns a receiver would give. A leg
+follows the great circle, or great-circle segments through given waypoints (`LegPlan.via`,
+e.g. a route around banned airspace from `tailwatch.airspace.routing`); climb, cruise,
+descent and timing come from the distance along that path. Every leg is generated as NumPy
+arrays in one go (no per-point loop).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -41,15 +45,39 @@ class LegPlan:
     takeoff: datetime
     taxi_out_s: float = 600.0
     taxi_in_s: float = 480.0
+    via: tuple[tuple[float, float], ...] = ()  # (lat, lon) turning points between the airports
 
 
-def _slerp(a: np.ndarray, b: np.ndarray, frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    omega = float(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0)))
-    if omega < 1e-12:
-        v = np.repeat(a[None, :], frac.size, axis=0)
-    else:
-        v = (np.sin((1 - frac) * omega)[:, None] * a + np.sin(frac * omega)[:, None] * b) / np.sin(omega)
-    return from_unit_vectors(v)
+Waypoints = Sequence[tuple[float, float]]
+
+
+def _path(origin: dict, destination: dict, via: Waypoints = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (k, 3) of origin, waypoints, destination, and the cumulative km at each."""
+    lat = np.array([origin["latitude"], *(float(p[0]) for p in via), destination["latitude"]], float)
+    lon = np.array([origin["longitude"], *(float(p[1]) for p in via), destination["longitude"]], float)
+    seg = np.asarray(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]), float)
+    return to_unit_vectors(lat, lon), np.r_[0.0, np.cumsum(seg)]
+
+
+def path_km(origin: dict, destination: dict, via: Waypoints = ()) -> float:
+    """Length of a leg flown through `via` (the great circle when there are none)."""
+    return float(_path(origin, destination, via)[1][-1])
+
+
+def _along_path(vec: np.ndarray, cum: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions `along` km down the polyline of great-circle segments (vectorised slerp)."""
+    along = np.clip(along, 0.0, cum[-1])
+    k = np.clip(np.searchsorted(cum, along, side="right") - 1, 0, cum.size - 2)
+    a, b = vec[k], vec[k + 1]
+    seg = cum[k + 1] - cum[k]
+    frac = np.divide(along - cum[k], seg, out=np.zeros_like(along), where=seg > 1e-9)
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))
+    small = omega < 1e-12
+    sin_o = np.where(small, 1.0, np.sin(omega))
+    wa = np.where(small, 1.0 - frac, np.sin((1 - frac) * omega) / sin_o)
+    wb = np.where(small, frac, np.sin(frac * omega) / sin_o)
+    v = wa[:, None] * a + wb[:, None] * b
+    return from_unit_vectors(v / np.linalg.norm(v, axis=1)[:, None])
 
 
 def _profile(distance_km: float, perf: Performance, elev0: float, elev1: float) -> tuple[np.ndarray, ...]:
@@ -81,16 +109,16 @@ def simulate_leg(plan: LegPlan, icao24: str, callsign: str | None, perf: Perform
     rng = rng or np.random.default_rng(0)
     o, d = plan.origin, plan.destination
     e0, e1 = float(o.get("elevation_ft") or 0.0), float(d.get("elevation_ft") or 0.0)
-    dist = float(haversine_km(o["latitude"], o["longitude"], d["latitude"], d["longitude"]))
+    vec, cum = _path(o, d, plan.via)
+    dist = float(cum[-1])
     s_k, t_k, alt_k = _profile(dist, perf, e0, e1)
     t_air = np.arange(0.0, t_k[-1], step_s)
     along = np.interp(t_air, t_k, s_k)
     alt = np.interp(along, s_k, alt_k)
-    a, b = to_unit_vectors(o["latitude"], o["longitude"]), to_unit_vectors(d["latitude"], d["longitude"])
-    lat, lon = _slerp(a, b, along / max(dist, 1e-9))
+    lat, lon = _along_path(vec, cum, along)
     gs = np.gradient(along, t_air) / KT_KMS if t_air.size > 1 else np.zeros(1)
     vr = np.gradient(alt, t_air) * 60.0 if t_air.size > 1 else np.zeros(1)
-    lat2, lon2 = _slerp(a, b, np.minimum(along + 1.0, dist) / max(dist, 1e-9))
+    lat2, lon2 = _along_path(vec, cum, np.minimum(along + 1.0, dist))
     track = initial_bearing(lat, lon, lat2, lon2)
     # ground: taxi out / in around the airport reference point (a few hundred metres of jitter)
     n_out = int(plan.taxi_out_s // ground_step_s)
@@ -123,27 +151,34 @@ def simulate_leg(plan: LegPlan, icao24: str, callsign: str | None, perf: Perform
     return out.select([pl.col(c).cast(t) for c, t in POINT_SCHEMA.items()])
 
 
-def flight_time_s(origin: dict, destination: dict, perf: Performance = Performance()) -> float:
-    """Airborne time of a simulated leg (for scheduling)."""
-    dist = float(haversine_km(origin["latitude"], origin["longitude"], destination["latitude"], destination["longitude"]))
+def flight_time_s(origin: dict, destination: dict, perf: Performance = Performance(), via: Waypoints = ()) -> float:
+    """Airborne time of a simulated leg (for scheduling), flown through `via`."""
+    dist = path_km(origin, destination, via)
     return float(_profile(dist, perf, float(origin.get("elevation_ft") or 0), float(destination.get("elevation_ft") or 0))[1][-1])
 
 
 def simulate_trip(airports: list[dict], first_takeoff: datetime, ground_hours: list[float], icao24: str,
                   callsign: str | None = None, perf: Performance = Performance(), step_s: float = 5.0,
-                  seed: int = 0) -> tuple[pl.DataFrame, list[dict]]:
-    """A multi-leg trip through `airports`; `ground_hours[i]` is the stay at airports[i + 1].
+                  seed: int = 0, via: Sequence[Waypoints] | None = None) -> tuple[pl.DataFrame, list[dict]]:
+    """A multi-leg trip through `airports`; `ground_hours[i]` is the stay at airports[i + 1];
+    `via[i]` (optional) the waypoints leg i flies through (direct great circle when empty).
 
-    Returns the points and the truth: one dict per leg (origin, destination, takeoff, landing).
+    Returns the points and the truth: one dict per leg (origin, destination, takeoff, landing,
+    great_circle_km, flown_km).
     """
     rng = np.random.default_rng(seed)
     frames, truth = [], []
     takeoff = first_takeoff
+    n_legs = len(airports) - 1
+    via = list(via) if via is not None else [()] * n_legs
+    if len(via) != n_legs:
+        raise ValueError(f"via has {len(via)} entries for {n_legs} legs")
     for i, (a, b) in enumerate(zip(airports[:-1], airports[1:])):
-        plan = LegPlan(a, b, takeoff)
+        plan = LegPlan(a, b, takeoff, via=tuple((float(p[0]), float(p[1])) for p in via[i]))
         frames.append(simulate_leg(plan, icao24, callsign, perf, step_s, rng=rng))
-        landing = takeoff + timedelta(seconds=flight_time_s(a, b, perf))
-        truth.append({"origin": a["icao"], "destination": b["icao"], "takeoff": takeoff, "landing": landing})
+        landing = takeoff + timedelta(seconds=flight_time_s(a, b, perf, plan.via))
+        truth.append({"origin": a["icao"], "destination": b["icao"], "takeoff": takeoff, "landing": landing,
+                      "great_circle_km": round(path_km(a, b), 1), "flown_km": round(path_km(a, b, plan.via), 1)})
         if i < len(ground_hours):
             takeoff = landing + timedelta(hours=ground_hours[i])
     return pl.concat(frames).sort("timestamp"), truth
