@@ -105,6 +105,16 @@ def test_country_airspace_entry_uses_airspace_shapes():
     assert 4.0 < entered["longitude"] < 4.5  # 12 NM off the Dutch coast, not at the shoreline
 
 
+def test_country_rule_covers_the_territories_a_state_controls():
+    """Curaçao is its own jurisdiction (CW) for bans, but a rule on NL means the Kingdom's airspace too."""
+    eng = RuleEngine(parse_rules([{"name": "nl", "when": "country", "countries": ["NL"], "aircraft": "any"},
+                                  {"name": "cw", "when": "country", "countries": ["CW"], "aircraft": "any"}]))
+    # westbound from open sea north of Venezuela over Curaçao (12.2 N, 69.0 W)
+    rows = [(i * 30, 12.2, -67.6 - i * 0.15, 30000) for i in range(12)]
+    alerts = eng.on_positions(track("0d8123", rows))
+    assert sorted(a["rule"] for a in alerts) == ["cw", "nl"]
+
+
 def test_emergency_squawk_must_be_held_60_s():
     eng = RuleEngine(parse_rules([{"name": "em", "when": "squawk", "aircraft": "any"}]))
     # 7700 for 40 s, then back to normal: a mis-set code, no alert

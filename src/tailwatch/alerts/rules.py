@@ -8,7 +8,7 @@ A rules file:
       - {name: takeoff, when: takeoff}
       - {name: landing, when: landing}
       - {name: over-box, when: region, region: {bbox: [lon_min, lat_min, lon_max, lat_max]}}
-      - {name: in-ru, when: country, countries: [RU, BY]}
+      - {name: in-ru, when: country, countries: [RU, BY]}   # NL also matches CW, AW, SX, BQ (see geo.countries.states)
       - {name: dark, when: dark, minutes: 15, airport_km: 15, min_altitude_ft: 1500}
       - {name: emergency, when: squawk, codes: ["7500", "7600", "7700"], hold_seconds: 60, aircraft: any}
 
@@ -245,8 +245,9 @@ class RuleEngine:
                 alerts += self._entries(rule, sel, mask, "region:" + rule.name)
             elif rule.when == "country":
                 where = self._locate(sel["latitude"].to_numpy(), sel["longitude"].to_numpy())
-                for iso2 in rule.countries:
-                    alerts += self._entries(rule, sel, where == iso2, iso2, country=iso2)
+                state = _controlling_states(where)
+                for iso2 in rule.countries:  # a state's code also covers the territories it controls
+                    alerts += self._entries(rule, sel, (where == iso2) | (state == iso2), iso2, country=iso2)
             elif rule.when == "squawk":
                 alerts += self._squawks(rule, sel)
         latest = batch.group_by("icao24").agg(pl.col("timestamp").max())
@@ -399,3 +400,10 @@ def _td(seconds: float):
     from datetime import timedelta
 
     return timedelta(seconds=seconds)
+
+
+def _controlling_states(jurisdictions: np.ndarray) -> np.ndarray:
+    """The controlling state of each located jurisdiction ('CW' → 'NL'; None stays None)."""
+    from tailwatch.geo.countries import states
+
+    return pl.Series(jurisdictions.tolist(), dtype=pl.String).replace(states()).to_numpy()
