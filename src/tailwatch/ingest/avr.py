@@ -25,7 +25,6 @@ expressions, never one line at a time in Python.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,8 @@ import polars as pl
 import pyarrow as pa
 
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, BadInput, Rejects, open_bytes
+from tailwatch.ingest.beast import CHUNK_BYTES, CaptureReader
 
-CHUNK_BYTES = 8 << 20
 AVR_LINE = r"^\s*([*@<])([0-9A-Fa-f]+);"
 _HEXVAL = np.full(256, 255, np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -153,24 +152,10 @@ def looks_like_avr(head: bytes) -> bool:
     return parsed["kind"].is_not_null().mean() >= 0.8
 
 
-class AvrReader:
+class AvrReader(CaptureReader):
     """Reader for AVR text files; see the module docstring for timing rules."""
 
     name = "avr"
-
-    def __init__(
-        self,
-        anchor: float | datetime | str | None = None,
-        anchor_at: str = "first",
-        reference: tuple[float, float] | None = None,
-        chunk_bytes: int = CHUNK_BYTES,
-        clock_mode: str = "auto",
-    ) -> None:
-        self.clock_mode = clock_mode  # 'auto', 'counter' or 'gps' (see modes.clock)
-        self.anchor = anchor
-        self.anchor_at = anchor_at
-        self.reference = reference
-        self.chunk_bytes = chunk_bytes
 
     def sniff(self, head: bytes) -> bool:
         return bool(head) and head.lstrip()[:1] in (b"*", b"@", b"<") and looks_like_avr(head)
@@ -200,9 +185,8 @@ class AvrReader:
             yield parsed[sel], msg[sel], length[sel], first + sel
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        from tailwatch.ingest.beast import receiver_from_env, report_rejects, resolve_anchor
+        from tailwatch.ingest.beast import report_rejects, resolve_anchor
         from tailwatch.ingest.modes.clock import TickClock, absolute
-        from tailwatch.ingest.modes.decoder import ModeSDecoder
 
         anchor, at = resolve_anchor(path, self.anchor, self.anchor_at)
         anchor_elapsed = 0.0
@@ -214,7 +198,7 @@ class AvrReader:
                     pre.elapsed(hex_ticks(timed["ticks"]))
             anchor_elapsed = pre.last_elapsed
         clock = TickClock(self.clock_mode)
-        decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
+        decoder = self.decoder()
         for parsed, msg, length, lineno in self._batches(path, rejects):
             if parsed.height == 0:
                 continue
@@ -229,10 +213,7 @@ class AvrReader:
                 report_rejects(decoder, rejects, lambda i, ln=lineno[sl]: f"{path}:{int(ln[i])}")
                 if points.height:
                     yield points
-        if clock.resets:
-            rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
-        if clock.untimed:
-            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
+        self.note_clock(clock, rejects, path)
 
 
 READER = AvrReader()

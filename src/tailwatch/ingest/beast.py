@@ -324,10 +324,11 @@ def frames_cover(head: bytes) -> float:
     return float(wire) / max(batch.consumed, 1)
 
 
-class BeastReader:
-    """Reader for Beast binary files; see the module docstring for time anchoring."""
+class CaptureReader:
+    """What readers of receiver captures (Beast, AVR) share: the time anchor, the surface
+    reference, the receiver clock, and the notes the clock leaves in the rejects."""
 
-    name = "beast"
+    name = "capture"
 
     def __init__(
         self,
@@ -345,12 +346,29 @@ class BeastReader:
         self.reference = reference
         self.chunk_bytes = chunk_bytes
 
+    def decoder(self):
+        from tailwatch.ingest.modes.decoder import ModeSDecoder
+
+        return ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
+
+    @staticmethod
+    def note_clock(clock, rejects: Rejects, path: Path) -> None:
+        if clock.resets:
+            rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
+        if clock.untimed:
+            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
+
+
+class BeastReader(CaptureReader):
+    """Reader for Beast binary files; see the module docstring for time anchoring."""
+
+    name = "beast"
+
     def sniff(self, head: bytes) -> bool:
         return len(head) >= HEADER + 2 and frames_cover(head) >= 0.5
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
         from tailwatch.ingest.modes.clock import TickClock, absolute
-        from tailwatch.ingest.modes.decoder import ModeSDecoder
 
         anchor, at = resolve_anchor(path, self.anchor, self.anchor_at)
         anchor_elapsed = 0.0
@@ -362,7 +380,7 @@ class BeastReader:
                     pre.elapsed(modes.ticks)
             anchor_elapsed = pre.last_elapsed
         clock = TickClock(self.clock_mode)
-        decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
+        decoder = self.decoder()
         for batch, _ in _chunks(path, self.chunk_bytes):
             if batch.error_codes.size:  # one entry per reason, located at its first offset
                 codes, first, counts = np.unique(batch.error_codes, return_index=True, return_counts=True)
@@ -380,10 +398,7 @@ class BeastReader:
                 report_rejects(decoder, rejects, lambda i, o=modes.offset[sl]: f"{path}@{int(o[i])}")
                 if points.height:
                     yield points
-        if clock.resets:
-            rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
-        if clock.untimed:
-            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
+        self.note_clock(clock, rejects, path)
 
 
 def report_rejects(decoder, rejects: Rejects, where) -> None:
