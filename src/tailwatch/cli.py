@@ -272,6 +272,7 @@ def watch(
     flush_seconds: Annotated[float, typer.Option("--flush-seconds", help="Flush the journal into the archive this often.")] = 300.0,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Receiver position LAT,LON (surface positions).")] = None,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Stop after this many seconds (default: until SIGINT/SIGTERM).")] = None,
+    web: Annotated[Optional[str], typer.Option("--web", metavar="[HOST:]PORT", help="Also serve the live web page (read-only; host defaults to 127.0.0.1).")] = None,
 ) -> None:
     """Watch live feeds: journal every position, alert on rules (JSON lines on stdout)."""
     from tailwatch.ingest.base import BadInput
@@ -292,7 +293,12 @@ def watch(
         raise BadInput("give at least one feed: --feed beast://HOST:30005 (or sbs://, raw://, http(s)://…/aircraft.json)")
     cfg = WatchConfig(feeds=feeds, archive=archive, watchlist=watchlist, rules=rules, notify=list(notify or []),
                       fsync=fsync, flush_seconds=flush_seconds, reference=ref, max_runtime_s=duration)
-    raise typer.Exit(run_watch(cfg))
+    bind = None
+    if web is not None:
+        from tailwatch.web.server import parse_bind
+
+        bind = parse_bind(web)
+    raise typer.Exit(run_watch(cfg, web=bind))
 
 
 @app.command()

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -106,6 +107,7 @@ class Pipeline:
         self.max_lag_s = 0.0  # worst (processing time − receive time) of a cycle
         self.problems: list[str] = []  # reported by the watcher on stderr
         self.cycle_time_s = 0.0
+        self.lock = threading.Lock()  # guards the tracker against readers in other threads (web page)
 
     def process(self, taken: list[tuple[Feed, list[tuple[float, bytes]]]], final: bool = False) -> list[dict]:
         """One cycle. Positions reach the journal before anything that could fail on them runs;
@@ -148,7 +150,8 @@ class Pipeline:
             self.points += batch.height
             self.journal.append(batch)
         try:
-            alerts += self._evaluate(batch, final)
+            with self.lock:
+                alerts += self._evaluate(batch, final)
         except Exception as exc:  # noqa: BLE001 - positions are journaled; alerts of this cycle are lost
             self._problem(None, f"rule evaluation failed: {type(exc).__name__}: {exc}")
         self.journal.tick()
@@ -174,6 +177,11 @@ class Pipeline:
             self.engine.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
             self.positions.forget_older_than(now - timedelta(seconds=self.cfg.forget_after_s))
         return alerts
+
+    def snapshot(self) -> pl.DataFrame:
+        """The tracker's per-aircraft state, safe to call from another thread."""
+        with self.lock:
+            return self.tracker.state()
 
     def _problem(self, feed: Feed | None, text: str) -> None:
         if feed is not None:
@@ -202,6 +210,24 @@ class Pipeline:
         return merged.drop("_feed").sort("timestamp")
 
 
+class RecentAlerts:
+    """The last `maxlen` alerts with a sequence number and the time they were raised (thread-safe)."""
+
+    def __init__(self, maxlen: int = 500) -> None:
+        self._items: deque[tuple[int, datetime, dict]] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.seq = 0
+
+    def add(self, alert: dict) -> None:
+        with self._lock:
+            self.seq += 1
+            self._items.append((self.seq, datetime.now(timezone.utc), alert))
+
+    def items(self) -> list[tuple[int, datetime, dict]]:
+        with self._lock:
+            return list(self._items)
+
+
 class Watcher:
     """The asyncio half: feed tasks, the processing cycle, flushing, display, shutdown."""
 
@@ -225,6 +251,8 @@ class Watcher:
         self._notify_thread = threading.Thread(target=self._notify_loop, name="tailwatch-notify", daemon=True)
         self._stop = asyncio.Event()
         self.pipeline: Pipeline | None = None
+        self.recent_alerts = RecentAlerts()  # read by the web page
+        self.started_at = datetime.now(timezone.utc)
 
     def stop(self) -> None:
         """Ask `run` to finish: what was read is processed, the journal flushed (as on SIGTERM)."""
@@ -393,6 +421,7 @@ class Watcher:
         taken = [(f, f.take()[0]) for f in self.feeds]
         alerts = await asyncio.to_thread(self.pipeline.process, taken, final)
         for a in alerts:
+            self.recent_alerts.add(a)
             if self.stdout is not None:
                 try:
                     self.stdout.send(a)
@@ -438,7 +467,22 @@ class Watcher:
         return live
 
 
-def run_watch(cfg: WatchConfig) -> int:
-    """Blocking entry point for the CLI."""
+def run_watch(cfg: WatchConfig, web: tuple[str, int] | None = None) -> int:
+    """Blocking entry point for the CLI; `web` (host, port) also serves the live page while watching."""
     watcher = Watcher(cfg)
-    return asyncio.run(watcher.run())
+    server = None
+    if web is not None:
+        from tailwatch.web.server import WebServer
+
+        try:
+            server = WebServer(watcher, *web).start()
+        except BaseException:
+            watcher.journal.close()  # nothing was read yet: release the archive for the next try
+            watcher._flusher.shutdown(wait=False)
+            raise
+        watcher.log(f"web page on {server.url}")
+    try:
+        return asyncio.run(watcher.run())
+    finally:
+        if server is not None:
+            server.stop()

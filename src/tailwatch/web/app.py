@@ -1,0 +1,194 @@
+"""The live page's API over a running Watcher: aircraft, alerts, feeds, health, country outlines.
+
+Read-only (GET only) and built per watcher (`create_app(watcher)`, no globals).
+Tracker state is taken through `Pipeline.snapshot()` under the pipeline's lock;
+alerts come from the watcher's bounded `recent_alerts`; feed counters are plain
+integers read as they are. `GET /` is one self-contained page (inline CSS and
+JS from `static/`, no external resources; a Content-Security-Policy forbids any).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+
+import polars as pl
+from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse
+
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+       "img-src 'self' data:; base-uri 'none'; form-action 'none'")
+AIRCRAFT_FIELDS = ["icao24", "callsign", "squawk", "latitude", "longitude", "altitude", "geoaltitude", "groundspeed",
+                   "track", "vertical_rate", "onground", "source", "phase", "origin", "leg_start", "destination",
+                   "last_event", "last_event_time"]
+TRAIL_POINTS = 120  # per watchlisted aircraft: the tracker's thinned recent window, newest last
+MAX_COUNTRY_CACHE = 50_000
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _clean(value):
+    """JSON-safe: UTC times as ISO strings with Z, non-finite numbers as null."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+@lru_cache(maxsize=1)
+def page_html() -> str:
+    """index.html with app.css and app.js inlined (one request, nothing external)."""
+    static = resources.files("tailwatch.web") / "static"
+    html = (static / "index.html").read_text(encoding="utf-8")
+    return (html.replace("/*APP_CSS*/", (static / "app.css").read_text(encoding="utf-8"))
+            .replace("/*APP_JS*/", (static / "app.js").read_text(encoding="utf-8")))
+
+
+def _registrations(watchlist: pl.DataFrame | None) -> dict[str, str]:
+    """icao24 → registration from the watchlist rows that give one."""
+    if watchlist is None or "icao24" not in watchlist.columns:
+        return {}
+    for col in ("registration", "registrations"):
+        if col in watchlist.columns:
+            reg = pl.col(col).list.first() if isinstance(watchlist.schema[col], pl.List) else pl.col(col)
+            rows = watchlist.select(pl.col("icao24").str.to_lowercase(), reg.cast(pl.String).alias("r")).drop_nulls()
+            return dict(rows.unique("icao24", keep="first").iter_rows())
+    return {}
+
+
+def _countries_of(icao24: list[str]) -> list[str | None]:
+    try:
+        from tailwatch.identity.icao_blocks import country_of
+    except ImportError:
+        return [None] * len(icao24)
+    return [country_of(i) for i in icao24]
+
+
+def _trails(pipeline, icao24s: list[str]) -> dict[str, list[list[float]]]:
+    """Recent [lon, lat] of the given aircraft from the tracker's window (watchlisted ones only: small)."""
+    if not icao24s:
+        return {}
+    with pipeline.lock:
+        recent = pipeline.tracker.recent  # an immutable frame; the tracker replaces it, never edits it
+    pts = (recent.filter(pl.col("icao24").is_in(icao24s)).sort("icao24", "timestamp")
+           .group_by("icao24", maintain_order=True)
+           .agg(pl.col("longitude").round(4).tail(TRAIL_POINTS), pl.col("latitude").round(4).tail(TRAIL_POINTS)))
+    return {i: [[x, y] for x, y in zip(lon, lat)] for i, lon, lat in pts.iter_rows()}
+
+
+def create_app(watcher) -> FastAPI:
+    """The app for one running `tailwatch.live.watch.Watcher`."""
+    app = FastAPI(title="tailwatch watch", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    registrations = _registrations(watcher.watchlist)
+    country_cache: dict[str, str | None] = {}
+
+    @app.middleware("http")
+    async def headers(request, call_next):
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
+        return response
+
+    def listed() -> dict[str, list[dict]]:
+        p = watcher.pipeline
+        return p.engine.watch if p is not None else {}
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page_html())
+
+    @app.get("/api/aircraft")
+    def aircraft() -> dict:
+        now = datetime.now(timezone.utc)
+        p = watcher.pipeline
+        state = p.snapshot() if p is not None else None
+        rows: list[dict] = []
+        if state is not None and state.height:
+            watch = listed()
+            trails = _trails(p, [i for i in state["icao24"].to_list() if i in watch])
+            if len(country_cache) > MAX_COUNTRY_CACHE:
+                country_cache.clear()
+            new = [i for i in state["icao24"].to_list() if i not in country_cache]
+            country_cache.update(zip(new, _countries_of(new)))
+            for r in state.sort("timestamp", descending=True).iter_rows(named=True):
+                entry = {k: r.get(k) for k in AIRCRAFT_FIELDS}
+                entry["last_seen"] = r["timestamp"]
+                entry["seconds_since"] = round((now - r["timestamp"]).total_seconds(), 1)
+                entry["registration"] = registrations.get(r["icao24"])
+                entry["country"] = country_cache.get(r["icao24"])
+                entry["watchlists"] = watch.get(r["icao24"], [])
+                entry["listed"] = r["icao24"] in watch
+                entry["trail"] = trails.get(r["icao24"], [])
+                rows.append(entry)
+        return _clean({"now": now, "count": len(rows), "aircraft": rows})
+
+    @app.get("/api/alerts")
+    def alerts(since: str | None = Query(None, description="ISO time: alerts raised at or after it"),
+               after: int = Query(0, ge=0, description="only alerts with a larger sequence number"),
+               limit: int = Query(200, ge=1, le=1000)) -> dict:
+        cutoff = None
+        if since:
+            try:
+                cutoff = datetime.fromisoformat(since.strip().replace("Z", "+00:00").replace(" ", "+"))
+            except ValueError:
+                raise HTTPException(400, f"since: {since!r} is not an ISO 8601 time") from None
+            if cutoff.tzinfo is None:
+                cutoff = cutoff.replace(tzinfo=timezone.utc)
+        items = [(seq, raised, a) for seq, raised, a in watcher.recent_alerts.items()
+                 if seq > after and (cutoff is None or raised >= cutoff)]
+        items = items[-limit:]
+        out = [{"seq": seq, "raised": raised, **a} for seq, raised, a in reversed(items)]
+        return _clean({"last_seq": watcher.recent_alerts.seq, "alerts": out})
+
+    @app.get("/api/feeds")
+    def feeds() -> list[dict]:
+        out = []
+        for f in watcher.feeds:
+            s = f.stats
+            out.append({"url": f.url, "kind": f.kind, "connected": s.connected, "messages": s.messages,
+                        "decoded": s.decoded, "positions": s.positions, "errors": s.errors,
+                        "duplicates": s.duplicates, "bytes": s.bytes, "connects": s.connects,
+                        "last_error": s.last_error or None, "backlog": f.backlog})
+        return out
+
+    @app.get("/api/health")
+    def health() -> dict:
+        from tailwatch import __version__
+
+        p = watcher.pipeline
+        now = datetime.now(timezone.utc)
+        return _clean({
+            "status": "ok" if p is not None else "starting",
+            "version": __version__, "now": now, "started": watcher.started_at,
+            "uptime_s": round((now - watcher.started_at).total_seconds(), 1),
+            "feeds": len(watcher.feeds), "feeds_connected": sum(f.stats.connected for f in watcher.feeds),
+            "aircraft": p.tracker.last.height if p is not None else 0,
+            "watchlisted": len(listed()), "alerts": watcher.recent_alerts.seq,
+            "journaled": watcher.journal.rows_written, "synced": watcher.journal.rows_synced,
+            "archived": watcher.archived_rows, "recovered": watcher.recovered_rows,
+        })
+
+    @app.get("/api/countries")
+    def countries() -> Response:
+        from tailwatch.web.countries import countries_geojson
+
+        return Response(countries_geojson(), media_type="application/geo+json",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    return app

@@ -1,0 +1,88 @@
+"""Runs the live page's app with uvicorn in a background thread of the watcher process.
+
+The socket is bound here, in the caller's thread, so a port already in use is a
+clear error at start-up (BadInput, exit 2) rather than a dying thread. uvicorn
+installs no signal handlers outside the main thread: SIGINT/SIGTERM stay with
+the watcher, which stops the server through `stop()` when it has finished.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from tailwatch.ingest.base import BadInput
+
+
+def parse_bind(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """`[HOST:]PORT` → (host, port); the host defaults to loopback."""
+    host, _, port = value.strip().rpartition(":")
+    host = host.strip("[]") or default_host
+    try:
+        number = int(port)
+    except ValueError:
+        raise BadInput(f"--web: expected [HOST:]PORT, got {value!r}") from None
+    if not 0 <= number <= 65535:
+        raise BadInput(f"--web: port {number} is out of range")
+    return host, number
+
+
+class WebServer:
+    """`WebServer(watcher, host, port).start()` … `.stop()`; `port` 0 picks a free port (see `.url`)."""
+
+    def __init__(self, watcher, host: str = "127.0.0.1", port: int = 8080) -> None:
+        self.watcher = watcher
+        self.host = host
+        self.port = port
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def start(self, timeout: float = 10.0) -> WebServer:
+        import uvicorn
+
+        from tailwatch.web.app import create_app
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise BadInput(f"--web: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
+        sock.listen(64)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(create_app(self.watcher), log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="tailwatch-web", daemon=True)
+        self._thread.start()
+        from tailwatch.web.countries import countries_geojson
+
+        # the outlines take ~0.5 s to simplify: do it before the first page asks for them
+        threading.Thread(target=countries_geojson, name="tailwatch-web-warm", daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self._server.started:
+            self.stop()
+            raise BadInput(f"--web: the web server did not start on {self.host}:{self.port}")
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
