@@ -13,7 +13,9 @@ reader cannot open those, so it is timed on the text copies).
 tailwatch: `ingest_file` / `ingest_files` into an empty archive (parse, convert units,
 validate, deduplicate, sort, write zstd Parquet). traffic: `Traffic.from_file` on the
 CSV (pandas read, no unit conversion, nothing written) and `Flight.from_readsb` per
-trace file. The ratio flatters traffic: it does less work.
+trace file. The ratio flatters traffic: it does less work. traffic runs on one core
+(pandas' C CSV parser; Python per trace row); tailwatch uses both, so on a machine
+shared with other work the CPU-second figures compare the code, the wall ones the run.
 """
 
 from __future__ import annotations

@@ -144,3 +144,28 @@ def test_read_all_multi_member_and_padding(tmp_path: Path):
     path = tmp_path / "x.gz"
     path.write_bytes(gzip.compress(b"abc") + gzip.compress(b"def") + b"\0" * 8)
     assert read_all(path) == b"abcdef"
+
+
+def test_large_flush_is_two_sorted_files(tmp_path: Path, traffic_samples: Path, monkeypatch: pytest.MonkeyPatch):
+    import pyarrow.parquet as pq
+
+    import tailwatch.archive as archive
+
+    points, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    points = points.select(COLUMNS)
+    monkeypatch.setattr(archive, "PARALLEL_WRITE_ROWS", 100_000)
+    writer = ArchiveWriter(tmp_path / "arc")
+    writer.write(points.sample(fraction=1.0, shuffle=True, seed=7))
+    writer.flush()
+    files = partition_files(tmp_path / "arc")
+    by_day = points.group_by(pl.col("timestamp").dt.date()).len()
+    big_days = by_day.filter(pl.col("len") >= 100_000).height
+    assert big_days >= 1 and len(files) == by_day.height + big_days
+    for f in files:
+        meta = pq.ParquetFile(f).metadata
+        assert all(meta.row_group(i).num_rows <= archive.ROW_GROUP_ROWS for i in range(meta.num_row_groups))
+        keys = pl.read_parquet(f, columns=["icao24", "timestamp"])
+        assert keys.equals(keys.sort(["icao24", "timestamp"], maintain_order=True))
+    stored = scan(tmp_path / "arc").collect()
+    assert stored.height == points.unique(["icao24", "timestamp", "latitude", "longitude"]).height
+    assert writer.result.files == len(files)

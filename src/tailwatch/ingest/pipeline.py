@@ -273,17 +273,9 @@ def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int,
 CHUNK_FILES = 64  # files detected and read per task: fixed per-call costs are paid per chunk
 
 
-def _prepared_in_order(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[_Prepared]:
-    """Detect and read small files in chunks on two threads (Polars and zlib release the GIL), in input order."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    for chunk in _prepared_chunks(paths, archive, batch_rows, icao24):
-        yield from chunk
-
-
 def _prepared_chunks(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[list[_Prepared]]:
-    """`_prepared_in_order`, a chunk of files at a time (so their rows can be written in one call)."""
+    """Detect and read small files in chunks on two threads (Polars and zlib release the GIL),
+    in input order, a chunk at a time (so their rows can be written in one call)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 

@@ -173,20 +173,30 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         base = fallback if fallback is not None else pl.repeat(None, numbers.height, dtype=pl.String, eager=True)
         return base.clone().scatter(where, detail_rows[name]) if where.len() else base
 
-    table = numbers.with_columns(
-        file_index,
-        scatter("callsign").alias("callsign"),
-        scatter("squawk").alias("squawk"),
-        scatter("geo", numbers["geo"]).alias("geo"),
-        pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
-    ).join(per_file, on="_file", how="left", maintain_order="left")
+    table = pl.concat(
+        [
+            numbers.with_columns(
+                file_index,
+                scatter("callsign").alias("callsign"),
+                scatter("squawk").alias("squawk"),
+                scatter("geo", numbers["geo"]).alias("geo"),
+                pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
+            ),
+            # each row's file facts, by position (rows are in file order): a gather, not a join
+            per_file.drop("_file")[pl.Series(np.repeat(np.arange(len(meta)), counts))],
+        ],
+        how="horizontal",
+    )
     # A row must open with '['. A file with a few bad rows keeps the others (bad rows are
     # rejected with their line); one mostly not in this layout goes to the JSON parser.
     row_ok = pl.col("dt").str.strip_chars_start(" \t").str.starts_with("[")
     table = table.with_columns(row_ok.alias("_ok"))
-    shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"))
-    good_files = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)["_file"]
-    table = table.filter(pl.col("_file").is_in(good_files.implode()))
+    if not table["_ok"].has_nulls() and table["_ok"].all():
+        good_files = per_file["_file"]
+    else:
+        shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"))
+        good_files = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)["_file"]
+        table = table.filter(pl.col("_file").is_in(good_files.implode()))
     if table.is_empty():
         return results
     table = table.with_columns(
@@ -209,8 +219,13 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     frames = frames.drop(REASON)
     for k in good_files.to_list():
         results[k] = frames.clear()
-    for (k,), frame in frames.partition_by("_file", as_dict=True, include_key=False).items():
-        results[k] = frame
+    # rows are in file order: each file's frame is a slice (no copy)
+    runs = frames.group_by("_file", maintain_order=True).len()
+    frames = frames.drop("_file")
+    offset = 0
+    for k, n in runs.iter_rows():
+        results[k] = frames.slice(offset, n)
+        offset += n
     return results
 
 
