@@ -112,8 +112,8 @@ def test_read_itineraries_rejects_legs_without_distance(tmp_path):
 
 
 def test_add_payload_on_an_itinerary_rebuilt_from_simulated_points():
-    build = pytest.importorskip("tailwatch.itinerary.build")
-    sim = pytest.importorskip("tailwatch.sim")
+    import tailwatch.itinerary.build as build  # in-repo: a broken import must fail, not skip
+    import tailwatch.sim as sim
     from datetime import datetime, timezone
 
     stops = [airport("UUWW"), airport("LTAC"), airport("GQNO")]

@@ -55,3 +55,13 @@ def test_heavier_payload_means_shorter_hops():
     assert "40 t" in answer["range_basis"]
     assert len(answer["fuel_stops"]) >= 2
     assert all(leg["distance_km"] <= answer["range_km"] for leg in answer["legs"])
+
+
+def test_route_refuses_unknown_type_and_bad_country_code():
+    out = run("route", "UDYZ", "DAAG", "--type", "NOPE", "--format", "json")
+    assert out.returncode == 2 and "NOPE" in out.stderr and "Traceback" not in out.stderr
+    out = run("route", "UDYZ", "DAAG", "--type", "NOPE", "--range-km", "6000", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["range_km"] == 6000
+    out = run("route", "UDYZ", "DAAG", "--type", "IL76", "--operator-country", "Russia")
+    assert out.returncode == 2 and "--operator-country" in out.stderr

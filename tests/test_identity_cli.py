@@ -106,6 +106,8 @@ def test_watchlist_import_show_and_scan(capsys, archive, monkeypatch):
     code, out, _ = run(capsys, "scan", "--archive", str(archive), "--start", "2024-06-02T00:00:00Z", "--format", "json")
     assert code == 0
     assert {r["icao24"]: r["points"] for r in json.loads(out)}["1533ad"] == 20
+    first = {r["icao24"]: r for r in json.loads(out)}["1533ad"]
+    assert first["first_seen"].startswith("2024-06-02T") and first["first_seen"].endswith("Z")  # UTC with a Z
     code, out, _ = run(capsys, "scan", "--archive", str(archive))
     assert code == 0 and "not seen" in out
     code, _, err = run(capsys, "scan", "--archive", str(archive), "--start", "yesterday")

@@ -88,6 +88,8 @@ def ingest(
     if missing:
         raise BadInput(f"{missing[0]}: no such file")
     files = expand_paths(paths)
+    if not files:  # an empty folder is a wrong path more often than not: say so, never "success"
+        raise BadInput(f"{paths[0]}: no files to ingest")
     archive.mkdir(parents=True, exist_ok=True)
     with progress() as bar:
         task = bar.add_task("ingesting", total=len(files))
@@ -189,6 +191,14 @@ def route(
 
     if fmt not in ("json", "md"):
         raise BadInput(f"--format must be json or md, not {fmt!r}")
+    for flag, iso2 in (("--operator-country", operator_country), ("--registration-country", registration_country)):
+        if iso2 is not None and not (len(iso2) == 2 and iso2.isascii() and iso2.isalpha()):
+            raise BadInput(f"{flag}: not an ISO 3166 alpha-2 code: {iso2!r}")
+    if type_code is not None and range_km is None:
+        from tailwatch.airlift.types import aircraft_type
+
+        if aircraft_type(type_code) is None:
+            raise BadInput(f"unknown aircraft type {type_code!r}: no range data for it (give --range-km)")
     try:
         answer = legal_route(origin, destination, typecode=type_code, operator_country=operator_country,
                              registration_country=registration_country, payload_t=payload_t,
@@ -490,6 +500,9 @@ def scan(
         raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
     result = scan_watchlist(_identity_archive(archive), _identity_time(start, "--start"),
                             _identity_time(end, "--end"), include_seed=not no_seed)
+    # DESIGN.md: times are UTC with a `Z`, in every output
+    result = result.with_columns(pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+                                 for c in ("first_seen", "last_seen") if isinstance(result.schema.get(c), pl.Datetime))
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dicts(), indent=1, ensure_ascii=False, default=str) + "\n")
         return

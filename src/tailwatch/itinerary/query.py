@@ -43,12 +43,17 @@ def resolve_aircraft(query: str, archive: Path | None) -> dict:
     raise NoAircraft(f"{query}: no address known for this registration")
 
 
-def watchlist_aircraft(path: Path, archive: Path | None) -> list[dict]:
+def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None = None) -> list[dict]:
+    """Aircraft of a watchlist file; `notes` (when given) gains a line per unresolved entry (listed, never dropped)."""
     from tailwatch.identity.watchlist import load_watchlist
 
     if not path.exists():
         raise BadInput(f"{path}: no such file")
     entries = load_watchlist(path, archive)
+    if notes is not None:
+        for row in entries.filter(pl.col("icao24").is_null()).iter_rows(named=True):
+            notes.append(f"watchlist {path.name}: entry {row['list']} {row['entry_id']} ({row['name']}) "
+                         "is unresolved (no address), so it is not in this report")
     hexes = [h for h in entries["icao24"].drop_nulls().unique(maintain_order=True).to_list()]
     out = []
     for h in hexes:
@@ -60,7 +65,8 @@ def watchlist_aircraft(path: Path, archive: Path | None) -> list[dict]:
 
 
 def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[str] | None,
-                start: datetime | None, end: datetime | None) -> pl.DataFrame:
+                start: datetime | None, end: datetime | None, skipped: list[str] | None = None) -> pl.DataFrame:
+    """Points of the aircraft; `skipped` (when given) gains one line per input file with rejected records."""
     if archive is not None:
         from tailwatch.engines.duckdb import points_for
 
@@ -73,8 +79,12 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
     for path in inputs or []:
         if not path.exists():
             raise BadInput(f"{path}: no such file")
-        frame, _ = read_file(path)
+        frame, rejects = read_file(path)
         frames.append(frame)
+        if skipped is not None and rejects.total:  # bad records are skipped, never silently
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in rejects.counts.most_common())
+            skipped.append(f"input {path}: {rejects.total} record(s) skipped ({reasons}); first: "
+                           + "; ".join(rejects.examples[:3]))
     if not frames:
         raise BadInput("give --archive DIR or --input FILE ...")
     points = pl.concat(frames, how="diagonal_relaxed")
@@ -119,16 +129,21 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
     from tailwatch.itinerary.build import build_itinerary
 
     wanted: list[dict] = []
+    skipped: list[str] = []  # notes for every report: unresolved entries, unseen aircraft, skipped records
     for q in aircraft or []:
         wanted.append(resolve_aircraft(q, archive))
     if watchlist is not None:
-        wanted += watchlist_aircraft(watchlist, archive)
+        wanted += watchlist_aircraft(watchlist, archive, skipped)
     if archive is not None and not wanted:
         raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
-    points = load_points(archive, inputs, hexes, start, end)
+    points = load_points(archive, inputs, hexes, start, end, skipped)
     if points.height == 0:
         raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
+    unseen = sorted(set(hexes or []) - set(points["icao24"].unique().to_list()))
+    if unseen:
+        skipped.append("asked for but not seen in the data" + (" in this window" if start or end else "")
+                       + ": " + ", ".join(unseen))
     by_hex = {a["icao24"]: a for a in wanted}
     out: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
@@ -141,6 +156,8 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                 ac = None
         itin = build_itinerary(pts, ac)
         doc = itin.to_json()
+        if skipped:
+            doc.setdefault("notes", []).extend(skipped)
         if enrich_with is not None:
             doc = enrich_with(doc, itin.points)
         out.append(doc)
