@@ -105,3 +105,25 @@ def test_itinerary_watchlist_lists_unresolved_and_unseen_entries(tmp_path: Path,
     notes = " | ".join(doc["notes"])
     assert "EP-XYZ" in notes and "unresolved" in notes, notes
     assert "not seen in the data: abcdef" in notes, notes
+
+
+def test_damaged_gzip_is_named_with_its_offset(tmp_path: Path, traffic_samples: Path):
+    """A truncated gzip is still recognised by what decompresses, and the error says where it stops."""
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.ingest.detect import detect
+    from tailwatch.ingest.pipeline import read_file
+
+    whole = gzip.compress((traffic_samples / "readsb" / "trace_full_ac671b.json").read_bytes())
+    cut = tmp_path / "trace_full_ac671b.json"  # readsb names gzip traces .json
+    cut.write_bytes(whole[:20_000])
+    assert detect(cut).name.startswith("readsb")  # not "unknown format"
+    try:
+        read_file(cut)
+    except BadInput as exc:
+        assert f"{cut}@20000" in str(exc) and "truncated" in str(exc)
+    else:
+        raise AssertionError("a truncated gzip must be refused")
+    garbage = tmp_path / "noise.gz"
+    garbage.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate data" * 10)
+    out = tailwatch("ingest", str(garbage), "--archive", str(tmp_path / "arc"))
+    assert out.returncode == 2 and f"{garbage}@0" in out.stderr and "Traceback" not in out.stderr

@@ -104,13 +104,47 @@ def open_bytes(path: Path) -> IO[bytes]:
 
 
 def read_head(path: Path, size: int = 65536) -> bytes:
-    """The first `size` bytes of the decompressed content ('' for a broken gzip)."""
-    try:
-        with open_bytes(path) as f:
+    """Up to `size` bytes of the decompressed content, for sniffing.
+
+    A truncated or damaged gzip yields what decompresses before the damage, so the format
+    is still recognised and the reader reports the fault where it is; b'' if nothing does.
+    """
+    with open(path, "rb") as f:
+        if f.read(2) != GZIP_MAGIC:
+            f.seek(0)
             return f.read(size)
-    except (OSError, EOFError):
-        with open(path, "rb") as f:
-            return f.read(size)
+        f.seek(0)
+        inflate = zlib.decompressobj(wbits=31)
+        out = bytearray()
+        while len(out) < size and (chunk := f.read(1 << 16)):
+            try:
+                out += inflate.decompress(chunk, size - len(out))
+            except zlib.error:
+                break
+            if inflate.eof:
+                break
+        return bytes(out)
+
+
+def gzip_fault(data: bytes) -> tuple[int, str]:
+    """Byte offset and reason where a gzip stream (all members) stops decompressing."""
+    pos, step = 0, 1 << 16
+    inflate = zlib.decompressobj(wbits=31)
+    while pos < len(data):
+        chunk = data[pos:pos + step]
+        try:
+            inflate.decompress(chunk)
+        except zlib.error as exc:
+            return pos, f"corrupt gzip data in the 64 KiB from here ({exc})"
+        if inflate.eof:
+            rest = inflate.unused_data
+            pos += len(chunk) - len(rest)
+            if not rest.strip(b"\0"):
+                return pos, "gzip stream decompresses cleanly"
+            inflate = zlib.decompressobj(wbits=31)
+            continue
+        pos += len(chunk)
+    return len(data), "gzip stream ends early (file truncated?)"
 
 
 def read_all(path: Path) -> bytes:
@@ -125,7 +159,8 @@ def read_all(path: Path) -> bytes:
             data = f.read()
         return _gunzip(data) if data[:2] == GZIP_MAGIC else data
     except _GZIP_ERRORS as exc:
-        raise BadInput(f"{path}: cannot decompress: {exc}") from exc
+        offset, reason = gzip_fault(data)
+        raise BadInput(f"{path}@{offset}: cannot decompress: {reason}") from exc
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
