@@ -58,7 +58,8 @@ def partition_files(archive: Path) -> list[Path]:
     return sorted(p for p in Path(archive).glob("date=*/*.parquet") if not p.name.startswith("."))
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in `folder` durable (the directory entry itself is synced)."""
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -76,7 +77,7 @@ def _atomic_write(frame: pl.DataFrame, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _atomic_write_text(text: str, target: Path) -> None:
@@ -86,7 +87,7 @@ def _atomic_write_text(text: str, target: Path) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _key_expr() -> pl.Expr:

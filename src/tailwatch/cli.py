@@ -340,17 +340,9 @@ app.add_typer(watchlist_app, name="watchlist")
 
 
 def _identity_time(value: Optional[str], name: str):
-    from datetime import datetime, timezone
+    from tailwatch.itinerary.query import parse_time
 
-    from tailwatch.ingest.base import BadInput
-
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadInput(f"{name} {value!r} is not an ISO 8601 time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return parse_time(value, name)
 
 
 def _identity_archive(archive: Optional[Path]) -> Optional[Path]:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.archive import WriteResult, write_frames
+from tailwatch.archive import WriteResult, fsync_dir, write_frames
 from tailwatch.ingest.base import BadInput
 from tailwatch.schema import COLUMNS, empty_points
 
@@ -123,14 +123,6 @@ def remove_orphan_temporaries(archive: Path) -> int:
     return removed
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def flush_segment(path: Path, archive: Path) -> WriteResult:
     """Seal a segment (cut its torn tail), write its positions into the archive, delete it."""
     seg = read_segment(path)
@@ -142,7 +134,7 @@ def flush_segment(path: Path, archive: Path) -> WriteResult:
     if seg.frame.height:
         result = write_frames(archive, [seg.frame], digest="live")
     path.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return result
 
 
@@ -191,7 +183,7 @@ class Journal:
     def _open_segment(self) -> None:
         self._path = self.directory / f"seg-{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         self.rows_in_segment = 0
 
     def append(self, frame: pl.DataFrame) -> None:

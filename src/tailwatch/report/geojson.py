@@ -22,6 +22,7 @@ import polars as pl
 from tailwatch.report.tracks import (
     country_layer,
     iso,
+    leg_ends,
     leg_segments,
     legal_paths,
     leg_label,
@@ -150,9 +151,7 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
 
 def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int) -> list[dict]:
     out = []
-    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
-    ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
-    for role, ref, evidence, when in ends:
+    for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
         if where is None:
             continue

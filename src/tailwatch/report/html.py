@@ -397,7 +397,6 @@ def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
         payload = "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.1f} t"
         if band and None not in band:
             payload += f" ({band[0]:.0f}–{band[1]:.0f} t)"
-        countries = leg.get("countries")
         gaps = leg.get("gaps") or []
         n_points = leg.get("n_points", frame.height)
         first = leg.get("first_point") or (iso(frame["timestamp"].min()) if frame.height else None)

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.report.geojson import banned_features
-from tailwatch.report.tracks import iso, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
+from tailwatch.report.tracks import iso, leg_ends, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
@@ -188,9 +188,7 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
 
 
 def _stops(folder: ET.Element, leg: dict, position: int) -> None:
-    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
-    ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
-    for role, ref, evidence, when in ends:
+    for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
         if where is None:
             continue

@@ -308,3 +308,12 @@ def densify(lon: np.ndarray, lat: np.ndarray, step_km: float = 100.0) -> tuple[n
         out_lon.append(np.asarray(lo)[1:])
         out_lat.append(np.asarray(la)[1:])
     return np.concatenate(out_lon), np.concatenate(out_lat)
+
+
+def leg_ends(leg: dict, position: int) -> list[tuple[str, dict | None, str | None, str | None]]:
+    """(role, airport, evidence, time) of the places a leg adds to the stop list: the first leg
+    adds its origin and destination, every later leg only its destination (its origin is the
+    previous leg's destination)."""
+    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
+    ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
+    return ends
