@@ -491,6 +491,17 @@ def _cell(v) -> str:
     return esc(v)
 
 
+def _legal_shortest(route: dict, legs: list[dict]) -> str:
+    """The route's legal shortest length; for a round trip (no single origin–destination pair)
+    the sum of the legs' own legal shortest paths, when every leg has one."""
+    if route.get("legal_shortest_km") is not None:
+        return f"legal shortest {_km(route['legal_shortest_km'])}"
+    per_leg = [leg.get("legal_shortest_km") for leg in legs]
+    if per_leg and all(v is not None for v in per_leg):
+        return f"legal shortest leg by leg {_km(sum(per_leg))}"
+    return "legal shortest not computed"
+
+
 def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     legs = itin.get("legs") or []
     route = itin.get("route") or {}
@@ -501,8 +512,7 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
         f"<li><b>{len(legs)}</b> legs, {esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
         f"{obs} of {ends} take-off/landing ends observed, {ends - obs} inferred or unknown.</li>",
         f"<li>Route: {esc(' → '.join(route.get('airports') or [])) or 'unknown'}.</li>",
-        f"<li>{_direct(route)}, flown {_km(route.get('flown_km'))}, "
-        f"legal shortest {_km(route.get('legal_shortest_km')) if route.get('legal_shortest_km') is not None else 'not computed'}.</li>",
+        f"<li>{_direct(route)}, flown {_km(route.get('flown_km'))}, {_legal_shortest(route, legs)}.</li>",
     ]
     if route.get("detour"):
         items.append(f"<li>{esc(route['detour'])}</li>")
