@@ -21,14 +21,7 @@ import rs1090
 from tailwatch.ingest.beast import parse_beast
 from tailwatch.ingest.modes.decoder import ModeSDecoder
 
-CDG = (49.0097, 2.5479)
-
-
-def frames_of(hexes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    arr = np.frombuffer(bytes.fromhex("".join(h.ljust(28, "0") for h in hexes)), np.uint8).reshape(-1, 14)
-    length = np.where((arr[:, 0] >> 3) >= 16, 14, 7).astype(np.uint8)
-    arr = np.where(np.arange(14)[None, :] < length[:, None], arr, 0).astype(np.uint8)
-    return arr, length
+from modes_frames import CDG, frames_of
 
 
 @pytest.fixture(scope="module")
