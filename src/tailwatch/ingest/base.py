@@ -194,6 +194,14 @@ def header_fields(head: bytes, sep: str = ",") -> list[str]:
     return [f.strip().strip('"').strip().lower() for f in first_line(head).split(sep)]
 
 
+def csv_columns(path: Path, lazy: pl.LazyFrame) -> list[str]:
+    """The header's column names (without the line-number column); BadInput if it cannot be read."""
+    try:
+        return [c for c in lazy.collect_schema().names() if c != LINE]
+    except ENGINE_ERRORS as exc:
+        raise BadInput(f"{path}: unreadable CSV header: {str(exc).splitlines()[0][:200]}") from exc
+
+
 def lazy_text_table(path: Path, has_header: bool = True, new_columns: list[str] | None = None,
                     separator: str = ",", types: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
     """A delimited text file (plain, gzip or zstd: detected by content) as a lazy frame.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from tailwatch.ingest.base import GZIP_MAGIC, BadInput, Reader, UnknownFormat, read_head
+from tailwatch.ingest.base import BadInput, Reader, UnknownFormat, is_gzip, read_head
 
 # module path, attribute: imported lazily so a broken optional reader never blocks the others.
 READER_SPECS: list[tuple[str, str]] = [
@@ -44,10 +44,8 @@ def readers() -> list[Reader]:
 def detect(path: Path) -> Reader:
     """The reader for `path`, or UnknownFormat naming every format tried."""
     head = read_head(path)
-    if not head and path.stat().st_size > 0:
-        with open(path, "rb") as f:
-            if f.read(2) == GZIP_MAGIC:
-                raise BadInput(f"{path}@0: gzip file whose start does not decompress (corrupt?)")
+    if not head and path.stat().st_size > 0 and is_gzip(path):
+        raise BadInput(f"{path}@0: gzip file whose start does not decompress (corrupt?)")
     candidates = readers()
     for reader in candidates:
         if reader.sniff(head):

@@ -26,12 +26,12 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
-    ENGINE_ERRORS,
     LINE,
     REASON,
     BadInput,
     Rejects,
     clean_squawk,
+    csv_columns,
     epoch_seconds,
     first_line,
     header_fields,
@@ -126,12 +126,7 @@ class StateVectorCsvReader:
         return is_state_vector_columns(header_fields(head))
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        lazy = lazy_text_table(path)
-        try:
-            names = lazy.collect_schema().names()
-        except ENGINE_ERRORS as exc:
-            raise BadInput(f"{path}: unreadable CSV header: {str(exc).splitlines()[0][:200]}") from exc
-        lower = {c: c.strip().lower() for c in names if c != LINE}
+        lower = {c: c.strip().lower() for c in csv_columns(path, lazy_text_table(path))}
         if not REQUIRED <= set(lower.values()) or len(set(lower.values())) < len(lower):
             raise BadInput(f"{path}: header lacks {sorted(REQUIRED - set(lower.values()))} or repeats a column")
         original = {v: k for k, v in lower.items()}

@@ -14,11 +14,10 @@ import polars as pl
 
 from tailwatch.ingest.base import (
     DEFAULT_BATCH_ROWS,
-    ENGINE_ERRORS,
-    LINE,
     REASON,
     BadInput,
     Rejects,
+    csv_columns,
     header_fields,
     lazy_text_table,
     parse_exprs,
@@ -47,11 +46,7 @@ class TrafficCsvReader:
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
         lazy = lazy_text_table(path)
-        try:
-            names = [c for c in lazy.collect_schema().names() if c != LINE]
-        except ENGINE_ERRORS as exc:
-            raise BadInput(f"{path}: unreadable CSV header: {str(exc).splitlines()[0][:200]}") from exc
-        lower = {c: c.strip().strip('"').lower() for c in names}
+        lower = {c: c.strip().strip('"').lower() for c in csv_columns(path, lazy)}
         if len(set(lower.values())) < len(lower) or not has_traffic_columns(lower.values()):
             raise BadInput(f"{path}: CSV header lacks timestamp/icao24/latitude/longitude or repeats a column")
         lazy = lazy.rename(lower)
