@@ -105,6 +105,19 @@ def points_for(
     return _canonical(frame)
 
 
+
+def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None
+                   ) -> pl.DataFrame:
+    """Points of these aircraft on the ground or below `max_altitude_ft` (barometric, else
+    geometric), until `end`: the few rows an airport history needs, filtered inside DuckDB."""
+    end = _utc(end)
+    files = partition_files_between(archive, None, end)
+    if not files or not icao24:
+        return pl.DataFrame(schema=ARCHIVE_SCHEMA)
+    where, params = _where(icao24, None, end)
+    where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
+    return _canonical(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY icao24, timestamp"))
+
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Pin the archive's dtypes and order: canonical columns, then the schema extension (null in
     files written before a column existed); columns a newer writer added are kept after them."""
@@ -177,4 +190,4 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["points_for", "summary_by_aircraft", "partition_files_between", "count_points", "COLUMNS"]
+__all__ = ["points_for", "low_points_for", "summary_by_aircraft", "partition_files_between", "count_points", "COLUMNS"]
