@@ -116,24 +116,35 @@ def main() -> int:
     rows = []
     for li, (name, level) in enumerate(LEVELS.items()):
         total = Score()
+        n_points, build_s = 0, 0.0
         for ci, case in enumerate(cases):
             thinned, outages = thin(case.points, level, case.stops, seed=1_000 * li + ci)
             if thinned.height == 0:
                 continue
+            t0 = time.perf_counter()
             itin = run_case(case, thinned, not args.no_history)
+            build_s += time.perf_counter() - t0
+            n_points += thinned.height
             score = evaluate(itin, case.visits)
             total = total.add(score)
             if args.verbose and score.wrong_names:
                 print(f"  {name:15s} {case.name}: wrong {score.wrong_names}")
             if args.write_fixtures is not None:
                 _write_fixture(args.write_fixtures, f"{case.name}.{name}", case, thinned)
-        rows.append((name, total))
+        rows.append((name, total, n_points, build_s))
     print()
     print(f"{'coverage':16s} {'visits':>6s} {'named':>6s} {'right':>6s} {'wrong':>6s} {'unknown':>7s} "
-          f"{'precision':>9s} {'recall':>6s} {'unknown-not-wrong':>17s}")
-    for name, s in rows:
+          f"{'precision':>9s} {'recall':>6s} {'unknown-not-wrong':>17s} {'points':>9s} {'build s':>7s}")
+    overall = Score()
+    for name, s, n_points, build_s in rows:
         print(f"{name:16s} {s.visits:6d} {s.named:6d} {s.right:6d} {s.wrong:6d} {s.unknown:7d} "
-              f"{s.precision:9.3f} {s.recall:6.3f} {s.unknown_share:17.2f}")
+              f"{s.precision:9.3f} {s.recall:6.3f} {s.unknown_share:17.2f} {n_points:9,d} {build_s:7.2f}")
+        overall = overall.add(s)
+    print(f"{'all levels':16s} {overall.visits:6d} {overall.named:6d} {overall.right:6d} {overall.wrong:6d} "
+          f"{overall.unknown:7d} {overall.precision:9.3f} {overall.recall:6.3f} {overall.unknown_share:17.2f}")
+    missed = overall.visits - overall.found - overall.unknown
+    print(f"of {overall.visits - overall.found} visits not named right: {overall.unknown} said unknown, "
+          f"{overall.wrong} named wrong, {missed} not reported at all")
     print(f"\nhistory prior: {'off' if args.no_history else 'on'}; "
           f"{time.perf_counter() - t_start:.1f} s in all")
     return 0

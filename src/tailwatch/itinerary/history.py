@@ -57,3 +57,31 @@ def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | 
     from tailwatch.engines.duckdb import low_points_for
 
     return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
+
+
+FLEET_WEIGHT = 0.5  # a day the operator's other aircraft spent at an airport counts half a day of its own
+
+
+def fleet_of(archive: Path, aircraft: dict) -> list[str]:
+    """Other addresses the archive's registries give the same operator (an empty list when none)."""
+    operator = aircraft.get("operator")
+    if not operator:
+        return []
+    from tailwatch.identity.registry import by_operator, registry
+
+    rows = by_operator(registry(archive), [operator])
+    own = aircraft.get("icao24")
+    return sorted({h for h in rows["icao24"].drop_nulls().to_list() if h != own}) if rows.height else []
+
+
+def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
+    """The prior for one aircraft: days it was seen at each airport until `end`, plus half the
+    days its operator's other aircraft were (rounded up), from the archive."""
+    own = history_from_archive(archive, [aircraft["icao24"]], end)
+    fleet = fleet_of(archive, aircraft)
+    if not fleet:
+        return own
+    merged = dict(own)
+    for code, days in history_from_archive(archive, fleet, end).items():
+        merged[code] = merged.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
+    return merged

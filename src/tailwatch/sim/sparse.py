@@ -55,7 +55,7 @@ LEVELS: dict[str, CoverageLevel] = {
 }
 # how an aircraft's earlier trips were heard, for its airport history: regional rates and masks,
 # with receivers near the airports it used outside them (no ends cut)
-HISTORY_LEVEL = CoverageLevel("history", (30.0, 120.0), cut_below_ft=None)
+HISTORY_LEVEL = CoverageLevel("history", (30.0, 120.0), masks=False, cut_below_ft=None)
 
 
 @lru_cache(maxsize=1)
