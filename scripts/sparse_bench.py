@@ -144,7 +144,8 @@ def main() -> int:
           f"{overall.unknown:7d} {overall.precision:9.3f} {overall.recall:6.3f} {overall.unknown_share:17.2f}")
     missed = overall.visits - overall.found - overall.unknown
     print(f"of {overall.visits - overall.found} visits not named right: {overall.unknown} said unknown, "
-          f"{overall.wrong} named wrong, {missed} not reported at all")
+          f"{overall.wrong} named wrong, {missed} fell in the same gap as another visit that was named "
+          "(one stop reported for two)")
     print(f"\nhistory prior: {'off' if args.no_history else 'on'}; "
           f"{time.perf_counter() - t_start:.1f} s in all")
     return 0
