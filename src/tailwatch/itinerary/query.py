@@ -126,8 +126,6 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                 enrich_with: Callable[[dict, pl.DataFrame], dict] | None = enrich
                 ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Itinerary JSON per aircraft and each one's points (with `leg`)."""
-    from tailwatch.itinerary.build import build_itinerary
-
     wanted: list[dict] = []
     skipped: list[str] = []  # notes for every report: unresolved entries, unseen aircraft, skipped records
     for q in aircraft or []:
@@ -154,24 +152,37 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                 ac = resolve_aircraft(icao24, archive)
             except Exception:  # noqa: BLE001 - identity is optional enrichment here
                 ac = None
-        used = None
-        if archive is not None:  # the archive's whole history of it (and its fleet): the prior for unseen stops
-            from tailwatch.itinerary.history import aircraft_history
-
-            used = aircraft_history(archive, ac or {"icao24": icao24}, end)
-        itin = build_itinerary(pts, ac, used_airports=used)
-        doc = itin.to_json()
-        if used:
-            doc["airport_history"] = {"airports_used": dict(list(used.items())[:20]),
-                              "note": "days the aircraft (or its operator's fleet, at half weight) was seen on the "
-                                      "ground or low at each airport in the archive: the prior for unseen stops"}
-        if skipped:
-            doc.setdefault("notes", []).extend(skipped)
-        if enrich_with is not None:
-            doc = enrich_with(doc, itin.points)
+        doc, itin = itinerary_doc(pts, ac, archive, end, skipped, enrich_with)
         out.append(doc)
         frames[icao24] = itin.points
     return out, frames
+
+
+def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | None, end: datetime | None,
+                  notes: list[str], enrich_with: Callable[[dict, pl.DataFrame], dict] | None = enrich,
+                  used: dict[str, int] | None = None):
+    """One aircraft's itinerary JSON (and the Itinerary): history prior, build, notes, enrichment.
+
+    The single per-aircraft step every engine runs. `used` is the airport history; when None
+    and an archive is given, it is read from the archive (the aircraft's and its fleet's)."""
+    from tailwatch.itinerary.build import build_itinerary
+
+    icao24 = points["icao24"][0]
+    if used is None and archive is not None:  # the archive's whole history of it: the prior for unseen stops
+        from tailwatch.itinerary.history import aircraft_history
+
+        used = aircraft_history(archive, aircraft or {"icao24": icao24}, end)
+    itin = build_itinerary(points, aircraft, used_airports=used)
+    doc = itin.to_json()
+    if used:
+        doc["airport_history"] = {"airports_used": dict(list(used.items())[:20]),
+                                  "note": "days the aircraft (or its operator's fleet, at half weight) was seen on the "
+                                          "ground or low at each airport in the archive: the prior for unseen stops"}
+    if notes:
+        doc.setdefault("notes", []).extend(notes)
+    if enrich_with is not None:
+        doc = enrich_with(doc, itin.points)
+    return doc, itin
 
 
 def _json_default(value):
