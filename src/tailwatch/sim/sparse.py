@@ -172,11 +172,19 @@ class Score:
     visits: int = 0
     found: int = 0  # truth visits named right
     wrong_names: list[str] = field(default_factory=list)
+    visits_covered: int = 0  # truth visits at airports inside coverage (not in a mask, not far out to sea)
+    found_covered: int = 0
 
     def add(self, other: "Score") -> "Score":
         return Score(self.named + other.named, self.right + other.right, self.wrong + other.wrong,
                      self.unknown + other.unknown, self.visits + other.visits, self.found + other.found,
-                     self.wrong_names + other.wrong_names)
+                     self.wrong_names + other.wrong_names, self.visits_covered + other.visits_covered,
+                     self.found_covered + other.found_covered)
+
+    @property
+    def recall_covered(self) -> float:
+        """Recall over visits at airports a receiver could hear (the rest no track can show)."""
+        return self.found_covered / self.visits_covered if self.visits_covered else 1.0
 
     @property
     def precision(self) -> float:
@@ -216,10 +224,27 @@ def evaluate(itin: dict, truth: list[Visit]) -> Score:
             used.add(match)
             score.right += 1
     score.found = len(used)
+    inside = _covered(truth)
+    score.visits_covered = int(inside.sum())
+    score.found_covered = sum(1 for i in used if inside[i])
     for i, v in enumerate(truth):
         if i not in used and any(_overlap(s, e, v) for s, e in unknown_windows):
             score.unknown += 1
     return score
+
+
+def _covered(truth: list[Visit]) -> np.ndarray:
+    """Whether each visit's airport lies inside coverage as `audible` models it."""
+    from tailwatch.geo.airports import airport
+
+    pos = [airport(v.icao) or {} for v in truth]
+    lat = np.array([p.get("latitude", np.nan) for p in pos], dtype=float)
+    lon = np.array([p.get("longitude", np.nan) for p in pos], dtype=float)
+    ok = np.isfinite(lat)
+    out = np.zeros(len(truth), dtype=bool)
+    if ok.any():
+        out[ok] = audible(lat[ok], lon[ok])
+    return out
 
 
 def _overlap(start: datetime | None, end: datetime | None, v: Visit) -> bool:
