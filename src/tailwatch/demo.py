@@ -251,7 +251,9 @@ def print_summary(console, result: DemoResult) -> None:
     console.print(table)
     route = itin.get("route") or {}
     if route.get("airports"):
-        console.print("route: " + " → ".join(c or "unknown" for c in route["airports"]), markup=False, highlight=False)
+        from tailwatch.report.tracks import route_text
+
+        console.print("route: " + route_text(itin), markup=False, highlight=False)
     if route.get("detour"):
         console.print(route["detour"], markup=False, highlight=False)
     longer = [f"{i + 1} {(leg.get('origin') or {}).get('icao') or '?'}→{(leg.get('destination') or {}).get('icao') or '?'} "
