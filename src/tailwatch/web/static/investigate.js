@@ -328,6 +328,11 @@ async function countries() {
 function baseMap(node) {
   const map = L.map(node, { worldCopyJump: true, preferCanvas: false, attributionControl: false, minZoom: 1, maxZoom: 12 });
   map.createPane("stops").style.zIndex = 650;
+  map.on("zoomend moveend", () => {  // the view, readable from outside (tests, bookmarks to come)
+    const c = map.getCenter();
+    node.dataset.zoom = String(map.getZoom());
+    node.dataset.center = `${c.lat.toFixed(3)},${c.lng.toFixed(3)}`;
+  });
   map.setView([30, 10], 2);
   countries().then((geo) => {
     L.geoJSON(geo, { interactive: false, style: () => ({ className: "land" }) }).addTo(map).bringToBack();
@@ -413,7 +418,7 @@ async function watchlistPage() {
 
 async function livePage() {
   document.title = "live — tailwatch";
-  const status = el("p", { id: "livestatus", class: "muted", text: "reading the watcher's journal…" });
+  const status = el("p", { id: "livestatus", class: "muted", text: "reading the journal…" });
   const mapNode = el("div", { id: "livemap", role: "region", "aria-label": "live map" });
   const rows = el("tbody");
   put(main, el("section", { class: "box" }, el("h1", { text: "Live" }), status, mapNode,
