@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 import polars as pl
-from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 
@@ -157,7 +157,7 @@ def create_app(watcher) -> FastAPI:
         })
 
     @app.get("/api/countries")
-    def countries() -> Response:
-        return countries_response()
+    def countries(request: Request) -> Response:
+        return countries_response("gzip" in request.headers.get("accept-encoding", ""))
 
     return app

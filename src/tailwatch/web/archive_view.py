@@ -64,6 +64,12 @@ class ArchiveView:
             self._generation = (now, value)
         return value
 
+    def peek(self, key: tuple):
+        """The cached answer for `key` in the current generation, or None (cheap: no I/O but a rare scandir)."""
+        gen = self.generation()
+        with self._lock:
+            return self._cache.get(key) if gen == self._cache_generation else None
+
     def cached(self, key: tuple, compute):
         """`compute()` once per key and generation; concurrent callers of the same key wait for one run."""
         gen = self.generation()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -65,6 +66,14 @@ def static_files() -> dict[str, tuple[bytes, str]]:
 @lru_cache(maxsize=1)
 def shell_html() -> str:
     return (resources.files("tailwatch.web") / "static" / "investigate.html").read_text(encoding="utf-8")
+
+
+def encode_json(value) -> bytes:
+    return json.dumps(clean(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _gzip_ok(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -119,27 +128,34 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
             parts.append(f"{where}: {e.get('msg')}")
         return _error(400, "; ".join(parts) or "invalid request")
 
+    async def answer(key: tuple, compute) -> Response:
+        """Cached JSON straight from the event loop; a miss is computed in the thread pool (once per key)."""
+        body = view.peek(key)
+        if body is None:
+            body = await run_in_threadpool(view.cached, key, lambda: encode_json(compute()))
+        return Response(body, media_type="application/json")
+
     def page() -> HTMLResponse:
         return HTMLResponse(shell_html())
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
+    async def index() -> HTMLResponse:
         return page()
 
     @app.get("/watchlist", response_class=HTMLResponse)
-    def watchlist_page() -> HTMLResponse:
+    async def watchlist_page() -> HTMLResponse:
         return page()
 
     @app.get("/live", response_class=HTMLResponse)
-    def live_page() -> HTMLResponse:
+    async def live_page() -> HTMLResponse:
         return page()
 
     @app.get("/aircraft/{icao24}", response_class=HTMLResponse)
-    def aircraft_page(icao24: str = PathParam(..., pattern=HEX_PATTERN)) -> HTMLResponse:
+    async def aircraft_page(icao24: str = PathParam(..., pattern=HEX_PATTERN)) -> HTMLResponse:
         return page()
 
     @app.get("/static/{name:path}")
-    def static(name: str) -> Response:
+    async def static(name: str) -> Response:
         item = static_files().get(name)
         if item is None:
             raise HTTPException(404, f"no such static file: {name!r}")
@@ -147,30 +163,31 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         return Response(body, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
     @app.get("/api/health")
-    def health() -> dict:
+    async def health() -> dict:
         from tailwatch import __version__
 
         return {"status": "ok", "version": __version__, "archive": archive.name, "generation": view.generation(),
                 "token_required": token is not None}
 
     @app.get("/api/countries")
-    def countries() -> Response:
-        return countries_response()
+    async def countries(request: Request) -> Response:
+        return await run_in_threadpool(countries_response, _gzip_ok(request))
 
     @app.get("/api/search")
-    def search(q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS,
-                              description="hex address, registration, callsign, operator or list entry")) -> dict:
+    async def search(q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS,
+                                    description="hex address, registration, callsign, operator or list entry")) -> Response:
         if not QUERY_CHARS.match(q):
             raise HTTPException(400, "q: only letters, digits, spaces and . , ' & ( ) / + : # ~ - are allowed")
-        return clean(view.search(q))
+        return await answer(("search-json", q), lambda: view.search(q))
 
     @app.get("/api/aircraft/{icao24}")
-    def aircraft(icao24: str = PathParam(..., pattern=HEX_PATTERN)) -> dict:
-        return clean(view.aircraft(icao24.lstrip("~").lower()))
+    async def aircraft(icao24: str = PathParam(..., pattern=HEX_PATTERN)) -> Response:
+        icao24 = icao24.lstrip("~").lower()
+        return await answer(("aircraft-json", icao24), lambda: view.aircraft(icao24))
 
     @app.get("/api/itinerary")
-    def itinerary(aircraft: str = Query(..., pattern=HEX_PATTERN), start: str | None = Query(None, max_length=40),
-                  end: str | None = Query(None, max_length=40)) -> dict:
+    async def itinerary(aircraft: str = Query(..., pattern=HEX_PATTERN), start: str | None = Query(None, max_length=40),
+                        end: str | None = Query(None, max_length=40)) -> dict:
         t0, t1 = _window(start, end)
         job = jobs.submit(aircraft.lstrip("~").lower(), t0, t1, view.generation())
         return job.progress()
@@ -182,7 +199,7 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         return job
 
     @app.get("/api/jobs/{job_id}")
-    def job_status(job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> dict:
+    async def job_status(job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> dict:
         return _job(job_id).progress()
 
     def _finished(job):
@@ -195,15 +212,13 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         return job
 
     @app.get("/api/jobs/{job_id}/result")
-    def job_result(job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> Response:
+    async def job_result(request: Request, job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> Response:
         job = _finished(_job(job_id))
-        if job.encoded is None:  # the itinerary exactly as `tailwatch itinerary --format json` writes it
-            import json
-
-            from tailwatch.itinerary.query import render_json
-
-            job.encoded = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)
-                           + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False) + "}").encode()
+        if job.encoded is None:
+            await run_in_threadpool(jobs.encode, job)
+        if _gzip_ok(request):  # compressed once, when the job finished encoding
+            return Response(job.encoded_gzip, media_type="application/json",
+                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         return Response(job.encoded, media_type="application/json")
 
     @app.get("/api/jobs/{job_id}/download/{fmt}")
@@ -223,9 +238,11 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.get("/api/watchlist")
-    def watchlist() -> dict:
-        rows = view.watchlist_rows()
-        return clean({"entries": rows, "resolved": sum(r["resolved"] for r in rows), "total": len(rows)})
+    async def watchlist() -> Response:
+        def compute():
+            rows = view.watchlist_rows()
+            return {"entries": rows, "resolved": sum(r["resolved"] for r in rows), "total": len(rows)}
+        return await answer(("watchlist-json",), compute)
 
     @app.get("/api/live")
     def live() -> dict:

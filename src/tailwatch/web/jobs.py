@@ -12,6 +12,7 @@ reads the finished one.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -25,6 +26,8 @@ import polars as pl
 
 MAX_JOBS = 64
 WORKERS = 2
+MAP_TOLERANCE_DEG = 0.002  # ~200 m: finer than a screen pixel at the zooms a leg is looked at
+MAP_KINDS = ("leg_segment", "stop", "legal_route", "banned_airspace")  # what the page draws
 # stage → fraction done when the stage starts
 STAGES = {"queued": 0.0, "loading points and building legs": 0.05, "airspace and payload": 0.55,
           "map layers": 0.9, "done": 1.0}
@@ -46,6 +49,7 @@ class ItineraryJob:
     frames: dict[str, pl.DataFrame] | None = None
     geojson: dict | None = None
     encoded: bytes | None = None  # the result as sent, encoded once
+    encoded_gzip: bytes | None = None
     future: Future | None = None
 
     def progress(self) -> dict:
@@ -105,7 +109,7 @@ class ItineraryJobs:
             itins, frames = itineraries(self.archive, None, [job.icao24], None, job.start, job.end,
                                         enrich_with=enrich_with_progress)
             job.stage = "map layers"
-            job.geojson = render_geojson(itins, frames, with_points=False)
+            job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
             job.itins, job.frames = itins, frames
             job.state, job.stage = "done", "done"
         except NoAircraft as exc:
@@ -117,5 +121,34 @@ class ItineraryJobs:
         finally:
             job.finished = time.monotonic()
 
+    def encode(self, job: ItineraryJob) -> None:
+        """The result body (the itinerary as `tailwatch itinerary --format json` writes it, and the map), once."""
+        import json
+
+        from tailwatch.itinerary.query import render_json
+
+        if job.encoded is None:
+            body = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)
+                    + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False) + "}").encode()
+            job.encoded_gzip = gzip.compress(body, 6)
+            job.encoded = body
+
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def map_layers(collection: dict, tolerance: float = MAP_TOLERANCE_DEG) -> dict:
+    """The report's GeoJSON thinned for the page: the kinds it draws, lines simplified (downloads keep every point)."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    features = []
+    for f in collection.get("features", []):
+        if f["properties"].get("kind") not in MAP_KINDS:
+            continue
+        if f["geometry"]["type"] in ("LineString", "MultiLineString"):
+            geom = shapely.set_precision(shape(f["geometry"]).simplify(tolerance, preserve_topology=False), 1e-4)
+            if not geom.is_empty:
+                f = {**f, "geometry": mapping(geom)}
+        features.append(f)
+    return {**collection, "features": features}
