@@ -203,6 +203,7 @@ def test_bad_requests_are_clear_4xx(served):
             assert r.status_code == status, (path, r.status_code, r.text[:200])
             assert words in r.json()["error"], (path, r.json())
         assert c.post("/api/search?q=x").status_code == 405
+        assert c.head("/api/health").status_code == 405
         assert c.request("DELETE", f"/api/aircraft/{RA}").status_code == 405
         r = c.get("/api/health", headers={"Host": "attacker.example:80"})
         assert r.status_code == 421 and "not this machine" in r.json()["error"]
@@ -309,4 +310,19 @@ def test_token_required_off_127_0_0_1(demo_archive, tmp_path):
     assert run.returncode == 2 and "readable by others" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     run = subprocess.run([sys.executable, "-m", "tailwatch.cli", "serve", "--archive", str(demo_archive), "--host", host,
                           "--token-file", str(demo_archive / "token")], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "inside the archive" in run.stderr
+    assert run.returncode == 2 and "inside the archive" in run.stderr and not (demo_archive / "token").exists()
+
+
+def test_serve_start_up_errors_are_one_line(demo_archive, tmp_path):
+    def serve(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tailwatch.cli", "serve", *args], capture_output=True, text=True,
+                              timeout=60)
+
+    run = serve("--archive", str(tmp_path / "missing"))
+    assert run.returncode == 2 and "no such archive folder" in run.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        run = serve("--archive", str(demo_archive), "--port", str(busy.getsockname()[1]))
+    assert run.returncode == 2 and "cannot listen on 127.0.0.1" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr

@@ -1,6 +1,6 @@
 """The investigator's web app of `tailwatch serve`: search, aircraft, itinerary map, watchlist, live, downloads.
 
-Read-only over one archive (GET only; nothing is written into it). Pages are one
+Read-only over one archive (GET only, enforced in `web/security.py`; nothing is written into it). Pages are one
 static shell (`static/investigate.html`) whose script renders the route it was opened
 at; data comes from the JSON API below. Static files are served from a fixed table
 of the packaged files — a path from the request never reaches the file system.
@@ -117,7 +117,7 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such page or resource: {request.url.path}"
         if exc.status_code == 405:
-            message = "this server is read-only: only GET and HEAD"
+            message = "this server is read-only: only GET"
         return _error(exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
@@ -130,9 +130,14 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
 
     async def answer(key: tuple, compute) -> Response:
         """Cached JSON straight from the event loop; a miss is computed in the thread pool (once per key)."""
+        from tailwatch.ingest.base import BadInput
+
         body = view.peek(key)
         if body is None:
-            body = await run_in_threadpool(view.cached, key, lambda: encode_json(compute()))
+            try:
+                body = await run_in_threadpool(view.cached, key, lambda: encode_json(compute()))
+            except BadInput as exc:  # e.g. an unreadable archive file: say which, as the CLI would
+                raise HTTPException(400, str(exc)) from None
         return Response(body, media_type="application/json")
 
     def page() -> HTMLResponse:

@@ -104,8 +104,8 @@ class AccessGuard:
             return await _reply(send, 414, f"URL longer than {MAX_URL_BYTES} bytes")
         if sum(len(k) + len(v) for k, v in scope.get("headers") or []) > MAX_HEADER_BYTES:
             return await _reply(send, 431, f"request headers longer than {MAX_HEADER_BYTES} bytes")
-        if scope["method"] not in ("GET", "HEAD"):
-            return await _reply(send, 405, "this server is read-only: only GET and HEAD", [(b"allow", b"GET, HEAD")])
+        if scope["method"] != "GET":
+            return await _reply(send, 405, "this server is read-only: only GET", [(b"allow", b"GET")])
         if self.token is None:
             host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
