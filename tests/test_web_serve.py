@@ -11,7 +11,6 @@ import io
 import json
 import os
 import queue
-import re
 import socket
 import stat
 import subprocess
