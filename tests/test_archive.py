@@ -18,7 +18,7 @@ import pytest
 
 from tailwatch.archive import ROW_GROUP_ROWS, ArchiveWriter, partition_files, scan
 from tailwatch.ingest.pipeline import ingest_file, ingest_files
-from tailwatch.schema import COLUMNS, POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, COLUMNS, POINT_SCHEMA
 
 
 def quickstart_states(samples: Path) -> pl.DataFrame:
@@ -75,7 +75,7 @@ def test_layout_sorting_compression_row_groups(tmp_path: Path, states: pl.DataFr
         assert meta.row_group(0).column(0).compression == "ZSTD"
         assert all(meta.row_group(i).num_rows <= ROW_GROUP_ROWS for i in range(meta.num_row_groups))
         frame = pl.read_parquet(f)
-        assert list(frame.columns) == COLUMNS and frame.schema == pl.Schema(POINT_SCHEMA)
+        assert list(frame.columns) == ARCHIVE_COLUMNS and frame.schema == pl.Schema(ARCHIVE_SCHEMA)
         assert frame.equals(frame.sort(["icao24", "timestamp"], maintain_order=True))
         day = f.parent.name.removeprefix("date=")
         assert (frame["timestamp"].dt.strftime("%Y-%m-%d") == day).all()

@@ -58,7 +58,10 @@ def test_demo_end_to_end_offline(tmp_path):
     assert airports[0] in ("UUWW", "UUDD", "UUEE") and len(itin["legs"]) >= 10
     evidence = {e for leg in itin["legs"] for e in (leg["origin_evidence"], leg["destination_evidence"])}
     assert {"observed", "inferred"} <= evidence
-    assert airports == itin["simulation"]["route"] and itin["simulation"]["matching_airports"] == 14
+    # every stop right but the second Nouakchott one, which is honestly "unknown" (candidates GQNO/GOBD)
+    truth = itin["simulation"]["route"]
+    assert airports == truth[:10] + [None] + truth[11:] and itin["simulation"]["matching_airports"] == 13
+    assert "1 unknown, 0 wrong" in run.stdout.replace("\n", " ")
     # the simulated trip flies around airspace barred to a Russian operator: the rebuilt legs
     # cross none of it, and the legs whose great circle is barred show the detour
     assert all(leg["banned_countries"] == [] for leg in itin["legs"])

@@ -11,7 +11,7 @@ import pytest
 from tailwatch.archive import scan
 from tailwatch.engines.duckdb import count_points, partition_files_between, points_for, summary_by_aircraft
 from tailwatch.ingest.pipeline import ingest_files
-from tailwatch.schema import POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_SCHEMA, POINT_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def archive(traffic_samples: Path, tmp_path_factory) -> Path:
 
 def test_points_for_one_aircraft_matches_polars_scan(archive: Path):
     got = points_for(archive, ["AC671B"])
-    assert got.schema == pl.Schema(POINT_SCHEMA)
+    assert got.schema == pl.Schema(ARCHIVE_SCHEMA)
     want = scan(archive).filter(pl.col("icao24") == "ac671b").collect().sort(["icao24", "timestamp"])
     assert got.height == 2500
     assert got.equals(want)
@@ -66,8 +66,37 @@ def test_summary_by_aircraft(archive: Path):
 
 
 def test_empty_and_missing(tmp_path: Path, archive: Path):
-    assert points_for(tmp_path).schema == pl.Schema(POINT_SCHEMA)
+    assert points_for(tmp_path).schema == pl.Schema(ARCHIVE_SCHEMA)
     assert points_for(archive, []).height == 0
     assert points_for(archive, ["abcdef"]).height == 0
     assert summary_by_aircraft(tmp_path).height == 0
     assert count_points(tmp_path) == 0
+
+
+def test_archive_keeps_readsb_new_leg_and_archived_trace_cuts_legs_as_the_file_does(archive: Path, traffic_samples: Path):
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary.build import build_itinerary
+
+    path = traffic_samples / "readsb" / "trace_full_ac671b.json"
+    from_file, _ = read_file(path)
+    stored = points_for(archive, ["ac671b"])
+    assert stored["new_leg"].sum() == from_file["new_leg"].sum() == 3
+    flagged = stored.filter(pl.col("new_leg"))["timestamp"].to_list()
+    assert flagged == from_file.filter(pl.col("new_leg"))["timestamp"].to_list()
+    # the other sources carry no such flag: null, not False
+    assert points_for(archive, ["8467d8"])["new_leg"].null_count() > 0
+    a, b = build_itinerary(from_file).to_json(), build_itinerary(stored).to_json()
+    assert [(leg["origin"], leg["destination"], leg["takeoff"], leg["landing"]) for leg in a["legs"]] == [
+        (leg["origin"], leg["destination"], leg["takeoff"], leg["landing"]) for leg in b["legs"]]
+    assert len(a["legs"]) >= 2
+
+
+def test_files_written_before_the_schema_extension_still_read(tmp_path: Path, archive: Path):
+    old = tmp_path / "old"
+    (old / "date=2025-02-05").mkdir(parents=True)
+    legacy = points_for(archive, ["8467d8"]).select(list(POINT_SCHEMA))  # canonical columns only
+    legacy.write_parquet(old / "date=2025-02-05" / "part-legacy.parquet")
+    got = points_for(old, ["8467d8"])
+    assert got.schema == pl.Schema(ARCHIVE_SCHEMA)
+    assert got["new_leg"].null_count() == got.height == legacy.height
+    assert scan(old).collect().schema == pl.Schema(ARCHIVE_SCHEMA)

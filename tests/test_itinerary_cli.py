@@ -77,6 +77,10 @@ def test_archive_json_follows_the_stable_schema(data, capsys):
         assert {"first_point", "last_point", "n_points", "reasons", "alternatives", "gaps"} <= set(leg)
     assert doc["route"]["airports"] == ["LSZH", "LFPG", "EGLL"]
     assert {"direct_km", "flown_km", "legal_shortest_km"} <= set(doc["route"])
+    # the archive's history of the aircraft is the prior for unseen stops, and is shown
+    assert set(doc["airport_history"]["airports_used"]) == {"LSZH", "LFPG", "EGLL"}
+    for stop in doc["stops"]:
+        assert {"score", "runner_up_score", "window_start", "window_end", "reasons"} <= set(stop)
 
 
 def test_markdown_briefing(data, capsys):

@@ -174,6 +174,9 @@ def validate_rfc7946(doc: dict) -> None:
         assert f["type"] == "Feature" and "crs" not in f
         assert isinstance(f["properties"], dict)
         g = f["geometry"]
+        if g is None:  # RFC 7946 §3.2: an unlocated feature (an unknown stop) has null geometry
+            assert "geometry" in f
+            continue
         assert g["type"] in checks, g["type"]
         checks[g["type"]](g["coordinates"])
 

@@ -88,6 +88,14 @@ def test_investigator_pages_in_headless_chromium(demo_archive, tmp_path: Path):
             evidence = page.locator("#evidence").inner_text()
             selected_stop = page.locator("table.stops tr.selected").count()
             page.screenshot(path=str(ARTIFACTS / "serve-stop-evidence.png"))
+            # an unknown stop (no airport clearly beats the runner-up) is drawn at its candidates; its evidence lists them
+            unknown = None
+            if page.locator("#map path.stop.unknown").count():
+                page.locator("#map path.stop.unknown").first.click(force=True)
+                page.wait_for_function("() => document.querySelector('#evidence h2').innerText.toLowerCase()"
+                                       ".includes('unknown')")
+                unknown = page.locator("#evidence").inner_text()
+                page.screenshot(path=str(ARTIFACTS / "serve-unknown-stop.png"))
             # a leg in the table highlights and zooms the map to it; wheel zoom works
             view = "() => [document.querySelector('#map').dataset.zoom, document.querySelector('#map').dataset.center]"
             page.locator("table.legs tbody tr").nth(4).click()
@@ -127,7 +135,11 @@ def test_investigator_pages_in_headless_chromium(demo_archive, tmp_path: Path):
     assert info["heading"].startswith("RA-78765") and info["lists"] == 1 and info["days"] >= 10
     assert info["rows"] == 13 and info["mapLegs"] == 13
     assert info["inferredDashed"] and all(d not in ("none", "") for d in info["inferredDashed"])
-    assert len(info["stops"]) == 14 and {"observed"} in [set(s) for s in info["stops"]] and ["inferred"] in info["stops"]
+    evidence_kinds = [next(c for c in classes if c in ("observed", "inferred", "unknown")) for classes in info["stops"]]
+    assert len(evidence_kinds) == 14 and {"observed", "inferred"} <= set(evidence_kinds), info["stops"]
+    if unknown is not None:  # the candidates the itinerary JSON names, with their scores
+        assert "Runners-up" in unknown or "Candidates" in unknown, unknown
+        assert "score" in unknown and "gap of" in unknown
     assert info["progress"] == 1 and info["stage"].startswith("done")
     assert sorted(d.rsplit("/", 1)[1] for d in info["downloads"]) == ["csv", "geojson", "html", "json", "kml", "md"]
     for words in ("SIMULATED DATA", "UUWW → UDYZ → DAAG", "Aviacon Zitotrans", "Il-76TD", "round trip"):

@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 import xxhash
 
-from tailwatch.schema import COLUMNS, POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
 FLUSH_ROWS = int(os.environ.get("TAILWATCH_FLUSH_ROWS", "4000000"))  # rows buffered before files are written
@@ -147,7 +147,7 @@ class ArchiveWriter:
             return
         tag = (source_index.cast(pl.UInt32) if isinstance(source_index, pl.Series)
                else pl.lit(source_index, dtype=pl.UInt32)).alias(_SRC)
-        batch = batch.select(COLUMNS).with_columns(tag)
+        batch = with_extensions(batch).with_columns(tag)
         days = batch.select(pl.col("timestamp").dt.date().alias("_day"))["_day"]
         if days.n_unique() == 1:
             parts = {str(days[0]): batch}
@@ -275,8 +275,8 @@ def scan(archive: Path) -> pl.LazyFrame:
     """A lazy scan of the whole archive with the canonical dtypes (Polars engine)."""
     files = partition_files(archive)
     if not files:
-        return pl.LazyFrame(schema=POINT_SCHEMA)
-    return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore").select(COLUMNS)
+        return pl.LazyFrame(schema=ARCHIVE_SCHEMA)
+    return pl.scan_parquet(files, schema=ARCHIVE_SCHEMA, missing_columns="insert", extra_columns="ignore").select(ARCHIVE_COLUMNS)
 
 
 def write_frames(archive: Path, frames: Iterable[pl.DataFrame], digest: str) -> WriteResult:

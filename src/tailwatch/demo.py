@@ -184,7 +184,9 @@ def _truth(scenario: dict, itin: dict, result: DemoResult) -> dict:
     rebuilt = list((itin.get("route") or {}).get("airports") or [])
     same = sum(1 for a, b in zip(flown, rebuilt) if a == b)
     result.figures["simulated route"] = " → ".join(flown)
-    result.figures["rebuilt route matches it at"] = f"{same} of {len(flown)} airports ({len(rebuilt)} rebuilt)"
+    unknown = sum(1 for b in rebuilt if b is None)
+    result.figures["rebuilt route matches it at"] = (f"{same} of {len(flown)} airports ({len(rebuilt)} rebuilt, "
+                                                     f"{unknown} unknown, {len(rebuilt) - same - unknown} wrong)")
     return {"notice": scenario.get("notice"), "route": flown, "legs": scenario.get("legs") or [],
             "matching_airports": same, "receivers": scenario.get("receivers"),
             "receiver_outages": {"Kaolack (Dakar area)": scenario["dakar_receiver_offline"]}
@@ -249,7 +251,7 @@ def print_summary(console, result: DemoResult) -> None:
     console.print(table)
     route = itin.get("route") or {}
     if route.get("airports"):
-        console.print("route: " + " → ".join(route["airports"]), markup=False, highlight=False)
+        console.print("route: " + " → ".join(c or "unknown" for c in route["airports"]), markup=False, highlight=False)
     if route.get("detour"):
         console.print(route["detour"], markup=False, highlight=False)
     longer = [f"{i + 1} {(leg.get('origin') or {}).get('icao') or '?'}→{(leg.get('destination') or {}).get('icao') or '?'} "

@@ -29,6 +29,15 @@ POINT_SCHEMA: dict[str, pl.DataType] = {
 
 COLUMNS: list[str] = list(POINT_SCHEMA)
 
+# Schema extension (docs/schema.md): optional, nullable columns a reader may produce beyond the
+# canonical ones and the archive keeps after them. Files written before a column existed read
+# it as null, so adding one here never breaks an archive.
+EXTENSION_SCHEMA: dict[str, pl.DataType] = {
+    "new_leg": pl.Boolean(),  # readsb trace flag: this point starts a new leg (set by the source's own leg logic)
+}
+ARCHIVE_SCHEMA: dict[str, pl.DataType] = {**POINT_SCHEMA, **EXTENSION_SCHEMA}
+ARCHIVE_COLUMNS: list[str] = list(ARCHIVE_SCHEMA)
+
 # Unit conversions used by readers of SI-unit sources (OpenSky, FR24 metres).
 M_TO_FT = 1.0 / 0.3048
 MS_TO_KT = 3600.0 / 1852.0
@@ -59,6 +68,16 @@ def conform(frame: pl.DataFrame, source: str | None = None) -> pl.DataFrame:
     return out.with_columns(
         pl.col("icao24").str.strip_chars().str.to_lowercase(),
         pl.col("callsign").str.strip_chars().str.to_uppercase().replace("", None),
+    )
+
+
+def with_extensions(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with exactly the archive's columns: canonical, then each extension (null where absent)."""
+    names = set(frame.columns)
+    return frame.select(
+        [pl.col(c) for c in COLUMNS]
+        + [pl.col(c).cast(t, strict=False) if c in names else pl.lit(None, dtype=t).alias(c)
+           for c, t in EXTENSION_SCHEMA.items()]
     )
 
 

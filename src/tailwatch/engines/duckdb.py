@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from tailwatch.schema import COLUMNS, POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_SCHEMA, COLUMNS
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -99,19 +99,33 @@ def points_for(
     start, end = _utc(start), _utc(end)
     files = partition_files_between(archive, start, end)
     if not files or (icao24 is not None and not icao24):
-        return pl.DataFrame(schema=POINT_SCHEMA)
+        return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     where, params = _where(icao24, start, end)
     frame = _query(files, "*", where, params, "ORDER BY icao24, timestamp")
     return _canonical(frame)
 
 
+
+def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None
+                   ) -> pl.DataFrame:
+    """Points of these aircraft on the ground or below `max_altitude_ft` (barometric, else
+    geometric), until `end`: the few rows an airport history needs, filtered inside DuckDB."""
+    end = _utc(end)
+    files = partition_files_between(archive, None, end)
+    if not files or not icao24:
+        return pl.DataFrame(schema=ARCHIVE_SCHEMA)
+    where, params = _where(icao24, None, end)
+    where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
+    return _canonical(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY icao24, timestamp"))
+
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """Pin canonical dtypes and order (extra columns a newer writer added are kept after them)."""
+    """Pin the archive's dtypes and order: canonical columns, then the schema extension (null in
+    files written before a column existed); columns a newer writer added are kept after them."""
     exprs = [
         pl.col(name).cast(dtype, strict=False) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in POINT_SCHEMA.items()
+        for name, dtype in ARCHIVE_SCHEMA.items()
     ]
-    extras = [c for c in frame.columns if c not in POINT_SCHEMA and c != "date"]
+    extras = [c for c in frame.columns if c not in ARCHIVE_SCHEMA and c != "date"]
     out = frame.select(exprs + [pl.col(c) for c in extras])
     return out.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
 
@@ -221,4 +235,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["points_for", "summary_by_aircraft", "daily_summary", "callsign_summary", "partition_files_between", "count_points", "COLUMNS"]
+__all__ = ["points_for", "low_points_for", "summary_by_aircraft", "daily_summary", "callsign_summary",
+           "partition_files_between", "count_points", "COLUMNS"]

@@ -45,7 +45,8 @@ _OURAIRPORTS_KIND = {
     "closed": "closed",
 }
 COLUMNS = ["icao", "iata", "name", "country", "latitude", "longitude", "elevation_ft", "kind",
-           "longest_runway_ft", "source"]
+           "longest_runway_ft", "longest_paved_runway_ft", "scheduled_service", "source"]
+PAVED = r"(?i)^(asp|con|pem|bit|pav|tarmac|macadam|bet)"  # OurAirports runway surface codes of hard runways
 AIRPORTSDATA_SOURCE = "airportsdata"
 POSITION_CHECK_KM = 5.0
 POSITION_SWAP_MAX_KM = 100.0
@@ -70,17 +71,21 @@ def _read_gz_csv(path: Path, columns: list[str]) -> pl.DataFrame:
 def _ourairports() -> pl.DataFrame:
     """ident → kind, longest open runway (ft), from the packaged OurAirports snapshot."""
     d = _ourairports_dir()
-    ap = _read_gz_csv(d / "airports.csv.gz", ["ident", "type", "gps_code", "latitude_deg", "longitude_deg"])
-    rw = _read_gz_csv(d / "runways.csv.gz", ["airport_ident", "length_ft", "closed"])
+    ap = _read_gz_csv(d / "airports.csv.gz", ["ident", "type", "gps_code", "latitude_deg", "longitude_deg",
+                                               "scheduled_service"])
+    rw = _read_gz_csv(d / "runways.csv.gz", ["airport_ident", "length_ft", "closed", "surface"])
+    length = pl.col("length_ft").cast(pl.Float64, strict=False)
     longest = (
         rw.filter(pl.col("closed") != "1")
         .group_by("airport_ident")
-        .agg(pl.col("length_ft").cast(pl.Float64, strict=False).max().alias("longest_runway_ft"))
+        .agg(length.max().alias("longest_runway_ft"),
+             length.filter(pl.col("surface").fill_null("").str.contains(PAVED)).max().alias("longest_paved_runway_ft"))
     )
     return (
         ap.with_columns(pl.col("type").replace_strict(_OURAIRPORTS_KIND, default="unknown").alias("kind"))
         .join(longest, left_on="ident", right_on="airport_ident", how="left")
-        .select("ident", "gps_code", "kind", "longest_runway_ft",
+        .select("ident", "gps_code", "kind", "longest_runway_ft", "longest_paved_runway_ft",
+                (pl.col("scheduled_service") == "yes").alias("scheduled_service"),
                 pl.col("latitude_deg").cast(pl.Float64, strict=False).alias("oa_lat"),
                 pl.col("longitude_deg").cast(pl.Float64, strict=False).alias("oa_lon"))
     )
@@ -102,11 +107,13 @@ def _airportsdata() -> pl.DataFrame:
 
 
 def _extras() -> pl.DataFrame:
-    return pl.read_csv(
+    frame = pl.read_csv(
         _extra_path(),
         schema_overrides={"icao": pl.String, "iata": pl.String, "country": pl.String,
                           "elevation_ft": pl.Float64, "longest_runway_ft": pl.Float64},
     )
+    optional = {"longest_paved_runway_ft": pl.Float64, "scheduled_service": pl.Boolean}  # null: not stated
+    return frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in optional.items() if c not in frame.columns)
 
 
 @lru_cache(maxsize=1)
@@ -114,12 +121,15 @@ def airports() -> pl.DataFrame:
     """All airports: airportsdata, enriched with OurAirports type and runway, patched by extras."""
     base = _airportsdata()
     oa = _ourairports()
-    by_ident = oa.select("ident", "kind", "longest_runway_ft", "oa_lat", "oa_lon")
+    by_ident = oa.select("ident", "kind", "longest_runway_ft", "longest_paved_runway_ft", "scheduled_service",
+                         "oa_lat", "oa_lon")
     by_gps = (
         oa.filter(pl.col("gps_code").is_not_null() & (pl.col("gps_code") != pl.col("ident")))
         .unique("gps_code", keep="first")
         .select(pl.col("gps_code").alias("ident"), pl.col("kind").alias("kind_gps"),
-                pl.col("longest_runway_ft").alias("runway_gps"))
+                pl.col("longest_runway_ft").alias("runway_gps"),
+                pl.col("longest_paved_runway_ft").alias("paved_gps"),
+                pl.col("scheduled_service").alias("scheduled_gps"))
     )
     merged = (
         base.join(by_ident, left_on="icao", right_on="ident", how="left")
@@ -127,6 +137,8 @@ def airports() -> pl.DataFrame:
         .with_columns(
             pl.coalesce("kind", "kind_gps", pl.lit("unknown")).alias("kind"),
             pl.coalesce("longest_runway_ft", "runway_gps").alias("longest_runway_ft"),
+            pl.coalesce("longest_paved_runway_ft", "paved_gps").alias("longest_paved_runway_ft"),
+            pl.coalesce("scheduled_service", "scheduled_gps").alias("scheduled_service"),
             pl.when(pl.coalesce("kind", "kind_gps").is_not_null())
             .then(pl.lit(f"{AIRPORTSDATA_SOURCE}; {OURAIRPORTS_SOURCE} (type, runway)"))
             .otherwise(pl.lit(AIRPORTSDATA_SOURCE))

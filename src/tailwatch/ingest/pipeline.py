@@ -16,7 +16,7 @@ import polars as pl
 from tailwatch.archive import ArchiveWriter, already_ingested, file_digest
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, LINE, MAX_EXAMPLES, BadInput, Reader, Rejects
 from tailwatch.ingest.detect import detect
-from tailwatch.schema import COLUMNS, conform, positions_only
+from tailwatch.schema import EXTENSION_SCHEMA, conform, positions_only, with_extensions
 
 
 @dataclass
@@ -54,18 +54,13 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
-# Optional columns a reader may add beyond the canonical schema (kept by `read_file`;
-# the archive stores only the canonical columns until the schema adopts them).
-EXTRA_COLUMNS: dict[str, pl.DataType] = {"new_leg": pl.Boolean()}
-
-
 def valid_points(
     frames: Iterator[pl.DataFrame], rejects: Rejects, where: str, icao24: str | None = None
 ) -> Iterator[pl.DataFrame]:
     """Conform each frame and drop rows without a usable position, counting them.
 
     `icao24` fills the address of rows that have none (formats such as the FR24
-    CSV export do not carry it). Rows keep a reader's optional extra columns.
+    CSV export do not carry it). Rows keep a reader's extension columns (`schema.EXTENSION_SCHEMA`).
     """
     for frame in frames:
         if icao24 is not None:
@@ -74,10 +69,10 @@ def valid_points(
                 pl.coalesce(pl.col("icao24").cast(pl.String), fill).alias("icao24") if "icao24" in frame.columns
                 else fill.alias("icao24")
             )
-        extras = [c for c in EXTRA_COLUMNS if c in frame.columns]
+        extras = [c for c in EXTENSION_SCHEMA if c in frame.columns]
         canonical, addresses_ok = _conform(frame)
         if extras:
-            canonical = canonical.with_columns(frame.select(pl.col(c).cast(EXTRA_COLUMNS[c]) for c in extras))
+            canonical = canonical.with_columns(frame.select(pl.col(c).cast(EXTENSION_SCHEMA[c]) for c in extras))
         good = _positions_only(canonical, addresses_ok)
         if good.height < canonical.height:
             _report_dropped(frame, canonical, rejects, where)
@@ -326,7 +321,7 @@ def ingest_files(
             return set()
         tags = np.repeat(np.array([i for i, _ in frames], dtype=np.uint32), [f.height for _, f in frames])
         try:
-            writer.write(pl.concat([f.select(COLUMNS) for _, f in frames], rechunk=False), source_index=pl.Series(tags))
+            writer.write(pl.concat([with_extensions(f) for _, f in frames], rechunk=False), source_index=pl.Series(tags))
         except OSError as exc:
             for index, prepared in run:
                 writer.discard(index)
@@ -432,7 +427,7 @@ def read_file(
 ) -> tuple[pl.DataFrame, Rejects]:
     """Read a whole file into one canonical frame (no archive): for `--input` and tests.
 
-    Optional extra columns of the reader (e.g. `new_leg` from readsb traces) are kept.
+    Extension columns of the reader (e.g. `new_leg` from readsb traces) are kept.
     """
     reader = reader or detect(path)
     rejects = Rejects()

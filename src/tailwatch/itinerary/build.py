@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -23,6 +24,7 @@ from tailwatch.itinerary.flights import GAP_S, pieces
 from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airports_at, events_from_pieces
 from tailwatch.itinerary.stops import (
     DEFAULT_CRUISE_KT,
+    Context,
     Side,
     Stop,
     infer_end,
@@ -43,6 +45,7 @@ class Visit:
     depart: datetime | None = None
     lat: float | None = None
     lon: float | None = None
+    window: tuple[datetime | None, datetime | None] | None = None  # a gap's bounds, for a stop inside one
 
     @property
     def icao(self) -> str | None:
@@ -58,9 +61,14 @@ class Visit:
             "airport": _airport_json(self.stop.airport),
             "arrival": _iso(self.arrive),
             "departure": _iso(self.depart),
+            # when it could have been there: seen there, or the bounds of the gap it fell in
+            "window_start": _iso(self.window[0] if self.window else self.arrive),
+            "window_end": _iso(self.window[1] if self.window else self.depart),
             "evidence": self.stop.evidence,
             "how": self.how,
             "confidence": self.stop.confidence,
+            "score": self.stop.score,
+            "runner_up_score": self.stop.runner_up_score,
             "reasons": list(self.stop.reasons),
             "alternatives": [c.to_json() for c in self.stop.alternatives],
         }
@@ -320,11 +328,16 @@ def _aircraft_obj(aircraft: dict | None, icao24: str, typecode: str | None) -> d
     return out
 
 
-def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode: str | None = None) -> Itinerary:
+def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode: str | None = None,
+                    used_airports: dict[str, int] | None = None) -> Itinerary:
     """The itinerary of ONE aircraft from its canonical points (any order, any source).
 
     `typecode` (or `aircraft["typecode"]`) selects cruise speed and runway need from the
     airlift type table; without one, a default cruise of 480 kt and no runway filter apply.
+    `used_airports` (icao → days seen there, `history.airports_used` over the aircraft's or its
+    operator's earlier points) is the history prior for unseen stops; the airports these points
+    themselves show it at count too. The operator's country (`aircraft["country"]`, else the
+    address block's) decides which jurisdictions' airports an unseen stop cannot be in.
     """
     icaos = points["icao24"].unique().to_list() if points.height else []
     if len(icaos) > 1:
@@ -342,7 +355,10 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     cut, table = pieces(points)
     events = events_from_pieces(table)
     items = _items(table, events)
-    legs, notes = _walk(items, cruise_kt, min_runway_ft)
+    ident = _aircraft_obj(aircraft, icao24, typecode)
+    ctx = _context(items, cruise_kt, min_runway_ft, used_airports, ident.get("country"),
+                   points["timestamp"].min() if points.height else None)
+    legs, notes = _walk(items, ctx)
     if not legs:
         notes += [f"no flight: on the ground at {v.icao or 'an unlisted site'} from {_iso(v.arrive)} to {_iso(v.depart)}"
                   for kind, v in items if kind == "visit"]
@@ -350,7 +366,7 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
                            schema={"piece": pl.Int64, "leg": pl.Int64})
     frame = cut.join(mapping, on="piece", how="left").drop("dt_prev")
-    itin = Itinerary(_aircraft_obj(aircraft, icao24, typecode), legs, frame, notes, type_info)
+    itin = Itinerary(ident, legs, frame, notes, type_info)
     itin.registrations = _registrations(legs, aircraft, notes)
     return itin
 
@@ -388,8 +404,31 @@ def build_itineraries(points: pl.DataFrame, aircraft: dict[str, dict] | None = N
     return out
 
 
-def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_ft: float | None
-          ) -> tuple[list[Leg], list[str]]:
+def _context(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_ft: float | None,
+             used: dict[str, int] | None, country: str | None, when: datetime | None) -> Context:
+    """The inference context: the type, the history prior (given, plus the airports these points
+    show), and the jurisdictions barred to an operator of `country` on `when`."""
+    seen = dict(used or {})
+    for kind, v in items:
+        if kind == "visit" and v.icao:  # type: ignore[union-attr]
+            seen[v.icao] = seen.get(v.icao, 0) + 1  # type: ignore[union-attr]
+    banned: list[str] = []
+    needs_inference = any(kind == "air" for kind, _ in items)
+    if country and when is not None and needs_inference:
+        banned = _banned(country, when.date().isoformat())
+    return Context.of(cruise_kt, min_runway_ft, seen, banned)
+
+
+@lru_cache(maxsize=256)
+def _banned(country: str, day: str) -> tuple[str, ...]:
+    try:
+        from tailwatch.airspace.bans import banned_jurisdictions
+    except ImportError:
+        return ()
+    return tuple(banned_jurisdictions(operator_country=country, registration_country=country, when=day))
+
+
+def _walk(items: list[tuple[str, object]], ctx: Context) -> tuple[list[Leg], list[str]]:
     legs: list[Leg] = []
     notes: list[str] = []
     current: Leg | None = None
@@ -397,7 +436,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
 
     def inferred_visit(stop: Stop, verdict_gap: dict) -> Visit:
         how = "inferred" if stop.airport is not None else "unknown"
-        return Visit(stop, how, None, None, None, None)
+        return Visit(stop, how, None, None, None, None, window=(verdict_gap["start"], verdict_gap["end"]))
 
     for kind, obj in items:
         if kind == "visit":
@@ -412,7 +451,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                 if v.how in ("ground", "low-climb") and gap_s > GAP_S and v.stop.airport is not None:
                     verdict = infer_gap(_side(prev, True),
                                         Side(seen, v.stop.airport["latitude"], v.stop.airport["longitude"],
-                                             airport=v.stop.airport, evidence=v.how), cruise_kt, min_runway_ft)
+                                             airport=v.stop.airport, evidence=v.how), ctx=ctx)
                     current.gaps.append(verdict.gap)
                     current.reasons += verdict.reasons
                     for stop in verdict.stops:
@@ -435,7 +474,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
         row: dict = obj  # type: ignore[assignment]
         if current is None:
             if last is None:
-                stop = infer_end(_side(row, False), outbound=False, min_runway_ft=min_runway_ft)
+                stop = infer_end(_side(row, False), outbound=False, ctx=ctx)
                 origin = Visit(stop, "inferred" if stop.airport else "unknown", None, row["t0"])
                 current = Leg(origin=origin)
             else:
@@ -446,7 +485,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                 if pv.how in ("ground", "low-descent") and gap_s > GAP_S and pv.stop.airport is not None:
                     verdict = infer_gap(Side(pv.depart or pv.arrive, pv.stop.airport["latitude"],
                                              pv.stop.airport["longitude"], airport=pv.stop.airport, evidence=pv.how),
-                                        _side(row, False), cruise_kt, min_runway_ft)
+                                        _side(row, False), ctx=ctx)
                     for stop in verdict.stops:
                         sv = inferred_visit(stop, verdict.gap)
                         extra.append(Leg(origin=origin, destination=sv, reasons=list(verdict.reasons),
@@ -461,7 +500,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
                         current.takeoff = row["t0"]
         elif last is not None and last[0] == "air":
             prev = last[1]
-            verdict = infer_gap(_side(prev, True), _side(row, False), cruise_kt, min_runway_ft)
+            verdict = infer_gap(_side(prev, True), _side(row, False), ctx=ctx)
             current.gaps.append(verdict.gap)
             if verdict.through:
                 current.reasons += [f"gap {_iso(verdict.gap['start'])}–{_iso(verdict.gap['end'])}: {r}"
@@ -476,7 +515,7 @@ def _walk(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_f
         current.pieces.append(row["piece"])
         last = ("air", row)
     if current is not None and last is not None and last[0] == "air":
-        stop = infer_end(_side(last[1], True), outbound=True, min_runway_ft=min_runway_ft)
+        stop = infer_end(_side(last[1], True), outbound=True, ctx=ctx)
         current.destination = Visit(stop, "inferred" if stop.airport else "unknown", last[1]["t1"], None)
         legs.append(current)
     return legs, notes

@@ -154,8 +154,17 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                 ac = resolve_aircraft(icao24, archive)
             except Exception:  # noqa: BLE001 - identity is optional enrichment here
                 ac = None
-        itin = build_itinerary(pts, ac)
+        used = None
+        if archive is not None:  # the archive's whole history of it (and its fleet): the prior for unseen stops
+            from tailwatch.itinerary.history import aircraft_history
+
+            used = aircraft_history(archive, ac or {"icao24": icao24}, end)
+        itin = build_itinerary(pts, ac, used_airports=used)
         doc = itin.to_json()
+        if used:
+            doc["airport_history"] = {"airports_used": dict(list(used.items())[:20]),
+                              "note": "days the aircraft (or its operator's fleet, at half weight) was seen on the "
+                                      "ground or low at each airport in the archive: the prior for unseen stops"}
         if skipped:
             doc.setdefault("notes", []).extend(skipped)
         if enrich_with is not None:

@@ -43,11 +43,35 @@ LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a de
 DESCENT_KM_PER_FT = 0.3048 / np.tan(np.radians(3.0)) / 1000.0  # 3° path: ~5.8 km per 1000 ft
 CLIMB_KM_PER_FT = 0.004  # ~4.4° climb-out: ~4 km per 1000 ft
 SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
+# an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
+# null: the sources do not say
+SCHEDULED_WEIGHT = {True: 1.0, False: 0.4, None: 0.8}
 ACCEPT_SCORE = 0.08  # below this fit the stop is reported unknown
 TWO_STOP_PRIOR = 0.5  # an extra unseen stop must explain the geometry at least twice as well
 TWO_STOP_BELOW = 0.3  # chains are tried only when the best single stop fits worse than this
 TOP_PER_SIDE = 40
 KT_KMH = 1.852
+AMBIGUOUS = 0.75  # a runner-up scoring more than this share of the best: "unknown, candidates A/B/C"
+HISTORY_BOOST = 4.0  # an airport the aircraft used on HISTORY_FULL_DAYS or more days scores 1 + this times more
+HISTORY_FULL_DAYS = 3
+SAME_PLACE_KM = 2.0  # two codes this close are one place (a runner-up there is no rival)
+CITY_KM = 150.0  # the history prior may choose among airports this close; farther apart, geometry must
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the inference knows beyond the points: the type's speed and runway need, the airports
+    the aircraft (or its operator) used before, and the jurisdictions barred to its operator."""
+
+    cruise_kt: float | None = None
+    min_runway_ft: float | None = None
+    used: tuple[tuple[str, int], ...] = ()  # (icao, days seen there), from `history.airports_used`
+    banned: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, cruise_kt=None, min_runway_ft=None, used: dict[str, int] | None = None,
+           banned=()) -> "Context":
+        return cls(cruise_kt, min_runway_ft, tuple(sorted((used or {}).items())), frozenset(banned))
 
 
 @dataclass
@@ -74,6 +98,10 @@ class Side:
                 return "approach"
             if not outbound and self.vrate > 300:
                 return "departure"
+            if (outbound and self.vrate > 300) or (not outbound and self.vrate < -300):
+                # last heard climbing away (first heard descending in): the airport beyond the
+                # gap is far along the track, as from cruise
+                return "cruise"
         if self.alt < 3_000 and self.gs is not None and self.gs < 200:
             return "approach" if outbound else "departure"
         return "cruise" if self.alt >= LOW_PHASE_FT else "low"
@@ -114,6 +142,8 @@ class Stop:
     confidence: float
     reasons: list[str] = field(default_factory=list)
     alternatives: list[Candidate] = field(default_factory=list)
+    score: float | None = None  # the chosen airport's score (None for observed stops)
+    runner_up_score: float | None = None  # the best rival's score: how clearly the choice won
 
 
 @dataclass
@@ -148,13 +178,42 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
     """Arrays of the airports a type can use, for vectorised scoring."""
     frame = airports()
     usable = frame.filter(usable_mask(frame, min_runway_ft))
+    if min_runway_ft is not None:  # a transport type needs that length on a hard runway, where the surface is known
+        paved = pl.col("longest_paved_runway_ft")
+        usable = usable.filter(paved.is_null() | (paved >= min_runway_ft) | pl.col("longest_runway_ft").is_null()
+                               & paved.is_null())
+    scheduled = usable["scheduled_service"].to_list()
     return {
         "lat": usable["latitude"].to_numpy(),
         "lon": usable["longitude"].to_numpy(),
         "elev": usable["elevation_ft"].fill_null(0.0).to_numpy(),
-        "weight": usable["kind"].replace_strict(SIZE_WEIGHT, default=0.25, return_dtype=pl.Float64).to_numpy(),
+        "weight": usable["kind"].replace_strict(SIZE_WEIGHT, default=0.25, return_dtype=pl.Float64).to_numpy()
+        * np.array([SCHEDULED_WEIGHT[v] for v in scheduled]),
+        "country": usable["country"].fill_null("").to_numpy(),
+        "index": {code: i for i, code in enumerate(usable["icao"].to_list())},
         "rows": usable,
     }
+
+
+def prior_weight(cand: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+    """Per candidate: airport size × history (airports it used before score up to
+    1 + HISTORY_BOOST times more) × legality (0 in a jurisdiction barred to the operator)."""
+    w = cand["weight"].copy()
+    for code, days in ctx.used:
+        i = cand["index"].get(code)
+        if i is not None:
+            w[i] *= 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
+    if ctx.banned:
+        w[np.isin(cand["country"], sorted(ctx.banned))] = 0.0
+    return w
+
+
+def _rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> int | None:
+    """The best-scoring candidate that is another place than `best` (None if there is none)."""
+    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    others = np.where(d > SAME_PLACE_KM, score, -1.0)
+    j = int(np.argmax(others))
+    return j if others[j] > 0 else None
 
 
 def _angle_diff(a: np.ndarray, b: float) -> np.ndarray:
@@ -272,17 +331,15 @@ def _time_ok(d_km: np.ndarray, dt_s: float, stops: int, cruise_kt: float) -> np.
 
 
 def infer_gap(left: Side, right: Side, cruise_kt: float | None = None,
-              min_runway_ft: float | None = None) -> GapVerdict:
+              min_runway_ft: float | None = None, ctx: Context | None = None) -> GapVerdict:
     """Decide what happened between `left` (last seen) and `right` (next seen)."""
-    cruise = cruise_kt or DEFAULT_CRUISE_KT
+    ctx = ctx or Context.of(cruise_kt, min_runway_ft)
+    cruise = ctx.cruise_kt or DEFAULT_CRUISE_KT
     dt_s = (right.time - left.time).total_seconds()
     dist = float(haversine_km(left.lat, left.lon, right.lat, right.lon))
     gap = {"start": left.time, "end": right.time, "lat1": left.lat, "lon1": left.lon,
            "lat2": right.lat, "lon2": right.lon, "km": round(dist, 1)}
-    if cruise_kt is None:
-        speed_note = f"type cruise speed unknown: default {DEFAULT_CRUISE_KT:.0f} kt assumed"
-    else:
-        speed_note = None
+    speed_note = None if ctx.cruise_kt else f"type cruise speed unknown: default {DEFAULT_CRUISE_KT:.0f} kt assumed"
     if left.airport is not None and right.airport is not None:
         same = left.airport["icao"] == right.airport["icao"]
         reasons = [f"seen at {left.airport['icao']} until {_time_text(left.time)} and at "
@@ -302,36 +359,118 @@ def infer_gap(left: Side, right: Side, cruise_kt: float | None = None,
                    f"before: {left.describe(True)}; after: {right.describe(False)}"]
         if speed_note:
             reasons.append(speed_note)
-    stops = _locate(left, right, dt_s, cruise, min_runway_ft, reasons)
+    stops = _locate(left, right, dt_s, cruise, ctx, reasons)
     return GapVerdict(False, stops, reasons, gap)
 
 
-def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: float | None,
-            reasons: list[str]) -> list[Stop]:
+def _prior_reasons(ctx: Context, a: dict) -> list[str]:
+    days = dict(ctx.used).get(a["icao"])
+    out = []
+    if days:
+        out.append(f"the aircraft (or its operator) was seen at {a['icao']} on {days} day(s) before "
+                   f"(history prior ×{1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS:.1f})")
+    if ctx.banned:
+        out.append("airports in jurisdictions barred to the operator were not considered "
+                   f"({', '.join(sorted(ctx.banned)[:12])}{'…' if len(ctx.banned) > 12 else ''})")
+    return out
+
+
+def _legal_km(lat1: float, lon1: float, lat2: float, lon2: float, ctx: Context) -> float:
+    """Shortest distance the operator may legally fly between two points (great circle when nothing is barred)."""
+    direct = float(haversine_km(lat1, lon1, lat2, lon2))
+    if not ctx.banned:
+        return direct
+    from tailwatch.airspace.routing import NoRoute, obstacles_for, shortest_path
+
+    try:
+        return shortest_path(obstacles_for(tuple(sorted(ctx.banned))), lat1, lon1, lat2, lon2).km
+    except NoRoute:
+        return direct  # an end inside barred airspace: the points say it was there; do not penalise
+
+
+def _legal_filter(score: np.ndarray, order_n: int, left: Side, right: Side, dt_s: float, cruise: float,
+                  cand: dict[str, np.ndarray], ctx: Context, reasons: list[str]) -> np.ndarray:
+    """Drop leading candidates whose legal detour (around airspace barred to the operator) does
+    not fit the time in the gap: the detour's shape, not the great circle, is what was flown."""
+    if not ctx.banned:
+        return score
+    score = score.copy()
+    dropped = []
+    for _ in range(order_n):
+        i = int(np.argmax(score))
+        if score[i] <= 0:
+            break
+        km = _legal_km(left.lat, left.lon, cand["lat"][i], cand["lon"][i], ctx) + _legal_km(
+            cand["lat"][i], cand["lon"][i], right.lat, right.lon, ctx)
+        if _time_ok(np.array([km]), dt_s, 1, cruise)[0]:
+            break
+        dropped.append(f"{cand['rows']['icao'][i]} ({km:,.0f} km on legal routes)")
+        score[i] = 0.0
+    if dropped:
+        reasons.append("too far once barred airspace is flown around: " + ", ".join(dropped))
+    return score
+
+
+def _ambiguous(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> tuple[float, int | None]:
+    """The rival's score (another place than `best`) and its index."""
+    j = _rival(score, best, cand)
+    return (float(score[j]) if j is not None else 0.0), j
+
+
+def _far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
+    """Share of `best`'s geometric fit (before history) that its strongest rival reaches: any
+    candidate farther than CITY_KM, or a neighbour that fits the track better.
+
+    The history prior tells neighbouring airports apart (which of a city's fields it uses) when
+    the track cannot; it must not choose between distant places that the track fits equally
+    well (a cruise track with hours to spare fits every airport along it), nor overturn what
+    the track says."""
+    geo = pure * cand["weight"]  # with airport size and service: a big airport far away vs a strip on the line
+    if geo[best] <= 0 or pure[best] <= 0:
+        return 0.0
+    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    far = np.where(d > CITY_KM, geo, 0.0).max() / geo[best]
+    # the history prior confirms the choice of the track (with airport size and service) among
+    # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
+    near = np.where((d > SAME_PLACE_KM) & (d <= CITY_KM) & (geo > geo[best]), geo, 0.0).max() / geo[best]
+    return float(max(far, near))
+
+
+def _unknown(reasons: list[str], rows: pl.DataFrame, score: np.ndarray, best: float, second: float,
+             why: str) -> Stop:
+    alts = _runners(rows, score, -1)
+    names = "/".join(c.airport["icao"] for c in alts)
+    return Stop(None, "unknown", 0.0, reasons + [f"{why}: unknown, candidates {names}"], alts,
+                score=round(best, 4), runner_up_score=round(second, 4))
+
+
+def _locate(left: Side, right: Side, dt_s: float, cruise: float, ctx: Context, reasons: list[str]) -> list[Stop]:
     """Score single stops, then two-stop chains; the airport sides pin their end."""
-    cand = candidate_airports(min_runway_ft)
+    cand = candidate_airports(ctx.min_runway_ft)
     rows = cand["rows"]
     if rows.height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
+    prior = prior_weight(cand, ctx)
     fit_l = side_fit(left, True, cand)
     fit_r = side_fit(right, False, cand)
     d_l = haversine_km(left.lat, left.lon, cand["lat"], cand["lon"])
     d_r = haversine_km(right.lat, right.lon, cand["lat"], cand["lon"])
     pinned = left.airport is not None or right.airport is not None
-    w = cand["weight"]
-    single = fit_l * fit_r * w * _time_ok(d_l + d_r, dt_s, 1, cruise)
     if pinned:
         single = fit_l * fit_r * _time_ok(d_l + d_r, dt_s, 0, cruise)
+    else:
+        single = fit_l * fit_r * prior * _time_ok(d_l + d_r, dt_s, 1, cruise)
+        single = _legal_filter(single, 5, left, right, dt_s, cruise, cand, ctx, reasons)
     order = np.argsort(-single)
     best1 = float(single[order[0]])
-    second1 = float(single[order[1]]) if order.size > 1 else 0.0
+    second1, _ = _ambiguous(single, int(order[0]), cand) if best1 > 0 else (0.0, None)
     # two-stop chains
     best2 = 0.0
     chain = None
     runner2 = 0.0
+    wl = fit_l * (1.0 if left.airport is not None else prior)
+    wr = fit_r * (1.0 if right.airport is not None else prior)
     if best1 < TWO_STOP_BELOW and dt_s >= 2 * (MIN_TURNAROUND_S + PHASE_OVERHEAD_S):
-        wl = fit_l * (1.0 if left.airport is not None else w)
-        wr = fit_r * (1.0 if right.airport is not None else w)
         xs = np.argsort(-wl)[:TOP_PER_SIDE]
         ys = np.argsort(-wr)[:TOP_PER_SIDE]
         xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
@@ -360,12 +499,23 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: 
             if side.airport is not None:
                 continue  # the airport it was seen at is not a new stop
             side_score = wl if outbound else wr
-            alts = _runners(rows, side_score, idx)
+            own = float(side_score[idx])
+            rival, _ = _ambiguous(side_score, idx, cand)
+            where = "before" if outbound else "after"
+            pure = (fit_l if outbound else fit_r) * (side_score > 0)
+            far = _far_rival(pure, idx, cand)
+            if own < ACCEPT_SCORE or rival > AMBIGUOUS * own or far > AMBIGUOUS:
+                out.append(_unknown(reasons + [chain_reason.split(";")[0]], rows, side_score, own, rival,
+                                    f"the landing {where} the gap: the best airport scores {own:.2f}, "
+                                    f"the runner-up {rival:.2f}; without history another airport fits at {far:.0%} "
+                                    "of it (not clearly beaten)"))
+                continue
             # each end of the chain is only as sure as its own side's margin over its runner-up
-            others = np.delete(side_score, idx)
-            side_conf = _confidence(float(side_score[idx]), float(others.max()) if others.size else 0.0)
+            side_conf = _confidence(own, rival)
             out.append(Stop(a, "inferred", min(conf, side_conf),
-                            reasons + [chain_reason, _fit_reason(side, outbound, a)], alts))
+                            reasons + [chain_reason, _fit_reason(side, outbound, a)] + _prior_reasons(ctx, a)
+                            + [f"score {own:.2f}, runner-up {rival:.2f}"],
+                            _runners(rows, side_score, idx), score=round(own, 4), runner_up_score=round(rival, 4)))
         return out
     if pinned:
         anchor = left.airport or right.airport
@@ -376,20 +526,28 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, min_runway_ft: 
             reasons.append(f"consistent with a direct flight {'from' if left.airport else 'to'} {anchor['icao']}")
         return []
     if best1 < ACCEPT_SCORE:
-        return [Stop(None, "unknown", 0.0, reasons + [
-            f"no usable airport fits the track before and after the gap (best fit {best1:.2f}): "
-            "landing place unknown"], _runners(rows, single, -1))]
+        return [_unknown(reasons, rows, single, best1, second1,
+                         f"no usable airport fits the track before and after the gap (best fit {best1:.2f})")]
+    if second1 > AMBIGUOUS * best1:
+        return [_unknown(reasons, rows, single, best1, second1,
+                         f"the best airport scores {best1:.2f} and the runner-up {second1:.2f}: "
+                         f"not clearly beaten (needs under {AMBIGUOUS:.0%} of the best)")]
+    far = _far_rival(fit_l * fit_r * (single > 0), int(order[0]), cand)
+    if far > AMBIGUOUS:
+        return [_unknown(reasons, rows, single, best1, second1,
+                         f"without the history prior, another airport fits the track at {far:.0%} of the best "
+                         f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")]
     a = _airport_obj(rows.row(int(order[0]), named=True))
     conf = _confidence(best1, second1)
-    why = [_fit_reason(left, True, a), _fit_reason(right, False, a)]
-    if second1 > 0:
-        why.append(f"runner-up fits {second1 / best1:.0%} as well")
+    why = [_fit_reason(left, True, a), _fit_reason(right, False, a)] + _prior_reasons(ctx, a)
+    why.append(f"score {best1:.2f}, runner-up {second1:.2f} ({second1 / best1:.0%} of it)")
     spare = dt_s - (float(d_l[order[0]] + d_r[order[0]]) / (cruise * KT_KMH) * 3600.0 + MIN_TURNAROUND_S
                     + PHASE_OVERHEAD_S)
     if spare > 2 * (MIN_TURNAROUND_S + PHASE_OVERHEAD_S) + 6 * 3600:
         why.append(f"after flying via {a['icao']} at cruise, {duration_text(spare)} remain unaccounted for: "
                    "further unseen stops are possible")
-    return [Stop(a, "inferred", conf, reasons + why, _runners(rows, single, int(order[0])))]
+    return [Stop(a, "inferred", conf, reasons + why, _runners(rows, single, int(order[0])),
+                 score=round(best1, 4), runner_up_score=round(second1, 4))]
 
 
 def _runners(rows: pl.DataFrame, score: np.ndarray, best: int, n: int = 3) -> list[Candidate]:
@@ -410,12 +568,15 @@ def _fit_reason(side: Side, outbound: bool, a: dict) -> str:
         f" (track {side.track:03.0f}°)" if side.track is not None else "")
 
 
-def infer_end(side: Side, outbound: bool, min_runway_ft: float | None = None) -> Stop:
+def infer_end(side: Side, outbound: bool, min_runway_ft: float | None = None, ctx: Context | None = None) -> Stop:
     """Where a track that starts or stops mid-air (no gap partner) most likely came from / went to.
 
-    Only a side in a low phase (approach, departure, or below 15,000 ft) is placed at an airport;
-    a track that stops at cruise level gets airport None: "unknown", with where it was last seen.
+    Only a side in a low phase (approach, departure, or below 15,000 ft) is placed at an airport:
+    the nearest *plausible* one for the type (runway), its history and its operator's bans, and
+    only when it clearly beats the runner-up. A track that stops at cruise level gets airport
+    None: "unknown", with where it was last seen.
     """
+    ctx = ctx or Context.of(None, min_runway_ft)
     phase = side.phase(outbound)
     reasons = [side.describe(outbound)]
     if phase not in ("approach", "departure", "low"):
@@ -424,16 +585,24 @@ def infer_end(side: Side, outbound: bool, min_runway_ft: float | None = None) ->
                                                      "place is not in the data"])
     if phase == "low" and ((outbound and (side.vrate or 0) > 300) or (not outbound and (side.vrate or 0) < -300)):
         return Stop(None, "unknown", 0.0, reasons + ["climbing where a descent was expected (or the reverse)"])
-    cand = candidate_airports(min_runway_ft)
-    fit = side_fit(side, outbound, cand) * cand["weight"]
+    cand = candidate_airports(ctx.min_runway_ft)
+    fit = side_fit(side, outbound, cand) * prior_weight(cand, ctx)
     order = np.argsort(-fit)
     best = float(fit[order[0]])
-    second = float(fit[order[1]])
+    second, _ = _ambiguous(fit, int(order[0]), cand) if best > 0 else (0.0, None)
     rows = cand["rows"]
     if best < ACCEPT_SCORE:
-        return Stop(None, "unknown", 0.0, reasons + [f"no usable airport fits (best fit {best:.2f})"],
-                    _runners(rows, fit, -1))
+        return _unknown(reasons, rows, fit, best, second, f"no usable airport fits (best fit {best:.2f})")
+    if second > AMBIGUOUS * best:
+        return _unknown(reasons, rows, fit, best, second,
+                        f"the best airport scores {best:.2f} and the runner-up {second:.2f}: not clearly beaten")
+    far = _far_rival(side_fit(side, outbound, cand) * (fit > 0), int(order[0]), cand)
+    if far > AMBIGUOUS:
+        return _unknown(reasons, rows, fit, best, second,
+                        f"without the history prior, another airport fits the track at {far:.0%} of the best "
+                        f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")
     a = _airport_obj(rows.row(int(order[0]), named=True))
     conf = _confidence(best, second)
-    return Stop(a, "inferred", conf, reasons + [_fit_reason(side, outbound, a)] + (
-        [f"runner-up fits {second / best:.0%} as well"] if second > 0 else []), _runners(rows, fit, int(order[0])))
+    return Stop(a, "inferred", conf, reasons + [_fit_reason(side, outbound, a)] + _prior_reasons(ctx, a) + [
+        f"score {best:.2f}, runner-up {second:.2f} ({second / best:.0%} of it)"],
+        _runners(rows, fit, int(order[0])), score=round(best, 4), runner_up_score=round(second, 4))

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.report.tracks import leg_index, notice_of
+from tailwatch.report.tracks import candidates, leg_index, notice_of
 
 LEG_COLUMNS = [
     "aircraft", "registration", "leg", "origin", "origin_name", "origin_country", "origin_evidence",
-    "destination", "destination_name", "destination_country", "destination_evidence", "takeoff", "landing",
+    "origin_candidates", "destination", "destination_name", "destination_country", "destination_evidence",
+    "destination_candidates", "takeoff", "landing",
     "confidence", "great_circle_km", "flown_km", "n_points", "first_point", "last_point", "gaps",
     "countries", "banned_countries", "max_payload_t", "payload_band_lo_t", "payload_band_hi_t", "reasons",
 ]
@@ -36,8 +37,11 @@ def legs_frame(itins: list[dict], notice: str | None = None) -> pl.DataFrame:
                 "leg": leg_index(leg, position),
                 "origin": o.get("icao"), "origin_name": o.get("name"), "origin_country": o.get("country"),
                 "origin_evidence": leg.get("origin_evidence"),
+                # an unknown end names what it could have been (";"-separated, best first)
+                "origin_candidates": ";".join(candidates(leg, "origin")) if not o.get("icao") else None,
                 "destination": d.get("icao"), "destination_name": d.get("name"), "destination_country": d.get("country"),
                 "destination_evidence": leg.get("destination_evidence"),
+                "destination_candidates": ";".join(candidates(leg, "destination")) if not d.get("icao") else None,
                 "takeoff": leg.get("takeoff"), "landing": leg.get("landing"),
                 "confidence": _float(leg.get("confidence")),
                 "great_circle_km": _float(leg.get("great_circle_km")), "flown_km": _float(leg.get("flown_km")),

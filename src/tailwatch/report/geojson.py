@@ -25,6 +25,8 @@ from tailwatch.report.tracks import (
     leg_ends,
     leg_segments,
     legal_paths,
+    candidates,
+    end_text,
     leg_label,
     leg_points,
     notice_of,
@@ -154,6 +156,14 @@ def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int) ->
     for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
         if where is None:
+            # an unknown place is an answer too: a feature without geometry (RFC 7946 §3.2),
+            # with the candidates that were weighed
+            out.append({"type": "Feature", "geometry": None,
+                        "properties": {"kind": "stop", "aircraft": icao24,
+                                       "role": "start" if role == "origin" else "stop", "leg": position,
+                                       "icao": None, "evidence": evidence or "unknown",
+                                       "candidates": candidates(leg, role), "time": when,
+                                       "label": end_text(leg, role)}})
             continue
         out.append({"type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [round(where[1], COORD_DIGITS), round(where[0], COORD_DIGITS)]},

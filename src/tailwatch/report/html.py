@@ -29,6 +29,7 @@ from tailwatch.report.tracks import (
     country_names,
     iso,
     leg_label,
+    route_text,
     leg_points,
     leg_segments,
     legal_paths,
@@ -511,7 +512,7 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     items = [
         f"<li><b>{len(legs)}</b> legs, {esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
         f"{obs} of {ends} take-off/landing ends observed, {ends - obs} inferred or unknown.</li>",
-        f"<li>Route: {esc(' → '.join(route.get('airports') or [])) or 'unknown'}.</li>",
+        f"<li>Route: {esc(route_text(itin)) or 'unknown'}.</li>",
         f"<li>{_direct(route)}, flown {_km(route.get('flown_km'))}, {_legal_shortest(route, legs)}.</li>",
     ]
     if route.get("detour"):

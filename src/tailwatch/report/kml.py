@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.report.geojson import banned_features
-from tailwatch.report.tracks import iso, leg_ends, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
+from tailwatch.report.tracks import end_text, iso, leg_ends, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
@@ -73,8 +73,8 @@ def _coords(lon: np.ndarray, lat: np.ndarray) -> str:
 
 def _leg_description(leg: dict, frame: pl.DataFrame, notice: str | None) -> str:
     rows = [
-        ("from", f"{(leg.get('origin') or {}).get('icao') or 'unknown'} ({leg.get('origin_evidence', 'unknown')})"),
-        ("to", f"{(leg.get('destination') or {}).get('icao') or 'unknown'} ({leg.get('destination_evidence', 'unknown')})"),
+        ("from", f"{end_text(leg, 'origin')} ({leg.get('origin_evidence', 'unknown')})"),
+        ("to", f"{end_text(leg, 'destination')} ({leg.get('destination_evidence', 'unknown')})"),
         ("takeoff", leg.get("takeoff") or "unknown"),
         ("landing", leg.get("landing") or "unknown"),
         ("confidence", "unknown" if leg.get("confidence") is None else f"{leg['confidence']:.2f}"),
@@ -190,9 +190,13 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
 def _stops(folder: ET.Element, leg: dict, position: int) -> None:
     for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
-        if where is None:
-            continue
         evidence = evidence or "unknown"
+        if where is None:  # unknown: a placemark without geometry, naming the candidates
+            pm = _sub(folder, "Placemark")
+            _sub(pm, "name", end_text(leg, role))
+            _sub(pm, "description", f"{'start' if role == 'origin' else 'arrival'} {when or 'time unknown'}, "
+                 f"{evidence}: the data cannot tell where")
+            continue
         pm = _sub(folder, "Placemark")
         _sub(pm, "name", f"{(ref or {}).get('icao') or '?'} ({evidence})")
         _sub(pm, "description", f"{(ref or {}).get('name') or ''} {(ref or {}).get('country') or ''}: "

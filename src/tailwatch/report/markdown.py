@@ -40,7 +40,13 @@ def _km(v) -> str:
 
 
 def _stop_lines(stop: dict, title: str) -> list[str]:
-    lines = [f"### {title}: {_place(stop.get('airport'))} — {_ev(stop['evidence'], stop.get('confidence'), stop.get('how'))}"]
+    where = _place(stop.get("airport"))
+    alts = stop.get("alternatives") or []
+    if not stop.get("airport") and alts:
+        where = "unknown — candidates " + "/".join(a["icao"] for a in alts)
+    lines = [f"### {title}: {where} — {_ev(stop['evidence'], stop.get('confidence'), stop.get('how'))}"]
+    if stop["evidence"] != "observed" and stop.get("score") is not None:
+        lines.append(f"- score {stop['score']:.2f}; runner-up {stop.get('runner_up_score') or 0:.2f}")
     times = []
     if stop.get("arrival"):
         times.append(f"arrived {_t(stop['arrival'])}")
@@ -50,9 +56,8 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
         lines.append("- " + "; ".join(times))
     for r in stop.get("reasons") or []:
         lines.append(f"- {r}")
-    alts = stop.get("alternatives") or []
     if alts and stop["evidence"] != "observed":
-        lines.append("- runners-up: " + ", ".join(f"{a['icao']} {a['name']} ({a['score']:.2f})" for a in alts))
+        lines.append(("- candidates: " if not stop.get("airport") else "- runners-up: ") + ", ".join(f"{a['icao']} {a['name']} ({a['score']:.2f})" for a in alts))
     return lines
 
 

@@ -224,6 +224,31 @@ def split_antimeridian(lon: np.ndarray, lat: np.ndarray) -> list[tuple[np.ndarra
     return parts
 
 
+def candidates(leg: dict, end: str) -> list[str]:
+    """ICAO codes of the candidates the builder weighed for one end of a leg ("origin" or
+    "destination"), best first: what an "unknown" end could have been."""
+    return [a["icao"] for a in leg.get("alternatives") or [] if isinstance(a, dict) and a.get("end") == end
+            and a.get("icao")]
+
+
+def end_text(leg: dict, end: str) -> str:
+    """One end of a leg in words: its ICAO code, or "unknown (candidates A/B/C)" — an unknown is an
+    answer in every format, with what it could have been."""
+    code = (leg.get(end) or {}).get("icao")
+    if code:
+        return code
+    names = candidates(leg, end)
+    return f"unknown (candidates {'/'.join(names)})" if names else "unknown"
+
+
+def route_text(itin: dict) -> str:
+    """The route as `UUWW → UDYZ → unknown (candidates GQNO/GOBD) → …`."""
+    legs = itin.get("legs") or []
+    if not legs:
+        return ""
+    return " → ".join([end_text(legs[0], "origin")] + [end_text(leg, "destination") for leg in legs])
+
+
 def leg_label(leg: dict) -> str:
     """`UUWW → UDYE` (or `?` for an unknown end)."""
     def code(ref):
@@ -313,7 +338,7 @@ def densify(lon: np.ndarray, lat: np.ndarray, step_km: float = 100.0) -> tuple[n
 def leg_ends(leg: dict, position: int) -> list[tuple[str, dict | None, str | None, str | None]]:
     """(role, airport, evidence, time) of the places a leg adds to the stop list: the first leg
     adds its origin and destination, every later leg only its destination (its origin is the
-    previous leg's destination)."""
+    previous leg's destination). An unknown end has airport None (its candidates: `candidates`)."""
     ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
     ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
     return ends

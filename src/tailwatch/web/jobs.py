@@ -50,6 +50,7 @@ class ItineraryJob:
     geojson: dict | None = None
     encoded: bytes | None = None  # the result as sent, encoded once
     encoded_gzip: bytes | None = None
+    places: dict[str, list[float]] | None = None  # candidate airports named without a position → [lat, lon]
     future: Future | None = None
 
     def progress(self) -> dict:
@@ -110,6 +111,7 @@ class ItineraryJobs:
                                         enrich_with=enrich_with_progress)
             job.stage = "map layers"
             job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
+            job.places = candidate_places(itins)
             job.itins, job.frames = itins, frames
             job.state, job.stage = "done", "done"
         except NoAircraft as exc:
@@ -129,7 +131,8 @@ class ItineraryJobs:
 
         if job.encoded is None:
             body = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)
-                    + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False) + "}").encode()
+                    + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False)
+                    + ', "places": ' + json.dumps(job.places or {}) + "}").encode()
             job.encoded_gzip = gzip.compress(body, 6)
             job.encoded = body
 
@@ -146,9 +149,28 @@ def map_layers(collection: dict, tolerance: float = MAP_TOLERANCE_DEG) -> dict:
     for f in collection.get("features", []):
         if f["properties"].get("kind") not in MAP_KINDS:
             continue
-        if f["geometry"]["type"] in ("LineString", "MultiLineString"):
+        if (f.get("geometry") or {}).get("type") in ("LineString", "MultiLineString"):
             geom = shapely.set_precision(shape(f["geometry"]).simplify(tolerance, preserve_topology=False), 1e-4)
             if not geom.is_empty:
                 f = {**f, "geometry": mapping(geom)}
         features.append(f)
     return {**collection, "features": features}
+
+
+def candidate_places(itins: list[dict]) -> dict[str, list[float]]:
+    """Positions of the candidate and runner-up airports the itinerary names by code only, so the map can
+    show where an *unknown* stop may have been (looked up in the packaged airport table)."""
+    from tailwatch.geo.airports import airport
+
+    codes: set[str] = set()
+    for itin in itins:
+        for item in [*(itin.get("stops") or []), *(itin.get("legs") or [])]:
+            for c in [*(item.get("candidates") or []), *(item.get("alternatives") or [])]:
+                if isinstance(c, dict) and c.get("icao") and c.get("latitude") is None:
+                    codes.add(c["icao"])
+    out = {}
+    for code in sorted(codes):
+        row = airport(code)
+        if row is not None and row.get("latitude") is not None:
+            out[code] = [row["latitude"], row["longitude"]]
+    return out

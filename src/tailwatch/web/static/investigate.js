@@ -247,6 +247,7 @@ function renderItinerary(result, jobId, box) {
     el("div", { class: "legend" }, el("span", {}, el("i", { class: "swatch" }), "observed track"),
       el("span", {}, el("i", { class: "swatch inferred" }), "inferred (gap)"), el("span", {}, el("i", { class: "swatch legal" }), "legal shortest"),
       el("span", {}, el("i", { class: "swatch banned" }), "airspace barred to this aircraft"),
+      el("span", { text: "stops: blue observed, orange inferred, grey unknown (drawn at its best candidate, rings at the others)" }),
       el("span", { text: "wheel or +/- to zoom, drag to pan" })),
     el("h2", { text: `Legs (${legs.length})` }),
     table(["#", "from", "to", "take-off", "landing", "ends", { label: "confidence", num: true }, { label: "great circle", num: true },
@@ -269,7 +270,7 @@ function renderItinerary(result, jobId, box) {
         el("td", { class: "num", text: s.confidence === null || s.confidence === undefined ? "—" : Number(s.confidence).toFixed(2) }),
         el("td", { text: (s.reasons || [])[0] || "" }))), "stops"));
 
-  const map = drawItineraryMap(mapNode, result.map, it);
+  const map = drawItineraryMap(mapNode, result, it);
 
   function listOf(title, items) {
     return items && items.length ? [el("h3", { text: title }), el("ul", {}, items.map((x) => el("li", { text: x })))] : [];
@@ -340,7 +341,8 @@ function baseMap(node) {
   return map;
 }
 
-function drawItineraryMap(node, collection, it) {
+function drawItineraryMap(node, result, it) {
+  const collection = result.map;
   const map = baseMap(node);
   const api_ = { onLeg: null, onStop: null };
   const byLeg = new Map();
@@ -361,14 +363,25 @@ function drawItineraryMap(node, collection, it) {
     },
   }).addTo(map);
   const stopLayers = [];
+  const places = result.places || {};
+  const located = (c) => (c && c.latitude !== undefined && c.latitude !== null ? [c.latitude, c.longitude]
+    : c && places[c.icao] ? places[c.icao] : null);
   (it.stops || []).forEach((s, i) => {
-    const place = s.airport && s.airport.latitude !== undefined && s.airport.latitude !== null ? s.airport
-      : (s.candidates || []).find((c) => c.latitude !== undefined && c.latitude !== null);
-    if (!place) { stopLayers.push(null); return; }
-    const m = L.circleMarker([place.latitude, place.longitude], { pane: "stops", radius: 7, className: `stop ${s.evidence || "unknown"}` });
-    m.bindTooltip(`${(s.airport || {}).icao || "unknown stop"} · ${s.evidence || "unknown"}`);
+    const here = located(s.airport);
+    // an unknown stop has no airport: draw it at its best candidate, with rings at the others
+    const candidates = here ? [] : [...(s.candidates || []), ...(s.alternatives || [])].filter((c) => located(c));
+    const at = here || (candidates.length ? located(candidates[0]) : null);
+    if (!at) { stopLayers.push(null); return; }
+    const ev = s.evidence || "unknown";
+    const m = L.circleMarker(at, { pane: "stops", radius: 7, className: `stop ${ev}${here ? "" : " at-candidate"}` });
+    m.bindTooltip(here ? `${s.airport.icao || "?"} · ${ev}` : `${ev} stop · candidates ${candidates.map((c) => c.icao).join("/")}`);
     m.on("click", () => api_.onStop && api_.onStop(i));
     m.addTo(map);
+    for (const c of candidates.slice(1)) {
+      L.circleMarker(located(c), { pane: "stops", radius: 5, className: "candidate" })
+        .bindTooltip(`candidate ${c.icao}${c.score !== undefined ? " · score " + Number(c.score).toFixed(2) : ""}`)
+        .on("click", () => api_.onStop && api_.onStop(i)).addTo(map);
+    }
     stopLayers.push(m);
   });
   const bounds = layer.getBounds();

@@ -1,0 +1,87 @@
+"""The aircraft's own history: airports where it (or its operator's fleet) was seen before.
+
+Analysts resolving an unseen stop by hand look first at where the aircraft has been: freighters
+fly circuits, and a stop between two sparse sightings is far more often a place it used before
+than a neighbouring airport it never visited. `airports_used` reads that from points alone —
+positions on the ground, or low (below LOW_AGL_FT above the field) within LOW_KM of an airport —
+so it runs on the archive's whole history of the aircraft with one pruned query
+(`engines.duckdb.low_points_for`) and no itinerary build. Only *observed* presence counts:
+an inferred stop never feeds the prior (no self-confirming guesses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from tailwatch.itinerary.flights import ground_expr
+from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airports_at
+
+HISTORY_MAX_ALT_FT = 12_000.0  # no airport used by transport aircraft lies higher than this minus LOW_AGL_FT
+
+
+def airports_used(points: pl.DataFrame | None) -> dict[str, int]:
+    """Airport ICAO → number of distinct days the points show the aircraft there (on the ground,
+    or low and near), most used first."""
+    if points is None or points.height == 0:
+        return {}
+    from tailwatch.itinerary.flights import ensure_columns
+
+    pts = ensure_columns(points)
+    alt = pl.coalesce(pl.col("altitude"), pl.col("geoaltitude")).cast(pl.Float64)
+    low = pts.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).select(
+        "timestamp", "latitude", "longitude", ground_expr().alias("ground"), alt.alias("alt"))
+    if low.height == 0:
+        return {}
+    lat, lon = low["latitude"].to_numpy(), low["longitude"].to_numpy()
+    ground = low["ground"].to_numpy()
+    near = airports_at(lat, lon, max(GROUND_AIRPORT_KM, LOW_KM))
+    icao = near["icao"].to_numpy()
+    dist = near["distance_km"].to_numpy()
+    elev = near["elevation_ft"].fill_null(0.0).to_numpy()
+    agl = low["alt"].fill_null(0.0).to_numpy() - elev
+    ok = (icao != None) & np.where(ground, dist <= GROUND_AIRPORT_KM, (dist <= LOW_KM) & (agl <= LOW_AGL_FT))  # noqa: E711
+    if not ok.any():
+        return {}
+    seen = pl.DataFrame({"icao": icao[ok].astype(str), "day": low["timestamp"].dt.date().to_numpy()[ok]})
+    counts = seen.unique().group_by("icao").len().sort(["len", "icao"], descending=[True, False])
+    return dict(zip(counts["icao"].to_list(), counts["len"].to_list()))
+
+
+def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | None = None) -> dict[str, int]:
+    """`airports_used` over everything the archive holds of these addresses (until `end`)."""
+    from tailwatch.engines.duckdb import low_points_for
+
+    return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
+
+
+FLEET_WEIGHT = 0.5  # a day the operator's other aircraft spent at an airport counts half a day of its own
+
+
+def fleet_of(archive: Path, aircraft: dict) -> list[str]:
+    """Other addresses the archive's registries give the same operator (an empty list when none)."""
+    operator = aircraft.get("operator")
+    if not operator:
+        return []
+    from tailwatch.identity.registry import by_operator, registry
+
+    rows = by_operator(registry(archive), [operator])
+    own = aircraft.get("icao24")
+    return sorted({h for h in rows["icao24"].drop_nulls().to_list() if h != own}) if rows.height else []
+
+
+def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
+    """The prior for one aircraft: days it was seen at each airport until `end`, plus half the
+    days its operator's other aircraft were (rounded up), from the archive."""
+    own = history_from_archive(archive, [aircraft["icao24"]], end)
+    fleet = fleet_of(archive, aircraft)
+    if not fleet:
+        return own
+    merged = dict(own)
+    for code, days in history_from_archive(archive, fleet, end).items():
+        merged[code] = merged.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
+    return merged

@@ -1,0 +1,81 @@
+"""The aircraft's own history as the prior for unseen stops: it confirms the track, never overturns it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tailwatch.geo.airports import airport
+from tailwatch.geo.geodesy import destination, initial_bearing
+from tailwatch.itinerary.history import airports_used, history_from_archive
+from tailwatch.itinerary.stops import Context, Side, infer_end
+
+T = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+
+
+def descending_towards(code: str, bearing_from: float, km: float = 30.0) -> Side:
+    a = airport(code)
+    lat, lon = destination(a["latitude"], a["longitude"], bearing_from, km)
+    track = float(initial_bearing(lat, lon, a["latitude"], a["longitude"]))
+    return Side(T, float(lat), float(lon), alt=6_000.0, track=track, gs=250.0, vrate=-1_200.0)
+
+
+@pytest.mark.parametrize("bearing", [270.0, 300.0])
+def test_history_resolves_a_city_of_airports_only_where_the_track_agrees(bearing):
+    side = descending_towards("UUDD", bearing)  # last heard 30 km west of Domodedovo, descending towards it
+    il76 = dict(cruise_kt=424.0, min_runway_ft=5_577.0)
+    alone = infer_end(side, True, ctx=Context.of(**il76))
+    # Moscow's airports all fit a descent from 6,000 ft: without history, "unknown, candidates"
+    assert alone.airport is None and alone.evidence == "unknown"
+    assert [c.airport["icao"] for c in alone.alternatives][0] == "UUDD"
+    assert alone.score > alone.runner_up_score > 0.75 * alone.score
+    # seen at Domodedovo on earlier days: the prior confirms what the track leans to
+    known = infer_end(side, True, ctx=Context.of(**il76, used={"UUDD": 3}))
+    assert known.airport["icao"] == "UUDD" and known.evidence == "inferred"
+    assert known.runner_up_score < 0.75 * known.score
+    assert any("history prior" in r for r in known.reasons)
+    # a history at airports the track fits worse never makes them the answer
+    for other in ("UUWW", "UUEE"):
+        stop = infer_end(side, True, ctx=Context.of(**il76, used={other: 3}))
+        assert stop.airport is None and stop.evidence == "unknown", other
+
+
+def test_barred_jurisdictions_are_never_a_stop():
+    side = descending_towards("EPWA", 90.0, 25.0)  # Warsaw, in the EU
+    free = infer_end(side, True, ctx=Context.of(424.0, 5_577.0))
+    assert free.airport is not None and free.airport["country"] == "PL"
+    barred = infer_end(side, True, ctx=Context.of(424.0, 5_577.0, banned=["PL"]))
+    assert barred.airport is None or barred.airport["country"] != "PL"
+    assert all(c.airport["country"] != "PL" for c in barred.alternatives)
+
+
+@pytest.fixture(scope="module")
+def demo_trip():
+    from tailwatch.sim.scenario import demo_scenario
+
+    return demo_scenario(other_flights=5)
+
+
+def test_airports_used_counts_only_observed_presence(demo_trip):
+    used = airports_used(demo_trip.trip_points())
+    # seen on the ground or low at these (simulated receivers), never at the Sahara/Sahel stops
+    assert {"UUWW", "UDYZ", "DAAG", "SVMI", "MUHA", "MNMG", "URSS"} <= set(used)
+    assert not {"GQNO", "GMME"} & set(used)
+    assert used["SVMI"] >= 2  # Caracas on two days
+    assert list(used.values()) == sorted(used.values(), reverse=True)
+
+
+def test_history_from_archive_matches_the_points(demo_trip, tmp_path: Path):
+    from tailwatch.archive import write_frames
+
+    pts = demo_trip.points
+    write_frames(tmp_path / "arc", [pts], digest="demo")
+    got = history_from_archive(tmp_path / "arc", [demo_trip.icao24])
+    assert got == airports_used(demo_trip.trip_points())
+    before = history_from_archive(tmp_path / "arc", [demo_trip.icao24], end=datetime(2025, 10, 6, tzinfo=timezone.utc))
+    assert set(before) < set(got) and "MNMG" not in before  # Managua came later
+    assert history_from_archive(tmp_path / "arc", ["000001"]) == {}
+    assert airports_used(pl.DataFrame()) == {}
