@@ -13,6 +13,11 @@ at once and a bounded number of requests:
   new job through the 2-worker pool (bounded to one round of N clients).
 Prints p50 / p95 / max latency and requests per second for each.
 
+Measured 2026-12-03 on the 2-core machine shared with other builds (load average ~10),
+demo archive, 50 clients: search p50 41 ms / p95 189 ms (808 req/s, 1,000 requests);
+itinerary page warm p50 146 ms / p95 846 ms (1,000 pages; p95 192 ms in a quieter run);
+cold (50 new jobs at once through 2 workers, ~1 s of CPU each) p50 13.8 s / p95 22.7 s.
+
 The clients are a few lines of asyncio HTTP/1.1 with keep-alive, not httpx: on 2 cores
 httpx's connection pool spends more CPU per request at 50 concurrent connections than the
 server does (measured here: ~100 req/s through httpx against ~2,500 req/s served), so it
