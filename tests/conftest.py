@@ -43,3 +43,13 @@ def _samples_root() -> Path:
 def traffic_samples() -> Path:
     """Folder `traffic/data/samples` of the traffic wheel (real OpenSky, FR24, readsb, Beast data)."""
     return _samples_root()
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory) -> Path:
+    """The archive `tailwatch demo` builds (simulated RA-78765 trip among other traffic), made once per worker."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    run = subprocess.run([sys.executable, "-m", "tailwatch.cli", "demo", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return out / "work" / "archive"

@@ -333,6 +333,53 @@ def replay(
         raise typer.Exit(EXIT_OK) from None
 
 
+@app.command()
+def serve(
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder (read only: nothing is written into it).")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; anything but 127.0.0.1 requires the token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port, printed).")] = 8765,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help="Where the access token is kept (mode 0600; default: the user's config folder).")] = None,
+) -> None:
+    """The investigator's web app over an archive: search, aircraft, itinerary map, watchlist, live, downloads."""
+    import signal
+    import threading
+
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.web.investigate import create_investigator_app
+    from tailwatch.web.security import default_token_file, load_or_create_token, needs_token
+    from tailwatch.web.server import AppServer
+
+    if not archive.is_dir():
+        raise BadInput(f"{archive}: no such archive folder")
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port {port} is out of range")
+    token = None
+    if needs_token(host):
+        path = (token_file or default_token_file()).expanduser()
+        if path.resolve().is_relative_to(archive.resolve()):
+            raise BadInput(f"--token-file {path}: must not be inside the archive (the server never writes there)")
+        token, created = load_or_create_token(path)
+        if created:
+            err_console.print(f"generated an access token, stored in {path} (mode 0600): {token}",
+                              markup=False, highlight=False, soft_wrap=True)
+        else:
+            err_console.print(f"access token: from {path}", markup=False, highlight=False, soft_wrap=True)
+    from tailwatch.web.countries import countries_geojson
+
+    app_ = create_investigator_app(archive, token=token)
+    server = AppServer(app_, host, port, warm=countries_geojson, flag="--host/--port").start()
+    err_console.print(f"serving {archive} on {server.url}" + ("  (token required)" if token else ""),
+                      markup=False, highlight=False, soft_wrap=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        app_.state.jobs.shutdown()
+
+
 # --- identity: whois, watchlist import|show, scan (owner: identity) -------------------------
 watchlist_app = typer.Typer(help="Import and show watchlists (OFAC, OpenSanctions, hand-made CSV) and registries.",
                             no_args_is_help=True)

@@ -173,6 +173,51 @@ def summary_by_aircraft(
     )
 
 
+def daily_summary(
+    archive: Path,
+    icao24s: list[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """`summary_by_aircraft` split by UTC day: the timeline of when and where each aircraft was seen."""
+    start, end = _utc(start), _utc(end)
+    files = partition_files_between(archive, start, end)
+    schema = {"day": pl.Date(), **SUMMARY_SCHEMA}
+    schema.pop("days")
+    if not files or not icao24s:
+        return pl.DataFrame(schema=schema)
+    where, params = _where(icao24s, start, end)
+    select = (
+        "CAST(timestamp AS DATE) AS day, icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, "
+        "count(*) AS points, "
+        "list_sort(list_distinct(list(callsign) FILTER (WHERE callsign IS NOT NULL))) AS callsigns, "
+        "min(latitude) AS lat_min, max(latitude) AS lat_max, min(longitude) AS lon_min, max(longitude) AS lon_max"
+    )
+    frame = _query(files, select, where, params, "GROUP BY day, icao24 ORDER BY icao24, day")
+    return frame.select(pl.col(name).cast(dtype, strict=False) for name, dtype in schema.items()).with_columns(
+        pl.col("first_seen").dt.convert_time_zone("UTC"),
+        pl.col("last_seen").dt.convert_time_zone("UTC"),
+        pl.col("callsigns").fill_null([]),
+    )
+
+
+def callsign_summary(archive: Path) -> pl.DataFrame:
+    """Every (icao24, callsign) pair in the archive with first/last seen and points: the callsign search index.
+
+    Reads only the three columns it needs (Parquet is columnar); rows without a callsign are skipped.
+    """
+    schema = {"icao24": pl.String(), "callsign": pl.String(), "first_seen": pl.Datetime("us", "UTC"),
+              "last_seen": pl.Datetime("us", "UTC"), "points": pl.Int64()}
+    files = partition_files_between(archive)
+    if not files:
+        return pl.DataFrame(schema=schema)
+    frame = _query(files, "icao24, callsign, min(timestamp) AS first_seen, max(timestamp) AS last_seen, "
+                   "count(*) AS points", " WHERE callsign IS NOT NULL AND callsign <> ''", [],
+                   "GROUP BY icao24, callsign ORDER BY icao24, callsign")
+    return frame.select(pl.col(name).cast(dtype, strict=False) for name, dtype in schema.items()).with_columns(
+        pl.col("first_seen").dt.convert_time_zone("UTC"), pl.col("last_seen").dt.convert_time_zone("UTC"))
+
+
 def count_points(archive: Path) -> int:
     """Number of points stored (reads only Parquet footers)."""
     files = partition_files_between(archive)
@@ -190,4 +235,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["points_for", "low_points_for", "summary_by_aircraft", "partition_files_between", "count_points", "COLUMNS"]
+__all__ = ["points_for", "low_points_for", "summary_by_aircraft", "daily_summary", "callsign_summary",
+           "partition_files_between", "count_points", "COLUMNS"]

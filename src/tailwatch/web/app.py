@@ -9,44 +9,22 @@ JS from `static/`, no external resources; a Content-Security-Policy forbids any)
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 
 import polars as pl
-from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
-       "img-src 'self' data:; base-uri 'none'; form-action 'none'")
+from tailwatch.web.common import CSP_INLINE, add_security_headers, clean, countries_response
+
 AIRCRAFT_FIELDS = ["icao24", "callsign", "squawk", "latitude", "longitude", "altitude", "geoaltitude", "groundspeed",
                    "track", "vertical_rate", "onground", "source", "phase", "origin", "leg_start", "destination",
                    "last_event", "last_event_time"]
 TRAIL_POINTS = 120  # per watchlisted aircraft: the tracker's thinned recent window, newest last
 MAX_COUNTRY_CACHE = 50_000
-
-
-def iso(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _clean(value):
-    """JSON-safe: UTC times as ISO strings with Z, non-finite numbers as null."""
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 @lru_cache(maxsize=1)
@@ -97,13 +75,7 @@ def create_app(watcher) -> FastAPI:
     registrations = _registrations(watcher.watchlist)
     country_cache: dict[str, str | None] = {}
 
-    @app.middleware("http")
-    async def headers(request, call_next):
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
-        return response
+    add_security_headers(app, CSP_INLINE)
 
     def listed() -> dict[str, list[dict]]:
         p = watcher.pipeline
@@ -136,7 +108,7 @@ def create_app(watcher) -> FastAPI:
                 entry["listed"] = r["icao24"] in watch
                 entry["trail"] = trails.get(r["icao24"], [])
                 rows.append(entry)
-        return _clean({"now": now, "count": len(rows), "aircraft": rows})
+        return clean({"now": now, "count": len(rows), "aircraft": rows})
 
     @app.get("/api/alerts")
     def alerts(since: str | None = Query(None, description="ISO time: alerts raised at or after it"),
@@ -154,7 +126,7 @@ def create_app(watcher) -> FastAPI:
                  if seq > after and (cutoff is None or raised >= cutoff)]
         items = items[-limit:]
         out = [{"seq": seq, "raised": raised, **a} for seq, raised, a in reversed(items)]
-        return _clean({"last_seq": watcher.recent_alerts.seq, "alerts": out})
+        return clean({"last_seq": watcher.recent_alerts.seq, "alerts": out})
 
     @app.get("/api/feeds")
     def feeds() -> list[dict]:
@@ -173,7 +145,7 @@ def create_app(watcher) -> FastAPI:
 
         p = watcher.pipeline
         now = datetime.now(timezone.utc)
-        return _clean({
+        return clean({
             "status": "ok" if p is not None else "starting",
             "version": __version__, "now": now, "started": watcher.started_at,
             "uptime_s": round((now - watcher.started_at).total_seconds(), 1),
@@ -185,10 +157,7 @@ def create_app(watcher) -> FastAPI:
         })
 
     @app.get("/api/countries")
-    def countries() -> Response:
-        from tailwatch.web.countries import countries_geojson
-
-        return Response(countries_geojson(), media_type="application/geo+json",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    def countries(request: Request) -> Response:
+        return countries_response("gzip" in request.headers.get("accept-encoding", ""))
 
     return app

@@ -39,3 +39,11 @@ def countries_geojson() -> bytes:
                          "geometry": json.loads(shapely.to_geojson(shape))})
     doc = {"type": "FeatureCollection", "features": features}
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@lru_cache(maxsize=1)
+def countries_geojson_gzip() -> bytes:
+    """`countries_geojson()` gzip-compressed, once per process."""
+    import gzip
+
+    return gzip.compress(countries_geojson(), 9)

@@ -1,0 +1,176 @@
+"""Itinerary jobs for `tailwatch serve`: computed once in a small thread pool, watched through progress.
+
+An itinerary over a long window takes seconds; the event loop must keep answering other
+requests meanwhile, so each (aircraft, window) becomes a job run by
+`tailwatch.itinerary.query.itineraries` — the very path of `tailwatch itinerary` — in a
+worker thread. The job records its stage as it goes (the enrichment hook marks the
+switch from building to airspace/payload), keeps its result for downloads, and is
+forgotten oldest-first beyond `MAX_JOBS`. A job is keyed by its inputs and the
+archive's generation, so a request for the same itinerary joins the running job or
+reads the finished one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+MAX_JOBS = 64
+WORKERS = 2
+MAP_TOLERANCE_DEG = 0.002  # ~200 m: finer than a screen pixel at the zooms a leg is looked at
+MAP_KINDS = ("leg_segment", "stop", "legal_route", "banned_airspace")  # what the page draws
+# stage → fraction done when the stage starts
+STAGES = {"queued": 0.0, "loading points and building legs": 0.05, "airspace and payload": 0.55,
+          "map layers": 0.9, "done": 1.0}
+
+
+@dataclass
+class ItineraryJob:
+    id: str
+    icao24: str
+    start: datetime | None
+    end: datetime | None
+    state: str = "queued"  # queued | running | done | failed | no-result
+    stage: str = "queued"
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    itins: list[dict] | None = None
+    frames: dict[str, pl.DataFrame] | None = None
+    geojson: dict | None = None
+    encoded: bytes | None = None  # the result as sent, encoded once
+    encoded_gzip: bytes | None = None
+    places: dict[str, list[float]] | None = None  # candidate airports named without a position → [lat, lon]
+    future: Future | None = None
+
+    def progress(self) -> dict:
+        now = time.monotonic()
+        return {"job": self.id, "state": self.state, "stage": self.stage, "fraction": STAGES.get(self.stage, 0.0),
+                "elapsed_s": round((self.finished or now) - (self.started or now), 2), "error": self.error}
+
+
+class ItineraryJobs:
+    """`jobs.submit(icao24, start, end, generation)` → job (new or existing); `jobs.get(id)`."""
+
+    def __init__(self, archive: Path, workers: int = WORKERS) -> None:
+        self.archive = archive
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailwatch-itinerary")
+        self.jobs: OrderedDict[str, ItineraryJob] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(icao24: str, start: datetime | None, end: datetime | None, generation: str) -> str:
+        text = f"{icao24}|{start.isoformat() if start else ''}|{end.isoformat() if end else ''}|{generation}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def submit(self, icao24: str, start: datetime | None, end: datetime | None, generation: str) -> ItineraryJob:
+        job_id = self.key(icao24, start, end, generation)
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is not None and job.state != "failed":
+                self.jobs.move_to_end(job_id)
+                return job
+            job = ItineraryJob(job_id, icao24, start, end)
+            self.jobs[job_id] = job
+            while len(self.jobs) > MAX_JOBS:
+                oldest = next(iter(self.jobs))
+                if self.jobs[oldest].state in ("queued", "running"):
+                    break
+                self.jobs.pop(oldest)
+            job.future = self.pool.submit(self._run, job)
+        return job
+
+    def get(self, job_id: str) -> ItineraryJob | None:
+        with self.lock:
+            return self.jobs.get(job_id)
+
+    def _run(self, job: ItineraryJob) -> None:
+        from tailwatch.ingest.base import BadInput
+        from tailwatch.itinerary.query import NoAircraft, enrich, itineraries
+        from tailwatch.report.geojson import render_geojson
+
+        job.state, job.started = "running", time.monotonic()
+        job.stage = "loading points and building legs"
+
+        def enrich_with_progress(doc: dict, points: pl.DataFrame) -> dict:
+            job.stage = "airspace and payload"
+            return enrich(doc, points)
+
+        try:
+            itins, frames = itineraries(self.archive, None, [job.icao24], None, job.start, job.end,
+                                        enrich_with=enrich_with_progress)
+            job.stage = "map layers"
+            job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
+            job.places = candidate_places(itins)
+            job.itins, job.frames = itins, frames
+            job.state, job.stage = "done", "done"
+        except NoAircraft as exc:
+            job.state, job.error = "no-result", str(exc)
+        except BadInput as exc:
+            job.state, job.error = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a failed job reports one line; the server goes on
+            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.monotonic()
+
+    def encode(self, job: ItineraryJob) -> None:
+        """The result body (the itinerary as `tailwatch itinerary --format json` writes it, and the map), once."""
+        import json
+
+        from tailwatch.itinerary.query import render_json
+
+        if job.encoded is None:
+            body = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)
+                    + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False)
+                    + ', "places": ' + json.dumps(job.places or {}) + "}").encode()
+            job.encoded_gzip = gzip.compress(body, 6)
+            job.encoded = body
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def map_layers(collection: dict, tolerance: float = MAP_TOLERANCE_DEG) -> dict:
+    """The report's GeoJSON thinned for the page: the kinds it draws, lines simplified (downloads keep every point)."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    features = []
+    for f in collection.get("features", []):
+        if f["properties"].get("kind") not in MAP_KINDS:
+            continue
+        if (f.get("geometry") or {}).get("type") in ("LineString", "MultiLineString"):
+            geom = shapely.set_precision(shape(f["geometry"]).simplify(tolerance, preserve_topology=False), 1e-4)
+            if not geom.is_empty:
+                f = {**f, "geometry": mapping(geom)}
+        features.append(f)
+    return {**collection, "features": features}
+
+
+def candidate_places(itins: list[dict]) -> dict[str, list[float]]:
+    """Positions of the candidate and runner-up airports the itinerary names by code only, so the map can
+    show where an *unknown* stop may have been (looked up in the packaged airport table)."""
+    from tailwatch.geo.airports import airport
+
+    codes: set[str] = set()
+    for itin in itins:
+        for item in [*(itin.get("stops") or []), *(itin.get("legs") or [])]:
+            for c in [*(item.get("candidates") or []), *(item.get("alternatives") or [])]:
+                if isinstance(c, dict) and c.get("icao") and c.get("latitude") is None:
+                    codes.add(c["icao"])
+    out = {}
+    for code in sorted(codes):
+        row = airport(code)
+        if row is not None and row.get("latitude") is not None:
+            out[code] = [row["latitude"], row["longitude"]]
+    return out
