@@ -105,6 +105,29 @@ def points_for(
     return _canonical(frame)
 
 
+def positions_in_box(archive: Path, start: datetime, end: datetime, box: tuple[float, float, float, float],
+                     exclude: str | None = None) -> pl.DataFrame:
+    """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) in a time window and a
+    (south, west, north, east) box: the other aircraft that show what the receivers were hearing."""
+    start, end = _utc(start), _utc(end)
+    schema = {"icao24": pl.String(), "timestamp": ARCHIVE_SCHEMA["timestamp"], "latitude": pl.Float64(),
+              "longitude": pl.Float64()}
+    files = partition_files_between(archive, start, end)
+    if not files:
+        return pl.DataFrame(schema=schema)
+    south, west, north, east = box
+    where, params = _where(None, start, end)
+    where += " AND latitude BETWEEN ? AND ? AND " + ("longitude BETWEEN ? AND ?" if west <= east
+                                                    else "(longitude >= ? OR longitude <= ?)")
+    params += [south, north, west, east]
+    if exclude is not None:
+        where += " AND icao24 <> ?"
+        params.append(exclude)
+    frame = _query(files, "icao24, timestamp, latitude, longitude", where, params, "ORDER BY icao24, timestamp")
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items()).with_columns(
+        pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Pin the archive's dtypes and order: canonical columns, then the schema extension (null in
     files written before a column existed); columns a newer writer added are kept after them."""

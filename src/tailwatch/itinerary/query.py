@@ -97,8 +97,44 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
     return points.sort(["icao24", "timestamp"])
 
 
-def enrich(itin: dict, points: pl.DataFrame) -> dict:
-    """Airspace and payload enrichers, when those modules are installed (pure functions on the dict)."""
+def hiding_step(itin: dict, points: pl.DataFrame, context: dict) -> dict:
+    """`dark_intervals`: when the aircraft went dark inside coverage or withheld its position (hiding.dark).
+
+    Other aircraft (the coverage evidence) and heard minutes come from the archive around the
+    aircraft's time range and area; with `--input` files, from the other aircraft in those files.
+    """
+    from tailwatch.hiding.dark import DarkRules, hiding_evidence, window_pad
+
+    if points.height == 0:
+        return itin
+    icao24 = points["icao24"][0]
+    pad = window_pad()
+    t0, t1 = points["timestamp"].min() - pad, points["timestamp"].max() + pad
+    archive = context.get("archive")
+    reach = (DarkRules().radius_km + 900.0) / 111.0  # coverage is sampled up to lookahead_s past the last fix
+    box = (max(points["latitude"].min() - reach, -90.0), points["longitude"].min() - reach,
+           min(points["latitude"].max() + reach, 90.0), points["longitude"].max() + reach)
+    if archive is not None:
+        from tailwatch.engines.duckdb import positions_in_box
+        from tailwatch.hiding.heard import read_heard
+
+        west, east = box[1], box[3]
+        if east - west >= 360.0:
+            west, east = -180.0, 180.0
+        else:
+            west, east = (west + 540.0) % 360.0 - 180.0, (east + 540.0) % 360.0 - 180.0
+        others = positions_in_box(archive, t0, t1, (box[0], west, box[2], east), exclude=icao24)
+        heard = read_heard(archive, [icao24], t0, t1)
+    else:
+        everyone = context.get("points")
+        others = everyone.filter(pl.col("icao24") != icao24) if everyone is not None else points.clear()
+        heard = None
+    itin["dark_intervals"] = hiding_evidence(points, others, heard, window_end=context.get("end"))
+    return itin
+
+
+def enrich(itin: dict, points: pl.DataFrame, context: dict | None = None) -> dict:
+    """Airspace, payload and hiding enrichers, when those modules are installed (pure functions on the dict)."""
     try:
         from tailwatch.airspace.enrich import add_airspace
     except ImportError:
@@ -113,6 +149,8 @@ def enrich(itin: dict, points: pl.DataFrame) -> dict:
         steps.append(("airspace", lambda d: add_airspace(d, points, aircraft.get("country"))))
     if add_payload is not None:
         steps.append(("payload", lambda d: add_payload(d, aircraft.get("typecode"))))
+    if context is not None:
+        steps.append(("hiding", lambda d: hiding_step(d, points, context)))
     for name, step in steps:
         try:
             itin = step(itin)
@@ -145,6 +183,7 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
         skipped.append("asked for but not seen in the data" + (" in this window" if start or end else "")
                        + ": " + ", ".join(unseen))
     by_hex = {a["icao24"]: a for a in wanted}
+    context = {"archive": archive, "points": points if archive is None else None, "end": end}
     out: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
@@ -158,7 +197,9 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
         doc = itin.to_json()
         if skipped:
             doc.setdefault("notes", []).extend(skipped)
-        if enrich_with is not None:
+        if enrich_with is enrich:
+            doc = enrich(doc, itin.points, context)
+        elif enrich_with is not None:
             doc = enrich_with(doc, itin.points)
         out.append(doc)
         frames[icao24] = itin.points

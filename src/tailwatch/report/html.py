@@ -511,7 +511,7 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     items = [
         f"<li><b>{len(legs)}</b> legs, {esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
         f"{obs} of {ends} take-off/landing ends observed, {ends - obs} inferred or unknown.</li>",
-        f"<li>Route: {esc(' → '.join(route.get('airports') or [])) or 'unknown'}.</li>",
+        f"<li>Route: {esc(' → '.join(a or '?' for a in route.get('airports') or [])) or 'unknown'}.</li>",
         f"<li>{_direct(route)}, flown {_km(route.get('flown_km'))}, {_legal_shortest(route, legs)}.</li>",
     ]
     if route.get("detour"):
@@ -613,6 +613,13 @@ def render_simulation(itin: dict) -> str:
             + rows + "</table>")
 
 
+def _hiding(itin: dict, frame: pl.DataFrame | None) -> str:
+    """Went dark / position withheld (report/hiding.py), when the itinerary has any."""
+    from tailwatch.report.hiding import render_timeline
+
+    return render_timeline(itin, frame)
+
+
 def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     a = itin.get("aircraft") or {}
     legs = itin.get("legs") or []
@@ -628,6 +635,7 @@ def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
             f"not to scale). Lines are observed altitudes; hatched areas have no points (inferred).</small></p>"
             f"{render_profile(itin, by_leg, key)}"
             f'<h3>Legs</h3>{render_legs_table(itin, frames)}<h3>Stops</h3>{render_stops_table(itin)}'
+            f"{_hiding(itin, frame)}"
             f"{render_simulation(itin)}"
             f"<h3>Identity and list entries</h3>{render_identity(itin)}{_notes(itin)}</section>")
 

@@ -123,6 +123,7 @@ class HidingScenario:
     spoof_fake: tuple[float, float] = (42.9, 21.2)  # where spoofed receivers think they are (one spot)
     dark_icao24: str = "abcdef"  # the watched aircraft that switches its transponder off
     leaver_icao24: str = "abcd01"  # flies out of coverage: must not be called dark
+    withholder_icao24: str = "abcd02"  # answers interrogations but withholds its position for a while
     notice: str = NOTICE
     receivers: list[Receiver] = field(default_factory=list)
 
@@ -133,35 +134,58 @@ class HidingScenario:
                               for j, lo in enumerate(np.arange(20.5, 29.6, 1.5))]
 
 
-def scenario(n_aircraft: int = 400, hours: float = 24.0, seed: int = 3) -> tuple[pl.DataFrame, dict]:
-    """(points heard, truth): SIMULATED. Truth holds the jammed circle, the dark interval and the leaver."""
+def _straight(icao24: str, callsign: str, t0: datetime, lat: float, lon: float, kt: float, ft: float,
+              seconds: float, step: float = 5.0) -> pl.DataFrame:
+    n = int(seconds / step)
+    elapsed = np.arange(n) * step
+    la, lo = _offset(np.full(n, lat), np.full(n, lon), np.full(n, 90.0), kt * 1.852 / 3600.0 * elapsed)
+    t_us = int(t0.timestamp() * 1e6) + (elapsed * 1e6).astype(np.int64)
+    return _frame(np.full(n, icao24), t_us, la, lo, np.full(n, ft), np.full(n, kt), np.full(n, 90.0),
+                  np.full(n, callsign))
+
+
+def scenario(n_aircraft: int = 1500, hours: float = 24.0, seed: int = 3) -> tuple[pl.DataFrame, dict]:
+    """(points heard, truth): SIMULATED. Truth holds the jammed circle, the dark interval, the leaver,
+    the aircraft that withholds its position, and `heard`: the heard minutes a receiver would log."""
+    from tailwatch.hiding.heard import heard_minutes
+
     sc = HidingScenario()
     traffic = jam(crossings(n_aircraft, sc.start, hours, sc.box, seed=seed), sc.jam_centre, sc.jam_radius_km)
     traffic = spoof(traffic, sc.spoof_centre, sc.spoof_radius_km, sc.spoof_fake)
-    # the watched aircraft: west → east along 45.2°N at 440 kt, transponder off 40 min mid-leg (inside coverage)
+    # the watched aircraft: west → east along 45.2°N at 440 kt, transponder off for 30 min mid-leg, in coverage
     t_dep = sc.start + timedelta(hours=10)
-    step = 5.0
-    n = int(3 * 3600 / step)
-    elapsed = np.arange(n) * step
-    lat, lon = _offset(np.full(n, 45.2), np.full(n, 20.6), np.full(n, 90.0), 440 * 1.852 / 3600.0 * elapsed)
-    t_us = int(t_dep.timestamp() * 1e6) + (elapsed * 1e6).astype(np.int64)
-    dark = _frame(np.full(n, sc.dark_icao24), t_us, lat, lon, np.full(n, 33_000.0), np.full(n, 440.0),
-                  np.full(n, 90.0), np.full(n, "DRK01"))
-    off_from, off_to = t_dep + timedelta(minutes=50), t_dep + timedelta(minutes=90)
+    dark = _straight(sc.dark_icao24, "DRK01", t_dep, 45.2, 20.6, 440.0, 33_000.0, 2 * 3600.0)
+    off_from, off_to = t_dep + timedelta(minutes=20), t_dep + timedelta(minutes=50)
     ts = dark["timestamp"]
     dark = dark.filter(~((ts >= off_from) & (ts < off_to)))
     # the leaver: heads east out of the covered area and is simply not heard any more
-    lat2, lon2 = _offset(np.full(n, 47.0), np.full(n, 24.0), np.full(n, 90.0), 450 * 1.852 / 3600.0 * elapsed)
-    leaver = _frame(np.full(n, sc.leaver_icao24), t_us + int(3600e6), lat2, lon2, np.full(n, 35_000.0),
-                    np.full(n, 450.0), np.full(n, 90.0), np.full(n, "LVR01"))
-    everything = pl.concat([traffic, dark, leaver])
-    heard = Coverage(sc.receivers, p_detect=0.95).observe(everything, seed=seed)
+    leaver = _straight(sc.leaver_icao24, "LVR01", t_dep + timedelta(hours=1), 47.0, 24.0, 450.0, 35_000.0, 3 * 3600.0)
+    # the withholder: keeps replying to interrogations but sends no position for 30 min
+    withholder = _straight(sc.withholder_icao24, "WHD01", t_dep + timedelta(hours=2), 46.5, 21.0, 430.0, 31_000.0,
+                           2 * 3600.0)
+    hold_from, hold_to = t_dep + timedelta(hours=2, minutes=30), t_dep + timedelta(hours=3)
+    wt = withholder["timestamp"]
+    held = (wt >= hold_from) & (wt < hold_to)
+    replies = withholder.filter(held)
+    withholder = withholder.filter(~held)
+    everything = pl.concat([traffic, dark, leaver, withholder])
+    cover = Coverage(sc.receivers, p_detect=0.95)
+    heard = cover.observe(everything, seed=seed)
+    heard_replies = cover.observe(replies, seed=seed + 1)
+    minutes = pl.concat([
+        heard_minutes(heard["icao24"], heard["timestamp"].dt.epoch("us").to_numpy() / 1e6, np.ones(heard.height, bool),
+                      SOURCE),
+        heard_minutes(heard_replies["icao24"], heard_replies["timestamp"].dt.epoch("us").to_numpy() / 1e6,
+                      np.zeros(heard_replies.height, bool), SOURCE),
+    ])
     truth = {
         "notice": sc.notice,
         "jam_centre": sc.jam_centre, "jam_radius_km": sc.jam_radius_km,
         "dark_icao24": sc.dark_icao24, "dark_from": off_from, "dark_to": off_to,
         "leaver_icao24": sc.leaver_icao24,
+        "withholder_icao24": sc.withholder_icao24, "withheld_from": hold_from, "withheld_to": hold_to,
         "spoof_centre": sc.spoof_centre, "spoof_radius_km": sc.spoof_radius_km, "spoof_fake": sc.spoof_fake,
         "receivers": sc.receivers,
+        "heard": minutes,
     }
     return heard.sort("icao24", "timestamp"), truth

@@ -95,8 +95,12 @@ class ModeSDecoder:
         velocity_window: float = 30.0,
         max_speed_kt: float = 1500.0,
         integrity_window: float = 60.0,
+        record_heard: bool = False,
     ) -> None:
         self.integrity_window = integrity_window
+        # heard minutes (hiding.heard) of every accepted message, position or not, when asked for
+        self.record_heard = record_heard
+        self._heard: list[pl.DataFrame] = []
         self.max_speed_kt = max_speed_kt
         self.reference = reference
         self.source = source
@@ -130,7 +134,20 @@ class ModeSDecoder:
         reference: tuple[float, float] | None = None,
     ) -> pl.DataFrame:
         """Canonical points (positions only) of one batch; call again with the next batch."""
-        return self._points(self._decode(msg, length, t, reference))
+        c = self._decode(msg, length, t, reference)
+        if self.record_heard and c["t"].size:
+            from tailwatch.hiding.heard import heard_minutes
+
+            has = c["is_position"] & ~np.isnan(c["latitude"])
+            self._heard.append(heard_minutes(to_polars("icao24", hex_addresses(c["icao"])), c["t"], has, self.source))
+        return self._points(c)
+
+    def take_heard(self) -> pl.DataFrame:
+        """The heard minutes recorded since the last call (one row per aircraft and minute)."""
+        from tailwatch.hiding.heard import empty_heard, merge
+
+        parts, self._heard = self._heard, []
+        return merge(parts) if parts else empty_heard()
 
     def messages(
         self,
