@@ -34,7 +34,7 @@ from tailwatch.live.feeds import Feed, ModeSFrames, SbsFeed, make_feed
 from tailwatch.live.journal import Journal, flush_segment
 from tailwatch.live.merge import MessageMerger, PositionMerger
 from tailwatch.live.tracker import Tracker, near_airport
-from tailwatch.schema import COLUMNS, POINT_SCHEMA, positions_only
+from tailwatch.schema import ARCHIVE_SCHEMA, COLUMNS, POINT_SCHEMA, positions_only, with_extensions
 
 
 @dataclass
@@ -196,13 +196,13 @@ class Pipeline:
 
     def _merge_points(self, parts: list[tuple[int, pl.DataFrame]], now: float) -> pl.DataFrame:
         if not parts:
-            return pl.DataFrame(schema=POINT_SCHEMA)
+            return pl.DataFrame(schema=ARCHIVE_SCHEMA)
         tagged = pl.concat(
-            [p.select(COLUMNS).with_columns(pl.lit(i, pl.Int32).alias("_feed")) for i, p in parts if p.height],
+            [with_extensions(p).with_columns(pl.lit(i, pl.Int32).alias("_feed")) for i, p in parts if p.height],
             how="vertical_relaxed",
         ) if any(p.height for _, p in parts) else None
         if tagged is None:
-            return pl.DataFrame(schema=POINT_SCHEMA)
+            return pl.DataFrame(schema=ARCHIVE_SCHEMA)
         # one feed has no copies to merge (the archive drops exact repeats on write)
         merged = self.positions.merge(tagged, now) if len(self.feeds) > 1 else tagged
         for i, n in merged.group_by("_feed").len().iter_rows():
