@@ -42,16 +42,23 @@ def empty_heard() -> pl.DataFrame:
     return pl.DataFrame(schema=HEARD_SCHEMA)
 
 
-def heard_minutes(icao24: pl.Series, t_seconds: np.ndarray, has_position: np.ndarray, source: str) -> pl.DataFrame:
-    """One row per (aircraft, minute) from per-message columns (address, Unix seconds, position decoded)."""
+def heard_minutes(icao24: pl.Series | np.ndarray, t_seconds: np.ndarray, has_position: np.ndarray,
+                  source: str) -> pl.DataFrame:
+    """One row per (aircraft, minute) from per-message columns (address as hex strings or 24-bit
+    integers, Unix seconds, position decoded)."""
     if len(icao24) == 0:
         return empty_heard()
     micros = np.round(np.asarray(t_seconds, np.float64) * 1e6).astype(np.int64)
     frame = pl.DataFrame({"icao24": icao24, "t": micros, "p": np.asarray(has_position, bool)})
-    return merge(frame.group_by("icao24", (pl.col("t") // 60_000_000).alias("m")).agg(
+    grouped = frame.group_by("icao24", (pl.col("t") // 60_000_000).alias("m")).agg(
         pl.col("t").min().alias("first"), pl.col("t").max().alias("last"),
         pl.len().cast(pl.UInt32).alias("messages"), pl.col("p").sum().cast(pl.UInt32).alias("positions"),
-    ).select(
+    )
+    if grouped.schema["icao24"] != pl.String:  # integers: hex only the grouped rows
+        from tailwatch.ingest.modes.bits import hex_addresses, to_polars
+
+        grouped = grouped.with_columns(to_polars("icao24", hex_addresses(grouped["icao24"].to_numpy())))
+    return merge(grouped.select(
         "icao24",
         (pl.col("m") * 60_000_000).cast(TIMESTAMP).alias("minute"),
         pl.col("first").cast(TIMESTAMP), pl.col("last").cast(TIMESTAMP),

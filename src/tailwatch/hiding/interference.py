@@ -72,14 +72,12 @@ def degraded(points: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return known, bad
 
 
-def _steps(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """East and north km of each step between consecutive fixes (float32, local flat Earth: steps are short)."""
-    lat32 = lat.astype(np.float32)
-    dlon = np.diff(lon.astype(np.float32))
-    wrap = np.flatnonzero(np.abs(dlon) > 180.0)  # across the antimeridian
-    dlon[wrap] -= np.sign(dlon[wrap]) * np.float32(360.0)
-    coslat = np.cos(np.radians(lat32[1:]))
-    return dlon * coslat * np.float32(KM_PER_DEG), np.diff(lat32) * np.float32(KM_PER_DEG)
+def _steps(lat: np.ndarray, lon: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """East and north km of the steps `rows` (step i: fix i → i + 1; local flat Earth: steps are short)."""
+    dlon = lon[rows + 1] - lon[rows]
+    dlon = np.where(np.abs(dlon) > 180.0, dlon - np.sign(dlon) * 360.0, dlon)  # across the antimeridian
+    coslat = np.cos(np.radians(0.5 * (lat[rows] + lat[rows + 1])))
+    return dlon * coslat * KM_PER_DEG, (lat[rows + 1] - lat[rows]) * KM_PER_DEG
 
 
 def _addresses(points: pl.DataFrame) -> np.ndarray:
@@ -96,24 +94,31 @@ def position_jumps(points: pl.DataFrame, arrays: dict[str, np.ndarray] | None = 
     lon = got["lon"] if "lon" in got else points["longitude"].to_numpy()
     t = got["t"] if "t" in got else points["timestamp"].dt.epoch("us").to_numpy()
     codes = got["icao"] if "icao" in got else _addresses(points)
-    gs = points["groundspeed"].cast(pl.Float32).fill_null(np.nan).to_numpy()[1:]
-    east, north = _steps(lat, lon)
-    km = np.sqrt(east * east + north * north)
-    dt = np.diff(t).astype(np.float32) * np.float32(1e-6)
-    near = (codes[1:] == codes[:-1]) & (dt > 0) & (dt <= JUMP_WINDOW_S)
+    # candidates first, with no trigonometry: a step longer than JUMP_KM moves more than JUMP_KM/√2 in
+    # latitude or in longitude-degrees-at-the-equator; and steps a minute or more apart
+    step = np.float64(JUMP_KM / np.sqrt(2.0) / KM_PER_DEG)
+    dlat, dlon = np.diff(lat), np.diff(lon)
+    moved = np.abs(dlat) > step
+    moved |= np.abs(dlon) > step
+    dt_us = np.diff(t)
+    cand = np.union1d(np.flatnonzero(moved), np.flatnonzero(dt_us >= 60_000_000))
     jump = np.zeros(n - 1, bool)
-    far = np.flatnonzero(near & (km > JUMP_KM))  # few: the expensive tests run on these only
-    if far.size:
-        speed = gs[far]
-        allowed_kt = np.where(np.isnan(speed), NO_SPEED_MAX_KT, 2.0 * speed + 300.0)
-        too_far = km[far] > JUMP_KM + dt[far] * allowed_kt * KT_KM_PER_S
-        track = points["track"].cast(pl.Float64).fill_null(np.nan).to_numpy()[1:][far]
-        bearing = np.degrees(np.arctan2(east[far], north[far])) % 360.0
-        off = np.abs((bearing - track + 180.0) % 360.0 - 180.0)
-        backwards = (dt[far] <= 60.0) & ~np.isnan(track) & (off > 90.0)
-        jump[far] = too_far | backwards
-    slow = near & (dt >= 60.0) & (gs > 150.0)
-    jump |= slow & (km < 0.2 * gs * KT_KM_PER_S * dt)
+    if cand.size == 0:
+        return np.concatenate(([False], jump))
+    dt = dt_us[cand] * 1e-6
+    near = (codes[cand + 1] == codes[cand]) & (dt > 0) & (dt <= JUMP_WINDOW_S)
+    east, north = _steps(lat, lon, cand)
+    km = np.hypot(east, north)
+    speed = points["groundspeed"].cast(pl.Float64).fill_null(np.nan).to_numpy()[cand + 1]
+    track = points["track"].cast(pl.Float64).fill_null(np.nan).to_numpy()[cand + 1]
+    allowed_kt = np.where(np.isnan(speed), NO_SPEED_MAX_KT, 2.0 * speed + 300.0)
+    too_far = km > JUMP_KM + dt * allowed_kt * KT_KM_PER_S
+    bearing = np.degrees(np.arctan2(east, north)) % 360.0
+    off = np.abs((bearing - track + 180.0) % 360.0 - 180.0)
+    backwards = (dt <= 60.0) & ~np.isnan(track) & (off > 90.0)
+    with np.errstate(invalid="ignore"):
+        pinned = (dt >= 60.0) & (speed > 150.0) & (km < 0.2 * speed * KT_KM_PER_S * dt)
+    jump[cand] = near & (((km > JUMP_KM) & (too_far | backwards)) | pinned)
     return np.concatenate(([False], jump))
 
 
@@ -128,13 +133,14 @@ def _h3_of_rows(gi: np.ndarray, gj: np.ndarray, grid_deg: float, width: int, res
     i0, j0 = int(gi.min()), int(gj.min())
     h, w = int(gi.max()) - i0 + 1, int(gj.max()) - j0 + 1
     if h * w <= DENSE_GRID_MAX:  # a table over the bounding box: no sort of the rows
-        local = (gi - i0) * w + (gj - j0)
+        local = (gi - np.int32(i0)) * np.int32(w)
+        local += gj - np.int32(j0)
         occupied = np.zeros(h * w, bool)
         occupied[local] = True
         fine = np.flatnonzero(occupied)
         fi, fj = fine // w + i0, fine % w + j0
     else:  # rows spread over most of the globe: sort them instead
-        fine, local = np.unique(gi * width + gj, return_inverse=True)
+        fine, local = np.unique(gi.astype(np.int64) * width + gj, return_inverse=True)
         fi, fj = fine // width, fine % width
     lat = (fi + 0.5) * grid_deg - 90.0
     lon = (fj + 0.5) * grid_deg - 180.0
@@ -143,7 +149,7 @@ def _h3_of_rows(gi: np.ndarray, gj: np.ndarray, grid_deg: float, width: int, res
                       dtype=np.uint64, count=fine.size)
     cells, index = np.unique(ids, return_inverse=True)
     if h * w <= DENSE_GRID_MAX:
-        table = np.zeros(h * w, np.int64)
+        table = np.zeros(h * w, np.int64 if index.size and index.max() >= 2**31 else np.int32)
         table[fine] = index
         return table[local], cells
     return index[local].astype(np.int64), cells
@@ -181,8 +187,10 @@ def interference(
         grid_deg = h3.average_hexagon_edge_length(resolution, "km") / KM_PER_DEG / 10.0
     lat, lon = arrays["lat"][rows], arrays["lon"][rows]
     width = int(round(360.0 / grid_deg))
-    gi = np.clip(((lat + 90.0) * (1.0 / grid_deg)).astype(np.int64), 0, int(round(180.0 / grid_deg)) - 1)
-    gj = ((lon + 180.0) * (1.0 / grid_deg)).astype(np.int64) % width
+    inv = 1.0 / grid_deg
+    gi = np.minimum(((lat + 90.0) * inv).astype(np.int32), int(round(180.0 / grid_deg)) - 1)
+    gj = ((lon + 180.0) * inv).astype(np.int32)
+    gj[gj >= width] -= width  # longitude 180 exactly
     step_us = int(PERIODS[period].total_seconds() * 1e6)
     bucket = arrays["t"][rows] // step_us
     first = int(bucket.min()) if bucket.size else 0
@@ -194,7 +202,10 @@ def interference(
     cell_of_row, cells = _h3_of_rows(gi, gj, grid_deg, width, resolution)
     # 2. one int64 key per (period, H3 cell, aircraft): 11 | 28 | 24 bits; consecutive rows of one
     #    aircraft in one cell collapse first (input sorted by aircraft and time), then a hash group-by
-    key = ((bucket - first) << 52) | (cell_of_row << 24) | icao
+    key = cell_of_row.astype(np.int64) << 24
+    key |= icao
+    if bucket.size and bucket.max() > first:
+        key |= (bucket - first) << 52
     if key.size:
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         key, flags = key[starts], np.bitwise_or.reduceat(flags, starts)

@@ -139,7 +139,7 @@ class ModeSDecoder:
             from tailwatch.hiding.heard import heard_minutes
 
             has = c["is_position"] & ~np.isnan(c["latitude"])
-            self._heard.append(heard_minutes(to_polars("icao24", hex_addresses(c["icao"])), c["t"], has, self.source))
+            self._heard.append(heard_minutes(c["icao"], c["t"], has, self.source))
         return self._points(c)
 
     def take_heard(self) -> pl.DataFrame:
@@ -161,7 +161,7 @@ class ModeSDecoder:
         For inspection and comparison with other decoders; advances the same
         state as `decode` except the carried values.
         """
-        c = self._decode(msg, length, t, reference)
+        c = self._decode(msg, length, t, reference, raw_integrity=True)
         frame = pl.DataFrame(
             {k: c[k] for k in ("row", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track", "vertical_rate",
                                "heading", "airspeed", "cpr_odd", "surface", "latitude", "longitude", "rc_m")},
@@ -180,7 +180,7 @@ class ModeSDecoder:
         ).select(*MESSAGE_COLUMNS, "row")
 
     # ------------------------------------------------------------ internals
-    def _decode(self, msg, length, t, reference) -> dict[str, np.ndarray]:
+    def _decode(self, msg, length, t, reference, raw_integrity: bool = False) -> dict[str, np.ndarray]:
         """NumPy columns of the accepted messages of a batch (positions decoded, state advanced)."""
         msg = np.asarray(msg, dtype=np.uint8).reshape(-1, 14)
         length = np.asarray(length, dtype=np.uint8)
@@ -224,9 +224,22 @@ class ModeSDecoder:
             "longitude": lon[rows],
             "callsign": f.callsign[rows],
             "squawk": f.squawk[rows],
-            **{k: getattr(f, k)[rows] for k in (*INTEGRITY_FIELDS, "nic_b")},
-        } | self._integrity_in_force(f.address[rows], t[rows], f.tc[rows], f.is_position[rows], f.surface[rows],
-                                     {k: getattr(f, k)[rows] for k in (*INTEGRITY_FIELDS, "nic_b")})
+            **({k: getattr(f, k)[rows] for k in (*INTEGRITY_FIELDS, "nic_b")} if raw_integrity else {}),
+        } | self._integrity_of_rows(f, t, rows)
+
+    def _integrity_of_rows(self, f: Fields, t: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """`_integrity_in_force` over the rows that carry or need integrity (positions, TC 29, TC 31), spread back."""
+        tc = f.tc[rows]
+        rel = np.flatnonzero(f.is_position[rows] | (tc == 29) | (tc == 31))
+        sub = rows[rel]
+        got = self._integrity_in_force(f.address[sub], t[sub], f.tc[sub], f.is_position[sub], f.surface[sub],
+                                       {k: getattr(f, k)[sub] for k in (*INTEGRITY_FIELDS, "nic_b")})
+        out = {}
+        for key, values in got.items():
+            full = np.full(rows.size, np.nan if values.dtype.kind == "f" else -1, values.dtype)
+            full[rel] = values
+            out[key] = full
+        return out
 
     def _integrity_in_force(self, icao, t, tc, is_position, surface, raw) -> dict[str, np.ndarray]:
         """Per accepted message: the version, supplements, NACp and SIL last announced by its aircraft

@@ -104,12 +104,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         lat_cpr=nan.copy(),
         lon_cpr=nan.copy(),
         is_velocity=np.zeros(n, bool),
-        version=np.full(n, -1, np.int8),
-        nic_a=np.full(n, -1, np.int8),
-        nic_b=np.full(n, -1, np.int8),
-        nic_c=np.full(n, -1, np.int8),
-        nac_p=np.full(n, -1, np.int8),
-        sil=np.full(n, -1, np.int8),
+        **dict(zip(("version", "nic_a", "nic_b", "nic_c", "nac_p", "sil"), np.full((6, n), -1, np.int8))),
     )
     tc = f.tc
 
