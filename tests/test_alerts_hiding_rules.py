@@ -112,3 +112,12 @@ def test_gnss_rule_live_on_a_real_beast_capture(traffic_samples, tmp_path):
     alerts = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(a["kind"], a["icao24"]) for a in alerts] == [("gnss_degraded", "48520a")]
     assert {p["nac_p"] for p in alerts[0]["evidence"]["points"]} == {9}
+    # the watcher archived the positions with their integrity, and the heard minutes beside them
+    from tailwatch.archive import scan
+    from tailwatch.hiding.heard import read_heard
+
+    stored = scan(tmp_path / "archive").collect()
+    assert stored.height == 3 and stored["nac_p"].to_list() == [9, 9, 9] and stored["nic"].to_list() == [8, 8, 8]
+    heard = read_heard(tmp_path / "archive")
+    assert heard["messages"].sum() >= 200 and set(heard["icao24"]) >= {"48520a", "3981e4"}
+    assert heard.filter(pl.col("icao24") == "3981e4")["positions"].sum() == 0  # heard, never a position

@@ -14,6 +14,7 @@ flushes the journal, and returns 0.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import signal
 import sys
@@ -94,7 +95,8 @@ class Pipeline:
 
         self.cfg = cfg
         self.feeds = feeds
-        self.decoder = ModeSDecoder(reference=cfg.reference, source="live")  # source set per feed below
+        # source set per feed below; heard minutes (hiding.heard) go to the archive with each flush
+        self.decoder = ModeSDecoder(reference=cfg.reference, source="live", record_heard=True)
         self.messages = MessageMerger(cfg.dedupe_window_s)
         self.positions = PositionMerger()
         self.sbs_carry = {id(f): SbsCarry() for f in feeds if isinstance(f, SbsFeed)}
@@ -323,7 +325,13 @@ class Watcher:
             self.dispatcher.send(alert)
 
     # -- flushing -------------------------------------------------------------------------------
-    def _flush_sealed(self, paths: list[Path]) -> int:
+    def _flush_sealed(self, paths: list[Path], heard: pl.DataFrame | None = None) -> int:
+        """Sealed journal segments into the archive, and the heard minutes decoded since the last flush
+        (kept in memory until then: a kill loses those minutes, never positions)."""
+        if heard is not None and heard.height:
+            from tailwatch.hiding.heard import write_heard
+
+            write_heard(self.cfg.archive, heard, f"live-{time.time_ns()}-{os.getpid()}")
         rows = 0
         for path in paths:
             rows += flush_segment(path, self.cfg.archive).rows_written
@@ -342,8 +350,9 @@ class Watcher:
             self._last_flush = time.monotonic()
             self.journal.seal()
             sealed = self.journal.sealed()
-            if sealed:
-                self._flushing = self._flusher.submit(self._flush_sealed, sealed)
+            heard = self.pipeline.decoder.take_heard()
+            if sealed or heard.height:
+                self._flushing = self._flusher.submit(self._flush_sealed, sealed, heard)
 
     def _warm_up(self) -> None:
         """Build the airport (and, for country rules, airspace) indexes before data flows."""
@@ -442,7 +451,7 @@ class Watcher:
                 flushing, self._flushing = self._flushing, None
                 self.archived_rows += flushing.result()
             self.journal.seal()
-            self.archived_rows += self._flush_sealed(self.journal.sealed())
+            self.archived_rows += self._flush_sealed(self.journal.sealed(), self.pipeline.decoder.take_heard())
         finally:
             self.journal.close()
             self._flusher.shutdown(wait=True)
