@@ -115,3 +115,19 @@ def test_cli_writes_offline_html_geojson_csv(day, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--format" in bad.stderr and "Traceback" not in bad.stderr
     empty = run("--start", "2020-01-01T00:00:00Z", "--end", "2020-01-02T00:00:00Z")
     assert empty.returncode == 1
+
+
+def test_archive_older_than_the_integrity_columns(tmp_path: Path) -> None:
+    """Files written before nac_p/nic existed read them as null: no cell, exit 1, no crash."""
+    from tailwatch.engines.duckdb import columns_for
+    from tailwatch.schema import COLUMNS
+
+    points = crossings(20, datetime(2026, 3, 2, tzinfo=timezone.utc), 2.0, (45.0, 10.0, 46.0, 12.0), seed=2)
+    folder = tmp_path / "old" / "date=2026-03-02"
+    folder.mkdir(parents=True)
+    points.select(COLUMNS).write_parquet(folder / "part-old.parquet")
+    got = columns_for(tmp_path / "old", ["icao24", "timestamp", "latitude", "longitude", "nac_p", "nic"])
+    assert got.height == points.height and got["nac_p"].null_count() == got.height
+    out = subprocess.run([sys.executable, "-m", "tailwatch.cli", "interference", "--archive", str(tmp_path / "old")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and "integrity" in out.stderr and "Traceback" not in out.stderr

@@ -146,7 +146,7 @@ def interference(
     min_aircraft: Annotated[int, typer.Option("--min-aircraft", help="Fewest aircraft for a cell to be coloured.")] = 3,
 ) -> None:
     """GNSS interference map: share of aircraft with degraded NACp/NIC per H3 cell and period, and position jumps."""
-    from tailwatch.engines.duckdb import points_for
+    from tailwatch.engines.duckdb import columns_for
     from tailwatch.hiding.interference import PERIODS, interference as aggregate
     from tailwatch.ingest.base import BadInput
     from tailwatch.itinerary.query import parse_time
@@ -160,10 +160,14 @@ def interference(
         raise BadInput(f"--resolution must be 0-9, not {resolution}")
     if not archive.is_dir():
         raise BadInput(f"{archive}: no such archive folder")
-    points = points_for(archive, None, parse_time(start, "--start"), parse_time(end, "--end"))
+    wanted = ["icao24", "timestamp", "latitude", "longitude", "groundspeed", "track", "onground", "source",
+              "nac_p", "nic"]
+    with err_console.status("reading the archive", spinner="dots"):
+        points = columns_for(archive, wanted, parse_time(start, "--start"), parse_time(end, "--end"))
     if points.height == 0:
         raise NoResult("no points in the archive for that window")
-    cells = aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft)
+    with err_console.status(f"aggregating {points.height:,} points", spinner="dots"):
+        cells = aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft)
     if cells.height == 0:
         raise NoResult("no cell had aircraft reporting integrity figures (NACp/NIC) in that window")
     notice = report.SIMULATED if points["source"].str.starts_with("simulated").all() else None

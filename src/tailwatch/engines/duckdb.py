@@ -105,6 +105,27 @@ def points_for(
     return _canonical(frame)
 
 
+def columns_for(archive: Path, columns: list[str], start: datetime | None = None,
+                end: datetime | None = None) -> pl.DataFrame:
+    """Only `columns` of every aircraft's points in [start, end], sorted by icao24, timestamp.
+
+    For whole-archive analyses (the interference map) that need a few columns of many rows;
+    columns no file of the window has yet (archives older than the column) come back as null.
+    """
+    start, end = _utc(start), _utc(end)
+    schema = {c: ARCHIVE_SCHEMA[c] for c in columns}
+    files = partition_files_between(archive, start, end)
+    if not files:
+        return pl.DataFrame(schema=schema)
+    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
+    select = ", ".join(c for c in columns if c in present)
+    where, params = _where(None, start, end)
+    frame = _query(files, select, where, params, "ORDER BY icao24, timestamp")
+    return frame.select(
+        pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()
+    ).with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
 def positions_in_box(archive: Path, start: datetime, end: datetime, box: tuple[float, float, float, float],
                      exclude: str | None = None) -> pl.DataFrame:
     """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) in a time window and a
