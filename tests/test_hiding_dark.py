@@ -101,3 +101,20 @@ def test_heard_minutes_of_a_real_capture(traffic_samples: Path, tmp_path: Path) 
 
 def test_old_archive_without_heard_table(tmp_path: Path) -> None:
     assert read_heard(tmp_path / "none").height == 0
+
+
+def test_input_files_use_the_other_aircraft_in_them(world, tmp_path: Path) -> None:
+    """`tailwatch itinerary --input`: no archive; the other aircraft of the file are the coverage evidence."""
+    import subprocess
+    import sys
+
+    truth, _, _, archive = world
+    points = scan(archive).collect()
+    path = tmp_path / "sim.parquet"
+    points.write_parquet(path)
+    out = subprocess.run([sys.executable, "-m", "tailwatch.cli", "itinerary", "--input", str(path), "--aircraft",
+                          truth["dark_icao24"], "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    dark = [d for d in doc["dark_intervals"] if d["kind"] == "dark_in_coverage"]
+    assert len(dark) == 1 and abs((_t(dark[0]["start"]) - truth["dark_from"]).total_seconds()) <= 60

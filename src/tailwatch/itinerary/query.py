@@ -65,8 +65,10 @@ def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None
 
 
 def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[str] | None,
-                start: datetime | None, end: datetime | None, skipped: list[str] | None = None) -> pl.DataFrame:
-    """Points of the aircraft; `skipped` (when given) gains one line per input file with rejected records."""
+                start: datetime | None, end: datetime | None, skipped: list[str] | None = None,
+                heard: list[pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Points of the aircraft; `skipped` (when given) gains one line per input file with rejected records;
+    `heard` (when given) the heard minutes of Mode S input files (hiding.heard)."""
     if archive is not None:
         from tailwatch.engines.duckdb import points_for
 
@@ -81,6 +83,8 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
             raise BadInput(f"{path}: no such file")
         frame, rejects = read_file(path)
         frames.append(frame)
+        if heard is not None and isinstance(rejects.heard, pl.DataFrame):
+            heard.append(rejects.heard)
         if skipped is not None and rejects.total:  # bad records are skipped, never silently
             reasons = ", ".join(f"{reason}: {n}" for reason, n in rejects.counts.most_common())
             skipped.append(f"input {path}: {rejects.total} record(s) skipped ({reasons}); first: "
@@ -128,7 +132,8 @@ def hiding_step(itin: dict, points: pl.DataFrame, context: dict) -> dict:
     else:
         everyone = context.get("points")
         others = everyone.filter(pl.col("icao24") != icao24) if everyone is not None else points.clear()
-        heard = None
+        heard = context.get("heard")
+        heard = heard.filter(pl.col("icao24") == icao24) if heard is not None else None
     itin["dark_intervals"] = hiding_evidence(points, others, heard, window_end=context.get("end"))
     return itin
 
@@ -175,7 +180,10 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
     if archive is not None and not wanted:
         raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
-    points = load_points(archive, inputs, hexes, start, end, skipped)
+    heard: list[pl.DataFrame] = []
+    # input files: every aircraft in them is coverage evidence for the others (hiding.dark)
+    everyone = load_points(archive, inputs, hexes if archive is not None else None, start, end, skipped, heard)
+    points = everyone if archive is not None or hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
     if points.height == 0:
         raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
     unseen = sorted(set(hexes or []) - set(points["icao24"].unique().to_list()))
@@ -183,7 +191,8 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
         skipped.append("asked for but not seen in the data" + (" in this window" if start or end else "")
                        + ": " + ", ".join(unseen))
     by_hex = {a["icao24"]: a for a in wanted}
-    context = {"archive": archive, "points": points if archive is None else None, "end": end}
+    context = {"archive": archive, "points": everyone if archive is None else None, "end": end,
+               "heard": pl.concat(heard) if heard else None}
     out: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
