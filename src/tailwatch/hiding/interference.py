@@ -1,9 +1,10 @@
 """GNSS interference per H3 cell and period (gpsjam's method), and position-jump (spoofing) flags.
 
-Method, as gpsjam.org describes its daily map: aircraft are the sensors. Each aircraft counts once per
-H3 cell and period; it is *degraded* there when any of its positions in the cell reported a degraded
-navigation figure; the cell's figure is the share of its aircraft that were degraded. Our thresholds:
-- a position is degraded when NACp < 8 (estimated position uncertainty 0.1 NM or more) or NIC < 7
+Method, gpsjam.org's approach as it describes its daily map: aircraft are the sensors. Each aircraft
+counts once per H3 cell and period; it is *degraded* there when any of its positions in the cell reported
+a degraded navigation figure; the cell's figure is the share of its aircraft that were degraded. The
+thresholds are ours (gpsjam publishes its colour bands, not code):
+- a position is degraded when NACp < 8 (estimated position uncertainty 0.05 NM, 93 m, or more) or NIC < 7
   (containment radius 0.2 NM or more); it counts only if it carries NACp or NIC at all (OpenSky and
   FR24 rows carry neither and are left out, as are ADS-B version 0 aircraft, which send NUCp only);
 - levels as gpsjam colours them: `low` below 2 % of aircraft degraded, `medium` 2-10 %, `high` above
