@@ -20,6 +20,7 @@ left out. Everything is vectorised per gap (a few gaps per aircraft; samples × 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -125,9 +126,28 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
     return out
 
 
-def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
+Others = pl.DataFrame | Callable[[datetime, datetime, tuple[float, float, float, float]], pl.DataFrame]
+
+
+def _around(samples: tuple[np.ndarray, np.ndarray, np.ndarray], rules: DarkRules
+            ) -> tuple[datetime, datetime, tuple[float, float, float, float]]:
+    """Time window and (south, west, north, east) box where other aircraft can cover the samples."""
+    lat, lon, t = samples
+    pad = rules.radius_km / KM_PER_DEG
+    lon_pad = pad / max(np.cos(np.radians(min(np.abs(lat).max() + pad, 89.0))), 0.1)
+    west, east = (float(lon.min() - lon_pad) + 540.0) % 360.0 - 180.0, (float(lon.max() + lon_pad) + 540.0) % 360.0 - 180.0
+    return (datetime.fromtimestamp(float(t.min()) - rules.window_s, timezone.utc),
+            datetime.fromtimestamp(float(t.max()) + rules.window_s, timezone.utc),
+            (max(float(lat.min()) - pad, -90.0), west, min(float(lat.max()) + pad, 90.0), east))
+
+
+def dark_gaps(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = None,
               rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
-    """Intervals the aircraft (`track`: its positions, sorted) went silent inside coverage (inferred)."""
+    """Intervals the aircraft (`track`: its positions, sorted) went silent inside coverage (inferred).
+
+    `others`: the other aircraft's positions (icao24, timestamp, latitude, longitude), or a function
+    (start, end, box) → those positions, called once per silence (an archive query per gap).
+    """
     if track.height < 1:
         return []
     t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6
@@ -156,7 +176,8 @@ def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | N
             if np.isnan(gs) or np.isnan(trk):
                 continue
             samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
-        share, n_others = coverage(samples, others, rules)
+        nearby = others(*_around(samples, rules)) if callable(others) else others
+        share, n_others = coverage(samples, nearby, rules)
         if share < rules.min_covered or n_others < rules.min_others:
             continue
         reasons = [f"nothing heard from the aircraft for {round(((b or a + rules.lookahead_s) - a) / 60)} min"
@@ -175,7 +196,7 @@ def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | N
     return out
 
 
-def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
+def hiding_evidence(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = None,
                     rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
     """Both kinds for one aircraft, in time order, each with the leg it falls in when `track` has `leg`."""
     found = withheld(track, heard, rules) + dark_gaps(track, others, heard, rules, window_end)

@@ -104,31 +104,25 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
 def hiding_step(itin: dict, points: pl.DataFrame, context: dict) -> dict:
     """`dark_intervals`: when the aircraft went dark inside coverage or withheld its position (hiding.dark).
 
-    Other aircraft (the coverage evidence) and heard minutes come from the archive around the
-    aircraft's time range and area; with `--input` files, from the other aircraft in those files.
+    Other aircraft (the coverage evidence) come from the archive, one pruned query around each
+    silence, and the heard minutes from the archive's heard table; with `--input` files, both from
+    the input files (the other aircraft in them, the Mode S files' heard minutes).
     """
-    from tailwatch.hiding.dark import DarkRules, hiding_evidence, window_pad
+    from tailwatch.hiding.dark import hiding_evidence, window_pad
 
     if points.height == 0:
         return itin
     icao24 = points["icao24"][0]
-    pad = window_pad()
-    t0, t1 = points["timestamp"].min() - pad, points["timestamp"].max() + pad
     archive = context.get("archive")
-    reach = (DarkRules().radius_km + 900.0) / 111.0  # coverage is sampled up to lookahead_s past the last fix
-    box = (max(points["latitude"].min() - reach, -90.0), points["longitude"].min() - reach,
-           min(points["latitude"].max() + reach, 90.0), points["longitude"].max() + reach)
     if archive is not None:
         from tailwatch.engines.duckdb import positions_in_box
         from tailwatch.hiding.heard import read_heard
 
-        west, east = box[1], box[3]
-        if east - west >= 360.0:
-            west, east = -180.0, 180.0
-        else:
-            west, east = (west + 540.0) % 360.0 - 180.0, (east + 540.0) % 360.0 - 180.0
-        others = positions_in_box(archive, t0, t1, (box[0], west, box[2], east), exclude=icao24)
-        heard = read_heard(archive, [icao24], t0, t1)
+        pad = window_pad()
+        heard = read_heard(archive, [icao24], points["timestamp"].min() - pad, points["timestamp"].max() + pad)
+
+        def others(start, end, box):  # one pruned archive query per silence
+            return positions_in_box(archive, start, end, box, exclude=icao24)
     else:
         everyone = context.get("points")
         others = everyone.filter(pl.col("icao24") != icao24) if everyone is not None else points.clear()
