@@ -146,7 +146,11 @@ def interference(
     min_aircraft: Annotated[int, typer.Option("--min-aircraft", help="Fewest aircraft for a cell to be coloured.")] = 3,
 ) -> None:
     """GNSS interference map: share of aircraft with degraded NACp/NIC per H3 cell and period, and position jumps."""
-    from tailwatch.engines.duckdb import columns_for
+    from datetime import datetime, time, timezone
+
+    import polars as pl
+
+    from tailwatch.engines.duckdb import columns_for, days_in
     from tailwatch.hiding.interference import PERIODS, interference as aggregate
     from tailwatch.ingest.base import BadInput
     from tailwatch.itinerary.query import parse_time
@@ -162,15 +166,26 @@ def interference(
         raise BadInput(f"{archive}: no such archive folder")
     wanted = ["icao24", "timestamp", "latitude", "longitude", "groundspeed", "track", "onground", "source",
               "nac_p", "nic"]
-    with err_console.status("reading the archive", spinner="dots"):
-        points = columns_for(archive, wanted, parse_time(start, "--start"), parse_time(end, "--end"))
-    if points.height == 0:
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    days = sorted({d for d in days_in(archive) if (t0 is None or d >= t0.date()) and (t1 is None or d <= t1.date())})
+    parts, total, simulated = [], 0, True
+    with progress() as bar:  # day by day: periods never span days, so memory holds one day at a time
+        task = bar.add_task("aggregating", total=len(days))
+        for day in days:
+            lo = max(datetime.combine(day, time.min, timezone.utc), t0) if t0 else datetime.combine(day, time.min, timezone.utc)
+            hi = min(datetime.combine(day, time.max, timezone.utc), t1) if t1 else datetime.combine(day, time.max, timezone.utc)
+            points = columns_for(archive, wanted, lo, hi)
+            total += points.height
+            if points.height:
+                simulated &= bool(points["source"].str.starts_with("simulated").all())
+                parts.append(aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft))
+            bar.advance(task)
+    if total == 0:
         raise NoResult("no points in the archive for that window")
-    with err_console.status(f"aggregating {points.height:,} points", spinner="dots"):
-        cells = aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft)
+    cells = pl.concat(parts) if parts else pl.DataFrame()
     if cells.height == 0:
         raise NoResult("no cell had aircraft reporting integrity figures (NACp/NIC) in that window")
-    notice = report.SIMULATED if points["source"].str.starts_with("simulated").all() else None
+    notice = report.SIMULATED if simulated else None
     text = report.write(cells, fmt, out, notice)
     if text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

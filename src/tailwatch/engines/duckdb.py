@@ -105,6 +105,17 @@ def points_for(
     return _canonical(frame)
 
 
+def days_in(archive: Path) -> list[date]:
+    """The days the archive has a partition for."""
+    out = []
+    for folder in sorted(Path(archive).glob("date=*")):
+        try:
+            out.append(date.fromisoformat(folder.name.removeprefix("date=")))
+        except ValueError:
+            continue
+    return out
+
+
 def columns_for(archive: Path, columns: list[str], start: datetime | None = None,
                 end: datetime | None = None) -> pl.DataFrame:
     """Only `columns` of every aircraft's points in [start, end], sorted by icao24, timestamp.
