@@ -46,9 +46,14 @@ def heard_minutes(icao24: pl.Series | np.ndarray, t_seconds: np.ndarray, has_pos
                   source: str) -> pl.DataFrame:
     """One row per (aircraft, minute) from per-message columns (address as hex strings or 24-bit
     integers, Unix seconds, position decoded)."""
+    t_seconds = np.asarray(t_seconds, np.float64)
+    sane = np.isfinite(t_seconds) & (t_seconds > 0.0) & (t_seconds < 4.1e9)  # 1970 to 2099, as the readers' times
+    if not sane.all():
+        icao24 = icao24.filter(pl.Series(sane)) if isinstance(icao24, pl.Series) else np.asarray(icao24)[sane]
+        t_seconds, has_position = t_seconds[sane], np.asarray(has_position)[sane]
     if len(icao24) == 0:
         return empty_heard()
-    micros = np.round(np.asarray(t_seconds, np.float64) * 1e6).astype(np.int64)
+    micros = np.round(t_seconds * 1e6).astype(np.int64)
     frame = pl.DataFrame({"icao24": icao24, "t": micros, "p": np.asarray(has_position, bool)})
     grouped = frame.group_by("icao24", (pl.col("t") // 60_000_000).alias("m")).agg(
         pl.col("t").min().alias("first"), pl.col("t").max().alias("last"),
