@@ -15,7 +15,7 @@ from tailwatch.ingest.avr import READER, AvrReader
 from tailwatch.ingest.base import BadInput, Rejects
 from tailwatch.ingest.beast import BeastReader, parse_beast
 from tailwatch.ingest.detect import detect
-from tailwatch.schema import POINT_SCHEMA
+from tailwatch.ingest.modes.decoder import DECODED_SCHEMA
 
 ANCHOR = datetime(2020, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -100,7 +100,7 @@ def test_random_bytes_only_reject(data: bytes) -> None:
             frames = list(AvrReader(anchor=0).read(path, Rejects()))
         except BadInput:
             return
-        assert all(f.schema == pl.Schema(POINT_SCHEMA) for f in frames)
+        assert all(f.schema == pl.Schema(DECODED_SCHEMA) for f in frames)
 
 
 @settings(max_examples=30, deadline=None)

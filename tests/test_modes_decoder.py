@@ -14,7 +14,7 @@ from tailwatch.ingest.base import Rejects
 from tailwatch.ingest.beast import BeastReader, parse_beast
 from tailwatch.ingest.modes.crc import with_address
 from tailwatch.ingest.modes.decoder import ModeSDecoder
-from tailwatch.schema import POINT_SCHEMA
+from tailwatch.ingest.modes.decoder import DECODED_SCHEMA
 
 from modes_frames import CDG, frames_of
 
@@ -33,7 +33,7 @@ def whole(flight) -> pl.DataFrame:
 
 
 def test_points_are_canonical_and_carry_identity(whole: pl.DataFrame, flight) -> None:
-    assert whole.schema == pl.Schema(POINT_SCHEMA)
+    assert whole.schema == pl.Schema(DECODED_SCHEMA)
     assert whole.height == 8324
     assert whole["timestamp"].is_sorted()
     assert whole["callsign"].drop_nulls().unique().to_list() == ["AFR34ZG"]
@@ -144,7 +144,7 @@ def test_live_style_feeding_matches_the_file_reader(traffic_samples: Path) -> No
 def test_empty_batches_are_fine() -> None:
     dec = ModeSDecoder()
     out = dec.decode(np.zeros((0, 14), np.uint8), np.zeros(0, np.uint8), np.zeros(0))
-    assert out.height == 0 and out.schema == pl.Schema(POINT_SCHEMA)
+    assert out.height == 0 and out.schema == pl.Schema(DECODED_SCHEMA)
 
 
 def test_messages_without_time_are_rejected(flight) -> None:
@@ -223,5 +223,5 @@ def test_random_messages_never_crash(data: bytes, seed: int) -> None:
     half = msg.shape[0] // 2
     for sl in (slice(0, half), slice(half, None)):
         out = dec.decode(msg[sl], length[sl], t[sl])
-        assert out.schema == pl.Schema(POINT_SCHEMA)
+        assert out.schema == pl.Schema(DECODED_SCHEMA)
     assert dec.messages_seen == msg.shape[0]

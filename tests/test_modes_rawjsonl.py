@@ -14,7 +14,7 @@ from tailwatch.ingest.base import BadInput, Rejects
 from tailwatch.ingest.detect import detect
 from tailwatch.ingest.pipeline import read_file
 from tailwatch.ingest.rawjsonl import READER, RawJsonlReader
-from tailwatch.schema import POINT_SCHEMA
+from tailwatch.ingest.modes.decoder import DECODED_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_bad_lines_are_counted(sample: Path, tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     rejects = Rejects()
     frames = list(RawJsonlReader(reference=(49.0097, 2.5479)).read(path, rejects))
-    assert frames and all(f.schema == pl.Schema(POINT_SCHEMA) for f in frames)
+    assert frames and all(f.schema == pl.Schema(DECODED_SCHEMA) for f in frames)
     assert rejects.counts["not a JSON line with timestamp and hex frame"] == 3
     assert rejects.examples[0] == f"{path}:11: not a JSON line with timestamp and hex frame"
     assert rejects.records == 3000
@@ -79,7 +79,7 @@ def test_random_bytes_only_reject(data: bytes) -> None:
             frames = list(RawJsonlReader().read(path, Rejects()))
         except BadInput:
             return
-        assert all(f.schema == pl.Schema(POINT_SCHEMA) for f in frames)
+        assert all(f.schema == pl.Schema(DECODED_SCHEMA) for f in frames)
 
 
 @settings(max_examples=25, deadline=None)

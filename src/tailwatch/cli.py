@@ -135,6 +135,65 @@ def demo(
 
 
 @app.command()
+def interference(
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder.")],
+    start: Annotated[Optional[str], typer.Option("--start", help="ISO 8601 start (UTC).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 end (UTC).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, geojson or csv.")] = "html",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+    period: Annotated[str, typer.Option("--period", help="day or hour.")] = "day",
+    resolution: Annotated[int, typer.Option("--resolution", help="H3 resolution (0-9).")] = 4,
+    min_aircraft: Annotated[int, typer.Option("--min-aircraft", help="Fewest aircraft for a cell to be coloured.")] = 3,
+) -> None:
+    """GNSS interference map: share of aircraft with degraded NACp/NIC per H3 cell and period, and position jumps."""
+    from datetime import datetime, time, timezone
+
+    import polars as pl
+
+    from tailwatch.engines.duckdb import columns_for, days_in
+    from tailwatch.hiding.interference import PERIODS, interference as aggregate
+    from tailwatch.ingest.base import BadInput
+    from tailwatch.itinerary.query import parse_time
+    from tailwatch.report import interference as report
+
+    if fmt not in ("html", "geojson", "csv"):
+        raise BadInput(f"--format must be html, geojson or csv, not {fmt!r}")
+    if period not in PERIODS:
+        raise BadInput(f"--period must be day or hour, not {period!r}")
+    if not 0 <= resolution <= 9:
+        raise BadInput(f"--resolution must be 0-9, not {resolution}")
+    if not archive.is_dir():
+        raise BadInput(f"{archive}: no such archive folder")
+    wanted = ["icao24", "timestamp", "latitude", "longitude", "groundspeed", "track", "onground", "source",
+              "nac_p", "nic"]
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    days = sorted({d for d in days_in(archive) if (t0 is None or d >= t0.date()) and (t1 is None or d <= t1.date())})
+    parts, total, simulated = [], 0, True
+    with progress() as bar:  # day by day: periods never span days, so memory holds one day at a time
+        task = bar.add_task("aggregating", total=len(days))
+        for day in days:
+            lo = max(datetime.combine(day, time.min, timezone.utc), t0) if t0 else datetime.combine(day, time.min, timezone.utc)
+            hi = min(datetime.combine(day, time.max, timezone.utc), t1) if t1 else datetime.combine(day, time.max, timezone.utc)
+            points = columns_for(archive, wanted, lo, hi)
+            total += points.height
+            if points.height:
+                simulated &= bool(points["source"].str.starts_with("simulated").all())
+                parts.append(aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft))
+            bar.advance(task)
+    if total == 0:
+        raise NoResult("no points in the archive for that window")
+    cells = pl.concat(parts) if parts else pl.DataFrame()
+    if cells.height == 0:
+        raise NoResult("no cell had aircraft reporting integrity figures (NACp/NIC) in that window")
+    notice = report.SIMULATED if simulated else None
+    text = report.write(cells, fmt, out, notice)
+    if text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        err_console.print(f"wrote {out}", markup=False, highlight=False)
+
+
+@app.command()
 def itinerary(
     more: Annotated[Optional[list[Path]], typer.Argument(help="More input files (`--input A B C`).",
                                                          show_default=False)] = None,

@@ -32,8 +32,18 @@ COLUMNS: list[str] = list(POINT_SCHEMA)
 # Schema extension (docs/schema.md): optional, nullable columns a reader may produce beyond the
 # canonical ones and the archive keeps after them. Files written before a column existed read
 # it as null, so adding one here never breaks an archive.
+# Navigation integrity and accuracy in force at the position (ADS-B sources that carry them).
+INTEGRITY_SCHEMA: dict[str, pl.DataType] = {
+    "nic": pl.UInt8(),  # Navigation Integrity Category 0-11 (ADS-B versions 1, 2)
+    "nac_p": pl.UInt8(),  # Navigation Accuracy Category for position 0-11
+    "sil": pl.UInt8(),  # Source Integrity Level 0-3
+    "nuc_p": pl.UInt8(),  # Navigation Uncertainty Category for position 0-9 (from the type code; version 0's figure)
+    "rc_m": pl.Float32(),  # horizontal radius of containment, metres (from NIC, or NUCp in version 0)
+    "adsb_version": pl.UInt8(),  # ADS-B version announced by the aircraft (0 DO-260, 1 DO-260A, 2 DO-260B)
+}
 EXTENSION_SCHEMA: dict[str, pl.DataType] = {
     "new_leg": pl.Boolean(),  # readsb trace flag: this point starts a new leg (set by the source's own leg logic)
+    **INTEGRITY_SCHEMA,
 }
 ARCHIVE_SCHEMA: dict[str, pl.DataType] = {**POINT_SCHEMA, **EXTENSION_SCHEMA}
 ARCHIVE_COLUMNS: list[str] = list(ARCHIVE_SCHEMA)

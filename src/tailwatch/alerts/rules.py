@@ -11,6 +11,19 @@ A rules file:
       - {name: in-ru, when: country, countries: [RU, BY]}   # NL also matches CW, AW, SX, BQ (see geo.countries.states)
       - {name: dark, when: dark, minutes: 15, airport_km: 15, min_altitude_ft: 1500}
       - {name: emergency, when: squawk, codes: ["7500", "7600", "7700"], hold_seconds: 60, aircraft: any}
+      - {name: dark-cov, when: dark_in_coverage, minutes: 10, radius_km: 100, min_others: 2}
+      - {name: jam, when: gnss_degraded, min_points: 3}                # a watched aircraft's NACp/NIC degraded
+      - {name: jam-area, when: gnss_degraded, region: {circle: {lat: 46, lon: 27, radius_km: 150}},
+         share: 0.10, min_aircraft: 3, window_minutes: 30}            # share of aircraft in a region degraded
+
+`dark_in_coverage` is `dark` made to tell a switched-off transponder from a coverage hole: it
+also needs at least `min_others` other aircraft heard, since the silence began, within `radius_km`
+of where the aircraft was or should be by now (its last position carried along its track and speed).
+`gnss_degraded` uses the integrity columns of the positions (NACp < `nacp_below`, default 8, or
+NIC < `nic_below`, default 7; see hiding.interference): for aircraft, `min_points` degraded positions
+in a row; with a `region`, the share of aircraft seen in the region during the last `window_minutes`
+that sent a degraded position there, gpsjam's measure (above `share`, with `min_aircraft` aircraft),
+alerted once per region with `icao24` null and the degraded aircraft in the evidence.
 
 Regions are `bbox`, `circle: {lat, lon, radius_km}` or `polygon: [[lon, lat], ...]`.
 Every alert is a dict: kind, rule, icao24, time (UTC, Z), callsign, evidence
@@ -32,11 +45,12 @@ import polars as pl
 
 from tailwatch.ingest.base import BadInput
 
-KINDS = ("seen", "takeoff", "landing", "region", "country", "dark", "squawk")
+KINDS = ("seen", "takeoff", "landing", "region", "country", "dark", "squawk", "dark_in_coverage", "gnss_degraded")
 EMERGENCY_CODES = ("7500", "7600", "7700")
 EVIDENCE_COLUMNS = ["timestamp", "latitude", "longitude", "altitude", "groundspeed", "track",
                     "vertical_rate", "onground", "squawk", "callsign"]
 MAX_EVIDENCE = 10
+INTEGRITY_EVIDENCE = ("nac_p", "nic", "sil")
 
 DEFAULT_RULES: list[dict] = [
     {"name": "watchlist-seen", "when": "seen"},
@@ -61,6 +75,14 @@ class Rule:
     codes: tuple[str, ...] = EMERGENCY_CODES
     hold_seconds: float = 60.0
     airports: tuple[str, ...] = ()  # takeoff/landing: only these airports (empty = any)
+    radius_km: float = 100.0  # dark_in_coverage: how near other aircraft must be heard
+    min_others: int = 2
+    nacp_below: float = 8  # gnss_degraded thresholds (hiding.interference)
+    nic_below: float = 7
+    min_points: int = 3
+    share: float = 0.10
+    min_aircraft: int = 3
+    window_minutes: float = 30.0
 
 
 def _rule_from(entry: dict, index: int, where: str, dedupe_s: float) -> Rule:
@@ -77,7 +99,7 @@ def _rule_from(entry: dict, index: int, where: str, dedupe_s: float) -> Rule:
         raise BadInput(f"{where}: rule {name!r}: aircraft must be 'watchlist', 'any' or a list of addresses")
     rule = Rule(name=name, when=when, aircraft=aircraft,
                 dedupe_s=float(entry.get("dedupe_minutes", dedupe_s / 60.0)) * 60.0)
-    if when == "region":
+    if when == "region" or (when == "gnss_degraded" and "region" in entry):
         region = entry.get("region")
         if not isinstance(region, dict) or not ({"bbox", "circle", "polygon"} & set(region)):
             raise BadInput(f"{where}: rule {name!r}: region needs bbox, circle or polygon")
@@ -89,9 +111,13 @@ def _rule_from(entry: dict, index: int, where: str, dedupe_s: float) -> Rule:
         if not countries:
             raise BadInput(f"{where}: rule {name!r}: country rule needs 'countries'")
         rule.countries = tuple(str(c).upper() for c in countries)
-    for key in ("minutes", "airport_km", "min_altitude_ft", "hold_seconds"):
+    for key in ("minutes", "airport_km", "min_altitude_ft", "hold_seconds", "radius_km", "nacp_below", "nic_below",
+                "share", "window_minutes"):
         if key in entry:
             setattr(rule, key, float(entry[key]))
+    for key in ("min_others", "min_points", "min_aircraft"):
+        if key in entry:
+            setattr(rule, key, int(entry[key]))
     if "codes" in entry:
         rule.codes = tuple(str(c).zfill(4) for c in entry["codes"])
     if "airports" in entry:
@@ -164,9 +190,9 @@ def _iso(ts) -> str:
     return str(ts)
 
 
-def evidence_points(points: pl.DataFrame, limit: int = MAX_EVIDENCE) -> list[dict]:
-    """The last `limit` points as JSON-ready dicts (times in ISO 8601 Z)."""
-    cols = [c for c in EVIDENCE_COLUMNS if c in points.columns]
+def evidence_points(points: pl.DataFrame, limit: int = MAX_EVIDENCE, extra: tuple[str, ...] = ()) -> list[dict]:
+    """The last `limit` points as JSON-ready dicts (times in ISO 8601 Z), with `extra` columns if present."""
+    cols = [c for c in (*EVIDENCE_COLUMNS, *extra) if c in points.columns]
     rows = points.select(cols).tail(limit).to_dicts()
     for row in rows:
         row["timestamp"] = _iso(row["timestamp"])
@@ -202,7 +228,10 @@ class RuleEngine:
         self._last_seen: dict[str, datetime] = {}
         self._inside: dict[tuple, dict[str, bool]] = {}
         self._squawk: dict[str, _SquawkState] = {}
-        self._dark_fired: dict[str, datetime] = {}
+        self._dark_fired: dict[tuple[str, str], datetime] = {}  # (rule, aircraft) → last position alerted on
+        self._degraded_run: dict[tuple[str, str], tuple[int, list[dict]]] = {}  # (rule, aircraft) → run, points
+        self._area: dict[str, dict[str, tuple[datetime, datetime | None]]] = {}  # rule → aircraft → (seen, degraded)
+        self._area_evidence: dict[str, list[tuple[datetime, dict]]] = {}  # rule → recent degraded points
         self.suppressed = 0
 
     # -- selection and de-duplication --------------------------------------------------------
@@ -250,6 +279,11 @@ class RuleEngine:
                     alerts += self._entries(rule, sel, (where == iso2) | (state == iso2), iso2, country=iso2)
             elif rule.when == "squawk":
                 alerts += self._squawks(rule, sel)
+            elif rule.when == "gnss_degraded" and rule.region is None:
+                alerts += self._degraded_aircraft(rule, sel)
+        for rule in self.rules:  # regions count every aircraft in them, listed or not
+            if rule.when == "gnss_degraded" and rule.region is not None:
+                alerts += self._degraded_area(rule, batch)
         latest = batch.group_by("icao24").agg(pl.col("timestamp").max())
         self._last_seen.update(zip(latest["icao24"].to_list(), latest["timestamp"].to_list()))
         return [a for a in alerts if a is not None]
@@ -311,6 +345,79 @@ class RuleEngine:
                     out.append(self._alert(rule, icao, row["timestamp"], ev, code, squawk=code, held_s=round(held, 1)))
         return out
 
+    def _degraded_mask(self, rule: Rule, frame: pl.DataFrame) -> np.ndarray:
+        n = frame.height
+        nac = frame["nac_p"].cast(pl.Float64).fill_null(np.nan).to_numpy() if "nac_p" in frame.columns else np.full(n, np.nan)
+        nic = frame["nic"].cast(pl.Float64).fill_null(np.nan).to_numpy() if "nic" in frame.columns else np.full(n, np.nan)
+        with np.errstate(invalid="ignore"):
+            return (nac < rule.nacp_below) | (nic < rule.nic_below)
+
+    def _degraded_aircraft(self, rule: Rule, sel: pl.DataFrame) -> list[dict]:
+        """An aircraft sending `min_points` positions in a row with degraded NACp/NIC (the run spans batches)."""
+        bad = self._degraded_mask(rule, sel)
+        icao = sel["icao24"].to_numpy()
+        flagged = set(icao[bad].tolist())
+        for a in set(icao.tolist()) - flagged:  # a clean batch ends the run
+            self._degraded_run.pop((rule.name, a), None)
+        out = []
+        for a in sorted(flagged):
+            run = self._degraded_run.get((rule.name, a), 0)
+            rows: list[int] = []
+            for i in np.flatnonzero(icao == a).tolist():
+                if not bad[i]:
+                    run, rows = 0, []
+                    continue
+                run += 1
+                rows.append(i)
+                if run == rule.min_points:
+                    ev = evidence_points(sel[rows[-MAX_EVIDENCE:]], extra=INTEGRITY_EVIDENCE)
+                    out.append(self._alert(rule, a, sel["timestamp"][i], ev, "",
+                                           reason=f"{run} positions in a row with NACp < {rule.nacp_below:g} "
+                                                  f"or NIC < {rule.nic_below:g}"))
+            self._degraded_run[(rule.name, a)] = run
+        return out
+
+    def _degraded_area(self, rule: Rule, batch: pl.DataFrame) -> list[dict]:
+        """The share of aircraft in the region with degraded figures over the last `window_minutes`."""
+        inside = region_mask(rule.region, batch["latitude"].to_numpy(), batch["longitude"].to_numpy())
+        if not inside.any():
+            return []
+        frame = batch.filter(pl.Series(inside))
+        bad = self._degraded_mask(rule, frame)
+        known = np.ones(frame.height, bool)
+        if "nac_p" in frame.columns or "nic" in frame.columns:
+            known = np.zeros(frame.height, bool)
+            for c in ("nac_p", "nic"):
+                if c in frame.columns:
+                    known |= frame[c].is_not_null().to_numpy()
+        frame = frame.with_columns(pl.Series("_bad", bad), pl.Series("_known", known)).filter(pl.col("_known"))
+        if frame.is_empty():
+            return []
+        state = self._area.setdefault(rule.name, {})
+        per = frame.group_by("icao24").agg(pl.col("timestamp").max().alias("seen"),
+                                           pl.col("timestamp").filter(pl.col("_bad")).max().alias("bad"))
+        for a, seen, bad_t in per.iter_rows():
+            old = state.get(a)
+            state[a] = (seen, bad_t if bad_t is not None else (old[1] if old else None))
+        now = frame["timestamp"].max()
+        horizon = now - _td(rule.window_minutes * 60)
+        for a in [a for a, (seen, _) in state.items() if seen < horizon]:
+            del state[a]
+        degraded = sorted(a for a, (_, b) in state.items() if b is not None and b >= horizon)
+        held = self._area_evidence.get(rule.name, [])
+        newest = frame.filter(pl.col("_bad")).sort("timestamp").tail(MAX_EVIDENCE)
+        held += list(zip(newest["timestamp"].to_list(),
+                         evidence_points(newest, limit=MAX_EVIDENCE, extra=("icao24", *INTEGRITY_EVIDENCE))))
+        held = [(t, e) for t, e in held if t >= horizon][-MAX_EVIDENCE:]
+        self._area_evidence[rule.name] = held
+        if len(state) < rule.min_aircraft or len(degraded) / len(state) <= rule.share:
+            return []
+        ev = [e for _, e in held]
+        alert = self._alert(rule, None, now, ev, "region:" + rule.name, aircraft_seen=len(state),
+                            aircraft_degraded=len(degraded), share=round(len(degraded) / len(state), 3),
+                            degraded_icao24=degraded[:50])
+        return [alert]
+
     # -- phase events (takeoff / landing from the shared detector) ----------------------------
     def on_phase_events(self, events: pl.DataFrame, window: pl.DataFrame) -> list[dict]:
         """Alerts from new take-off/landing events; `window` holds the aircraft's recent points."""
@@ -342,6 +449,7 @@ class RuleEngine:
         self._last_seen = {k: t for k, t in self._last_seen.items() if t >= cutoff}
         self._fired = {k: t for k, t in self._fired.items() if t >= horizon}
         self._dark_fired = {k: t for k, t in self._dark_fired.items() if t >= horizon}
+        self._degraded_run = {k: n for k, n in self._degraded_run.items() if k[1] in self._last_seen}
         self._squawk = {k: st for k, st in self._squawk.items() if st.since >= cutoff or k in self._last_seen}
         for state in self._inside.values():
             for icao in [i for i in state if i not in self._last_seen]:
@@ -359,7 +467,7 @@ class RuleEngine:
         if last.is_empty():
             return out
         for rule in self.rules:
-            if rule.when != "dark":
+            if rule.when not in ("dark", "dark_in_coverage"):
                 continue
             cutoff = now - _td(rule.minutes * 60)
             cand = last.filter(
@@ -370,7 +478,7 @@ class RuleEngine:
             )
             if cand.is_empty():
                 continue
-            cand = cand.filter(pl.Series([self._dark_fired.get(i) != t for i, t in
+            cand = cand.filter(pl.Series([self._dark_fired.get((rule.name, i)) != t for i, t in
                                           cand.select("icao24", "timestamp").iter_rows()]))
             if cand.is_empty():
                 continue
@@ -378,12 +486,40 @@ class RuleEngine:
             for row, is_near in zip(cand.iter_rows(named=True), near):
                 if is_near:
                     continue
-                self._dark_fired[row["icao24"]] = row["timestamp"]
+                extra = {}
+                if rule.when == "dark_in_coverage":
+                    others = _heard_near(row, last, now, rule.radius_km)
+                    if len(others) < rule.min_others:
+                        continue  # nothing else heard there either: a coverage hole, not a switched-off transponder
+                    extra = {"coverage": {"other_aircraft": len(others), "radius_km": rule.radius_km,
+                                          "examples": others[:5]}}
+                self._dark_fired[(rule.name, row["icao24"])] = row["timestamp"]
                 silent = (now - row["timestamp"]).total_seconds() / 60.0
                 out.append(self._alert(rule, row["icao24"], row["timestamp"],
                                        evidence_points(recent(row["icao24"])), "",
-                                       silent_minutes=round(silent, 1), alerted_at=_iso(now)))
+                                       silent_minutes=round(silent, 1), alerted_at=_iso(now), **extra))
         return [a for a in out if a is not None]
+
+
+def _heard_near(row: dict, last: pl.DataFrame, now: datetime, radius_km: float) -> list[str]:
+    """Other aircraft heard since `row` (an aircraft's last position) went silent, within `radius_km`
+    of that position or of where its track and speed would have taken it by now (hiding.dark's test)."""
+    from tailwatch.geo.geodesy import haversine_km
+
+    others = last.filter((pl.col("icao24") != row["icao24"]) & (pl.col("timestamp") > row["timestamp"]))
+    if others.is_empty():
+        return []
+    lat, lon = [row["latitude"]], [row["longitude"]]
+    gs, trk = row.get("groundspeed"), row.get("track")
+    if gs is not None and trk is not None and np.isfinite(gs) and np.isfinite(trk):
+        elapsed = (now - row["timestamp"]).total_seconds()
+        for f in (0.25, 0.5, 0.75, 1.0):  # samples along the expected path
+            km = gs * 1.852 / 3600.0 * elapsed * f
+            lat.append(row["latitude"] + km * np.cos(np.radians(trk)) / 111.195)
+            lon.append(row["longitude"] + km * np.sin(np.radians(trk)) / (111.195 * max(np.cos(np.radians(row["latitude"])), 0.1)))
+    olat, olon = others["latitude"].to_numpy(), others["longitude"].to_numpy()
+    d = np.asarray(haversine_km(np.array(lat)[:, None], np.array(lon)[:, None], olat[None, :], olon[None, :]))
+    return sorted(others["icao24"].filter(pl.Series((d <= radius_km).any(axis=0))).to_list())
 
 
 def _airport_facts(code: str | None) -> dict:

@@ -118,6 +118,62 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
     where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
     return _canonical(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY icao24, timestamp"))
 
+
+def days_in(archive: Path) -> list[date]:
+    """The days the archive has a partition for."""
+    out = []
+    for folder in sorted(Path(archive).glob("date=*")):
+        try:
+            out.append(date.fromisoformat(folder.name.removeprefix("date=")))
+        except ValueError:
+            continue
+    return out
+
+
+def columns_for(archive: Path, columns: list[str], start: datetime | None = None,
+                end: datetime | None = None) -> pl.DataFrame:
+    """Only `columns` of every aircraft's points in [start, end], sorted by icao24, timestamp.
+
+    For whole-archive analyses (the interference map) that need a few columns of many rows;
+    columns no file of the window has yet (archives older than the column) come back as null.
+    """
+    start, end = _utc(start), _utc(end)
+    schema = {c: ARCHIVE_SCHEMA[c] for c in columns}
+    files = partition_files_between(archive, start, end)
+    if not files:
+        return pl.DataFrame(schema=schema)
+    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
+    select = ", ".join(c for c in columns if c in present)
+    where, params = _where(None, start, end)
+    frame = _query(files, select, where, params, "ORDER BY icao24, timestamp")
+    return frame.select(
+        pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()
+    ).with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
+def positions_in_box(archive: Path, start: datetime, end: datetime, box: tuple[float, float, float, float],
+                     exclude: str | None = None) -> pl.DataFrame:
+    """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) in a time window and a
+    (south, west, north, east) box: the other aircraft that show what the receivers were hearing."""
+    start, end = _utc(start), _utc(end)
+    schema = {"icao24": pl.String(), "timestamp": ARCHIVE_SCHEMA["timestamp"], "latitude": pl.Float64(),
+              "longitude": pl.Float64()}
+    files = partition_files_between(archive, start, end)
+    if not files:
+        return pl.DataFrame(schema=schema)
+    south, west, north, east = box
+    where, params = _where(None, start, end)
+    where += " AND latitude BETWEEN ? AND ? AND " + ("longitude BETWEEN ? AND ?" if west <= east
+                                                    else "(longitude >= ? OR longitude <= ?)")
+    params += [south, north, west, east]
+    if exclude is not None:
+        where += " AND icao24 <> ?"
+        params.append(exclude)
+    frame = _query(files, "icao24, timestamp, latitude, longitude", where, params, "ORDER BY icao24, timestamp")
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items()).with_columns(
+        pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Pin the archive's dtypes and order: canonical columns, then the schema extension (null in
     files written before a column existed); columns a newer writer added are kept after them."""

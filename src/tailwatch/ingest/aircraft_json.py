@@ -36,6 +36,12 @@ FIELDS = {
     "lat": pl.Float64(),
     "lon": pl.Float64(),
     "seen_pos": pl.Float64(),
+    # navigation integrity (readsb): extension columns nic, nac_p, sil, rc_m, adsb_version (docs/schema.md)
+    "nic": pl.UInt8(),
+    "nac_p": pl.UInt8(),
+    "sil": pl.UInt8(),
+    "rc": pl.Float32(),
+    "version": pl.UInt8(),
 }
 
 
@@ -84,6 +90,11 @@ class AircraftJsonReader:
             .otherwise(None).alias("onground"),
             clean_squawk(pl.col("squawk")).alias("squawk"),
             pl.lit(SOURCE).alias("source"),
+            pl.col("nic"),
+            pl.col("nac_p"),
+            pl.col("sil"),
+            pl.col("rc").alias("rc_m"),
+            pl.col("version").alias("adsb_version"),
         )
         for start in range(0, out.height, batch_rows):
             yield out.slice(start, batch_rows)

@@ -213,6 +213,7 @@ class AvrReader(CaptureReader):
                 report_rejects(decoder, rejects, lambda i, ln=lineno[sl]: f"{path}:{int(ln[i])}")
                 if points.height:
                     yield points
+        rejects.heard = decoder.take_heard()
         self.note_clock(clock, rejects, path)
 
 

@@ -51,6 +51,7 @@ class Rejects:
     counts: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     records: int = 0  # records the reader looked at (lines, frames, points), kept or not
+    heard: object = None  # Mode S readers: the file's heard minutes (hiding.heard), written beside the points
 
     def add(self, reason: str, where: str, n: int = 1) -> None:
         self.counts[reason] += n

@@ -349,7 +349,7 @@ class CaptureReader:
     def decoder(self):
         from tailwatch.ingest.modes.decoder import ModeSDecoder
 
-        return ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
+        return ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name, record_heard=True)
 
     @staticmethod
     def note_clock(clock, rejects: Rejects, path: Path) -> None:
@@ -398,6 +398,7 @@ class BeastReader(CaptureReader):
                 report_rejects(decoder, rejects, lambda i, o=modes.offset[sl]: f"{path}@{int(o[i])}")
                 if points.height:
                     yield points
+        rejects.heard = decoder.take_heard()
         self.note_clock(clock, rejects, path)
 
 

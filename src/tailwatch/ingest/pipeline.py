@@ -339,6 +339,7 @@ def ingest_files(
                     writer.write(batch, source_index=index)
                 if on_batch is not None:
                     on_batch(batch.height)
+            _write_heard(archive, rejects, prepared.digest)
             summary.records = rejects.records
             summary.rejected = rejects.total
             summary.reasons = dict(rejects.counts)
@@ -382,6 +383,14 @@ def ingest_files(
     return summaries
 
 
+def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:
+    """A Mode S file's heard minutes beside the points (hiding.heard), before its manifest is committed."""
+    if isinstance(rejects.heard, pl.DataFrame) and rejects.heard.height:
+        from tailwatch.hiding.heard import write_heard
+
+        write_heard(archive, rejects.heard, digest)
+
+
 def ingest_file(
     path: Path,
     archive: Path,
@@ -412,6 +421,7 @@ def ingest_file(
         if on_batch is not None:
             on_batch(batch.height)
     writer.flush()
+    _write_heard(archive, rejects, digest)
     summary.records = rejects.records
     summary.written = writer.result.rows_written
     summary.duplicates = writer.result.duplicates

@@ -64,7 +64,7 @@ class RawJsonlReader:
         from tailwatch.ingest.beast import receiver_from_env, report_rejects
         from tailwatch.ingest.modes.decoder import ModeSDecoder
 
-        decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name)
+        decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name, record_heard=True)
         for lines, first in line_batches(path, self.chunk_bytes):
             blank = lines.str.strip_chars().str.len_bytes().fill_null(1).to_numpy() == 0
             parsed = parse_lines(lines)
@@ -90,6 +90,7 @@ class RawJsonlReader:
                 report_rejects(decoder, rejects, lambda i, ln=lineno[start : start + batch_rows]: f"{path}:{int(ln[i])}")
                 if points.height:
                     yield points
+        rejects.heard = decoder.take_heard()
 
 
 READER = RawJsonlReader()

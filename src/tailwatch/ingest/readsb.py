@@ -15,8 +15,10 @@ readsb writes one row per line, so the fast path reads the rows as text lines an
 splits them into columns with Polars string kernels. A file not laid out that way
 (or damaged) goes through the JSON parser instead, row by row with rejects.
 
-The new-leg flag is emitted as the optional column `new_leg` (not in the canonical
-schema; `read_file` keeps it, the archive does not store it yet).
+The new-leg flag is emitted as the extension column `new_leg`; the details object's
+navigation integrity (`nic`, `nac_p`, `sil`, `rc` metres, `version`) as the extension
+columns `nic`, `nac_p`, `sil`, `rc_m`, `adsb_version` (docs/schema.md), carried forward
+from the last details object of the file as readsb itself holds them between reports.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class TraceReader:
 
 
 MAX_BAD_ROW_SHARE = 0.05
+# details-object keys → our column names (integrity; docs/schema.md)
+INTEGRITY_KEYS = {"nic": "nic", "nac_p": "nac_p", "sil": "sil", "rc": "rc_m", "version": "adsb_version"}
 TRACE_COLUMNS = ["dt", "lat", "lon", "alt", "gs", "trk", "flags", "vr", "details", "kind", "geo"]
 
 
@@ -166,6 +170,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         pl.col("row").str.extract(r'"flight":\s*"([^"]*)"').alias("callsign"),
         pl.col("row").str.extract(r'"squawk":\s*"([^"]*)"').alias("squawk"),
         after.str.splitn(",", 4).struct.field("field_2").alias("geo"),  # `},"type",geo,...`
+        *(pl.col("row").str.extract(rf'"{key}":\s*([0-9.]+)').alias(name) for key, name in INTEGRITY_KEYS.items()),
     )
     where = with_details.arg_true()
 
@@ -180,6 +185,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
                 scatter("callsign").alias("callsign"),
                 scatter("squawk").alias("squawk"),
                 scatter("geo", numbers["geo"]).alias("geo"),
+                *(scatter(name).alias(name) for name in INTEGRITY_KEYS.values()),
                 pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
             ),
             # each row's file facts, by position (rows are in file order): a gather, not a join
@@ -309,6 +315,8 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk"))).alias("squawk"),
         pl.lit(SOURCE).alias("source"),
         ((flags & FLAG_NEW_LEG) != 0).alias("new_leg"),
+        *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8())).alias(name)
+          for name in INTEGRITY_KEYS.values()),
         pl.col(LINE),
         pl.col(REASON),
         *([pl.col("_file")] if by_file else []),
@@ -355,6 +363,8 @@ def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
                                   strict=False),
             "squawk": pl.Series([d.get("squawk") if isinstance(d, dict) else None for d in details], dtype=pl.String,
                                 strict=False),
+            **{name: text(tuple(d.get(key) if isinstance(d, dict) else None for d in details))
+               for key, name in INTEGRITY_KEYS.items()},
         }
     )
     return _columns(parsed.lazy(), icao, float(t0), path, rejects)

@@ -65,8 +65,10 @@ def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None
 
 
 def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[str] | None,
-                start: datetime | None, end: datetime | None, skipped: list[str] | None = None) -> pl.DataFrame:
-    """Points of the aircraft; `skipped` (when given) gains one line per input file with rejected records."""
+                start: datetime | None, end: datetime | None, skipped: list[str] | None = None,
+                heard: list[pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Points of the aircraft; `skipped` (when given) gains one line per input file with rejected records;
+    `heard` (when given) the heard minutes of Mode S input files (hiding.heard)."""
     if archive is not None:
         from tailwatch.engines.duckdb import points_for
 
@@ -81,6 +83,8 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
             raise BadInput(f"{path}: no such file")
         frame, rejects = read_file(path)
         frames.append(frame)
+        if heard is not None and isinstance(rejects.heard, pl.DataFrame):
+            heard.append(rejects.heard)
         if skipped is not None and rejects.total:  # bad records are skipped, never silently
             reasons = ", ".join(f"{reason}: {n}" for reason, n in rejects.counts.most_common())
             skipped.append(f"input {path}: {rejects.total} record(s) skipped ({reasons}); first: "
@@ -97,8 +101,39 @@ def load_points(archive: Path | None, inputs: list[Path] | None, icao24s: list[s
     return points.sort(["icao24", "timestamp"])
 
 
-def enrich(itin: dict, points: pl.DataFrame) -> dict:
-    """Airspace and payload enrichers, when those modules are installed (pure functions on the dict)."""
+def hiding_step(itin: dict, points: pl.DataFrame, context: dict) -> dict:
+    """`dark_intervals`: when the aircraft went dark inside coverage or withheld its position (hiding.dark).
+
+    Other aircraft (the coverage evidence) come from the archive, one pruned query around each
+    silence, and the heard minutes from the archive's heard table; with `--input` files, both from
+    the input files (the other aircraft in them, the Mode S files' heard minutes).
+    """
+    from tailwatch.hiding.dark import hiding_evidence, window_pad
+
+    if points.height == 0:
+        return itin
+    icao24 = points["icao24"][0]
+    archive = context.get("archive")
+    if archive is not None:
+        from tailwatch.engines.duckdb import positions_in_box
+        from tailwatch.hiding.heard import read_heard
+
+        pad = window_pad()
+        heard = read_heard(archive, [icao24], points["timestamp"].min() - pad, points["timestamp"].max() + pad)
+
+        def others(start, end, box):  # one pruned archive query per silence
+            return positions_in_box(archive, start, end, box, exclude=icao24)
+    else:
+        everyone = context.get("points")
+        others = everyone.filter(pl.col("icao24") != icao24) if everyone is not None else points.clear()
+        heard = context.get("heard")
+        heard = heard.filter(pl.col("icao24") == icao24) if heard is not None else None
+    itin["dark_intervals"] = hiding_evidence(points, others, heard, window_end=context.get("end"))
+    return itin
+
+
+def enrich(itin: dict, points: pl.DataFrame, context: dict | None = None) -> dict:
+    """Airspace, payload and hiding enrichers, when those modules are installed (pure functions on the dict)."""
     try:
         from tailwatch.airspace.enrich import add_airspace
     except ImportError:
@@ -113,6 +148,8 @@ def enrich(itin: dict, points: pl.DataFrame) -> dict:
         steps.append(("airspace", lambda d: add_airspace(d, points, aircraft.get("country"))))
     if add_payload is not None:
         steps.append(("payload", lambda d: add_payload(d, aircraft.get("typecode"))))
+    if context is not None:
+        steps.append(("hiding", lambda d: hiding_step(d, points, context)))
     for name, step in steps:
         try:
             itin = step(itin)
@@ -135,7 +172,10 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
     if archive is not None and not wanted:
         raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
-    points = load_points(archive, inputs, hexes, start, end, skipped)
+    heard: list[pl.DataFrame] = []
+    # input files: every aircraft in them is coverage evidence for the others (hiding.dark)
+    everyone = load_points(archive, inputs, hexes if archive is not None else None, start, end, skipped, heard)
+    points = everyone if archive is not None or hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
     if points.height == 0:
         raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
     unseen = sorted(set(hexes or []) - set(points["icao24"].unique().to_list()))
@@ -143,6 +183,8 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
         skipped.append("asked for but not seen in the data" + (" in this window" if start or end else "")
                        + ": " + ", ".join(unseen))
     by_hex = {a["icao24"]: a for a in wanted}
+    context = {"archive": archive, "points": everyone if archive is None else None, "end": end,
+               "heard": pl.concat(heard) if heard else None}
     out: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
@@ -152,7 +194,7 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                 ac = resolve_aircraft(icao24, archive)
             except Exception:  # noqa: BLE001 - identity is optional enrichment here
                 ac = None
-        doc, itin = itinerary_doc(pts, ac, archive, end, skipped, enrich_with)
+        doc, itin = itinerary_doc(pts, ac, archive, end, skipped, enrich_with, context=context)
         out.append(doc)
         frames[icao24] = itin.points
     return out, frames
@@ -160,11 +202,13 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
 
 def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | None, end: datetime | None,
                   notes: list[str], enrich_with: Callable[[dict, pl.DataFrame], dict] | None = enrich,
-                  used: dict[str, int] | None = None):
+                  used: dict[str, int] | None = None, context: dict | None = None):
     """One aircraft's itinerary JSON (and the Itinerary): history prior, build, notes, enrichment.
 
     The single per-aircraft step every engine runs. `used` is the airport history; when None
-    and an archive is given, it is read from the archive (the aircraft's and its fleet's)."""
+    and an archive is given, it is read from the archive (the aircraft's and its fleet's).
+    `context` (archive, input points, heard minutes, window end) feeds the hiding evidence when
+    the default enrichment runs; without it the context is the archive alone."""
     from tailwatch.itinerary.build import build_itinerary
 
     icao24 = points["icao24"][0]
@@ -180,7 +224,9 @@ def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | N
                                           "ground or low at each airport in the archive: the prior for unseen stops"}
     if notes:
         doc.setdefault("notes", []).extend(notes)
-    if enrich_with is not None:
+    if enrich_with is enrich:
+        doc = enrich(doc, itin.points, context or {"archive": archive, "end": end})
+    elif enrich_with is not None:
         doc = enrich_with(doc, itin.points)
     return doc, itin
 

@@ -34,7 +34,7 @@ import polars as pl
 
 from tailwatch.archive import WriteResult, fsync_dir, write_frames
 from tailwatch.ingest.base import BadInput
-from tailwatch.schema import COLUMNS, empty_points
+from tailwatch.schema import empty_points, with_extensions
 
 MAGIC = b"TWJ1"
 HEADER = struct.Struct("<4sII")
@@ -60,9 +60,9 @@ def parse_fsync(policy: str | float | None) -> float | None:
 
 
 def encode_record(frame: pl.DataFrame) -> bytes:
-    """One framed record holding `frame` (canonical columns)."""
+    """One framed record holding `frame` (the archive's columns: canonical, then the schema extension)."""
     buf = io.BytesIO()
-    frame.select(COLUMNS).write_ipc_stream(buf, compression="uncompressed")
+    with_extensions(frame).write_ipc_stream(buf, compression="uncompressed")
     payload = buf.getvalue()
     return HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
@@ -93,7 +93,8 @@ def read_segment(path: Path) -> SegmentRead:
             break
         frames.append(pl.read_ipc_stream(io.BytesIO(payload)))
         pos = end
-    frame = pl.concat(frames, how="vertical_relaxed") if frames else empty_points()
+    # records written before the extension columns existed lack them: read as null
+    frame = with_extensions(pl.concat(frames, how="diagonal_relaxed")) if frames else with_extensions(empty_points())
     return SegmentRead(frame=frame, records=len(frames), valid_bytes=pos, total_bytes=len(data))
 
 

@@ -14,6 +14,7 @@ flushes the journal, and returns 0.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import signal
 import sys
@@ -34,7 +35,7 @@ from tailwatch.live.feeds import Feed, ModeSFrames, SbsFeed, make_feed
 from tailwatch.live.journal import Journal, flush_segment
 from tailwatch.live.merge import MessageMerger, PositionMerger
 from tailwatch.live.tracker import Tracker, near_airport
-from tailwatch.schema import COLUMNS, POINT_SCHEMA, positions_only
+from tailwatch.schema import ARCHIVE_SCHEMA, COLUMNS, POINT_SCHEMA, positions_only, with_extensions
 
 
 @dataclass
@@ -94,7 +95,8 @@ class Pipeline:
 
         self.cfg = cfg
         self.feeds = feeds
-        self.decoder = ModeSDecoder(reference=cfg.reference, source="live")  # source set per feed below
+        # source set per feed below; heard minutes (hiding.heard) go to the archive with each flush
+        self.decoder = ModeSDecoder(reference=cfg.reference, source="live", record_heard=True)
         self.messages = MessageMerger(cfg.dedupe_window_s)
         self.positions = PositionMerger()
         self.sbs_carry = {id(f): SbsCarry() for f in feeds if isinstance(f, SbsFeed)}
@@ -196,13 +198,13 @@ class Pipeline:
 
     def _merge_points(self, parts: list[tuple[int, pl.DataFrame]], now: float) -> pl.DataFrame:
         if not parts:
-            return pl.DataFrame(schema=POINT_SCHEMA)
+            return pl.DataFrame(schema=ARCHIVE_SCHEMA)
         tagged = pl.concat(
-            [p.select(COLUMNS).with_columns(pl.lit(i, pl.Int32).alias("_feed")) for i, p in parts if p.height],
+            [with_extensions(p).with_columns(pl.lit(i, pl.Int32).alias("_feed")) for i, p in parts if p.height],
             how="vertical_relaxed",
         ) if any(p.height for _, p in parts) else None
         if tagged is None:
-            return pl.DataFrame(schema=POINT_SCHEMA)
+            return pl.DataFrame(schema=ARCHIVE_SCHEMA)
         # one feed has no copies to merge (the archive drops exact repeats on write)
         merged = self.positions.merge(tagged, now) if len(self.feeds) > 1 else tagged
         for i, n in merged.group_by("_feed").len().iter_rows():
@@ -323,7 +325,13 @@ class Watcher:
             self.dispatcher.send(alert)
 
     # -- flushing -------------------------------------------------------------------------------
-    def _flush_sealed(self, paths: list[Path]) -> int:
+    def _flush_sealed(self, paths: list[Path], heard: pl.DataFrame | None = None) -> int:
+        """Sealed journal segments into the archive, and the heard minutes decoded since the last flush
+        (kept in memory until then: a kill loses those minutes, never positions)."""
+        if heard is not None and heard.height:
+            from tailwatch.hiding.heard import write_heard
+
+            write_heard(self.cfg.archive, heard, f"live-{time.time_ns()}-{os.getpid()}")
         rows = 0
         for path in paths:
             rows += flush_segment(path, self.cfg.archive).rows_written
@@ -342,8 +350,9 @@ class Watcher:
             self._last_flush = time.monotonic()
             self.journal.seal()
             sealed = self.journal.sealed()
-            if sealed:
-                self._flushing = self._flusher.submit(self._flush_sealed, sealed)
+            heard = self.pipeline.decoder.take_heard()
+            if sealed or heard.height:
+                self._flushing = self._flusher.submit(self._flush_sealed, sealed, heard)
 
     def _warm_up(self) -> None:
         """Build the airport (and, for country rules, airspace) indexes before data flows."""
@@ -442,7 +451,7 @@ class Watcher:
                 flushing, self._flushing = self._flushing, None
                 self.archived_rows += flushing.result()
             self.journal.seal()
-            self.archived_rows += self._flush_sealed(self.journal.sealed())
+            self.archived_rows += self._flush_sealed(self.journal.sealed(), self.pipeline.decoder.take_heard())
         finally:
             self.journal.close()
             self._flusher.shutdown(wait=True)

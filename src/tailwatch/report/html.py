@@ -614,6 +614,13 @@ def render_simulation(itin: dict) -> str:
             + rows + "</table>")
 
 
+def _hiding(itin: dict, frame: pl.DataFrame | None) -> str:
+    """Went dark / position withheld (report/hiding.py), when the itinerary has any."""
+    from tailwatch.report.hiding import render_timeline
+
+    return render_timeline(itin, frame)
+
+
 def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     a = itin.get("aircraft") or {}
     legs = itin.get("legs") or []
@@ -629,6 +636,7 @@ def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
             f"not to scale). Lines are observed altitudes; hatched areas have no points (inferred).</small></p>"
             f"{render_profile(itin, by_leg, key)}"
             f'<h3>Legs</h3>{render_legs_table(itin, frames)}<h3>Stops</h3>{render_stops_table(itin)}'
+            f"{_hiding(itin, frame)}"
             f"{render_simulation(itin)}"
             f"<h3>Identity and list entries</h3>{render_identity(itin)}{_notes(itin)}</section>")
 

@@ -112,6 +112,9 @@ def render_itinerary(itin: dict) -> list[str]:
         d = (leg.get("destination") or {}).get("icao") or "?"
         lines.append(f"| {i + 1} | {o} | {d} | {leg.get('takeoff') or '–'} | {leg.get('landing') or '–'} | "
                      f"{_km(leg.get('great_circle_km'))} | {leg['origin_evidence']} / {leg['destination_evidence']} |")
+    from tailwatch.report.hiding import markdown_lines
+
+    lines += markdown_lines(itin)
     for note in itin.get("notes") or []:
         lines.append(f"\n*Note:* {note}")
     return lines

@@ -36,10 +36,10 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.geodesy import haversine_km
-from tailwatch.ingest.modes import cpr
+from tailwatch.ingest.modes import cpr, integrity
 from tailwatch.ingest.modes.bits import hex_addresses, to_polars
 from tailwatch.ingest.modes.fields import Fields, decode_fields
-from tailwatch.schema import POINT_SCHEMA, TIMESTAMP, empty_points
+from tailwatch.schema import INTEGRITY_SCHEMA, POINT_SCHEMA, TIMESTAMP
 
 REJECT_CRC = "bad parity (CRC)"
 REJECT_UNCONFIRMED = "unconfirmed address"
@@ -54,7 +54,16 @@ MESSAGE_COLUMNS = (
     "timestamp", "icao24", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track",
     "vertical_rate", "heading", "airspeed", "callsign", "squawk", "onground",
     "cpr_odd", "surface", "latitude", "longitude",
+    "adsb_version", "nic_a", "nic_b", "nic_c", "nac_p", "sil", "nic", "nuc_p", "rc_m",
 )
+INTEGRITY_FIELDS = ("version", "nic_a", "nic_c", "nac_p", "sil")  # carried per address from TC 31 / TC 29
+DECODED_SCHEMA = {**POINT_SCHEMA, **INTEGRITY_SCHEMA}  # what `decode` returns: canonical, then integrity
+POINT_COLUMNS = list(DECODED_SCHEMA)
+
+
+def empty_points() -> pl.DataFrame:
+    """An empty frame of `decode`'s columns."""
+    return pl.DataFrame(schema=DECODED_SCHEMA)
 
 
 def _running_last(flag: np.ndarray) -> np.ndarray:
@@ -85,7 +94,13 @@ class ModeSDecoder:
         surface_window: float = 600.0,
         velocity_window: float = 30.0,
         max_speed_kt: float = 1500.0,
+        integrity_window: float = 60.0,
+        record_heard: bool = False,
     ) -> None:
+        self.integrity_window = integrity_window
+        # heard minutes (hiding.heard) of every accepted message, position or not, when asked for
+        self.record_heard = record_heard
+        self._heard: list[pl.DataFrame] = []
         self.max_speed_kt = max_speed_kt
         self.reference = reference
         self.source = source
@@ -107,6 +122,8 @@ class ModeSDecoder:
         self._pos = {k: np.zeros(0, d) for k, d in _POS_STATE.items()}
         # carried values per address
         self._carry = {k: np.zeros(0, d) for k, d in _CARRY_STATE.items()}
+        # integrity values in force per address: value and time of each of INTEGRITY_FIELDS
+        self._integrity = {k: np.zeros(0, d) for k, d in _INTEGRITY_STATE.items()}
 
     # ------------------------------------------------------------------ public
     def decode(
@@ -117,7 +134,20 @@ class ModeSDecoder:
         reference: tuple[float, float] | None = None,
     ) -> pl.DataFrame:
         """Canonical points (positions only) of one batch; call again with the next batch."""
-        return self._points(self._decode(msg, length, t, reference))
+        c = self._decode(msg, length, t, reference)
+        if self.record_heard and c["t"].size:
+            from tailwatch.hiding.heard import heard_minutes
+
+            has = c["is_position"] & ~np.isnan(c["latitude"])
+            self._heard.append(heard_minutes(c["icao"], c["t"], has, self.source))
+        return self._points(c)
+
+    def take_heard(self) -> pl.DataFrame:
+        """The heard minutes recorded since the last call (one row per aircraft and minute)."""
+        from tailwatch.hiding.heard import empty_heard, merge
+
+        parts, self._heard = self._heard, []
+        return merge(parts) if parts else empty_heard()
 
     def messages(
         self,
@@ -131,11 +161,15 @@ class ModeSDecoder:
         For inspection and comparison with other decoders; advances the same
         state as `decode` except the carried values.
         """
-        c = self._decode(msg, length, t, reference)
+        c = self._decode(msg, length, t, reference, raw_integrity=True)
         frame = pl.DataFrame(
             {k: c[k] for k in ("row", "df", "tc", "altitude", "geoaltitude", "groundspeed", "track", "vertical_rate",
-                               "heading", "airspeed", "cpr_odd", "surface", "latitude", "longitude")},
+                               "heading", "airspeed", "cpr_odd", "surface", "latitude", "longitude", "rc_m")},
             nan_to_null=True,
+        ).with_columns(
+            _small(name, c[key]) for name, key in (
+                ("adsb_version", "version"), ("nic_a", "nic_a"), ("nic_b", "nic_b"), ("nic_c", "nic_c"),
+                ("nac_p", "nac_p"), ("sil", "sil"), ("nic", "nic"), ("nuc_p", "nuc_p"))
         )
         return frame.with_columns(
             _timestamps(c["t"]),
@@ -146,7 +180,7 @@ class ModeSDecoder:
         ).select(*MESSAGE_COLUMNS, "row")
 
     # ------------------------------------------------------------ internals
-    def _decode(self, msg, length, t, reference) -> dict[str, np.ndarray]:
+    def _decode(self, msg, length, t, reference, raw_integrity: bool = False) -> dict[str, np.ndarray]:
         """NumPy columns of the accepted messages of a batch (positions decoded, state advanced)."""
         msg = np.asarray(msg, dtype=np.uint8).reshape(-1, 14)
         length = np.asarray(length, dtype=np.uint8)
@@ -190,7 +224,65 @@ class ModeSDecoder:
             "longitude": lon[rows],
             "callsign": f.callsign[rows],
             "squawk": f.squawk[rows],
-        }
+            **({k: getattr(f, k)[rows] for k in (*INTEGRITY_FIELDS, "nic_b")} if raw_integrity else {}),
+        } | self._integrity_of_rows(f, t, rows)
+
+    def _integrity_of_rows(self, f: Fields, t: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """`_integrity_in_force` over the rows that carry or need integrity (positions, TC 29, TC 31), spread back."""
+        tc = f.tc[rows]
+        rel = np.flatnonzero(f.is_position[rows] | (tc == 29) | (tc == 31))
+        sub = rows[rel]
+        got = self._integrity_in_force(f.address[sub], t[sub], f.tc[sub], f.is_position[sub], f.surface[sub],
+                                       {k: getattr(f, k)[sub] for k in (*INTEGRITY_FIELDS, "nic_b")})
+        out = {}
+        for key, values in got.items():
+            full = np.full(rows.size, np.nan if values.dtype.kind == "f" else -1, values.dtype)
+            full[rel] = values
+            out[key] = full
+        return out
+
+    def _integrity_in_force(self, icao, t, tc, is_position, surface, raw) -> dict[str, np.ndarray]:
+        """Per accepted message: the version, supplements, NACp and SIL last announced by its aircraft
+        (state of earlier batches included; NACp, SIL and supplements at most `integrity_window` old,
+        the version for as long as the aircraft is tracked), and for positions NIC, NUCp and Rc."""
+        st = self._integrity
+        k = st["icao"].size
+        m = icao.size
+        all_icao = np.concatenate((st["icao"], icao))
+        seq = np.concatenate((np.full(k, -1), np.arange(m)))
+        tt = np.concatenate((np.full(k, -np.inf), t))
+        o = np.lexsort((seq, tt, all_icao))
+        icao_s = all_icao[o]
+        start = _group_starts(icao_s)
+        end = np.ones(o.size, bool)
+        end[:-1] = icao_s[1:] != icao_s[:-1]
+        ends = np.flatnonzero(end)
+        batch_pos = np.empty(m, np.int64)  # where each batch row sits in the sorted order
+        batch_pos[o[o >= k] - k] = np.flatnonzero(o >= k)
+        now: dict[str, np.ndarray] = {}
+        new_state: dict[str, np.ndarray] = {"icao": icao_s[ends]}
+        for key in INTEGRITY_FIELDS:
+            value = np.concatenate((st[key], raw[key]))
+            when = np.concatenate((st[f"t_{key}"], t))
+            idx = _running_last((value >= 0)[o])
+            idx = np.where(idx >= start, idx, -1)
+            src = o[np.maximum(idx, 0)]
+            got = np.where(idx >= 0, value[src], -1).astype(np.int8)
+            at = np.where(idx >= 0, when[src], -np.inf)
+            new_state[key], new_state[f"t_{key}"] = got[ends], at[ends]
+            got_b, at_b = got[batch_pos], at[batch_pos]
+            fresh = (key == "version") | (t - at_b <= self.integrity_window)
+            now[key] = np.where(fresh, got_b, -1).astype(np.int8)
+        keep = np.zeros(ends.size, bool)
+        for key in INTEGRITY_FIELDS:
+            keep |= new_state[key] >= 0
+        self._integrity = {key: v[keep] for key, v in new_state.items()}
+        supplement = np.where(surface, now["nic_c"], raw["nic_b"])
+        nic = np.where(is_position, integrity.nic(tc, now["version"], now["nic_a"], supplement), -1).astype(np.int8)
+        nuc = np.where(is_position, integrity.nuc_p(tc), -1).astype(np.int8)
+        rc = np.where(is_position, integrity.containment_m(nic, nuc, now["version"], now["nic_a"], supplement), np.nan)
+        return {"nic": nic, "nuc_p": nuc, "rc_m": rc, "nac_p_now": now["nac_p"], "sil_now": now["sil"],
+                "version_now": now["version"]}
 
     def _accept(self, f: Fields, timed: np.ndarray) -> np.ndarray:
         """Which messages to keep; counts the others by reason; updates the confirmed set."""
@@ -498,12 +590,22 @@ class ModeSDecoder:
             _callsigns(np.where(pick(lc) >= 0, callsign[o[np.maximum(pick(lc), 0)]], b"")),
             to_polars("squawk", np.where(pick(lq) >= 0, squawk[o[np.maximum(pick(lq), 0)]], b"")),
             pl.lit(self.source, pl.String).alias("source"),
-        ).select(list(POINT_SCHEMA))
+            pl.Series("rc_m", c["rc_m"][src], pl.Float32, nan_to_null=True),
+            *(_small(name, c[key][src]) for name, key in (
+                ("nic", "nic"), ("nac_p", "nac_p_now"), ("sil", "sil_now"), ("nuc_p", "nuc_p"),
+                ("adsb_version", "version_now"))),
+        ).select(POINT_COLUMNS)
 
 
 def _timestamps(t: np.ndarray) -> pl.Series:
     micros = np.round(t * 1e6).astype(np.int64)
     return pl.Series("timestamp", micros).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIMESTAMP)
+
+
+def _small(name: str, values: np.ndarray) -> pl.Series:
+    """A UInt8 column from int8 codes, -1 (not carried) as null."""
+    values = np.asarray(values)
+    return pl.Series(name, np.maximum(values, 0).astype(np.uint8)).set(pl.Series(values < 0), None)
 
 
 def _callsigns(raw: np.ndarray) -> pl.Series:
@@ -513,6 +615,8 @@ def _callsigns(raw: np.ndarray) -> pl.Series:
 
 _CPR_STATE = {"icao": np.uint32, "surface": bool, "odd": bool, "t": np.float64, "lat": np.float64, "lon": np.float64}
 _POS_STATE = {"icao": np.uint32, "t": np.float64, "lat": np.float64, "lon": np.float64}
+_INTEGRITY_STATE = {"icao": np.uint32, **{k: np.int8 for k in INTEGRITY_FIELDS},
+                    **{f"t_{k}": np.float64 for k in INTEGRITY_FIELDS}}
 _CARRY_STATE = {
     "icao": np.uint32,
     "callsign": "S8",

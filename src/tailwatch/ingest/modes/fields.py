@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tailwatch.ingest.modes import altitude, identification, position, squawk, velocity
+from tailwatch.ingest.modes import altitude, identification, integrity, position, squawk, velocity
 from tailwatch.ingest.modes.bits import bits, downlink_format, expected_length
 from tailwatch.ingest.modes.crc import syndrome
 
@@ -48,6 +48,13 @@ class Fields:
     lat_cpr: np.ndarray  # float fraction in [0, 1)
     lon_cpr: np.ndarray
     is_velocity: np.ndarray  # bool (TC 19, subtype 1-4)
+    # integrity (int8, -1 where the message does not carry it; see integrity.py)
+    version: np.ndarray  # ADS-B version (TC 31)
+    nic_a: np.ndarray  # NIC supplement A (TC 31)
+    nic_b: np.ndarray  # NIC supplement B (airborne positions)
+    nic_c: np.ndarray  # NIC supplement C (TC 31 surface)
+    nac_p: np.ndarray  # NACp (TC 31, TC 29 subtype 1)
+    sil: np.ndarray  # SIL (TC 31, TC 29 subtype 1)
 
 
 def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
@@ -97,6 +104,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         lat_cpr=nan.copy(),
         lon_cpr=nan.copy(),
         is_velocity=np.zeros(n, bool),
+        **dict(zip(("version", "nic_a", "nic_b", "nic_c", "nac_p", "sil"), np.full((6, n), -1, np.int8))),
     )
     tc = f.tc
 
@@ -120,6 +128,18 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         f.geoaltitude[sel] = np.where(gnss, altitude.es_gnss_height(m), np.nan)
         f.groundspeed[sel] = np.where(surf, position.surface_speed(m), np.nan)
         f.track[sel] = np.where(surf, position.surface_track(m), np.nan)
+        f.nic_b[sel] = np.where(surf, -1, integrity.nic_b(m))
+
+    sel = np.flatnonzero(tc == 31)
+    if sel.size:
+        status = integrity.operational_status(msg[sel])
+        for key in ("version", "nic_a", "nic_c", "nac_p", "sil"):
+            getattr(f, key)[sel] = status[key]
+
+    sel = np.flatnonzero(tc == 29)
+    if sel.size:
+        state = integrity.target_state(msg[sel])
+        f.nac_p[sel], f.sil[sel] = state["nac_p"], state["sil"]
 
     sel = np.flatnonzero(tc == 19)
     if sel.size:

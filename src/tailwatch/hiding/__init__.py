@@ -1,0 +1,1 @@
+"""Aircraft that hide and GNSS interference: went dark, position withheld, jamming and spoofing."""
