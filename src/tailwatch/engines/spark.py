@@ -236,7 +236,11 @@ class SparkEngine:
             def one_aircraft(table: pa.Table) -> pa.Table:
                 return itinerary_of_group(table, by_hex, archive_name, early_notes, with_points)
 
-            rows = points.groupBy("icao24").applyInArrow(one_aircraft, ITINERARY_DDL).toArrow().to_pylist()
+            # hash-partitioned by address into a fixed number of tasks: adaptive execution would
+            # coalesce this small-in-bytes, CPU-heavy stage into one task on one core
+            tasks = 4 * self.session().sparkContext.defaultParallelism
+            rows = (points.repartition(tasks, "icao24").groupBy("icao24").applyInArrow(one_aircraft, ITINERARY_DDL)
+                    .toArrow().to_pylist())
         if not rows:
             raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
         rows.sort(key=lambda r: r["icao24"])
