@@ -69,6 +69,10 @@ def archive(traffic_samples: Path, tmp_path_factory) -> Path:
     # a file from before an optional column existed: the same rows without `squawk` and `geoaltitude`
     old = next(p for p in partition_files(arc) if p.parent.name == "date=2024-04-06")
     pl.read_parquet(old).drop("squawk", "geoaltitude").write_parquet(old)
+    # and one from a newer writer, with a column the schema does not list yet
+    new = next(p for p in partition_files(arc) if p.parent.name == "date=2025-02-05")
+    frame = pl.read_parquet(new)
+    frame.with_columns(newer_flag=pl.int_range(frame.height) % 500 == 0).write_parquet(new)
     return arc
 
 
@@ -117,6 +121,7 @@ def test_points_and_summary_identical(spark, archive: Path):
         assert got.schema == want.schema and got.equals(want)
         assert str(got.schema["timestamp"]) == "Datetime(time_unit='us', time_zone='UTC')"
     assert (got["timestamp"].dt.microsecond() != 0).any()  # fractions of seconds (readsb) survive
+    assert got.columns[-1] == "newer_flag" and got["newer_flag"].sum() >= 1  # kept, as DuckDB keeps it
     assert spark.summary_by_aircraft(archive).equals(duck.summary_by_aircraft(archive))
     old_day = spark.points_for(archive, None, datetime(2024, 4, 6), datetime(2024, 4, 6, 23, 59))
     assert old_day.height > 0 and old_day["squawk"].null_count() == old_day.height  # the older file reads

@@ -71,15 +71,37 @@ def spark_type(dtype: pl.DataType):
     raise TypeError(f"no Spark type for point column dtype {dtype}")
 
 
-def archive_schema():
-    """The archive as Spark reads it: the canonical columns of `tailwatch.schema`, then `date`.
+def extra_columns(files: list[Path]) -> dict[str, pl.DataType]:
+    """Columns the archive's files hold beyond `tailwatch.schema` (a newer writer's), by footer.
 
-    Given explicitly (no footer-by-footer inference), so a file lacking an optional column
-    reads it as null and a year of files costs no schema merge on the driver.
+    The DuckDB engine reads files by name union and keeps such columns after the canonical
+    ones; reading the footers (on threads, a few hundred microseconds each) keeps Spark's
+    answer the same without Spark's own schema merge.
+    """
+    import pyarrow.parquet as pq
+    from concurrent.futures import ThreadPoolExecutor
+
+    known = set(POINT_SCHEMA) | {"date"}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        schemas = list(pool.map(pq.read_schema, files))
+    extras: dict[str, pl.DataType] = {}
+    for schema in schemas:
+        for field in schema:
+            if field.name not in known and field.name not in extras:
+                extras[field.name] = pl.from_arrow(pa.table({field.name: pa.array([], field.type)})).schema[field.name]
+    return extras
+
+
+def archive_schema(extras: dict[str, pl.DataType] | None = None):
+    """The archive as Spark reads it: the canonical columns of `tailwatch.schema`, `extras`, `date`.
+
+    Given explicitly (no footer-by-footer inference by Spark), so a file lacking an optional
+    column reads it as null.
     """
     from pyspark.sql import types as T
 
-    fields = [T.StructField(name, spark_type(dtype), True) for name, dtype in POINT_SCHEMA.items()]
+    columns = {**POINT_SCHEMA, **(extras or {})}
+    fields = [T.StructField(name, spark_type(dtype), True) for name, dtype in columns.items()]
     return T.StructType([*fields, T.StructField("date", T.DateType(), True)])
 
 
@@ -160,14 +182,15 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         start, end = _utc(start), _utc(end)
-        frame = self.session().read.schema(archive_schema()).parquet(str(Path(archive).resolve()))
+        extras = extra_columns(partition_files_between(archive, start, end))
+        frame = self.session().read.schema(archive_schema(extras)).parquet(str(Path(archive).resolve()))
         if start is not None:
             frame = frame.filter((F.col("date") >= F.lit(start.date())) & (F.col("timestamp") >= F.lit(start)))
         if end is not None:
             frame = frame.filter((F.col("date") <= F.lit(end.date())) & (F.col("timestamp") <= F.lit(end)))
         if icao24s is not None:
             frame = frame.filter(F.col("icao24").isin(sorted({a.strip().lower() for a in icao24s})))
-        return frame.select(*POINT_SCHEMA)
+        return frame.select(*POINT_SCHEMA, *extras)
 
     def points_for(self, archive: Path, icao24s: list[str] | None = None, start: datetime | None = None,
                    end: datetime | None = None) -> pl.DataFrame:
@@ -313,4 +336,4 @@ def day_partition(day: str, partitions: int) -> int:
     return zlib.crc32(day.encode()) % partitions
 
 
-__all__ = ["SparkEngine", "archive_schema", "spark_type", "itinerary_of_group", "DEFAULT_MASTER"]
+__all__ = ["SparkEngine", "archive_schema", "extra_columns", "spark_type", "itinerary_of_group", "DEFAULT_MASTER"]
