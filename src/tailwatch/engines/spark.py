@@ -153,6 +153,8 @@ class SparkEngine:
             conf["spark.sql.shuffle.partitions"] = str(max(4, 2 * (os.cpu_count() or 2)))
             conf["spark.driver.memory"] = os.environ.get("TAILWATCH_SPARK_DRIVER_MEMORY", "4g")
             conf["spark.ui.enabled"] = "false"
+            quiet = Path(__file__).with_name("log4j2-quiet.properties")
+            conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{quiet}"
         conf.update(self.conf)
         for key, value in conf.items():
             builder = builder.config(key, value)
