@@ -23,7 +23,7 @@ from tailwatch.engines import get_engine
 from tailwatch.engines.duckdb import DuckDBEngine
 from tailwatch.ingest.pipeline import expand_paths, ingest_files
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]  # one JVM, one archive
 
 MASTER = "local[2]"
 
