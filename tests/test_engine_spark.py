@@ -169,19 +169,24 @@ def test_batch_itinerary_watchlist_window_identical(spark, capsys, archive: Path
 
 
 def test_spark_ingest_writes_the_archive_duckdb_reads(spark, capsys, traffic_samples: Path, tmp_path: Path):
-    files = _sources(traffic_samples, big=False)
+    bad_csv, cut_gz = tmp_path / "bad.csv", tmp_path / "cut.json.gz"
+    bad_csv.write_text("garbage,data\n1,2\n")
+    cut_gz.write_bytes((traffic_samples / "collections" / "quickstart.json.gz").read_bytes()[:3000])
+    files = [*_sources(traffic_samples, big=False), bad_csv, cut_gz]
     by_duck, by_spark = tmp_path / "duck", tmp_path / "spark"
     want = DuckDBEngine().ingest(files, by_duck)
+    got = spark.ingest(files, by_spark)
+    fields = ("path", "format", "records", "points", "written", "duplicates", "rejected", "error")
+    assert [[getattr(s, f) for f in fields] for s in got] == [[getattr(s, f) for f in fields] for s in want]
+    assert [s.error is not None for s in got] == [False] * (len(files) - 2) + [True, True]
     code, out, err = run(capsys, "ingest", *map(str, files), "--archive", str(by_spark), "--engine", "spark",
-                         "--spark-master", MASTER)
-    assert code == 0, err
+                         "--spark-master", MASTER)  # again: nothing new, the two bad files named
+    assert code == 2 and "bad.csv: unknown format" in err and "cut.json.gz@3000" in err
     again = spark.ingest(files, by_spark)
-    assert all(s.skipped for s in again) and len(again) == len(want)
+    assert all(s.skipped for s in again[:-2])
     order = ["icao24", "timestamp", "latitude", "longitude"]
     a, b = scan(by_duck).collect().sort(order), scan(by_spark).collect().sort(order)
     assert a.height > 5000 and a.equals(b)
-    assert sorted(p.parent.name for p in partition_files(by_spark)) == sorted(
-        {p.parent.name for p in partition_files(by_spark)})  # one file per day
     assert {p.parent.name for p in partition_files(by_spark)} == {p.parent.name for p in partition_files(by_duck)}
     duck = get_engine("duckdb")
     assert duck.summary_by_aircraft(by_spark).equals(spark.summary_by_aircraft(by_duck))
