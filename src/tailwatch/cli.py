@@ -186,10 +186,10 @@ def itinerary(
         raise BadInput(f"--engine {runner.name} reads an --archive DIR; --input files are read on this machine")
     try:
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
-        if archive is not None and (runner.name != "duckdb" or every):
+        if archive is not None:
             itins, frames = runner.itineraries(archive, aircraft, watchlist, t0, t1, every_aircraft=every,
                                                with_points=fmt != "json")
-        else:
+        else:  # --input files: read and built on this machine
             itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1)
     except NoAircraft as exc:
         raise NoResult(str(exc)) from exc
