@@ -154,6 +154,12 @@ def test_batch_itinerary_every_aircraft_identical(spark, capsys, archive: Path):
     assert len(docs) >= 200 and [d["aircraft"]["icao24"] for d in docs] == sorted(d["aircraft"]["icao24"] for d in docs)
     assert sum(len(d["legs"]) for d in docs) > 150 and sum(len(d["stops"]) for d in docs) > 100
     assert any(leg["countries"] for d in docs for leg in d["legs"])  # the airspace enrichment ran
+    errors = set()
+    for engine in (["--engine", "duckdb"], ["--engine", "spark", "--spark-master", MASTER]):
+        code, _, err = run(capsys, "itinerary", "--archive", str(archive), "--all", "--start", "2030-01-01", *engine)
+        assert code == 1
+        errors.add(err.strip().splitlines()[-1])
+    assert errors == {"no result: no points for any aircraft in the data in this window"}
 
 
 def test_batch_itinerary_watchlist_window_identical(spark, capsys, archive: Path, watchlist: Path):

@@ -221,13 +221,6 @@ class SparkEngine:
         frame = pl.from_arrow(grouped.toArrow())
         return summary_frame(frame).sort("icao24")  # type: ignore[arg-type]
 
-    def aircraft_seen(self, archive: Path, start: datetime | None = None, end: datetime | None = None) -> list[str]:
-        """Addresses with points in [start, end], sorted."""
-        if not partition_files_between(archive, _utc(start), _utc(end)):
-            return []
-        seen = self.points_frame(archive, None, start, end).select("icao24").distinct().toArrow()
-        return sorted(seen.column("icao24").to_pylist())
-
     # -- itineraries -----------------------------------------------------------------------
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
@@ -241,20 +234,19 @@ class SparkEngine:
         if not archive.is_dir():
             raise BadInput(f"{archive}: no such archive folder")
         notes: list[str] = []  # as query.itineraries: unresolved entries first, unseen aircraft last
-        if every_aircraft:
-            aircraft, watchlist = self.aircraft_seen(archive, start, end), None
-            if not aircraft:
-                raise NoAircraft(NO_AIRCRAFT_IN_WINDOW + (" in this window" if start or end else ""))
-        wanted = [resolve_aircraft(q, archive) for q in aircraft or []]
-        if watchlist is not None:
-            wanted += watchlist_aircraft(watchlist, archive, notes)
-        if not wanted:
-            raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
+        wanted: list[dict] = []
+        if not every_aircraft:
+            wanted = [resolve_aircraft(q, archive) for q in aircraft or []]
+            if watchlist is not None:
+                wanted += watchlist_aircraft(watchlist, archive, notes)
+            if not wanted:
+                raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
+        # every aircraft of the window: no address filter, and each executor looks up the identity
+        # of its aircraft (the same `resolve_aircraft` the DuckDB path calls on one machine)
         hexes = list(dict.fromkeys(a["icao24"] for a in wanted))
         by_hex = {a["icao24"]: a for a in wanted}
         rows = []
         if partition_files_between(archive, _utc(start), _utc(end)):
-            # every aircraft of the window: no address filter (a 10^5-value IN list buys nothing)
             points = self.points_frame(archive, None if every_aircraft else hexes, start, end)
             archive_name, early_notes = str(archive), list(notes)
 
@@ -267,7 +259,9 @@ class SparkEngine:
             rows = (points.repartition(tasks, "icao24").groupBy("icao24").applyInArrow(one_aircraft, ITINERARY_DDL)
                     .toArrow().to_pylist())
         if not rows:
-            raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
+            if every_aircraft:
+                raise NoAircraft(NO_AIRCRAFT_IN_WINDOW + (" in this window" if start or end else ""))
+            raise NoAircraft("no points for " + ", ".join(hexes) + " in the data")
         rows.sort(key=lambda r: r["icao24"])
         unseen = sorted(set(hexes) - {r["icao24"] for r in rows})
         late = ["asked for but not seen in the data" + (" in this window" if start or end else "")
