@@ -50,6 +50,8 @@ def system_packages() -> None:
         print(f"note: cannot install {', '.join(missing)} (not root or no apt-get); their tests will skip")
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # slim images drop /usr/share/man: the JRE's postinst links its man page there and fails without it
+    Path("/usr/share/man/man1").mkdir(parents=True, exist_ok=True)
     run("apt-get", "update", "-qq", env=env)
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
 
