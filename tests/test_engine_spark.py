@@ -203,3 +203,6 @@ def test_bad_engine_is_bad_input(capsys, archive: Path):
     assert code == 2 and "--engine must be one of duckdb, spark" in err
     code, _, err = run(capsys, "scan", "--archive", str(archive), "--spark-master", "local[1]")
     assert code == 2 and "--spark-master goes with --engine spark" in err
+    some = next(iter(partition_files(archive)))
+    code, _, err = run(capsys, "itinerary", "--input", str(some), "--engine", "spark")
+    assert code == 2 and "--engine spark reads an --archive DIR" in err
