@@ -4,7 +4,8 @@
 Needs nothing but Python 3.11+. Creates `.venv`, installs the package (and the
 test extras), installs the Debian packages the tests drive when they are
 missing (Chromium for the report test, dump1090-mutability for the receiver
-test), then runs `tailwatch demo` or pytest. `.ci/run` calls `test`.
+test, a Java 17 runtime for the Spark engine tests), then runs `tailwatch demo`
+or pytest. `.ci/run` calls `test`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-# Debian package -> a command that shows it is installed.
+# Debian package -> a path that exists when it is installed.
 SYSTEM_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "dump1090-mutability": "/usr/bin/dump1090-mutability",
+    # Java for pyspark (Spark 4 runs on Java 17); a file of the package on every architecture
+    "openjdk-17-jre-headless": "/etc/java-17-openjdk/security/java.security",
 }
 
 
@@ -47,6 +50,8 @@ def system_packages() -> None:
         print(f"note: cannot install {', '.join(missing)} (not root or no apt-get); their tests will skip")
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # slim images drop /usr/share/man: the JRE's postinst links its man page there and fails without it
+    Path("/usr/share/man/man1").mkdir(parents=True, exist_ok=True)
     run("apt-get", "update", "-qq", env=env)
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
 

@@ -138,3 +138,26 @@ def test_exit_codes(data, capsys):
     assert run(capsys, "--input", "/nonexistent/file.csv")[0] == 2
     code, _, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901", "--format", "pdf")
     assert code == 2 and "--format" in err
+
+
+def test_every_aircraft_of_a_window(data, capsys):
+    archive, _, _ = data
+    code, out, err = run(capsys, "--archive", str(archive), "--all")
+    assert code == 0, err
+    docs = json.loads(out)
+    assert [d["aircraft"]["icao24"] for d in docs] == ["3c6444", "4b1901"]
+    code, one, err = run(capsys, "--archive", str(archive), "--aircraft", "4b1901")
+    assert code == 0 and json.loads(one) == docs[1]
+    from tailwatch.engines.duckdb import summary_by_aircraft
+
+    seen = summary_by_aircraft(archive)
+    first_b = seen.filter(pl.col("icao24") == "3c6444")["first_seen"][0]
+    end = (first_b - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, err = run(capsys, "--archive", str(archive), "--all", "--end", end)  # before 3c6444 shows
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["aircraft"]["icao24"] == "4b1901"
+    code, _, err = run(capsys, "--archive", str(archive), "--all", "--start", "2030-01-01", "--end", "2030-01-02")
+    assert code == 1 and "no points for any aircraft" in err
+    code, _, err = run(capsys, "--archive", str(archive), "--all", "--aircraft", "4b1901")
+    assert code == 2 and "--all" in err

@@ -51,6 +51,22 @@ def progress():
     )
 
 
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="Query engine: duckdb (this machine) or spark (a Spark cluster, see --spark-master).")]
+SparkMasterOption = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="Spark master URL with --engine spark: local[*] (default), spark://HOST:7077, yarn, "
+    "... (under spark-submit: the submission's master).")]
+
+
+def _engine(name: str, spark_master: Optional[str]):
+    from tailwatch.engines import get_engine
+    from tailwatch.ingest.base import BadInput
+
+    if spark_master is not None and name.strip().lower() != "spark":
+        raise BadInput("--spark-master goes with --engine spark")
+    return get_engine(name, spark_master)
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursed); format detected by content.")],
@@ -62,6 +78,8 @@ def ingest(
         "default: the file's modification time is taken as the time of the last frame.")] = None,
     receiver: Annotated[Optional[str], typer.Option(
         "--receiver", help="Beast/AVR/raw: receiver position 'LAT,LON', the reference for surface positions.")] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Ingest ADS-B files into the Parquet archive (re-ingesting the same file adds nothing)."""
     import os
@@ -80,7 +98,7 @@ def ingest(
     from rich.table import Table
 
     from tailwatch.ingest.base import BadInput
-    from tailwatch.ingest.pipeline import expand_paths, ingest_files
+    from tailwatch.ingest.pipeline import expand_paths
 
     if icao24 is not None and not re.fullmatch(r"[0-9a-fA-F]{6}", icao24.strip()):
         raise BadInput(f"--icao24 {icao24!r}: expected 6 hex digits")
@@ -90,6 +108,7 @@ def ingest(
     files = expand_paths(paths)
     if not files:  # an empty folder is a wrong path more often than not: say so, never "success"
         raise BadInput(f"{paths[0]}: no files to ingest")
+    runner = _engine(engine, spark_master)
     archive.mkdir(parents=True, exist_ok=True)
     with progress() as bar:
         task = bar.add_task("ingesting", total=len(files))
@@ -97,7 +116,7 @@ def ingest(
         def advance(summary) -> None:
             bar.update(task, advance=1, description=f"ingesting {Path(summary.path).name}")
 
-        summaries = ingest_files(files, archive, icao24=icao24, on_file=advance)
+        summaries = runner.ingest(files, archive, icao24=icao24, on_file=advance)
     table = Table(title=f"ingest → {archive}")
     for col in ("file", "format", "records", "points", "written", "duplicates", "rejected", "reasons"):
         table.add_column(col, justify="right" if col not in ("file", "format", "reasons") else "left")
@@ -201,10 +220,13 @@ def itinerary(
     input: Annotated[Optional[list[Path]], typer.Option("--input", help="Input file(s), no archive.")] = None,
     aircraft: Annotated[Optional[list[str]], typer.Option("--aircraft", help="Hex address or registration.")] = None,
     watchlist: Annotated[Optional[Path], typer.Option("--watchlist", help="Watchlist file (any importable format).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every aircraft with points in the window (with --archive).")] = False,
     start: Annotated[Optional[str], typer.Option("--start", help="ISO 8601 start (UTC).")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 end (UTC).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json, md, html, geojson, kml or csv.")] = "json",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Where did these aircraft go: legs and stops, each observed, inferred or unknown."""
     from tailwatch.ingest.base import BadInput
@@ -216,9 +238,18 @@ def itinerary(
         input = [*input, *more]
     if (archive is None) == (not input):
         raise BadInput("give either --archive DIR or --input FILE ...")
+    if every and (aircraft or watchlist or archive is None):
+        raise BadInput("--all takes every aircraft of --archive DIR: give it without --aircraft or --watchlist")
+    runner = _engine(engine, spark_master)
+    if archive is None and runner.name != "duckdb":
+        raise BadInput(f"--engine {runner.name} reads an --archive DIR; --input files are read on this machine")
     try:
-        itins, frames = itineraries(archive, input, aircraft, watchlist, parse_time(start, "--start"),
-                                    parse_time(end, "--end"))
+        t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+        if archive is not None:
+            itins, frames = runner.itineraries(archive, aircraft, watchlist, t0, t1, every_aircraft=every,
+                                               with_points=fmt != "json")
+        else:  # --input files: read and built on this machine
+            itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1)
     except NoAircraft as exc:
         raise NoResult(str(exc)) from exc
     result = emit(fmt, itins, frames, out)
@@ -584,6 +615,8 @@ def scan(
     end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 end (UTC if no zone).")] = None,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Leave out the bundled seed list.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """When and where each resolved watchlisted aircraft was seen (first/last, points, bounding box)."""
     import json
@@ -596,8 +629,9 @@ def scan(
 
     if fmt not in ("table", "json", "csv"):
         raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
+    runner = _engine(engine, spark_master)
     result = scan_watchlist(_identity_archive(archive), _identity_time(start, "--start"),
-                            _identity_time(end, "--end"), include_seed=not no_seed)
+                            _identity_time(end, "--end"), include_seed=not no_seed, engine=runner)
     # DESIGN.md: times are UTC with a `Z`, in every output
     result = result.with_columns(pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
                                  for c in ("first_seen", "last_seen") if isinstance(result.schema.get(c), pl.Datetime))

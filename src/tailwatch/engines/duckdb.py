@@ -19,6 +19,10 @@ import polars as pl
 
 from tailwatch.schema import ARCHIVE_SCHEMA, COLUMNS
 
+# Row order of every points answer: the dedupe keys, unique in the archive, so two engines
+# (or two runs) hand the itinerary the same rows in the same order, ties included.
+POINT_ORDER = ["icao24", "timestamp", "latitude", "longitude"]
+
 
 def _utc(moment: datetime | None) -> datetime | None:
     """Naive datetimes are taken as UTC (the archive's only time zone)."""
@@ -101,8 +105,8 @@ def points_for(
     if not files or (icao24 is not None and not icao24):
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     where, params = _where(icao24, start, end)
-    frame = _query(files, "*", where, params, "ORDER BY icao24, timestamp")
-    return _canonical(frame)
+    frame = _query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER))
+    return canonical_points(frame)
 
 
 
@@ -116,7 +120,7 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     where, params = _where(icao24, None, end)
     where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
-    return _canonical(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY icao24, timestamp"))
+    return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER)))
 
 
 def days_in(archive: Path) -> list[date]:
@@ -174,7 +178,7 @@ def positions_in_box(archive: Path, start: datetime, end: datetime, box: tuple[f
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
-def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+def canonical_points(frame: pl.DataFrame) -> pl.DataFrame:
     """Pin the archive's dtypes and order: canonical columns, then the schema extension (null in
     files written before a column existed); columns a newer writer added are kept after them."""
     exprs = [
@@ -200,6 +204,17 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def summary_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A summary query's answer with the pinned dtypes (shared with the Spark engine)."""
+    return frame.select(
+        pl.col(name).cast(dtype, strict=False) for name, dtype in SUMMARY_SCHEMA.items()
+    ).with_columns(
+        pl.col("first_seen").dt.convert_time_zone("UTC"),
+        pl.col("last_seen").dt.convert_time_zone("UTC"),
+        pl.col("callsigns").fill_null([]),
+    )
+
+
 def summary_by_aircraft(
     archive: Path,
     icao24s: list[str] | None = None,
@@ -220,13 +235,7 @@ def summary_by_aircraft(
         "min(longitude) AS lon_min, max(longitude) AS lon_max"
     )
     frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24")
-    return frame.select(
-        pl.col(name).cast(dtype, strict=False) for name, dtype in SUMMARY_SCHEMA.items()
-    ).with_columns(
-        pl.col("first_seen").dt.convert_time_zone("UTC"),
-        pl.col("last_seen").dt.convert_time_zone("UTC"),
-        pl.col("callsigns").fill_null([]),
-    )
+    return summary_frame(frame)
 
 
 def daily_summary(
@@ -291,5 +300,41 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["points_for", "low_points_for", "summary_by_aircraft", "daily_summary", "callsign_summary",
-           "partition_files_between", "count_points", "COLUMNS"]
+NO_AIRCRAFT_IN_WINDOW = "no points for any aircraft in the data"
+
+
+class DuckDBEngine:
+    """The default engine: DuckDB queries on this machine, the itinerary path of the CLI."""
+
+    name = "duckdb"
+
+    def points_for(self, archive: Path, icao24s: list[str] | None = None, start: datetime | None = None,
+                   end: datetime | None = None) -> pl.DataFrame:
+        return points_for(archive, icao24s, start, end)
+
+    def summary_by_aircraft(self, archive: Path, icao24s: list[str] | None = None,
+                            start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
+        return summary_by_aircraft(archive, icao24s, start, end)
+
+    def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
+                    start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
+                    with_points: bool = True) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+        """`tailwatch.itinerary.query.itineraries` over the archive; `every_aircraft` takes each
+        aircraft with points in [start, end] (found by one summary query)."""
+        from tailwatch.itinerary.query import NoAircraft, itineraries
+
+        if every_aircraft:
+            aircraft = summary_by_aircraft(archive, None, _utc(start), _utc(end))["icao24"].to_list()
+            watchlist = None
+            if not aircraft:
+                raise NoAircraft(NO_AIRCRAFT_IN_WINDOW + (" in this window" if start or end else ""))
+        return itineraries(archive, None, aircraft, watchlist, start, end)
+
+    def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None, on_file=None) -> list:
+        from tailwatch.ingest.pipeline import ingest_files
+
+        return ingest_files(paths, archive, icao24=icao24, on_file=on_file)
+
+
+__all__ = ["DuckDBEngine", "POINT_ORDER", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
+           "daily_summary", "callsign_summary", "partition_files_between", "count_points", "COLUMNS"]

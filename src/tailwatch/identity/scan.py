@@ -1,6 +1,6 @@
 """Where were the watchlisted aircraft seen? One row per resolved address.
 
-The archive query is `tailwatch.engines.duckdb.summary_by_aircraft`, which opens only
+The archive query is the engine's `summary_by_aircraft` (DuckDB's by default), which opens only
 the date partitions of the window and reads only the row groups whose icao24
 statistics can hold a watched address (archive files are sorted by icao24) — never
 a full scan of the archive.
@@ -30,17 +30,20 @@ def watched_aircraft(watch: pl.DataFrame) -> pl.DataFrame:
 
 
 def scan_watchlist(archive: Path, start: datetime | None = None, end: datetime | None = None,
-                   include_seed: bool = True) -> pl.DataFrame:
+                   include_seed: bool = True, engine=None) -> pl.DataFrame:
     """First/last seen, points, days and bounding box of every resolved watchlisted aircraft.
 
     Aircraft with no point in the window are kept with `points` 0, so the answer also
-    says who was *not* seen.
+    says who was *not* seen. `engine` (a `tailwatch.engines.Engine`, DuckDB by default) runs
+    the archive query.
     """
-    from tailwatch.engines.duckdb import summary_by_aircraft
+    if engine is None:
+        from tailwatch.engines.duckdb import DuckDBEngine
 
+        engine = DuckDBEngine()
     watched = watched_aircraft(archive_watchlist(archive, include_seed=include_seed))
     addresses = watched["icao24"].to_list()
-    seen = summary_by_aircraft(archive, addresses, start, end)
+    seen = engine.summary_by_aircraft(archive, addresses, start, end)
     out = watched.join(seen, on="icao24", how="left")
     return out.with_columns(pl.col("points").fill_null(0), pl.col("days").fill_null(0)).sort(
         ["points", "icao24"], descending=[True, False])

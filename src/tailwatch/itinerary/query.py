@@ -205,10 +205,17 @@ def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | N
                   used: dict[str, int] | None = None, context: dict | None = None):
     """One aircraft's itinerary JSON (and the Itinerary): history prior, build, notes, enrichment.
 
-    The single per-aircraft step every engine runs. `used` is the airport history; when None
-    and an archive is given, it is read from the archive (the aircraft's and its fleet's).
-    `context` (archive, input points, heard minutes, window end) feeds the hiding evidence when
-    the default enrichment runs; without it the context is the archive alone."""
+    The single per-aircraft step every engine runs (`itinerary_core`, then `enrich_doc`).
+    `used` is the airport history; when None and an archive is given, it is read from the
+    archive (the aircraft's and its fleet's). `context` (archive, input points, heard minutes,
+    window end) feeds the hiding evidence when the default enrichment runs."""
+    doc, itin = itinerary_core(points, aircraft, archive, end, notes, used)
+    return enrich_doc(doc, itin, archive, end, enrich_with, context), itin
+
+
+def itinerary_core(points: pl.DataFrame, aircraft: dict | None, archive: Path | None, end: datetime | None,
+                   notes: list[str], used: dict[str, int] | None = None):
+    """History prior, build and notes of one aircraft: the itinerary before enrichment."""
     from tailwatch.itinerary.build import build_itinerary
 
     icao24 = points["icao24"][0]
@@ -224,11 +231,15 @@ def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | N
                                           "ground or low at each airport in the archive: the prior for unseen stops"}
     if notes:
         doc.setdefault("notes", []).extend(notes)
-    if enrich_with is enrich:
-        doc = enrich(doc, itin.points, context or {"archive": archive, "end": end})
-    elif enrich_with is not None:
-        doc = enrich_with(doc, itin.points)
     return doc, itin
+
+
+def enrich_doc(doc: dict, itin, archive: Path | None, end: datetime | None,
+               enrich_with: Callable[[dict, pl.DataFrame], dict] | None = enrich, context: dict | None = None) -> dict:
+    """Airspace, payload and hiding evidence on one itinerary (the default), or the caller's enricher."""
+    if enrich_with is enrich:
+        return enrich(doc, itin.points, context or {"archive": archive, "end": end})
+    return enrich_with(doc, itin.points) if enrich_with is not None else doc
 
 
 def _json_default(value):

@@ -1,0 +1,213 @@
+"""The Spark engine on a real local Spark: the same scan, itineraries and archive as DuckDB.
+
+The archive holds real recordings (traffic's samples: a day of ~200 aircraft over Europe,
+FR24 and readsb traces, ambulance flights) across ten days. One SparkSession (`local[2]`,
+few shuffle partitions) serves the module. Without pyspark or Java the tests skip on a
+developer's machine and fail in CI, where `scripts/dev.py test` installs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tailwatch.archive import partition_files, scan
+from tailwatch.cli import main
+from tailwatch.engines import get_engine
+from tailwatch.engines.duckdb import DuckDBEngine
+from tailwatch.ingest.pipeline import expand_paths, ingest_files
+
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]  # one JVM, one archive
+
+MASTER = "local[2]"
+
+
+def _spark_or_skip():
+    problem = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        problem = "pyspark is not installed (pip install -e '.[test]')"
+    if problem is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        problem = "no Java runtime (apt-get install openjdk-17-jre-headless)"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"Spark engine tests cannot run in CI: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    _spark_or_skip()
+    from tailwatch.engines.spark import SparkEngine
+
+    engine = SparkEngine(MASTER, conf={"spark.sql.shuffle.partitions": "4",
+                                       "spark.sql.maxMetadataStringLength": "100000"})
+    engine.session()
+    yield engine
+    engine.stop()
+
+
+def _sources(samples: Path, big: bool = True) -> list[Path]:
+    picks = sorted((samples / "fr24").glob("*.json")) + [samples / "readsb" / "trace_full_ac671b.json",
+                                                         samples / "ambulances"]
+    if big:
+        picks.append(samples / "collections" / "quickstart.json.gz")
+    return expand_paths(picks)
+
+
+@pytest.fixture(scope="module")
+def archive(traffic_samples: Path, tmp_path_factory) -> Path:
+    arc = tmp_path_factory.mktemp("spark-arc") / "archive"
+    assert all(s.error is None for s in ingest_files(_sources(traffic_samples), arc))
+    # a file from before an optional column existed: the same rows without `squawk` and `geoaltitude`
+    old = next(p for p in partition_files(arc) if p.parent.name == "date=2024-04-06")
+    pl.read_parquet(old).drop("squawk", "geoaltitude").write_parquet(old)
+    # and one from a newer writer, with a column the schema does not list yet
+    new = next(p for p in partition_files(arc) if p.parent.name == "date=2025-02-05")
+    frame = pl.read_parquet(new)
+    frame.with_columns(newer_flag=pl.int_range(frame.height) % 500 == 0).write_parquet(new)
+    return arc
+
+
+@pytest.fixture(scope="module")
+def watchlist(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("spark-wl") / "watch.csv"
+    # seen on two days, on one, in the big day, before the window of the itinerary test, never
+    path.write_text("icao24,note\nac671b,readsb trace\n4baac6,fr24\n39d300,quickstart\n4b43ac,ambulance 2019\n"
+                    "abcdef,not in the data\n")
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def both(capsys, *argv: str) -> tuple[str, str]:
+    """stdout of the same command on DuckDB and on Spark (each must succeed)."""
+    outs = []
+    for engine in (["--engine", "duckdb"], ["--engine", "spark", "--spark-master", MASTER]):
+        code, out, err = run(capsys, *argv, *engine)
+        assert code == 0, err
+        outs.append(out)
+    return outs[0], outs[1]
+
+
+def test_archive_spans_days_and_aircraft(archive: Path):
+    points = scan(archive).collect()
+    assert points["timestamp"].dt.date().n_unique() >= 8
+    assert points["icao24"].n_unique() >= 200
+
+
+def test_points_and_summary_identical(spark, archive: Path):
+    duck = DuckDBEngine()
+    start, end = datetime(2021, 10, 7, 8, tzinfo=timezone.utc), datetime(2025, 2, 5, 6, tzinfo=timezone.utc)
+    for icao24s in (["ac671b", "4baac6", "3c6444"], None):
+        want = duck.points_for(archive, icao24s, start, end)
+        got = spark.points_for(archive, icao24s, start, end)
+        assert got.height == want.height > 1000
+        assert got.schema == want.schema and got.equals(want)
+        assert str(got.schema["timestamp"]) == "Datetime(time_unit='us', time_zone='UTC')"
+    assert (got["timestamp"].dt.microsecond() != 0).any()  # fractions of seconds (readsb) survive
+    assert got.columns[-1] == "newer_flag" and got["newer_flag"].sum() >= 1  # kept, as DuckDB keeps it
+    assert spark.summary_by_aircraft(archive).equals(duck.summary_by_aircraft(archive))
+    old_day = spark.points_for(archive, None, datetime(2024, 4, 6), datetime(2024, 4, 6, 23, 59))
+    assert old_day.height > 0 and old_day["squawk"].null_count() == old_day.height  # the older file reads
+
+
+def test_pruning_and_pushdown(spark, archive: Path):
+    frame = spark.points_frame(archive, ["AC671B", "4baac6"], datetime(2025, 2, 4), datetime(2025, 2, 5, 12))
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    assert "PartitionFilters: [isnotnull(date" in plan and "(date#" in plan and ">= 2025-02-04" in plan
+    pushed = plan.split("PushedFilters: [", 1)[1].split("], ", 1)[0]
+    assert "In(icao24, [4baac6,ac671b])" in pushed and "GreaterThanOrEqual(timestamp" in pushed
+
+
+def test_scan_identical(spark, capsys, archive: Path, watchlist: Path):
+    code, _, err = run(capsys, "watchlist", "import", str(watchlist), "--archive", str(archive))
+    assert code == 0, err
+    duck, sprk = both(capsys, "scan", "--archive", str(archive), "--no-seed", "--format", "json")
+    assert duck == sprk
+    rows = {r["icao24"]: r for r in json.loads(sprk)}
+    assert rows["abcdef"]["points"] == 0 and rows["ac671b"]["points"] == 2500 and rows["ac671b"]["days"] == 2
+    duck, sprk = both(capsys, "scan", "--archive", str(archive), "--no-seed", "--format", "csv",
+                      "--start", "2025-02-05T00:00:00Z", "--end", "2025-02-05T12:00:00Z")
+    assert duck == sprk and "ac671b" in sprk
+
+
+def test_batch_itinerary_every_aircraft_identical(spark, capsys, archive: Path):
+    duck, sprk = both(capsys, "itinerary", "--archive", str(archive), "--all", "--format", "json")
+    assert duck == sprk
+    docs = json.loads(sprk)
+    assert len(docs) >= 200 and [d["aircraft"]["icao24"] for d in docs] == sorted(d["aircraft"]["icao24"] for d in docs)
+    assert sum(len(d["legs"]) for d in docs) > 150 and sum(len(d["stops"]) for d in docs) > 100
+    assert any(leg["countries"] for d in docs for leg in d["legs"])  # the airspace enrichment ran
+    errors = set()
+    for engine in (["--engine", "duckdb"], ["--engine", "spark", "--spark-master", MASTER]):
+        code, _, err = run(capsys, "itinerary", "--archive", str(archive), "--all", "--start", "2030-01-01", *engine)
+        assert code == 1
+        errors.add(err.strip().splitlines()[-1])
+    assert errors == {"no result: no points for any aircraft in the data in this window"}
+
+
+def test_batch_itinerary_watchlist_window_identical(spark, capsys, archive: Path, watchlist: Path):
+    args = ("itinerary", "--archive", str(archive), "--watchlist", str(watchlist),
+            "--start", "2021-10-07T00:00:00Z", "--end", "2025-02-05T23:59:59Z")
+    duck, sprk = both(capsys, *args, "--format", "json")
+    assert duck == sprk
+    docs = json.loads(sprk)
+    assert [d["aircraft"]["icao24"] for d in docs] == ["39d300", "4baac6", "ac671b"]
+    assert all(any("not seen in the data in this window: 4b43ac, abcdef" in n for n in d["notes"]) for d in docs)
+    duck, sprk = both(capsys, *args, "--format", "md")  # a report that needs the points with their legs
+    assert duck == sprk and "ac671b" in sprk
+
+
+def test_spark_ingest_writes_the_archive_duckdb_reads(spark, capsys, traffic_samples: Path, tmp_path: Path):
+    bad_csv, cut_gz = tmp_path / "bad.csv", tmp_path / "cut.json.gz"
+    bad_csv.write_text("garbage,data\n1,2\n")
+    cut_gz.write_bytes((traffic_samples / "collections" / "quickstart.json.gz").read_bytes()[:3000])
+    modes = traffic_samples / "rs1090" / "full_flight_short.jsonl"  # Mode S frames: heard minutes too
+    files = [*_sources(traffic_samples, big=False), modes, bad_csv, cut_gz]
+    by_duck, by_spark = tmp_path / "duck", tmp_path / "spark"
+    want = DuckDBEngine().ingest(files, by_duck)
+    got = spark.ingest(files, by_spark)
+    fields = ("path", "format", "records", "points", "written", "duplicates", "rejected", "error")
+    assert [[getattr(s, f) for f in fields] for s in got] == [[getattr(s, f) for f in fields] for s in want]
+    assert [s.error is not None for s in got] == [False] * (len(files) - 2) + [True, True]
+    code, out, err = run(capsys, "ingest", *map(str, files), "--archive", str(by_spark), "--engine", "spark",
+                         "--spark-master", MASTER)  # again: nothing new, the two bad files named
+    assert code == 2 and "bad.csv: unknown format" in err and "cut.json.gz@3000" in err
+    again = spark.ingest(files, by_spark)
+    assert all(s.skipped for s in again[:-2])
+    order = ["icao24", "timestamp", "latitude", "longitude"]
+    a, b = scan(by_duck).collect().sort(order), scan(by_spark).collect().sort(order)
+    assert a.height > 5000 and a.equals(b)
+    from tailwatch.hiding.heard import read_heard  # Mode S inputs' heard minutes, beside the points, alike
+
+    heard_duck, heard_spark = read_heard(by_duck), read_heard(by_spark)
+    assert heard_duck.height > 0 and heard_duck.sort(heard_duck.columns).equals(heard_spark.sort(heard_spark.columns))
+    assert {p.parent.name for p in partition_files(by_spark)} == {p.parent.name for p in partition_files(by_duck)}
+    duck = get_engine("duckdb")
+    assert duck.summary_by_aircraft(by_spark).equals(spark.summary_by_aircraft(by_duck))
+
+
+def test_bad_engine_is_bad_input(capsys, archive: Path):
+    code, _, err = run(capsys, "scan", "--archive", str(archive), "--engine", "flink")
+    assert code == 2 and "--engine must be one of duckdb, spark" in err
+    code, _, err = run(capsys, "scan", "--archive", str(archive), "--spark-master", "local[1]")
+    assert code == 2 and "--spark-master goes with --engine spark" in err
+    some = next(iter(partition_files(archive)))
+    code, _, err = run(capsys, "itinerary", "--input", str(some), "--engine", "spark")
+    assert code == 2 and "--engine spark reads an --archive DIR" in err
