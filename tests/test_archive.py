@@ -18,7 +18,7 @@ import pytest
 
 from tailwatch.archive import ROW_GROUP_ROWS, ArchiveWriter, partition_files, scan
 from tailwatch.ingest.pipeline import ingest_file, ingest_files
-from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, COLUMNS, POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, COLUMNS
 
 
 def quickstart_states(samples: Path) -> pl.DataFrame:

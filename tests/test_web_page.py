@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 import iq
-from test_report_html import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+from browser import browser_page
+from test_report_html import ARTIFACTS, CHROMIUM
 
 LISTED, OTHER, THIRD = "4ca123", "3c6dd4", "4b1805"
 
@@ -49,7 +50,7 @@ def lines_of(stream, q: queue.Queue) -> None:
 
 
 def test_live_page_in_headless_chromium(tmp_path: Path):
-    import playwright.sync_api as sync_api  # in the test extra: missing is a failure, not a skip
+    import playwright.sync_api  # noqa: F401 - in the test extra: missing is a failure, not a skip
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (scripts/dev.py installs it)")
     cap = tmp_path / "capture.bin"
@@ -84,55 +85,37 @@ def test_live_page_in_headless_chromium(tmp_path: Path):
             assert line is not None, "watcher exited early:\n" + "".join(err_lines)
             err_lines.append(line)
         assert any(base in ln for ln in err_lines), "".join(err_lines)
-        with sync_api.sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS,
-                viewport={"width": 1280, "height": 900})
-            try:
-                def route(r):
-                    if r.request.url.startswith(base):
-                        r.continue_()
-                    else:
-                        outside.append(r.request.url)
-                        r.abort()
-
-                context.route("**/*", route)
-                page = context.new_page()
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
-                page.goto(base, wait_until="load")
-                # the replay takes ~2 s at speed 10; the page polls every 2 s
-                page.wait_for_function(
-                    """() => document.querySelectorAll('#aircraft tbody tr').length >= 3
-                             && document.querySelector('#alerts li[data-seq]') !== null
-                             && document.querySelectorAll('#lands path').length > 100""", timeout=20_000)
-                page.wait_for_timeout(300)
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "web-live.png"), full_page=True)
-                box = page.locator("#map").bounding_box()
-                before = page.locator("#map").get_attribute("viewBox")
-                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                page.mouse.wheel(0, -300)
-                page.wait_for_timeout(100)
-                zoomed = page.locator("#map").get_attribute("viewBox")
-                polls = int(page.evaluate("document.body.dataset.polls"))
-                page.wait_for_function(f"() => Number(document.body.dataset.polls) > {polls}", timeout=10_000)
-                zoom = [before, zoomed, page.locator("#map").get_attribute("viewBox")]
-                info = page.evaluate("""() => ({
-                    rows: [...document.querySelectorAll('#aircraft tbody tr')].map(
-                        tr => [tr.dataset.icao24, tr.classList.contains('listed'), tr.cells[1].innerText, tr.cells[4].innerText]),
-                    alerts: [...document.querySelectorAll('#alerts li[data-seq]')].map(li => li.innerText),
-                    trails: [...document.querySelectorAll('#tracks polyline.trail')].map(t => [t.dataset.icao24, t.points.numberOfItems]),
-                    planes: [...document.querySelectorAll('#planes g.ac')].map(g => [g.dataset.icao24, g.classList.contains('listed')]),
-                    planeBoxes: [...document.querySelectorAll("#planes .plane")].map(g => { const b = g.getBoundingClientRect(); return [b.width, b.height, b.x, b.y]; }),
-                    mapBox: (b => [b.width, b.height, b.x, b.y])(document.querySelector('#map').getBoundingClientRect()),
-                    feeds: document.querySelector('#feeds').innerText,
-                    status: document.querySelector('#status').innerText,
-                })""")
-                info["zoom"] = zoom
-            finally:
-                context.close()
+        with browser_page(base, tmp_path, errors, outside) as page:
+            page.goto(base, wait_until="load")
+            # the replay takes ~2 s at speed 10; the page polls every 2 s
+            page.wait_for_function(
+                """() => document.querySelectorAll('#aircraft tbody tr').length >= 3
+                         && document.querySelector('#alerts li[data-seq]') !== null
+                         && document.querySelectorAll('#lands path').length > 100""", timeout=20_000)
+            page.wait_for_timeout(300)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "web-live.png"), full_page=True)
+            box = page.locator("#map").bounding_box()
+            before = page.locator("#map").get_attribute("viewBox")
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.wheel(0, -300)
+            page.wait_for_timeout(100)
+            zoomed = page.locator("#map").get_attribute("viewBox")
+            polls = int(page.evaluate("document.body.dataset.polls"))
+            page.wait_for_function(f"() => Number(document.body.dataset.polls) > {polls}", timeout=10_000)
+            zoom = [before, zoomed, page.locator("#map").get_attribute("viewBox")]
+            info = page.evaluate("""() => ({
+                rows: [...document.querySelectorAll('#aircraft tbody tr')].map(
+                    tr => [tr.dataset.icao24, tr.classList.contains('listed'), tr.cells[1].innerText, tr.cells[4].innerText]),
+                alerts: [...document.querySelectorAll('#alerts li[data-seq]')].map(li => li.innerText),
+                trails: [...document.querySelectorAll('#tracks polyline.trail')].map(t => [t.dataset.icao24, t.points.numberOfItems]),
+                planes: [...document.querySelectorAll('#planes g.ac')].map(g => [g.dataset.icao24, g.classList.contains('listed')]),
+                planeBoxes: [...document.querySelectorAll("#planes .plane")].map(g => { const b = g.getBoundingClientRect(); return [b.width, b.height, b.x, b.y]; }),
+                mapBox: (b => [b.width, b.height, b.x, b.y])(document.querySelector('#map').getBoundingClientRect()),
+                feeds: document.querySelector('#feeds').innerText,
+                status: document.querySelector('#status').innerText,
+            })""")
+            info["zoom"] = zoom
         watch.send_signal(signal.SIGTERM)
         assert watch.wait(timeout=30) == 0
     finally:

@@ -190,6 +190,10 @@ def canonical_points(frame: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
+# callsigns and bounding box of a group of points (per aircraft, or per aircraft and day)
+_SEEN_AGGREGATES = ("list_sort(list_distinct(list(callsign) FILTER (WHERE callsign IS NOT NULL))) AS callsigns, "
+                    "min(latitude) AS lat_min, max(latitude) AS lat_max, min(longitude) AS lon_min, max(longitude) AS lon_max")
+
 SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "icao24": pl.String(),
     "first_seen": pl.Datetime("us", "UTC"),
@@ -227,13 +231,8 @@ def summary_by_aircraft(
     if not files or (icao24s is not None and not icao24s):
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
     where, params = _where(icao24s, start, end)
-    select = (
-        "icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS points, "
-        "count(DISTINCT CAST(timestamp AS DATE)) AS days, "
-        "list_sort(list_distinct(list(callsign) FILTER (WHERE callsign IS NOT NULL))) AS callsigns, "
-        "min(latitude) AS lat_min, max(latitude) AS lat_max, "
-        "min(longitude) AS lon_min, max(longitude) AS lon_max"
-    )
+    select = ("icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS points, "
+              "count(DISTINCT CAST(timestamp AS DATE)) AS days, " + _SEEN_AGGREGATES)
     frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24")
     return summary_frame(frame)
 
@@ -252,12 +251,8 @@ def daily_summary(
     if not files or not icao24s:
         return pl.DataFrame(schema=schema)
     where, params = _where(icao24s, start, end)
-    select = (
-        "CAST(timestamp AS DATE) AS day, icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, "
-        "count(*) AS points, "
-        "list_sort(list_distinct(list(callsign) FILTER (WHERE callsign IS NOT NULL))) AS callsigns, "
-        "min(latitude) AS lat_min, max(latitude) AS lat_max, min(longitude) AS lon_min, max(longitude) AS lon_max"
-    )
+    select = ("CAST(timestamp AS DATE) AS day, icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, "
+              "count(*) AS points, " + _SEEN_AGGREGATES)
     frame = _query(files, select, where, params, "GROUP BY day, icao24 ORDER BY icao24, day")
     return frame.select(pl.col(name).cast(dtype, strict=False) for name, dtype in schema.items()).with_columns(
         pl.col("first_seen").dt.convert_time_zone("UTC"),

@@ -17,7 +17,7 @@ covered only by an "unknown" stop counts as *unknown*, the honest answer, apart 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
