@@ -24,19 +24,20 @@ from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, 
 HISTORY_MAX_ALT_FT = 12_000.0  # no airport used by transport aircraft lies higher than this minus LOW_AGL_FT
 
 
-def airports_used(points: pl.DataFrame | None) -> dict[str, int]:
-    """Airport ICAO → number of distinct days the points show the aircraft there (on the ground,
-    or low and near), most used first."""
+def presence(points: pl.DataFrame | None) -> pl.DataFrame:
+    """(icao24, icao, day), unique: each day the points show an aircraft at an airport, on the
+    ground or low and near. Vectorised over any number of aircraft."""
+    empty = pl.DataFrame(schema={"icao24": pl.String(), "icao": pl.String(), "day": pl.Date()})
     if points is None or points.height == 0:
-        return {}
+        return empty
     from tailwatch.itinerary.flights import ensure_columns
 
     pts = ensure_columns(points)
     alt = pl.coalesce(pl.col("altitude"), pl.col("geoaltitude")).cast(pl.Float64)
     low = pts.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).select(
-        "timestamp", "latitude", "longitude", ground_expr().alias("ground"), alt.alias("alt"))
+        "icao24", "timestamp", "latitude", "longitude", ground_expr().alias("ground"), alt.alias("alt"))
     if low.height == 0:
-        return {}
+        return empty
     lat, lon = low["latitude"].to_numpy(), low["longitude"].to_numpy()
     ground = low["ground"].to_numpy()
     near = airports_at(lat, lon, max(GROUND_AIRPORT_KM, LOW_KM))
@@ -46,10 +47,21 @@ def airports_used(points: pl.DataFrame | None) -> dict[str, int]:
     agl = low["alt"].fill_null(0.0).to_numpy() - elev
     ok = (icao != None) & np.where(ground, dist <= GROUND_AIRPORT_KM, (dist <= LOW_KM) & (agl <= LOW_AGL_FT))  # noqa: E711
     if not ok.any():
-        return {}
-    seen = pl.DataFrame({"icao": icao[ok].astype(str), "day": low["timestamp"].dt.date().to_numpy()[ok]})
-    counts = seen.unique().group_by("icao").len().sort(["len", "icao"], descending=[True, False])
+        return empty
+    return pl.DataFrame({"icao24": low["icao24"].to_numpy()[ok], "icao": icao[ok].astype(str),
+                         "day": low["timestamp"].dt.date().to_numpy()[ok]}).unique().cast(empty.schema)
+
+
+def _days(seen: pl.DataFrame) -> dict[str, int]:
+    """Airport → distinct days in `seen` (any addresses), most used first."""
+    counts = seen.select("icao", "day").unique().group_by("icao").len().sort(["len", "icao"], descending=[True, False])
     return dict(zip(counts["icao"].to_list(), counts["len"].to_list()))
+
+
+def airports_used(points: pl.DataFrame | None) -> dict[str, int]:
+    """Airport ICAO → number of distinct days the points show the aircraft there (on the ground,
+    or low and near), most used first."""
+    return _days(presence(points))
 
 
 def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | None = None) -> dict[str, int]:
@@ -74,14 +86,36 @@ def fleet_of(archive: Path, aircraft: dict) -> list[str]:
     return sorted({h for h in rows["icao24"].drop_nulls().to_list() if h != own}) if rows.height else []
 
 
+def fleets(archive: Path, aircraft: list[dict]) -> dict[str, list[str]]:
+    """Each aircraft's operator fleet (other addresses), for `priors`."""
+    return {a["icao24"]: fleet_of(archive, a) for a in aircraft}
+
+
+def priors(seen: pl.DataFrame, fleet: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """The prior of each aircraft of `fleet` from presence rows: days it was seen at each airport,
+    plus half the days its operator's other aircraft were (rounded up, at least one)."""
+    by_address = {a: part for (a,), part in seen.partition_by("icao24", as_dict=True).items()} if seen.height else {}
+    out: dict[str, dict[str, int]] = {}
+    for icao24, others in fleet.items():
+        merged = _days(by_address[icao24]) if icao24 in by_address else {}
+        rows = [by_address[o] for o in others if o in by_address]
+        if rows:
+            for code, days in _days(pl.concat(rows)).items():
+                merged[code] = merged.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
+            merged = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+        out[icao24] = merged
+    return out
+
+
+def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
+    """The prior of every aircraft at once: one pruned query for their (and their fleets') low points."""
+    from tailwatch.engines.duckdb import low_points_for
+
+    fleet = fleets(archive, aircraft)
+    addresses = sorted(set(fleet) | {o for others in fleet.values() for o in others})
+    return priors(presence(low_points_for(archive, addresses, HISTORY_MAX_ALT_FT, end=end)), fleet)
+
+
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
-    """The prior for one aircraft: days it was seen at each airport until `end`, plus half the
-    days its operator's other aircraft were (rounded up), from the archive."""
-    own = history_from_archive(archive, [aircraft["icao24"]], end)
-    fleet = fleet_of(archive, aircraft)
-    if not fleet:
-        return own
-    merged = dict(own)
-    for code, days in history_from_archive(archive, fleet, end).items():
-        merged[code] = merged.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
-    return merged
+    """The prior for one aircraft (`aircraft_histories` of one)."""
+    return aircraft_histories(archive, [aircraft], end)[aircraft["icao24"]]

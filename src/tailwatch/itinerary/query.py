@@ -187,17 +187,26 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
                "heard": pl.concat(heard) if heard else None}
     out: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
-    for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
-        ac = by_hex.get(icao24)
-        if ac is None:
-            try:
-                ac = resolve_aircraft(icao24, archive)
-            except Exception:  # noqa: BLE001 - identity is optional enrichment here
-                ac = None
-        doc, itin = itinerary_doc(pts, ac, archive, end, skipped, enrich_with, context=context)
+    groups = points.partition_by("icao24", as_dict=True, maintain_order=True)
+    idents = {icao24: by_hex.get(icao24) or _identity_or_none(icao24, archive) for (icao24,) in groups}
+    histories = None
+    if archive is not None:  # every aircraft's prior at once: one query, not one per aircraft
+        from tailwatch.itinerary.history import aircraft_histories
+
+        histories = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
+    for (icao24,), pts in groups.items():
+        used = histories.get(icao24, {}) if histories is not None else None
+        doc, itin = itinerary_doc(pts, idents[icao24], archive, end, skipped, enrich_with, used=used, context=context)
         out.append(doc)
         frames[icao24] = itin.points
     return out, frames
+
+
+def _identity_or_none(icao24: str, archive: Path | None) -> dict | None:
+    try:
+        return resolve_aircraft(icao24, archive)
+    except Exception:  # noqa: BLE001 - identity is optional enrichment here
+        return None
 
 
 def itinerary_doc(points: pl.DataFrame, aircraft: dict | None, archive: Path | None, end: datetime | None,
