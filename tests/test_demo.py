@@ -84,6 +84,14 @@ def test_demo_end_to_end_offline(tmp_path):
     assert validate(file_to_validate=out / "itinerary.kml")
     pts = pl.read_parquet(next((out / "work" / "archive").rglob("*.parquet")))
     assert set(pts["source"].unique()) == {"simulated"}
+    # any later report from that archive says so too, in every format
+    for fmt in ("json", "md", "html", "geojson", "kml"):
+        again = subprocess.run([sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(out / "work" / "archive"),
+                                "--aircraft", "RA-78765", "--format", fmt], capture_output=True, text=True, env=env,
+                               timeout=120)
+        assert again.returncode == 0 and "simulated" in again.stdout.lower(), (fmt, again.stderr[-500:])
+        if fmt == "json":
+            assert json.loads(again.stdout)["simulated"] is True
     # the demo's page in the browser: every leg drawn, no error, nothing fetched, labelled simulated
     from test_report_html import ARTIFACTS, open_in_chromium
 

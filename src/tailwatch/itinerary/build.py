@@ -305,7 +305,14 @@ class Itinerary:
             "type": self.type_info,
             "notes": self.notes,
             "observed_points": self.points.height,
+            # every point from the simulator: each report carries the simulated banner
+            **({"simulated": True} if self._simulated() else {}),
         }
+
+    def _simulated(self) -> bool:
+        src = self.points.get_column("source", default=None)
+        return bool(src is not None and src.len() and src.drop_nulls().len() == src.len()
+                    and src.str.starts_with("simulated").all())
 
 
 def _short(a: dict | None) -> dict | None:

@@ -122,7 +122,10 @@ def render_itinerary(itin: dict) -> list[str]:
 
 def render_markdown(itins: list[dict], points: dict[str, pl.DataFrame] | None = None,
                     notice: str | None = None) -> str:
+    from tailwatch.report.tracks import notice_of
+
     lines = ["# Itinerary briefing", ""]
+    notice = notice_of(itins, notice, points)  # simulated data says so in every output
     if notice:
         lines += [f"> **{notice}**", ""]
     lines += [LEGEND, ""]
