@@ -169,6 +169,8 @@ def test_batch_itinerary_watchlist_window_identical(spark, capsys, archive: Path
     assert duck == sprk
     docs = json.loads(sprk)
     assert [d["aircraft"]["icao24"] for d in docs] == ["39d300", "4baac6", "ac671b"]
+    # the airport history (read by a Spark job for named aircraft) is the same prior DuckDB reads
+    assert any(d.get("airport_history", {}).get("airports_used") for d in docs)
     assert all(any("not seen in the data in this window: 4b43ac, abcdef" in n for n in d["notes"]) for d in docs)
     duck, sprk = both(capsys, *args, "--format", "md")  # a report that needs the points with their legs
     assert duck == sprk and "ac671b" in sprk

@@ -51,6 +51,7 @@ MASTER_ENV = "TAILWATCH_SPARK_MASTER"
 ITINERARY_ROWS = pa.schema([("icao24", pa.string()), ("itinerary", pa.string()),
                             ("core_notes", pa.int32()), ("points", pa.binary())])
 ITINERARY_DDL = "icao24 string, itinerary string, core_notes int, points binary"
+PRESENCE_DDL = "icao24 string, icao string, day date"  # tailwatch.itinerary.history.presence
 
 
 def spark_type(dtype: pl.DataType):
@@ -251,9 +252,12 @@ class SparkEngine:
         if partition_files_between(archive, _utc(start), _utc(end)):
             points = self.points_frame(archive, None if every_aircraft else hexes, start, end)
             archive_name, early_notes = str(archive), list(notes)
+            # the airport history of the named aircraft and their fleets: one Spark job; with --all
+            # (identities known only in the executors) each executor reads its aircraft's
+            used_by = None if every_aircraft else self.histories(archive, wanted, end)
 
             def one_aircraft(table: pa.Table) -> pa.Table:
-                return itinerary_of_group(table, by_hex, archive_name, early_notes, with_points, end)
+                return itinerary_of_group(table, by_hex, archive_name, early_notes, with_points, end, used_by)
 
             # hash-partitioned by address into a fixed number of tasks: adaptive execution would
             # coalesce this small-in-bytes, CPU-heavy stage into one task on one core
@@ -280,6 +284,24 @@ class SparkEngine:
                 frames[row["icao24"]] = pl.read_ipc(row["points"])
         return docs, frames
 
+    def histories(self, archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
+        """`history.aircraft_histories` on Spark: the low points of these aircraft and their
+        operators' fleets until `end`, turned into airport presence per address in the executors
+        (`history.presence`), merged on the driver (`history.priors`)."""
+        from pyspark.sql import functions as F
+
+        from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, fleets, presence, priors
+
+        fleet = fleets(archive, aircraft)
+        addresses = sorted(set(fleet) | {o for others in fleet.values() for o in others})
+        seen = presence(None)
+        if addresses and partition_files_between(archive, None, _utc(end)):
+            low = self.points_frame(archive, addresses, None, end).filter(
+                F.col("onground") | (F.coalesce(F.col("altitude"), F.col("geoaltitude")) < F.lit(HISTORY_MAX_ALT_FT)))
+            table = low.groupBy("icao24").applyInArrow(presence_of_group, PRESENCE_DDL).toArrow()
+            seen = pl.from_arrow(table).cast(seen.schema) if table.num_rows else seen  # type: ignore[union-attr]
+        return priors(seen, fleet)
+
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None,
                on_file: Callable | None = None) -> list:
@@ -295,8 +317,17 @@ def _json_default(value):
     return str(value)
 
 
+def presence_of_group(table: pa.Table) -> pa.Table:
+    """One aircraft's low points (an Arrow group) → its airport presence rows (`history.presence`)."""
+    from tailwatch.itinerary.history import presence
+
+    rows = presence(canonical_points(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
+    return rows.cast(pa.schema([("icao24", pa.string()), ("icao", pa.string()), ("day", pa.date32())]))
+
+
 def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict], archive: str, notes: list[str],
-                       with_points: bool, end: datetime | None = None) -> pa.Table:
+                       with_points: bool, end: datetime | None = None,
+                       used_by: dict[str, dict[str, int]] | None = None) -> pa.Table:
     """One aircraft's points (an Arrow group from Spark) → one row: its itinerary JSON.
 
     The per-aircraft step of `tailwatch.itinerary.query.itineraries`, the same functions in its
@@ -313,7 +344,8 @@ def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict], archive: str,
             ac = resolve_aircraft(icao24, Path(archive))
         except Exception:  # noqa: BLE001 - identity is optional enrichment here
             ac = None
-    doc, itin = itinerary_core(points, ac, Path(archive), end, notes)
+    used = used_by.get(icao24, {}) if used_by is not None else None  # None: read it from the archive here
+    doc, itin = itinerary_core(points, ac, Path(archive), end, notes, used)
     core_notes = len(doc.get("notes") or [])
     doc = enrich_doc(doc, itin, Path(archive), end)
     blob = None
