@@ -42,34 +42,34 @@ def test_dark_in_coverage_needs_other_aircraft_heard_there():
 
 def test_gnss_degraded_watched_aircraft_after_a_run():
     eng = RuleEngine(parse_rules([{"name": "jam", "when": "gnss_degraded", "min_points": 3}]), watchlist("4ca123"))
-    good = _figures(track("4ca123", [(i, 46.0, 27.0 + i * 1e-3, 33000) for i in range(4)]), [10] * 4, [8] * 4)
+    good = _figures(track("4ca123", [(i, 42.0, -91.0 + i * 1e-3, 33000) for i in range(4)]), [10] * 4, [8] * 4)
     assert eng.on_positions(good) == []
     # two degraded positions, one good, then a run of three split over two batches
-    first = _figures(track("4ca123", [(10 + i, 46.0, 27.1, 33000) for i in range(5)]),
+    first = _figures(track("4ca123", [(10 + i, 42.0, -90.9, 33000) for i in range(5)]),
                      [3, 2, 9, 2, 1], [8, 8, 8, 8, 8])
     assert eng.on_positions(first) == []
-    second = _figures(track("4ca123", [(20 + i, 46.0, 27.2, 33000) for i in range(2)]), [10, 10], [4, 8])
+    second = _figures(track("4ca123", [(20 + i, 42.0, -90.8, 33000) for i in range(2)]), [10, 10], [4, 8])
     alerts = eng.on_positions(second)
     assert [a["kind"] for a in alerts] == ["gnss_degraded"]
     assert alerts[0]["time"].startswith("2026-11-25T08:00:20")
     assert alerts[0]["evidence"]["points"][-1]["nic"] == 4
     # not listed: no alert, however degraded
-    other = _figures(track("3c6dd4", [(i, 46.0, 27.0, 33000) for i in range(5)]), [0] * 5, [0] * 5)
+    other = _figures(track("3c6dd4", [(i, 42.0, -91.0, 33000) for i in range(5)]), [0] * 5, [0] * 5)
     assert eng.on_positions(other) == []
 
 
 def test_gnss_degraded_region_share():
-    rule = {"name": "jam-area", "when": "gnss_degraded", "region": {"circle": {"lat": 46.0, "lon": 27.0, "radius_km": 150}},
+    rule = {"name": "jam-area", "when": "gnss_degraded", "region": {"circle": {"lat": 42.0, "lon": -91.0, "radius_km": 150}},
             "share": 0.10, "min_aircraft": 3, "window_minutes": 30}
     eng = RuleEngine(parse_rules([rule]), watchlist("4ca123"))  # regions count every aircraft
     two = pl.concat([
-        _figures(track("a00001", [(0, 46.0, 27.0, 30000)]), [2], [0]),
-        _figures(track("a00002", [(5, 46.2, 27.1, 30000)]), [10], [8]),
+        _figures(track("a00001", [(0, 42.0, -91.0, 30000)]), [2], [0]),
+        _figures(track("a00002", [(5, 42.2, -90.9, 30000)]), [10], [8]),
         _figures(track("a00003", [(6, 50.0, 10.0, 30000)]), [10], [8]),  # outside the region
-        _figures(track("a00004", [(7, 46.1, 26.9, 30000)]), [None], [None]),  # no figures: not counted
+        _figures(track("a00004", [(7, 42.1, -91.1, 30000)]), [None], [None]),  # no figures: not counted
     ])
     assert eng.on_positions(two) == []  # two aircraft with figures in the region: too few to tell
-    more = pl.concat([_figures(track(f"b0000{k}", [(60 + k, 46.0 + k * 0.1, 27.0, 31000)]), [9], [8]) for k in range(3)])
+    more = pl.concat([_figures(track(f"b0000{k}", [(60 + k, 42.0 + k * 0.1, -91.0, 31000)]), [9], [8]) for k in range(3)])
     alerts = eng.on_positions(more)
     assert len(alerts) == 1
     a = alerts[0]

@@ -115,12 +115,12 @@ class HidingScenario:
     """A day of SIMULATED traffic over a receiver network, with a jammed circle and two aircraft of interest."""
 
     start: datetime = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
-    box: tuple[float, float, float, float] = (42.0, 20.0, 50.0, 34.0)
-    jam_centre: tuple[float, float] = (46.0, 27.0)
+    box: tuple[float, float, float, float] = (38.0, -98.0, 46.0, -84.0)
+    jam_centre: tuple[float, float] = (42.0, -91.0)
     jam_radius_km: float = 150.0
-    spoof_centre: tuple[float, float] = (43.5, 24.0)
+    spoof_centre: tuple[float, float] = (39.5, -94.0)
     spoof_radius_km: float = 80.0
-    spoof_fake: tuple[float, float] = (42.9, 21.2)  # where spoofed receivers think they are (one spot)
+    spoof_fake: tuple[float, float] = (38.9, -96.8)  # where spoofed receivers think they are (one spot)
     dark_icao24: str = "abcdef"  # the watched aircraft that switches its transponder off
     leaver_icao24: str = "abcd01"  # flies out of coverage: must not be called dark
     withholder_icao24: str = "abcd02"  # answers interrogations but withholds its position for a while
@@ -128,10 +128,10 @@ class HidingScenario:
     receivers: list[Receiver] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not self.receivers:  # a grid of receivers over the box's western two thirds; none east of 30°E
+        if not self.receivers:  # a grid of receivers over the box's western two thirds; none east of 88°W
             self.receivers = [Receiver(f"rx{i}{j}", la, lo, max_range_km=300.0)
-                              for i, la in enumerate(np.arange(42.5, 50.1, 1.5))
-                              for j, lo in enumerate(np.arange(20.5, 29.6, 1.5))]
+                              for i, la in enumerate(np.arange(38.5, 46.1, 1.5))
+                              for j, lo in enumerate(np.arange(-97.5, -88.4, 1.5))]
 
 
 def _straight(icao24: str, callsign: str, t0: datetime, lat: float, lon: float, kt: float, ft: float,
@@ -152,16 +152,16 @@ def scenario(n_aircraft: int = 1500, hours: float = 24.0, seed: int = 3) -> tupl
     sc = HidingScenario()
     traffic = jam(crossings(n_aircraft, sc.start, hours, sc.box, seed=seed), sc.jam_centre, sc.jam_radius_km)
     traffic = spoof(traffic, sc.spoof_centre, sc.spoof_radius_km, sc.spoof_fake)
-    # the watched aircraft: west → east along 45.2°N at 440 kt, transponder off for 30 min mid-leg, in coverage
+    # the watched aircraft: west → east along 41.2°N at 440 kt, transponder off for 30 min mid-leg, in coverage
     t_dep = sc.start + timedelta(hours=10)
-    dark = _straight(sc.dark_icao24, "DRK01", t_dep, 45.2, 20.6, 440.0, 33_000.0, 2 * 3600.0)
+    dark = _straight(sc.dark_icao24, "DRK01", t_dep, 41.2, -97.4, 440.0, 33_000.0, 2 * 3600.0)
     off_from, off_to = t_dep + timedelta(minutes=20), t_dep + timedelta(minutes=50)
     ts = dark["timestamp"]
     dark = dark.filter(~((ts >= off_from) & (ts < off_to)))
     # the leaver: heads east out of the covered area and is simply not heard any more
-    leaver = _straight(sc.leaver_icao24, "LVR01", t_dep + timedelta(hours=1), 47.0, 24.0, 450.0, 35_000.0, 3 * 3600.0)
+    leaver = _straight(sc.leaver_icao24, "LVR01", t_dep + timedelta(hours=1), 43.0, -94.0, 450.0, 35_000.0, 3 * 3600.0)
     # the withholder: keeps replying to interrogations but sends no position for 30 min
-    withholder = _straight(sc.withholder_icao24, "WHD01", t_dep + timedelta(hours=2), 46.5, 21.0, 430.0, 31_000.0,
+    withholder = _straight(sc.withholder_icao24, "WHD01", t_dep + timedelta(hours=2), 42.5, -97.0, 430.0, 31_000.0,
                            2 * 3600.0)
     hold_from, hold_to = t_dep + timedelta(hours=2, minutes=30), t_dep + timedelta(hours=3)
     wt = withholder["timestamp"]
