@@ -65,6 +65,7 @@ def sim_cases(n: int, seed0: int = 100) -> list[Case]:
 def real_cases(samples: Path) -> list[Case]:
     from tailwatch.ingest.pipeline import read_file
     from tailwatch.itinerary.build import build_itinerary
+    from tailwatch.itinerary.query import parse_time as _t
     from tailwatch.sim.sparse import Visit
 
     out = []
@@ -86,10 +87,6 @@ def real_cases(samples: Path) -> list[Case]:
                     {"icao24": "ac671b", "typecode": None, "country": None, "registration": None,
                      "watchlists": []}))
     return out
-
-
-def _t(value):
-    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def run_case(case: Case, points: pl.DataFrame, use_history: bool) -> dict:
@@ -158,6 +155,7 @@ def main() -> int:
 
 def _write_fixture(folder: Path, name: str, case: Case, thinned: pl.DataFrame) -> None:
     from tailwatch.itinerary.history import airports_used
+    from tailwatch.report.tracks import iso as _iso
 
     folder.mkdir(parents=True, exist_ok=True)
     thinned.write_parquet(folder / f"{name}.parquet")
@@ -165,10 +163,6 @@ def _write_fixture(folder: Path, name: str, case: Case, thinned: pl.DataFrame) -
              "visits": [{"icao": v.icao, "arrive": _iso(v.arrive), "depart": _iso(v.depart)} for v in case.visits],
              "used_airports": airports_used(case.history) if case.history is not None else {}}
     (folder / f"{name}.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
-
-
-def _iso(t):
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 if __name__ == "__main__":

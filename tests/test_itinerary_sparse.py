@@ -10,23 +10,19 @@ history (airports seen on an earlier trip) beside each.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tailwatch.itinerary.build import build_itinerary
+from tailwatch.itinerary.query import parse_time as _t
 from tailwatch.sim.sparse import Score, Visit, evaluate
 
 FIXTURES = Path(__file__).parent / "data" / "sparse"
 LEVELS = ("regional", "sparse", "sparse+outages")
 # recall measured on these fixtures when the bench was last tuned (2026-12-03); a fall below it is a regression
 RECALL_FLOOR = {"regional": 0.72, "sparse": 0.70, "sparse+outages": 0.65}
-
-
-def _t(v):
-    return None if v is None else datetime.fromisoformat(v.replace("Z", "+00:00"))
 
 
 def _cases(level: str):

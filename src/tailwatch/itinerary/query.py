@@ -20,7 +20,7 @@ class NoAircraft(LookupError):
     """None of the requested aircraft has points in the data."""
 
 
-def parse_time(value: str | None, name: str) -> datetime | None:
+def parse_time(value: str | None, name: str = "time") -> datetime | None:
     if not value:
         return None
     try:

@@ -180,8 +180,7 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
     usable = frame.filter(usable_mask(frame, min_runway_ft))
     if min_runway_ft is not None:  # a transport type needs that length on a hard runway, where the surface is known
         paved = pl.col("longest_paved_runway_ft")
-        usable = usable.filter(paved.is_null() | (paved >= min_runway_ft) | pl.col("longest_runway_ft").is_null()
-                               & paved.is_null())
+        usable = usable.filter(paved.is_null() | (paved >= min_runway_ft))
     scheduled = usable["scheduled_service"].to_list()
     return {
         "lat": usable["latitude"].to_numpy(),
@@ -195,6 +194,11 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
     }
 
 
+def _history_factor(days: int) -> float:
+    """How much more an airport scores for the days the aircraft (or its fleet) was seen there."""
+    return 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
+
+
 def prior_weight(cand: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
     """Per candidate: airport size × history (airports it used before score up to
     1 + HISTORY_BOOST times more) × legality (0 in a jurisdiction barred to the operator)."""
@@ -202,18 +206,18 @@ def prior_weight(cand: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
     for code, days in ctx.used:
         i = cand["index"].get(code)
         if i is not None:
-            w[i] *= 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
+            w[i] *= _history_factor(days)
     if ctx.banned:
         w[np.isin(cand["country"], sorted(ctx.banned))] = 0.0
     return w
 
 
-def _rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> int | None:
-    """The best-scoring candidate that is another place than `best` (None if there is none)."""
+def _rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
+    """The score of the best candidate that is another place than `best` (0 if there is none)."""
+    if score[best] <= 0:
+        return 0.0
     d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
-    others = np.where(d > SAME_PLACE_KM, score, -1.0)
-    j = int(np.argmax(others))
-    return j if others[j] > 0 else None
+    return float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
 
 
 def _angle_diff(a: np.ndarray, b: float) -> np.ndarray:
@@ -368,7 +372,7 @@ def _prior_reasons(ctx: Context, a: dict) -> list[str]:
     out = []
     if days:
         out.append(f"the aircraft (or its operator) was seen at {a['icao']} on {days} day(s) before "
-                   f"(history prior ×{1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS:.1f})")
+                   f"(history prior ×{_history_factor(days):.1f})")
     if ctx.banned:
         out.append("airports in jurisdictions barred to the operator were not considered "
                    f"({', '.join(sorted(ctx.banned)[:12])}{'…' if len(ctx.banned) > 12 else ''})")
@@ -411,12 +415,6 @@ def _legal_filter(score: np.ndarray, order_n: int, left: Side, right: Side, dt_s
     return score
 
 
-def _ambiguous(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> tuple[float, int | None]:
-    """The rival's score (another place than `best`) and its index."""
-    j = _rival(score, best, cand)
-    return (float(score[j]) if j is not None else 0.0), j
-
-
 def _far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
     """Share of `best`'s geometric fit (before history) that its strongest rival reaches: any
     candidate farther than CITY_KM, or a neighbour that fits the track better.
@@ -434,6 +432,19 @@ def _far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> floa
     # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
     near = np.where((d > SAME_PLACE_KM) & (d <= CITY_KM) & (geo > geo[best]), geo, 0.0).max() / geo[best]
     return float(max(far, near))
+
+
+def _unclear(best: float, second: float, far: float) -> str | None:
+    """Why the best candidate may not be named (None: it clearly beats every other place)."""
+    if best < ACCEPT_SCORE:
+        return f"no usable airport fits (best fit {best:.2f})"
+    if second > AMBIGUOUS * best:
+        return (f"the best airport scores {best:.2f} and the runner-up {second:.2f}: "
+                f"not clearly beaten (needs under {AMBIGUOUS:.0%} of the best)")
+    if far > AMBIGUOUS:
+        return (f"without the history prior, another airport fits the track at {far:.0%} of the best "
+                f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")
+    return None
 
 
 def _unknown(reasons: list[str], rows: pl.DataFrame, score: np.ndarray, best: float, second: float,
@@ -463,7 +474,7 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, ctx: Context, r
         single = _legal_filter(single, 5, left, right, dt_s, cruise, cand, ctx, reasons)
     order = np.argsort(-single)
     best1 = float(single[order[0]])
-    second1, _ = _ambiguous(single, int(order[0]), cand) if best1 > 0 else (0.0, None)
+    second1 = _rival(single, int(order[0]), cand)
     # two-stop chains
     best2 = 0.0
     chain = None
@@ -500,15 +511,13 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, ctx: Context, r
                 continue  # the airport it was seen at is not a new stop
             side_score = wl if outbound else wr
             own = float(side_score[idx])
-            rival, _ = _ambiguous(side_score, idx, cand)
+            rival = _rival(side_score, idx, cand)
             where = "before" if outbound else "after"
             pure = (fit_l if outbound else fit_r) * (side_score > 0)
-            far = _far_rival(pure, idx, cand)
-            if own < ACCEPT_SCORE or rival > AMBIGUOUS * own or far > AMBIGUOUS:
+            why = _unclear(own, rival, _far_rival(pure, idx, cand))
+            if why is not None:
                 out.append(_unknown(reasons + [chain_reason.split(";")[0]], rows, side_score, own, rival,
-                                    f"the landing {where} the gap: the best airport scores {own:.2f}, "
-                                    f"the runner-up {rival:.2f}; without history another airport fits at {far:.0%} "
-                                    "of it (not clearly beaten)"))
+                                    f"the landing {where} the gap: {why}"))
                 continue
             # each end of the chain is only as sure as its own side's margin over its runner-up
             side_conf = _confidence(own, rival)
@@ -525,18 +534,9 @@ def _locate(left: Side, right: Side, dt_s: float, cruise: float, ctx: Context, r
         else:
             reasons.append(f"consistent with a direct flight {'from' if left.airport else 'to'} {anchor['icao']}")
         return []
-    if best1 < ACCEPT_SCORE:
-        return [_unknown(reasons, rows, single, best1, second1,
-                         f"no usable airport fits the track before and after the gap (best fit {best1:.2f})")]
-    if second1 > AMBIGUOUS * best1:
-        return [_unknown(reasons, rows, single, best1, second1,
-                         f"the best airport scores {best1:.2f} and the runner-up {second1:.2f}: "
-                         f"not clearly beaten (needs under {AMBIGUOUS:.0%} of the best)")]
-    far = _far_rival(fit_l * fit_r * (single > 0), int(order[0]), cand)
-    if far > AMBIGUOUS:
-        return [_unknown(reasons, rows, single, best1, second1,
-                         f"without the history prior, another airport fits the track at {far:.0%} of the best "
-                         f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")]
+    why_not = _unclear(best1, second1, _far_rival(fit_l * fit_r * (single > 0), int(order[0]), cand))
+    if why_not is not None:
+        return [_unknown(reasons, rows, single, best1, second1, f"the track before and after the gap: {why_not}")]
     a = _airport_obj(rows.row(int(order[0]), named=True))
     conf = _confidence(best1, second1)
     why = [_fit_reason(left, True, a), _fit_reason(right, False, a)] + _prior_reasons(ctx, a)
@@ -586,21 +586,15 @@ def infer_end(side: Side, outbound: bool, min_runway_ft: float | None = None, ct
     if phase == "low" and ((outbound and (side.vrate or 0) > 300) or (not outbound and (side.vrate or 0) < -300)):
         return Stop(None, "unknown", 0.0, reasons + ["climbing where a descent was expected (or the reverse)"])
     cand = candidate_airports(ctx.min_runway_ft)
-    fit = side_fit(side, outbound, cand) * prior_weight(cand, ctx)
+    geometry = side_fit(side, outbound, cand)
+    fit = geometry * prior_weight(cand, ctx)
     order = np.argsort(-fit)
     best = float(fit[order[0]])
-    second, _ = _ambiguous(fit, int(order[0]), cand) if best > 0 else (0.0, None)
+    second = _rival(fit, int(order[0]), cand)
     rows = cand["rows"]
-    if best < ACCEPT_SCORE:
-        return _unknown(reasons, rows, fit, best, second, f"no usable airport fits (best fit {best:.2f})")
-    if second > AMBIGUOUS * best:
-        return _unknown(reasons, rows, fit, best, second,
-                        f"the best airport scores {best:.2f} and the runner-up {second:.2f}: not clearly beaten")
-    far = _far_rival(side_fit(side, outbound, cand) * (fit > 0), int(order[0]), cand)
-    if far > AMBIGUOUS:
-        return _unknown(reasons, rows, fit, best, second,
-                        f"without the history prior, another airport fits the track at {far:.0%} of the best "
-                        f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")
+    why_not = _unclear(best, second, _far_rival(geometry * (fit > 0), int(order[0]), cand))
+    if why_not is not None:
+        return _unknown(reasons, rows, fit, best, second, why_not)
     a = _airport_obj(rows.row(int(order[0]), named=True))
     conf = _confidence(best, second)
     return Stop(a, "inferred", conf, reasons + [_fit_reason(side, outbound, a)] + _prior_reasons(ctx, a) + [

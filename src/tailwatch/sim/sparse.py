@@ -159,10 +159,6 @@ def visits_of_legs(legs: list[dict]) -> list[Visit]:
     return out
 
 
-def _t(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 @dataclass
 class Score:
     named: int = 0
@@ -206,6 +202,8 @@ TOLERANCE = timedelta(minutes=30)
 
 def evaluate(itin: dict, truth: list[Visit]) -> Score:
     """Match the itinerary's stops (JSON `stops`, each with `window_start`/`window_end`) to truth."""
+    from tailwatch.itinerary.query import parse_time as _t
+
     score = Score(visits=len(truth))
     used: set[int] = set()
     unknown_windows = []
