@@ -290,10 +290,10 @@ class SparkEngine:
         (`history.presence`), merged on the driver (`history.priors`)."""
         from pyspark.sql import functions as F
 
-        from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, fleets, presence, priors
+        from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, fleets, presence, priors
 
         fleet = fleets(archive, aircraft)
-        addresses = sorted(set(fleet) | {o for others in fleet.values() for o in others})
+        addresses = addresses_of(fleet)
         seen = presence(None)
         if addresses and partition_files_between(archive, None, _utc(end)):
             low = self.points_frame(archive, addresses, None, end).filter(

@@ -311,8 +311,7 @@ class Itinerary:
 
     def _simulated(self) -> bool:
         src = self.points.get_column("source", default=None)
-        return bool(src is not None and src.len() and src.drop_nulls().len() == src.len()
-                    and src.str.starts_with("simulated").all())
+        return bool(src is not None and src.len() and src.null_count() == 0 and src.str.starts_with("simulated").all())
 
 
 def _short(a: dict | None) -> dict | None:

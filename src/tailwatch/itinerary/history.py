@@ -91,6 +91,11 @@ def fleets(archive: Path, aircraft: list[dict]) -> dict[str, list[str]]:
     return {a["icao24"]: fleet_of(archive, a) for a in aircraft}
 
 
+def addresses_of(fleet: dict[str, list[str]]) -> list[str]:
+    """Every address whose low points the priors of `fleet` need: the aircraft and their fleets."""
+    return sorted(set(fleet) | {o for others in fleet.values() for o in others})
+
+
 def priors(seen: pl.DataFrame, fleet: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """The prior of each aircraft of `fleet` from presence rows: days it was seen at each airport,
     plus half the days its operator's other aircraft were (rounded up, at least one)."""
@@ -112,8 +117,7 @@ def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None
     from tailwatch.engines.duckdb import low_points_for
 
     fleet = fleets(archive, aircraft)
-    addresses = sorted(set(fleet) | {o for others in fleet.values() for o in others})
-    return priors(presence(low_points_for(archive, addresses, HISTORY_MAX_ALT_FT, end=end)), fleet)
+    return priors(presence(low_points_for(archive, addresses_of(fleet), HISTORY_MAX_ALT_FT, end=end)), fleet)
 
 
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:

@@ -155,22 +155,18 @@ def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int) ->
     out = []
     for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
+        props = {"kind": "stop", "aircraft": icao24, "role": "start" if role == "origin" else "stop", "leg": position,
+                 "icao": (ref or {}).get("icao"), "evidence": evidence or "unknown", "time": when}
         if where is None:
             # an unknown place is an answer too: a feature without geometry (RFC 7946 §3.2),
             # with the candidates that were weighed
-            out.append({"type": "Feature", "geometry": None,
-                        "properties": {"kind": "stop", "aircraft": icao24,
-                                       "role": "start" if role == "origin" else "stop", "leg": position,
-                                       "icao": None, "evidence": evidence or "unknown",
-                                       "candidates": candidates(leg, role), "time": when,
-                                       "label": end_text(leg, role)}})
+            props.update(candidates=candidates(leg, role), label=end_text(leg, role))
+            out.append({"type": "Feature", "geometry": None, "properties": props})
             continue
+        props.update(name=(ref or {}).get("name"), country=(ref or {}).get("country"))
         out.append({"type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [round(where[1], COORD_DIGITS), round(where[0], COORD_DIGITS)]},
-                    "properties": {"kind": "stop", "aircraft": icao24, "role": "start" if role == "origin" else "stop",
-                                   "leg": position, "icao": (ref or {}).get("icao"), "name": (ref or {}).get("name"),
-                                   "country": (ref or {}).get("country"), "evidence": evidence or "unknown",
-                                   "time": when}})
+                    "properties": props})
     return out
 
 

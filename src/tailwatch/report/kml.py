@@ -191,16 +191,14 @@ def _stops(folder: ET.Element, leg: dict, position: int) -> None:
     for role, ref, evidence, when in leg_ends(leg, position):
         where = place(ref)
         evidence = evidence or "unknown"
-        if where is None:  # unknown: a placemark without geometry, naming the candidates
-            pm = _sub(folder, "Placemark")
-            _sub(pm, "name", end_text(leg, role))
-            _sub(pm, "description", f"{'start' if role == 'origin' else 'arrival'} {when or 'time unknown'}, "
-                 f"{evidence}: the data cannot tell where")
-            continue
+        moment = f"{'start' if role == 'origin' else 'arrival'} {when or 'time unknown'}, {evidence}"
         pm = _sub(folder, "Placemark")
+        if where is None:  # unknown: a placemark without geometry, naming the candidates
+            _sub(pm, "name", end_text(leg, role))
+            _sub(pm, "description", f"{moment}: the data cannot tell where")
+            continue
         _sub(pm, "name", f"{(ref or {}).get('icao') or '?'} ({evidence})")
-        _sub(pm, "description", f"{(ref or {}).get('name') or ''} {(ref or {}).get('country') or ''}: "
-             f"{'start' if role == 'origin' else 'arrival'} {when or 'time unknown'}, {evidence}")
+        _sub(pm, "description", f"{(ref or {}).get('name') or ''} {(ref or {}).get('country') or ''}: {moment}")
         if when:
             _sub(_sub(pm, "TimeStamp"), "when", when)
         _sub(pm, "styleUrl", "#stop-observed" if evidence == "observed" else "#stop-inferred")
