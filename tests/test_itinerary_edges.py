@@ -13,7 +13,8 @@ import pytest
 from tailwatch.geo.airports import airport
 from tailwatch.itinerary.build import build_itineraries, build_itinerary
 from tailwatch.itinerary.landings import phase_events
-from tailwatch.itinerary.stops import Side, infer_gap
+from tailwatch.itinerary.gaps import infer_gap
+from tailwatch.itinerary.sides import Side
 from tailwatch.schema import POINT_SCHEMA
 from tailwatch.sim.trips import LegPlan, simulate_leg
 

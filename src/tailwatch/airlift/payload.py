@@ -208,3 +208,21 @@ def range_km(code: str, payload_t: float) -> float:
         else:
             still_air = rs[-1]
     return max(0.0, (still_air - reserve_km(spec)) / (1.0 + CONTINGENCY_FRACTION))
+
+
+LIGHT_PAYLOAD_SHARE = 0.2  # a light load: a fifth of the structural maximum
+
+
+def light_payload_range_km(code: str | None) -> float | None:
+    """The longest leg the type flies with a light payload (LIGHT_PAYLOAD_SHARE of its maximum),
+    for telling how many stops a gap needs; None unless the sources give a fuel-limited line down
+    towards zero payload (a lone point would understate the range, and an understated range would
+    invent a stop)."""
+    spec = aircraft_type(code) if code else None
+    if spec is None or not spec.max_payload_t:
+        return None
+    try:
+        full, light, empty = (range_km(spec.code, f * spec.max_payload_t) for f in (1.0, LIGHT_PAYLOAD_SHARE, 0.0))
+    except UnknownType:
+        return None
+    return light if empty > light > full > 0 else None

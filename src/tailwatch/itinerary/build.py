@@ -22,14 +22,11 @@ import polars as pl
 from tailwatch.geo.geodesy import haversine_km
 from tailwatch.itinerary.flights import GAP_S, pieces
 from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airports_at, events_from_pieces
-from tailwatch.itinerary.stops import (
-    DEFAULT_CRUISE_KT,
-    Context,
-    Side,
-    Stop,
-    infer_end,
-    infer_gap,
-)
+from tailwatch.itinerary.candidates import Context
+from tailwatch.itinerary.gaps import infer_gap
+from tailwatch.itinerary.sides import Side
+from tailwatch.itinerary.stops import Stop, infer_end
+from tailwatch.itinerary.timing import DEFAULT_CRUISE_KT
 
 SCHEMA = "tailwatch.itinerary/1"
 OBSERVED_HOW = ("ground", "touch-and-go", "low-descent", "low-climb")
@@ -96,18 +93,18 @@ def _airport_json(a: dict | None) -> dict | None:
             "latitude": a["latitude"], "longitude": a["longitude"]}
 
 
-def _type_figures(typecode: str | None) -> tuple[float | None, float | None, str | None]:
-    """(cruise_kt, min_runway_ft, type name) from the airlift type table, when it knows the type."""
+def _type_figures(typecode: str | None) -> tuple[float | None, float | None, str | None, float | None]:
+    """(cruise_kt, min_runway_ft, type name, longest leg with a light payload) from the airlift
+    type table, when it knows the type."""
     if not typecode:
-        return None, None, None
-    try:
-        from tailwatch.airlift.types import aircraft_type
-    except ImportError:
-        return None, None, None
+        return None, None, None, None
+    from tailwatch.airlift.payload import light_payload_range_km
+    from tailwatch.airlift.types import aircraft_type
+
     spec = aircraft_type(typecode)
     if spec is None:
-        return None, None, None
-    return spec.cruise_kt, spec.min_runway_ft, getattr(spec, "name", None)
+        return None, None, None, None
+    return spec.cruise_kt, spec.min_runway_ft, getattr(spec, "name", None), light_payload_range_km(typecode)
 
 
 def _side(row: dict, outbound: bool) -> Side:
@@ -350,12 +347,13 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
         raise ValueError(f"build_itinerary takes one aircraft, got {len(icaos)}: use build_itineraries")
     icao24 = icaos[0] if icaos else (aircraft or {}).get("icao24", "")
     typecode = typecode or (aircraft or {}).get("typecode")
-    cruise_kt, min_runway_ft, type_name = _type_figures(typecode)
+    cruise_kt, min_runway_ft, type_name, max_leg_km = _type_figures(typecode)
     type_info = {
         "typecode": typecode,
         "cruise_kt": round(cruise_kt, 1) if cruise_kt else None,
         "cruise_kt_used": round(cruise_kt or DEFAULT_CRUISE_KT, 1),
         "min_runway_ft": min_runway_ft,
+        "max_leg_km_light_payload": round(max_leg_km) if max_leg_km else None,
         "note": None if cruise_kt else f"cruise speed unknown for this type: default {DEFAULT_CRUISE_KT:.0f} kt",
     }
     cut, table = pieces(points)
@@ -363,7 +361,7 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     items = _items(table, events)
     ident = _aircraft_obj(aircraft, icao24, typecode)
     ctx = _context(items, cruise_kt, min_runway_ft, used_airports, ident.get("country"),
-                   points["timestamp"].min() if points.height else None)
+                   points["timestamp"].min() if points.height else None, max_leg_km)
     legs, notes = _walk(items, ctx)
     if not legs:
         notes += [f"no flight: on the ground at {v.icao or 'an unlisted site'} from {_iso(v.arrive)} to {_iso(v.depart)}"
@@ -411,7 +409,8 @@ def build_itineraries(points: pl.DataFrame, aircraft: dict[str, dict] | None = N
 
 
 def _context(items: list[tuple[str, object]], cruise_kt: float | None, min_runway_ft: float | None,
-             used: dict[str, int] | None, country: str | None, when: datetime | None) -> Context:
+             used: dict[str, int] | None, country: str | None, when: datetime | None,
+             max_leg_km: float | None = None) -> Context:
     """The inference context: the type, the history prior (given, plus the airports these points
     show), and the jurisdictions barred to an operator of `country` on `when`."""
     seen = dict(used or {})
@@ -422,7 +421,7 @@ def _context(items: list[tuple[str, object]], cruise_kt: float | None, min_runwa
     needs_inference = any(kind == "air" for kind, _ in items)
     if country and when is not None and needs_inference:
         banned = _banned(country, when.date().isoformat())
-    return Context.of(cruise_kt, min_runway_ft, seen, banned)
+    return Context.of(cruise_kt, min_runway_ft, seen, banned, max_leg_km)
 
 
 @lru_cache(maxsize=256)
@@ -432,6 +431,11 @@ def _banned(country: str, day: str) -> tuple[str, ...]:
     except ImportError:
         return ()
     return tuple(banned_jurisdictions(operator_country=country, registration_country=country, when=day))
+
+
+def _came_from(leg: Leg | None) -> dict | None:
+    """The airport a leg took off from (observed or inferred), if it is known."""
+    return leg.origin.stop.airport if leg is not None and leg.origin is not None else None
 
 
 def _walk(items: list[tuple[str, object]], ctx: Context) -> tuple[list[Leg], list[str]]:
@@ -457,7 +461,8 @@ def _walk(items: list[tuple[str, object]], ctx: Context) -> tuple[list[Leg], lis
                 if v.how in ("ground", "low-climb") and gap_s > GAP_S and v.stop.airport is not None:
                     verdict = infer_gap(_side(prev, True),
                                         Side(seen, v.stop.airport["latitude"], v.stop.airport["longitude"],
-                                             airport=v.stop.airport, evidence=v.how), ctx=ctx)
+                                             airport=v.stop.airport, evidence=v.how), ctx=ctx,
+                                        came_from=_came_from(current))
                     current.gaps.append(verdict.gap)
                     current.reasons += verdict.reasons
                     for stop in verdict.stops:
@@ -506,7 +511,7 @@ def _walk(items: list[tuple[str, object]], ctx: Context) -> tuple[list[Leg], lis
                         current.takeoff = row["t0"]
         elif last is not None and last[0] == "air":
             prev = last[1]
-            verdict = infer_gap(_side(prev, True), _side(row, False), ctx=ctx)
+            verdict = infer_gap(_side(prev, True), _side(row, False), ctx=ctx, came_from=_came_from(current))
             current.gaps.append(verdict.gap)
             if verdict.through:
                 current.reasons += [f"gap {_iso(verdict.gap['start'])}–{_iso(verdict.gap['end'])}: {r}"

@@ -16,7 +16,7 @@ covered only by an "unknown" stop counts as *unknown*, the honest answer, apart 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -170,12 +170,21 @@ class Score:
     wrong_names: list[str] = field(default_factory=list)
     visits_covered: int = 0  # truth visits at airports inside coverage (not in a mask, not far out to sea)
     found_covered: int = 0
+    gaps: int = 0  # gaps where the itinerary gave, or the truth had, at least one unseen stop
+    gaps_exact: int = 0  # of those, gaps given exactly as many stops as the aircraft made in them
+    gaps_over: int = 0  # given more stops than it made (a reader would believe in a landing that was not)
 
     def add(self, other: "Score") -> "Score":
-        return Score(self.named + other.named, self.right + other.right, self.wrong + other.wrong,
-                     self.unknown + other.unknown, self.visits + other.visits, self.found + other.found,
-                     self.wrong_names + other.wrong_names, self.visits_covered + other.visits_covered,
-                     self.found_covered + other.found_covered)
+        return Score(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    @property
+    def count_exact(self) -> float:
+        """Share of gaps with stops (given or true) whose number of stops is right."""
+        return self.gaps_exact / self.gaps if self.gaps else 1.0
+
+    @property
+    def gaps_under(self) -> int:
+        return self.gaps - self.gaps_exact - self.gaps_over
 
     @property
     def recall_covered(self) -> float:
@@ -206,6 +215,7 @@ def evaluate(itin: dict, truth: list[Visit]) -> Score:
 
     score = Score(visits=len(truth))
     used: set[int] = set()
+    seen: set[int] = set()  # truth visits matched by an observed stop
     unknown_windows = []
     for stop in itin.get("stops", []):
         s, e = _t(stop.get("window_start")), _t(stop.get("window_end"))
@@ -221,6 +231,8 @@ def evaluate(itin: dict, truth: list[Visit]) -> Score:
         else:
             used.add(match)
             score.right += 1
+            if stop.get("evidence") == "observed":
+                seen.add(match)
     score.found = len(used)
     inside = _covered(truth)
     score.visits_covered = int(inside.sum())
@@ -228,7 +240,34 @@ def evaluate(itin: dict, truth: list[Visit]) -> Score:
     for i, v in enumerate(truth):
         if i not in used and any(_overlap(s, e, v) for s, e in unknown_windows):
             score.unknown += 1
+    _count_stops(itin, [v for i, v in enumerate(truth) if i not in seen], score)
     return score
+
+
+def _count_stops(itin: dict, truth: list[Visit], score: Score) -> None:
+    """Per gap of the itinerary (flown through or not): stops given in it against the truth's
+    visits that began and ended inside it (`truth`: the visits no observed stop showed); gaps
+    where both are zero are not counted."""
+    from tailwatch.itinerary.query import parse_time as _t
+
+    given: dict[tuple[str, str], int] = {}
+    for leg in itin.get("legs", []):
+        for g in leg.get("gaps", []):
+            given.setdefault((g["start"], g["end"]), 0)
+    for stop in itin.get("stops", []):
+        key = (stop.get("window_start"), stop.get("window_end"))
+        if stop.get("evidence") in ("inferred", "unknown") and key in given:
+            given[key] += 1
+    slack = timedelta(minutes=1)
+    for (start, end), n in given.items():
+        s, e = _t(start), _t(end)
+        true = sum(1 for v in truth if v.arrive is not None and v.depart is not None
+                   and v.arrive >= s - slack and v.depart <= e + slack)
+        if n == 0 and true == 0:
+            continue
+        score.gaps += 1
+        score.gaps_exact += int(n == true)
+        score.gaps_over += int(n > true)
 
 
 def _covered(truth: list[Visit]) -> np.ndarray:
@@ -294,13 +333,15 @@ FOCUS_WEIGHT = 8.0
 
 def random_trip(seed: int, n_legs: int, start: datetime, home: str = "UUWW", typecode: str = "IL76",
                 country: str = "RU", legal: bool = True, step_s: float = 10.0, icao24: str | None = None,
-                africa_atlantic: bool = False, reuse: list[str] = (), reuse_share: float = 0.0) -> Trip:
+                africa_atlantic: bool = False, reuse: list[str] = (), reuse_share: float = 0.0,
+                route: list[str] | None = None, ground_hours: list[float] | None = None) -> Trip:
     """A trip of `n_legs` legs from `home` between large airports the operator may use, legs of
     800–5,500 km, ground stays of 2.5–30 h (short stays put two stops in one outage), each leg on
     the shortest path legal for an operator of `country` (`legal`), else the great circle.
 
     `africa_atlantic` draws airports in FOCUS regions more often; `reuse` (with `reuse_share`)
-    makes the trip revisit airports of another trip, as freighters on a circuit do.
+    makes the trip revisit airports of another trip, as freighters on a circuit do. `route` (ICAO
+    codes, `home` first) and `ground_hours` (one per intermediate stop) fix the trip instead.
     """
     from tailwatch.airspace.bans import banned_jurisdictions
     from tailwatch.geo.airports import airport
@@ -319,8 +360,8 @@ def random_trip(seed: int, n_legs: int, start: datetime, home: str = "UUWW", typ
             weight[(lat >= la0) & (lat <= la1) & (lon >= lo0) & (lon <= lo1)] = FOCUS_WEIGHT
     index = {a["icao"]: i for i, a in enumerate(pool)}
     again = np.array([index[c] for c in reuse if c in index], dtype=int)
-    route = [airport(home)]
-    for _ in range(n_legs):
+    route = [airport(home)] if route is None else [airport(c) for c in route]
+    for _ in range(n_legs - len(route) + 1):
         here = route[-1]
         d = haversine_km(here["latitude"], here["longitude"], lat, lon)
         fits = (d >= 800.0) & (d <= 5_500.0)
@@ -333,7 +374,9 @@ def random_trip(seed: int, n_legs: int, start: datetime, home: str = "UUWW", typ
             continue
         w = weight[ok] / weight[ok].sum()
         route.append(pool[int(rng.choice(ok, p=w))])
-    ground = [float(h) for h in rng.choice([2.5, 3.0, 4.0, 6.0, 10.0, 16.0, 24.0, 30.0], size=n_legs - 1)]
+    n_legs = len(route) - 1
+    ground = ([float(h) for h in ground_hours] if ground_hours is not None else
+              [float(h) for h in rng.choice([2.5, 3.0, 4.0, 6.0, 10.0, 16.0, 24.0, 30.0], size=n_legs - 1)])
     perf = Performance()
     vias, t = [], start
     for i, (a, b) in enumerate(zip(route[:-1], route[1:])):
@@ -343,3 +386,42 @@ def random_trip(seed: int, n_legs: int, start: datetime, home: str = "UUWW", typ
     icao24 = icao24 or f"{int(rng.integers(0x140000, 0x15FFFF)):06x}"
     points, legs = simulate_trip(route, start, ground, icao24, None, perf, step_s, seed, via=vias)
     return Trip(f"sim-{seed}", points, legs, typecode, country, icao24)
+
+
+# --- seed-like trips: one stop between continents, hidden in a gap of 8–16 h ---------------
+
+# (origin, stop, destination): legs like the seed trip's Caracas → Nouakchott → Algiers; under the
+# masks the Atlantic, the Sahara and the Sahel are unheard, so the stop falls in one long gap
+SEED_LIKE_ROUTES = (
+    ("SVMI", "GQNO", "DAAG"), ("DAAG", "GQNO", "SVMI"), ("MUHA", "GQNO", "GMMN"),
+    ("SVMI", "GOBD", "DTTA"), ("SKBO", "GQNO", "DAAG"), ("GMMN", "GOBD", "SVMI"),
+    ("MUHA", "GVAC", "DAAG"), ("SVMI", "DIAP", "HECA"),
+)
+
+
+def decoy_history(route: tuple[str, ...], min_km: float = 250.0, max_km: float = 900.0) -> dict[str, int]:
+    """A history prior that points away from the geometric answer: 3 days at the large airport
+    nearest each stop (250–900 km from it, off the route), none at the stop itself."""
+    from tailwatch.geo.airports import airport, airports
+    from tailwatch.geo.geodesy import haversine_km
+
+    big = airports().filter(pl.col("kind") == "large")
+    out = {}
+    for code in route[1:-1]:
+        a = airport(code)
+        d = haversine_km(a["latitude"], a["longitude"], big["latitude"].to_numpy(), big["longitude"].to_numpy())
+        ok = (d >= min_km) & (d <= max_km) & ~big["icao"].is_in(list(route)).to_numpy()
+        if ok.any():
+            out[str(big["icao"][int(np.argmin(np.where(ok, d, np.inf)))])] = 3
+    return out
+
+
+def seed_like_trip(k: int, start: datetime) -> tuple[Trip, dict[str, int]]:
+    """The k-th seed-like trip (a route of SEED_LIKE_ROUTES, ground stays of 3–9 h at the stop)
+    and its decoy history."""
+    route = SEED_LIKE_ROUTES[k % len(SEED_LIKE_ROUTES)]
+    rng = np.random.default_rng(5_000 + k)
+    trip = random_trip(5_000 + k, len(route) - 1, start, home=route[0], route=list(route),
+                       ground_hours=[float(rng.uniform(3.0, 9.0)) for _ in route[1:-1]])
+    trip.name = f"seedlike-{'-'.join(route)}-{k}"
+    return trip, decoy_history(route)

@@ -1,0 +1,213 @@
+"""The airports an unseen stop could be at, what is known of them beyond the track, and when
+the best of them may be named.
+
+Geometry weighs first, history second. A candidate's score is its fit to the track (both
+sides, `sides.side_fit`) × airport size and service × legality; the aircraft's history (days it
+or its fleet was seen there, `itinerary/history.py`) multiplies in only among candidates that
+geometry cannot tell apart: ones whose path through the gap is within HISTORY_TIE_DETOUR of
+the geometric best's and a fit within HISTORY_TIE_SHARE of it (`tie_band`), or, for one side of a
+gap, within CITY_KM of its best and as close in fit (`city_band`). Habit breaks ties; it never
+carries an airport that needs a real detour over one on the line, nor one the track fits worse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from tailwatch.geo.airports import airports, usable_mask
+from tailwatch.geo.geodesy import haversine_km
+
+SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
+# an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
+# null: the sources do not say
+SCHEDULED_WEIGHT = {True: 1.0, False: 0.4, None: 0.8}
+# the history prior: an airport used on HISTORY_FULL_DAYS or more days scores 1 + HISTORY_BOOST
+# times more, but only inside the tie band below (freighters fly circuits, so among places the
+# track fits alike the one it used is likelier; outside the band it multiplies nothing)
+HISTORY_BOOST = 4.0
+HISTORY_FULL_DAYS = 3
+# the tie band: a path through the gap at most 5 % (or 50 km) longer than the geometric best's,
+# and a geometric score at least 90 % of it. The seed trip's Caracas → Sahara gap: via
+# Nouakchott ≈ 5,300 km (on the line), via Dakar ≈ 5,850 km (+10 %): outside the band, so
+# Dakar's history cannot outweigh the line; where the sides make Dakar's path only 5 % longer,
+# the tracks still fit Nouakchott 1.24 times better: outside the band too.
+HISTORY_TIE_DETOUR = 0.05
+HISTORY_TIE_KM = 50.0
+HISTORY_TIE_SHARE = 0.9
+SAME_PLACE_KM = 2.0  # two codes this close are one place (a runner-up there is no rival)
+CITY_KM = 150.0  # the history prior may choose among airports this close; farther apart, geometry must
+ACCEPT_SCORE = 0.08  # below this fit the stop is reported unknown
+AMBIGUOUS = 0.75  # a runner-up scoring more than this share of the best: "unknown, candidates A/B/C"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the inference knows beyond the points: the type's speed, runway need and range with a
+    plausible payload, the airports the aircraft (or its operator) used before, and the
+    jurisdictions barred to its operator."""
+
+    cruise_kt: float | None = None
+    min_runway_ft: float | None = None
+    used: tuple[tuple[str, int], ...] = ()  # (icao, days seen there), from `history.airports_used`
+    banned: frozenset[str] = frozenset()
+    max_leg_km: float | None = None  # the longest leg the type flies with a light payload (None: unknown)
+
+    @classmethod
+    def of(cls, cruise_kt=None, min_runway_ft=None, used: dict[str, int] | None = None,
+           banned=(), max_leg_km: float | None = None) -> "Context":
+        return cls(cruise_kt, min_runway_ft, tuple(sorted((used or {}).items())), frozenset(banned), max_leg_km)
+
+
+@dataclass
+class Candidate:
+    airport: dict
+    score: float
+
+    def to_json(self) -> dict:
+        a = self.airport
+        return {"icao": a["icao"], "name": a["name"], "country": a["country"], "score": round(self.score, 3)}
+
+
+@lru_cache(maxsize=8)
+def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
+    """Arrays of the airports a type can use, for vectorised scoring."""
+    frame = airports()
+    usable = frame.filter(usable_mask(frame, min_runway_ft))
+    if min_runway_ft is not None:  # a transport type needs that length on a hard runway, where the surface is known
+        paved = pl.col("longest_paved_runway_ft")
+        usable = usable.filter(paved.is_null() | (paved >= min_runway_ft))
+    scheduled = usable["scheduled_service"].to_list()
+    return {
+        "lat": usable["latitude"].to_numpy(),
+        "lon": usable["longitude"].to_numpy(),
+        "elev": usable["elevation_ft"].fill_null(0.0).to_numpy(),
+        "weight": usable["kind"].replace_strict(SIZE_WEIGHT, default=0.25, return_dtype=pl.Float64).to_numpy()
+        * np.array([SCHEDULED_WEIGHT[v] for v in scheduled]),
+        "country": usable["country"].fill_null("").to_numpy(),
+        "index": {code: i for i, code in enumerate(usable["icao"].to_list())},
+        "rows": usable,
+    }
+
+
+def history_factor(days: int) -> float:
+    """How much more an airport scores for the days the aircraft (or its fleet) was seen there."""
+    return 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
+
+
+def history_factors(cand: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+    """Per candidate: the history prior's factor (1 where the aircraft was never seen)."""
+    h = np.ones(cand["lat"].size)
+    for code, days in ctx.used:
+        i = cand["index"].get(code)
+        if i is not None:
+            h[i] = history_factor(days)
+    return h
+
+
+def base_weight(cand: dict[str, np.ndarray], ctx: Context, exclude: str | None = None) -> np.ndarray:
+    """Per candidate, before history: airport size and service × legality (0 in a jurisdiction
+    barred to the operator, and 0 for `exclude`, the airport just left when no turn back shows)."""
+    w = cand["weight"].copy()
+    if ctx.banned:
+        w[np.isin(cand["country"], sorted(ctx.banned))] = 0.0
+    if exclude is not None and exclude in cand["index"]:
+        w[cand["index"][exclude]] = 0.0
+    return w
+
+
+def tie_band(path_km: np.ndarray, geo: np.ndarray) -> np.ndarray:
+    """Candidates geometry cannot tell from its best: a path through the gap at most
+    HISTORY_TIE_DETOUR (or HISTORY_TIE_KM) longer than the best-fitting candidate's, and a fit at
+    least HISTORY_TIE_SHARE of its."""
+    best = int(np.argmax(geo))
+    if geo[best] <= 0:
+        return np.zeros(geo.size, dtype=bool)
+    limit = path_km[best] + max(HISTORY_TIE_DETOUR * path_km[best], HISTORY_TIE_KM)
+    return (path_km <= limit) & (geo >= HISTORY_TIE_SHARE * geo[best])
+
+
+def city_band(geo: np.ndarray, cand: dict[str, np.ndarray]) -> np.ndarray:
+    """For one side of a gap: candidates within CITY_KM of the best-fitting one, fitting at least
+    HISTORY_TIE_SHARE as well."""
+    best = int(np.argmax(geo))
+    if geo[best] <= 0:
+        return np.zeros(geo.size, dtype=bool)
+    near = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"]) <= CITY_KM
+    return near & (geo >= HISTORY_TIE_SHARE * geo[best])
+
+
+def with_history(geo: np.ndarray, band: np.ndarray, cand: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+    """Geometric scores with the history prior multiplied in inside `band` only."""
+    if not ctx.used:
+        return geo
+    return geo * np.where(band, history_factors(cand, ctx), 1.0)
+
+
+def rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
+    """The score of the best candidate that is another place than `best` (0 if there is none)."""
+    if score[best] <= 0:
+        return 0.0
+    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    return float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
+
+
+def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
+    """Share of `best`'s geometric fit (before history) that its strongest rival reaches: any
+    candidate farther than CITY_KM, or a neighbour that fits the track better.
+
+    The history prior tells neighbouring airports apart (which of a city's fields it uses) when
+    the track cannot; it must not choose between distant places that the track fits equally
+    well (a cruise track with hours to spare fits every airport along it), nor overturn what
+    the track says."""
+    geo = pure * cand["weight"]  # with airport size and service: a big airport far away vs a strip on the line
+    if geo[best] <= 0 or pure[best] <= 0:
+        return 0.0
+    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    far = np.where(d > CITY_KM, geo, 0.0).max() / geo[best]
+    # the history prior confirms the choice of the track (with airport size and service) among
+    # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
+    near = np.where((d > SAME_PLACE_KM) & (d <= CITY_KM) & (geo > geo[best]), geo, 0.0).max() / geo[best]
+    return float(max(far, near))
+
+
+def unclear(best: float, second: float, far: float) -> str | None:
+    """Why the best candidate may not be named (None: it clearly beats every other place)."""
+    if best < ACCEPT_SCORE:
+        return f"no usable airport fits (best fit {best:.2f})"
+    if second > AMBIGUOUS * best:
+        return (f"the best airport scores {best:.2f} and the runner-up {second:.2f}: "
+                f"not clearly beaten (needs under {AMBIGUOUS:.0%} of the best)")
+    if far > AMBIGUOUS:
+        return (f"without the history prior, another airport fits the track at {far:.0%} of the best "
+                f"(a place more than {CITY_KM:.0f} km away, or a neighbour that fits better)")
+    return None
+
+
+def airport_obj(row: dict) -> dict:
+    return {k: row[k] for k in ("icao", "iata", "name", "country", "latitude", "longitude", "kind",
+                                "longest_runway_ft", "elevation_ft")}
+
+
+def runners(rows: pl.DataFrame, score: np.ndarray, best: int, n: int = 3) -> list[Candidate]:
+    """The `n` best candidates other than `best` (-1: the `n` best), best first."""
+    order = np.argsort(-score)[: n + 1]
+    return [Candidate(airport_obj(rows.row(int(i), named=True)), float(score[i]))
+            for i in order if int(i) != best and score[i] > 0][:n]
+
+
+def prior_reasons(ctx: Context, a: dict, boosted: bool) -> list[str]:
+    """The history and legality sentences for a named stop (`boosted`: the prior applied)."""
+    days = dict(ctx.used).get(a["icao"])
+    out = []
+    if days:
+        out.append(f"the aircraft (or its operator) was seen at {a['icao']} on {days} day(s) before "
+                   + (f"(history prior ×{history_factor(days):.1f})" if boosted else
+                      "(history prior not applied: other airports fit the track with a shorter path)"))
+    if ctx.banned:
+        out.append("airports in jurisdictions barred to the operator were not considered "
+                   f"({', '.join(sorted(ctx.banned)[:12])}{'…' if len(ctx.banned) > 12 else ''})")
+    return out

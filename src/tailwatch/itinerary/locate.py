@@ -1,0 +1,244 @@
+"""Where a gap's stops were: one airport, or a chain of two, each named only when it is clear.
+
+`stopcount.stops_needed` decides how many; this module scores the candidates for them. Single
+stops: fit to both sides × size and service × legality × time and range, the history prior
+inside the tie band only (`candidates.tie_band`), leading candidates whose legal detour around
+barred airspace does not fit the gap dropped. Chains: the best candidates of each side paired,
+the time budget checked for both turnarounds and the range for all three legs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tailwatch.geo.geodesy import haversine_km
+from tailwatch.itinerary.candidates import (
+    Context,
+    airport_obj,
+    base_weight,
+    candidate_airports,
+    city_band,
+    tie_band,
+    with_history,
+)
+from tailwatch.itinerary.sides import Side, duration_text, side_fit, turn_fit
+from tailwatch.itinerary.stopcount import StopCount, stops_needed
+from tailwatch.itinerary.stops import Stop, confidence, fit_reason, named_or_unknown
+from tailwatch.itinerary.timing import KT_KMH, MIN_TURNAROUND_S, PHASE_OVERHEAD_S, Gap, time_ok
+
+TOP_PER_SIDE = 40  # two-stop chains pair this many best candidates of each side
+CHAIN_MIN_KM = 50.0  # the two stops of a chain are two places
+LEGAL_CHECKED = 5  # leading candidates whose legal detour is computed
+
+
+@dataclass
+class _Sides:
+    """Per-candidate arrays of one gap: side fits, distances, range and weights."""
+
+    fit_l: np.ndarray
+    fit_r: np.ndarray
+    d_l: np.ndarray
+    d_r: np.ndarray
+    ok_l: np.ndarray  # the leg into a stop here (from the airport just left) is within range
+    ok_r: np.ndarray  # the leg out of a stop here (to the first position after) is within range
+    base: np.ndarray  # size and service × legality, the airport just left excluded
+
+
+@dataclass
+class _Chain:
+    x: int
+    y: int
+    score: float
+    runner_up: float
+    wl: np.ndarray
+    wr: np.ndarray
+    band_l: np.ndarray
+    band_r: np.ndarray
+
+
+def _within(km: np.ndarray, ctx: Context) -> np.ndarray:
+    return np.ones(np.shape(km), dtype=bool) if ctx.max_leg_km is None else np.asarray(km) <= ctx.max_leg_km
+
+
+def _excluded(gap: Gap, reasons: list[str]) -> str | None:
+    """The airport just left, unless the last track turns back to it (then it is a candidate)."""
+    came = gap.came_from
+    if came is None or gap.left.airport is not None:
+        return None
+    if gap.left.heads_back_to(came):
+        reasons.append(f"the track before the gap turns back towards {came['icao']}, the airport just left: "
+                       "a return there is a candidate")
+        return None
+    reasons.append(f"{came['icao']}, the airport just left, is not a candidate: the track before the gap "
+                   "does not turn back towards it")
+    return came["icao"]
+
+
+def _sides(gap: Gap, cand: dict, reasons: list[str]) -> _Sides:
+    left, right, ctx = gap.left, gap.right, gap.ctx
+    d_l = haversine_km(left.lat, left.lon, cand["lat"], cand["lon"])
+    d_r = haversine_km(right.lat, right.lon, cand["lat"], cand["lon"])
+    lead = 0.0
+    if gap.came_from is not None and left.airport is None:  # the leg began there: at least this far already
+        lead = float(haversine_km(gap.came_from["latitude"], gap.came_from["longitude"], left.lat, left.lon))
+    return _Sides(side_fit(left, True, cand), side_fit(right, False, cand), d_l, d_r,
+                  _within(lead + d_l, ctx), _within(d_r, ctx), base_weight(cand, ctx, _excluded(gap, reasons)))
+
+
+def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
+    """The stops in a gap the aircraft landed in (for a gap with an airport side: the unseen
+    stops beyond it, possibly none)."""
+    cand = candidate_airports(gap.ctx.min_runway_ft)
+    if cand["rows"].height == 0:
+        return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
+    s = _sides(gap, cand, reasons)
+    anchor = gap.left.airport or gap.right.airport
+    if anchor is not None:  # one side seen at an airport: is a direct flight from/to it enough?
+        at = (cand["rows"]["icao"].to_numpy() == anchor["icao"])
+        usable = at
+        one_fits = at & time_ok(s.d_l + s.d_r, gap.dt_s, 0, gap.cruise) & s.ok_l & s.ok_r
+    else:
+        usable = s.base > 0
+        one_fits = time_ok(s.d_l + s.d_r, gap.dt_s, 1, gap.cruise) & s.ok_l & s.ok_r
+    chain = _best_chain(gap, cand, s)
+    count = stops_needed(gap.left, gap.right, turn_fit(gap.left, True, cand), turn_fit(gap.right, False, cand),
+                         usable, one_fits,
+                         None if chain is None else float(s.fit_l[chain.x] * s.fit_r[chain.y]), gap.ctx.max_leg_km)
+    extra = count.stops - (0 if anchor is not None else 1)
+    if extra >= 1 and chain is not None:
+        return _chain_stops(gap, cand, s, chain, count, reasons)
+    if anchor is not None:
+        fit = float(np.max(s.fit_l * s.fit_r * one_fits)) if one_fits.any() else 0.0
+        if fit < 0.08:
+            reasons.append(f"the track {'after' if gap.left.airport else 'before'} the gap does not fit "
+                           f"{anchor['icao']} well (fit {fit:.2f}): an unseen stop in between cannot be excluded")
+        else:
+            reasons.append(f"consistent with a direct flight {'from' if gap.left.airport else 'to'} {anchor['icao']}")
+        return []
+    return [_single(gap, cand, s, one_fits, count, reasons)]
+
+
+def _single(gap: Gap, cand: dict, s: _Sides, one_fits: np.ndarray, count: StopCount, reasons: list[str]) -> Stop:
+    left, right, ctx = gap.left, gap.right, gap.ctx
+    geo = _legal_filter(s.fit_l * s.fit_r * s.base * one_fits, gap, cand, reasons, {})
+    band = tie_band(s.d_l + s.d_r, geo)
+    score = with_history(geo, band, cand, ctx)
+    if ctx.used:
+        score = _legal_filter(score, gap, cand, reasons, {})
+    why_count = count.reasons or ["one stop is the fewest that explains the gap (time, range and positions): "
+                                  "a second is not assumed"]
+
+    def why_here(a: dict) -> list[str]:
+        out = [fit_reason(left, True, a), fit_reason(right, False, a)]
+        i = cand["index"][a["icao"]]
+        spare = gap.dt_s - (float(s.d_l[i] + s.d_r[i]) / (gap.cruise * KT_KMH) * 3600.0 + MIN_TURNAROUND_S
+                            + PHASE_OVERHEAD_S)
+        if spare > 2 * (MIN_TURNAROUND_S + PHASE_OVERHEAD_S) + 6 * 3600:
+            out.append(f"after flying via {a['icao']} at cruise, {duration_text(spare)} remain unaccounted for: "
+                       "further unseen stops are possible")
+        return out
+
+    return named_or_unknown(score, s.fit_l * s.fit_r, band, cand, ctx, reasons + why_count, why_here,
+                            "the track before and after the gap")
+
+
+def _side_scores(side: Side, fit: np.ndarray, ok: np.ndarray, s: _Sides, cand: dict,
+                 ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """(score, history band) of one side's candidates for a chain; an airport side pins itself."""
+    if side.airport is not None:
+        return fit, np.zeros(fit.size, dtype=bool)
+    geo = fit * s.base * ok
+    band = city_band(geo, cand)
+    return with_history(geo, band, cand, ctx), band
+
+
+def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
+    """The best two-place chain (the airport side, if any, as one of them) that fits the time
+    (both turnarounds) and the range (all three legs), or None."""
+    left, right, ctx = gap.left, gap.right, gap.ctx
+    n_stops = 2 - int(left.airport is not None) - int(right.airport is not None)
+    if gap.dt_s < max(n_stops, 1) * (MIN_TURNAROUND_S + PHASE_OVERHEAD_S):
+        return None
+    wl, band_l = _side_scores(left, s.fit_l, s.ok_l, s, cand, ctx)
+    wr, band_r = _side_scores(right, s.fit_r, s.ok_r, s, cand, ctx)
+    xs = np.argsort(-wl)[:TOP_PER_SIDE]
+    ys = np.argsort(-wr)[:TOP_PER_SIDE]
+    xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
+    if not (xs.size and ys.size):
+        return None
+    xx, yy = np.meshgrid(xs, ys, indexing="ij")
+    d_xy = haversine_km(cand["lat"][xx], cand["lon"][xx], cand["lat"][yy], cand["lon"][yy])
+    ok = (time_ok(s.d_l[xx] + d_xy + s.d_r[yy], gap.dt_s, max(n_stops, 1), gap.cruise)
+          & (d_xy > CHAIN_MIN_KM) & _within(d_xy, ctx))
+    pair = (wl[xx] * wr[yy] * ok).ravel()
+    order = np.argsort(-pair)
+    if not pair.size or pair[order[0]] <= 0:
+        return None
+    i = order[0]
+    return _Chain(int(xx.ravel()[i]), int(yy.ravel()[i]), float(pair[i]),
+                  float(pair[order[1]]) if order.size > 1 else 0.0, wl, wr, band_l, band_r)
+
+
+def _chain_stops(gap: Gap, cand: dict, s: _Sides, chain: _Chain, count: StopCount, reasons: list[str]) -> list[Stop]:
+    rows = cand["rows"]
+    ax = airport_obj(rows.row(chain.x, named=True))
+    ay = airport_obj(rows.row(chain.y, named=True))
+    apart = float(haversine_km(ax["latitude"], ax["longitude"], ay["latitude"], ay["longitude"]))
+    chain_reason = (f"two stops: the track before the gap points to {ax['icao']}, the track after it comes "
+                    f"from {ay['icao']} ({apart:,.0f} km apart); both turnarounds fit in the gap")
+    chain_conf = confidence(chain.score, chain.runner_up)
+    out = []
+    for idx, side, outbound, score, fit, band in ((chain.x, gap.left, True, chain.wl, s.fit_l, chain.band_l),
+                                                  (chain.y, gap.right, False, chain.wr, s.fit_r, chain.band_r)):
+        if side.airport is not None:
+            continue  # the airport it was seen at is not a new stop
+        where = "before" if outbound else "after"
+        stop = named_or_unknown(score, fit, band, cand, gap.ctx, reasons + count.reasons + [chain_reason],
+                                lambda a, side=side, outbound=outbound: [fit_reason(side, outbound, a)],
+                                f"the landing {where} the gap", best_i=idx)
+        stop.confidence = min(stop.confidence, chain_conf)
+        out.append(stop)
+    return out
+
+
+def legal_km(lat1: float, lon1: float, lat2: float, lon2: float, ctx: Context, memo: dict) -> float:
+    """Shortest distance the operator may legally fly between two points (great circle when nothing is barred)."""
+    key = (round(lat1, 4), round(lon1, 4), round(lat2, 4), round(lon2, 4))
+    if key in memo:
+        return memo[key]
+    direct = float(haversine_km(lat1, lon1, lat2, lon2))
+    km = direct
+    if ctx.banned:
+        from tailwatch.airspace.routing import NoRoute, obstacles_for, shortest_path
+
+        try:
+            km = shortest_path(obstacles_for(tuple(sorted(ctx.banned))), lat1, lon1, lat2, lon2).km
+        except NoRoute:
+            km = direct  # an end inside barred airspace: the points say it was there; do not penalise
+    memo[key] = km
+    return km
+
+
+def _legal_filter(score: np.ndarray, gap: Gap, cand: dict, reasons: list[str], memo: dict) -> np.ndarray:
+    """Drop leading candidates whose legal detour (around airspace barred to the operator) does
+    not fit the time in the gap: the detour's shape, not the great circle, is what was flown."""
+    ctx, left, right = gap.ctx, gap.left, gap.right
+    if not ctx.banned:
+        return score
+    score = score.copy()
+    dropped = []
+    for _ in range(LEGAL_CHECKED):
+        i = int(np.argmax(score))
+        if score[i] <= 0:
+            break
+        km = legal_km(left.lat, left.lon, cand["lat"][i], cand["lon"][i], ctx, memo) + legal_km(
+            cand["lat"][i], cand["lon"][i], right.lat, right.lon, ctx, memo)
+        if time_ok(np.array([km]), gap.dt_s, 1, gap.cruise)[0]:
+            break
+        dropped.append(f"{cand['rows']['icao'][i]} ({km:,.0f} km on legal routes)")
+        score[i] = 0.0
+    if dropped:
+        reasons.append("too far once barred airspace is flown around: " + ", ".join(dropped))
+    return score

@@ -1,0 +1,172 @@
+"""The two observed ends of a gap (*sides*) and how well each airport fits one of them.
+
+A side is the last point before a gap (outbound) or the first after it (inbound), with its
+altitude, track, speed and vertical rate, or an airport where the aircraft was seen on the
+ground. Its *phase* says what the points can tell: a descent below 15,000 ft points at an
+airport a 3° path away, a climb at one a climb-out away; a cruise track only says "somewhere
+ahead (behind), near the line". Why by hand: no library scores airports against a broken track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from tailwatch.geo.geodesy import haversine_km, initial_bearing
+
+LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a departure
+DESCENT_KM_PER_FT = 0.3048 / np.tan(np.radians(3.0)) / 1000.0  # 3° path: ~5.8 km per 1000 ft
+CLIMB_KM_PER_FT = 0.004  # ~4.4° climb-out: ~4 km per 1000 ft
+# cruise: the cross-track tolerance grows 0.12 km per km ahead (a track ~7° off the line still
+# points at the airport) from 30 km (the last heading itself is a few degrees uncertain)
+CRUISE_CROSS_KM = 30.0
+CRUISE_CROSS_PER_KM = 0.12
+BEHIND_KM = 30.0  # an airport behind a cruise side fades over this many km
+LOCALISED = ("approach", "departure", "low")  # phases that pin the airport to one neighbourhood
+TURN_SIGMA_DEG = 40.0  # for counting stops, a cruise track may turn this much (1 σ) on the way (airways, detours)
+TURN_BACK_DEG = 45.0  # last track within this of the bearing to the airport just left: a turn back
+TURN_BACK_MIN_KM = 20.0  # nearer than this, the bearing says nothing
+
+
+@dataclass
+class Side:
+    """One observed end of a gap: a point with kinematics, or an airport where it was on the ground."""
+
+    time: datetime
+    lat: float
+    lon: float
+    alt: float | None = None
+    track: float | None = None
+    gs: float | None = None
+    vrate: float | None = None
+    airport: dict | None = None  # set when the aircraft was seen at an airport (ground / low)
+    evidence: str | None = None
+
+    def phase(self, outbound: bool) -> str:
+        if self.airport is not None:
+            return "airport"
+        if self.alt is None:
+            return "unknown"
+        if self.alt < LOW_PHASE_FT and self.vrate is not None:
+            if outbound and self.vrate < -300:
+                return "approach"
+            if not outbound and self.vrate > 300:
+                return "departure"
+            if (outbound and self.vrate > 300) or (not outbound and self.vrate < -300):
+                # last heard climbing away (first heard descending in): the airport beyond the
+                # gap is far along the track, as from cruise
+                return "cruise"
+        if self.alt < 3_000 and self.gs is not None and self.gs < 200:
+            return "approach" if outbound else "departure"
+        return "cruise" if self.alt >= LOW_PHASE_FT else "low"
+
+    def localised(self, outbound: bool) -> bool:
+        """Whether the points pin the airport beyond the gap to one neighbourhood (a low descent
+        or climb), rather than anywhere along a line (cruise)."""
+        return self.phase(outbound) in LOCALISED
+
+    def heads_back_to(self, airport: dict | None) -> bool:
+        """Whether the last track points back at `airport` (the one just left): a turn back."""
+        if airport is None or self.track is None:
+            return False
+        d = float(haversine_km(self.lat, self.lon, airport["latitude"], airport["longitude"]))
+        if d < TURN_BACK_MIN_KM:
+            return self.phase(True) in ("approach", "low")
+        bearing = float(initial_bearing(self.lat, self.lon, airport["latitude"], airport["longitude"]))
+        return float(angle_diff(np.array([bearing]), self.track)[0]) <= TURN_BACK_DEG
+
+    def describe(self, outbound: bool) -> str:
+        if self.airport is not None:
+            return f"on the ground at {self.airport['icao']}"
+        bits = []
+        if self.alt is not None:
+            bits.append(alt_text(self.alt))
+        if self.vrate is not None and abs(self.vrate) >= 300:
+            bits.append(("descending" if self.vrate < 0 else "climbing") + f" {abs(self.vrate):,.0f} ft/min")
+        if self.track is not None:
+            bits.append(f"track {self.track:03.0f}°")
+        if self.gs is not None:
+            bits.append(f"{self.gs:,.0f} kt")
+        where = f"{self.lat:.3f}, {self.lon:.3f}"
+        return f"{'last' if outbound else 'first'} seen {time_text(self.time)} at {where}" + (
+            f" ({', '.join(bits)})" if bits else "")
+
+
+def alt_text(alt: float) -> str:
+    return f"FL{alt / 100:03.0f}" if alt >= 18_000 else f"{alt:,.0f} ft"
+
+
+def time_text(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M Z")
+
+
+def duration_text(seconds: float) -> str:
+    minutes = int(round(seconds / 60.0))
+    days, rem = divmod(minutes, 24 * 60)
+    h, m = divmod(rem, 60)
+    if days:
+        return f"{days} d {h} h {m:02d} min"
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
+    return np.abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
+    """How well each candidate airport fits one side of a gap, in [0, 1].
+
+    Outbound (the end before a gap): the airport should lie ahead on the track, at the distance
+    a descent from that height takes. Inbound: behind the first point, at the climb's distance.
+    """
+    lat, lon = cand["lat"], cand["lon"]
+    if side.airport is not None:
+        return (cand["rows"]["icao"].to_numpy() == side.airport["icao"]).astype(float)
+    d = haversine_km(side.lat, side.lon, lat, lon)
+    phase = side.phase(outbound)
+    if side.track is None:
+        dev = np.zeros_like(d)
+        heading_known = False
+    else:
+        bearing = initial_bearing(side.lat, side.lon, lat, lon)
+        direction = side.track if outbound else (side.track + 180.0) % 360.0
+        dev = angle_diff(bearing, direction)
+        heading_known = True
+    if phase in LOCALISED:
+        agl = np.maximum((side.alt or 0.0) - cand["elev"], 0.0)
+        per_ft = DESCENT_KM_PER_FT if (phase == "approach" or (phase == "low" and outbound)) else CLIMB_KM_PER_FT
+        expected = agl * per_ft
+        sigma = 0.5 * expected + 15.0
+        fit = np.exp(-0.5 * ((d - expected) / sigma) ** 2)
+        if heading_known:
+            # high up, the track points at the airport; low down (circuit, downwind) less so,
+            # but an airport ahead of a descent still beats one behind it
+            w = np.clip((agl - 4_000.0) / 8_000.0, 0.0, 1.0)
+            low_term = 0.5 + 0.5 * np.exp(-0.5 * (dev / 60.0) ** 2)
+            fit = fit * ((1.0 - w) * low_term + w * np.exp(-0.5 * (dev / 45.0) ** 2))
+        return fit
+    if not heading_known:
+        return np.full_like(d, 0.3)
+    rad = np.radians(dev)
+    along = d * np.cos(rad)
+    cross = d * np.abs(np.sin(rad))
+    sigma = CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0)
+    fit = np.exp(-0.5 * (cross / sigma) ** 2)
+    behind = np.minimum(along, 0.0)
+    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2)
+
+
+def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
+    """Whether each candidate could be the airport beyond a side, allowing for turns on the way:
+    the test of "does one stop explain the positions" (`stopcount`), looser than `side_fit`,
+    which ranks candidates. A pinned side (airport, low descent or climb) keeps its fit; a
+    cruise track only needs the airport roughly ahead (behind, for the side after a gap)."""
+    if side.airport is not None or side.localised(outbound):
+        return side_fit(side, outbound, cand)
+    if side.track is None:
+        return np.ones(cand["lat"].size)
+    bearing = initial_bearing(side.lat, side.lon, cand["lat"], cand["lon"])
+    direction = side.track if outbound else (side.track + 180.0) % 360.0
+    return np.exp(-0.5 * (angle_diff(bearing, direction) / TURN_SIGMA_DEG) ** 2)
