@@ -120,9 +120,22 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     return [_single(gap, cand, s, one_fits, count, reasons)]
 
 
+def _placing_fits(gap: Gap, cand: dict, s: _Sides) -> tuple[np.ndarray, np.ndarray]:
+    """The side fits that place one stop. Two cruise tracks place it where their lines meet (the
+    strict `side_fit` of both); where one side pins an airport (a low descent or climb), that side
+    places it and the cruise side only has to be consistent, turns on the way allowed
+    (`turn_fit`, the test `stopcount` counts stops with): a descent into Rabat followed a day
+    later by a track over the Caribbean is a stop at Rabat, not at an airport on the line."""
+    pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
+    fit_l = turn_fit(gap.left, True, cand) if (pin_r and not pin_l) else s.fit_l
+    fit_r = turn_fit(gap.right, False, cand) if (pin_l and not pin_r) else s.fit_r
+    return fit_l, fit_r
+
+
 def _single(gap: Gap, cand: dict, s: _Sides, one_fits: np.ndarray, count: StopCount, reasons: list[str]) -> Stop:
     left, right, ctx = gap.left, gap.right, gap.ctx
-    geo = _legal_filter(s.fit_l * s.fit_r * s.base * one_fits, gap, cand, reasons, {})
+    fit_l, fit_r = _placing_fits(gap, cand, s)
+    geo = _legal_filter(fit_l * fit_r * s.base * one_fits, gap, cand, reasons, {})
     band = tie_band(s.d_l + s.d_r, geo)
     score = with_history(geo, band, cand, ctx)
     if ctx.used:
@@ -140,7 +153,7 @@ def _single(gap: Gap, cand: dict, s: _Sides, one_fits: np.ndarray, count: StopCo
                        "further unseen stops are possible")
         return out
 
-    return named_or_unknown(score, s.fit_l * s.fit_r, band, cand, ctx, reasons + why_count, why_here,
+    return named_or_unknown(score, fit_l * fit_r, band, cand, ctx, reasons + why_count, why_here,
                             "the track before and after the gap")
 
 
