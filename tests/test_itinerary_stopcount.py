@@ -79,9 +79,9 @@ def test_history_off_the_line_does_not_outweigh_geometry():
 
 
 def test_history_breaks_a_tie_between_neighbours_only():
-    from tailwatch.itinerary.candidates import HISTORY_TIE_SHARE, tie_band
-
     import numpy as np
+
+    from tailwatch.itinerary.candidates import HISTORY_TIE_SHARE, tie_band
 
     geo = np.array([1.0, 0.95, 0.6, 0.99])
     path = np.array([5_300.0, 5_350.0, 5_320.0, 5_850.0])

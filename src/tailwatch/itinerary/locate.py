@@ -26,7 +26,13 @@ from tailwatch.itinerary.candidates import (
 from tailwatch.itinerary.sides import Side, duration_text, side_fit, turn_fit
 from tailwatch.itinerary.stopcount import StopCount, stops_needed
 from tailwatch.itinerary.stops import Stop, confidence, fit_reason, named_or_unknown
-from tailwatch.itinerary.timing import KT_KMH, MIN_TURNAROUND_S, PHASE_OVERHEAD_S, Gap, time_ok
+from tailwatch.itinerary.timing import (
+    KT_KMH,
+    MIN_TURNAROUND_S,
+    PHASE_OVERHEAD_S,
+    Gap,
+    time_ok,
+)
 
 TOP_PER_SIDE = 40  # two-stop chains pair this many best candidates of each side
 CHAIN_MIN_KM = 50.0  # the two stops of a chain are two places

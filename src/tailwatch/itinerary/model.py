@@ -1,0 +1,207 @@
+"""An itinerary as data: visits (the aircraft at a place between legs), legs between them, and
+the JSON every report reads (`tailwatch.itinerary/1`, ../shared/DESIGN.md). Each leg keeps its
+point range, gaps and reasons, so every figure can be traced back to rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from tailwatch.geo.geodesy import haversine_km
+from tailwatch.itinerary.sides import Side
+from tailwatch.itinerary.stops import Stop
+
+SCHEMA = "tailwatch.itinerary/1"
+OBSERVED_HOW = ("ground", "touch-and-go", "low-descent", "low-climb")
+
+
+@dataclass
+class Visit:
+    """The aircraft at (or, inferred, landing at) one place between two legs."""
+
+    stop: Stop
+    how: str  # ground | low-descent | low-climb | touch-and-go | inferred | unknown | data start/end
+    arrive: datetime | None = None
+    depart: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    window: tuple[datetime | None, datetime | None] | None = None  # a gap's bounds, for a stop inside one
+
+    @property
+    def icao(self) -> str | None:
+        return self.stop.airport["icao"] if self.stop.airport else None
+
+    def side(self) -> Side:
+        a = self.stop.airport
+        return Side(time=self.depart or self.arrive, lat=a["latitude"], lon=a["longitude"], airport=a,
+                    evidence=self.how)
+
+    def to_json(self) -> dict:
+        return {
+            "airport": _airport_json(self.stop.airport),
+            "arrival": _iso(self.arrive),
+            "departure": _iso(self.depart),
+            # when it could have been there: seen there, or the bounds of the gap it fell in
+            "window_start": _iso(self.window[0] if self.window else self.arrive),
+            "window_end": _iso(self.window[1] if self.window else self.depart),
+            "evidence": self.stop.evidence,
+            "how": self.how,
+            "confidence": self.stop.confidence,
+            "score": self.stop.score,
+            "runner_up_score": self.stop.runner_up_score,
+            "reasons": list(self.stop.reasons),
+            "alternatives": [c.to_json() for c in self.stop.alternatives],
+        }
+
+
+@dataclass
+class Leg:
+    origin: Visit | None = None
+    destination: Visit | None = None
+    pieces: list[int] = field(default_factory=list)
+    gaps: list[dict] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    takeoff: datetime | None = None
+    landing: datetime | None = None
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _airport_json(a: dict | None) -> dict | None:
+    if a is None:
+        return None
+    return {"icao": a["icao"], "iata": a.get("iata"), "name": a["name"], "country": a["country"],
+            "latitude": a["latitude"], "longitude": a["longitude"]}
+
+
+def _short(a: dict | None) -> dict | None:
+    return None if a is None else {"icao": a["icao"], "name": a["name"], "country": a["country"]}
+
+
+class Itinerary:
+    """One aircraft's legs, stops and the points behind them (`points` has a `leg` column)."""
+
+    def __init__(self, aircraft: dict, legs: list[Leg], points: pl.DataFrame, notes: list[str],
+                 type_info: dict) -> None:
+        self.aircraft = aircraft
+        self.legs = legs
+        self.points = points
+        self.notes = notes
+        self.type_info = type_info
+        self.registrations: dict[int, str] = {}  # leg index → registration, when the address changed hands
+
+    def __repr__(self) -> str:
+        codes = [c or "?" for c in self.to_json()["route"]["airports"]]
+        return f"Itinerary({self.aircraft.get('icao24')}: {len(self.legs)} legs, {' → '.join(codes)})"
+
+    def _leg_points(self, i: int) -> pl.DataFrame:
+        return self.points.filter(pl.col("leg") == i)
+
+    def leg_json(self, i: int) -> dict:
+        leg = self.legs[i]
+        pts = self._leg_points(i)
+        lat = pts["latitude"].to_numpy()
+        lon = pts["longitude"].to_numpy()
+        o = leg.origin.stop if leg.origin else None
+        d = leg.destination.stop if leg.destination else None
+        o_air = o.airport if o else None
+        d_air = d.airport if d else None
+        start = (o_air["latitude"], o_air["longitude"]) if o_air else ((lat[0], lon[0]) if lat.size else None)
+        end = (d_air["latitude"], d_air["longitude"]) if d_air else ((lat[-1], lon[-1]) if lat.size else None)
+        gc = float(haversine_km(*start, *end)) if start and end else 0.0
+        flown = float(np.nansum(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]))) if lat.size > 1 else 0.0
+        if lat.size:
+            if o_air:
+                flown += float(haversine_km(o_air["latitude"], o_air["longitude"], lat[0], lon[0]))
+            if d_air:
+                flown += float(haversine_km(lat[-1], lon[-1], d_air["latitude"], d_air["longitude"]))
+        else:
+            flown = gc
+        conf = min(o.confidence if o else 0.0, d.confidence if d else 0.0)
+        alternatives = [dict(c.to_json(), end="origin") for c in (o.alternatives if o else [])] + [
+            dict(c.to_json(), end="destination") for c in (d.alternatives if d else [])]
+        reasons = []
+        if leg.origin:
+            reasons += [f"origin: {r}" for r in leg.origin.stop.reasons]
+        if leg.destination:
+            reasons += [f"destination: {r}" for r in leg.destination.stop.reasons]
+        reasons += leg.reasons
+        times = pts["timestamp"]
+        return {
+            "origin": _short(o_air),
+            "destination": _short(d_air),
+            "takeoff": _iso(leg.takeoff),
+            "landing": _iso(leg.landing),
+            "origin_evidence": o.evidence if o else "unknown",
+            "destination_evidence": d.evidence if d else "unknown",
+            "confidence": round(float(conf), 2),
+            "great_circle_km": round(gc, 1),
+            "flown_km": round(flown, 1),
+            "countries": [],
+            "banned_countries": [],
+            "max_payload_t": None,
+            "origin_how": leg.origin.how if leg.origin else "data start",
+            "destination_how": leg.destination.how if leg.destination else "data end",
+            "first_point": _iso(times.min()) if pts.height else None,
+            "last_point": _iso(times.max()) if pts.height else None,
+            "n_points": pts.height,
+            "callsigns": pts["callsign"].drop_nulls().unique(maintain_order=True).to_list() if pts.height else [],
+            "reasons": reasons,
+            "alternatives": alternatives,
+            "gaps": [dict(g, start=_iso(g["start"]), end=_iso(g["end"])) for g in leg.gaps],
+            **({"registration": self.registrations[i]} if i in self.registrations else {}),
+        }
+
+    def stops(self) -> list[dict]:
+        """Every place between legs, in order, with its evidence (observed/inferred/unknown)."""
+        out = []
+        for i, leg in enumerate(self.legs):
+            if i == 0 and leg.origin is not None:
+                out.append(leg.origin.to_json())
+            if leg.destination is not None:
+                out.append(leg.destination.to_json())
+        return out
+
+    def to_json(self) -> dict:
+        legs = [self.leg_json(i) for i in range(len(self.legs))]
+        codes: list[str | None] = []
+        if legs:
+            codes.append(legs[0]["origin"]["icao"] if legs[0]["origin"] else None)
+            codes += [leg["destination"]["icao"] if leg["destination"] else None for leg in legs]
+        direct = 0.0
+        if legs:
+            first = self.legs[0].origin.stop.airport if self.legs[0].origin else None
+            last = self.legs[-1].destination.stop.airport if self.legs[-1].destination else None
+            air = self.points.filter(pl.col("leg").is_not_null())
+            start = (first["latitude"], first["longitude"]) if first else (
+                (air["latitude"][0], air["longitude"][0]) if air.height else None)
+            end = (last["latitude"], last["longitude"]) if last else (
+                (air["latitude"][-1], air["longitude"][-1]) if air.height else None)
+            if start and end:
+                direct = float(haversine_km(*start, *end))
+        return {
+            "schema": SCHEMA,
+            "aircraft": self.aircraft,
+            "legs": legs,
+            "route": {
+                "airports": codes,
+                "direct_km": round(direct, 1),
+                "flown_km": round(sum(leg["flown_km"] for leg in legs), 1),
+                "legal_shortest_km": None,
+            },
+            "stops": self.stops(),
+            "type": self.type_info,
+            "notes": self.notes,
+            "observed_points": self.points.height,
+            # every point from the simulator: each report carries the simulated banner
+            **({"simulated": True} if self._simulated() else {}),
+        }
+
+    def _simulated(self) -> bool:
+        src = self.points.get_column("source", default=None)
+        return bool(src is not None and src.len() and src.null_count() == 0 and src.str.starts_with("simulated").all())
