@@ -65,7 +65,7 @@ def sim_cases(n: int, seed0: int = 100) -> list[Case]:
 def real_cases(samples: Path) -> list[Case]:
     from tailwatch.ingest.pipeline import read_file
     from tailwatch.itinerary.build import build_itinerary
-    from tailwatch.itinerary.query import parse_time as _t
+    from tailwatch.times import parse_time as _t
     from tailwatch.sim.sparse import Visit
 
     out = []

@@ -20,7 +20,7 @@ import pytest
 from tailwatch.archive import partition_files, scan
 from tailwatch.cli import main
 from tailwatch.engines import get_engine
-from tailwatch.engines.duckdb import DuckDBEngine
+from tailwatch.engines.local import DuckDBEngine
 from tailwatch.ingest.pipeline import expand_paths, ingest_files
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]  # one JVM, one archive
@@ -196,7 +196,7 @@ def test_spark_ingest_writes_the_archive_duckdb_reads(spark, capsys, traffic_sam
     order = ["icao24", "timestamp", "latitude", "longitude"]
     a, b = scan(by_duck).collect().sort(order), scan(by_spark).collect().sort(order)
     assert a.height > 5000 and a.equals(b)
-    from tailwatch.hiding.heard import read_heard  # Mode S inputs' heard minutes, beside the points, alike
+    from tailwatch.heard_store import read_heard  # Mode S inputs' heard minutes, beside the points, alike
 
     heard_duck, heard_spark = read_heard(by_duck), read_heard(by_spark)
     assert heard_duck.height > 0 and heard_duck.sort(heard_duck.columns).equals(heard_spark.sort(heard_spark.columns))

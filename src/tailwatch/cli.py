@@ -60,7 +60,7 @@ SparkMasterOption = Annotated[Optional[str], typer.Option(
 
 def _engine(name: str, spark_master: Optional[str]):
     from tailwatch.engines import get_engine
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if spark_master is not None and name.strip().lower() != "spark":
         raise BadInput("--spark-master goes with --engine spark")
@@ -85,7 +85,7 @@ def ingest(
     import os
     import re
 
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
     from tailwatch.ingest.beast import ANCHOR_ENV, RECEIVER_ENV, parse_time
 
     if capture_start is not None:  # the Beast/AVR readers read these settings (see ingest/beast.py)
@@ -97,7 +97,7 @@ def ingest(
 
     from rich.table import Table
 
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
     from tailwatch.ingest.pipeline import expand_paths
 
     if icao24 is not None and not re.fullmatch(r"[0-9a-fA-F]{6}", icao24.strip()):
@@ -171,8 +171,8 @@ def interference(
 
     from tailwatch.engines.duckdb import columns_for, days_in
     from tailwatch.hiding.interference import PERIODS, interference as aggregate
-    from tailwatch.ingest.base import BadInput
-    from tailwatch.itinerary.query import parse_time
+    from tailwatch.errors import BadInput
+    from tailwatch.times import parse_time
     from tailwatch.report import interference as report
 
     if fmt not in ("html", "geojson", "csv"):
@@ -229,8 +229,10 @@ def itinerary(
     spark_master: SparkMasterOption = None,
 ) -> None:
     """Where did these aircraft go: legs and stops, each observed, inferred or unknown."""
-    from tailwatch.ingest.base import BadInput
-    from tailwatch.itinerary.query import NoAircraft, emit, itineraries, parse_time
+    from tailwatch.app.itineraries import itineraries
+    from tailwatch.app.output import emit
+    from tailwatch.errors import BadInput, NoAircraft
+    from tailwatch.times import parse_time
 
     if more:
         if not input:
@@ -277,7 +279,7 @@ def route(
     from datetime import date
 
     from tailwatch.airspace.routing import NoRoute, legal_route, route_markdown
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if fmt not in ("json", "md"):
         raise BadInput(f"--format must be json or md, not {fmt!r}")
@@ -321,7 +323,7 @@ def airlift(
     from tailwatch.airlift.enrich import leg_distance_km, leg_label, read_itineraries
     from tailwatch.airlift.report import airlift_report, render_markdown
     from tailwatch.airlift.types import aircraft_type
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if fmt not in ("json", "md"):
         raise BadInput(f"--format must be json or md, got {fmt!r}")
@@ -375,7 +377,7 @@ def watch(
     web: Annotated[Optional[str], typer.Option("--web", metavar="[HOST:]PORT", help="Also serve the live web page (read-only; host defaults to 127.0.0.1).")] = None,
 ) -> None:
     """Watch live feeds: journal every position, alert on rules (JSON lines on stdout)."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
     from tailwatch.live.watch import WatchConfig, run_watch
 
     ref = None
@@ -410,7 +412,7 @@ def replay(
     loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
 ) -> None:
     """Serve a recording as a live feed on 127.0.0.1 (starts when the first client connects)."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
     from tailwatch.live.replay import run_replay
 
     if serve is not None and serve not in ("beast", "sbs", "raw"):
@@ -434,7 +436,7 @@ def serve(
     import signal
     import threading
 
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
     from tailwatch.web.investigate import create_investigator_app
     from tailwatch.web.security import default_token_file, load_or_create_token, needs_token
     from tailwatch.web.server import AppServer
@@ -477,13 +479,13 @@ app.add_typer(watchlist_app, name="watchlist")
 
 
 def _identity_time(value: Optional[str], name: str):
-    from tailwatch.itinerary.query import parse_time
+    from tailwatch.times import parse_time
 
     return parse_time(value, name)
 
 
 def _identity_archive(archive: Optional[Path]) -> Optional[Path]:
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if archive is not None and not archive.is_dir():
         raise BadInput(f"{archive}: no such archive folder")
@@ -526,7 +528,7 @@ def watchlist_show(
     from rich.text import Text
 
     from tailwatch.identity.watchlist import archive_watchlist
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if fmt not in ("table", "json", "csv"):
         raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
@@ -569,7 +571,7 @@ def whois(
     from rich.text import Text
 
     from tailwatch.identity.lookup import aircraft_identity
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     if fmt not in ("table", "json"):
         raise BadInput(f"--format must be table or json, got {fmt!r}")
@@ -624,8 +626,8 @@ def scan(
     import polars as pl
     from rich.table import Table
 
-    from tailwatch.identity.scan import scan_watchlist
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.app.scan import scan_watchlist
+    from tailwatch.errors import BadInput
 
     if fmt not in ("table", "json", "csv"):
         raise BadInput(f"--format must be table, json or csv, got {fmt!r}")
@@ -656,7 +658,7 @@ def scan(
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: one-line errors with exit codes per DESIGN.md."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     try:
         rc = app(args=argv, standalone_mode=False)

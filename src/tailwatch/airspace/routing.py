@@ -413,7 +413,7 @@ DEFAULT_PAYLOAD_T = 20.0
 
 def _airport_or_raise(code: str) -> dict:
     from tailwatch.geo.airports import airport
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     found = airport(code)
     if found is None:

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 KINDS = ("seen", "takeoff", "landing", "region", "country", "dark", "squawk", "dark_in_coverage", "gnss_degraded")
 EMERGENCY_CODES = ("7500", "7600", "7700")

@@ -39,11 +39,11 @@ class Engine(Protocol):
 
 def get_engine(name: str = "duckdb", spark_master: str | None = None) -> Engine:
     """The engine called `name`; `spark_master` is the Spark master URL (default local[*])."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     key = (name or "duckdb").strip().lower()
     if key == "duckdb":
-        from tailwatch.engines.duckdb import DuckDBEngine
+        from tailwatch.engines.local import DuckDBEngine
 
         return DuckDBEngine()
     if key == "spark":

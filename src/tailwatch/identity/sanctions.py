@@ -38,7 +38,8 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.identity.registrations import normalize_registration
-from tailwatch.ingest.base import BadInput, read_all
+from tailwatch.errors import BadInput
+from tailwatch.files import read_all
 
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "list": pl.String(),

@@ -29,7 +29,8 @@ from tailwatch.identity.registry import (
 )
 from tailwatch.identity.sanctions import ENTRY_SCHEMA, entries_frame
 from tailwatch.identity.store import watchlist_path, write_parquet_atomic
-from tailwatch.ingest.base import PARQUET_MAGIC, BadInput, read_all, read_head
+from tailwatch.errors import BadInput
+from tailwatch.files import PARQUET_MAGIC, read_all, read_head
 
 SEED_FILE = "watchlist_seed.csv"
 HEX6 = re.compile(r"^[0-9a-f]{6}$")

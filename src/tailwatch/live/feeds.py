@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import polars as pl
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 from tailwatch.schema import conform, positions_only
 
 SCHEMES = ("beast", "sbs", "raw", "http", "https")

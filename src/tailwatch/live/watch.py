@@ -329,7 +329,7 @@ class Watcher:
         """Sealed journal segments into the archive, and the heard minutes decoded since the last flush
         (kept in memory until then: a kill loses those minutes, never positions)."""
         if heard is not None and heard.height:
-            from tailwatch.hiding.heard import write_heard
+            from tailwatch.heard_store import write_heard
 
             write_heard(self.cfg.archive, heard, f"live-{time.time_ns()}-{os.getpid()}")
         rows = 0

@@ -136,7 +136,7 @@ class ModeSDecoder:
         """Canonical points (positions only) of one batch; call again with the next batch."""
         c = self._decode(msg, length, t, reference)
         if self.record_heard and c["t"].size:
-            from tailwatch.hiding.heard import heard_minutes
+            from tailwatch.ingest.modes.heard import heard_minutes
 
             has = c["is_position"] & ~np.isnan(c["latitude"])
             self._heard.append(heard_minutes(c["icao"], c["t"], has, self.source))
@@ -144,7 +144,7 @@ class ModeSDecoder:
 
     def take_heard(self) -> pl.DataFrame:
         """The heard minutes recorded since the last call (one row per aircraft and minute)."""
-        from tailwatch.hiding.heard import empty_heard, merge
+        from tailwatch.heard import empty_heard, merge
 
         parts, self._heard = self._heard, []
         return merge(parts) if parts else empty_heard()
