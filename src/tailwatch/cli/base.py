@@ -18,17 +18,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
 console = Console()
-
-
 err_console = Console(stderr=True, soft_wrap=True)  # one error = one line
-
-
 _state = {"debug": False}
-
-
 EXIT_OK, EXIT_NO_RESULT, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -57,8 +49,6 @@ def progress():
 
 EngineOption = Annotated[str, typer.Option(
     "--engine", help="Query engine: duckdb (this machine) or spark (a Spark cluster, see --spark-master).")]
-
-
 SparkMasterOption = Annotated[Optional[str], typer.Option(
     "--spark-master", help="Spark master URL with --engine spark: local[*] (default), spark://HOST:7077, yarn, "
     "... (under spark-submit: the submission's master).")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tailwatch.report.tracks import Segment, country_layer, country_names, iso, legal_paths, place
 from tailwatch.report.html.projection import geometry_path, graticule, pts, runs, fit_view
 from tailwatch.report.html.text import esc
+from tailwatch.report.tracks import Segment, country_layer, country_names, iso, legal_paths, place
 
 
 PALETTE = ["#1f6fd0", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#1e3a8a"]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.report.tracks import leg_points, leg_segments, notice_of
 from tailwatch.report.html.map import LEGEND, render_map
 from tailwatch.report.html.profile import render_profile
 from tailwatch.report.html.summary import METHOD, render_notes, render_simulation, render_summary
 from tailwatch.report.html.tables import render_identity, render_legs_table, render_stops_table
 from tailwatch.report.html.text import asset, esc
+from tailwatch.report.tracks import leg_points, leg_segments, notice_of
 
 
 def _hiding(itin: dict, frame: pl.DataFrame | None) -> str:

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from tailwatch.report.tracks import Segment, iso, leg_label, parse_time
 from tailwatch.report.html.map import PALETTE
 from tailwatch.report.html.projection import MAP_WIDTH, pts
 from tailwatch.report.html.text import esc
+from tailwatch.report.tracks import Segment, iso, leg_label, parse_time
 
 
 def _panel_span(leg: dict, segs: list[Segment]) -> tuple[np.datetime64 | None, np.datetime64 | None]:

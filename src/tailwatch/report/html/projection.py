@@ -10,8 +10,6 @@ import numpy as np
 
 
 MAP_WIDTH = 1000.0
-
-
 MAX_VERTICES_PER_SEGMENT = 4000
 
 

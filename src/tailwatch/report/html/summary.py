@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from tailwatch.report.tracks import iso, leg_label, route_text
 from tailwatch.report.html.text import km, esc
+from tailwatch.report.tracks import iso, leg_label, route_text
 
 
 def _legal_shortest(route: dict, legs: list[dict]) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from tailwatch.report.tracks import iso, parse_time
 from tailwatch.report.html.map import PALETTE, _stops
 from tailwatch.report.html.text import airport, badge, cell, km, esc
+from tailwatch.report.tracks import iso, parse_time
 
 
 def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
