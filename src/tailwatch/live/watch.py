@@ -358,7 +358,7 @@ class Watcher:
         """Build the airport (and, for country rules, airspace) indexes before data flows."""
         near_airport(np.array([0.0]), np.array([0.0]), 1.0)
         if any(r.when == "country" for r in self.rules):
-            from tailwatch.alerts.rules import locate_airspace
+            from tailwatch.alerts.evidence import locate_airspace
 
             locate_airspace(np.array([0.0]), np.array([0.0]))
 
