@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("readers", ("tailwatch.ingest", "tailwatch.archive", "tailwatch.archive_layout", "tailwatch.heard_store",
                  "tailwatch.identity.registry", "tailwatch.identity.store", "tailwatch.identity.sanctions",
                  "tailwatch.identity.watchlist", "tailwatch.identity.lookup", "tailwatch.identity.resolve",
+                 "tailwatch.identity.ofac", "tailwatch.identity.ftm",
                  "tailwatch.identity.fleets")),
     ("core", ("tailwatch.identity", "tailwatch.itinerary", "tailwatch.airspace", "tailwatch.airlift",
               "tailwatch.hiding")),
