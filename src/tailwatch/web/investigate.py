@@ -52,7 +52,7 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     """URL name → (bytes, media type) for every packaged file the pages use; nothing else is reachable."""
     root = resources.files("tailwatch.web") / "static"
     out: dict[str, tuple[bytes, str]] = {}
-    for name in ("investigate.js", "investigate.css"):
+    for name in ("investigate.js", "investigate-itinerary.js", "investigate-map.js", "investigate.css"):
         out[name] = ((root / name).read_bytes(), STATIC_TYPES[Path(name).suffix])
     leaflet = root / "vendor" / "leaflet"
     for name in ("leaflet.js", "leaflet.css"):
