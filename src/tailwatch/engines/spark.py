@@ -2,14 +2,16 @@
 
 A year of global ADS-B (~10^11 points) is more than one machine scans, so this engine hands
 the work to an existing Spark cluster (or `local[*]`) instead of a home-made scheduler:
-- the archive is read as it is (hive partitions `date=YYYY-MM-DD`, one schema taken from
+- the archive is read as it is (hive partitions `points/date=YYYY-MM-DD`, or the top of an
+  old-layout archive, with one schema taken from
   `tailwatch.schema`, so files written before an optional column existed read it as null);
   filters on `date` prune partitions and filters on `icao24`/`timestamp` are pushed into the
   Parquet reader, whose row-group statistics skip what cannot match (files are sorted by
   icao24), as the DuckDB engine does;
-- the itinerary is the one in `tailwatch.itinerary`: `groupBy("icao24").applyInArrow` runs
-  `build_itinerary` and the same enrichment (airspace, airlift) on each aircraft's points in
-  an executor, and returns its JSON as a string; the driver only collects the documents;
+- the itinerary is the pure step of `tailwatch.itinerary.core`: Spark jobs gather what it reads
+  (history, heard minutes, other aircraft near each silence) and `groupBy("icao24").applyInArrow`
+  runs it on each aircraft's points in an executor (`engines.spark_itinerary`), returning its
+  JSON; the driver only collects the documents;
 - ingest runs the readers as Spark tasks (one per file group) and writes each UTC day from
   one task with the archive's own writer, so the layout and deduplication are those of
   `tailwatch ingest` with DuckDB and either engine reads what the other wrote.
