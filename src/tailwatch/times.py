@@ -16,3 +16,10 @@ def parse_time(value: str | None, name: str = "time") -> datetime | None:
     except ValueError as exc:
         raise BadInput(f"{name}: not an ISO 8601 time: {value!r}") from exc
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def json_default(value):
+    """How itinerary JSON writes values JSON has no type for: times as ISO 8601 with `Z`, the rest as text."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)

@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from tailwatch.errors import BadInput
-
-
-def _json_default(value):
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
+from tailwatch.times import json_default
 
 
 def render_json(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
     body = itins[0] if len(itins) == 1 else itins
-    return json.dumps(body, indent=2, ensure_ascii=False, default=_json_default)
+    return json.dumps(body, indent=2, ensure_ascii=False, default=json_default)
 
 
 def render_md(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:

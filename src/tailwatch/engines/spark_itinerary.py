@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from tailwatch.engines.duckdb import POINT_ORDER, POSITION_SCHEMA, _utc, canonical_points, partition_files_between
 from tailwatch.engines.gather import HEARD_PAD, heard_of, nothing_found, request, surroundings, unseen_note
+from tailwatch.times import json_default
 
 # What an executor returns per aircraft: its itinerary JSON and, when a report needs them, its
 # points with `leg` as Arrow IPC bytes.
@@ -31,13 +32,6 @@ PRESENCE_DDL = "icao24 string, icao string, day date"  # tailwatch.itinerary.his
 BOX_ROWS = pa.schema([("target", pa.string()), ("start", pa.timestamp("us", "UTC")), ("end", pa.timestamp("us", "UTC")),
                       ("south", pa.float64()), ("west", pa.float64()), ("north", pa.float64()), ("east", pa.float64())])
 BOX_DDL = "target string, start timestamp, end timestamp, south double, west double, north double, east double"
-
-
-def _json_default(value):
-    """As `app.output.render_json` writes values JSON has no type for."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
 
 
 def _points(table: pa.Table) -> pl.DataFrame:
@@ -81,7 +75,7 @@ def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict | None], histor
         itin.points.write_ipc(sink)
         blob = sink.getvalue().to_pybytes()
     return pa.Table.from_pylist(
-        [{"icao24": icao24, "itinerary": json.dumps(doc, ensure_ascii=False, default=_json_default), "points": blob}],
+        [{"icao24": icao24, "itinerary": json.dumps(doc, ensure_ascii=False, default=json_default), "points": blob}],
         schema=ITINERARY_ROWS)
 
 
