@@ -244,26 +244,29 @@ class SparkEngine:
             seen = pl.from_arrow(table).cast(seen.schema) if table.num_rows else seen  # type: ignore[union-attr]
         return priors(seen, fleet)
 
-    def heard_rows(self, archive: Path, icao24s: list[str], start: datetime, end: datetime) -> pl.DataFrame:
-        """The heard-minutes rows of these aircraft overlapping [start, end], as `engines.duckdb.heard_rows`."""
+    def heard_rows(self, archive: Path, icao24s: list[str] | None, start: datetime | None = None,
+                   end: datetime | None = None) -> pl.DataFrame:
+        """The heard-minutes rows of these aircraft (all when None) overlapping [start, end], as
+        `engines.duckdb.heard_rows` reads them."""
         from pyspark.sql import functions as F
+        from pyspark.sql import types as T
 
         from tailwatch.archive_layout import day_files, heard_root
         from tailwatch.heard import HEARD_SCHEMA
 
         start, end = _utc(start), _utc(end)
-        root = heard_root(archive)
-        if not icao24s or not day_files(root, start, end):
+        root = heard_root(archive).resolve()
+        if (icao24s is not None and not icao24s) or not day_files(root, start, end):
             return pl.DataFrame(schema=HEARD_SCHEMA)
-        from pyspark.sql import types as T
-
         schema = T.StructType([T.StructField(n, spark_type(t), True) for n, t in HEARD_SCHEMA.items()]
                               + [T.StructField("date", T.DateType(), True)])
-        frame = (self.session().read.schema(schema).option("basePath", str(root.resolve()))
-                 .parquet(f"{root.resolve()}/date=*")
-                 .filter((F.col("date") >= F.lit(start.date())) & (F.col("date") <= F.lit(end.date())))
-                 .filter(F.col("icao24").isin(sorted(set(icao24s))))
-                 .filter((F.col("last") >= F.lit(start)) & (F.col("first") <= F.lit(end))))
+        frame = self.session().read.schema(schema).option("basePath", str(root)).parquet(f"{root}/date=*")
+        if start is not None:
+            frame = frame.filter((F.col("date") >= F.lit(start.date())) & (F.col("last") >= F.lit(start)))
+        if end is not None:
+            frame = frame.filter((F.col("date") <= F.lit(end.date())) & (F.col("first") <= F.lit(end)))
+        if icao24s is not None:
+            frame = frame.filter(F.col("icao24").isin(sorted(set(icao24s))))
         rows = pl.from_arrow(frame.select(*HEARD_SCHEMA).toArrow())
         return rows.select(pl.col(c).cast(t, strict=False) for c, t in HEARD_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
             pl.col(c).dt.convert_time_zone("UTC") for c in ("minute", "first", "last"))

@@ -1,11 +1,11 @@
 """Itineraries on Spark: the frames DuckDB gathers, gathered by Spark jobs, then the same pure step.
 
-1. one aggregate gives each aircraft's time span (and which aircraft were seen);
-2. the driver resolves identities and gathers, in Spark jobs, the airport histories and the raw
-   heard-minutes rows of those aircraft;
-3. `groupBy("icao24").applyInArrow` finds each aircraft's silence boxes (`itinerary.core.silences_of`);
-4. one broadcast range join reads the other aircraft inside those boxes;
-5. `groupBy("icao24").applyInArrow` runs `itinerary.core.itinerary_of` on each aircraft's points
+1. a Spark job reads the raw heard-minutes rows of the asked aircraft around the window;
+2. `groupBy("icao24").applyInArrow` finds each aircraft's silence boxes (`itinerary.core.silences_of`),
+   which also tells the driver which aircraft were seen; the driver resolves their identities and
+   gathers their airport histories (a Spark job);
+3. one broadcast range join reads the other aircraft inside those boxes;
+4. `groupBy("icao24").applyInArrow` runs `itinerary.core.itinerary_of` on each aircraft's points
    with its gathered surroundings (shipped to the executors with the task) and returns its JSON.
 Executors never read the archive themselves. The surroundings travel with the task closure: small
 next to the points (a few heard rows and nearby positions per silence).
@@ -47,14 +47,15 @@ def presence_of_group(table: pa.Table) -> pa.Table:
 
 
 def boxes_of_group(table: pa.Table, heard: pl.DataFrame, end: datetime | None) -> pa.Table:
-    """One aircraft's points → the (start, end, box) rows where other aircraft are needed."""
+    """One aircraft's points → the (start, end, box) rows where other aircraft are needed (one row
+    with no box when there are none: the driver learns which aircraft were seen from this pass)."""
     from tailwatch.itinerary.core import silences_of
 
     points = _points(table)
     icao24 = points["icao24"][0]
     rows = [{"target": icao24, "start": t0, "end": t1, "south": b[0], "west": b[1], "north": b[2], "east": b[3]}
             for t0, t1, b in silences_of(points, heard_of(heard, icao24, points), end)]
-    return pa.Table.from_pylist(rows, schema=BOX_ROWS)
+    return pa.Table.from_pylist(rows or [{"target": icao24}], schema=BOX_ROWS)  # a row even without: it was seen
 
 
 def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict | None], history: dict[str, dict[str, int]],
@@ -106,8 +107,6 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
                          start: datetime | None, end: datetime | None, every_aircraft: bool,
                          with_points: bool) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """The same documents, in the same order, as `engines.duckdb_itinerary.itineraries`."""
-    from pyspark.sql import functions as F
-
     from tailwatch.identity.resolve import identity_or_none
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -118,24 +117,25 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
     # hash-partitioned by address into a fixed number of tasks: adaptive execution would
     # coalesce these small-in-bytes, CPU-heavy stages into one task on one core
     points = engine.points_frame(archive, None if every_aircraft else hexes, start, end).repartition(tasks, "icao24")
-    spans = pl.from_arrow(points.groupBy("icao24").agg(F.min("timestamp").alias("first"),
-                                                       F.max("timestamp").alias("last")).toArrow())
-    if spans.height == 0:  # type: ignore[union-attr]
-        raise nothing_found(hexes, every_aircraft, start, end)
-    seen = sorted(spans["icao24"].to_list())  # type: ignore[index]
-    if not every_aircraft:
-        notes += unseen_note(hexes, seen, start, end)
-    by_hex = {a["icao24"]: a for a in wanted}
-    idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
-    history = engine.histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
-    heard = engine.heard_rows(archive, seen, spans["first"].min() - HEARD_PAD,  # type: ignore[index]
-                              spans["last"].max() + HEARD_PAD)  # type: ignore[index]
+    # heard minutes of the asked aircraft around the window: each aircraft's own span is cut from
+    # these rows (`gather.heard_of`), so reading a wider span changes nothing
+    heard = engine.heard_rows(archive, None if every_aircraft else hexes,
+                              _utc(start) - HEARD_PAD if start is not None else None,
+                              _utc(end) + HEARD_PAD if end is not None else None)
 
     def boxes_of(table: pa.Table) -> pa.Table:
         return boxes_of_group(table, heard, end)
 
     boxes = pl.from_arrow(points.groupBy("icao24").applyInArrow(boxes_of, BOX_DDL).toArrow())
-    others = others_in_boxes(engine, archive, boxes.with_columns(  # type: ignore[union-attr]
+    seen = sorted(boxes["target"].unique().to_list())  # type: ignore[index]
+    if not seen:
+        raise nothing_found(hexes, every_aircraft, start, end)
+    if not every_aircraft:
+        notes += unseen_note(hexes, seen, start, end)
+    by_hex = {a["icao24"]: a for a in wanted}
+    idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
+    history = engine.histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
+    others = others_in_boxes(engine, archive, boxes.filter(pl.col("start").is_not_null()).with_columns(  # type: ignore[union-attr]
         pl.col("start").dt.convert_time_zone("UTC"), pl.col("end").dt.convert_time_zone("UTC")))
 
     def one_aircraft(table: pa.Table) -> pa.Table:
