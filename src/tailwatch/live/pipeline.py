@@ -12,7 +12,8 @@ import polars as pl
 from tailwatch.alerts.rulebook import Rule
 from tailwatch.alerts.rules import RuleEngine
 from tailwatch.live.config import WatchConfig
-from tailwatch.live.feeds import Feed, ModeSFrames, SbsFeed
+from tailwatch.live.decoded_feeds import SbsFeed
+from tailwatch.live.feed import Feed, ModeSFrames
 from tailwatch.live.journal import Journal
 from tailwatch.live.merge import MessageMerger, PositionMerger
 from tailwatch.live.tracker import Tracker, near_airport
