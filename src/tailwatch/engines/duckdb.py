@@ -10,8 +10,6 @@ pruning and the parallel scan; Polars receives the result through Arrow.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -56,17 +54,9 @@ def _where(icao24: Sequence[str] | None, start: datetime | None, end: datetime |
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-_THREAD = threading.local()
-
-
 def _connect() -> duckdb.DuckDBPyConnection:
-    """This thread's in-memory connection, opened once: an itinerary run asks one small query per
-    silence of every aircraft, and opening a connection costs more than such a query."""
-    con = getattr(_THREAD, "con", None)
-    if con is None or getattr(_THREAD, "pid", None) != os.getpid():
-        con = duckdb.connect(":memory:")
-        con.execute("SET TimeZone = 'UTC'")
-        _THREAD.con, _THREAD.pid = con, os.getpid()
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
     return con
 
 
@@ -81,10 +71,14 @@ def _arrow(result: duckdb.DuckDBPyRelation):
 
 
 def _query(files: list[Path], select: str, where: str, params: list, tail: str = "") -> pl.DataFrame:
-    # union_by_name: files written before a schema addition still read, missing columns as null.
-    source = "read_parquet(?, union_by_name = true)"
-    sql = f"SELECT {select} FROM {source}{where} {tail}"
-    table = _arrow(_connect().sql(sql, params=[[str(f) for f in files], *params]))
+    con = _connect()  # one per query, closed: a connection left open in a worker thread aborts the process at exit
+    try:
+        # union_by_name: files written before a schema addition still read, missing columns as null.
+        source = "read_parquet(?, union_by_name = true)"
+        sql = f"SELECT {select} FROM {source}{where} {tail}"
+        table = _arrow(con.sql(sql, params=[[str(f) for f in files], *params]))
+    finally:
+        con.close()
     return pl.from_arrow(table)  # type: ignore[return-value]
 
 
@@ -313,11 +307,15 @@ def count_points(archive: Path) -> int:
     files = partition_files_between(archive)
     if not files:
         return 0
-    row = _connect().execute(
-        "SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows "
-        "FROM parquet_metadata(?))",
-        [[str(f) for f in files]],
-    ).fetchall()[0]  # fetched to the end: the connection is reused
+    con = _connect()
+    try:
+        row = con.execute(
+            "SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows "
+            "FROM parquet_metadata(?))",
+            [[str(f) for f in files]],
+        ).fetchall()[0]
+    finally:
+        con.close()
     return int(row[0] or 0)
 
 
