@@ -91,7 +91,7 @@ def seed_like_cases(n: int) -> list[Case]:
 def real_cases(samples: Path) -> list[Case]:
     from tailwatch.ingest.pipeline import read_file
     from tailwatch.itinerary.build import build_itinerary
-    from tailwatch.itinerary.query import parse_time as _t
+    from tailwatch.times import parse_time as _t
     from tailwatch.sim.sparse import Visit
 
     out = []

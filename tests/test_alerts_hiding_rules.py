@@ -114,7 +114,7 @@ def test_gnss_rule_live_on_a_real_beast_capture(traffic_samples, tmp_path):
     assert {p["nac_p"] for p in alerts[0]["evidence"]["points"]} == {9}
     # the watcher archived the positions with their integrity, and the heard minutes beside them
     from tailwatch.archive import scan
-    from tailwatch.hiding.heard import read_heard
+    from tailwatch.heard_store import read_heard
 
     stored = scan(tmp_path / "archive").collect()
     assert stored.height == 3 and stored["nac_p"].to_list() == [9, 9, 9] and stored["nic"].to_list() == [8, 8, 8]

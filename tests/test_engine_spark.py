@@ -20,7 +20,7 @@ import pytest
 from tailwatch.archive import partition_files, scan
 from tailwatch.cli import main
 from tailwatch.engines import get_engine
-from tailwatch.engines.duckdb import DuckDBEngine
+from tailwatch.engines.local import DuckDBEngine
 from tailwatch.ingest.pipeline import expand_paths, ingest_files
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]  # one JVM, one archive
@@ -196,7 +196,7 @@ def test_spark_ingest_writes_the_archive_duckdb_reads(spark, capsys, traffic_sam
     order = ["icao24", "timestamp", "latitude", "longitude"]
     a, b = scan(by_duck).collect().sort(order), scan(by_spark).collect().sort(order)
     assert a.height > 5000 and a.equals(b)
-    from tailwatch.hiding.heard import read_heard  # Mode S inputs' heard minutes, beside the points, alike
+    from tailwatch.heard_store import read_heard  # Mode S inputs' heard minutes, beside the points, alike
 
     heard_duck, heard_spark = read_heard(by_duck), read_heard(by_spark)
     assert heard_duck.height > 0 and heard_duck.sort(heard_duck.columns).equals(heard_spark.sort(heard_spark.columns))
@@ -213,3 +213,31 @@ def test_bad_engine_is_bad_input(capsys, archive: Path):
     some = next(iter(partition_files(archive)))
     code, _, err = run(capsys, "itinerary", "--input", str(some), "--engine", "spark")
     assert code == 2 and "--engine spark reads an --archive DIR" in err
+
+
+def test_old_layout_archive_reads_alike(spark, archive: Path, tmp_path: Path):
+    """An archive written before the tables were siblings (partitions at the top) reads the same on Spark."""
+    old = tmp_path / "old"
+    shutil.copytree(archive, old)
+    for folder in sorted((old / "points").glob("date=*")):
+        folder.rename(old / folder.name)
+    (old / "points").rmdir()
+    assert spark.points_for(old).equals(spark.points_for(archive))
+    assert spark.summary_by_aircraft(old).equals(DuckDBEngine().summary_by_aircraft(old))
+    assert not (old / "points").exists()
+
+
+def test_heard_minutes_read_alike(spark, traffic_samples: Path, tmp_path: Path):
+    """The heard-minutes rows the itinerary's hiding evidence reads: the same from Spark and DuckDB."""
+    from tailwatch.engines.duckdb import heard_rows
+
+    arc = tmp_path / "heard"
+    ingest_files([traffic_samples / "rs1090" / "full_flight_short.jsonl"], arc)
+    duck = heard_rows(arc, ["000000", *points_hexes(arc)])
+    lo, hi = duck["first"].min(), duck["last"].max()
+    got = spark.heard_rows(arc, ["000000", *points_hexes(arc)], lo, hi)
+    assert duck.height > 0 and duck.sort(duck.columns).equals(got.sort(got.columns))
+
+
+def points_hexes(arc: Path) -> list[str]:
+    return scan(arc).select("icao24").unique().collect()["icao24"].to_list()

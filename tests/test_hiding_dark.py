@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 
 from tailwatch.archive import scan, write_frames
-from tailwatch.hiding.heard import intervals, read_heard, write_heard
+from tailwatch.hiding.heard import intervals
+from tailwatch.heard_store import read_heard, write_heard
 from tailwatch.ingest.pipeline import ingest_files
-from tailwatch.itinerary.query import emit, itineraries
+from tailwatch.app.output import emit
+from tailwatch.app.itineraries import itineraries
 from tailwatch.sim.hiding import scenario
 
 

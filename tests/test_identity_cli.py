@@ -11,7 +11,7 @@ import pytest
 
 from tailwatch.archive import write_frames
 from tailwatch.cli import main
-from tailwatch.identity.scan import scan_watchlist
+from tailwatch.app.scan import scan_watchlist
 from tailwatch.schema import conform
 
 DATA = Path(__file__).parent / "data" / "identity"

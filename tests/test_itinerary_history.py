@@ -10,7 +10,8 @@ import pytest
 
 from tailwatch.geo.airports import airport
 from tailwatch.geo.geodesy import destination, initial_bearing
-from tailwatch.itinerary.history import airports_used, history_from_archive
+from tailwatch.itinerary.history import airports_used
+from tailwatch.engines.duckdb_itinerary import history_from_archive
 from tailwatch.itinerary.stops import Context, Side, infer_end
 
 T = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from tailwatch.itinerary.build import build_itinerary
-from tailwatch.itinerary.query import parse_time as _t
+from tailwatch.times import parse_time as _t
 from tailwatch.sim.sparse import Score, Visit, evaluate
 
 FIXTURES = Path(__file__).parent / "data" / "sparse"
@@ -116,7 +116,7 @@ def test_every_inferred_or_unknown_stop_carries_scores_and_reasons(scores):
 
 
 def test_unknown_is_an_answer_in_every_format(tmp_path, scores):
-    from tailwatch.itinerary.query import emit
+    from tailwatch.app.output import emit
 
     name, itin = next((n, i) for n, i in scores["sparse"][1]
                       if any(s["airport"] is None and s["alternatives"] for s in i["stops"][1:-1]))

@@ -20,7 +20,9 @@ from tailwatch.archive import scan
 from tailwatch.ingest.beast import KIND_LONG, KIND_SHORT, parse_beast
 from tailwatch.live.feeds import BeastFeed, HttpJsonFeed, RawFeed, SbsFeed, make_feed
 from tailwatch.live.replay import ReplayServer, load_recording, sbs_lines
-from tailwatch.live.watch import SbsCarry, WatchConfig, Watcher
+from tailwatch.live.config import WatchConfig
+from tailwatch.live.pipeline import SbsCarry
+from tailwatch.live.watch import Watcher
 from tailwatch.schema import conform
 
 

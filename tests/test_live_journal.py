@@ -70,7 +70,7 @@ def test_recover_flushes_segments_into_archive_once(tmp_path: Path):
     assert res.rows_written == 150
     stored = scan(tmp_path).collect()
     assert stored.height == 150
-    assert sorted(p.name for p in tmp_path.glob("date=*")) == ["date=2026-11-24", "date=2026-11-25"]
+    assert sorted(p.name for p in (tmp_path / "points").glob("date=*")) == ["date=2026-11-24", "date=2026-11-25"]
     assert segments(tmp_path / JOURNAL_DIR) == []
     j2.close()
 

@@ -1,6 +1,6 @@
 """The Parquet archive: date-partitioned, sorted, deduplicated, written atomically.
 
-Layout: `DIR/date=YYYY-MM-DD/part-<run>-<seq>.parquet`, each file sorted by
+Layout: `DIR/points/date=YYYY-MM-DD/part-<run>-<seq>.parquet` (`archive_layout`), each file sorted by
 `icao24, timestamp`, zstd-compressed, in row groups of `ROW_GROUP_ROWS` rows with
 statistics, so one aircraft's day is one or two row groups that a query engine
 finds from the footers. A writer buffers batches (of one or many sources) per day
@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 import xxhash
 
+from tailwatch.archive_layout import day_files, migrate, points_root
 from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
@@ -55,7 +56,7 @@ def file_digest(path: Path, chunk: int = 1 << 22) -> str:
 
 def partition_files(archive: Path) -> list[Path]:
     """All committed Parquet files (temporaries excluded)."""
-    return sorted(p for p in Path(archive).glob("date=*/*.parquet") if not p.name.startswith("."))
+    return day_files(points_root(archive))
 
 
 def fsync_dir(folder: Path) -> None:
@@ -122,6 +123,8 @@ class ArchiveWriter:
 
     def __init__(self, archive: Path, digest: str = "", flush_rows: int = FLUSH_ROWS) -> None:
         self.archive = Path(archive)
+        migrate(self.archive)  # an old-layout archive's partitions move to points/ before the first write
+        self.points = points_root(self.archive)
         self.digest = digest
         self.flush_rows = flush_rows
         self.result = WriteResult()
@@ -195,7 +198,7 @@ class ArchiveWriter:
 
     # -- one day ---------------------------------------------------------------------------
     def _flush_day(self, day: str, part: pl.DataFrame) -> None:
-        folder = self.archive / f"date={day}"
+        folder = self.points / f"date={day}"
         if day not in self._preexisting:
             self._preexisting[day] = (
                 sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.exists() else []

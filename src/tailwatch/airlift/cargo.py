@@ -18,7 +18,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 DATA_FILE = "cargo_items.csv"
 KINDS = ("vehicle", "item")

@@ -14,7 +14,7 @@ from pathlib import Path
 from tailwatch.airlift.payload import leg_payload
 from tailwatch.airlift.report import end_to_end, reserve_policy
 from tailwatch.airlift.types import aircraft_type
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 ITINERARY_SCHEMA = "tailwatch.itinerary/1"
 

@@ -27,13 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tailwatch.airlift.reserves import CONTINGENCY_FRACTION, required_range_km, reserve_km
 from tailwatch.airlift.types import TypeSpec, aircraft_type
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
-CONTINGENCY_FRACTION = 0.05
-ALTERNATE_KM = 370.0
-HOLD_MIN = 30.0
-DEFAULT_HOLD_KMH = 800.0  # model parameter when a type has no sourced cruise speed
 
 Curve = list[tuple[float, float]]  # (range_km, payload_t) knots, range ascending
 
@@ -49,16 +46,6 @@ def spec_or_raise(code: str | None) -> TypeSpec:
 
         raise UnknownType(f"unknown aircraft type {code!r}: no payload data (known: {', '.join(known_types())})")
     return spec
-
-
-def reserve_km(spec: TypeSpec) -> float:
-    """Fixed part of the reserves as still-air distance: alternate plus the hold flown at cruise."""
-    return ALTERNATE_KM + HOLD_MIN / 60.0 * (spec.cruise_kmh or DEFAULT_HOLD_KMH)
-
-
-def required_range_km(spec: TypeSpec, distance_km: float) -> float:
-    """Still-air range a leg of `distance_km` flown needs with the reserve policy above."""
-    return distance_km * (1.0 + CONTINGENCY_FRACTION) + reserve_km(spec)
 
 
 def _curve(spec: TypeSpec, which: str) -> tuple[Curve, bool]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from tailwatch.airlift.payload import required_range_km
+from tailwatch.airlift.reserves import required_range_km
 from tailwatch.airlift.types import aircraft_type
 
 OPENAP_TYPES = {"B744F": "b744"}  # our code → openap native model (no synonyms)

@@ -8,14 +8,8 @@ Markdown rendering); the CLI and the itinerary enricher both build on them.
 from __future__ import annotations
 
 from tailwatch.airlift.cargo import Cargo
-from tailwatch.airlift.payload import (
-    ALTERNATE_KM,
-    CONTINGENCY_FRACTION,
-    HOLD_MIN,
-    LegPayload,
-    leg_payload,
-    spec_or_raise,
-)
+from tailwatch.airlift.payload import LegPayload, leg_payload, spec_or_raise
+from tailwatch.airlift.reserves import ALTERNATE_KM, CONTINGENCY_FRACTION, HOLD_MIN
 from tailwatch.airlift.sorties import Hold, plan_sorties
 
 SCHEMA = "tailwatch.airlift/1"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from tailwatch.airlift.cargo import Cargo
 from tailwatch.airlift.types import TypeSpec
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 EXACT_LIMIT = 12
 EPS = 1e-9

@@ -33,7 +33,7 @@ def _bans_path() -> Path:
 @lru_cache(maxsize=4)
 def load_bans(path: Path | None = None) -> pl.DataFrame:
     """The bans table with `from`/`to` parsed as dates."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     path = path or _bans_path()
     frame = pl.read_csv(path, infer_schema=False)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 
 def _finite(value):

@@ -37,169 +37,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 
 import numpy as np
 import polars as pl
 
-from tailwatch.ingest.base import BadInput
-
-KINDS = ("seen", "takeoff", "landing", "region", "country", "dark", "squawk", "dark_in_coverage", "gnss_degraded")
-EMERGENCY_CODES = ("7500", "7600", "7700")
-EVIDENCE_COLUMNS = ["timestamp", "latitude", "longitude", "altitude", "groundspeed", "track",
-                    "vertical_rate", "onground", "squawk", "callsign"]
-MAX_EVIDENCE = 10
-INTEGRITY_EVIDENCE = ("nac_p", "nic", "sil")
-
-DEFAULT_RULES: list[dict] = [
-    {"name": "watchlist-seen", "when": "seen"},
-    {"name": "watchlist-takeoff", "when": "takeoff"},
-    {"name": "watchlist-landing", "when": "landing"},
-    {"name": "watchlist-dark", "when": "dark", "minutes": 15},
-    {"name": "watchlist-emergency", "when": "squawk"},
-]
-
-
-@dataclass
-class Rule:
-    name: str
-    when: str
-    aircraft: str | frozenset[str] = "watchlist"  # 'watchlist', 'any' or a set of addresses
-    dedupe_s: float = 1800.0
-    region: dict | None = None
-    countries: tuple[str, ...] = ()
-    minutes: float = 15.0
-    airport_km: float = 15.0
-    min_altitude_ft: float = 1500.0
-    codes: tuple[str, ...] = EMERGENCY_CODES
-    hold_seconds: float = 60.0
-    airports: tuple[str, ...] = ()  # takeoff/landing: only these airports (empty = any)
-    radius_km: float = 100.0  # dark_in_coverage: how near other aircraft must be heard
-    min_others: int = 2
-    nacp_below: float = 8  # gnss_degraded thresholds (hiding.interference)
-    nic_below: float = 7
-    min_points: int = 3
-    share: float = 0.10
-    min_aircraft: int = 3
-    window_minutes: float = 30.0
-
-
-def _rule_from(entry: dict, index: int, where: str, dedupe_s: float) -> Rule:
-    if not isinstance(entry, dict):
-        raise BadInput(f"{where}: rule {index + 1}: expected a mapping, got {type(entry).__name__}")
-    when = str(entry.get("when", "")).lower()
-    if when not in KINDS:
-        raise BadInput(f"{where}: rule {index + 1}: 'when' must be one of {', '.join(KINDS)}, got {when!r}")
-    name = str(entry.get("name") or f"{when}-{index + 1}")
-    aircraft = entry.get("aircraft", "watchlist")
-    if isinstance(aircraft, list):
-        aircraft = frozenset(str(a).strip().lower() for a in aircraft)
-    elif aircraft not in ("watchlist", "any"):
-        raise BadInput(f"{where}: rule {name!r}: aircraft must be 'watchlist', 'any' or a list of addresses")
-    rule = Rule(name=name, when=when, aircraft=aircraft,
-                dedupe_s=float(entry.get("dedupe_minutes", dedupe_s / 60.0)) * 60.0)
-    if when == "region" or (when == "gnss_degraded" and "region" in entry):
-        region = entry.get("region")
-        if not isinstance(region, dict) or not ({"bbox", "circle", "polygon"} & set(region)):
-            raise BadInput(f"{where}: rule {name!r}: region needs bbox, circle or polygon")
-        rule.region = region
-    if when == "country":
-        countries = entry.get("countries") or entry.get("country")
-        if isinstance(countries, str):
-            countries = [countries]
-        if not countries:
-            raise BadInput(f"{where}: rule {name!r}: country rule needs 'countries'")
-        rule.countries = tuple(str(c).upper() for c in countries)
-    for key in ("minutes", "airport_km", "min_altitude_ft", "hold_seconds", "radius_km", "nacp_below", "nic_below",
-                "share", "window_minutes"):
-        if key in entry:
-            setattr(rule, key, float(entry[key]))
-    for key in ("min_others", "min_points", "min_aircraft"):
-        if key in entry:
-            setattr(rule, key, int(entry[key]))
-    if "codes" in entry:
-        rule.codes = tuple(str(c).zfill(4) for c in entry["codes"])
-    if "airports" in entry:
-        rule.airports = tuple(str(a).upper() for a in entry["airports"])
-    return rule
-
-
-def parse_rules(doc: dict | list | None, where: str = "rules") -> list[Rule]:
-    """Rules from a parsed YAML document (a mapping with `rules:` or a bare list)."""
-    if doc is None:
-        doc = {"rules": DEFAULT_RULES}
-    if isinstance(doc, list):
-        doc = {"rules": doc}
-    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
-        raise BadInput(f"{where}: expected a mapping with a 'rules' list")
-    dedupe_s = float(doc.get("dedupe_minutes", 30)) * 60.0
-    return [_rule_from(e, i, where, dedupe_s) for i, e in enumerate(doc["rules"])]
-
-
-def load_rules(path: Path | None) -> list[Rule]:
-    """Rules from a YAML file, or the defaults (watchlist seen/takeoff/landing/dark/emergency)."""
-    import yaml
-
-    if path is None:
-        return parse_rules(None)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise BadInput(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if doc is None:  # an empty file: no rules (the defaults apply only without --rules)
-        return []
-    return parse_rules(doc, str(path))
-
-
-# --- geometry -----------------------------------------------------------------------------
-
-def region_mask(region: dict, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Which points lie inside a rule's region (vectorised)."""
-    if "bbox" in region:
-        lon0, lat0, lon1, lat1 = map(float, region["bbox"])
-        return (lat >= lat0) & (lat <= lat1) & (lon >= lon0) & (lon <= lon1)
-    if "circle" in region:
-        from tailwatch.geo.geodesy import haversine_km
-
-        c = region["circle"]
-        d = haversine_km(lat, lon, np.full_like(lat, float(c["lat"])), np.full_like(lon, float(c["lon"])))
-        return np.asarray(d) <= float(c["radius_km"])
-    import shapely
-
-    poly = shapely.Polygon([(float(x), float(y)) for x, y in region["polygon"]])
-    return shapely.contains_xy(poly, lon, lat)
-
-
-def locate_airspace(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """ISO2 of the national airspace (land + 12 NM sea) holding each point, None outside."""
-    from tailwatch.geo.countries import locate
-
-    return locate(lat, lon, layer="airspace")
-
-
-# --- the engine ---------------------------------------------------------------------------
-
-def _iso(ts) -> str:
-    if isinstance(ts, datetime):
-        return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
-    return str(ts)
-
-
-def evidence_points(points: pl.DataFrame, limit: int = MAX_EVIDENCE, extra: tuple[str, ...] = ()) -> list[dict]:
-    """The last `limit` points as JSON-ready dicts (times in ISO 8601 Z), with `extra` columns if present."""
-    cols = [c for c in (*EVIDENCE_COLUMNS, *extra) if c in points.columns]
-    rows = points.select(cols).tail(limit).to_dicts()
-    for row in rows:
-        row["timestamp"] = _iso(row["timestamp"])
-        for k, v in list(row.items()):
-            if isinstance(v, float) and not np.isfinite(v):
-                row[k] = None
-    return rows
+from tailwatch.alerts.evidence import (
+    INTEGRITY_EVIDENCE,
+    MAX_EVIDENCE,
+    airport_facts,
+    controlling_states,
+    evidence_points,
+    heard_near,
+    iso_time,
+    locate_airspace,
+    seconds_delta,
+)
+from tailwatch.alerts.rulebook import Rule, load_rules, parse_rules, region_mask  # noqa: F401 - rules files load from here too
 
 
 @dataclass
@@ -250,7 +104,7 @@ class RuleEngine:
             return None
         self._fired[key] = when
         callsign = next((p.get("callsign") for p in reversed(points) if p.get("callsign")), None)
-        alert = {"kind": rule.when, "rule": rule.name, "icao24": icao24, "time": _iso(when),
+        alert = {"kind": rule.when, "rule": rule.name, "icao24": icao24, "time": iso_time(when),
                  "callsign": callsign, "watchlists": self.watch.get(icao24, [])}
         alert.update(extra)
         alert["evidence"] = {"points": points, **({"place": place} if place else {})}
@@ -274,7 +128,7 @@ class RuleEngine:
                 alerts += self._entries(rule, sel, mask, "region:" + rule.name)
             elif rule.when == "country":
                 where = self._locate(sel["latitude"].to_numpy(), sel["longitude"].to_numpy())
-                state = _controlling_states(where)
+                state = controlling_states(where)
                 for iso2 in rule.countries:  # a state's code also covers the territories it controls
                     alerts += self._entries(rule, sel, (where == iso2) | (state == iso2), iso2, country=iso2)
             elif rule.when == "squawk":
@@ -400,7 +254,7 @@ class RuleEngine:
             old = state.get(a)
             state[a] = (seen, bad_t if bad_t is not None else (old[1] if old else None))
         now = frame["timestamp"].max()
-        horizon = now - _td(rule.window_minutes * 60)
+        horizon = now - seconds_delta(rule.window_minutes * 60)
         for a in [a for a, (seen, _) in state.items() if seen < horizon]:
             del state[a]
         degraded = sorted(a for a, (_, b) in state.items() if b is not None and b >= horizon)
@@ -434,10 +288,10 @@ class RuleEngine:
                     continue
                 t = row["timestamp"]
                 pts = window.filter((pl.col("icao24") == row["icao24"])
-                                    & pl.col("timestamp").is_between(t - _td(600), t + _td(600)))
+                                    & pl.col("timestamp").is_between(t - seconds_delta(600), t + seconds_delta(600)))
                 near = pts.with_columns((pl.col("timestamp") - t).abs().alias("_d")).sort("_d").head(MAX_EVIDENCE)
                 points = evidence_points(near.drop("_d").sort("timestamp"))
-                extra = {"airport": airport, **_airport_facts(airport), "distance_km": row.get("distance_km")}
+                extra = {"airport": airport, **airport_facts(airport), "distance_km": row.get("distance_km")}
                 if row.get("evidence") is not None:
                     extra["reason"] = row["evidence"]
                 out.append(self._alert(rule, row["icao24"], t, points, airport or "", **extra))
@@ -445,7 +299,7 @@ class RuleEngine:
 
     def forget_older_than(self, cutoff: datetime) -> None:
         """Drop per-aircraft state older than `cutoff` (a long watch keeps bounded memory)."""
-        horizon = cutoff - _td(max((r.dedupe_s for r in self.rules), default=0.0))
+        horizon = cutoff - seconds_delta(max((r.dedupe_s for r in self.rules), default=0.0))
         self._last_seen = {k: t for k, t in self._last_seen.items() if t >= cutoff}
         self._fired = {k: t for k, t in self._fired.items() if t >= horizon}
         self._dark_fired = {k: t for k, t in self._dark_fired.items() if t >= horizon}
@@ -469,7 +323,7 @@ class RuleEngine:
         for rule in self.rules:
             if rule.when not in ("dark", "dark_in_coverage"):
                 continue
-            cutoff = now - _td(rule.minutes * 60)
+            cutoff = now - seconds_delta(rule.minutes * 60)
             cand = last.filter(
                 self._selected(rule, last["icao24"])
                 & (pl.col("timestamp") <= cutoff)
@@ -488,7 +342,7 @@ class RuleEngine:
                     continue
                 extra = {}
                 if rule.when == "dark_in_coverage":
-                    others = _heard_near(row, last, now, rule.radius_km)
+                    others = heard_near(row, last, now, rule.radius_km)
                     if len(others) < rule.min_others:
                         continue  # nothing else heard there either: a coverage hole, not a switched-off transponder
                     extra = {"coverage": {"other_aircraft": len(others), "radius_km": rule.radius_km,
@@ -497,49 +351,5 @@ class RuleEngine:
                 silent = (now - row["timestamp"]).total_seconds() / 60.0
                 out.append(self._alert(rule, row["icao24"], row["timestamp"],
                                        evidence_points(recent(row["icao24"])), "",
-                                       silent_minutes=round(silent, 1), alerted_at=_iso(now), **extra))
+                                       silent_minutes=round(silent, 1), alerted_at=iso_time(now), **extra))
         return [a for a in out if a is not None]
-
-
-def _heard_near(row: dict, last: pl.DataFrame, now: datetime, radius_km: float) -> list[str]:
-    """Other aircraft heard since `row` (an aircraft's last position) went silent, within `radius_km`
-    of that position or of where its track and speed would have taken it by now (hiding.dark's test)."""
-    from tailwatch.geo.geodesy import haversine_km
-
-    others = last.filter((pl.col("icao24") != row["icao24"]) & (pl.col("timestamp") > row["timestamp"]))
-    if others.is_empty():
-        return []
-    lat, lon = [row["latitude"]], [row["longitude"]]
-    gs, trk = row.get("groundspeed"), row.get("track")
-    if gs is not None and trk is not None and np.isfinite(gs) and np.isfinite(trk):
-        elapsed = (now - row["timestamp"]).total_seconds()
-        for f in (0.25, 0.5, 0.75, 1.0):  # samples along the expected path
-            km = gs * 1.852 / 3600.0 * elapsed * f
-            lat.append(row["latitude"] + km * np.cos(np.radians(trk)) / 111.195)
-            lon.append(row["longitude"] + km * np.sin(np.radians(trk)) / (111.195 * max(np.cos(np.radians(row["latitude"])), 0.1)))
-    olat, olon = others["latitude"].to_numpy(), others["longitude"].to_numpy()
-    d = np.asarray(haversine_km(np.array(lat)[:, None], np.array(lon)[:, None], olat[None, :], olon[None, :]))
-    return sorted(others["icao24"].filter(pl.Series((d <= radius_km).any(axis=0))).to_list())
-
-
-def _airport_facts(code: str | None) -> dict:
-    """Name and country of an airport for the alert text (empty when unknown)."""
-    if not code:
-        return {}
-    from tailwatch.geo.airports import airport
-
-    info = airport(code) or {}
-    return {k: info.get(src) for k, src in (("airport_name", "name"), ("airport_country", "country")) if info.get(src)}
-
-
-def _td(seconds: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=seconds)
-
-
-def _controlling_states(jurisdictions: np.ndarray) -> np.ndarray:
-    """The controlling state of each located jurisdiction ('CW' → 'NL'; None stays None)."""
-    from tailwatch.geo.countries import states
-
-    return pl.Series(jurisdictions.tolist(), dtype=pl.String).replace(states()).to_numpy()

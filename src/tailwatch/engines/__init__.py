@@ -4,8 +4,9 @@ Both engines answer the same questions with the same results, so the CLI picks o
 by name (`--engine duckdb|spark`) and never branches on which it got:
 - `points_for(archive, icao24s, start, end)`: canonical points, sorted;
 - `summary_by_aircraft(archive, icao24s, start, end)`: one row per aircraft seen (`scan`);
-- `itineraries(archive, aircraft, watchlist, start, end, every_aircraft, with_points)`:
-  itinerary JSON per aircraft (and their points with `leg` when a report needs them);
+- `itineraries(archive, aircraft, watchlist, start, end, every_aircraft, with_points, on_stage)`:
+  itinerary JSON per aircraft (and their points with `leg` when a report needs them), built by
+  the pure `itinerary.core.itinerary_of` from the frames the engine gathered;
 - `ingest(paths, archive, icao24, on_file)`: files into the archive (same layout either way).
 """
 
@@ -31,7 +32,8 @@ class Engine(Protocol):
 
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True) -> tuple[list[dict], dict[str, pl.DataFrame]]: ...
+                    with_points: bool = True, on_stage: Callable[[str], None] | None = None
+                    ) -> tuple[list[dict], dict[str, pl.DataFrame]]: ...
 
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None,
                on_file: Callable | None = None) -> list: ...
@@ -39,11 +41,11 @@ class Engine(Protocol):
 
 def get_engine(name: str = "duckdb", spark_master: str | None = None) -> Engine:
     """The engine called `name`; `spark_master` is the Spark master URL (default local[*])."""
-    from tailwatch.ingest.base import BadInput
+    from tailwatch.errors import BadInput
 
     key = (name or "duckdb").strip().lower()
     if key == "duckdb":
-        from tailwatch.engines.duckdb import DuckDBEngine
+        from tailwatch.engines.local import DuckDBEngine
 
         return DuckDBEngine()
     if key == "spark":

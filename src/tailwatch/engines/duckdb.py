@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from tailwatch.archive_layout import day_files, day_folders, points_root
 from tailwatch.schema import ARCHIVE_SCHEMA, COLUMNS
 
 # Row order of every points answer: the dedupe keys, unique in the archive, so two engines
@@ -34,19 +35,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def partition_files_between(archive: Path, start: datetime | None = None, end: datetime | None = None) -> list[Path]:
-    """Committed Parquet files of the partitions that can hold points in [start, end]."""
-    first: date | None = start.date() if start is not None else None
-    last: date | None = end.date() if end is not None else None
-    files: list[Path] = []
-    for folder in sorted(Path(archive).glob("date=*")):
-        try:
-            day = date.fromisoformat(folder.name.removeprefix("date="))
-        except ValueError:
-            continue
-        if (first is not None and day < first) or (last is not None and day > last):
-            continue
-        files.extend(sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")))
-    return files
+    """Committed Parquet files of the point partitions that can hold points in [start, end] (either layout)."""
+    return day_files(points_root(archive), start, end)
 
 
 def _where(icao24: Sequence[str] | None, start: datetime | None, end: datetime | None) -> tuple[str, list]:
@@ -81,13 +71,12 @@ def _arrow(result: duckdb.DuckDBPyRelation):
 
 
 def _query(files: list[Path], select: str, where: str, params: list, tail: str = "") -> pl.DataFrame:
-    con = _connect()
+    con = _connect()  # one per query, closed: a connection left open in a worker thread aborts the process at exit
     try:
         # union_by_name: files written before a schema addition still read, missing columns as null.
         source = "read_parquet(?, union_by_name = true)"
         sql = f"SELECT {select} FROM {source}{where} {tail}"
-        result = con.sql(sql, params=[[str(f) for f in files], *params])
-        table = _arrow(result)
+        table = _arrow(con.sql(sql, params=[[str(f) for f in files], *params]))
     finally:
         con.close()
     return pl.from_arrow(table)  # type: ignore[return-value]
@@ -124,14 +113,8 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
 
 
 def days_in(archive: Path) -> list[date]:
-    """The days the archive has a partition for."""
-    out = []
-    for folder in sorted(Path(archive).glob("date=*")):
-        try:
-            out.append(date.fromisoformat(folder.name.removeprefix("date=")))
-        except ValueError:
-            continue
-    return out
+    """The days the archive has a point partition for."""
+    return [day for day, _ in day_folders(points_root(archive))]
 
 
 def columns_for(archive: Path, columns: list[str], start: datetime | None = None,
@@ -155,27 +138,68 @@ def columns_for(archive: Path, columns: list[str], start: datetime | None = None
     ).with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
-def positions_in_box(archive: Path, start: datetime, end: datetime, box: tuple[float, float, float, float],
-                     exclude: str | None = None) -> pl.DataFrame:
-    """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) in a time window and a
-    (south, west, north, east) box: the other aircraft that show what the receivers were hearing."""
-    start, end = _utc(start), _utc(end)
-    schema = {"icao24": pl.String(), "timestamp": ARCHIVE_SCHEMA["timestamp"], "latitude": pl.Float64(),
-              "longitude": pl.Float64()}
+POSITION_SCHEMA: dict[str, pl.DataType] = {"icao24": pl.String(), "timestamp": ARCHIVE_SCHEMA["timestamp"],
+                                          "latitude": pl.Float64(), "longitude": pl.Float64()}
+
+
+def box_clause(box: tuple[float, float, float, float]) -> tuple[str, list]:
+    """SQL (and parameters) for positions inside a (south, west, north, east) box, across the antimeridian too."""
+    south, west, north, east = box
+    lon = "longitude BETWEEN ? AND ?" if west <= east else "(longitude >= ? OR longitude <= ?)"
+    return f"latitude BETWEEN ? AND ? AND {lon}", [south, north, west, east]
+
+
+def positions_in_boxes(archive: Path, boxes: Sequence[tuple[datetime, datetime, tuple[float, float, float, float]]],
+                       exclude: str | None = None) -> pl.DataFrame:
+    """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) inside any of the
+    (start, end, box) windows, in one pruned query: the other aircraft that show what the receivers
+    were hearing around one aircraft's silences (hiding.dark.silence_boxes)."""
+    if not boxes:
+        return pl.DataFrame(schema=POSITION_SCHEMA)
+    start = _utc(min(b[0] for b in boxes))
+    end = _utc(max(b[1] for b in boxes))
     files = partition_files_between(archive, start, end)
     if not files:
-        return pl.DataFrame(schema=schema)
-    south, west, north, east = box
+        return pl.DataFrame(schema=POSITION_SCHEMA)
     where, params = _where(None, start, end)
-    where += " AND latitude BETWEEN ? AND ? AND " + ("longitude BETWEEN ? AND ?" if west <= east
-                                                    else "(longitude >= ? OR longitude <= ?)")
-    params += [south, north, west, east]
+    ors = []
+    for t0, t1, box in boxes:
+        clause, values = box_clause(box)
+        ors.append(f"(timestamp BETWEEN ? AND ? AND {clause})")
+        params += [_utc(t0), _utc(t1), *values]
+    where += " AND (" + " OR ".join(ors) + ")"
     if exclude is not None:
         where += " AND icao24 <> ?"
         params.append(exclude)
     frame = _query(files, "icao24, timestamp, latitude, longitude", where, params, "ORDER BY icao24, timestamp")
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items()).with_columns(
+    return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(
         pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
+def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None
+               ) -> pl.DataFrame:
+    """The heard-minutes rows (tailwatch.heard, not yet merged) of these aircraft overlapping [start, end]."""
+    from tailwatch.archive_layout import heard_root
+    from tailwatch.heard import HEARD_SCHEMA
+
+    start, end = _utc(start), _utc(end)
+    files = day_files(heard_root(archive), start, end)
+    if not files or not icao24:
+        return pl.DataFrame(schema=HEARD_SCHEMA)
+    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
+    where, params = _where(icao24, None, None)
+    if start is not None:
+        where += ' AND "last" >= ?'
+        params.append(start)
+    if end is not None:
+        where += ' AND "first" <= ?'
+        params.append(end)
+    select = ", ".join(f'"{c}"' for c in HEARD_SCHEMA if c in present)
+    frame = _query(files, select, where, params)
+    return frame.select(
+        pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in HEARD_SCHEMA.items()
+    ).with_columns(pl.col(c).dt.convert_time_zone("UTC") for c in ("minute", "first", "last"))
 
 
 def canonical_points(frame: pl.DataFrame) -> pl.DataFrame:
@@ -289,47 +313,11 @@ def count_points(archive: Path) -> int:
             "SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows "
             "FROM parquet_metadata(?))",
             [[str(f) for f in files]],
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         con.close()
     return int(row[0] or 0)
 
 
-NO_AIRCRAFT_IN_WINDOW = "no points for any aircraft in the data"
-
-
-class DuckDBEngine:
-    """The default engine: DuckDB queries on this machine, the itinerary path of the CLI."""
-
-    name = "duckdb"
-
-    def points_for(self, archive: Path, icao24s: list[str] | None = None, start: datetime | None = None,
-                   end: datetime | None = None) -> pl.DataFrame:
-        return points_for(archive, icao24s, start, end)
-
-    def summary_by_aircraft(self, archive: Path, icao24s: list[str] | None = None,
-                            start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
-        return summary_by_aircraft(archive, icao24s, start, end)
-
-    def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
-                    start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-        """`tailwatch.itinerary.query.itineraries` over the archive; `every_aircraft` takes each
-        aircraft with points in [start, end] (found by one summary query)."""
-        from tailwatch.itinerary.query import NoAircraft, itineraries
-
-        if every_aircraft:
-            aircraft = summary_by_aircraft(archive, None, _utc(start), _utc(end))["icao24"].to_list()
-            watchlist = None
-            if not aircraft:
-                raise NoAircraft(NO_AIRCRAFT_IN_WINDOW + (" in this window" if start or end else ""))
-        return itineraries(archive, None, aircraft, watchlist, start, end)
-
-    def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None, on_file=None) -> list:
-        from tailwatch.ingest.pipeline import ingest_files
-
-        return ingest_files(paths, archive, icao24=icao24, on_file=on_file)
-
-
-__all__ = ["DuckDBEngine", "POINT_ORDER", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
+__all__ = ["POINT_ORDER", "positions_in_boxes", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "COLUMNS"]

@@ -2,14 +2,16 @@
 
 A year of global ADS-B (~10^11 points) is more than one machine scans, so this engine hands
 the work to an existing Spark cluster (or `local[*]`) instead of a home-made scheduler:
-- the archive is read as it is (hive partitions `date=YYYY-MM-DD`, one schema taken from
+- the archive is read as it is (hive partitions `points/date=YYYY-MM-DD`, or the top of an
+  old-layout archive, with one schema taken from
   `tailwatch.schema`, so files written before an optional column existed read it as null);
   filters on `date` prune partitions and filters on `icao24`/`timestamp` are pushed into the
   Parquet reader, whose row-group statistics skip what cannot match (files are sorted by
   icao24), as the DuckDB engine does;
-- the itinerary is the one in `tailwatch.itinerary`: `groupBy("icao24").applyInArrow` runs
-  `build_itinerary` and the same enrichment (airspace, airlift) on each aircraft's points in
-  an executor, and returns its JSON as a string; the driver only collects the documents;
+- the itinerary is the pure step of `tailwatch.itinerary.core`: Spark jobs gather what it reads
+  (history, heard minutes, other aircraft near each silence) and `groupBy("icao24").applyInArrow`
+  runs it on each aircraft's points in an executor (`engines.spark_itinerary`), returning its
+  JSON; the driver only collects the documents;
 - ingest runs the readers as Spark tasks (one per file group) and writes each UTC day from
   one task with the archive's own writer, so the layout and deduplication are those of
   `tailwatch ingest` with DuckDB and either engine reads what the other wrote.
@@ -20,10 +22,8 @@ need Python with tailwatch installed (`pip install 'tailwatch[spark]'`), see REA
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,6 @@ import polars as pl
 import pyarrow as pa
 
 from tailwatch.engines.duckdb import (
-    NO_AIRCRAFT_IN_WINDOW,
     POINT_ORDER,
     SUMMARY_SCHEMA,
     _utc,
@@ -40,19 +39,11 @@ from tailwatch.engines.duckdb import (
     partition_files_between,
     summary_frame,
 )
+from tailwatch.archive_layout import points_root
 from tailwatch.schema import POINT_SCHEMA
 
 DEFAULT_MASTER = "local[*]"
 MASTER_ENV = "TAILWATCH_SPARK_MASTER"
-
-# What an executor returns per aircraft: its itinerary JSON, how many notes it had before the
-# enrichers ran (the driver inserts the "not seen" note there, where the DuckDB path puts it),
-# and, when a report needs them, its points with `leg` as Arrow IPC bytes.
-ITINERARY_ROWS = pa.schema([("icao24", pa.string()), ("itinerary", pa.string()),
-                            ("core_notes", pa.int32()), ("points", pa.binary())])
-ITINERARY_DDL = "icao24 string, itinerary string, core_notes int, points binary"
-PRESENCE_DDL = "icao24 string, icao string, day date"  # tailwatch.itinerary.history.presence
-
 
 def spark_type(dtype: pl.DataType):
     """The Spark SQL type of a Polars dtype of the point schema."""
@@ -136,7 +127,7 @@ class SparkEngine:
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
-            from tailwatch.ingest.base import BadInput
+            from tailwatch.errors import BadInput
 
             raise BadInput("--engine spark needs pyspark: pip install 'tailwatch[spark]'") from exc
         builder = SparkSession.builder.appName("tailwatch")
@@ -162,7 +153,7 @@ class SparkEngine:
         try:
             spark = builder.getOrCreate()
         except Exception as exc:  # noqa: BLE001 - no Java, bad master URL: one readable line
-            from tailwatch.ingest.base import BadInput
+            from tailwatch.errors import BadInput
 
             raise BadInput(f"cannot start Spark on {self.master or 'the submitted master'}: "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
@@ -186,8 +177,7 @@ class SparkEngine:
 
         start, end = _utc(start), _utc(end)
         extras = extra_columns(partition_files_between(archive, start, end))
-        root = str(Path(archive).resolve())
-        # only the point partitions: tables kept beside them (heard/, identity/) are not points
+        root = str(points_root(archive).resolve())  # either layout (archive_layout)
         frame = self.session().read.schema(archive_schema(extras)).option("basePath", root).parquet(f"{root}/date=*")
         if start is not None:
             frame = frame.filter((F.col("date") >= F.lit(start.date())) & (F.col("timestamp") >= F.lit(start)))
@@ -227,70 +217,22 @@ class SparkEngine:
     # -- itineraries -----------------------------------------------------------------------
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-        """Itinerary JSON per aircraft, built in the executors; the same documents, in the same
-        order, as `DuckDBEngine.itineraries` (which is `tailwatch.itinerary.query.itineraries`)."""
-        from tailwatch.ingest.base import BadInput
-        from tailwatch.itinerary.query import NoAircraft, resolve_aircraft, watchlist_aircraft
+                    with_points: bool = True, on_stage=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+        """Itinerary JSON per aircraft, built in the executors by the same pure step as DuckDB's
+        (`itinerary.core.itinerary_of`) on the same gathered frames (`engines.spark_itinerary`)."""
+        from tailwatch.engines.spark_itinerary import itineraries_on_spark
 
-        archive = Path(archive)
-        if not archive.is_dir():
-            raise BadInput(f"{archive}: no such archive folder")
-        notes: list[str] = []  # as query.itineraries: unresolved entries first, unseen aircraft last
-        wanted: list[dict] = []
-        if not every_aircraft:
-            wanted = [resolve_aircraft(q, archive) for q in aircraft or []]
-            if watchlist is not None:
-                wanted += watchlist_aircraft(watchlist, archive, notes)
-            if not wanted:
-                raise BadInput("give --aircraft HEX_OR_REG or --watchlist FILE with --archive")
-        # every aircraft of the window: no address filter, and each executor looks up the identity
-        # of its aircraft (the same `resolve_aircraft` the DuckDB path calls on one machine)
-        hexes = list(dict.fromkeys(a["icao24"] for a in wanted))
-        by_hex = {a["icao24"]: a for a in wanted}
-        rows = []
-        if partition_files_between(archive, _utc(start), _utc(end)):
-            points = self.points_frame(archive, None if every_aircraft else hexes, start, end)
-            archive_name, early_notes = str(archive), list(notes)
-            # the airport history of the named aircraft and their fleets: one Spark job; with --all
-            # (identities known only in the executors) each executor reads its aircraft's
-            used_by = None if every_aircraft else self.histories(archive, wanted, end)
-
-            def one_aircraft(table: pa.Table) -> pa.Table:
-                return itinerary_of_group(table, by_hex, archive_name, early_notes, with_points, end, used_by)
-
-            # hash-partitioned by address into a fixed number of tasks: adaptive execution would
-            # coalesce this small-in-bytes, CPU-heavy stage into one task on one core
-            tasks = 4 * self.session().sparkContext.defaultParallelism
-            rows = (points.repartition(tasks, "icao24").groupBy("icao24").applyInArrow(one_aircraft, ITINERARY_DDL)
-                    .toArrow().to_pylist())
-        if not rows:
-            if every_aircraft:
-                raise NoAircraft(NO_AIRCRAFT_IN_WINDOW + (" in this window" if start or end else ""))
-            raise NoAircraft("no points for " + ", ".join(hexes) + " in the data")
-        rows.sort(key=lambda r: r["icao24"])
-        unseen = sorted(set(hexes) - {r["icao24"] for r in rows})
-        late = ["asked for but not seen in the data" + (" in this window" if start or end else "")
-                + ": " + ", ".join(unseen)] if unseen else []
-        docs: list[dict] = []
-        frames: dict[str, pl.DataFrame] = {}
-        for row in rows:
-            doc = json.loads(row["itinerary"])
-            if late:
-                at = row["core_notes"]
-                doc["notes"][at:at] = late
-            docs.append(doc)
-            if row["points"] is not None:
-                frames[row["icao24"]] = pl.read_ipc(row["points"])
-        return docs, frames
+        return itineraries_on_spark(self, Path(archive), aircraft, watchlist, start, end, every_aircraft, with_points)
 
     def histories(self, archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
-        """`history.aircraft_histories` on Spark: the low points of these aircraft and their
-        operators' fleets until `end`, turned into airport presence per address in the executors
+        """`engines.duckdb_itinerary.aircraft_histories` on Spark: the low points of these aircraft and
+        their operators' fleets until `end`, turned into airport presence per address in the executors
         (`history.presence`), merged on the driver (`history.priors`)."""
         from pyspark.sql import functions as F
 
-        from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, fleets, presence, priors
+        from tailwatch.engines.spark_itinerary import PRESENCE_DDL, presence_of_group
+        from tailwatch.identity.fleets import fleets
+        from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, presence, priors
 
         fleet = fleets(archive, aircraft)
         addresses = addresses_of(fleet)
@@ -302,6 +244,33 @@ class SparkEngine:
             seen = pl.from_arrow(table).cast(seen.schema) if table.num_rows else seen  # type: ignore[union-attr]
         return priors(seen, fleet)
 
+    def heard_rows(self, archive: Path, icao24s: list[str] | None, start: datetime | None = None,
+                   end: datetime | None = None) -> pl.DataFrame:
+        """The heard-minutes rows of these aircraft (all when None) overlapping [start, end], as
+        `engines.duckdb.heard_rows` reads them."""
+        from pyspark.sql import functions as F
+        from pyspark.sql import types as T
+
+        from tailwatch.archive_layout import day_files, heard_root
+        from tailwatch.heard import HEARD_SCHEMA
+
+        start, end = _utc(start), _utc(end)
+        root = heard_root(archive).resolve()
+        if (icao24s is not None and not icao24s) or not day_files(root, start, end):
+            return pl.DataFrame(schema=HEARD_SCHEMA)
+        schema = T.StructType([T.StructField(n, spark_type(t), True) for n, t in HEARD_SCHEMA.items()]
+                              + [T.StructField("date", T.DateType(), True)])
+        frame = self.session().read.schema(schema).option("basePath", str(root)).parquet(f"{root}/date=*")
+        if start is not None:
+            frame = frame.filter((F.col("date") >= F.lit(start.date())) & (F.col("last") >= F.lit(start)))
+        if end is not None:
+            frame = frame.filter((F.col("date") <= F.lit(end.date())) & (F.col("first") <= F.lit(end)))
+        if icao24s is not None:
+            frame = frame.filter(F.col("icao24").isin(sorted(set(icao24s))))
+        rows = pl.from_arrow(frame.select(*HEARD_SCHEMA).toArrow())
+        return rows.select(pl.col(c).cast(t, strict=False) for c, t in HEARD_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
+            pl.col(c).dt.convert_time_zone("UTC") for c in ("minute", "first", "last"))
+
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None,
                on_file: Callable | None = None) -> list:
@@ -310,57 +279,4 @@ class SparkEngine:
         return ingest_on_spark(self.session(), paths, archive, icao24=icao24, on_file=on_file)
 
 
-def _json_default(value):
-    """As `tailwatch.itinerary.query.render_json` writes values JSON has no type for."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
-def presence_of_group(table: pa.Table) -> pa.Table:
-    """One aircraft's low points (an Arrow group) → its airport presence rows (`history.presence`)."""
-    from tailwatch.itinerary.history import presence
-
-    rows = presence(canonical_points(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
-    return rows.cast(pa.schema([("icao24", pa.string()), ("icao", pa.string()), ("day", pa.date32())]))
-
-
-def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict], archive: str, notes: list[str],
-                       with_points: bool, end: datetime | None = None,
-                       used_by: dict[str, dict[str, int]] | None = None) -> pa.Table:
-    """One aircraft's points (an Arrow group from Spark) → one row: its itinerary JSON.
-
-    The per-aircraft step of `tailwatch.itinerary.query.itineraries`, the same functions in its
-    order: history prior and build (`itinerary_core`), notes, enrichment (airspace, airlift,
-    hiding: `enrich_doc`). Runs in an executor, which reads the archive at the same path.
-    """
-    from tailwatch.itinerary.query import enrich_doc, itinerary_core, resolve_aircraft
-
-    points = canonical_points(pl.from_arrow(table)).sort(POINT_ORDER)  # type: ignore[arg-type]
-    icao24 = points["icao24"][0]
-    ac = aircraft.get(icao24)
-    if ac is None:
-        try:
-            ac = resolve_aircraft(icao24, Path(archive))
-        except Exception:  # noqa: BLE001 - identity is optional enrichment here
-            ac = None
-    used = used_by.get(icao24, {}) if used_by is not None else None  # None: read it from the archive here
-    doc, itin = itinerary_core(points, ac, Path(archive), end, notes, used)
-    core_notes = len(doc.get("notes") or [])
-    doc = enrich_doc(doc, itin, Path(archive), end)
-    blob = None
-    if with_points:
-        sink = pa.BufferOutputStream()
-        itin.points.write_ipc(sink)
-        blob = sink.getvalue().to_pybytes()
-    return pa.Table.from_pylist(
-        [{"icao24": icao24, "itinerary": json.dumps(doc, ensure_ascii=False, default=_json_default),
-          "core_notes": core_notes, "points": blob}], schema=ITINERARY_ROWS)
-
-
-def day_partition(day: str, partitions: int) -> int:
-    """The write task of a UTC day (stable across processes, unlike `hash`)."""
-    return zlib.crc32(day.encode()) % partitions
-
-
-__all__ = ["SparkEngine", "archive_schema", "extra_columns", "spark_type", "itinerary_of_group", "DEFAULT_MASTER"]
+__all__ = ["SparkEngine", "archive_schema", "extra_columns", "spark_type", "DEFAULT_MASTER"]

@@ -17,13 +17,15 @@ and deduplication drops them).
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
 
 from tailwatch.archive import ArchiveWriter, already_ingested
-from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, BadInput, Rejects
+from tailwatch.errors import BadInput
+from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, Rejects
 from tailwatch.ingest.pipeline import IngestSummary
 from tailwatch.schema import with_extensions
 
@@ -145,12 +147,16 @@ def _list_param():
     return ListParam()
 
 
+def day_partition(day: str, partitions: int) -> int:
+    """The write task of a UTC day (stable across processes, unlike `hash`)."""
+    return zlib.crc32(day.encode()) % partitions
+
+
 def ingest_on_spark(spark, paths: list[Path], archive: Path, icao24: str | None = None,
                     on_file: Callable[[IngestSummary], None] | None = None) -> list[IngestSummary]:
     """Ingest `paths` into `archive` with Spark; one summary per path, in order, as `ingest_files`."""
     from functools import partial
 
-    from tailwatch.engines.spark import day_partition
 
     archive = Path(archive).resolve()
     archive.mkdir(parents=True, exist_ok=True)
@@ -193,4 +199,4 @@ def ingest_on_spark(spark, paths: list[Path], archive: Path, icao24: str | None 
     return out
 
 
-__all__ = ["ingest_on_spark", "read_source", "read_task", "write_task"]
+__all__ = ["ingest_on_spark", "day_partition", "read_source", "read_task", "write_task"]

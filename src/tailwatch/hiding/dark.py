@@ -20,7 +20,6 @@ left out. Everything is vectorised per gap (a few gaps per aircraft; samples × 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -126,9 +125,6 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
     return out
 
 
-Others = pl.DataFrame | Callable[[datetime, datetime, tuple[float, float, float, float]], pl.DataFrame]
-
-
 def _around(samples: tuple[np.ndarray, np.ndarray, np.ndarray], rules: DarkRules
             ) -> tuple[datetime, datetime, tuple[float, float, float, float]]:
     """Time window and (south, west, north, east) box where other aircraft can cover the samples."""
@@ -141,13 +137,13 @@ def _around(samples: tuple[np.ndarray, np.ndarray, np.ndarray], rules: DarkRules
             (max(float(lat.min()) - pad, -90.0), west, min(float(lat.max()) + pad, 90.0), east))
 
 
-def dark_gaps(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = None,
-              rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
-    """Intervals the aircraft (`track`: its positions, sorted) went silent inside coverage (inferred).
+Silence = tuple[int, float, float | None, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
-    `others`: the other aircraft's positions (icao24, timestamp, latitude, longitude), or a function
-    (start, end, box) → those positions, called once per silence (an archive query per gap).
-    """
+
+def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
+              window_end: datetime | None) -> list[Silence]:
+    """(index of the last position before, start, end or None when trailing, path samples) of each
+    silence of the aircraft that other aircraft could show to be dark: airborne, nothing heard."""
     if track.height < 1:
         return []
     t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6
@@ -157,7 +153,7 @@ def dark_gaps(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = 
     heard_t = None
     if heard is not None and heard.height:
         heard_t = np.sort(np.r_[heard["first"].dt.epoch("us").to_numpy(), heard["last"].dt.epoch("us").to_numpy()] / 1e6)
-    out = []
+    out: list[Silence] = []
     gaps = np.flatnonzero(np.diff(t) >= rules.min_gap_s)
     spans = [(int(i), t[i], t[i + 1]) for i in gaps if not (ground[i] and ground[i + 1])]
     end_t = window_end.timestamp() if window_end is not None else None
@@ -176,8 +172,33 @@ def dark_gaps(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = 
             if np.isnan(gs) or np.isnan(trk):
                 continue
             samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
-        nearby = others(*_around(samples, rules)) if callable(others) else others
-        share, n_others = coverage(samples, nearby, rules)
+        out.append((i, a, b, samples))
+    return out
+
+
+Box = tuple[datetime, datetime, tuple[float, float, float, float]]
+
+
+def silence_boxes(track: pl.DataFrame, heard: pl.DataFrame | None = None, rules: DarkRules = DarkRules(),
+                  window_end: datetime | None = None) -> list[Box]:
+    """(start, end, (south, west, north, east)) where other aircraft must be looked up to judge
+    each silence of `track`: what an engine gathers (one pruned query) before `dark_gaps` runs."""
+    return [_around(samples, rules) for *_, samples in _silences(track, heard, rules, window_end)]
+
+
+def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
+              rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
+    """Intervals the aircraft (`track`: its positions, sorted) went silent inside coverage (inferred).
+
+    `others`: the other aircraft's positions (icao24, timestamp, latitude, longitude), at least
+    those inside the `silence_boxes` of `track` (more do no harm: coverage looks only near the path).
+    """
+    out = []
+    if track.height < 1:
+        return out
+    lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
+    for i, a, b, samples in _silences(track, heard, rules, window_end):
+        share, n_others = coverage(samples, others, rules)
         if share < rules.min_covered or n_others < rules.min_others:
             continue
         reasons = [f"nothing heard from the aircraft for {round(((b or a + rules.lookahead_s) - a) / 60)} min"
@@ -196,7 +217,7 @@ def dark_gaps(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = 
     return out
 
 
-def hiding_evidence(track: pl.DataFrame, others: Others, heard: pl.DataFrame | None = None,
+def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
                     rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
     """Both kinds for one aircraft, in time order, each with the leg it falls in when `track` has `leg`."""
     found = withheld(track, heard, rules) + dark_gaps(track, others, heard, rules, window_end)

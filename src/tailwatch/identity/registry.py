@@ -26,7 +26,8 @@ import polars as pl
 
 from tailwatch.archive import file_digest
 from tailwatch.identity.store import registry_dir, write_parquet_atomic
-from tailwatch.ingest.base import BadInput, read_all, read_head
+from tailwatch.errors import BadInput
+from tailwatch.files import read_all, read_head
 
 REGISTRY_SCHEMA: dict[str, pl.DataType] = {
     "icao24": pl.String(),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.identity import sanctions
+from tailwatch.identity import ftm, ofac
 from tailwatch.identity.icao_blocks import countries_of
 from tailwatch.identity.registrations import icao_from_registration, normalize_registration
 from tailwatch.identity.registry import (
@@ -29,7 +29,8 @@ from tailwatch.identity.registry import (
 )
 from tailwatch.identity.sanctions import ENTRY_SCHEMA, entries_frame
 from tailwatch.identity.store import watchlist_path, write_parquet_atomic
-from tailwatch.ingest.base import PARQUET_MAGIC, BadInput, read_all, read_head
+from tailwatch.errors import BadInput
+from tailwatch.files import PARQUET_MAGIC, read_all, read_head
 
 SEED_FILE = "watchlist_seed.csv"
 HEX6 = re.compile(r"^[0-9a-f]{6}$")
@@ -65,18 +66,18 @@ def detect_list(path: Path) -> str:
         return "watchlist-parquet"
     stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if stripped.startswith(b"<"):
-        root = sanctions.xml_root_name(stripped)
+        root = ofac.xml_root_name(stripped)
         if root == "sdnList":
             return "ofac-sdn-xml"
         if root == "Sanctions":
             return "ofac-advanced"
         raise BadInput(f"{path}: XML root <{root}> is neither an OFAC sdnList nor an advanced Sanctions file")
-    if sanctions.is_ftm(stripped):
+    if ftm.is_ftm(stripped):
         return "ftm"
     kind = sniff_registry(stripped)
     if kind is not None:
         return f"registry:{kind}"
-    if sanctions.is_sdn_csv(stripped):
+    if ofac.is_sdn_csv(stripped):
         return "ofac-sdn-csv"
     if path.name.lower() in ("alt.csv", "add.csv", "sdn_comments.csv"):
         raise BadInput(f"{path}: part of OFAC's CSV set, read together with sdn.csv from the same folder; "
@@ -130,13 +131,13 @@ def read_entries(path: Path) -> pl.DataFrame:
         raise BadInput(f"{path}: no such file")
     kind = detect_list(path)
     if kind == "ofac-sdn-xml":
-        return sanctions.read_sdn_xml(path)
+        return ofac.read_sdn_xml(path)
     if kind == "ofac-advanced":
-        return sanctions.read_sdn_advanced(path)
+        return ofac.read_sdn_advanced(path)
     if kind == "ofac-sdn-csv":
-        return sanctions.read_sdn_csv(path)
+        return ofac.read_sdn_csv(path)
     if kind == "ftm":
-        return sanctions.read_ftm(path)
+        return ftm.read_ftm(path)
     if kind == "plain-csv":
         return read_plain_csv(path)
     if kind == "watchlist-parquet":

@@ -386,7 +386,7 @@ def ingest_files(
 def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:
     """A Mode S file's heard minutes beside the points (hiding.heard), before its manifest is committed."""
     if isinstance(rejects.heard, pl.DataFrame) and rejects.heard.height:
-        from tailwatch.hiding.heard import write_heard
+        from tailwatch.heard_store import write_heard
 
         write_heard(archive, rejects.heard, digest)
 

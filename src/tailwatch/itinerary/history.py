@@ -4,16 +4,12 @@ Analysts resolving an unseen stop by hand look first at where the aircraft has b
 fly circuits, and a stop between two sparse sightings is far more often a place it used before
 than a neighbouring airport it never visited. `airports_used` reads that from points alone —
 positions on the ground, or low (below LOW_AGL_FT above the field) within LOW_KM of an airport —
-so it runs on the archive's whole history of the aircraft with one pruned query
-(`engines.duckdb.low_points_for`) and no itinerary build. Only *observed* presence counts:
+so an engine gathers the archive's whole history of the aircraft with one pruned query
+(`engines.history`) and no itinerary build; everything here is pure over those frames. Only *observed* presence counts:
 an inferred stop never feeds the prior (no self-confirming guesses).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -64,31 +60,7 @@ def airports_used(points: pl.DataFrame | None) -> dict[str, int]:
     return _days(presence(points))
 
 
-def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | None = None) -> dict[str, int]:
-    """`airports_used` over everything the archive holds of these addresses (until `end`)."""
-    from tailwatch.engines.duckdb import low_points_for
-
-    return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
-
-
 FLEET_WEIGHT = 0.5  # a day the operator's other aircraft spent at an airport counts half a day of its own
-
-
-def fleet_of(archive: Path, aircraft: dict) -> list[str]:
-    """Other addresses the archive's registries give the same operator (an empty list when none)."""
-    operator = aircraft.get("operator")
-    if not operator:
-        return []
-    from tailwatch.identity.registry import by_operator, registry
-
-    rows = by_operator(registry(archive), [operator])
-    own = aircraft.get("icao24")
-    return sorted({h for h in rows["icao24"].drop_nulls().to_list() if h != own}) if rows.height else []
-
-
-def fleets(archive: Path, aircraft: list[dict]) -> dict[str, list[str]]:
-    """Each aircraft's operator fleet (other addresses), for `priors`."""
-    return {a["icao24"]: fleet_of(archive, a) for a in aircraft}
 
 
 def addresses_of(fleet: dict[str, list[str]]) -> list[str]:
@@ -110,16 +82,3 @@ def priors(seen: pl.DataFrame, fleet: dict[str, list[str]]) -> dict[str, dict[st
             merged = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
         out[icao24] = merged
     return out
-
-
-def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
-    """The prior of every aircraft at once: one pruned query for their (and their fleets') low points."""
-    from tailwatch.engines.duckdb import low_points_for
-
-    fleet = fleets(archive, aircraft)
-    return priors(presence(low_points_for(archive, addresses_of(fleet), HISTORY_MAX_ALT_FT, end=end)), fleet)
-
-
-def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
-    """The prior for one aircraft (`aircraft_histories` of one)."""
-    return aircraft_histories(archive, [aircraft], end)[aircraft["icao24"]]

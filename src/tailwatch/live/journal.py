@@ -33,7 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.archive import WriteResult, fsync_dir, write_frames
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 from tailwatch.schema import empty_points, with_extensions
 
 MAGIC = b"TWJ1"
@@ -116,7 +116,9 @@ def _alive(pid: int) -> bool:
 def remove_orphan_temporaries(archive: Path) -> int:
     """Delete archive temporaries (`.NAME.PID.tmp`) left by writers that were killed."""
     removed = 0
-    for tmp in archive.glob("date=*/.*.tmp"):
+    from tailwatch.archive_layout import heard_root, points_root
+
+    for tmp in [*points_root(archive).glob("date=*/.*.tmp"), *heard_root(archive).glob("date=*/.*.tmp")]:
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)

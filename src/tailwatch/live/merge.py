@@ -21,7 +21,7 @@ from collections import deque
 import numpy as np
 import polars as pl
 
-from tailwatch.live.feeds import ModeSFrames
+from tailwatch.live.feed import ModeSFrames
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 

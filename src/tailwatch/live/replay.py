@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tailwatch.ingest.base import BadInput, read_all
+from tailwatch.errors import BadInput
+from tailwatch.files import read_all
 
 TICK_S = 0.005
 MAX_GAP_S = 3600.0

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import polars as pl
 
-from tailwatch.report.html import esc
+from tailwatch.report.html.text import esc
 
 KIND = {"dark_in_coverage": "went dark inside coverage", "position_withheld": "position withheld (heard)"}
 COLOUR = {"dark_in_coverage": "#111", "position_withheld": "#d97706"}

@@ -147,7 +147,7 @@ def _straight(icao24: str, callsign: str, t0: datetime, lat: float, lon: float, 
 def scenario(n_aircraft: int = 1500, hours: float = 24.0, seed: int = 3) -> tuple[pl.DataFrame, dict]:
     """(points heard, truth): SIMULATED. Truth holds the jammed circle, the dark interval, the leaver,
     the aircraft that withholds its position, and `heard`: the heard minutes a receiver would log."""
-    from tailwatch.hiding.heard import heard_minutes
+    from tailwatch.ingest.modes.heard import heard_minutes
 
     sc = HidingScenario()
     traffic = jam(crossings(n_aircraft, sc.start, hours, sc.box, seed=seed), sc.jam_centre, sc.jam_radius_km)

@@ -211,7 +211,7 @@ TOLERANCE = timedelta(minutes=30)
 
 def evaluate(itin: dict, truth: list[Visit]) -> Score:
     """Match the itinerary's stops (JSON `stops`, each with `window_start`/`window_end`) to truth."""
-    from tailwatch.itinerary.query import parse_time as _t
+    from tailwatch.times import parse_time as _t
 
     score = Score(visits=len(truth))
     used: set[int] = set()

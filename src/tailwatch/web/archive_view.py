@@ -1,7 +1,7 @@
 """What `tailwatch serve` reads from an archive: search, aircraft identity and timeline, watchlist, live positions.
 
 Read-only over the archive: every call goes through the library's own readers
-(`identity.lookup`, `identity.watchlist`, `identity.scan`, `engines.duckdb`,
+(`identity.lookup`, `identity.watchlist`, `app.scan`, `engines.duckdb`,
 `live.journal.read_segment`), none of which writes. Answers are cached per archive
 *generation* — a fingerprint of the archive's file names, sizes and modification
 times, re-taken at most every `GENERATION_TTL_S` — so concurrent clients share one
@@ -215,7 +215,7 @@ class ArchiveView:
 
     def watchlist_rows(self) -> list[dict]:
         """Every entry, resolved or not, with when its aircraft was last seen in this archive."""
-        from tailwatch.identity.scan import scan_watchlist
+        from tailwatch.app.scan import scan_watchlist
 
         def compute():
             watch = self.watchlist()

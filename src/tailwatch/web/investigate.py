@@ -52,7 +52,7 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     """URL name → (bytes, media type) for every packaged file the pages use; nothing else is reachable."""
     root = resources.files("tailwatch.web") / "static"
     out: dict[str, tuple[bytes, str]] = {}
-    for name in ("investigate.js", "investigate.css"):
+    for name in ("investigate.js", "investigate-itinerary.js", "investigate-map.js", "investigate.css"):
         out[name] = ((root / name).read_bytes(), STATIC_TYPES[Path(name).suffix])
     leaflet = root / "vendor" / "leaflet"
     for name in ("leaflet.js", "leaflet.css"):
@@ -81,8 +81,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _window(start: str | None, end: str | None):
-    from tailwatch.ingest.base import BadInput
-    from tailwatch.itinerary.query import parse_time
+    from tailwatch.errors import BadInput
+    from tailwatch.times import parse_time
 
     try:
         t0, t1 = parse_time(start, "start"), parse_time(end, "end")
@@ -130,7 +130,7 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
 
     async def answer(key: tuple, compute) -> Response:
         """Cached JSON straight from the event loop; a miss is computed in the thread pool (once per key)."""
-        from tailwatch.ingest.base import BadInput
+        from tailwatch.errors import BadInput
 
         body = view.peek(key)
         if body is None:
@@ -257,8 +257,8 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
 
 
 def _render_download(fmt: str, job) -> bytes:
-    """The report in `fmt` through the CLI's own writer (`itinerary.query.emit`); csv is a zip of legs and points."""
-    from tailwatch.itinerary.query import emit
+    """The report in `fmt` through the CLI's own writer (`app.output.emit`); csv is a zip of legs and points."""
+    from tailwatch.app.output import emit
 
     if fmt != "csv":
         text = emit(fmt, job.itins, job.frames, None)

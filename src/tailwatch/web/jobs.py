@@ -2,8 +2,8 @@
 
 An itinerary over a long window takes seconds; the event loop must keep answering other
 requests meanwhile, so each (aircraft, window) becomes a job run by
-`tailwatch.itinerary.query.itineraries` — the very path of `tailwatch itinerary` — in a
-worker thread. The job records its stage as it goes (the enrichment hook marks the
+`tailwatch.app.itineraries.itineraries` — the very path of `tailwatch itinerary` — in a
+worker thread. The job records its stage as it goes (the itinerary step's `on_stage` marks the
 switch from building to airspace/payload), keeps its result for downloads, and is
 forgotten oldest-first beyond `MAX_JOBS`. A job is keyed by its inputs and the
 archive's generation, so a request for the same itinerary joins the running job or
@@ -95,20 +95,19 @@ class ItineraryJobs:
             return self.jobs.get(job_id)
 
     def _run(self, job: ItineraryJob) -> None:
-        from tailwatch.ingest.base import BadInput
-        from tailwatch.itinerary.query import NoAircraft, enrich, itineraries
+        from tailwatch.app.itineraries import itineraries
+        from tailwatch.errors import BadInput, NoAircraft
         from tailwatch.report.geojson import render_geojson
 
         job.state, job.started = "running", time.monotonic()
         job.stage = "loading points and building legs"
 
-        def enrich_with_progress(doc: dict, points: pl.DataFrame) -> dict:
-            job.stage = "airspace and payload"
-            return enrich(doc, points)
+        def progress(stage: str) -> None:
+            job.stage = stage
 
         try:
             itins, frames = itineraries(self.archive, None, [job.icao24], None, job.start, job.end,
-                                        enrich_with=enrich_with_progress)
+                                        on_stage=progress)
             job.stage = "map layers"
             job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
             job.places = candidate_places(itins)
@@ -127,7 +126,7 @@ class ItineraryJobs:
         """The result body (the itinerary as `tailwatch itinerary --format json` writes it, and the map), once."""
         import json
 
-        from tailwatch.itinerary.query import render_json
+        from tailwatch.app.output import render_json
 
         if job.encoded is None:
             body = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)

@@ -23,7 +23,7 @@ import stat
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 LOOPBACK_HOST = "127.0.0.1"
 LOOPBACK_NAMES = {"127.0.0.1", "localhost"}  # Host header names a token-less server answers to

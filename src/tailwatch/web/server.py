@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from tailwatch.ingest.base import BadInput
+from tailwatch.errors import BadInput
 
 
 def parse_bind(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:

@@ -38,7 +38,7 @@ def scan_watchlist(archive: Path, start: datetime | None = None, end: datetime |
     the archive query.
     """
     if engine is None:
-        from tailwatch.engines.duckdb import DuckDBEngine
+        from tailwatch.engines.local import DuckDBEngine
 
         engine = DuckDBEngine()
     watched = watched_aircraft(archive_watchlist(archive, include_seed=include_seed))

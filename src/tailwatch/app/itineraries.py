@@ -1,0 +1,93 @@
+"""`tailwatch itinerary`: over an archive through an engine, or over input files on this machine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.errors import BadInput, NoAircraft
+from tailwatch.itinerary.core import Surroundings, itinerary_of
+
+
+def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[str] | None,
+                watchlist: Path | None, start: datetime | None, end: datetime | None, *, engine=None,
+                every_aircraft: bool = False, with_points: bool = True,
+                on_stage: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+    """Itinerary JSON per aircraft and each one's points (with `leg`).
+
+    With `archive`, the engine (DuckDB unless given) gathers the points and surroundings and runs
+    the pure step; with `inputs`, the files are read here and every aircraft in them is coverage
+    evidence for the others."""
+    if archive is not None:
+        if engine is None:
+            from tailwatch.engines import get_engine
+
+            engine = get_engine("duckdb")
+        return engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
+                                  with_points=with_points, on_stage=on_stage)
+    return itineraries_from_files(inputs or [], aircraft, watchlist, start, end, on_stage)
+
+
+def load_inputs(inputs: list[Path], start: datetime | None, end: datetime | None, skipped: list[str],
+                heard: list[pl.DataFrame]) -> pl.DataFrame:
+    """Points of every input file in [start, end], sorted; `skipped` gains a line per file with rejected
+    records, `heard` the heard minutes of the Mode S files."""
+    from tailwatch.ingest.pipeline import read_file
+
+    frames = []
+    for path in inputs:
+        if not path.exists():
+            raise BadInput(f"{path}: no such file")
+        frame, rejects = read_file(path)
+        frames.append(frame)
+        if isinstance(rejects.heard, pl.DataFrame):
+            heard.append(rejects.heard)
+        if rejects.total:  # bad records are skipped, never silently
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in rejects.counts.most_common())
+            skipped.append(f"input {path}: {rejects.total} record(s) skipped ({reasons}); first: "
+                           + "; ".join(rejects.examples[:3]))
+    if not frames:
+        raise BadInput("give --archive DIR or --input FILE ...")
+    points = pl.concat(frames, how="diagonal_relaxed")
+    if start is not None:
+        points = points.filter(pl.col("timestamp") >= start)
+    if end is not None:
+        points = points.filter(pl.col("timestamp") <= end)
+    return points.sort(["icao24", "timestamp"])
+
+
+def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watchlist: Path | None,
+                           start: datetime | None, end: datetime | None,
+                           on_stage: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+    """The pure step on each aircraft of the input files (all of them unless some are named)."""
+    from tailwatch.engines.gather import unseen_note
+    from tailwatch.identity.resolve import identity_or_none, wanted_aircraft
+
+    notes: list[str] = []
+    wanted = wanted_aircraft(None, aircraft, watchlist, notes)
+    hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
+    heard: list[pl.DataFrame] = []
+    everyone = load_inputs(inputs, start, end, notes, heard)
+    points = everyone if hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
+    if points.height == 0:
+        raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
+    notes += unseen_note(hexes or [], points["icao24"].unique().to_list(), start, end)
+    by_hex = {a["icao24"]: a for a in wanted}
+    all_heard = pl.concat(heard) if heard else None
+    docs: list[dict] = []
+    frames: dict[str, pl.DataFrame] = {}
+    for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
+        around = Surroundings(
+            aircraft=by_hex.get(icao24) or identity_or_none(icao24, None),
+            heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
+            others=everyone.filter(pl.col("icao24") != icao24), end=end, notes=tuple(notes))
+        doc, itin = itinerary_of(pts, around, on_stage)
+        docs.append(doc)
+        frames[icao24] = itin.points
+    return docs, frames
+
+
+__all__ = ["itineraries", "itineraries_from_files", "load_inputs"]

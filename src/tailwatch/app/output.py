@@ -1,0 +1,55 @@
+"""Itinerary documents to text or files: JSON and Markdown here, the report package for the rest.
+
+Output goes through `WRITERS` (format → function); formats not listed here go to
+`tailwatch.report.formats`. The CLI, the web page and the demo write through `emit`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.errors import BadInput
+from tailwatch.times import json_default
+
+
+def render_json(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
+    body = itins[0] if len(itins) == 1 else itins
+    return json.dumps(body, indent=2, ensure_ascii=False, default=json_default)
+
+
+def render_md(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
+    from tailwatch.report.markdown import render_markdown
+
+    return render_markdown(itins, points or {})
+
+
+# format → text renderer; the writers of the report package take the rest (html, geojson, kml, csv)
+WRITERS: dict[str, Callable[[list[dict], dict[str, pl.DataFrame] | None], str]] = {
+    "json": render_json,
+    "md": render_md,
+}
+
+
+def emit(fmt: str, itins: list[dict], points: dict[str, pl.DataFrame], out: Path | None) -> list[Path] | str:
+    """Write to `out` (returns the files) or return the text for stdout."""
+    if fmt in WRITERS:
+        text = WRITERS[fmt](itins, points)
+        if out is None:
+            return text
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        return [out]
+    try:
+        from tailwatch.report.formats import FORMATS, render_report, write_report
+    except ImportError as exc:
+        raise BadInput(f"--format {fmt}: not available ({exc})") from exc
+    if fmt not in FORMATS:
+        known = ", ".join([*WRITERS, *FORMATS])
+        raise BadInput(f"--format must be one of {known}, got {fmt!r}")
+    if out is None:
+        return render_report(fmt, itins, points)
+    return write_report(fmt, itins, points, out)

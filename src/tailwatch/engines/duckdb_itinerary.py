@@ -1,0 +1,75 @@
+"""Itineraries over the archive on this machine: pruned DuckDB queries gather each aircraft's
+points and surroundings (history, heard minutes, other aircraft near its silences), then the pure
+`itinerary.core.itinerary_of` runs on them, as it does in Spark's executors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_boxes, summary_by_aircraft
+from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
+from tailwatch.itinerary.core import itinerary_of, silences_of
+from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
+
+
+def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | None = None) -> dict[str, int]:
+    """`history.airports_used` over everything the archive holds of these addresses (until `end`)."""
+    return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
+
+
+def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
+    """The airport-history prior of every aircraft at once: one pruned query for their (and their
+    operators' fleets') low points until `end`."""
+    from tailwatch.identity.fleets import fleets
+
+    fleet = fleets(archive, aircraft)
+    return priors(presence(low_points_for(archive, addresses_of(fleet), HISTORY_MAX_ALT_FT, end=end)), fleet)
+
+
+def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
+    """The prior for one aircraft (`aircraft_histories` of one)."""
+    return aircraft_histories(archive, [aircraft], end)[aircraft["icao24"]]
+
+
+def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | None, start: datetime | None,
+                end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None
+                ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+    """Itinerary JSON per aircraft (in address order) and each one's points with `leg`."""
+    from tailwatch.identity.resolve import identity_or_none
+
+    wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
+    if every_aircraft:
+        hexes = summary_by_aircraft(archive, None, start, end)["icao24"].to_list()
+        if not hexes:
+            raise nothing_found([], True, start, end)
+    else:
+        hexes = list(dict.fromkeys(a["icao24"] for a in wanted))
+    points = points_for(archive, hexes, start, end)
+    if points.height == 0:
+        raise nothing_found(hexes, every_aircraft, start, end)
+    groups = points.partition_by("icao24", as_dict=True, maintain_order=True)
+    seen = [h for (h,) in groups]
+    if not every_aircraft:
+        notes += unseen_note(hexes, seen, start, end)
+    by_hex = {a["icao24"]: a for a in wanted}
+    idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
+    history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
+    first, last = heard_window(points)
+    heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query
+    docs: list[dict] = []
+    frames: dict[str, pl.DataFrame] = {}
+    for (icao24,), pts in groups.items():
+        own_heard = heard_of(heard, icao24, pts)
+        others = positions_in_boxes(archive, silences_of(pts, own_heard, end), exclude=icao24)
+        around = surroundings(icao24, idents[icao24], history, own_heard, others, end, notes)
+        doc, itin = itinerary_of(pts, around, on_stage)
+        docs.append(doc)
+        frames[icao24] = itin.points
+    return docs, frames
+
+
+__all__ = ["itineraries", "aircraft_histories", "aircraft_history", "history_from_archive"]

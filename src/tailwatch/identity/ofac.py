@@ -1,0 +1,239 @@
+"""OFAC's lists: sdn.xml, SDN_ADVANCED.XML and the CSV set, streamed into list entries (identity/sanctions.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.errors import BadInput
+from tailwatch.files import read_all
+from tailwatch.identity.sanctions import (
+    LABELS,
+    aircraft_row,
+    dedupe,
+    entries_frame,
+    looks_like_registration,
+    norm_label,
+    operator_rows,
+    parse_aircraft_remarks,
+)
+
+
+def _iterparse(path: Path):
+    """defusedxml iterparse over the (decompressed) file; entity declarations are refused."""
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    data = read_all(path)
+    try:
+        for event, elem in DET.iterparse(io.BytesIO(data), events=("end",), forbid_dtd=False,
+                                          forbid_entities=True, forbid_external=True):
+            yield event, elem
+    except DefusedXmlException as exc:
+        raise BadInput(f"{path}: XML refused: {type(exc).__name__} ({exc}); "
+                       "entity declarations are not allowed (entity-expansion bomb?)") from exc
+    except Exception as exc:  # xml.etree.ElementTree.ParseError and friends
+        if type(exc).__name__ == "ParseError":
+            raise BadInput(f"{path}: not well-formed XML: {exc}") from exc
+        raise
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(elem, name: str):
+    for c in elem:
+        if _local(c.tag) == name:
+            return c
+    return None
+
+
+def _children(elem, name: str) -> list:
+    return [c for c in elem if _local(c.tag) == name]
+
+
+def _text(elem, name: str) -> str | None:
+    c = _child(elem, name) if elem is not None else None
+    return c.text.strip() if c is not None and c.text and c.text.strip() else None
+
+
+def xml_root_name(head: bytes) -> str | None:
+    """Local name of the first element of an XML head, or None."""
+    text = head.decode("utf-8", errors="replace")
+    for m in re.finditer(r"<([A-Za-z_][\w.\-:]*)", text):
+        name = m.group(1)
+        if not name.startswith(("?", "!")):
+            return name.split(":")[-1]
+    return None
+
+
+def read_sdn_xml(path: Path) -> pl.DataFrame:
+    """OFAC `sdn.xml` -> entries (aircraft, plus listed entities that operate them)."""
+    aircraft: list[dict] = []
+    entities: dict[str, dict] = {}
+    for _, elem in _iterparse(path):
+        if _local(elem.tag) != "sdnEntry":
+            continue
+        uid = _text(elem, "uid") or ""
+        name = " ".join(x for x in (_text(elem, "firstName"), _text(elem, "lastName")) if x) or None
+        sdn_type = (_text(elem, "sdnType") or "").lower()
+        programs_el = _child(elem, "programList")
+        programs = [p.text.strip() for p in _children(programs_el, "program")] if programs_el is not None else []
+        facts: dict[str, list[str]] = defaultdict(list)
+        id_list = _child(elem, "idList")
+        for id_el in (_children(id_list, "id") if id_list is not None else []):
+            label = LABELS.get(norm_label(_text(id_el, "idType") or ""))
+            number = _text(id_el, "idNumber")
+            if label and number:
+                facts[label].append(number)
+        remarks = _text(elem, "remarks")
+        if remarks:
+            for k, v in parse_aircraft_remarks(remarks).items():
+                facts.setdefault(k, []).extend(x for x in v if x not in facts.get(k, []))
+        program = "; ".join(programs) or None
+        is_aircraft = sdn_type == "aircraft" or any(k in facts for k in ("tail", "mode_s", "msn", "model"))
+        if is_aircraft:
+            aircraft.append(aircraft_row("OFAC SDN", uid, name, facts, program, None, path))
+        elif sdn_type == "entity" and name:
+            entities[uid] = {"name": name, "program": program}
+        elem.clear()
+    return entries_frame(aircraft + operator_rows("OFAC SDN", aircraft, entities, path))
+
+
+def read_sdn_advanced(path: Path) -> pl.DataFrame:
+    """OFAC `SDN_ADVANCED.XML` -> entries; every ID resolved through ReferenceValueSets."""
+    refs: dict[tuple[str, str], tuple[str, dict]] = {}
+    parties: dict[str, dict] = {}
+    entries: dict[str, dict] = defaultdict(lambda: {"programs": [], "dates": [], "list": None})
+    for _, elem in _iterparse(path):
+        tag = _local(elem.tag)
+        if tag == "ReferenceValueSets":
+            for value_set in elem:
+                for ref in value_set:
+                    refs[(_local(ref.tag), ref.get("ID", ""))] = ((ref.text or "").strip(), dict(ref.attrib))
+            elem.clear()
+        elif tag == "DistinctParty":
+            party = _advanced_party(elem, refs)
+            if party:
+                parties[party["profile"]] = party
+            elem.clear()
+        elif tag == "SanctionsEntry":
+            entry = entries[elem.get("ProfileID", "")]
+            entry["list"] = refs.get(("List", elem.get("ListID", "")), ("",))[0] or entry["list"]
+            for event in _children(elem, "EntryEvent"):
+                date = _child(event, "Date")
+                if date is not None and _text(date, "Year"):
+                    entry["dates"].append("-".join(
+                        f"{int(_text(date, p) or 1):0{4 if p == 'Year' else 2}d}" for p in ("Year", "Month", "Day")))
+            for measure in _children(elem, "SanctionsMeasure"):
+                kind = refs.get(("SanctionsType", measure.get("SanctionsTypeID", "")), ("",))[0]
+                comment = _text(measure, "Comment")
+                if kind.lower() == "program" and comment:
+                    entry["programs"].append(comment)
+            elem.clear()
+    if not refs:
+        raise BadInput(f"{path}: no ReferenceValueSets: not an OFAC advanced XML file")
+    aircraft, entities = [], {}
+    for profile, party in parties.items():
+        entry = entries.get(profile, {"programs": [], "dates": [], "list": None})
+        program = "; ".join(dedupe(entry["programs"])) or None
+        listed = min(entry["dates"]) if entry["dates"] else None
+        list_name = "OFAC SDN"
+        if party["aircraft"]:
+            aircraft.append(aircraft_row(list_name, profile, party["name"], party["facts"], program, listed, path))
+        elif party["name"]:
+            entities[profile] = {"name": party["name"], "program": program, "listing_date": listed}
+    return entries_frame(aircraft + operator_rows("OFAC SDN", aircraft, entities, path))
+
+
+def _advanced_party(elem, refs: dict) -> dict | None:
+    profile = _child(elem, "Profile")
+    if profile is None:
+        return None
+    sub_type, attrs = refs.get(("PartySubType", profile.get("PartySubTypeID", "")), ("", {}))
+    party_type = refs.get(("PartyType", attrs.get("PartyTypeID", "")), ("",))[0]
+    name = None
+    for identity in _children(profile, "Identity"):
+        for alias in _children(identity, "Alias"):
+            if alias.get("Primary") == "true":
+                parts = [v.text.strip() for v in alias.iter() if _local(v.tag) == "NamePartValue" and v.text]
+                name = " ".join(parts) or name
+    facts: dict[str, list[str]] = defaultdict(list)
+    for feature in _children(profile, "Feature"):
+        label = norm_label(refs.get(("FeatureType", feature.get("FeatureTypeID", "")), ("",))[0])
+        key = LABELS.get(label)
+        if key is None:
+            continue
+        for detail in (d for d in feature.iter() if _local(d.tag) == "VersionDetail"):
+            ref_id = detail.get("DetailReferenceID")
+            value = refs.get(("DetailReference", ref_id), ("",))[0] if ref_id else (detail.text or "").strip()
+            if value:
+                facts[key].append(value)
+    is_aircraft = sub_type.lower() == "aircraft" or party_type.lower() == "aircraft" or any(
+        k in facts for k in ("tail", "mode_s", "msn", "model"))
+    return {"profile": profile.get("ID") or elem.get("FixedRef", ""), "name": name,
+            "aircraft": is_aircraft, "facts": dict(facts)}
+
+
+SDN_CSV_COLUMNS = ["ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type",
+                   "Tonnage", "GRT", "Vess_flag", "Vess_owner", "Remarks"]
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(decode_text(read_all(path)).replace("\x1a", ""))))
+    return [[("" if v.strip() == "-0-" else v.strip()) for v in row] for row in rows if row and any(row)]
+
+
+def is_sdn_csv(head: bytes) -> bool:
+    """OFAC sdn.csv: no header, integer ent_num first, 12 fields, `-0-` placeholders."""
+    line = decode_text(head).splitlines()[0] if head else ""
+    try:
+        row = next(csv.reader([line]))
+    except (StopIteration, csv.Error):
+        return False
+    return len(row) >= 12 and row[0].strip().isdigit() and "-0-" in line
+
+
+def read_sdn_csv(path: Path) -> pl.DataFrame:
+    """OFAC `sdn.csv` (+ `sdn_comments.csv`, `alt.csv` beside it) -> entries."""
+    extended: dict[str, str] = defaultdict(str)
+    comments = path.with_name("sdn_comments.csv")
+    if comments.exists():
+        for row in _csv_rows(comments):
+            if len(row) >= 2:
+                extended[row[0]] += "; " + row[1]
+    aliases: dict[str, list[str]] = defaultdict(list)
+    alt = path.with_name("alt.csv")
+    if alt.exists():
+        for row in _csv_rows(alt):
+            if len(row) >= 4 and row[3]:
+                aliases[row[0]].append(row[3])
+    aircraft, entities = [], {}
+    for lineno, row in enumerate(_csv_rows(path), start=1):
+        if len(row) < 12 or not row[0].isdigit():
+            raise BadInput(f"{path}:{lineno}: not an OFAC sdn.csv row ({len(row)} fields)")
+        rec = dict(zip(SDN_CSV_COLUMNS, row))
+        remarks = rec["Remarks"] + extended.get(rec["ent_num"], "")
+        facts = parse_aircraft_remarks(remarks)
+        program = "; ".join(p.strip(" []") for p in re.split(r"\]\s*\[", rec["Program"]) if p.strip(" []")) or None
+        if rec["SDN_Type"].lower() == "aircraft" or any(k in facts for k in ("tail", "mode_s", "msn")):
+            for a in aliases.get(rec["ent_num"], []):
+                if looks_like_registration(a):
+                    facts.setdefault("previous_tail", []).append(a)
+            aircraft.append(aircraft_row("OFAC SDN", rec["ent_num"], rec["SDN_Name"] or None, facts, program, None, path))
+        elif not rec["SDN_Type"] and rec["SDN_Name"]:
+            entities[rec["ent_num"]] = {"name": rec["SDN_Name"], "program": program}
+    return entries_frame(aircraft + operator_rows("OFAC SDN", aircraft, entities, path))

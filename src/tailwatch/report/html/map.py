@@ -1,0 +1,119 @@
+"""The itinerary map as inline SVG: countries, legal paths, legs coloured by leg, stops with their evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailwatch.report.html.projection import geometry_path, graticule, pts, runs, fit_view
+from tailwatch.report.html.text import esc
+from tailwatch.report.tracks import Segment, country_layer, country_names, iso, legal_paths, place
+
+
+PALETTE = ["#1f6fd0", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#1e3a8a"]
+
+
+def _stops(itin: dict) -> list[dict]:
+    """Each airport visited, with the evidence of arriving and leaving and the ground time."""
+    legs = itin.get("legs") or []
+    out = []
+    for i, leg in enumerate(legs):
+        if i == 0:
+            out.append({"ref": leg.get("origin"), "arrive": None, "arrive_evidence": None, "leg_in": None,
+                        "depart": leg.get("takeoff"), "depart_evidence": leg.get("origin_evidence"), "leg_out": i})
+        nxt = legs[i + 1] if i + 1 < len(legs) else None
+        same = nxt is not None and (nxt.get("origin") or {}).get("icao") == (leg.get("destination") or {}).get("icao")
+        out.append({"ref": leg.get("destination"), "arrive": leg.get("landing"),
+                    "arrive_evidence": leg.get("destination_evidence"), "leg_in": i,
+                    "depart": nxt.get("takeoff") if same else None,
+                    "depart_evidence": nxt.get("origin_evidence") if same else None, "leg_out": i + 1 if same else None})
+        if nxt is not None and not same:
+            out.append({"ref": nxt.get("origin"), "arrive": None, "arrive_evidence": None, "leg_in": None,
+                        "depart": nxt.get("takeoff"), "depart_evidence": nxt.get("origin_evidence"), "leg_out": i + 1})
+    for s in out:
+        ev = [e for e in (s["arrive_evidence"], s["depart_evidence"]) if e]
+        s["evidence"] = "observed" if ev and all(e == "observed" for e in ev) else ("inferred" if ev else "unknown")
+    return out
+
+
+def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list[str]]:
+    """The SVG map and the list of notes on what could not be drawn."""
+    notes: list[str] = []
+    stops = _stops(itin)
+    legal = legal_paths(itin)
+    lons = [s.lon for s in segments] + [np.array([p[1]]) for p in (place(s["ref"]) for s in stops) if p]
+    lats = [s.lat for s in segments] + [np.array([p[0]]) for p in (place(s["ref"]) for s in stops) if p]
+    view = fit_view(np.concatenate(lons) if lons else np.array([]), np.concatenate(lats) if lats else np.array([]))
+    w, h = view.width, view.height
+    svg = [f'<svg class="map" id="map-{key}" viewBox="0 0 {w:.1f} {h:.1f}" xmlns="http://www.w3.org/2000/svg" '
+           f'role="img" aria-label="map of the legs">',
+           '<defs><pattern id="hatch-{0}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+           '<line x1="0" y1="0" x2="0" y2="6" stroke="#c0392b" stroke-width="2" stroke-opacity="0.55"/></pattern></defs>'.format(key),
+           f'<rect class="sea" x="0" y="0" width="{w:.1f}" height="{h:.1f}"/>', '<g class="zoom">']
+    shapes = country_layer("land")
+    banned = sorted({c for leg in itin.get("legs") or [] for c in (leg.get("banned_countries") or [])})
+    if shapes is None:
+        notes.append("Coastlines and borders are not drawn: the country shapes are not installed.")
+    else:
+        names = country_names()
+        land = [f'<path class="land" d="{d}"><title>{esc(code)} {esc(names.get(code, ""))}</title></path>'
+                for code, geom in shapes.items() if (d := geometry_path(view, geom))]
+        svg.append('<g class="lands">' + "".join(land) + "</g>")
+        shade = []
+        airspace = (country_layer("airspace") or shapes) if banned else shapes
+        for code in banned:
+            geom = airspace.get(code, shapes.get(code))
+            d = geometry_path(view, geom) if geom is not None else ""
+            if d:
+                shade.append(f'<path class="banned" fill="url(#hatch-{key})" d="{d}"><title>{esc(code)} '
+                             f'{esc(names.get(code, ""))}: airspace banned for the operator</title></path>')
+            else:
+                notes.append(f"Banned airspace {code} is not drawn (no shape for it, or outside the map).")
+        svg.append('<g class="bans">' + "".join(shade) + "</g>")
+    if banned and shapes is None:
+        notes.append("Banned airspace (" + ", ".join(banned) + ") is listed in the table but not shaded.")
+    svg.append(f'<g class="graticule">{graticule(view)}</g>')
+    if legal:
+        parts = []
+        for leg, lo, la in legal:
+            for x, y in runs(view, lo, la):
+                parts.append(f'<polyline class="legal" points="{pts(x, y)}"><title>legal shortest route'
+                             f'{"" if leg is None else f" for leg {leg + 1}"}</title></polyline>')
+        svg.append('<g class="legal-route">' + "".join(parts) + "</g>")
+    elif (itin.get("route") or {}).get("legal_shortest_km") is not None:
+        notes.append("The legal shortest route has a length but no geometry in the itinerary; it is not drawn.")
+    tracks = []
+    for seg in segments:
+        colour = PALETTE[seg.leg % len(PALETTE)]
+        title = esc(f"leg {seg.leg + 1}: {seg.evidence} — {seg.reason}, {iso(seg.time[0]) or '?'} to {iso(seg.time[-1]) or '?'}")
+        for x, y in runs(view, seg.lon, seg.lat):
+            if x.size < 2:
+                continue
+            tracks.append(f'<polyline class="seg {seg.evidence}" data-leg="{seg.leg}" stroke="{colour}" '
+                          f'points="{pts(x, y)}"><title>{title}</title></polyline>')
+    svg.append('<g class="tracks">' + "".join(tracks) + "</g>")
+    marks = []
+    for s in stops:
+        where = place(s["ref"])
+        if where is None:
+            continue
+        x, y = view.xy([where[1]], [where[0]])
+        code = (s["ref"] or {}).get("icao") or "?"
+        legs_attr = " ".join(str(v) for v in (s["leg_in"], s["leg_out"]) if v is not None)
+        title = esc(f"{code} {(s['ref'] or {}).get('name') or ''} ({(s['ref'] or {}).get('country') or '?'}): "
+                    f"arrival {s['arrive'] or '—'} ({s['arrive_evidence'] or 'n/a'}), "
+                    f"departure {s['depart'] or '—'} ({s['depart_evidence'] or 'n/a'})")
+        marks.append(f'<g class="stop {s["evidence"]}" data-legs="{legs_attr}"><circle cx="{x[0]:.1f}" cy="{y[0]:.1f}" r="5"/>'
+                      f'<text x="{x[0] + 7:.1f}" y="{y[0] - 6:.1f}">{esc(code)}</text><title>{title}</title></g>')
+    svg.append('<g class="stops">' + "".join(marks) + "</g></g></svg>")
+    return "".join(svg), notes
+
+
+LEGEND = """<div class="legend">
+<span><svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#1f6fd0" stroke-width="3"/></svg> observed track (points)</span>
+<span><svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#1f6fd0" stroke-width="2" stroke-dasharray="7 5"/></svg> inferred (no points)</span>
+<span><svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#111"/></svg> stop, observed</span>
+<span><svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#fff" stroke="#111" stroke-dasharray="2 2"/></svg> stop, inferred</span>
+<span><svg width="18" height="12"><rect width="18" height="12" fill="#f7d9d5" stroke="#c0392b"/></svg> banned airspace for the operator</span>
+<span><svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#111" stroke-width="1"/></svg> legal shortest route</span>
+<span>colour = leg (see table) · scroll to zoom, drag to pan, double-click to reset</span>
+</div>"""

@@ -1,0 +1,106 @@
+"""The legs, stops and identity tables of one aircraft's section."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from tailwatch.report.html.map import PALETTE, _stops
+from tailwatch.report.html.text import airport, badge, cell, km, esc
+from tailwatch.report.tracks import iso, parse_time
+
+
+def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
+    head = ("<tr><th>#</th><th>take-off (UTC)</th><th>landing (UTC)</th><th>from</th><th>to</th><th>confidence</th>"
+            "<th>points (first – last)</th><th>great circle / flown</th><th>countries (* inferred)</th><th>banned</th>"
+            "<th>max payload</th></tr>")
+    rows = []
+    for i, (leg, frame) in enumerate(zip(itin.get("legs") or [], frames)):
+        colour = PALETTE[i % len(PALETTE)]
+        conf = leg.get("confidence")
+        band = leg.get("payload_band_t")
+        payload = "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.1f} t"
+        if band and None not in band:
+            payload += f" ({band[0]:.0f}–{band[1]:.0f} t)"
+        gaps = leg.get("gaps") or []
+        n_points = leg.get("n_points", frame.height)
+        first = leg.get("first_point") or (iso(frame["timestamp"].min()) if frame.height else None)
+        last = leg.get("last_point") or (iso(frame["timestamp"].max()) if frame.height else None)
+        rows.append(
+            f'<tr class="leg" data-leg="{i}"><td><span class="sw" style="background:{colour}"></span>{i + 1}</td>'
+            f"<td>{esc(leg.get('takeoff') or 'unknown')}</td><td>{esc(leg.get('landing') or 'unknown')}</td>"
+            f"<td>{airport(leg.get('origin'))}<br>{badge(leg.get('origin_evidence'))}</td>"
+            f"<td>{airport(leg.get('destination'))}<br>{badge(leg.get('destination_evidence'))}</td>"
+            f"<td>{'unknown' if conf is None else f'{float(conf):.2f}'}</td>"
+            f"<td>{n_points:,}<br><small>{esc(first or '—')}<br>{esc(last or '—')}</small>"
+            f"{f'<br><small>{len(gaps)} gap(s)</small>' if gaps else ''}</td>"
+            f"<td>{km(leg.get('great_circle_km'))}<br>{km(leg.get('flown_km'))}</td>"
+            f"<td>{_countries(leg)}</td>"
+            f"<td class=\"bn\">{esc(', '.join(leg.get('banned_countries') or [])) or '—'}</td>"
+            f"<td>{esc(payload)}</td></tr>"
+            f'<tr class="why" data-leg="{i}"><td></td><td colspan="10"><b>Why:</b> <ul>'
+            f"{''.join(f'<li>{esc(r)}</li>' for r in leg.get('reasons') or []) or '<li>no reasons given</li>'}</ul>"
+            f"{_alternatives(leg)}</td></tr>")
+    return f'<table class="legs">{head}{"".join(rows)}</table>'
+
+
+def _countries(leg: dict) -> str:
+    """Countries crossed, inferred crossings marked, entry/exit times in the tooltip."""
+    crossings = leg.get("crossings")
+    if not crossings:
+        codes = leg.get("countries")
+        return esc(", ".join(codes)) if codes else "<i>not computed</i>"
+    out = []
+    for c in crossings:
+        ev = c.get("evidence") or "unknown"
+        title = esc(f"{c.get('country')}: entry {c.get('entry') or '?'} ({c.get('entry_evidence') or '?'}), "
+                    f"exit {c.get('exit') or '?'} ({c.get('exit_evidence') or '?'}), "
+                    f"{c.get('observed_points', 0)} observed points")
+        cls = "ci" if ev != "observed" else "co"
+        out.append(f'<span class="{cls}" title="{title}">{esc(c.get("country"))}{"*" if ev != "observed" else ""}</span>')
+    return ", ".join(out)
+
+
+def _alternatives(leg: dict) -> str:
+    """Runner-up airports the builder scored, per end of the leg."""
+    alts = [a for a in leg.get("alternatives") or [] if isinstance(a, dict)]
+    if not alts:
+        return ""
+    parts = []
+    for end in dict.fromkeys(a.get("end") for a in alts):
+        items = ", ".join(
+            f"{esc(a.get('icao') or '?')} {esc(a.get('name') or '')}"
+            + (f" ({float(a['score']):.2f})" if a.get("score") is not None else "")
+            for a in alts if a.get("end") == end)
+        parts.append(f"runners-up{f' for the {esc(end)}' if end else ''}: {items}")
+    return "<small>" + "; ".join(parts) + "</small>"
+
+
+def render_stops_table(itin: dict) -> str:
+    rows = []
+    for s in _stops(itin):
+        ground = ""
+        a, d = parse_time(s["arrive"]), parse_time(s["depart"])
+        if a is not None and d is not None:
+            hours = float((d - a).astype("timedelta64[m]").astype(np.int64)) / 60.0
+            ground = f"{hours:,.1f} h"
+        rows.append(f"<tr><td>{airport(s['ref'])}</td><td>{esc(s['arrive'] or '—')} {badge(s['arrive_evidence']) if s['arrive_evidence'] else ''}</td>"
+                    f"<td>{esc(s['depart'] or '—')} {badge(s['depart_evidence']) if s['depart_evidence'] else ''}</td><td>{ground or '—'}</td></tr>")
+    return ('<table class="stops"><tr><th>airport</th><th>arrival (UTC)</th><th>departure (UTC)</th><th>on the ground</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def render_identity(itin: dict) -> str:
+    a = itin.get("aircraft") or {}
+    keys = ["icao24", "registration", "typecode", "country", "operator", "owner", "model", "source"]
+    keys += [k for k in a if k not in keys and k != "watchlists" and not isinstance(a[k], (list, dict))]
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(a.get(k)) if a.get(k) is not None else '<i>unknown</i>'}</td></tr>"
+                   for k in keys if k in a or k in ("icao24", "registration", "typecode", "country"))
+    lists = a.get("watchlists") or []
+    if lists:
+        cols = ["list", "id"] + sorted({k for e in lists for k in e} - {"list", "id"})
+        body = "".join("<tr>" + "".join(f"<td>{cell(e.get(c))}</td>" for c in cols) + "</tr>" for e in lists)
+        entries = f'<table class="lists"><tr>{"".join(f"<th>{esc(c)}</th>" for c in cols)}</tr>{body}</table>'
+    else:
+        entries = "<p>No watch-list entry names this aircraft.</p>"
+    return f'<table class="ident">{rows}</table><h4>List entries</h4>{entries}'
