@@ -248,7 +248,7 @@ def _count_stops(itin: dict, truth: list[Visit], score: Score) -> None:
     """Per gap of the itinerary (flown through or not): stops given in it against the truth's
     visits that began and ended inside it (`truth`: the visits no observed stop showed); gaps
     where both are zero are not counted."""
-    from tailwatch.itinerary.query import parse_time as _t
+    from tailwatch.times import parse_time as _t
 
     given: dict[tuple[str, str], int] = {}
     for leg in itin.get("legs", []):
