@@ -7,7 +7,6 @@ batches, so a file larger than memory still ingests. Bad records are counted in 
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from collections import Counter
@@ -19,14 +18,6 @@ from typing import IO, Protocol
 import polars as pl
 
 GZIP_MAGIC = b"\x1f\x8b"
-try:  # ISA-L (the `isal` package): the same gzip format, inflated about twice as fast as zlib
-    from isal.igzip import decompress as _gunzip
-    from isal.igzip_lib import IsalError
-
-    _GZIP_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, IsalError)
-except ImportError:  # pragma: no cover - declared dependency; plain zlib still reads everything
-    _gunzip = gzip.decompress
-    _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
 DEFAULT_BATCH_ROWS = 1_000_000
@@ -87,44 +78,9 @@ class Reader(Protocol):
 
 
 def is_gzip(path: Path) -> bool:
+    """Compressed by content (gzip or zstd): the name says nothing."""
     with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
-def open_bytes(path: Path) -> IO[bytes]:
-    """Open a file for binary reading, decompressing gzip by content, not by name.
-
-    readsb writes gzip-compressed traces named `.json`; the name cannot be trusted.
-    """
-    raw = open(path, "rb")
-    magic = raw.read(2)
-    raw.seek(0)
-    if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
-
-
-def read_head(path: Path, size: int = 65536) -> bytes:
-    """Up to `size` bytes of the decompressed content, for sniffing.
-
-    A truncated or damaged gzip yields what decompresses before the damage, so the format
-    is still recognised and the reader reports the fault where it is; b'' if nothing does.
-    """
-    with open(path, "rb") as f:
-        if f.read(2) != GZIP_MAGIC:
-            f.seek(0)
-            return f.read(size)
-        f.seek(0)
-        inflate = zlib.decompressobj(wbits=31)
-        out = bytearray()
-        while len(out) < size and (chunk := f.read(1 << 16)):
-            try:
-                out += inflate.decompress(chunk, size - len(out))
-            except zlib.error:
-                break
-            if inflate.eof:
-                break
-        return bytes(out)
+        return compression(f.read(4)) is not None
 
 
 def gzip_fault(data: bytes) -> tuple[int, str]:
@@ -148,20 +104,7 @@ def gzip_fault(data: bytes) -> tuple[int, str]:
     return len(data), "gzip stream ends early (file truncated?)"
 
 
-def read_all(path: Path) -> bytes:
-    """All decompressed bytes; raises BadInput naming the file on a corrupt archive.
-
-    Whole-buffer decompression (all members, zero padding skipped, as `GzipFile`) with
-    ISA-L's inflate costs a fifth of reading through a `GzipFile`: it counts over
-    thousands of small traces.
-    """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        return _gunzip(data) if data[:2] == GZIP_MAGIC else data
-    except _GZIP_ERRORS as exc:
-        offset, reason = gzip_fault(data)
-        raise BadInput(f"{path}@{offset}: cannot decompress: {reason}") from exc
+from tailwatch.ingest.inflate import check_inflated, compression, open_bytes, read_all, read_head  # noqa: E402 - readers import them from here
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -214,6 +157,7 @@ def lazy_text_table(path: Path, has_header: bool = True, new_columns: list[str] 
     Columns are strings, except those given in `types`, parsed while scanning (fast,
     but one bad value aborts the scan: see `typed_then_lenient`).
     """
+    check_inflated(path)  # Polars inflates gzip/zstd itself, with no ceiling
     schema = None
     if new_columns and not has_header:  # fixed layout: the first line must not decide the width
         schema = {n: (types or {}).get(n, pl.String()) for n in new_columns}
@@ -361,3 +305,5 @@ def load_json(path: Path) -> object:
         raise BadInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}, byte {exc.pos})") from exc
     except RecursionError as exc:
         raise BadInput(f"{path}: JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise BadInput(f"{path}: unreadable JSON value ({str(exc)[:80]})") from exc
