@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 import xxhash
 
+from tailwatch.archive_lock import day_lock, sweep_temporaries
 from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
@@ -134,6 +135,7 @@ class ArchiveWriter:
         # only against files whose range overlaps its own (time-ordered input checks few)
         self._written: dict[str, list[tuple[object, object, pl.Series]]] = {}
         self._per_source: dict[int, list[int]] = {}  # source index -> [written, duplicates]
+        self._swept_manifests = False
         self._lock = threading.Lock()  # counters and file numbers shared by days flushed in parallel
 
     # -- buffering ------------------------------------------------------------------------
@@ -196,10 +198,6 @@ class ArchiveWriter:
     # -- one day ---------------------------------------------------------------------------
     def _flush_day(self, day: str, part: pl.DataFrame) -> None:
         folder = self.archive / f"date={day}"
-        if day not in self._preexisting:
-            self._preexisting[day] = (
-                sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.exists() else []
-            )
         n_in = part.height
         offered = dict(part[_SRC].value_counts().iter_rows())
         # Sorting by (icao24, timestamp, key hash), stable, puts equal rows next to each other
@@ -207,6 +205,17 @@ class ArchiveWriter:
         # same as keeping first occurrences, without a hash table (half the cost of both).
         part = part.with_columns(_key_expr()).sort(["icao24", "timestamp", _KEY], maintain_order=True)
         part = part.filter((pl.col(_KEY) != pl.col(_KEY).shift(1)).fill_null(True))
+        with day_lock(self.archive, day):  # other writers of this day wait: each sees the other's files
+            self._flush_sorted_day(day, folder, part, n_in, offered)
+
+    def _flush_sorted_day(self, day: str, folder: Path, part: pl.DataFrame, n_in: int, offered: dict) -> None:
+        if day not in self._preexisting:
+            sweep_temporaries(folder)
+        # files of other runs, listed again at every flush: a concurrent ingest may have added some
+        self._preexisting[day] = (
+            sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".") and self.run not in p.name)
+            if folder.exists() else []
+        )
         lo, hi = part["timestamp"].min(), part["timestamp"].max()
         earlier = [keys for first, last, keys in self._written.get(day, []) if first <= hi and last >= lo]
         seen = pl.concat(earlier, rechunk=False) if earlier else None
@@ -255,6 +264,9 @@ class ArchiveWriter:
 
     def commit(self, summary: dict, digest: str | None = None) -> None:
         """Mark a source complete (after `flush`) so that ingesting it again is a no-op."""
+        if not self._swept_manifests:
+            sweep_temporaries(self.archive / MANIFEST_DIR)
+            self._swept_manifests = True
         _atomic_write_text(
             json.dumps(summary, indent=1, default=str),
             self.archive / MANIFEST_DIR / f"{digest or self.digest}.json",
