@@ -213,3 +213,35 @@ def test_bad_engine_is_bad_input(capsys, archive: Path):
     some = next(iter(partition_files(archive)))
     code, _, err = run(capsys, "itinerary", "--input", str(some), "--engine", "spark")
     assert code == 2 and "--engine spark reads an --archive DIR" in err
+
+
+def test_spark_command_keeps_stderr_clean(archive: Path):
+    """A Spark run prints no JVM lines ("Using incubator modules", "Setting default log level") on stderr."""
+    import subprocess
+    import sys
+
+    _spark_or_skip()
+    out = subprocess.run([sys.executable, "-m", "tailwatch.cli", "scan", "--archive", str(archive), "--format", "csv",
+                          "--engine", "spark", "--spark-master", "local[1]"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == "", out.stderr
+    assert out.stdout.startswith("icao24,")  # it did run: the seed list, scanned on Spark
+
+
+def test_jvm_stderr_goes_to_a_log_unless_debugging(tmp_path: Path, monkeypatch):
+    """What a child spawned while Spark starts writes to fd 2 lands in the log; with --debug, on the terminal."""
+    import subprocess
+    import sys
+
+    from tailwatch.engines.spark_quiet import DEBUG_ENV, jvm_stderr_to_log, last_log_line
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    child = [sys.executable, "-c", "import sys; sys.stderr.write('Setting default log level to WARN\\n')"]
+    with jvm_stderr_to_log() as log:
+        subprocess.run(child, check=True)
+    assert log is not None and last_log_line(log) == "Setting default log level to WARN"
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    with jvm_stderr_to_log() as log:
+        assert log is None
