@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from tailwatch.terminal import print_table
+
 app = typer.Typer(
     name="tailwatch",
     help="Follow aircraft in ADS-B data: ingest, identify, rebuild itineraries, report, watch live.",
@@ -137,7 +139,7 @@ def ingest(
         table.add_row(f"total ({len(summaries)} files)", "", f"{sum(s.records for s in ok):,}",
                       f"{sum(s.points for s in ok):,}", f"{sum(s.written for s in ok):,}",
                       f"{sum(s.duplicates for s in ok):,}", f"{sum(s.rejected for s in ok):,}", "")
-    console.print(table)
+    print_table(console, table)
     for line in [e for s in ok for e in s.examples][:10]:
         err_console.print(f"rejected {line}", markup=False, highlight=False)
     failures = [s.error for s in summaries if s.error]
@@ -517,7 +519,7 @@ def watchlist_import(
         table.add_column(col, justify="right" if col in ("entries", "new") else "left")
     for r in results:
         table.add_row(r["file"], r["format"], f"{r['entries']:,}", f"{r['new']:,}")
-    console.print(table)
+    print_table(console, table)
 
 
 @watchlist_app.command("show")
@@ -561,7 +563,7 @@ def watchlist_show(
                  f"{e['confidence']:.2f}" if e["confidence"] is not None else "",
                  f"{e['reason'] or ''}: {e['evidence']}")
         table.add_row(*(Text(c) for c in cells))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -614,7 +616,7 @@ def whois(
                      f"({h['source']})"))
     for k, v in rows:
         table.add_row(k, Text(v))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -660,7 +662,7 @@ def scan(
                       f"{r['points']:,}", str(r["days"]),
                       f"{r['lat_min']:.3f}…{r['lat_max']:.3f}" if seen else "",
                       f"{r['lon_min']:.3f}…{r['lon_max']:.3f}" if seen else "")
-    console.print(table)
+    print_table(console, table)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
