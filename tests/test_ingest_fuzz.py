@@ -234,3 +234,28 @@ def test_compressed_trace_cut_anywhere(valid_inputs, kind, cut):
             assert str(exc).startswith(f"{path}@") or str(exc).startswith(f"{path}:"), exc
         else:
             assert end == len(packed) and frame.height == 40
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits=st.lists(mutation, min_size=2, max_size=4))
+def test_aircraft_json_series_read_together_as_alone(valid_inputs, edits):
+    """Mutated snapshots read in one pass (`read_many`) give each file what reading it alone gives."""
+    from tailwatch.ingest.aircraft_json import READER
+    from tailwatch.ingest.base import Rejects
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for k, edit in enumerate(edits):
+            path = Path(tmp) / f"{k}.json"
+            path.write_bytes(mutate(valid_inputs["READER@aircraft_json"], edit) if k % 2 else
+                             valid_inputs["READER@aircraft_json"])
+            paths.append(path)
+        together = READER.read_many(paths, [Rejects() for _ in paths])
+        for path, got in zip(paths, together):
+            try:
+                frames = list(READER.read(path, Rejects()))
+            except BadInput as exc:
+                assert isinstance(got, BadInput) and str(exc) == str(got)
+                continue
+            want = pl.concat(frames) if frames else pl.DataFrame()
+            assert isinstance(got, pl.DataFrame) and got.equals(want), path.name

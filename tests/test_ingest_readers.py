@@ -303,6 +303,8 @@ def test_aircraft_json_series_in_one_pass(tmp_path: Path, points: pl.DataFrame):
     (folder / "900.json").write_text('{"now": 1600000000, "aircraft": [1, {"hex": "4b1801", "lat": 1, "lon": 2}]}')
     (folder / "901.json").write_text('{"now": "late", "aircraft": []}')
     (folder / "902.json").write_text('{"now": 1600000000, "aircraft": [')
+    (folder / "903.json").write_text('{"now": "1600000000", "aircraft": [{"hex": "4b1801", "lat": 1, "lon": 2}]}')
+    (folder / "904.json").write_text('{"now": 1600000000, "aircraft": [{"hex": "4b1801", "flight": true, "lat": 1, "lon": 2}]}')
     paths = sorted(folder.iterdir())
     many = READER.read_many(paths, [Rejects() for _ in paths])
     for path, got in zip(paths, many):
@@ -313,7 +315,7 @@ def test_aircraft_json_series_in_one_pass(tmp_path: Path, points: pl.DataFrame):
             assert isinstance(got, BadInput) and str(got) == str(exc)
             continue
         assert not isinstance(got, BadInput) and got.equals(want), path.name
-    assert sum(isinstance(g, BadInput) for g in many) == 2  # 901 (no numeric now), 902 (cut short)
+    assert sum(isinstance(g, BadInput) for g in many) == 3  # 901, 903 (no numeric now), 902 (cut short)
     summaries = ingest_files(paths, tmp_path / "arc")
     # the pipeline reads them the same way: every row but the 40 TIS-B tracks is a point
     assert sum(s.points for s in summaries) == sum(g.height for g in many if not isinstance(g, BadInput)) - 40
