@@ -86,7 +86,8 @@ class _Inflating(io.RawIOBase):
         return True
 
     def _feed(self) -> bytes:
-        block = self.raw.read(STEP)
+        # zstd's API has no output cap: small inputs bound what one call can inflate
+        block = self.raw.read(STEP if self.kind == "gzip" else ZSTD_PIECE)
         self.consumed += len(block)
         return block
 
@@ -103,9 +104,9 @@ class _Inflating(io.RawIOBase):
                 if self.kind == "gzip":
                     out = self.engine.decompress(self.pending, want)
                     self.pending = self.engine.unconsumed_tail
-                else:  # no output cap in zstd's API: small inputs bound what one call can inflate
-                    out = self.engine.decompress(self.pending[:ZSTD_PIECE])
-                    self.pending = self.pending[ZSTD_PIECE:]
+                else:
+                    out = self.engine.decompress(self.pending)
+                    self.pending = b""
                 if self.engine.eof:
                     self.pending = self.engine.unused_data + self.pending
                     self._next_member()
