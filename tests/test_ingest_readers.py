@@ -395,3 +395,27 @@ def test_readsb_trace_damaged_row_is_rejected_with_its_line(traffic_samples: Pat
         f"{path}:{row + 1}: malformed trace row (time offset)",
         f"{path}:{row + 2}: malformed trace row (position)",
     ]
+
+
+def test_zstd_and_gzip_inputs_read_as_plain(tmp_path: Path, traffic_samples: Path):
+    """A trace and a state-vector CSV compressed with zstd or gzip (named anything) give the plain file's points."""
+    import gzip
+
+    import zstandard
+
+    inputs = {
+        "trace.json": (traffic_samples / "readsb" / "trace_full_ac671b.json").read_bytes(),
+        "flight.json": (traffic_samples / "fr24" / "372355e5.json").read_bytes(),
+        "states.csv": (Path(__file__).parent / "data" / "corpus" / "rejects" / "states_nan_inf_range.csv").read_bytes(),
+    }
+    for name, data in inputs.items():
+        plain = tmp_path / name
+        plain.write_bytes(data)
+        want, _ = read_file(plain)
+        assert want.height > 0
+        for packed, suffix in ((zstandard.ZstdCompressor(level=3).compress(data), ".zst"),
+                               (gzip.compress(data), ".gz"), (zstandard.ZstdCompressor().compress(data), "")):
+            path = tmp_path / f"packed-{suffix or 'noext'}-{name}{suffix}"
+            path.write_bytes(packed)
+            got, _ = read_file(path)
+            assert got.equals(want), path.name
