@@ -1,21 +1,39 @@
-"""Ingest throughput: OpenSky state-vector CSV and readsb traces into the archive,
-side by side with `traffic` 2.13 reading the same files.
+"""Ingest throughput and memory: OpenSky state-vector CSV and readsb traces, against the
+machine's ceiling (a bare Parquet copy of the same CSV) and against `traffic` 2.13.
 
-    python bench/ingest.py [--copies 35] [--traces 400] [--workdir /tmp/tw-bench] [--skip-traffic]
+    python bench/ingest.py [--copies 35] [--traces 400] [--scale-unit 4] [--workdir /tmp/tw-bench]
+                           [--skip-traffic] [--skip-scaling]
 
 Inputs are generated from traffic's real samples: `collections/quickstart.json.gz`
 (284,505 OpenSky-derived points) converted to `state_vectors_data4` CSV columns in SI
 units and repeated `--copies` times under shifted addresses (35 ≈ 10 M rows), and
 `readsb/trace_full_ac671b.json` (2,500 points) rewritten `--traces` times under other
-addresses and days, as text and gzip-compressed (as readsb writes them; traffic's
-reader cannot open those, so it is timed on the text copies).
+addresses and days, as text and gzip-compressed (as readsb writes them).
 
-tailwatch: `ingest_file` / `ingest_files` into an empty archive (parse, convert units,
-validate, deduplicate, sort, write zstd Parquet). traffic: `Traffic.from_file` on the
-CSV (pandas read, no unit conversion, nothing written) and `Flight.from_readsb` per
-trace file. The ratio flatters traffic: it does less work. traffic runs on one core
-(pandas' C CSV parser; Python per trace row); tailwatch uses both, so on a machine
-shared with other work the CPU-second figures compare the code, the wall ones the run.
+Every figure comes from its own fresh process (so peak RSS is that task's alone):
+wall seconds, CPU seconds of all its threads, peak RSS.
+
+- ceiling: `pl.scan_csv(csv).sink_parquet(out)` and DuckDB `COPY (FROM read_csv(csv)) TO out
+  (FORMAT parquet, COMPRESSION zstd)`: parse and write with no other work, both engines on
+  all cores. tailwatch's ingest does more (unit conversion, validation, sorting,
+  deduplication, atomic per-day files); its rate as a fraction of the bare Polars copy is
+  the figure the ingest goal (≥ 0.7) is about.
+- equal work with traffic, two levels, both sides on all cores they can use:
+  "parse": file → canonical columns and units in memory (tailwatch: the reader and
+  validation, nothing written; traffic: `Traffic.from_file` with pandas' C engine and
+  with `engine="pyarrow"` (documented pass-through to `pandas.read_csv`; the faster is
+  kept), then the same unit conversions and UTC timestamps, which traffic's reader does
+  not do). Traces: tailwatch's trace reader vs `Flight.from_readsb` per file (which
+  already yields canonical columns and units).
+  "parse + Parquet": the same, then written as zstd Parquet (tailwatch: `ingest_file(s)`,
+  which also sorts and deduplicates; traffic: `DataFrame.to_parquet`).
+  traffic cannot read gzip traces (readsb's own output): those are tailwatch only.
+- memory: tailwatch's ingest of 1×, 4× and 16× `--scale-unit` copies of the CSV; peak RSS
+  should stop growing once the input is larger than the per-day write buffer
+  (`TAILWATCH_FLUSH_ROWS`, 4 M rows).
+
+On a machine shared with other work, wall times move with the load (printed); CPU
+seconds move least.
 """
 
 from __future__ import annotations
@@ -77,31 +95,179 @@ def make_traces(samples: Path, count: int, folder: Path, compress: bool) -> int:
     return len(doc["trace"]) * count
 
 
-CPU: list[float] = []  # CPU seconds (all threads) of the last timed call
-
-
-def timed(fn):
+def _cpu() -> float:
     import resource
 
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
-    c0, t0 = cpu(), time.perf_counter()
-    out = fn()
-    CPU.append(cpu() - c0)
-    return out, time.perf_counter() - t0
+
+def run_task(task: str, args: list[str]) -> dict:
+    """One measurement, in this (fresh) process: points, wall, CPU and peak RSS."""
+    import resource
+
+    import importlib
+
+    for module in WARM[task.split("_")[0]]:  # imports are not the work measured
+        importlib.import_module(module)
+    c0, t0 = _cpu(), time.perf_counter()
+    points = TASKS[task](*args)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"task": task, "points": points, "wall": wall, "cpu": _cpu() - c0, "rss_mb": rss}
+
+
+def measure(task: str, *args: object) -> dict:
+    """Run `task` in a child process and return its figures."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--task", task, *map(str, args)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the tasks -------------------------------------------------------------------------------
+
+
+def tw_ingest_csv(csv: str, archive: str) -> int:
+    from tailwatch.ingest.pipeline import ingest_file
+
+    shutil.rmtree(archive, ignore_errors=True)
+    return ingest_file(Path(csv), Path(archive)).points
+
+
+def tw_parse_csv(csv: str) -> int:
+    from tailwatch.ingest.base import Rejects
+    from tailwatch.ingest.detect import detect
+    from tailwatch.ingest.pipeline import in_background, valid_points
+
+    path, rejects = Path(csv), Rejects()
+    reader = detect(path)
+    return sum(f.height for f in in_background(valid_points(reader.read(path, rejects), rejects, csv)))
+
+
+def bare_polars(csv: str, out: str) -> int:
+    pl.scan_csv(csv).sink_parquet(out, compression="zstd")
+    return pl.scan_parquet(out).select(pl.len()).collect().item()
+
+
+def bare_duckdb(csv: str, out: str) -> int:
+    import duckdb
+
+    duckdb.sql(f"COPY (FROM read_csv('{csv}')) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+    return duckdb.sql(f"SELECT count(*) FROM '{out}'").fetchall()[0][0]
+
+
+def _traffic_states(csv: str, engine: str):
+    """traffic's reader, then what it leaves undone for canonical points: units and UTC times."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    from traffic.core import Traffic
+
+    data = Traffic.from_file(Path(csv), engine=engine).data
+    return data.assign(
+        timestamp=pd.to_datetime(data["lastposupdate"].fillna(data["timestamp"]), unit="s", utc=True),
+        altitude=data["geoaltitude"] / 0.3048,  # traffic renames baroaltitude to geoaltitude here
+        groundspeed=data["groundspeed"] * 3600 / 1852,
+        vertical_rate=data["vertical_rate"] * 60 / 0.3048,
+        callsign=data["callsign"].str.strip(),
+    )
+
+
+def traffic_parse_csv(csv: str, engine: str) -> int:
+    return len(_traffic_states(csv, engine))
+
+
+def traffic_write_csv(csv: str, engine: str, out: str) -> int:
+    data = _traffic_states(csv, engine)
+    data.to_parquet(out, compression="zstd")
+    return len(data)
+
+
+def tw_parse_traces(folder: str) -> int:
+    from tailwatch.ingest.base import Rejects
+    from tailwatch.ingest.pipeline import valid_points
+    from tailwatch.ingest.readsb import TRACE_READER
+
+    files = sorted(Path(folder).glob("*.json"))
+    points = 0
+    for i in range(0, len(files), 64):  # the pipeline's chunks
+        chunk = files[i:i + 64]
+        frames = [f for f in TRACE_READER.read_many(chunk, [Rejects() for _ in chunk]) if isinstance(f, pl.DataFrame)]
+        # validated together, as the pipeline does (`_valid_together`): per file it is mostly fixed costs
+        points += sum(f.height for f in valid_points(iter([pl.concat(frames, rechunk=False)]), Rejects(), folder))
+    return points
+
+
+def tw_ingest_traces(folder: str, archive: str) -> int:
+    from tailwatch.ingest.pipeline import ingest_files
+
+    shutil.rmtree(archive, ignore_errors=True)
+    return sum(s.points for s in ingest_files(sorted(Path(folder).glob("*.json")), Path(archive)))
+
+
+def _traffic_traces(folder: str) -> list:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from traffic.core import Flight
+
+    import pandas as pd
+
+    frames = [Flight.from_readsb(f).data for f in sorted(Path(folder).glob("*.json"))]
+    # canonical like ours: numeric altitudes ("ground" is onground), as Parquet needs one type per column
+    return [d.assign(altitude=pd.to_numeric(d["altitude"], errors="coerce")) for d in frames]
+
+
+def traffic_parse_traces(folder: str) -> int:
+    return sum(len(d) for d in _traffic_traces(folder))
+
+
+def traffic_write_traces(folder: str, out: str) -> int:
+    import pandas as pd
+
+    data = pd.concat(_traffic_traces(folder), ignore_index=True)
+    data.to_parquet(out, compression="zstd")
+    return len(data)
+
+
+WARM = {
+    "tw": ["tailwatch.ingest.pipeline", "tailwatch.ingest.detect", "tailwatch.ingest.readsb", "tailwatch.ingest.opensky"],
+    "bare": ["duckdb"],
+    "traffic": ["pandas", "pyarrow", "traffic.core"],
+}
+TASKS = {f.__name__: f for f in (tw_ingest_csv, tw_parse_csv, bare_polars, bare_duckdb, traffic_parse_csv,
+                                 traffic_write_csv, tw_parse_traces, tw_ingest_traces, traffic_parse_traces,
+                                 traffic_write_traces)}
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def line(name: str, r: dict, reference: dict | None = None, label: str = "") -> str:
+    rate, per_cpu = r["points"] / r["wall"] / 1e6, r["points"] / r["cpu"] / 1e6
+    text = (f"  {name:<34}{r['points']:>11,}{r['wall']:>8.2f}{r['cpu']:>8.2f}{rate:>7.2f}{per_cpu:>8.2f}"
+            f"{r['rss_mb']:>8.0f}")
+    if reference is not None:
+        text += f"   {label}{reference['wall'] / r['wall']:.2f} wall, {reference['cpu'] / r['cpu']:.2f} CPU"
+    return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=35)
     ap.add_argument("--traces", type=int, default=400)
+    ap.add_argument("--scale-unit", type=int, default=4, help="copies of the sample in the 1× memory input")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--skip-traffic", action="store_true")
-    args = ap.parse_args()
-
-    from tailwatch.ingest.pipeline import ingest_file, ingest_files
+    ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--task", help=argparse.SUPPRESS)
+    args, rest = ap.parse_known_args()
+    if args.task:
+        print(json.dumps(run_task(args.task, rest)))
+        return
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tw-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -113,55 +279,63 @@ def main() -> None:
         make_traces(samples, args.traces, traces, compress=False)
     if not packed.exists():
         make_traces(samples, args.traces, packed, compress=True)
-    trace_files = sorted(traces.glob("*.json"))
+    out = work / "out"
+    out.mkdir(exist_ok=True)
 
-    rows = []
-    arc = work / "archive-csv"
-    shutil.rmtree(arc, ignore_errors=True)
-    summary, seconds = timed(lambda: ingest_file(csv_path, arc))
-    csv_points = summary.points
-    rows.append(["OpenSky CSV", csv_points, seconds, CPU[-1]])
-    arc = work / "archive-traces"
-    shutil.rmtree(arc, ignore_errors=True)
-    summaries, seconds = timed(lambda: ingest_files(trace_files, arc))
-    trace_points = sum(s.points for s in summaries)
-    rows.append(["readsb traces", trace_points, seconds, CPU[-1]])
-    shutil.rmtree(arc, ignore_errors=True)
-    summaries, seconds = timed(lambda: ingest_files(sorted(packed.glob("*.json")), arc))
-    gz_row = ["readsb gzip", sum(s.points for s in summaries), seconds, CPU[-1]]
-
+    print(f"cores: {os.cpu_count()}  load average at the start: {os.getloadavg()[0]:.1f}  workdir: {work}")
+    print("wall = elapsed s; CPU = s of all threads of the task's process; M/s = million points per wall s;")
+    print("M/CPU-s = per CPU-second (the one-core figure); RSS = the task process's peak resident MB.")
+    print(f"  {'':<34}{'points':>11}{'wall':>8}{'CPU':>8}{'M/s':>7}{'M/CPU-s':>8}{'RSS MB':>8}")
+    print(f"OpenSky CSV, {csv_path.stat().st_size / 1e9:.2f} GB")
+    ours = measure("tw_ingest_csv", csv_path, out / "arc-csv")
+    polars_copy = measure("bare_polars", csv_path, out / "bare.parquet")
+    duck_copy = measure("bare_duckdb", csv_path, out / "bare-duck.parquet")
+    parse = measure("tw_parse_csv", csv_path)
+    print(line("ceiling: Polars scan_csv→sink_parquet", polars_copy))
+    print(line("ceiling: DuckDB COPY → parquet", duck_copy))
+    print(line("tailwatch ingest (parse + Parquet)", ours, polars_copy, "share of the bare Polars copy: "))
+    print(line("tailwatch parse (canonical, in memory)", parse))
     if not args.skip_traffic:
-        import warnings
+        runs = {e: measure("traffic_parse_csv", csv_path, e) for e in ("c", "pyarrow")}
+        engine = min(runs, key=lambda e: runs[e]["wall"])
+        written = measure("traffic_write_csv", csv_path, engine, out / "traffic.parquet")
+        for e, r in runs.items():
+            print(line(f"traffic parse, pandas engine={e}", r))
+        print(line(f"traffic parse + Parquet (engine={engine})", written))
+        print(f"  equal work, traffic's time / tailwatch's: parse {runs[engine]['wall'] / parse['wall']:.1f}× wall, "
+              f"{runs[engine]['cpu'] / parse['cpu']:.1f}× CPU; parse + Parquet {written['wall'] / ours['wall']:.1f}× wall, "
+              f"{written['cpu'] / ours['cpu']:.1f}× CPU")
 
-        warnings.filterwarnings("ignore")
-        from traffic.core import Flight, Traffic
+    print(f"readsb traces, {args.traces} files")
+    tr_ingest = measure("tw_ingest_traces", traces, out / "arc-traces")
+    tr_parse = measure("tw_parse_traces", traces)
+    gz_ingest = measure("tw_ingest_traces", packed, out / "arc-traces-gz")
+    print(line("tailwatch ingest (parse + Parquet)", tr_ingest))
+    print(line("tailwatch parse (canonical, in memory)", tr_parse))
+    print(line("tailwatch ingest, gzip traces", gz_ingest))
+    if not args.skip_traffic:
+        t_parse = measure("traffic_parse_traces", traces)
+        t_write = measure("traffic_write_traces", traces, out / "traffic-traces.parquet")
+        print(line("traffic Flight.from_readsb", t_parse))
+        print(line("traffic from_readsb + Parquet", t_write))
+        print(f"  equal work, traffic's time / tailwatch's: parse {t_parse['wall'] / tr_parse['wall']:.1f}× wall, "
+              f"{t_parse['cpu'] / tr_parse['cpu']:.1f}× CPU; parse + Parquet {t_write['wall'] / tr_ingest['wall']:.1f}× "
+              f"wall, {t_write['cpu'] / tr_ingest['cpu']:.1f}× CPU")
 
-        _, seconds = timed(lambda: Traffic.from_file(csv_path))
-        rows[0] += [seconds, CPU[-1]]
-        _, seconds = timed(lambda: [Flight.from_readsb(f) for f in trace_files])
-        rows[1] += [seconds, CPU[-1]]
-
-    rows.append(gz_row)  # traffic cannot read gzip traces (readsb's own output): ours only
-    load = os.getloadavg()[0]
-    print(f"cores: {os.cpu_count()}  load average at the end: {load:.1f}  workdir: {work}")
-    print("wall = elapsed seconds; CPU = seconds of all threads of this process (user+system), the figure")
-    print("that load from other processes changes least. M/s = million points per second of wall time;")
-    print("M/CPU-s = million points per CPU-second. ratio = traffic's time / tailwatch's time (wall, CPU).")
-    head = (f"{'input':<15}{'points':>11} | {'tailwatch wall':>14}{'CPU':>7}{'M/s':>7}{'M/CPU-s':>8} | "
-            f"{'traffic wall':>12}{'CPU':>7}{'M/s':>7}{'M/CPU-s':>8} | {'ratio wall':>10}{'CPU':>6}")
-    print(head)
-    print("-" * len(head))
-    for row in rows:
-        name, points, ours, our_cpu = row[:4]
-        line = f"{name:<15}{points:>11,} | {ours:>14.2f}{our_cpu:>7.2f}{points / ours / 1e6:>7.2f}{points / our_cpu / 1e6:>8.2f} | "
-        if len(row) > 4:
-            theirs, their_cpu = row[4], row[5]
-            line += (f"{theirs:>12.2f}{their_cpu:>7.2f}{points / theirs / 1e6:>7.2f}{points / their_cpu / 1e6:>8.2f} | "
-                     f"{theirs / ours:>9.1f}×{their_cpu / our_cpu:>5.1f}×")
-        else:
-            line += f"{'(traffic cannot read gzip traces)':>34} |"
-        print(line)
-    print("targets (ingest issue): ≥ 2 M points/s on 2 cores, ≥ 10× traffic.")
+    if not args.skip_scaling:
+        print(f"memory: ingest of 1×, 4×, 16× {args.scale_unit} copies (per-day buffer: "
+              f"{os.environ.get('TAILWATCH_FLUSH_ROWS', '4000000')} rows)")
+        for factor in (1, 4, 16):
+            scaled = work / f"states-x{factor}.csv"
+            if not scaled.exists():
+                make_opensky_csv(samples, args.scale_unit * factor, scaled)
+            r = measure("tw_ingest_csv", scaled, out / f"arc-x{factor}")
+            bare = measure("bare_polars", scaled, out / f"bare-x{factor}.parquet")
+            print(line(f"tailwatch ingest {factor}×", r, bare, "share of bare copy: ") + f"; bare copy RSS {bare['rss_mb']:.0f} MB")
+            shutil.rmtree(out / f"arc-x{factor}", ignore_errors=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print("targets (ingest issue): ≥ 2 M points per CPU-second, ≥ 10× traffic on equal work, "
+          "≥ 0.7 of the bare Polars copy, flat RSS beyond the buffer.")
 
 
 if __name__ == "__main__":

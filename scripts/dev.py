@@ -2,10 +2,13 @@
 """Set up a fresh machine and run the demo or the tests: `python3 scripts/dev.py demo|test`.
 
 Needs nothing but Python 3.11+. Creates `.venv`, installs the package (and the
-test extras), installs the Debian packages the tests drive when they are
+test extras) at the versions pinned in `constraints.txt` (so two installs a month
+apart test the same code; `test --latest` ignores the pins and takes the newest
+releases, for a CI job that finds breakage early), installs the Debian packages the tests drive when they are
 missing (Chromium for the report test, dump1090-mutability for the receiver
 test, a Java 17 runtime for the Spark engine tests), then runs `tailwatch demo`
-or pytest. `.ci/run` calls `test`.
+or pytest. `.ci/run` calls `test`. `freeze` rewrites `constraints.txt` from a
+fresh environment (after a deliberate upgrade).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
+CONSTRAINTS = ROOT / "constraints.txt"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 # Debian package -> a path that exists when it is installed.
 SYSTEM_PACKAGES = {
@@ -33,11 +37,29 @@ def run(*cmd: str | Path, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
-def venv(extras: str) -> None:
-    if not (BIN / "python").exists():
-        run(sys.executable, "-m", "venv", VENV)
-        run(BIN / "python", "-m", "pip", "install", "-q", "--upgrade", "pip")
-    run(BIN / "python", "-m", "pip", "install", "-q", "-e", f"{ROOT}[{extras}]" if extras else ROOT)
+def venv(extras: str, latest: bool = False, folder: Path = VENV) -> Path:
+    """The environment's bin folder, with the package installed: pinned by `constraints.txt`
+    unless `latest` (then upgraded to the newest releases)."""
+    bin_dir = folder / BIN.relative_to(VENV)
+    if not (bin_dir / "python").exists():
+        run(sys.executable, "-m", "venv", folder)
+        run(bin_dir / "python", "-m", "pip", "install", "-q", "--upgrade", "pip")
+    pins = ["--upgrade", "--upgrade-strategy", "eager"] if latest else ["-c", CONSTRAINTS]
+    run(bin_dir / "python", "-m", "pip", "install", "-q", *pins, "-e", f"{ROOT}[{extras}]" if extras else ROOT)
+    return bin_dir
+
+
+def freeze() -> None:
+    """Pin what a fresh environment resolves today (all extras the tests and bench use)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bin_dir = venv("test,bench", latest=True, folder=Path(tmp) / "venv")
+        pins = subprocess.run([bin_dir / "python", "-m", "pip", "freeze", "--exclude-editable"],
+                              check=True, capture_output=True, text=True).stdout
+    head = [line for line in CONSTRAINTS.read_text().splitlines() if line.startswith("#")] if CONSTRAINTS.exists() else []
+    CONSTRAINTS.write_text("\n".join(head + [pins.strip()]) + "\n")
+    print(f"wrote {CONSTRAINTS}")
 
 
 def system_packages() -> None:
@@ -62,9 +84,12 @@ def main(argv: list[str]) -> int:
         venv("")
         run(BIN / "tailwatch", "demo", *argv[2:], cwd=os.getcwd())
     elif job == "test":
-        venv("test")
+        latest = "--latest" in argv[2:]
+        venv("test", latest=latest)
         system_packages()
-        run(BIN / "python", "-m", "pytest", "-n", "2", "-q", *argv[2:], cwd=ROOT)
+        run(BIN / "python", "-m", "pytest", "-n", "2", "-q", *[a for a in argv[2:] if a != "--latest"], cwd=ROOT)
+    elif job == "freeze":
+        freeze()
     else:
         print(__doc__)
         return 2

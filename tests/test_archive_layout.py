@@ -37,7 +37,8 @@ def _as_old_layout(new: Path, target: Path) -> Path:
 
 
 def test_tables_are_siblings_and_each_reads_with_one_glob(new_archive: Path):
-    assert sorted(p.name for p in new_archive.iterdir() if p.is_dir()) == ["_ingested", "heard", "points"]
+    # two tables, and bookkeeping (manifests, the writers' per-day locks) beside them
+    assert sorted(p.name for p in new_archive.iterdir() if p.is_dir()) == ["_ingested", "_locks", "heard", "points"]
     assert not list(new_archive.glob("date=*"))
     con = duckdb.connect()
     points = con.execute(f"SELECT count(*) FROM read_parquet('{new_archive}/points/**/*.parquet')").fetchone()[0]

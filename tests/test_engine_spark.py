@@ -8,6 +8,7 @@ developer's machine and fail in CI, where `scripts/dev.py test` installs both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -49,9 +50,30 @@ def spark():
 
     engine = SparkEngine(MASTER, conf={"spark.sql.shuffle.partitions": "4",
                                        "spark.sql.maxMetadataStringLength": "100000"})
-    engine.session()
+    os.environ.pop("TAILWATCH_DEBUG", None)
+    with _stderr_of_this_process() as seen:  # what the start-up prints (test_spark_start_is_quiet)
+        engine.session()
+    engine.startup_stderr = seen.read_text(errors="replace")
     yield engine
     engine.stop()
+
+
+@contextlib.contextmanager
+def _stderr_of_this_process():
+    """File descriptor 2 (which a spawned JVM inherits) into a file while the block runs."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="spark-stderr-", delete=False) as handle:
+        path = Path(handle.name)
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY)
+    try:
+        os.dup2(target, 2)
+        yield path
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
 
 
 def _sources(samples: Path, big: bool = True) -> list[Path]:
@@ -241,3 +263,27 @@ def test_heard_minutes_read_alike(spark, traffic_samples: Path, tmp_path: Path):
 
 def points_hexes(arc: Path) -> list[str]:
     return scan(arc).select("icao24").unique().collect()["icao24"].to_list()
+
+
+def test_spark_start_is_quiet(spark):
+    """Starting Spark prints nothing on stderr: not the JVM's "Using incubator modules" nor
+    "Setting default log level" (they go to a log, shown with --debug)."""
+    assert spark.startup_stderr.strip() == "", spark.startup_stderr
+
+
+def test_jvm_stderr_goes_to_a_log_unless_debugging(tmp_path: Path, monkeypatch):
+    """What a child spawned while Spark starts writes to fd 2 lands in the log; with --debug, on the terminal."""
+    import subprocess
+    import sys
+
+    from tailwatch.engines.spark_quiet import DEBUG_ENV, jvm_stderr_to_log, last_log_line
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    child = [sys.executable, "-c", "import sys; sys.stderr.write('Setting default log level to WARN\\n')"]
+    with jvm_stderr_to_log() as log:
+        subprocess.run(child, check=True)
+    assert log is not None and last_log_line(log) == "Setting default log level to WARN"
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    with jvm_stderr_to_log() as log:
+        assert log is None

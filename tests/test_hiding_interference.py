@@ -131,3 +131,20 @@ def test_archive_older_than_the_integrity_columns(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "tailwatch.cli", "interference", "--archive", str(tmp_path / "old")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and "integrity" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_one_aircraft_is_too_few_not_no_figures(day, tmp_path: Path) -> None:
+    """One aircraft reporting NACp/NIC: the empty map is blamed on --min-aircraft, not on missing figures."""
+    points, _ = day
+    reporting = points.filter(pl.col("nac_p").is_not_null())
+    flights = (reporting.filter(pl.col("icao24") == a) for a in reporting["icao24"].unique(maintain_order=True))
+    one = next(f for f in flights if not position_jumps(f).any())  # a spoofed aircraft would be mapped alone
+    archive = tmp_path / "archive"
+    write_frames(archive, [one], "one-aircraft")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "tailwatch.cli", "interference", "--archive", str(archive),
+                                     "--format", "csv", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    out = run()
+    assert out.returncode == 1
+    assert "no cell had 3 aircraft reporting integrity figures" in out.stderr and "at most 1 in one cell" in out.stderr
+    assert "--min-aircraft" in out.stderr
+    assert run("--min-aircraft", "1").returncode == 0

@@ -7,6 +7,7 @@ and nothing already stored is lost; the good files of the same run still go in.
 from __future__ import annotations
 
 import gzip
+import re
 import hashlib
 import json
 import shutil
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from tailwatch.archive import scan
 
@@ -127,3 +129,62 @@ def test_damaged_gzip_is_named_with_its_offset(tmp_path: Path, traffic_samples: 
     garbage.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate data" * 10)
     out = tailwatch("ingest", str(garbage), "--archive", str(tmp_path / "arc"))
     assert out.returncode == 2 and f"{garbage}@0" in out.stderr and "Traceback" not in out.stderr
+
+
+CORPUS = Path(__file__).parent / "data" / "corpus"  # inputs that once crashed a reader, or nearly (README there)
+
+
+def ingest_in_process(capsys, *args: str) -> tuple[int, str]:
+    """`tailwatch ingest ...` in this process (a subprocess per corpus file costs seconds)."""
+    from tailwatch.cli import main
+
+    try:
+        main(["ingest", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "bad").iterdir()), ids=lambda p: p.name)
+def test_corpus_of_bad_files(path: Path, tmp_path: Path, capsys):
+    """Truncated, corrupt, random, huge-line and bomb inputs: one line naming the file and where, exit 2,
+    and nothing written to the archive (no points, no manifest, no temporary file)."""
+    arc = tmp_path / "arc"
+    code, err = ingest_in_process(capsys, str(path), "--archive", str(arc))
+    assert code == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert re.match(rf"error: {re.escape(str(path))}(@\d+|:\d+)?: ", errors[0]), errors[0]
+    if path.name.startswith(("trace_truncated", "trace_bomb", "states_bomb", "fr24_cut", "trace_cut")):
+        assert re.match(rf"error: {re.escape(str(path))}(@\d+|:\d+): ", errors[0]), errors[0]  # and where
+    assert not [p for p in arc.rglob("*") if p.is_file()], sorted(arc.rglob("*"))
+
+
+def test_corpus_rows_out_of_range_are_rejected_by_line(tmp_path: Path, capsys):
+    """NaN, infinite and out-of-range positions and times, and callsigns that are not UTF-8:
+    the rows are rejected with their line, the others stored, every stored value finite and in range."""
+    arc = tmp_path / "arc"
+    files = sorted((CORPUS / "rejects").iterdir())
+    code, err = ingest_in_process(capsys, *map(str, files), "--archive", str(arc))
+    assert code == 0, err
+    csv = CORPUS / "rejects" / "states_nan_inf_range.csv"
+    for line in (3, 4, 5, 6, 8):  # NaN, inf, -inf, 91.5, 1e308 latitudes
+        assert f"rejected {csv}:{line}: position out of range" in err, err
+    points = scan(arc).collect()
+    assert points.height > 0
+    assert points.filter(~pl.col("latitude").is_between(-90, 90) | ~pl.col("longitude").is_between(-180, 180)
+                         | pl.col("latitude").is_nan() | pl.col("longitude").is_nan()).height == 0
+    years = points["timestamp"].dt.year()
+    assert years.min() >= 1990 and years.max() < 2100
+    by_file = {Path(s).name: n for s, n in zip(*_stored_counts(arc))}
+    assert by_file["states_nan_inf_range.csv"] == 3  # lines 2, 7, 9 of 11 rows
+    assert by_file["states_non_utf8_callsign.csv"] == 2  # kept, the bytes replaced
+    assert by_file["aircraft_out_of_range.json"] == 2
+    callsigns = points.filter(pl.col("source") == "opensky")["callsign"].drop_nulls().to_list()
+    assert all(isinstance(c, str) for c in callsigns) and any("\ufffd" in c for c in callsigns)
+
+
+def _stored_counts(arc: Path) -> tuple[list[str], list[int]]:
+    manifests = [json.loads(p.read_text()) for p in (arc / "_ingested").glob("*.json")]
+    return [m["path"] for m in manifests], [m["written"] for m in manifests]

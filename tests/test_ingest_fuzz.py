@@ -71,7 +71,9 @@ def test_random_bytes(spec, data: bytes):
 @FUZZ
 @given(data=st.binary(max_size=2048))
 def test_random_bytes_gzip_and_detection(data: bytes):
-    for payload in (data, gzip.compress(data)):
+    import zstandard
+
+    for payload in (data, gzip.compress(data), zstandard.ZstdCompressor().compress(data)):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "x.json"
             path.write_bytes(payload)
@@ -180,3 +182,80 @@ def mutate(data: bytes, edits) -> bytes:
 @given(edits=mutation)
 def test_mutated_valid_input(spec, valid_inputs, edits):
     run_reader(reader_of(spec), mutate(valid_inputs[key(spec)], edits))
+
+
+# --- values at and beyond the edges, compressed streams cut anywhere ------------------------
+
+HEADER = ("time,icao24,lat,lon,velocity,heading,vertrate,callsign,onground,alert,spi,squawk,"
+          "baroaltitude,geoaltitude,lastposupdate,lastcontact,hour")
+edge_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([90.0, -180.0, 1e308, -0.0]))
+edge_time = st.one_of(st.floats(min_value=-1e12, max_value=1e13), st.just(float("nan")), st.integers(-10**15, 10**15))
+state_row = st.tuples(edge_time, edge_float, edge_float, st.binary(max_size=12))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(state_row, min_size=1, max_size=40))
+def test_state_vectors_with_edge_values(rows):
+    """NaN, inf, huge, negative times and non-UTF-8 callsigns: each row is kept with a finite,
+    in-range position and a time in 1990-2100, or counted as rejected; nothing else happens."""
+    lines = [HEADER.encode()]
+    for t, lat, lon, callsign in rows:
+        callsign = callsign.replace(b",", b" ").replace(b"\n", b" ").replace(b"\r", b" ")
+        lines.append(b"%s,4b1801,%r,%r,200,90,0,%s,false,false,false,1000,10000,10100,%s,%s,0"
+                     % (str(t).encode(), lat, lon, callsign, str(t).encode(), str(t).encode()))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "states.csv"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        frame, rejects = read_file(path)
+    assert frame.height + rejects.total == len(rows)
+    if frame.height:
+        assert frame["latitude"].is_between(-90, 90).all() and frame["longitude"].is_between(-180, 180).all()
+        years = frame["timestamp"].dt.year()
+        assert years.min() >= 1990 and years.max() < 2100
+        assert all(isinstance(c, str) for c in frame["callsign"].drop_nulls())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(kind=st.sampled_from(["gzip", "zstd"]), cut=st.floats(min_value=0.0, max_value=1.0))
+def test_compressed_trace_cut_anywhere(valid_inputs, kind, cut):
+    """A gzip or zstd trace cut at any byte: read whole, or one BadInput naming the file and the offset."""
+    import zstandard
+
+    data = valid_inputs[key(("tailwatch.ingest.readsb", "TRACE_READER"))]
+    packed = gzip.compress(data) if kind == "gzip" else zstandard.ZstdCompressor().compress(data)
+    end = int(len(packed) * cut)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "trace_full_ac671b.json"
+        path.write_bytes(packed[:end])
+        try:
+            frame, _ = read_file(path)
+        except BadInput as exc:
+            assert end < len(packed)
+            assert str(exc).startswith(f"{path}@") or str(exc).startswith(f"{path}:"), exc
+        else:
+            assert end == len(packed) and frame.height == 40
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits=st.lists(mutation, min_size=2, max_size=4))
+def test_aircraft_json_series_read_together_as_alone(valid_inputs, edits):
+    """Mutated snapshots read in one pass (`read_many`) give each file what reading it alone gives."""
+    from tailwatch.ingest.aircraft_json import READER
+    from tailwatch.ingest.base import Rejects
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for k, edit in enumerate(edits):
+            path = Path(tmp) / f"{k}.json"
+            path.write_bytes(mutate(valid_inputs["READER@aircraft_json"], edit) if k % 2 else
+                             valid_inputs["READER@aircraft_json"])
+            paths.append(path)
+        together = READER.read_many(paths, [Rejects() for _ in paths])
+        for path, got in zip(paths, together):
+            try:
+                frames = list(READER.read(path, Rejects()))
+            except BadInput as exc:
+                assert isinstance(got, BadInput) and str(exc) == str(got)
+                continue
+            want = pl.concat(frames) if frames else pl.DataFrame()
+            assert isinstance(got, pl.DataFrame) and got.equals(want), path.name

@@ -279,6 +279,48 @@ def test_aircraft_json_snapshots(tmp_path: Path, points: pl.DataFrame):
     assert frame["callsign"].to_list() == [c for c in snap["callsign"].to_list()]
 
 
+def test_aircraft_json_series_in_one_pass(tmp_path: Path, points: pl.DataFrame):
+    """A folder of snapshots read together (`read_many`, Polars' JSON reader) gives each file exactly
+    what reading it alone gives; a damaged or odd snapshot among them gets its own error or rejects."""
+    from tailwatch.ingest.aircraft_json import READER
+    from tailwatch.ingest.base import BadInput, Rejects
+    from tailwatch.ingest.pipeline import ingest_files
+
+    folder = tmp_path / "series"
+    folder.mkdir()
+    minutes = points.with_columns((pl.col("timestamp") // 60_000).alias("minute")).sort("timestamp")
+    for k, (_, snap) in enumerate(minutes.group_by("minute", maintain_order=True)):
+        if k == 40:
+            break
+        now = snap["timestamp"].max() / 1000 + 1.0
+        aircraft = [{"hex": r["icao24"], "flight": (r["callsign"] or "") + " ",
+                     "alt_baro": "ground" if r["onground"] else int(r["altitude"]), "gs": r["groundspeed"],
+                     "track": r["track"], "squawk": r["squawk"], "lat": r["latitude"], "lon": r["longitude"],
+                     "seen_pos": now - r["timestamp"] / 1000, "nic": 8, "mlat": []}
+                    for r in snap.unique("icao24", keep="last").iter_rows(named=True)]
+        aircraft.append({"hex": "~2b4c1d", "lat": 48.0, "lon": 2.0, "seen_pos": 1.0})
+        (folder / f"{k:03d}.json").write_text(json.dumps({"now": now, "aircraft": aircraft}, indent=1))
+    (folder / "900.json").write_text('{"now": 1600000000, "aircraft": [1, {"hex": "4b1801", "lat": 1, "lon": 2}]}')
+    (folder / "901.json").write_text('{"now": "late", "aircraft": []}')
+    (folder / "902.json").write_text('{"now": 1600000000, "aircraft": [')
+    (folder / "903.json").write_text('{"now": "1600000000", "aircraft": [{"hex": "4b1801", "lat": 1, "lon": 2}]}')
+    (folder / "904.json").write_text('{"now": 1600000000, "aircraft": [{"hex": "4b1801", "flight": true, "lat": 1, "lon": 2}]}')
+    paths = sorted(folder.iterdir())
+    many = READER.read_many(paths, [Rejects() for _ in paths])
+    for path, got in zip(paths, many):
+        alone = Rejects()
+        try:
+            want = pl.concat(list(READER.read(path, alone)))
+        except BadInput as exc:
+            assert isinstance(got, BadInput) and str(got) == str(exc)
+            continue
+        assert not isinstance(got, BadInput) and got.equals(want), path.name
+    assert sum(isinstance(g, BadInput) for g in many) == 3  # 901, 903 (no numeric now), 902 (cut short)
+    summaries = ingest_files(paths, tmp_path / "arc")
+    # the pipeline reads them the same way: every row but the 40 TIS-B tracks is a point
+    assert sum(s.points for s in summaries) == sum(g.height for g in many if not isinstance(g, BadInput)) - 40
+
+
 # --- SBS-1 (derived) ------------------------------------------------------------------------
 
 
@@ -353,3 +395,27 @@ def test_readsb_trace_damaged_row_is_rejected_with_its_line(traffic_samples: Pat
         f"{path}:{row + 1}: malformed trace row (time offset)",
         f"{path}:{row + 2}: malformed trace row (position)",
     ]
+
+
+def test_zstd_and_gzip_inputs_read_as_plain(tmp_path: Path, traffic_samples: Path):
+    """A trace and a state-vector CSV compressed with zstd or gzip (named anything) give the plain file's points."""
+    import gzip
+
+    import zstandard
+
+    inputs = {
+        "trace.json": (traffic_samples / "readsb" / "trace_full_ac671b.json").read_bytes(),
+        "flight.json": (traffic_samples / "fr24" / "372355e5.json").read_bytes(),
+        "states.csv": (Path(__file__).parent / "data" / "corpus" / "rejects" / "states_nan_inf_range.csv").read_bytes(),
+    }
+    for name, data in inputs.items():
+        plain = tmp_path / name
+        plain.write_bytes(data)
+        want, _ = read_file(plain)
+        assert want.height > 0
+        for packed, suffix in ((zstandard.ZstdCompressor(level=3).compress(data), ".zst"),
+                               (gzip.compress(data), ".gz"), (zstandard.ZstdCompressor().compress(data), "")):
+            path = tmp_path / f"packed-{suffix or 'noext'}-{name}{suffix}"
+            path.write_bytes(packed)
+            got, _ = read_file(path)
+            assert got.equals(want), path.name

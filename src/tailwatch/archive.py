@@ -30,6 +30,7 @@ import polars as pl
 import xxhash
 
 from tailwatch.archive_layout import day_files, migrate, points_root
+from tailwatch.archive_lock import day_lock, sweep_temporaries
 from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
@@ -107,6 +108,34 @@ def _stored_keys(files: list[Path], lo, hi) -> pl.Series:
     )
 
 
+_DAY_BITS = 37  # microseconds in a day < 2**37
+
+
+def _dedupe_order(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """The row order that sorts one day by (icao24, timestamp, key hash), stably, and the key
+    hashes in that order.
+
+    Why an order and not a sorted frame: the rows are then gathered once, after the
+    duplicates are known, instead of once to sort and again to drop. Why one integer:
+    sorting on the string column cost two thirds of writing a day; when every address is
+    six lower-case hex digits (always, after the readers) its value sorts as its text does,
+    so address << 37 | microseconds into the span sorts the same about three times faster.
+    """
+    keys = part.select(_key_expr())[_KEY]
+    lo, hi = part["timestamp"].min(), part["timestamp"].max()
+    icao = part["icao24"]
+    if lo is not None and (hi - lo).total_seconds() * 1e6 < 2**_DAY_BITS and not icao.has_nulls() \
+            and icao.str.contains(r"^[0-9a-f]{6}$").all():
+        packed = (icao.str.to_integer(base=16).cast(pl.UInt64) * (1 << _DAY_BITS)
+                  + (part["timestamp"] - lo).dt.total_microseconds().cast(pl.UInt64))
+        by = pl.DataFrame({"packed": packed, _KEY: keys})
+        order = by.select(pl.arg_sort_by(["packed", _KEY], maintain_order=True).alias("order"))["order"]
+    else:
+        by = pl.DataFrame({"icao24": icao, "timestamp": part["timestamp"], _KEY: keys})
+        order = by.select(pl.arg_sort_by(["icao24", "timestamp", _KEY], maintain_order=True).alias("order"))["order"]
+    return order, keys.gather(order)
+
+
 @dataclass
 class WriteResult:
     rows_written: int = 0
@@ -137,6 +166,7 @@ class ArchiveWriter:
         # only against files whose range overlaps its own (time-ordered input checks few)
         self._written: dict[str, list[tuple[object, object, pl.Series]]] = {}
         self._per_source: dict[int, list[int]] = {}  # source index -> [written, duplicates]
+        self._swept_manifests = False
         self._lock = threading.Lock()  # counters and file numbers shared by days flushed in parallel
 
     # -- buffering ------------------------------------------------------------------------
@@ -199,25 +229,35 @@ class ArchiveWriter:
     # -- one day ---------------------------------------------------------------------------
     def _flush_day(self, day: str, part: pl.DataFrame) -> None:
         folder = self.points / f"date={day}"
-        if day not in self._preexisting:
-            self._preexisting[day] = (
-                sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.exists() else []
-            )
         n_in = part.height
         offered = dict(part[_SRC].value_counts().iter_rows())
         # Sorting by (icao24, timestamp, key hash), stable, puts equal rows next to each other
         # with the first received first: dropping a row equal to its predecessor is then the
         # same as keeping first occurrences, without a hash table (half the cost of both).
-        part = part.with_columns(_key_expr()).sort(["icao24", "timestamp", _KEY], maintain_order=True)
-        part = part.filter((pl.col(_KEY) != pl.col(_KEY).shift(1)).fill_null(True))
+        order, keys = _dedupe_order(part)
+        first = (keys != keys.shift(1)).fill_null(True)
+        with day_lock(self.archive, day):  # other writers of this day wait: each sees the other's files
+            self._flush_sorted_day(day, folder, part, order, keys, first, n_in, offered)
+
+    def _flush_sorted_day(self, day: str, folder: Path, part: pl.DataFrame, order: pl.Series, keys: pl.Series,
+                          keep: pl.Series, n_in: int, offered: dict) -> None:
+        if day not in self._preexisting:
+            sweep_temporaries(folder)
+        # files of other runs, listed again at every flush: a concurrent ingest may have added some
+        self._preexisting[day] = (
+            sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".") and self.run not in p.name)
+            if folder.exists() else []
+        )
         lo, hi = part["timestamp"].min(), part["timestamp"].max()
-        earlier = [keys for first, last, keys in self._written.get(day, []) if first <= hi and last >= lo]
+        earlier = [hashes for first, last, hashes in self._written.get(day, []) if first <= hi and last >= lo]
         seen = pl.concat(earlier, rechunk=False) if earlier else None
         stored = self._preexisting[day]
         if stored:
             old = _stored_keys(stored, lo, hi)
             seen = old if seen is None else pl.concat([seen, old])
-        fresh = part.filter(~pl.col(_KEY).is_in(seen.implode())) if seen is not None and seen.len() else part
+        if seen is not None and seen.len():
+            keep = keep & ~keys.is_in(seen.implode())
+        fresh = part[order.filter(keep)]  # the one gather of the rows
         kept = dict(fresh[_SRC].value_counts().iter_rows())
         with self._lock:
             for src, n in offered.items():
@@ -227,8 +267,8 @@ class ArchiveWriter:
             self.result.duplicates += n_in - fresh.height
         if fresh.is_empty():
             return
-        self._written.setdefault(day, []).append((fresh["timestamp"].min(), fresh["timestamp"].max(), fresh[_KEY]))
-        out = fresh.drop(_SRC, _KEY)  # sorted above; a filter keeps the order
+        self._written.setdefault(day, []).append((fresh["timestamp"].min(), fresh["timestamp"].max(), keys.filter(keep)))
+        out = fresh.drop(_SRC)
         # Parquet encoding runs on one core: a large flush is written as two files (split at a
         # row-group boundary, each sorted) on two threads, so the last flush of an ingest,
         # which nothing else overlaps, takes half the time.
@@ -258,6 +298,9 @@ class ArchiveWriter:
 
     def commit(self, summary: dict, digest: str | None = None) -> None:
         """Mark a source complete (after `flush`) so that ingesting it again is a no-op."""
+        if not self._swept_manifests:
+            sweep_temporaries(self.archive / MANIFEST_DIR)
+            self._swept_manifests = True
         _atomic_write_text(
             json.dumps(summary, indent=1, default=str),
             self.archive / MANIFEST_DIR / f"{digest or self.digest}.json",

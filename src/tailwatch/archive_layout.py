@@ -2,7 +2,7 @@
 
 Each table is its own hive-partitioned root, so `read_parquet('ARCHIVE/points/**/*.parquet')`
 (or Spark's `parquet('ARCHIVE/points')`) sees one schema. Bookkeeping stays at the top
-(`_ingested/` manifests, `identity/` tables).
+(`_ingested/` manifests, `_locks/` the writers' per-day locks, `identity/` tables).
 
 Archives written before this layout kept the point partitions at the top (`ARCHIVE/date=…`,
 with `heard/` inside the same root). They still read as they are (`points_root`), and the first

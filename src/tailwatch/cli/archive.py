@@ -19,6 +19,7 @@ from tailwatch.cli.base import (
     err_console,
     progress,
 )
+from tailwatch.terminal import print_table
 
 
 @app.command()
@@ -87,7 +88,7 @@ def ingest(
         table.add_row(f"total ({len(summaries)} files)", "", f"{sum(s.records for s in ok):,}",
                       f"{sum(s.points for s in ok):,}", f"{sum(s.written for s in ok):,}",
                       f"{sum(s.duplicates for s in ok):,}", f"{sum(s.rejected for s in ok):,}", "")
-    console.print(table)
+    print_table(console, table)
     for line in [e for s in ok for e in s.examples][:10]:
         err_console.print(f"rejected {line}", markup=False, highlight=False)
     failures = [s.error for s in summaries if s.error]
@@ -114,7 +115,7 @@ def interference(
     import polars as pl
 
     from tailwatch.engines.duckdb import columns_for, days_in
-    from tailwatch.hiding.interference import PERIODS, interference as aggregate
+    from tailwatch.hiding.interference import PERIODS, interference as aggregate, most_reporting
     from tailwatch.errors import BadInput
     from tailwatch.times import parse_time
     from tailwatch.report import interference as report
@@ -131,7 +132,7 @@ def interference(
               "nac_p", "nic"]
     t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
     days = sorted({d for d in days_in(archive) if (t0 is None or d >= t0.date()) and (t1 is None or d <= t1.date())})
-    parts, total, simulated = [], 0, True
+    parts, total, simulated, most = [], 0, True, 0
     with progress() as bar:  # day by day: periods never span days, so memory holds one day at a time
         task = bar.add_task("aggregating", total=len(days))
         for day in days:
@@ -142,10 +143,15 @@ def interference(
             if points.height:
                 simulated &= bool(points["source"].str.starts_with("simulated").all())
                 parts.append(aggregate(points, resolution=resolution, period=period, min_aircraft=min_aircraft))
+                if parts[-1].height == 0:  # why nothing: no figures at all, or too few aircraft per cell
+                    most = max(most, most_reporting(points, resolution, period))
             bar.advance(task)
     if total == 0:
         raise NoResult("no points in the archive for that window")
     cells = pl.concat(parts) if parts else pl.DataFrame()
+    if cells.height == 0 and most:
+        raise NoResult(f"no cell had {min_aircraft} aircraft reporting integrity figures (NACp/NIC) in that window "
+                       f"(at most {most} in one cell); lower --min-aircraft to map them")
     if cells.height == 0:
         raise NoResult("no cell had aircraft reporting integrity figures (NACp/NIC) in that window")
     notice = report.SIMULATED if simulated else None

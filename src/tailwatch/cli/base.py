@@ -31,6 +31,10 @@ class NoResult(Exception):
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     _state["debug"] = debug
+    if debug:  # engines read it too (Spark's JVM then logs to the terminal: engines/spark_quiet.py)
+        import os
+
+        os.environ["TAILWATCH_DEBUG"] = "1"
 
 
 def progress():

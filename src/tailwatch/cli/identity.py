@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from tailwatch.cli.base import EngineOption, NoResult, SparkMasterOption, _engine, app, console
+from tailwatch.terminal import print_table
 
 
 watchlist_app = typer.Typer(help="Import and show watchlists (OFAC, OpenSanctions, hand-made CSV) and registries.",
@@ -48,7 +49,7 @@ def watchlist_import(
         table.add_column(col, justify="right" if col in ("entries", "new") else "left")
     for r in results:
         table.add_row(r["file"], r["format"], f"{r['entries']:,}", f"{r['new']:,}")
-    console.print(table)
+    print_table(console, table)
 
 
 @watchlist_app.command("show")
@@ -92,7 +93,7 @@ def watchlist_show(
                  f"{e['confidence']:.2f}" if e["confidence"] is not None else "",
                  f"{e['reason'] or ''}: {e['evidence']}")
         table.add_row(*(Text(c) for c in cells))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -145,7 +146,7 @@ def whois(
                      f"({h['source']})"))
     for k, v in rows:
         table.add_row(k, Text(v))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -191,4 +192,4 @@ def scan(
                       f"{r['points']:,}", str(r["days"]),
                       f"{r['lat_min']:.3f}…{r['lat_max']:.3f}" if seen else "",
                       f"{r['lon_min']:.3f}…{r['lon_max']:.3f}" if seen else "")
-    console.print(table)
+    print_table(console, table)

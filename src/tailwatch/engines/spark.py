@@ -150,13 +150,20 @@ class SparkEngine:
         conf.update(self.conf)
         for key, value in conf.items():
             builder = builder.config(key, value)
+        from tailwatch.engines.spark_quiet import jvm_stderr_to_log, last_log_line
+
         try:
-            spark = builder.getOrCreate()
+            with jvm_stderr_to_log() as log:
+                spark = builder.getOrCreate()
         except Exception as exc:  # noqa: BLE001 - no Java, bad master URL: one readable line
             from tailwatch.errors import BadInput
 
+            jvm = last_log_line(log)
             raise BadInput(f"cannot start Spark on {self.master or 'the submitted master'}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                           + (f" (JVM: {jvm}; all of it in {log})" if jvm else "")) from exc
+        if log is not None:  # started: the JVM keeps its (now nameless) log; nothing left in /tmp
+            log.unlink(missing_ok=True)
         spark.sparkContext.setLogLevel("ERROR")
         self._spark = spark
         return spark

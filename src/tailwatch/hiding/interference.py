@@ -242,3 +242,13 @@ def interference(
 def cell_boundary(cell: str) -> list[tuple[float, float]]:
     """The hexagon's vertices as (lat, lon)."""
     return [tuple(v) for v in h3.cell_to_boundary(cell)]
+
+
+def most_reporting(points: pl.DataFrame, resolution: int = 4, period: str = "day") -> int:
+    """The most aircraft reporting integrity figures in any one cell and period (0 if none).
+
+    Why: an empty map has two causes the user fixes differently, no NACp/NIC in the data
+    at all, or fewer aircraft per cell than `min_aircraft`; this tells them apart.
+    """
+    cells = interference(points, resolution, period, min_aircraft=1, spoofing=False)
+    return int(cells["aircraft"].max() or 0) if cells.height else 0

@@ -20,6 +20,8 @@ from tailwatch.files import (  # noqa: F401 - re-exported: readers import file o
     GZIP_MAGIC,
     PARQUET_MAGIC,
     ZSTD_MAGIC,
+    check_inflated,
+    compression,
     gzip_fault,
     is_gzip,
     load_json,
@@ -124,6 +126,7 @@ def lazy_text_table(path: Path, has_header: bool = True, new_columns: list[str] 
     Columns are strings, except those given in `types`, parsed while scanning (fast,
     but one bad value aborts the scan: see `typed_then_lenient`).
     """
+    check_inflated(path)  # Polars inflates gzip/zstd itself, with no ceiling
     schema = None
     if new_columns and not has_header:  # fixed layout: the first line must not decide the width
         schema = {n: (types or {}).get(n, pl.String()) for n in new_columns}

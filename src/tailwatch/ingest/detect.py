@@ -45,7 +45,7 @@ def detect(path: Path) -> Reader:
     """The reader for `path`, or UnknownFormat naming every format tried."""
     head = read_head(path)
     if not head and path.stat().st_size > 0 and is_gzip(path):
-        raise BadInput(f"{path}@0: gzip file whose start does not decompress (corrupt?)")
+        raise BadInput(f"{path}@0: compressed file whose start does not decompress (corrupt?)")
     candidates = readers()
     for reader in candidates:
         if reader.sniff(head):
