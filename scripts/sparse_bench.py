@@ -57,7 +57,8 @@ class Case:
 
 
 def sim_cases(n: int, seed0: int = 100) -> list[Case]:
-    from tailwatch.sim.sparse import HISTORY_LEVEL, random_trip, thin
+    from tailwatch.sim.circuits import random_trip
+    from tailwatch.sim.sparse import HISTORY_LEVEL, thin
 
     out = []
     for k in range(n):
@@ -77,7 +78,7 @@ def sim_cases(n: int, seed0: int = 100) -> list[Case]:
 def seed_like_cases(n: int) -> list[Case]:
     """Trips like the seed's Caracas → Nouakchott → Algiers: one stop between continents in a gap
     of 8–16 h, with a history prior at a large airport near the stop but off the line (a decoy)."""
-    from tailwatch.sim.sparse import seed_like_trip
+    from tailwatch.sim.circuits import seed_like_trip
 
     out = []
     for k in range(n):
@@ -92,7 +93,7 @@ def real_cases(samples: Path) -> list[Case]:
     from tailwatch.ingest.pipeline import read_file
     from tailwatch.itinerary.build import build_itinerary
     from tailwatch.times import parse_time as _t
-    from tailwatch.sim.sparse import Visit
+    from tailwatch.sim.scoring import Visit
 
     out = []
     for path in sorted((samples / "fr24").glob("*.json")):
@@ -134,7 +135,8 @@ def main() -> int:
     args = ap.parse_args()
     from conftest import _samples_root
 
-    from tailwatch.sim.sparse import LEVELS, Score, evaluate, thin
+    from tailwatch.sim.scoring import Score, evaluate
+    from tailwatch.sim.sparse import LEVELS, thin
 
     t_start = time.perf_counter()
     cases = sim_cases(args.trips) + seed_like_cases(args.seed_like) + real_cases(_samples_root())

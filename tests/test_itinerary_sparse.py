@@ -17,7 +17,7 @@ import pytest
 
 from tailwatch.itinerary.build import build_itinerary
 from tailwatch.times import parse_time as _t
-from tailwatch.sim.sparse import Score, Visit, evaluate
+from tailwatch.sim.scoring import Score, Visit, evaluate
 
 FIXTURES = Path(__file__).parent / "data" / "sparse"
 LEVELS = ("regional", "sparse", "sparse+outages")
