@@ -10,7 +10,8 @@ pruning and the parallel scan; Polars receives the result through Arrow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -70,16 +71,32 @@ def _arrow(result: duckdb.DuckDBPyRelation):
     raise RuntimeError("this DuckDB release offers no Arrow export")
 
 
-def _query(files: list[Path], select: str, where: str, params: list, tail: str = "") -> pl.DataFrame:
-    con = _connect()  # one per query, closed: a connection left open in a worker thread aborts the process at exit
+def _query(files: list[Path], select: str, where: str, params: list, tail: str = "",
+           con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+    """One query over Parquet files, on `con` when the caller holds one (many small queries in a
+    batch), else on a connection of its own, closed after it: a connection left open in a worker
+    thread aborts the process at exit."""
+    own = con is None
+    con = _connect() if own else con
     try:
         # union_by_name: files written before a schema addition still read, missing columns as null.
         source = "read_parquet(?, union_by_name = true)"
         sql = f"SELECT {select} FROM {source}{where} {tail}"
         table = _arrow(con.sql(sql, params=[[str(f) for f in files], *params]))
     finally:
-        con.close()
+        if own:
+            con.close()
     return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+@contextmanager
+def connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for a batch of queries (`positions_in_boxes(..., con=)`), closed at the end."""
+    con = _connect()
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def points_for(
@@ -150,7 +167,7 @@ def box_clause(box: tuple[float, float, float, float]) -> tuple[str, list]:
 
 
 def positions_in_boxes(archive: Path, boxes: Sequence[tuple[datetime, datetime, tuple[float, float, float, float]]],
-                       exclude: str | None = None) -> pl.DataFrame:
+                       exclude: str | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """icao24, timestamp, latitude, longitude of every aircraft (but `exclude`) inside any of the
     (start, end, box) windows, in one pruned query: the other aircraft that show what the receivers
     were hearing around one aircraft's silences (hiding.dark.silence_boxes)."""
@@ -171,7 +188,7 @@ def positions_in_boxes(archive: Path, boxes: Sequence[tuple[datetime, datetime, 
     if exclude is not None:
         where += " AND icao24 <> ?"
         params.append(exclude)
-    frame = _query(files, "icao24, timestamp, latitude, longitude", where, params, "ORDER BY icao24, timestamp")
+    frame = _query(files, "icao24, timestamp, latitude, longitude", where, params, "ORDER BY icao24, timestamp", con)
     return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_boxes, summary_by_aircraft
+from tailwatch.engines.duckdb import (
+    connection,
+    heard_rows,
+    low_points_for,
+    points_for,
+    positions_in_boxes,
+    summary_by_aircraft,
+)
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
 from tailwatch.itinerary.core import itinerary_of, silences_of
 from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
@@ -62,13 +69,14 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
-    for (icao24,), pts in groups.items():
-        own_heard = heard_of(heard, icao24, pts)
-        others = positions_in_boxes(archive, silences_of(pts, own_heard, end), exclude=icao24)
-        around = surroundings(icao24, idents[icao24], history, own_heard, others, end, notes)
-        doc, itin = itinerary_of(pts, around, on_stage)
-        docs.append(doc)
-        frames[icao24] = itin.points
+    with connection() as con:  # one connection for the many small box queries, closed at the end
+        for (icao24,), pts in groups.items():
+            own_heard = heard_of(heard, icao24, pts)
+            others = positions_in_boxes(archive, silences_of(pts, own_heard, end), exclude=icao24, con=con)
+            around = surroundings(icao24, idents[icao24], history, own_heard, others, end, notes)
+            doc, itin = itinerary_of(pts, around, on_stage)
+            docs.append(doc)
+            frames[icao24] = itin.points
     return docs, frames
 
 

@@ -81,12 +81,16 @@ def coverage(samples: tuple[np.ndarray, np.ndarray, np.ndarray], others: pl.Data
     codes = others["icao24"].to_numpy()[idx]
     covered = np.zeros(lat.size, bool)
     who: set = set()
+    olat, olon, ot = olat[idx], olon[idx], ot[idx]
     for lo in range(0, idx.size, 20_000):  # samples × nearby points, in chunks
         sl = slice(lo, lo + 20_000)
-        d = haversine_km(lat[:, None], lon[:, None], olat[idx][sl][None, :], olon[idx][sl][None, :])
-        hit = (np.asarray(d) <= rules.radius_km) & (np.abs(t[:, None] - ot[idx][sl][None, :]) <= rules.window_s)
-        covered |= hit.any(axis=1)
-        who.update(codes[sl][hit.any(axis=0)].tolist())
+        # the time test first (a subtraction), the great circle only for the pairs it leaves
+        ii, jj = np.nonzero(np.abs(t[:, None] - ot[sl][None, :]) <= rules.window_s)
+        if ii.size == 0:
+            continue
+        close = np.asarray(haversine_km(lat[ii], lon[ii], olat[sl][jj], olon[sl][jj])) <= rules.radius_km
+        covered[ii[close]] = True
+        who.update(codes[sl][np.unique(jj[close])].tolist())
     return float(covered.mean()), len(who)
 
 

@@ -159,7 +159,4 @@ def _name_key(name: str | None) -> str:
     return re.sub(r"[^0-9A-Z]+", " ", (name or "").upper()).strip()
 
 
-__all__ = [
-    "ENTRY_SCHEMA", "entries_frame", "empty_entries", "parse_aircraft_remarks", "read_sdn_xml",
-    "read_sdn_advanced", "read_sdn_csv", "read_ftm", "is_sdn_csv", "is_ftm", "xml_root_name",
-]
+__all__ = ["ENTRY_SCHEMA", "entries_frame", "empty_entries", "parse_aircraft_remarks"]  # the readers: ofac.py, ftm.py

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -330,11 +331,34 @@ def load_watchlist(path: Path, archive: Path | None = None) -> pl.DataFrame:
 
 
 def archive_watchlist(archive: Path | None, include_seed: bool = True) -> pl.DataFrame:
-    """The archive's imported entries (plus the seed list), resolved."""
-    parts = [stored_entries(archive)]
+    """The archive's imported entries (plus the seed list), resolved.
+
+    Resolved once per state of the archive's identity tables (entries and registries, by file
+    name, size and modification time): a batch of hundreds of itineraries looks every aircraft
+    up in it, and an import changes the stamp."""
+    return _resolved_watchlist(None if archive is None else str(Path(archive).resolve()),
+                               _identity_stamp(archive), include_seed)
+
+
+def _identity_stamp(archive: Path | None) -> tuple:
+    if archive is None:
+        return ()
+    from tailwatch.identity.store import identity_dir
+
+    folder = identity_dir(archive)
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns)
+                        for p in folder.rglob("*") if p.is_file() for st in (p.stat(),)))
+
+
+@lru_cache(maxsize=8)
+def _resolved_watchlist(archive: str | None, stamp: tuple, include_seed: bool) -> pl.DataFrame:
+    folder = None if archive is None else Path(archive)
+    parts = [stored_entries(folder)]
     if include_seed:
         parts.insert(0, seed_entries())
-    return resolve(pl.concat(parts, how="vertical_relaxed"), archive)
+    return resolve(pl.concat(parts, how="vertical_relaxed"), folder)
 
 
 __all__ = [
