@@ -19,7 +19,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("tailwatch", "tailwatch.schema", "tailwatch.errors", "tailwatch.files", "tailwatch.times",
                 "tailwatch.heard", "tailwatch.geo", "tailwatch.identity.icao_blocks",
                 "tailwatch.identity.registrations")),
-    ("readers", ("tailwatch.ingest", "tailwatch.archive", "tailwatch.archive_layout", "tailwatch.heard_store",
+    ("readers", ("tailwatch.ingest", "tailwatch.archive", "tailwatch.archive_layout", "tailwatch.archive_lock",
+                 "tailwatch.heard_store",
                  "tailwatch.identity.registry", "tailwatch.identity.store", "tailwatch.identity.sanctions",
                  "tailwatch.identity.watchlist", "tailwatch.identity.lookup", "tailwatch.identity.resolve",
                  "tailwatch.identity.ofac", "tailwatch.identity.ftm",
@@ -29,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("tailwatch.engines",)),
     ("writers", ("tailwatch.report", "tailwatch.alerts", "tailwatch.sim")),
     ("app", ("tailwatch.app",)),
-    ("faces", ("tailwatch.cli", "tailwatch.web", "tailwatch.live", "tailwatch.demo")),
+    ("faces", ("tailwatch.cli", "tailwatch.web", "tailwatch.live", "tailwatch.demo", "tailwatch.terminal")),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 # the pure core does no I/O: no engines, no file or archive access of its own
