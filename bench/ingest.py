@@ -149,7 +149,8 @@ def tw_ingest_csv(csv: str, archive: str) -> int:
 def tw_parse_csv(csv: str) -> int:
     from tailwatch.ingest.base import Rejects
     from tailwatch.ingest.detect import detect
-    from tailwatch.ingest.pipeline import in_background, valid_points
+    from tailwatch.ingest.reading import in_background
+    from tailwatch.ingest.validate import valid_points
 
     path, rejects = Path(csv), Rejects()
     reader = detect(path)
@@ -198,7 +199,7 @@ def traffic_write_csv(csv: str, engine: str, out: str) -> int:
 
 def tw_parse_traces(folder: str) -> int:
     from tailwatch.ingest.base import Rejects
-    from tailwatch.ingest.pipeline import valid_points
+    from tailwatch.ingest.validate import valid_points
     from tailwatch.ingest.readsb import TRACE_READER
 
     files = sorted(Path(folder).glob("*.json"))
