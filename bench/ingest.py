@@ -34,7 +34,10 @@ wall seconds, CPU seconds of all its threads, peak RSS.
   traffic cannot read gzip traces (readsb's own output): those are tailwatch only.
 - memory: tailwatch's ingest of 1×, 4× and 16× `--scale-unit` copies of the CSV; peak RSS
   should stop growing once the input is larger than the per-day write buffer
-  (`TAILWATCH_FLUSH_ROWS`, 4 M rows).
+  (`TAILWATCH_FLUSH_ROWS`, 4 M rows) and the key hashes held for deduplication
+  (`TAILWATCH_SEEN_ROWS`, 4 M). Within that, the peak moves by a few hundred MB from one
+  flush to the next (how many days a flush holds, what the reader has in flight), so 4×,
+  which flushes once, can read lower than 16×.
 
 On a machine shared with other work, wall times move with the load (printed); CPU
 seconds move least.

@@ -9,7 +9,9 @@ more becomes two files, encoded in parallel; days flush in parallel too).
 
 Deduplication: rows equal on (icao24, timestamp, latitude, longitude) are
 dropped within a run and against what the partition already held; the first
-received is kept. Completed
+received is kept. A run holds the key hashes of its newest `SEEN_ROWS` rows in memory and
+reads older ones back from its own files when a flush overlaps them in time, so memory does
+not grow with the input. Completed
 sources leave `DIR/_ingested/<digest>.json`, so re-ingesting the same bytes
 reads nothing. Every file is written to a dot-temporary name, fsynced and
 renamed: a crash or kill leaves the archive as it was plus complete files, and
