@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tailwatch.ingest.beast import KIND_LONG, KIND_SHORT, parse_beast
+from tailwatch.ingest.beast_framing import KIND_LONG, KIND_SHORT, parse_beast
 from tailwatch.ingest.modes.clock import TickClock
 from tailwatch.ingest.modes.decoder import ModeSDecoder
 

@@ -2,11 +2,15 @@
 machine's ceiling (a bare Parquet copy of the same CSV) and against `traffic` 2.13.
 
     python bench/ingest.py [--copies 35] [--traces 400] [--scale-unit 4] [--workdir /tmp/tw-bench]
-                           [--skip-traffic] [--skip-scaling]
+                           [--same-time] [--skip-traffic] [--skip-scaling]
 
 Inputs are generated from traffic's real samples: `collections/quickstart.json.gz`
 (284,505 OpenSky-derived points) converted to `state_vectors_data4` CSV columns in SI
-units and repeated `--copies` times under shifted addresses (35 ≈ 10 M rows), and
+units and repeated `--copies` times under shifted addresses (35 ≈ 10 M rows), each copy
+also shifted in time by the sample's span (3 h) after the one before, as successive hourly
+export files of a real archive follow each other (`--same-time` keeps the earlier input, every
+copy over the same three hours: then every flush is checked against all rows written before,
+which no time-ordered feed does), and
 `readsb/trace_full_ac671b.json` (2,500 points) rewritten `--traces` times under other
 addresses and days, as text and gzip-compressed (as readsb writes them).
 
@@ -30,7 +34,10 @@ wall seconds, CPU seconds of all its threads, peak RSS.
   traffic cannot read gzip traces (readsb's own output): those are tailwatch only.
 - memory: tailwatch's ingest of 1×, 4× and 16× `--scale-unit` copies of the CSV; peak RSS
   should stop growing once the input is larger than the per-day write buffer
-  (`TAILWATCH_FLUSH_ROWS`, 4 M rows).
+  (`TAILWATCH_FLUSH_ROWS`, 4 M rows) and the key hashes held for deduplication
+  (`TAILWATCH_SEEN_ROWS`, 4 M). Within that, the peak moves by a few hundred MB from one
+  flush to the next (how many days a flush holds, what the reader has in flight), so 4×,
+  which flushes once, can read lower than 16×.
 
 On a machine shared with other work, wall times move with the load (printed); CPU
 seconds move least.
@@ -60,7 +67,7 @@ def samples_dir() -> Path:
     return _samples_root()
 
 
-def make_opensky_csv(samples: Path, copies: int, out: Path) -> int:
+def make_opensky_csv(samples: Path, copies: int, out: Path, same_time: bool = False) -> int:
     raw = pl.DataFrame(json.loads(gzip.decompress((samples / "collections" / "quickstart.json.gz").read_bytes())))
     states = raw.select(
         (pl.col("timestamp") // 1000).alias("time"), "icao24", pl.col("latitude").alias("lat"),
@@ -73,10 +80,16 @@ def make_opensky_csv(samples: Path, copies: int, out: Path) -> int:
         ((pl.col("timestamp") // 3_600_000) * 3600).alias("hour"),
     )
     addresses = states["icao24"].unique().to_list()
+    first, last = states["time"].min(), states["time"].max()
+    span = 0 if same_time else -(-(last - first + 1) // 3600) * 3600  # whole hours: the next file's start
     with open(out, "wb") as f:
         for k in range(copies):
             mapping = {a: f"{(int(a, 16) + k * 0x040405) % 0x1000000:06x}" for a in addresses}
-            part = states.with_columns(pl.col("icao24").replace_strict(mapping))
+            shift = k * span
+            part = states.with_columns(
+                pl.col("icao24").replace_strict(mapping),
+                *(pl.col(c) + shift for c in ("time", "lastposupdate", "lastcontact", "hour")),
+            )
             part.write_csv(f, include_header=(k == 0))
     return states.height * copies
 
@@ -139,7 +152,8 @@ def tw_ingest_csv(csv: str, archive: str) -> int:
 def tw_parse_csv(csv: str) -> int:
     from tailwatch.ingest.base import Rejects
     from tailwatch.ingest.detect import detect
-    from tailwatch.ingest.pipeline import in_background, valid_points
+    from tailwatch.ingest.reading import in_background
+    from tailwatch.ingest.validate import valid_points
 
     path, rejects = Path(csv), Rejects()
     reader = detect(path)
@@ -188,7 +202,7 @@ def traffic_write_csv(csv: str, engine: str, out: str) -> int:
 
 def tw_parse_traces(folder: str) -> int:
     from tailwatch.ingest.base import Rejects
-    from tailwatch.ingest.pipeline import valid_points
+    from tailwatch.ingest.validate import valid_points
     from tailwatch.ingest.readsb import TRACE_READER
 
     files = sorted(Path(folder).glob("*.json"))
@@ -261,6 +275,8 @@ def main() -> None:
     ap.add_argument("--traces", type=int, default=400)
     ap.add_argument("--scale-unit", type=int, default=4, help="copies of the sample in the 1× memory input")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--same-time", action="store_true",
+                    help="every CSV copy over the same hours (the earlier input), not one after the other")
     ap.add_argument("--skip-traffic", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--task", help=argparse.SUPPRESS)
@@ -272,9 +288,10 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tw-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     samples = samples_dir()
-    csv_path, traces, packed = work / "states.csv", work / "traces", work / "traces-gz"
+    stem = "states" if args.same_time else "states-hourly"
+    csv_path, traces, packed = work / f"{stem}.csv", work / "traces", work / "traces-gz"
     if not csv_path.exists():
-        make_opensky_csv(samples, args.copies, csv_path)
+        make_opensky_csv(samples, args.copies, csv_path, args.same_time)
     if not traces.exists():
         make_traces(samples, args.traces, traces, compress=False)
     if not packed.exists():
@@ -286,7 +303,8 @@ def main() -> None:
     print("wall = elapsed s; CPU = s of all threads of the task's process; M/s = million points per wall s;")
     print("M/CPU-s = per CPU-second (the one-core figure); RSS = the task process's peak resident MB.")
     print(f"  {'':<34}{'points':>11}{'wall':>8}{'CPU':>8}{'M/s':>7}{'M/CPU-s':>8}{'RSS MB':>8}")
-    print(f"OpenSky CSV, {csv_path.stat().st_size / 1e9:.2f} GB")
+    print(f"OpenSky CSV, {csv_path.stat().st_size / 1e9:.2f} GB, "
+          + ("every copy over the same 3 h" if args.same_time else "copies one after the other in time"))
     ours = measure("tw_ingest_csv", csv_path, out / "arc-csv")
     polars_copy = measure("bare_polars", csv_path, out / "bare.parquet")
     duck_copy = measure("bare_duckdb", csv_path, out / "bare-duck.parquet")
@@ -326,9 +344,9 @@ def main() -> None:
         print(f"memory: ingest of 1×, 4×, 16× {args.scale_unit} copies (per-day buffer: "
               f"{os.environ.get('TAILWATCH_FLUSH_ROWS', '4000000')} rows)")
         for factor in (1, 4, 16):
-            scaled = work / f"states-x{factor}.csv"
+            scaled = work / f"{stem}-x{factor}.csv"
             if not scaled.exists():
-                make_opensky_csv(samples, args.scale_unit * factor, scaled)
+                make_opensky_csv(samples, args.scale_unit * factor, scaled, args.same_time)
             r = measure("tw_ingest_csv", scaled, out / f"arc-x{factor}")
             bare = measure("bare_polars", scaled, out / f"bare-x{factor}.parquet")
             print(line(f"tailwatch ingest {factor}×", r, bare, "share of bare copy: ") + f"; bare copy RSS {bare['rss_mb']:.0f} MB")

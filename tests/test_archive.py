@@ -145,6 +145,26 @@ def test_writer_discard_and_source_counts(tmp_path: Path, states: pl.DataFrame):
     assert scan(tmp_path / "arc").select(pl.len()).collect().item() == 500
 
 
+def test_duplicates_of_flushes_whose_keys_left_memory_are_dropped(tmp_path: Path, states: pl.DataFrame):
+    """Beyond `seen_rows` the oldest flushes' keys are read back from their files, not forgotten."""
+    from tailwatch.ingest.opensky import from_state_vectors
+    from tailwatch.schema import conform
+
+    frame = conform(from_state_vectors(states.head(3000)))
+    first, second = frame.head(1500), frame.tail(1500)
+    writer = ArchiveWriter(tmp_path / "arc")
+    writer.seen_rows = 1000
+    writer.write(first, source_index=0)
+    writer.flush()
+    writer.write(second, source_index=1)
+    writer.flush()
+    assert writer._written and all(w.hashes is None for ws in writer._written.values() for w in ws[:1])
+    writer.write(frame, source_index=2)  # every row already written, half of them only on disk now
+    writer.flush()
+    assert writer.source_counts(2) == (0, 3000)
+    assert writer.result.rows_written == 3000 == scan(tmp_path / "arc").select(pl.len()).collect().item()
+
+
 @pytest.mark.slow
 def test_kill_midway_leaves_complete_files_and_resumes(tmp_path: Path, states: pl.DataFrame):
     """SIGKILL an ingest mid-way: old files untouched, new files complete, a re-run gives the full result."""

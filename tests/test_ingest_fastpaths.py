@@ -18,7 +18,8 @@ import pytest
 
 from tailwatch.archive import ArchiveWriter, partition_files, scan
 from tailwatch.ingest.base import BadInput, Rejects, read_all
-from tailwatch.ingest.pipeline import _conform, _positions_only, ingest_files, read_file
+from tailwatch.ingest.pipeline import ingest_files, read_file
+from tailwatch.ingest.validate import _conform, _positions_only
 from tailwatch.ingest.readsb import TRACE_READER
 from tailwatch.schema import COLUMNS, conform, positions_only
 

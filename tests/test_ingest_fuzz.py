@@ -43,7 +43,7 @@ def reader_of(spec):
 
 def run_reader(reader, data: bytes, name: str = "input.bin") -> None:
     from tailwatch.ingest.base import Rejects
-    from tailwatch.ingest.pipeline import valid_points
+    from tailwatch.ingest.validate import valid_points
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name

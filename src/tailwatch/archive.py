@@ -9,7 +9,9 @@ more becomes two files, encoded in parallel; days flush in parallel too).
 
 Deduplication: rows equal on (icao24, timestamp, latitude, longitude) are
 dropped within a run and against what the partition already held; the first
-received is kept. Completed
+received is kept. A run holds the key hashes of its newest `SEEN_ROWS` rows in memory and
+reads older ones back from its own files when a flush overlaps them in time, so memory does
+not grow with the input. Completed
 sources leave `DIR/_ingested/<digest>.json`, so re-ingesting the same bytes
 reads nothing. Every file is written to a dot-temporary name, fsynced and
 renamed: a crash or kill leaves the archive as it was plus complete files, and
@@ -35,6 +37,9 @@ from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
 FLUSH_ROWS = int(os.environ.get("TAILWATCH_FLUSH_ROWS", "4000000"))  # rows buffered before files are written
+# key hashes of this run's files held in memory for deduplication across flushes; beyond this,
+# the oldest files' keys are read back from disk when a later flush overlaps them in time
+SEEN_ROWS = int(os.environ.get("TAILWATCH_SEEN_ROWS", "4000000"))
 PARALLEL_WRITE_ROWS = 1 << 20  # flushes from this size on are written as two files in parallel
 DEDUPE_KEYS = ["icao24", "timestamp", "latitude", "longitude"]
 MANIFEST_DIR = "_ingested"
@@ -137,6 +142,17 @@ def _dedupe_order(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
 
 @dataclass
+class _Written:
+    """Files this run wrote for one day in one flush: their time range, and their rows' key
+    hashes while memory holds them (None once evicted: read back from `files`)."""
+
+    lo: object
+    hi: object
+    hashes: pl.Series | None
+    files: list[Path]
+
+
+@dataclass
 class WriteResult:
     rows_written: int = 0
     duplicates: int = 0
@@ -162,9 +178,12 @@ class ArchiveWriter:
         self._buffer: dict[str, list[pl.DataFrame]] = {}
         self._buffered = 0
         self._preexisting: dict[str, list[Path]] = {}
-        # key hashes this run wrote, per day, per file with its time range: a batch is checked
-        # only against files whose range overlaps its own (time-ordered input checks few)
-        self._written: dict[str, list[tuple[object, object, pl.Series]]] = {}
+        # what this run wrote, per day, per flush with its time range: a batch is checked only
+        # against files whose range overlaps its own (time-ordered input checks few); the newest
+        # SEEN_ROWS key hashes stay in memory, so memory stays flat however long the input
+        self._written: dict[str, list[_Written]] = {}
+        self._held: list[_Written] = []  # entries with hashes in memory, oldest first
+        self.seen_rows = SEEN_ROWS
         self._per_source: dict[int, list[int]] = {}  # source index -> [written, duplicates]
         self._swept_manifests = False
         self._lock = threading.Lock()  # counters and file numbers shared by days flushed in parallel
@@ -211,23 +230,27 @@ class ArchiveWriter:
     def flush(self) -> None:
         """Write every buffered day now (days on two threads: each is independent, and
         Polars sorts and encodes without the GIL)."""
-        days = sorted(self._buffer)
+        buffer, self._buffer = self._buffer, {}
+        self._buffered = 0
+        days = sorted(buffer)
         if len(days) == 1:
-            self._flush_day(days[0], pl.concat(self._buffer[days[0]], rechunk=False))
+            self._flush_day(days[0], buffer.pop(days[0]))
         elif days:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="archive-flush") as pool:
-                futures = [pool.submit(self._flush_day, day, pl.concat(self._buffer[day], rechunk=False)) for day in days]
+                futures = [pool.submit(self._flush_day, day, buffer.pop(day)) for day in days]
                 errors = [f.exception() for f in futures]
             for error in errors:
                 if error is not None:
                     raise error
-        self._buffer.clear()
-        self._buffered = 0
 
     # -- one day ---------------------------------------------------------------------------
-    def _flush_day(self, day: str, part: pl.DataFrame) -> None:
+    def _flush_day(self, day: str, parts: list[pl.DataFrame]) -> None:
+        # One contiguous frame: the reader's batches arrive in hundreds of small chunks, and
+        # sorting and gathering across chunks cost twice the copy that joins them.
+        part = pl.concat(parts, rechunk=True)
+        parts.clear()  # the chunked batches are freed before the sorted copy is made
         folder = self.points / f"date={day}"
         n_in = part.height
         offered = dict(part[_SRC].value_counts().iter_rows())
@@ -237,10 +260,14 @@ class ArchiveWriter:
         order, keys = _dedupe_order(part)
         first = (keys != keys.shift(1)).fill_null(True)
         with day_lock(self.archive, day):  # other writers of this day wait: each sees the other's files
-            self._flush_sorted_day(day, folder, part, order, keys, first, n_in, offered)
+            fresh, fresh_keys = self._fresh_rows(day, folder, part, order, keys, first, n_in, offered)
+            del part  # only the sorted copy is kept while it is encoded
+            if fresh is not None:
+                self._write_sorted_day(day, folder, fresh, fresh_keys)
 
-    def _flush_sorted_day(self, day: str, folder: Path, part: pl.DataFrame, order: pl.Series, keys: pl.Series,
-                          keep: pl.Series, n_in: int, offered: dict) -> None:
+    def _fresh_rows(self, day: str, folder: Path, part: pl.DataFrame, order: pl.Series, keys: pl.Series,
+                    keep: pl.Series, n_in: int, offered: dict) -> tuple[pl.DataFrame | None, pl.Series]:
+        """The day's rows not yet stored (this run or before), sorted, with their key hashes."""
         if day not in self._preexisting:
             sweep_temporaries(folder)
         # files of other runs, listed again at every flush: a concurrent ingest may have added some
@@ -249,9 +276,12 @@ class ArchiveWriter:
             if folder.exists() else []
         )
         lo, hi = part["timestamp"].min(), part["timestamp"].max()
-        earlier = [hashes for first, last, hashes in self._written.get(day, []) if first <= hi and last >= lo]
+        with self._lock:
+            overlapping = [w for w in self._written.get(day, []) if w.lo <= hi and w.hi >= lo]
+            earlier = [w.hashes for w in overlapping if w.hashes is not None]
+            evicted = [f for w in overlapping if w.hashes is None for f in w.files]
         seen = pl.concat(earlier, rechunk=False) if earlier else None
-        stored = self._preexisting[day]
+        stored = self._preexisting[day] + evicted
         if stored:
             old = _stored_keys(stored, lo, hi)
             seen = old if seen is None else pl.concat([seen, old])
@@ -265,10 +295,9 @@ class ArchiveWriter:
                 entry[0] += kept.get(src, 0)
                 entry[1] += n - kept.get(src, 0)
             self.result.duplicates += n_in - fresh.height
-        if fresh.is_empty():
-            return
-        self._written.setdefault(day, []).append((fresh["timestamp"].min(), fresh["timestamp"].max(), keys.filter(keep)))
-        out = fresh.drop(_SRC)
+        return (None if fresh.is_empty() else fresh.drop(_SRC)), keys.filter(keep)
+
+    def _write_sorted_day(self, day: str, folder: Path, out: pl.DataFrame, keys: pl.Series) -> None:
         # Parquet encoding runs on one core: a large flush is written as two files (split at a
         # row-group boundary, each sorted) on two threads, so the last flush of an ingest,
         # which nothing else overlaps, takes half the time.
@@ -290,6 +319,17 @@ class ArchiveWriter:
         with self._lock:
             self.result.rows_written += out.height
             self.result.files += len(pieces)
+            self._remember(day, _Written(out["timestamp"].min(), out["timestamp"].max(), keys, targets))
+
+    def _remember(self, day: str, written: _Written) -> None:
+        """Record a flush's files; drop the oldest held hashes beyond `seen_rows` (under the lock)."""
+        self._written.setdefault(day, []).append(written)
+        self._held.append(written)
+        held = sum(w.hashes.len() for w in self._held if w.hashes is not None)
+        while held > self.seen_rows and len(self._held) > 1:
+            oldest = self._held.pop(0)
+            held -= oldest.hashes.len() if oldest.hashes is not None else 0
+            oldest.hashes = None
 
     def source_counts(self, source_index: int) -> tuple[int, int]:
         """(written, duplicates) so far for rows written with `source_index`."""

@@ -41,9 +41,9 @@ def ingest(
     import re
 
     from tailwatch.errors import BadInput
-    from tailwatch.ingest.beast import ANCHOR_ENV, RECEIVER_ENV, parse_time
+    from tailwatch.ingest.capture import ANCHOR_ENV, RECEIVER_ENV, parse_time
 
-    if capture_start is not None:  # the Beast/AVR readers read these settings (see ingest/beast.py)
+    if capture_start is not None:  # the Beast/AVR readers read these settings (see ingest/capture.py)
         os.environ[ANCHOR_ENV] = repr(parse_time(capture_start))
     if receiver is not None:
         if not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*", receiver):

@@ -26,7 +26,7 @@ import polars as pl
 from tailwatch.archive import ArchiveWriter, already_ingested
 from tailwatch.errors import BadInput
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, Rejects
-from tailwatch.ingest.pipeline import IngestSummary
+from tailwatch.ingest.reading import IngestSummary
 from tailwatch.schema import with_extensions
 
 FILE_BUFFER_ROWS = 4_000_000  # a file's rows are held back until it has read cleanly, up to this many
@@ -35,7 +35,7 @@ FILE_BUFFER_ROWS = 4_000_000  # a file's rows are held back until it has read cl
 def _settings() -> dict[str, str]:
     """Reader settings the CLI passes through the environment (--capture-start, --receiver):
     handed to every task, since a cluster's executors do not share the driver's environment."""
-    from tailwatch.ingest.beast import ANCHOR_ENV, RECEIVER_ENV
+    from tailwatch.ingest.capture import ANCHOR_ENV, RECEIVER_ENV
 
     return {name: os.environ[name] for name in (ANCHOR_ENV, RECEIVER_ENV) if name in os.environ}
 
@@ -52,7 +52,9 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
                 ) -> tuple[IngestSummary, str, Iterator[pl.DataFrame]]:
     """Detect one file and stream its valid canonical batches; the summary fills as it is read."""
     from tailwatch.ingest.detect import detect
-    from tailwatch.ingest.pipeline import _source_digest, _write_heard, valid_points
+    from tailwatch.ingest.pipeline import _write_heard
+    from tailwatch.ingest.reading import _source_digest
+    from tailwatch.ingest.validate import valid_points
 
     summary = IngestSummary(path=str(path), format="?")
     rejects = Rejects()

@@ -10,7 +10,7 @@ Anything after the closing ``;`` is ignored (so Airspy's ``*msg;ts;prec;rssi;``
 reads as untimed). Mode A/C lines (4 hex digits) are skipped; other malformed
 lines are counted and the first few reported as ``file:line``.
 
-Time: timestamped lines use the Beast rules (`beast.py`: explicit anchor,
+Time: timestamped lines use the Beast rules (`capture.py`: explicit anchor,
 ``TAILWATCH_CAPTURE_START``, else file modification time for the last frame;
 wraps and resets per `modes.clock`). Untimed ``*`` lines carry no time at all:
 every message gets the anchor time (the file's modification time unless an
@@ -32,7 +32,7 @@ import polars as pl
 import pyarrow as pa
 
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, BadInput, Rejects, open_bytes
-from tailwatch.ingest.beast import CHUNK_BYTES, CaptureReader
+from tailwatch.ingest.capture import CHUNK_BYTES, CaptureReader
 
 AVR_LINE = r"^\s*([*@<])([0-9A-Fa-f]+);"
 _HEXVAL = np.full(256, 255, np.uint8)
@@ -185,7 +185,7 @@ class AvrReader(CaptureReader):
             yield parsed[sel], msg[sel], length[sel], first + sel
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        from tailwatch.ingest.beast import report_rejects, resolve_anchor
+        from tailwatch.ingest.capture import report_rejects, resolve_anchor
         from tailwatch.ingest.modes.clock import TickClock, absolute
 
         anchor, at = resolve_anchor(path, self.anchor, self.anchor_at)

@@ -7,34 +7,23 @@ Kept apart from the readers (which only turn bytes into frames) and from the CLI
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from tailwatch.archive import ArchiveWriter, already_ingested, file_digest
-from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, LINE, MAX_EXAMPLES, BadInput, Reader, Rejects
+from tailwatch.archive import ArchiveWriter, already_ingested
+from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, BadInput, Reader, Rejects
 from tailwatch.ingest.detect import detect
-from tailwatch.schema import EXTENSION_SCHEMA, conform, positions_only, with_extensions
-
-
-@dataclass
-class IngestSummary:
-    path: str
-    format: str
-    records: int = 0
-    points: int = 0
-    written: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
-    skipped: bool = False  # the same content was ingested before
-    error: str | None = None  # the file could not be read (BadInput message)
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
+from tailwatch.ingest.reading import (  # noqa: F401 - IngestSummary, in_background: imported from here
+    IngestSummary,
+    _Prepared,
+    _prepared_chunks,
+    _source_digest,
+    in_background,
+)
+from tailwatch.ingest.validate import valid_points
+from tailwatch.schema import conform, with_extensions
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -52,240 +41,6 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         else:
             out.append(path)
     return out
-
-
-def valid_points(
-    frames: Iterator[pl.DataFrame], rejects: Rejects, where: str, icao24: str | None = None
-) -> Iterator[pl.DataFrame]:
-    """Conform each frame and drop rows without a usable position, counting them.
-
-    `icao24` fills the address of rows that have none (formats such as the FR24
-    CSV export do not carry it). Rows keep a reader's extension columns (`schema.EXTENSION_SCHEMA`).
-    """
-    for frame in frames:
-        if icao24 is not None:
-            fill = pl.lit(icao24.strip().lower())
-            frame = frame.with_columns(
-                pl.coalesce(pl.col("icao24").cast(pl.String), fill).alias("icao24") if "icao24" in frame.columns
-                else fill.alias("icao24")
-            )
-        extras = [c for c in EXTENSION_SCHEMA if c in frame.columns]
-        canonical, addresses_ok = _conform(frame)
-        if extras:
-            canonical = canonical.with_columns(frame.select(pl.col(c).cast(EXTENSION_SCHEMA[c]) for c in extras))
-        good = _positions_only(canonical, addresses_ok)
-        if good.height < canonical.height:
-            _report_dropped(frame, canonical, rejects, where)
-        yield good
-
-
-ICAO24_PATTERN = r"^[0-9a-f]{6}$"  # as `schema.positions_only` checks it
-
-
-def _conform(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """`schema.conform(frame)`, and whether every address is already canonical.
-
-    Most sources write addresses as six lower-case hex digits: one regex pass proves it,
-    and then conform's strip/lower-case (which would return them unchanged) and the
-    address check of `positions_only` are skipped; the result is the same frame.
-    """
-    icao = frame.get_column("icao24", default=None)
-    if icao is None or icao.dtype != pl.String or icao.has_nulls() or not icao.str.contains(ICAO24_PATTERN).all():
-        return conform(frame), False
-    return conform(frame.drop("icao24")).with_columns(icao), True
-
-
-def _positions_only(frame: pl.DataFrame, addresses_ok: bool) -> pl.DataFrame:
-    """`schema.positions_only`, without the address check when `_conform` found every address valid."""
-    if not addresses_ok:
-        return positions_only(frame)
-    return frame.filter(
-        pl.col("latitude").is_between(-90.0, 90.0)
-        & pl.col("longitude").is_between(-180.0, 180.0)
-        & pl.col("latitude").is_not_nan()
-        & pl.col("longitude").is_not_nan()
-        & pl.col("timestamp").is_not_null()
-    )
-
-
-def _report_dropped(frame: pl.DataFrame, canonical: pl.DataFrame, rejects: Rejects, where: str) -> None:
-    """Count rows without a usable position or address, by reason, with the first source lines."""
-    lat, lon = pl.col("latitude"), pl.col("longitude")
-    reason = (
-        pl.when(pl.col("timestamp").is_null()).then(pl.lit("missing or invalid time"))
-        .when(pl.col("icao24").is_null()).then(pl.lit("no aircraft address (give one with --icao24)"))
-        .when(~pl.col("icao24").str.contains(r"^[0-9a-f]{6}$")).then(pl.lit("invalid icao24 address"))
-        .when(lat.is_null() | lon.is_null()).then(pl.lit("no position"))
-        .when(~(lat.is_between(-90.0, 90.0) & lon.is_between(-180.0, 180.0)) | lat.is_nan() | lon.is_nan())
-        .then(pl.lit("position out of range"))
-        .otherwise(None)
-        .alias("_reason")
-    )
-    tagged = canonical.select(reason)
-    if LINE in frame.columns:
-        tagged = tagged.with_columns(frame[LINE])
-    tagged = tagged.filter(pl.col("_reason").is_not_null())
-    counts = tagged.group_by("_reason").len()
-    for why, n in counts.iter_rows():
-        rejects.counts[why] += n
-    for row in tagged.head(MAX_EXAMPLES).iter_rows(named=True):
-        if len(rejects.examples) >= MAX_EXAMPLES:
-            break
-        line = row.get(LINE)
-        rejects.examples.append(f"{where}:{line}: {row['_reason']}" if line is not None else f"{where}: {row['_reason']}")
-
-
-def _source_digest(path: Path, icao24: str | None) -> str:
-    digest = file_digest(path)
-    if icao24 is not None:  # the same bytes under another address are another source
-        digest = f"{digest}-{icao24.strip().lower()}"
-    return digest
-
-
-PREFETCH_BYTES = 32 << 20  # files up to this size are read ahead on worker threads
-READ_AHEAD = 3  # chunks in flight
-
-
-@dataclass
-class _Prepared:
-    """A file detected (and, when small, already read) by a worker thread."""
-
-    summary: IngestSummary
-    reader: Reader | None = None
-    digest: str = ""
-    rejects: Rejects = field(default_factory=Rejects)
-    frames: list[pl.DataFrame] | None = None
-
-
-def in_background(frames: Iterator[pl.DataFrame], depth: int = 1) -> Iterator[pl.DataFrame]:
-    """Run a batch iterator on its own thread, `depth` batches ahead of the consumer.
-
-    One batch is enough to overlap the two sides; every further one is a million parsed rows
-    held while the writer flushes (measured: depth 4 added ~130 MB to the peak, no speed).
-
-    Reading (CSV scan, casts) and writing (dedupe, sort, Parquet encode) then overlap
-    on the two cores: both spend their time in Polars, which releases the GIL.
-    Exceptions are re-raised in the consumer, in order.
-    """
-    import queue
-    import threading
-
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                while not stop.is_set():
-                    try:
-                        box.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(done)
-        except BaseException as exc:  # handed to the consumer
-            box.put(exc)
-
-    worker = threading.Thread(target=produce, name="ingest-read", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = box.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
-def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> list[_Prepared]:
-    """Detect a few files and read the small ones; readers with `read_many` get them all at once."""
-    out: list[_Prepared] = []
-    many: dict[int, list[_Prepared]] = {}
-    for path in paths:
-        summary = IngestSummary(path=str(path), format="?")
-        prepared = _Prepared(summary)
-        out.append(prepared)
-        try:
-            prepared.reader = detect(path)
-            summary.format = prepared.reader.name
-            prepared.digest = _source_digest(path, icao24)
-            done = already_ingested(archive, prepared.digest)
-            if done is not None:
-                summary.skipped = True
-                summary.records = done.get("records", 0)
-                summary.points = done.get("points", 0)
-                summary.duplicates = summary.points
-            elif path.stat().st_size <= PREFETCH_BYTES:
-                if hasattr(prepared.reader, "read_many"):
-                    many.setdefault(id(prepared.reader), []).append(prepared)
-                else:
-                    reading = prepared.reader.read(path, prepared.rejects, batch_rows)
-                    prepared.frames = list(valid_points(reading, prepared.rejects, str(path), icao24))
-        except (BadInput, OSError) as exc:
-            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
-    for group in many.values():
-        reader = group[0].reader
-        results = reader.read_many([Path(p.summary.path) for p in group], [p.rejects for p in group])  # type: ignore[union-attr]
-        read: list[tuple[_Prepared, pl.DataFrame]] = []
-        for prepared, result in zip(group, results):
-            if isinstance(result, BadInput):
-                prepared.summary.error = str(result)
-            else:
-                read.append((prepared, result))
-        if not _valid_together(read, batch_rows, icao24):
-            for prepared, result in read:
-                batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
-                prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
-    return out
-
-
-def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int, icao24: str | None) -> bool:
-    """Validate the frames of many small files as one frame and hand each file its slice.
-
-    Per file, `valid_points` is mostly fixed costs. When every row passes (the common
-    case) the result is the same as file by file; otherwise (or when the files' columns
-    differ) returns False and the caller validates file by file to report rejects per file.
-    """
-    filled = [(p, f) for p, f in read if f.height]
-    if len(filled) < 2 or any(f.schema != filled[0][1].schema for _, f in filled):
-        return False
-    combined = pl.concat([f for _, f in filled], rechunk=False)
-    (good,) = valid_points(iter([combined]), Rejects(), "", icao24)
-    if good.height != combined.height:
-        return False
-    for prepared, frame in read:
-        prepared.frames = []
-    offset = 0
-    for prepared, frame in filled:
-        prepared.frames = [good.slice(offset + i, min(batch_rows, frame.height - i)) for i in range(0, frame.height, batch_rows)]
-        offset += frame.height
-    return True
-
-
-CHUNK_FILES = 64  # files detected and read per task: fixed per-call costs are paid per chunk
-
-
-def _prepared_chunks(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> Iterator[list[_Prepared]]:
-    """Detect and read small files in chunks on two threads (Polars and zlib release the GIL),
-    in input order, a chunk at a time (so their rows can be written in one call)."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-read") as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_prepare_chunk, chunk, archive, batch_rows, icao24))
-            if len(pending) >= READ_AHEAD:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def ingest_files(

@@ -61,7 +61,7 @@ class RawJsonlReader:
         return bool((parsed["t"].is_not_null() & parsed["frame"].is_not_null()).mean() >= 0.8)
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        from tailwatch.ingest.beast import receiver_from_env, report_rejects
+        from tailwatch.ingest.capture import receiver_from_env, report_rejects
         from tailwatch.ingest.modes.decoder import ModeSDecoder
 
         decoder = ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name, record_heard=True)

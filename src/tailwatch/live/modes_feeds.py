@@ -14,7 +14,7 @@ class BeastFeed(Feed):
     kind = "beast"
 
     def frames(self, chunks: list[tuple[float, bytes]]) -> ModeSFrames:
-        from tailwatch.ingest.beast import KIND_LONG, KIND_SHORT, parse_beast
+        from tailwatch.ingest.beast_framing import KIND_LONG, KIND_SHORT, parse_beast
 
         if not chunks and not self._pending:
             return ModeSFrames.empty()

@@ -71,7 +71,7 @@ def sniff(head: bytes) -> str:
 
 
 def _beast(data: bytes, serve: str, path: Path) -> Recording:
-    from tailwatch.ingest.beast import KIND_LONG, KIND_SHORT, parse_beast
+    from tailwatch.ingest.beast_framing import KIND_LONG, KIND_SHORT, parse_beast
 
     batch = parse_beast(data, final=True)
     if len(batch) == 0:

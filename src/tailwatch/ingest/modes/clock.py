@@ -4,7 +4,7 @@ Beast and AVR captures stamp each frame with a free-running 12 MHz counter
 (dump1090, readsb) or, on GPS-equipped receivers (Radarcape, readsb
 `--gps-timestamps`), with seconds since midnight UTC in the upper 18 bits
 and nanoseconds in the lower 30. Neither carries a date, so a capture needs an
-anchor: the unix time of one frame (see `beast.py` for how readers choose it).
+anchor: the unix time of one frame (see `capture.py` for how readers choose it).
 
 The mode is given (``mode="counter"`` or ``"gps"``) or decided on the first
 batch: GPS style when it holds at least `GPS_EVIDENCE` frames, every stamp

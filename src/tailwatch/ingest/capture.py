@@ -1,0 +1,120 @@
+"""What readers of receiver captures (Beast, AVR, raw JSON lines) share: the capture's time
+anchor and the receiver position from the user or the environment, the Mode S decoder, and
+the notes the receiver clock and the decoder leave in the rejects.
+
+Absolute time. Frames carry 12 MHz receiver stamps without a date (see
+`modes.clock`). The reader anchors them, in this order of precedence:
+1. an explicit ``anchor`` (unix seconds or datetime) given to `BeastReader`,
+   placed on the first frame (``anchor_at="first"``) or the last (``"last"``);
+2. the environment variable ``TAILWATCH_CAPTURE_START`` (unix seconds or
+   ISO 8601): the time of the first frame;
+3. otherwise the file's modification time, taken as the time of the last
+   frame (a capture file is last written when its last frame arrives); this
+   costs one extra framing pass over the file to find the last frame's
+   elapsed time.
+Counter wraps, GPS midnight roll-overs and receiver resets are handled by
+`modes.clock.TickClock`. Surface positions need a receiver position unless the
+aircraft was seen airborne first: pass ``reference=(lat, lon)`` or set
+``TAILWATCH_RECEIVER="lat,lon"``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from tailwatch.ingest.base import BadInput, Rejects
+
+_UTC = timezone.utc
+
+CHUNK_BYTES = 8 << 20
+ANCHOR_ENV = "TAILWATCH_CAPTURE_START"
+RECEIVER_ENV = "TAILWATCH_RECEIVER"
+
+
+def parse_time(value: str | float | datetime) -> float:
+    """Unix seconds from unix seconds, an ISO 8601 string (UTC if no zone) or a datetime."""
+    if isinstance(value, datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=_UTC).timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise BadInput(f"cannot read a time from {value!r} (unix seconds or ISO 8601 expected)") from exc
+
+
+def receiver_from_env() -> tuple[float, float] | None:
+    text = os.environ.get(RECEIVER_ENV)
+    if not text:
+        return None
+    try:
+        lat, lon = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise BadInput(f"{RECEIVER_ENV}={text!r}: expected 'lat,lon'") from exc
+    return lat, lon
+
+
+def resolve_anchor(path: Path, anchor: float | datetime | str | None, anchor_at: str) -> tuple[float, str]:
+    """(unix seconds, 'first' | 'last') for a capture file, by the precedence in the module docstring."""
+    if anchor is not None:
+        return parse_time(anchor), anchor_at
+    env = os.environ.get(ANCHOR_ENV)
+    if env:
+        return parse_time(env), "first"
+    return path.stat().st_mtime, "last"
+
+
+class CaptureReader:
+    """What readers of receiver captures (Beast, AVR) share: the time anchor, the surface
+    reference, the receiver clock, and the notes the clock leaves in the rejects."""
+
+    name = "capture"
+
+    def __init__(
+        self,
+        anchor: float | datetime | str | None = None,
+        anchor_at: str = "first",
+        reference: tuple[float, float] | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+        clock_mode: str = "auto",
+    ) -> None:
+        self.clock_mode = clock_mode  # 'auto', 'counter' or 'gps' (see modes.clock)
+        if anchor_at not in ("first", "last"):
+            raise ValueError("anchor_at must be 'first' or 'last'")
+        self.anchor = anchor
+        self.anchor_at = anchor_at
+        self.reference = reference
+        self.chunk_bytes = chunk_bytes
+
+    def decoder(self):
+        from tailwatch.ingest.modes.decoder import ModeSDecoder
+
+        return ModeSDecoder(reference=self.reference or receiver_from_env(), source=self.name, record_heard=True)
+
+    @staticmethod
+    def note_clock(clock, rejects: Rejects, path: Path) -> None:
+        if clock.resets:
+            rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
+        if clock.untimed:
+            rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
+
+
+def report_rejects(decoder, rejects: Rejects, where) -> None:
+    """Copy the decoder's rejections of its last batch into `rejects`, locating the first of each reason."""
+    from tailwatch.ingest.modes.decoder import REJECT_REASONS
+
+    codes = decoder.last_reasons
+    if codes.size == 0:
+        return
+    uniq, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    for code, i, count in zip(uniq, first, counts):
+        rejects.add(REJECT_REASONS[int(code)], where(int(decoder.last_rejected[i])), int(count))
