@@ -73,6 +73,8 @@ def _excluded(gap: Gap, reasons: list[str]) -> str | None:
     came = gap.came_from
     if came is None or gap.left.airport is not None:
         return None
+    if gap.right.airport is not None and gap.right.airport["icao"] == came["icao"]:
+        return came["icao"]  # seen back there after the gap: a return, observed, not an unseen stop
     if gap.left.heads_back_to(came):
         reasons.append(f"the track before the gap turns back towards {came['icao']}, the airport just left: "
                        "a return there is a candidate")
