@@ -15,6 +15,7 @@ import numpy as np
 
 from tailwatch.geo.geodesy import haversine_km
 from tailwatch.itinerary.candidates import (
+    ACCEPT_SCORE,
     Context,
     airport_obj,
     base_weight,
@@ -111,38 +112,39 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
         usable = s.base > 0
         one_fits = time_ok(s.d_l + s.d_r, gap.dt_s, 1, gap.cruise) & s.ok_l & s.ok_r
     chain = _best_chain(gap, cand, s)
-    count = stops_needed(gap.left, gap.right, turn_fit(gap.left, True, cand), turn_fit(gap.right, False, cand),
-                         usable, one_fits,
+    turn = (turn_fit(gap.left, True, cand), turn_fit(gap.right, False, cand))
+    count = stops_needed(gap.left, gap.right, *turn, usable, one_fits,
                          None if chain is None else float(s.fit_l[chain.x] * s.fit_r[chain.y]), gap.ctx.max_leg_km)
     extra = count.stops - (0 if anchor is not None else 1)
     if extra >= 1 and chain is not None:
         return _chain_stops(gap, cand, s, chain, count, reasons)
     if anchor is not None:
         fit = float(np.max(s.fit_l * s.fit_r * one_fits)) if one_fits.any() else 0.0
-        if fit < 0.08:
+        if fit < ACCEPT_SCORE:
             reasons.append(f"the track {'after' if gap.left.airport else 'before'} the gap does not fit "
                            f"{anchor['icao']} well (fit {fit:.2f}): an unseen stop in between cannot be excluded")
         else:
             reasons.append(f"consistent with a direct flight {'from' if gap.left.airport else 'to'} {anchor['icao']}")
         return []
-    return [_single(gap, cand, s, one_fits, count, reasons)]
+    return [_single(gap, cand, s, turn, one_fits, count, reasons)]
 
 
-def _placing_fits(gap: Gap, cand: dict, s: _Sides) -> tuple[np.ndarray, np.ndarray]:
+def _placing_fits(gap: Gap, s: _Sides, turn: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The side fits that place one stop. Two cruise tracks place it where their lines meet (the
     strict `side_fit` of both); where one side pins an airport (a low descent or climb), that side
     places it and the cruise side only has to be consistent, turns on the way allowed
     (`turn_fit`, the test `stopcount` counts stops with): a descent into Rabat followed a day
     later by a track over the Caribbean is a stop at Rabat, not at an airport on the line."""
     pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-    fit_l = turn_fit(gap.left, True, cand) if (pin_r and not pin_l) else s.fit_l
-    fit_r = turn_fit(gap.right, False, cand) if (pin_l and not pin_r) else s.fit_r
+    fit_l = turn[0] if (pin_r and not pin_l) else s.fit_l
+    fit_r = turn[1] if (pin_l and not pin_r) else s.fit_r
     return fit_l, fit_r
 
 
-def _single(gap: Gap, cand: dict, s: _Sides, one_fits: np.ndarray, count: StopCount, reasons: list[str]) -> Stop:
+def _single(gap: Gap, cand: dict, s: _Sides, turn: tuple[np.ndarray, np.ndarray], one_fits: np.ndarray,
+            count: StopCount, reasons: list[str]) -> Stop:
     left, right, ctx = gap.left, gap.right, gap.ctx
-    fit_l, fit_r = _placing_fits(gap, cand, s)
+    fit_l, fit_r = _placing_fits(gap, s, turn)
     geo = _legal_filter(fit_l * fit_r * s.base * one_fits, gap, cand, reasons, {})
     band = tie_band(s.d_l + s.d_r, geo)
     score = with_history(geo, band, cand, ctx)
