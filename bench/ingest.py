@@ -34,10 +34,10 @@ wall seconds, CPU seconds of all its threads, peak RSS.
   traffic cannot read gzip traces (readsb's own output): those are tailwatch only.
 - memory: tailwatch's ingest of 1×, 4× and 16× `--scale-unit` copies of the CSV; peak RSS
   should stop growing once the input is larger than the per-day write buffer
-  (`TAILWATCH_FLUSH_ROWS`, 4 M rows) and the key hashes held for deduplication
+  (`TAILWATCH_FLUSH_ROWS`, 1 M rows) and the key hashes held for deduplication
   (`TAILWATCH_SEEN_ROWS`, 4 M). Within that, the peak moves by a few hundred MB from one
-  flush to the next (how many days a flush holds, what the reader has in flight), so 4×,
-  which flushes once, can read lower than 16×.
+  flush to the next (how many days a flush holds, what the reader has in flight), so a
+  larger input can read lower than a smaller one.
 
 On a machine shared with other work, wall times move with the load (printed); CPU
 seconds move least.
@@ -55,6 +55,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import tailwatch  # noqa: F401 - before Polars, as the CLI: it sets Polars' allocator (tailwatch/__init__.py), for every task alike
 import polars as pl
 
 HERE = Path(__file__).resolve().parent
@@ -342,7 +343,7 @@ def main() -> None:
 
     if not args.skip_scaling:
         print(f"memory: ingest of 1×, 4×, 16× {args.scale_unit} copies (per-day buffer: "
-              f"{os.environ.get('TAILWATCH_FLUSH_ROWS', '4000000')} rows)")
+              f"{os.environ.get('TAILWATCH_FLUSH_ROWS', '1000000')} rows)")
         for factor in (1, 4, 16):
             scaled = work / f"{stem}-x{factor}.csv"
             if not scaled.exists():

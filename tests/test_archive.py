@@ -217,3 +217,45 @@ def test_aircraft_json_folder_is_a_time_series(tmp_path: Path, states: pl.DataFr
     assert sum(s.written for s in summaries) == 6 and sum(s.duplicates for s in summaries) == 6
     out = scan(tmp_path / "arc").collect().sort("timestamp")
     assert out["timestamp"].dt.epoch("s").to_list() == points["time"].to_list()
+
+
+def _points(rows: list[tuple[str, int, float, float, str]]) -> pl.DataFrame:
+    """Canonical points from (icao24, microsecond, latitude, longitude, callsign)."""
+    frame = pl.DataFrame(rows, schema=["icao24", "us", "latitude", "longitude", "callsign"], orient="row")
+    start = pl.datetime(2024, 5, 1, time_zone="UTC")
+    return frame.select(
+        (start + pl.duration(microseconds=pl.col("us"))).alias("timestamp"), "icao24", "callsign", "latitude",
+        "longitude", *(pl.lit(None, dtype=ARCHIVE_SCHEMA[c]).alias(c) for c in COLUMNS[5:]),
+    ).with_columns(pl.lit("test").alias("source"))
+
+
+def test_duplicates_among_equal_address_and_time(tmp_path: Path):
+    """Rows of one aircraft at one microsecond with different positions are all kept, and a repeat
+    of any of them, however far apart it was received, is dropped with the first kept."""
+    rows = [("4b1805", 5, 47.0, 8.0, "FIRST"), ("4b1805", 5, 47.5, 8.5, "OTHER"), ("3c6444", 5, 47.0, 8.0, "THIRD"),
+            ("4b1805", 5, 47.0, 8.0, "REPEAT"), ("4b1805", 4, 47.0, 8.0, "EARLIER"), ("4b1805", 5, 47.5, 8.5, "REPEAT2")]
+    writer = ArchiveWriter(tmp_path / "arc")
+    writer.write(_points(rows[:3]))
+    writer.write(_points(rows[3:]))
+    writer.flush()
+    got = stored(tmp_path / "arc").select("icao24", "callsign", "latitude").rows()
+    assert got == [("4b1805", "EARLIER", 47.0), ("3c6444", "THIRD", 47.0), ("4b1805", "FIRST", 47.0),
+                   ("4b1805", "OTHER", 47.5)]  # by time, then address
+    assert writer.result.duplicates == 2
+    again = ArchiveWriter(tmp_path / "arc")  # and against the stored files, by the keys read back
+    again.write(_points(rows + [("4b1805", 6, 47.0, 8.0, "NEW")]))
+    again.flush()
+    assert again.result.rows_written == 1 and again.result.duplicates == len(rows)
+
+
+def test_polars_allocator_setting_follows_import_order():
+    """Importing tailwatch first (as the CLI does) gives Polars' allocator the setting that keeps
+    freed pages for the next flush, after Polars' own defaults (the last value wins); a user's
+    own setting is left alone."""
+    code = "import tailwatch, polars, os; print(os.environ['_RJEM_MALLOC_CONF'])"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert ours.strip().endswith("dirty_decay_ms:10000,muzzy_decay_ms:10000")
+    theirs = subprocess.run([sys.executable, "-c", code], env=dict(env, _RJEM_MALLOC_CONF="dirty_decay_ms:1"),
+                            capture_output=True, text=True, check=True).stdout
+    assert theirs.strip().endswith("dirty_decay_ms:1") and "10000" not in theirs

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import xxhash
 
@@ -36,7 +37,10 @@ from tailwatch.archive_lock import day_lock, sweep_temporaries
 from tailwatch.schema import ARCHIVE_COLUMNS, ARCHIVE_SCHEMA, with_extensions
 
 ROW_GROUP_ROWS = 65_536
-FLUSH_ROWS = int(os.environ.get("TAILWATCH_FLUSH_ROWS", "4000000"))  # rows buffered before files are written
+# rows buffered before files are written: a million keeps a flush's sort, gather and encode in
+# working sets the allocator reuses and lets the reader run ahead through most of it (4 M was 10 %
+# slower on OpenSky CSV, with 500 MB more peak RSS); files stay large (one per day per flush)
+FLUSH_ROWS = int(os.environ.get("TAILWATCH_FLUSH_ROWS", "1000000"))
 # key hashes of this run's files held in memory for deduplication across flushes; beyond this,
 # the oldest files' keys are read back from disk when a later flush overlaps them in time
 SEEN_ROWS = int(os.environ.get("TAILWATCH_SEEN_ROWS", "4000000"))
@@ -97,48 +101,95 @@ def _atomic_write_text(text: str, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def _key_expr() -> pl.Expr:
-    """A 64-bit hash of the dedupe keys: one integer per row keeps a day's seen-set small."""
-    return pl.struct(DEDUPE_KEYS).hash(seed=0x7A11).alias(_KEY)
+_MIX_A, _MIX_B = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_NOT_HEX = np.uint64(1 << 63)  # an address that is not hex text keys by its string hash, apart from hex ones
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, in place on uint64 (numpy wraps the products, as it must)."""
+    h ^= h >> np.uint64(30)
+    h *= _MIX_A
+    h ^= h >> np.uint64(27)
+    h *= _MIX_B
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _addresses(icao: pl.Series) -> pl.Series:
+    """Six-hex-digit addresses as their integer value (null where the text is not hex)."""
+    return icao.str.to_integer(base=16, strict=False).cast(pl.UInt64)
+
+
+def _dedupe_keys(frame: pl.DataFrame, addresses: pl.Series | None = None) -> pl.Series:
+    """A 64-bit hash per row of (icao24, timestamp, latitude, longitude): one integer per row
+    keeps a day's seen-set small.
+
+    Why by hand over the numbers and not `pl.struct(...).hash()`: hashing the struct (a
+    string among them) cost a quarter of a flush; mixing the address's value, the
+    microseconds and the coordinates' bits with splitmix64 costs a fifth of that. Each
+    row's key depends on its own values only, so keys of stored files (read back by
+    `_stored_keys`) and of new rows compare. Hashes live in memory only; none is stored.
+    """
+    if addresses is None:
+        addresses = _addresses(frame["icao24"])
+    if addresses.has_nulls():  # not after the readers (they keep hex addresses only); kept apart all the same
+        addresses = addresses.fill_null(frame["icao24"].hash(seed=0x7A11) | _NOT_HEX)
+    h = frame["timestamp"].dt.epoch("us").cast(pl.Int64).to_numpy().view(np.uint64).copy()
+    h = _mix(h)
+    for part in (addresses.to_numpy(),
+                 frame["latitude"].cast(pl.Float64).to_numpy().view(np.uint64),
+                 frame["longitude"].cast(pl.Float64).to_numpy().view(np.uint64)):
+        h ^= part
+        h = _mix(h)
+    return pl.Series(_KEY, h, dtype=pl.UInt64)
 
 
 def _stored_keys(files: list[Path], lo, hi) -> pl.Series:
     """Key hashes of stored rows in [lo, hi] (row groups outside are pruned by statistics)."""
-    return (
+    stored = (
         pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
         .select(DEDUPE_KEYS)
         .filter(pl.col("timestamp").is_between(lo, hi))
-        .select(_key_expr())
-        .collect()[_KEY]
+        .collect()
     )
+    return _dedupe_keys(stored)
 
 
 _DAY_BITS = 37  # microseconds in a day < 2**37
 
 
-def _dedupe_order(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """The row order that sorts one day by (icao24, timestamp, key hash), stably, and the key
-    hashes in that order.
+def _dedupe_order(part: pl.DataFrame) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """The row order that sorts one day by (icao24, timestamp), stably, the key hashes in that
+    order, and which rows in that order are the first of their key.
 
     Why an order and not a sorted frame: the rows are then gathered once, after the
     duplicates are known, instead of once to sort and again to drop. Why one integer:
-    sorting on the string column cost two thirds of writing a day; when every address is
-    six lower-case hex digits (always, after the readers) its value sorts as its text does,
-    so address << 37 | microseconds into the span sorts the same about three times faster.
+    sorting on the string column cost two thirds of writing a day; a six-hex-digit address's
+    value sorts as its text does, so address << 37 | microseconds into the span sorts the same
+    about three times faster. Why not by the key hash too: equal rows share address and time,
+    so after a stable sort they sit in one run of equal (address, time), received order
+    kept; such runs are rare (one aircraft, one microsecond, two positions), and only
+    their rows need the hash-table test, not every row a second sort key.
     """
-    keys = part.select(_key_expr())[_KEY]
+    addresses = _addresses(part["icao24"])
+    keys = _dedupe_keys(part, addresses)
     lo, hi = part["timestamp"].min(), part["timestamp"].max()
-    icao = part["icao24"]
-    if lo is not None and (hi - lo).total_seconds() * 1e6 < 2**_DAY_BITS and not icao.has_nulls() \
-            and icao.str.contains(r"^[0-9a-f]{6}$").all():
-        packed = (icao.str.to_integer(base=16).cast(pl.UInt64) * (1 << _DAY_BITS)
-                  + (part["timestamp"] - lo).dt.total_microseconds().cast(pl.UInt64))
-        by = pl.DataFrame({"packed": packed, _KEY: keys})
-        order = by.select(pl.arg_sort_by(["packed", _KEY], maintain_order=True).alias("order"))["order"]
+    if lo is not None and (hi - lo).total_seconds() * 1e6 < 2**_DAY_BITS and not addresses.has_nulls():
+        packed = addresses * (1 << _DAY_BITS) + (part["timestamp"] - lo).dt.total_microseconds().cast(pl.UInt64)
+        order = packed.arg_sort()  # stable
+        ordered = packed.gather(order)
     else:
-        by = pl.DataFrame({"icao24": icao, "timestamp": part["timestamp"], _KEY: keys})
-        order = by.select(pl.arg_sort_by(["icao24", "timestamp", _KEY], maintain_order=True).alias("order"))["order"]
-    return order, keys.gather(order)
+        by = pl.DataFrame({"icao24": part["icao24"], "timestamp": part["timestamp"]})
+        order = by.select(pl.arg_sort_by(["icao24", "timestamp"], maintain_order=True).alias("order"))["order"]
+        ordered = by[order].select(pl.struct("icao24", "timestamp").hash().alias("t"))["t"]
+    keys = keys.gather(order)
+    tied = (ordered == ordered.shift(1)).fill_null(False)
+    first = ~tied
+    if tied.any():
+        runs = tied | tied.shift(-1).fill_null(False)  # every row of a run of equal (address, time)
+        where = runs.arg_true()
+        first = first.scatter(where, keys.gather(where).is_first_distinct())
+    return order, keys, first
 
 
 @dataclass
@@ -254,11 +305,10 @@ class ArchiveWriter:
         folder = self.points / f"date={day}"
         n_in = part.height
         offered = dict(part[_SRC].value_counts().iter_rows())
-        # Sorting by (icao24, timestamp, key hash), stable, puts equal rows next to each other
-        # with the first received first: dropping a row equal to its predecessor is then the
-        # same as keeping first occurrences, without a hash table (half the cost of both).
-        order, keys = _dedupe_order(part)
-        first = (keys != keys.shift(1)).fill_null(True)
+        # Sorting by (icao24, timestamp), stable, puts equal rows in one run with the first
+        # received first: keeping each run's first of a key is keeping first occurrences,
+        # with a hash table only over the rare runs (`_dedupe_order`).
+        order, keys, first = _dedupe_order(part)
         with day_lock(self.archive, day):  # other writers of this day wait: each sees the other's files
             fresh, fresh_keys = self._fresh_rows(day, folder, part, order, keys, first, n_in, offered)
             del part  # only the sorted copy is kept while it is encoded
