@@ -111,7 +111,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     are read by regex from the rows that have one.
     """
     results: list[pl.DataFrame | None] = [None] * len(items)
-    bodies, meta = [], []
+    spans, meta = [], []
     for k, (path, raw) in enumerate(items):
         found = _TRACE.search(raw)
         if found is None:
@@ -125,8 +125,7 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         stop = end
         while stop > start and raw[stop - 1] in b" \t\r\n":
             stop -= 1
-        body = raw[start:stop]
-        if not body or b"\x1f" in body or b"\r" in body or _has_blank_line(body):
+        if stop <= start or raw.find(b"\x1f", start, stop) >= 0 or raw.find(b"\r", start, stop) >= 0:
             continue
         m = _TIMESTAMP_VALUE.fullmatch(base.group(1))
         if m is None:
@@ -134,12 +133,16 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         address = icao.group(1).decode("ascii", errors="replace")
         t0 = float(base.group(1))
         first_line = raw.count(b"\n", 0, start) + 1
-        bodies.append(body)
-        meta.append((k, address, t0, first_line, body.count(b"\n") + 1))
-    if not bodies:
+        spans.append(memoryview(raw)[start:stop])  # no copy until the one join
+        meta.append((k, address, t0, first_line))
+    text, counts, blank = _joined_rows(spans)
+    if blank:  # a file with an empty line among its rows goes to the JSON parser
+        keep = [i for i in range(len(spans)) if i not in blank]
+        spans, meta = [spans[i] for i in keep], [meta[i] for i in keep]
+        text, counts, _ = _joined_rows(spans)
+    if not spans:
         return results
-    text = b"\n".join(bodies)
-    counts = [m[4] for m in meta]
+    meta = [(*m, n) for m, n in zip(meta, counts)]
     try:
         numbers = pl.read_csv(
             text, has_header=False, schema={n: pl.String() for n in TRACE_COLUMNS}, quote_char=None,
@@ -241,13 +244,23 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     return results
 
 
-def _has_blank_line(body: bytes) -> bool:
-    """Two newlines in a row (the CSV reader would skip the empty line and shift every row).
+def _joined_rows(spans: list[memoryview]) -> tuple[bytes, list[int], set[int]]:
+    """The bodies joined by newlines, each body's row count, and the bodies holding an empty
+    line (the CSV reader would skip it and shift every later row).
 
-    `b"\\n\\n" in body` is slow on text with a newline every ~100 bytes; one NumPy pass is not.
+    One NumPy pass over the joined text: counting newlines and looking for two in a row
+    body by body in Python (`bytes.count`, slices) cost half of reading the traces.
     """
-    newline = np.frombuffer(body, dtype=np.uint8) == 10
-    return bool((newline[1:] & newline[:-1]).any())
+    if not spans:
+        return b"", [], set()
+    text = b"\n".join(spans)
+    lengths = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
+    inside = np.searchsorted(newlines, starts + lengths) - np.searchsorted(newlines, starts)
+    doubled = newlines[1:][np.diff(newlines) == 1]
+    blank = set(np.searchsorted(starts, doubled, side="right").astype(int) - 1) if doubled.size else set()
+    return text, (inside + 1).tolist(), blank
 
 
 def _fast_trace(raw: bytes, path: Path, rejects: Rejects) -> pl.DataFrame | None:
