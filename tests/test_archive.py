@@ -118,6 +118,24 @@ def test_many_files_one_writer(tmp_path: Path, traffic_samples: Path):
     assert all(s.skipped for s in again)
 
 
+def test_torn_manifest_reads_the_source_again_and_writes_nothing_twice(tmp_path: Path, traffic_samples: Path):
+    """Manifests are not synced one by one (the points they vouch for are): one lost or torn by a
+    power cut is taken for none, and the source read again adds no row."""
+    files = sorted((traffic_samples / "fr24").glob("*.json"))
+    arc = tmp_path / "arc"
+    first = ingest_files(files, arc)
+    manifests = sorted((arc / "_ingested").glob("*.json"))
+    assert len(manifests) == len(files) and not [p for p in (arc / "_ingested").iterdir() if p.name.startswith(".")]
+    manifests[0].write_bytes(manifests[0].read_bytes()[:17])  # torn
+    manifests[1].write_bytes(b"\0" * 64)  # a block never written
+    manifests[2].unlink()  # lost
+    again = ingest_files(files, arc)
+    assert sum(not s.skipped for s in again) == 3
+    assert sum(s.written for s in again) == 0 and sum(s.duplicates for s in again if not s.skipped) > 0
+    assert scan(arc).select(pl.len()).collect().item() == sum(s.written for s in first)
+    assert all(json.loads(m.read_text())["path"] for m in (arc / "_ingested").glob("*.json"))
+
+
 def test_failed_file_leaves_others_and_no_manifest(tmp_path: Path, traffic_samples: Path):
     bad = tmp_path / "broken.json"
     good = traffic_samples / "fr24" / "3376ab31.json"

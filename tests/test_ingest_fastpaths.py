@@ -88,6 +88,14 @@ def test_trace_with_blank_line_still_reads(tmp_path: Path, traffic_samples: Path
     frame, rejects = read_file(spaced)
     assert rejects.total == 0
     assert frame.select(COLUMNS).equals(plain.select(COLUMNS))
+    # among other files read together, it alone leaves the batched path; every file reads as alone
+    other = tmp_path / "trace_full_ac671c.json"
+    other.write_text(text.replace('"icao":"ac671b"', '"icao":"ac671c"', 1))
+    together = TRACE_READER.read_many([other, spaced, other], [Rejects(), Rejects(), Rejects()])
+    for path, result in zip([other, spaced, other], together):
+        (alone,) = TRACE_READER.read_many([path], [Rejects()])
+        assert result.select(COLUMNS).equals(alone.select(COLUMNS))
+    assert together[0]["icao24"].unique().to_list() == ["ac671c"] and together[1]["icao24"].unique().to_list() == ["ac671b"]
 
 
 def test_one_write_for_many_sources_keeps_first_and_counts(tmp_path: Path, traffic_samples: Path):

@@ -68,7 +68,7 @@ def ingest_files(
     def settle() -> None:
         for index, summary, digest in pending:
             summary.written, summary.duplicates = writer.source_counts(index)
-            writer.commit(summary.as_dict(), digest)
+        writer.commit_many([(summary.as_dict(), digest) for _, summary, digest in pending])
         pending.clear()
 
     def write_together(run: list[tuple[int, _Prepared]]) -> set[int]:
@@ -79,7 +79,7 @@ def ingest_files(
             return set()
         tags = np.repeat(np.array([i for i, _ in frames], dtype=np.uint32), [f.height for _, f in frames])
         try:
-            writer.write(pl.concat([with_extensions(f) for _, f in frames], rechunk=False), source_index=pl.Series(tags))
+            writer.write(_stacked([f for _, f in frames]), source_index=pl.Series(tags))
         except OSError as exc:
             for index, prepared in run:
                 writer.discard(index)
@@ -139,6 +139,17 @@ def ingest_files(
     writer.flush()
     settle()
     return summaries
+
+
+def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames of many small files as one: as they are when their columns agree (files of one
+    reader: the writer adds the missing extension columns once), else each given the archive's
+    columns first (one reader's columns against another's). Conforming each of 400 trace
+    files cost a fifth of ingesting them."""
+    first = frames[0].schema
+    if all(f.schema == first for f in frames[1:]):
+        return pl.concat(frames, rechunk=False)
+    return pl.concat([with_extensions(f) for f in frames], rechunk=False)
 
 
 def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:

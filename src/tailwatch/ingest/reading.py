@@ -155,7 +155,8 @@ def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int,
     differ) returns False and the caller validates file by file to report rejects per file.
     """
     filled = [(p, f) for p, f in read if f.height]
-    if len(filled) < 2 or any(f.schema != filled[0][1].schema for _, f in filled):
+    first = filled[0][1].schema if filled else None  # a frame's schema is built anew at each call
+    if len(filled) < 2 or any(f.schema != first for _, f in filled[1:]):
         return False
     combined = pl.concat([f for _, f in filled], rechunk=False)
     (good,) = valid_points(iter([combined]), Rejects(), "", icao24)
