@@ -40,7 +40,8 @@ target, whether it is met.
   not do). Traces: tailwatch's trace reader vs `Flight.from_readsb` per file (which
   already yields canonical columns and units).
   "parse + Parquet": the same, then written as zstd Parquet (tailwatch: `ingest_file(s)`,
-  which also sorts and deduplicates; traffic: `DataFrame.to_parquet`).
+  which also sorts and deduplicates; traffic: `DataFrame.to_parquet`, after the pyarrow
+  engine, the faster in every run measured).
   traffic cannot read gzip traces (readsb's own output): those are tailwatch only.
 - memory: tailwatch's ingest of 1×, 4× and 16× `--scale-unit` copies of the CSV; peak RSS
   should stop growing once the input is larger than the per-day write buffer
