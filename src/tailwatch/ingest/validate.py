@@ -47,8 +47,9 @@ def _conform(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
 
     Most sources write addresses as six lower-case hex digits: one regex pass over the distinct
     addresses proves it (a batch of a million rows holds a few thousand; the regex over every
-    row cost a fifth of validation), and then conform's strip/lower-case (which would return them unchanged) and the
-    address check of `positions_only` are skipped; the result is the same frame.
+    row cost a fifth of validation), and then conform's strip/lower-case (which would return
+    them unchanged) and the address check of `positions_only` are skipped; the result is the
+    same frame.
     """
     icao = frame.get_column("icao24", default=None)
     if icao is None or icao.dtype != pl.String or icao.has_nulls() or not icao.unique().str.contains(ICAO24_PATTERN).all():
