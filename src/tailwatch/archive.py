@@ -383,10 +383,10 @@ class ArchiveWriter:
 
     def commit(self, summary: dict, digest: str | None = None) -> None:
         """Mark a source complete (after `flush`) so that ingesting it again is a no-op."""
-        self.commit_many([(summary, digest or self.digest)])
+        self.commit_many([(summary, digest)])
 
-    def commit_many(self, items: list[tuple[dict, str]]) -> None:
-        """Mark many sources complete (after `flush`): `(summary, digest)` each.
+    def commit_many(self, items: list[tuple[dict, str | None]]) -> None:
+        """Mark many sources complete (after `flush`): `(summary, digest)` each (None: this writer's).
 
         Each manifest is renamed into place whole, and the folder is synced once for all of
         them. No manifest is synced on its own: the points it vouches for were synced before

@@ -21,6 +21,7 @@ from tailwatch.ingest.reading import (  # noqa: F401 - IngestSummary, in_backgro
     _prepared_chunks,
     _source_digest,
     in_background,
+    one_schema,
 )
 from tailwatch.ingest.validate import valid_points
 from tailwatch.schema import conform, with_extensions
@@ -146,8 +147,7 @@ def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
     reader: the writer adds the missing extension columns once), else each given the archive's
     columns first (one reader's columns against another's). Conforming each of 400 trace
     files cost a fifth of ingesting them."""
-    first = frames[0].schema
-    if all(f.schema == first for f in frames[1:]):
+    if one_schema(frames):
         return pl.concat(frames, rechunk=False)
     return pl.concat([with_extensions(f) for f in frames], rechunk=False)
 

@@ -147,6 +147,13 @@ def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: st
     return out
 
 
+def one_schema(frames: list[pl.DataFrame]) -> bool:
+    """Whether every frame has the first one's columns and dtypes (a frame's schema is built
+    anew at each call, so the first is built once)."""
+    first = frames[0].schema
+    return all(f.schema == first for f in frames[1:])
+
+
 def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int, icao24: str | None) -> bool:
     """Validate the frames of many small files as one frame and hand each file its slice.
 
@@ -155,8 +162,7 @@ def _valid_together(read: list[tuple[_Prepared, pl.DataFrame]], batch_rows: int,
     differ) returns False and the caller validates file by file to report rejects per file.
     """
     filled = [(p, f) for p, f in read if f.height]
-    first = filled[0][1].schema if filled else None  # a frame's schema is built anew at each call
-    if len(filled) < 2 or any(f.schema != first for _, f in filled[1:]):
+    if len(filled) < 2 or not one_schema([f for _, f in filled]):
         return False
     combined = pl.concat([f for _, f in filled], rechunk=False)
     (good,) = valid_points(iter([combined]), Rejects(), "", icao24)

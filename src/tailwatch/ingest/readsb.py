@@ -140,7 +140,6 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
     if rows is None:
         return results
     numbers, lines, counts = rows
-    meta = [(*m, n) for m, n in zip(meta, counts)]
     file_index = pl.Series("_file", np.repeat(np.array([m[0] for m in meta], dtype=np.int32), counts))
     per_file = pl.DataFrame(
         {
@@ -284,7 +283,8 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     if by_file:
         parsed = parsed.with_columns(pl.col("_address").alias("_addr"), pl.col("_t0").alias("_base"))
     else:
-        parsed = parsed.with_columns(pl.lit(address.strip().lower()).alias("_addr"), pl.lit(t0, dtype=pl.Float64).alias("_base"))
+        parsed = parsed.with_columns(pl.lit(address.strip().lower()).alias("_addr"),
+                                     pl.lit(t0, dtype=pl.Float64).alias("_base"))
     group = ["_file"] if by_file else None
 
     def carried(expr: pl.Expr) -> pl.Expr:
