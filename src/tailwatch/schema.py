@@ -41,12 +41,40 @@ INTEGRITY_SCHEMA: dict[str, pl.DataType] = {
     "rc_m": pl.Float32(),  # horizontal radius of containment, metres (from NIC, or NUCp in version 0)
     "adsb_version": pl.UInt8(),  # ADS-B version announced by the aircraft (0 DO-260, 1 DO-260A, 2 DO-260B)
 }
+# How a position was obtained, where the source says it (readsb trace flags / `type`,
+# aircraft.json `type`/`mlat`/`tisb`, Beast MLAT timestamps); null where the source does not say.
+POSITION_SOURCES: tuple[str, ...] = ("adsb", "mlat", "tisb", "adsc", "other")
 EXTENSION_SCHEMA: dict[str, pl.DataType] = {
     "new_leg": pl.Boolean(),  # readsb trace flag: this point starts a new leg (set by the source's own leg logic)
     **INTEGRITY_SCHEMA,
+    "position_source": pl.String(),  # one of POSITION_SOURCES; null: the source does not say
+    "time_assumed": pl.Boolean(),  # true: the time was not in the data (e.g. a Beast capture dated from its file's time)
 }
 ARCHIVE_SCHEMA: dict[str, pl.DataType] = {**POINT_SCHEMA, **EXTENSION_SCHEMA}
 ARCHIVE_COLUMNS: list[str] = list(ARCHIVE_SCHEMA)
+
+# Identity claims a recording makes about an aircraft (archive table `seen/`, docs/schema.md):
+# one row per (icao24, source file, distinct claim), with the span of times it was made over.
+# Readers put them in `Rejects.seen`; the pipeline writes them beside the points.
+SEEN_SCHEMA: dict[str, pl.DataType] = {
+    "icao24": pl.String(),
+    "registration": pl.String(),
+    "typecode": pl.String(),  # ICAO type designator as the source gives it (e.g. "A320", "IL76")
+    "description": pl.String(),  # the source's free-text type description (readsb `desc`)
+    "operator": pl.String(),  # operator / airline / owner-operator as the source names it (FR24 airline, readsb `ownOp`)
+    "year": pl.Int16(),  # year built (readsb `year`)
+    "military": pl.Boolean(),  # readsb/aircraft.json dbFlags bit 1
+    "interesting": pl.Boolean(),  # dbFlags bit 2
+    "pia": pl.Boolean(),  # dbFlags bit 4: privacy ICAO address
+    "ladd": pl.Boolean(),  # dbFlags bit 8: limiting aircraft data displayed
+    "callsign": pl.String(),
+    "origin": pl.String(),  # the source's own origin airport (FR24: ICAO code), null where it gives none
+    "destination": pl.String(),  # the source's own destination airport
+    "source": pl.String(),  # reader name (as the points' `source`)
+    "file": pl.String(),  # the recording the claim was read from
+    "first": TIMESTAMP,  # first and last time the claim was made (or the recording's span)
+    "last": TIMESTAMP,
+}
 
 # Unit conversions used by readers of SI-unit sources (OpenSky, FR24 metres).
 M_TO_FT = 1.0 / 0.3048

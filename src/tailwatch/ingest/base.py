@@ -50,6 +50,8 @@ class Rejects:
     examples: list[str] = field(default_factory=list)
     records: int = 0  # records the reader looked at (lines, frames, points), kept or not
     heard: object = None  # Mode S readers: the file's heard minutes (hiding.heard), written beside the points
+    seen: object = None  # readers whose source names the aircraft: identity claims (schema.SEEN_SCHEMA), written to `seen/`
+    time_assumed: str | None = None  # set when times were not in the data: how they were assumed (ingest line, manifest)
 
     def add(self, reason: str, where: str, n: int = 1) -> None:
         self.counts[reason] += n
