@@ -38,11 +38,15 @@ def test_detected_and_positions_match_the_file(sample: Path, monkeypatch) -> Non
     assert points["source"].unique().to_list() == ["raw-jsonl"]
 
 
-def test_without_receiver_only_positions_after_the_first_airborne_fix(sample: Path, monkeypatch) -> None:
+def test_without_receiver_the_taxi_at_cdg_is_placed_too(sample: Path, monkeypatch) -> None:
     monkeypatch.delenv("TAILWATCH_RECEIVER", raising=False)
     points, _ = read_file(sample, RawJsonlReader())
-    assert 6000 < points.height < 8324  # taxi-out at CDG cannot be placed; Toulouse taxi-in can
-    assert points.filter(pl.col("onground"))["latitude"].max() < 44
+    assert 8320 <= points.height <= 8324  # only the messages before the first surface pair are lost
+    surface = points.filter(pl.col("onground"))
+    at_cdg = surface.filter(pl.col("latitude") > 45)
+    assert at_cdg.height > 1300  # the 16 min of taxi-out (1,305+ surface positions), around 49.0N 2.55E
+    assert at_cdg["latitude"].is_between(48.98, 49.03).all() and at_cdg["longitude"].is_between(2.48, 2.62).all()
+    assert surface.filter(pl.col("latitude") <= 45)["latitude"].is_between(43.60, 43.66).all()  # Toulouse
 
 
 def test_bad_lines_are_counted(sample: Path, tmp_path: Path) -> None:

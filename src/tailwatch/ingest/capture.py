@@ -13,9 +13,10 @@ Absolute time. Frames carry 12 MHz receiver stamps without a date (see
    costs one extra framing pass over the file to find the last frame's
    elapsed time.
 Counter wraps, GPS midnight roll-overs and receiver resets are handled by
-`modes.clock.TickClock`. Surface positions need a receiver position unless the
-aircraft was seen airborne first: pass ``reference=(lat, lon)`` or set
-``TAILWATCH_RECEIVER="lat,lon"``.
+`modes.clock.TickClock`. A receiver position (``reference=(lat, lon)`` or
+``TAILWATCH_RECEIVER="lat,lon"``) is the first reference for surface positions;
+without one they are placed from the aircraft's own fixes or the airport its
+surface pairs point at (`modes.surface`).
 """
 
 from __future__ import annotations

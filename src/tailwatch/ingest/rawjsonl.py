@@ -7,7 +7,8 @@ CPR state. Short frames padded with zeros to 28 hex digits (as jet1090
 writes them) are cut to their real length given by the downlink format.
 Times are taken as given; malformed lines are counted and reported as
 ``file:line``. A receiver position for surface messages can be given as
-``reference`` or with ``TAILWATCH_RECEIVER="lat,lon"``.
+``reference`` or with ``TAILWATCH_RECEIVER="lat,lon"``; without one they are
+placed as `modes.surface` says.
 """
 
 from __future__ import annotations

@@ -5,7 +5,13 @@ zones) is looked up in a table of its 58 transition latitudes, computed once
 from the defining formula, so no arccos runs per message.
 Surface messages use a zone 4x smaller (90° instead of 360°), so a global
 surface pair leaves a choice of latitude hemisphere and of four longitudes:
-the solution nearest to a reference position wins.
+eight candidates. With a reference, the latitude nearest to it wins (the
+northern solution, or 90° less when that is more than 45° north of the
+reference, as readsb's decodeCPRsurface), then the longitude zone count is
+taken at *that* latitude (the southern candidate has its own NL: São Paulo's
+pair read with the northern one lands 2° of longitude off), then the
+longitude quadrant nearest the reference. Without one, `surface_candidates`
+gives all eight for a choice elsewhere (`modes.surface`).
 """
 
 from __future__ import annotations
@@ -41,43 +47,84 @@ def global_position(
     lat_odd: np.ndarray,
     lon_odd: np.ndarray,
     newest_odd: np.ndarray,
-    surface: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions from even/odd pairs of CPR fractions (in [0, 1)), for the newest of each pair.
+    """Airborne positions from even/odd pairs of CPR fractions (in [0, 1)), for the newest of each pair.
 
-    NaN where the two messages lie in different NL zones (the pair cannot be
-    used). For `surface`, the result is the solution in [0°, 90°) latitude and
-    [0°, 90°) longitude; pick the right quadrant with `nearest_surface`.
+    NaN where the two messages lie in different NL zones (the pair cannot be used).
+    Surface pairs: `surface_position` (with a reference) or `surface_candidates`.
     """
-    span = 90.0 if surface else 360.0
-    d_even, d_odd = span / 60.0, span / 59.0
     j = np.floor(59.0 * lat_even - 60.0 * lat_odd + 0.5)
-    lat_e = d_even * (_mod(j, 60.0) + lat_even)
-    lat_o = d_odd * (_mod(j, 59.0) + lat_odd)
-    if not surface:
-        lat_e = np.where(lat_e >= 270.0, lat_e - 360.0, lat_e)
-        lat_o = np.where(lat_o >= 270.0, lat_o - 360.0, lat_o)
-    nl_e, nl_o = nl(lat_e), nl(lat_o)
-    same = nl_e == nl_o
+    lat_e = 6.0 * (_mod(j, 60.0) + lat_even)
+    lat_o = (360.0 / 59.0) * (_mod(j, 59.0) + lat_odd)
+    lat_e = np.where(lat_e >= 270.0, lat_e - 360.0, lat_e)
+    lat_o = np.where(lat_o >= 270.0, lat_o - 360.0, lat_o)
+    lat, lon = _pair_longitude(lon_even, lon_odd, lat_e, lat_o, newest_odd, 360.0)
+    lon = np.where(lon >= 180.0, lon - 360.0, lon)
+    return lat, lon
+
+
+def _pair_longitude(lon_even, lon_odd, lat_e, lat_o, newest_odd, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """(latitude, longitude in [0, span)) of the newest message of a pair whose two latitudes are
+    given: the zone count is NL of those latitudes (NaN where they differ, or out of range)."""
     lat = np.where(newest_odd, lat_o, lat_e)
     zones = nl(lat)
     ni = np.maximum(zones - newest_odd.astype(np.int64), 1)
     m = np.floor(lon_even * (zones - 1) - lon_odd * zones + 0.5)
     frac = np.where(newest_odd, lon_odd, lon_even)
     lon = (span / ni) * (_mod(m, ni) + frac)
-    if not surface:
-        lon = np.where(lon >= 180.0, lon - 360.0, lon)
-    ok = same & (np.abs(lat) <= 90.0)
+    ok = (nl(lat_e) == nl(lat_o)) & (np.abs(lat_e) <= 90.0) & (np.abs(lat_o) <= 90.0)
     return np.where(ok, lat, np.nan), np.where(ok, lon, np.nan)
 
 
-def nearest_surface(lat: np.ndarray, lon: np.ndarray, ref_lat: np.ndarray, ref_lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Choose among the surface solutions (lat or lat-90; lon + k·90°) the one nearest the reference."""
-    lat_s = np.where(np.abs(lat - 90.0 - ref_lat) < np.abs(lat - ref_lat), lat - 90.0, lat)
-    k = np.round((ref_lon - lon) / 90.0)
-    lon_s = lon + 90.0 * k
-    lon_s = np.where(lon_s >= 180.0, lon_s - 360.0, np.where(lon_s < -180.0, lon_s + 360.0, lon_s))
-    return lat_s, lon_s
+def _surface_latitudes(lat_even: np.ndarray, lat_odd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The northern solutions (in [0°, 90°]) of the even and odd latitudes of surface pairs."""
+    j = np.floor(59.0 * lat_even - 60.0 * lat_odd + 0.5)
+    return 1.5 * (_mod(j, 60.0) + lat_even), (90.0 / 59.0) * (_mod(j, 59.0) + lat_odd)
+
+
+def _wrap(lon: np.ndarray) -> np.ndarray:
+    return lon - 360.0 * np.floor((lon + 180.0) / 360.0)
+
+
+def surface_position(
+    lat_even: np.ndarray,
+    lon_even: np.ndarray,
+    lat_odd: np.ndarray,
+    lon_odd: np.ndarray,
+    newest_odd: np.ndarray,
+    ref_lat: np.ndarray,
+    ref_lon: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Surface positions from even/odd pairs: the solution nearest the reference (module docstring).
+
+    The reference only picks among candidates 90° apart; how far it may be from the result is
+    the caller's check. NaN where the pair crosses an NL zone at the chosen latitude.
+    """
+    lat_e, lat_o = _surface_latitudes(lat_even, lat_odd)
+    lat_e = np.where(lat_e - ref_lat > 45.0, lat_e - 90.0, lat_e)
+    lat_o = np.where(lat_o - ref_lat > 45.0, lat_o - 90.0, lat_o)
+    lat, lon = _pair_longitude(lon_even, lon_odd, lat_e, lat_o, newest_odd, 90.0)
+    lon = lon + 90.0 * np.floor((ref_lon - lon + 45.0) / 90.0)
+    return lat, _wrap(lon)
+
+
+def surface_candidates(
+    lat_even: np.ndarray,
+    lon_even: np.ndarray,
+    lat_odd: np.ndarray,
+    lon_odd: np.ndarray,
+    newest_odd: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """All eight solutions of surface pairs, as (n, 8) latitude and longitude arrays: the northern
+    latitude with its four longitudes, then the southern one (90° less) with its own four."""
+    lat_e, lat_o = _surface_latitudes(lat_even, lat_odd)
+    lats, lons = [], []
+    for shift in (0.0, 90.0):
+        lat, lon = _pair_longitude(lon_even, lon_odd, lat_e - shift, lat_o - shift, newest_odd, 90.0)
+        for k in range(4):
+            lats.append(lat)
+            lons.append(_wrap(lon + 90.0 * k))
+    return np.stack(lats, axis=1), np.stack(lons, axis=1)
 
 
 def local_position(

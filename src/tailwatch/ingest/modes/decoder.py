@@ -13,7 +13,10 @@ socket read by socket read, decodes as one stream):
   apart; a lone message is decoded locally against the aircraft's last
   position if at most `local_window` (30 s, as pyModeS) old. Surface messages
   need a reference: the aircraft's last position (within `surface_window`),
-  else the receiver `reference` given to the decoder or to `decode`.
+  else the receiver `reference` given to the decoder or to `decode`, else its
+  next airborne fix or, for a global pair, the one candidate near an airport
+  (`modes.surface`). The next fix is looked for inside the batch only (readers
+  pass a million messages at a time).
 - carried values: last callsign (DF17/18 identification, or DF20/21 Comm-B
   identification BDS 2,0) and squawk (DF5/21, DF17 emergency status) per
   address, last velocity (ground speed, track, vertical rate) for

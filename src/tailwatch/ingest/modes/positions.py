@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tailwatch.geo.geodesy import haversine_km
-from tailwatch.ingest.modes import cpr
+from tailwatch.ingest.modes import cpr, surface
 from tailwatch.ingest.modes.columns import KT_KM_PER_S, MOTION_MARGIN_KM, REJECT_SPIKE, group_starts, running_last
 from tailwatch.ingest.modes.fields import Fields
 
@@ -41,6 +41,7 @@ class PositionSteps:
         has &= (t_s - t_s[partner_c]) <= self.pair_window
         lat_g = np.full(o.size, np.nan)
         lon_g = np.full(o.size, np.nan)
+        pair = np.full((o.size, 4), np.nan)  # surface pairs: even lat, even lon, odd lat, odd lon fractions
         idx = np.flatnonzero(has & is_new[o])
         if idx.size:
             p = partner_c[idx]
@@ -55,15 +56,15 @@ class PositionSteps:
                 gl, gn = cpr.global_position(le[a], lne[a], lod[a], lnod[a], newest_odd[a])
                 lat_g[idx[a]], lon_g[idx[a]] = gl, gn
             s = np.flatnonzero(~airborne)
-            if s.size:
-                gl, gn = cpr.global_position(le[s], lne[s], lod[s], lnod[s], newest_odd[s], surface=True)
-                lat_g[idx[s]], lon_g[idx[s]] = gl, gn  # quadrant chosen below against a reference
+            if s.size:  # decoded below, once a reference is known (modes.surface)
+                pair[idx[s]] = np.stack((le[s], lne[s], lod[s], lnod[s]), axis=1)
 
         # back to (state + batch) order; batch row j sits at k + j
         glat = np.full(icao.size, np.nan)
         glon = np.full(icao.size, np.nan)
-        glat[o], glon[o] = lat_g, lon_g
-        glat, glon = glat[k:], glon[k:]
+        gpair = np.full((icao.size, 4), np.nan)
+        glat[o], glon[o], gpair[o] = lat_g, lon_g, pair
+        glat, glon, gpair = glat[k:], glon[k:], gpair[k:]
 
         # 2. references and local decoding, per address in time order (airborne and surface together),
         # with the last known positions of earlier batches in front
@@ -85,32 +86,23 @@ class PositionSteps:
         odd2 = np.concatenate((pad_f, odd[k:]))[o2]
         la2 = np.concatenate((pad_n, la[k:]))[o2]
         lo2 = np.concatenate((pad_n, lo[k:]))[o2]
-        glat2 = np.concatenate((pad_n, glat))[o2]
-        glon2 = np.concatenate((pad_n, glon))[o2]
-        ref_lat = np.full(o2.size, np.nan if ref is None else ref[0])
-        ref_lon = np.full(o2.size, np.nan if ref is None else ref[1])
-        for _ in range(3):  # each pass lets a new position serve as reference for the next message
+        pair2 = np.concatenate((np.full((kp, 4), np.nan), gpair))[o2]
+        has_pair = ~np.isnan(pair2[:, 0])
+        receiver = ref is not None
+        for step in range(3):  # each pass lets a new position serve as reference for the next message
             have = ~np.isnan(cur_lat)
             prev = np.concatenate(([-1], running_last(have)[:-1]))
             ok_prev = (prev >= start2) & (prev >= 0)
             prevc = np.maximum(prev, 0)
             age = t2 - t2[prevc]
-            # surface: the quadrant of a global fix and local decoding both need a reference
-            s_ref_ok = ok_prev & (age <= self.surface_window)
-            s_rlat = np.where(s_ref_ok, cur_lat[prevc], ref_lat)
-            s_rlon = np.where(s_ref_ok, cur_lon[prevc], ref_lon)
-            todo_s = is_new2 & surf2 & np.isnan(cur_lat) & ~np.isnan(s_rlat)
+            todo_s = is_new2 & surf2 & ~have
             a_ref_ok = ok_prev & (age <= self.local_window)
-            todo_a = is_new2 & ~surf2 & np.isnan(cur_lat) & a_ref_ok
+            todo_a = is_new2 & ~surf2 & ~have & a_ref_ok
             if not todo_a.any() and not todo_s.any():
                 break
             if todo_s.any():
-                i = np.flatnonzero(todo_s)
-                g = ~np.isnan(glat2[i])
-                sl, sn = cpr.nearest_surface(glat2[i], glon2[i], s_rlat[i], s_rlon[i])
-                ll, ln = cpr.local_position(la2[i], lo2[i], odd2[i], s_rlat[i], s_rlon[i], surface=True)
-                cur_lat[i] = np.where(g, sl, ll)
-                cur_lon[i] = np.where(g, sn, ln)
+                self._surface_step(np.flatnonzero(todo_s), step == 0, cur_lat, cur_lon, have, prevc, ok_prev, age,
+                                   icao2, t2, surf2, odd2, la2, lo2, pair2, has_pair, ref if receiver else None)
             if todo_a.any():
                 i = np.flatnonzero(todo_a)
                 ll, ln = cpr.local_position(la2[i], lo2[i], odd2[i], cur_lat[prevc[i]], cur_lon[prevc[i]])
@@ -129,6 +121,59 @@ class PositionSteps:
         self._update_cpr_state(icao, surf, odd, tt, la, lo)
         self._update_pos_state(icao2, t2, cur_lat, cur_lon)
         return out_lat, out_lon
+
+    def _surface_step(self, i, first_pass, cur_lat, cur_lon, have, prevc, ok_prev, age, icao2, t2, surf2, odd2,
+                      la2, lo2, pair2, has_pair, receiver) -> None:
+        """Decode the surface messages `i` (rows of the sorted arrays) that a reference can place, in
+        the order of references of `modes.surface`; fills `cur_lat`/`cur_lon` in place."""
+        n = icao2.size
+        # the aircraft's next airborne fix (rows sorted by address and time)
+        air = have & ~surf2
+        nxt_incl = np.minimum.accumulate(np.where(air, np.arange(n), n)[::-1])[::-1]
+        nxt = np.concatenate((nxt_incl[1:], [n]))[i]
+        nxtc = np.minimum(nxt, n - 1)
+        ok_next = (nxt < n) & (icao2[nxtc] == icao2[i])
+        lead = t2[nxtc] - t2[i]
+        p = prevc[i]
+        rlat = np.full(i.size, np.nan)
+        rlon = np.full(i.size, np.nan)
+        # 1. own previous fix, 2. receiver, 3. next airborne fix: near enough for a single message
+        near_prev = ok_prev[i] & (age[i] <= self.surface_window)
+        rlat[near_prev], rlon[near_prev] = cur_lat[p[near_prev]], cur_lon[p[near_prev]]
+        if receiver is not None:
+            rest = np.isnan(rlat)
+            rlat[rest], rlon[rest] = receiver
+        near_next = np.isnan(rlat) & ok_next & (lead <= surface.NEXT_AIRBORNE_S)
+        rlat[near_next], rlon[near_next] = cur_lat[nxtc[near_next]], cur_lon[nxtc[near_next]]
+        local_ref = ~np.isnan(rlat)
+        # 4. for pairs: the nearest fix in time within an hour, only to choose among the candidates
+        pairs = has_pair[i]
+        far_prev = ok_prev[i] & (age[i] <= surface.FAR_REFERENCE_S)
+        far_next = ok_next & (lead <= surface.FAR_REFERENCE_S)
+        use_next = far_next & (~far_prev | (lead < age[i]))
+        far = pairs & ~local_ref & (far_prev | far_next)
+        src = np.where(use_next, nxtc, p)
+        rlat[far], rlon[far] = cur_lat[src[far]], cur_lon[src[far]]
+        out_lat = np.full(i.size, np.nan)
+        out_lon = np.full(i.size, np.nan)
+        g = np.flatnonzero(pairs & ~np.isnan(rlat))
+        if g.size:
+            q = pair2[i[g]]
+            gl, gn = cpr.surface_position(q[:, 0], q[:, 1], q[:, 2], q[:, 3], odd2[i[g]], rlat[g], rlon[g])
+            close = haversine_km(gl, gn, rlat[g], rlon[g]) <= surface.REFERENCE_KM
+            out_lat[g], out_lon[g] = np.where(close, gl, np.nan), np.where(close, gn, np.nan)
+        single = np.flatnonzero(~pairs & local_ref)
+        if single.size:
+            j = i[single]
+            out_lat[single], out_lon[single] = cpr.local_position(la2[j], lo2[j], odd2[j], rlat[single], rlon[single],
+                                                                  surface=True)
+        # 5. pairs with no reference at all: the airport choice, once (its answer does not change)
+        alone = np.flatnonzero(pairs & np.isnan(rlat))
+        if first_pass and alone.size:
+            q = pair2[i[alone]]
+            cl, cn = cpr.surface_candidates(q[:, 0], q[:, 1], q[:, 2], q[:, 3], odd2[i[alone]])
+            out_lat[alone], out_lon[alone] = surface.airport_choice(cl, cn)
+        cur_lat[i], cur_lon[i] = out_lat, out_lon
 
     def _drop_spikes(self, icao, t, is_new, lat, lon) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Blank positions that jump away from both neighbours faster than `max_speed_kt`.
@@ -188,7 +233,7 @@ class PositionSteps:
         last = np.ones(i.size, bool)
         last[:-1] = ic[1:] != ic[:-1]
         i = i[last]
-        horizon = t2.max() - max(self.local_window, self.surface_window)
+        horizon = t2.max() - max(self.local_window, self.surface_window, surface.FAR_REFERENCE_S)
         i = i[t2[i] >= horizon]
         old = self._pos
         keep_old = ~np.isin(old["icao"], icao2[i])
