@@ -46,4 +46,4 @@ def read_heard(archive: Path, icao24: list[str] | None = None, start: datetime |
         frame = frame.filter(pl.col("last") >= start)
     if end is not None:
         frame = frame.filter(pl.col("first") <= end)
-    return merge(frame.collect())
+    return merge(frame.collect())  # merge: null position_messages (older files) fall back to positions

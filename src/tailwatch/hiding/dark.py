@@ -124,7 +124,7 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
             "messages": int(row["messages"]),
             "last_position_before": _iso(before.max()) if before.size else None,
             "first_position_after": _iso(after.min()) if after.size else None,
-            "reasons": [f"{row['messages']} messages heard from the aircraft in {round((b - a) / 60)} min, none with a position"],
+            "reasons": [f"{row['messages']} messages heard from the aircraft in {round((b - a) / 60)} min, none with a position message"],
         })
     return out
 

@@ -50,6 +50,8 @@ def _frame(icao: np.ndarray, t_us: np.ndarray, lat, lon, alt, gs, track, callsig
         "nic": np.full(n, 8, np.uint8), "nac_p": np.where(np.arange(n) % 3 == 0, 9, 10).astype(np.uint8),
         "sil": np.full(n, 3, np.uint8), "nuc_p": np.full(n, 7, np.uint8),
         "rc_m": np.full(n, 185.2, np.float32), "adsb_version": np.full(n, 2, np.uint8),
+        "position_source": pl.repeat("adsb", n, dtype=pl.String, eager=True),
+        "time_assumed": pl.repeat(None, n, dtype=pl.Boolean, eager=True),
     }).select([pl.col(c).cast(t) for c, t in ARCHIVE_SCHEMA.items()])
 
 

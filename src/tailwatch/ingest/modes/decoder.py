@@ -116,7 +116,7 @@ class ModeSDecoder(PositionSteps, CarriedSteps):
             from tailwatch.ingest.modes.heard import heard_minutes
 
             has = c["is_position"] & ~np.isnan(c["latitude"])
-            self._heard.append(heard_minutes(c["icao"], c["t"], has, self.source))
+            self._heard.append(heard_minutes(c["icao"], c["t"], has, self.source, c["is_position"]))
         return self._points(c)
 
     def take_heard(self) -> pl.DataFrame:
