@@ -81,6 +81,8 @@ def ingest(
             table.add_row(s.path, s.format, "", "", "", "", "", "error (see below)")
             continue
         reasons = ", ".join(f"{k}: {v:,}" for k, v in s.reasons.items()) or ("already ingested" if s.skipped else "")
+        if s.time_assumed:
+            reasons = "; ".join(r for r in (reasons, "times assumed (see note)") if r)
         table.add_row(s.path, s.format, f"{s.records:,}", f"{s.points:,}", f"{s.written:,}",
                       f"{s.duplicates:,}", f"{s.rejected:,}", reasons)
     ok = [s for s in summaries if not s.error]
@@ -91,6 +93,9 @@ def ingest(
     print_table(console, table)
     for line in [e for s in ok for e in s.examples][:10]:
         err_console.print(f"rejected {line}", markup=False, highlight=False)
+    for s in ok:  # times not in the data: said on every run, never only in the manifest
+        if s.time_assumed:
+            err_console.print(f"note: {s.path}: {s.time_assumed}", markup=False, highlight=False)
     failures = [s.error for s in summaries if s.error]
     for line in failures:
         err_console.print(f"error: {line}", markup=False, highlight=False)

@@ -85,6 +85,7 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
         summary.rejected = rejects.total
         summary.reasons = dict(rejects.counts)
         summary.examples = list(rejects.examples)
+        summary.time_assumed = rejects.time_assumed
         if summary.error is None:  # a Mode S file's heard minutes, before the driver commits its manifest
             _write_heard(archive, rejects, digest)
 

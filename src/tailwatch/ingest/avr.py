@@ -185,8 +185,8 @@ class AvrReader(CaptureReader):
             yield parsed[sel], msg[sel], length[sel], first + sel
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        from tailwatch.ingest.capture import report_rejects, resolve_anchor
-        from tailwatch.ingest.modes.clock import TickClock, absolute
+        from tailwatch.ingest.capture import _iso, report_rejects, resolve_anchor
+        from tailwatch.ingest.modes.clock import TickClock, absolute, is_mlat
 
         anchor, at = resolve_anchor(path, self.anchor, self.anchor_at)
         anchor_elapsed = 0.0
@@ -199,22 +199,38 @@ class AvrReader(CaptureReader):
             anchor_elapsed = pre.last_elapsed
         clock = TickClock(self.clock_mode)
         decoder = self.decoder()
+        by_file = self.dated_by_file()
+        untimed_lines = 0
+        produced = False
         for parsed, msg, length, lineno in self._batches(path, rejects):
             if parsed.height == 0:
                 continue
             timed = (parsed["kind"] != "*").to_numpy()
+            untimed_lines += int((~timed).sum())
             t = np.full(parsed.height, float(anchor))
+            mlat = np.zeros(parsed.height, bool)
             if timed.any():
-                el = clock.elapsed(hex_ticks(parsed.filter(pl.col("kind") != "*")["ticks"]))
+                ticks = hex_ticks(parsed.filter(pl.col("kind") != "*")["ticks"])
+                mlat[timed] = is_mlat(ticks)
+                el = clock.elapsed(ticks)
                 t[timed] = absolute(el, anchor, anchor_elapsed, clock.first_second_of_day)
             for start in range(0, parsed.height, batch_rows):
                 sl = slice(start, start + batch_rows)
-                points = decoder.decode(msg[sl], length[sl], t[sl])
+                points = decoder.decode(msg[sl], length[sl], t[sl], mlat=mlat[sl])
                 report_rejects(decoder, rejects, lambda i, ln=lineno[sl]: f"{path}:{int(ln[i])}")
                 if points.height:
-                    yield points
+                    # untimed lines have no time of their own at all: a batch holding any is marked
+                    assumed = by_file or not timed[sl].all()
+                    produced = True
+                    yield points.with_columns(pl.lit(assumed, pl.Boolean).alias("time_assumed"))
         rejects.heard = decoder.take_heard()
         self.note_clock(clock, rejects, path)
+        notes = []
+        if by_file and produced:
+            notes.append(self.assumed_text(anchor, bool(clock.gps)))
+        if untimed_lines and produced:
+            notes.append(f"{untimed_lines:,} lines without a receiver time all placed at {_iso(anchor)}")
+        rejects.time_assumed = "; ".join(notes) or None
 
 
 READER = AvrReader()

@@ -79,7 +79,7 @@ class BeastReader(CaptureReader):
         return len(head) >= HEADER + 2 and frames_cover(head) >= 0.5
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        from tailwatch.ingest.modes.clock import TickClock, absolute
+        from tailwatch.ingest.modes.clock import TickClock, absolute, is_mlat
 
         anchor, at = resolve_anchor(path, self.anchor, self.anchor_at)
         anchor_elapsed = 0.0
@@ -92,6 +92,8 @@ class BeastReader(CaptureReader):
             anchor_elapsed = pre.last_elapsed
         clock = TickClock(self.clock_mode)
         decoder = self.decoder()
+        assumed = pl.lit(self.dated_by_file(), pl.Boolean).alias("time_assumed")
+        produced = False
         for batch, _ in _chunks(path, self.chunk_bytes):
             if batch.error_codes.size:  # one entry per reason, located at its first offset
                 codes, first, counts = np.unique(batch.error_codes, return_index=True, return_counts=True)
@@ -105,12 +107,15 @@ class BeastReader(CaptureReader):
             t = absolute(clock.elapsed(modes.ticks), anchor, anchor_elapsed, clock.first_second_of_day)
             for start in range(0, len(modes), batch_rows):
                 sl = slice(start, start + batch_rows)
-                points = decoder.decode(modes.msg[sl], modes.length[sl], t[sl])
+                points = decoder.decode(modes.msg[sl], modes.length[sl], t[sl], mlat=is_mlat(modes.ticks[sl]))
                 report_rejects(decoder, rejects, lambda i, o=modes.offset[sl]: f"{path}@{int(o[i])}")
                 if points.height:
-                    yield points
+                    produced = True
+                    yield points.with_columns(assumed)
         rejects.heard = decoder.take_heard()
         self.note_clock(clock, rejects, path)
+        if self.dated_by_file() and produced:
+            rejects.time_assumed = self.assumed_text(anchor, bool(clock.gps))
 
 
 READER = BeastReader()

@@ -12,6 +12,13 @@ Absolute time. Frames carry 12 MHz receiver stamps without a date (see
    frame (a capture file is last written when its last frame arrives); this
    costs one extra framing pass over the file to find the last frame's
    elapsed time.
+   Such times are *assumed*, not read: every point of the file gets the
+   extension column ``time_assumed = true`` and the reader's
+   `Rejects.time_assumed` says from what (the ingest line and the manifest
+   repeat it), so a copied file (modification time: today) cannot pass for
+   a recording of today unnoticed. With GPS stamps only the date is assumed,
+   and the text says so. An explicit anchor (option or environment) is the
+   user's statement of when the capture started: ``time_assumed = false``.
 Counter wraps, GPS midnight roll-overs and receiver resets are handled by
 `modes.clock.TickClock`. A receiver position (``reference=(lat, lon)`` or
 ``TAILWATCH_RECEIVER="lat,lon"``) is the first reference for surface positions;
@@ -74,6 +81,10 @@ def resolve_anchor(path: Path, anchor: float | datetime | str | None, anchor_at:
     return path.stat().st_mtime, "last"
 
 
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, _UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class CaptureReader:
     """What readers of receiver captures (Beast, AVR) share: the time anchor, the surface
     reference, the receiver clock, and the notes the clock leaves in the rejects."""
@@ -96,6 +107,18 @@ class CaptureReader:
         self.reference = reference
         self.chunk_bytes = chunk_bytes
 
+    def dated_by_file(self) -> bool:
+        """Whether the times will come from the file's modification time (no anchor given)."""
+        return self.anchor is None and not os.environ.get(ANCHOR_ENV)
+
+    @staticmethod
+    def assumed_text(anchor: float, gps: bool) -> str:
+        """`Rejects.time_assumed` for a capture dated from its file's modification time."""
+        if gps:
+            return (f"dates assumed from the file's modification time {_iso(anchor)} (the receiver's GPS stamps "
+                    "give the time of day only)")
+        return f"times assumed from the file's modification time {_iso(anchor)} (taken as the time of the last frame)"
+
     def decoder(self):
         from tailwatch.ingest.modes.decoder import ModeSDecoder
 
@@ -107,6 +130,9 @@ class CaptureReader:
             rejects.add("receiver clock reset (time across it unknown, counted as zero)", str(path), clock.resets)
         if clock.untimed:
             rejects.add("frame without receiver time (kept, at the previous frame's time)", str(path), clock.untimed)
+        if clock.synthetic:
+            rejects.add("frame stamped as synthetic (MLAT result or similar; kept, at the previous frame's time)",
+                        str(path), clock.synthetic)
 
 
 def report_rejects(decoder, rejects: Rejects, where) -> None:

@@ -103,6 +103,7 @@ def ingest_files(
             summary.rejected = rejects.total
             summary.reasons = dict(rejects.counts)
             summary.examples = list(rejects.examples)
+            summary.time_assumed = rejects.time_assumed
             pending.append((index, summary, prepared.digest))
         except (BadInput, OSError) as exc:
             writer.discard(index)
@@ -197,6 +198,7 @@ def ingest_file(
     summary.rejected = rejects.total
     summary.reasons = dict(rejects.counts)
     summary.examples = list(rejects.examples)
+    summary.time_assumed = rejects.time_assumed
     writer.commit(summary.as_dict())
     return summary
 

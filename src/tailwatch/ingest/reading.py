@@ -32,6 +32,7 @@ class IngestSummary:
     examples: list[str] = field(default_factory=list)
     skipped: bool = False  # the same content was ingested before
     error: str | None = None  # the file could not be read (BadInput message)
+    time_assumed: str | None = None  # the reader assumed the times (e.g. from the file's modification time): how
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

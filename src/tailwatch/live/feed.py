@@ -35,6 +35,7 @@ class ModeSFrames:
     msg: np.ndarray  # (n, 14) uint8
     length: np.ndarray  # (n,) 7 or 14
     t: np.ndarray  # (n,) float64 unix seconds (receive time)
+    mlat: np.ndarray | None = None  # (n,) bool: frame stamped as an MLAT result (modes.clock.is_mlat); None: none are
 
     @classmethod
     def empty(cls) -> ModeSFrames:
@@ -44,7 +45,8 @@ class ModeSFrames:
         return int(self.length.shape[0])
 
     def select(self, keep: np.ndarray) -> ModeSFrames:
-        return ModeSFrames(self.msg[keep], self.length[keep], self.t[keep])
+        return ModeSFrames(self.msg[keep], self.length[keep], self.t[keep],
+                           None if self.mlat is None else self.mlat[keep])
 
 
 class Feed:

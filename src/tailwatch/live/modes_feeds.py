@@ -33,16 +33,19 @@ class BeastFeed(Feed):
         # spread within the chunk by the receiver's 12 MHz clock where that clock runs forward
         ends_at = batch.offset[keep] + 9 + lengths
         t = self._times_at(ends_at, ends, times)
-        ticks = batch.ticks[keep].astype(np.float64)
+        from tailwatch.ingest.modes.clock import is_mlat, is_synthetic
+
+        raw_ticks = batch.ticks[keep]
+        ticks = raw_ticks.astype(np.float64)
         chunk = np.searchsorted(ends, ends_at, side="right")
         first = np.ones(chunk.size, dtype=bool)
         first[1:] = chunk[1:] != chunk[:-1]
         last_of_group = np.append(np.flatnonzero(first)[1:] - 1, chunk.size - 1)
         ref = ticks[last_of_group[np.cumsum(first) - 1]]
         offset = (ticks - ref) / 12e6
-        usable = (offset <= 0.0) & (offset >= -1.0) & (ticks > 0)
+        usable = (offset <= 0.0) & (offset >= -1.0) & (ticks > 0) & ~is_synthetic(raw_ticks)
         t = t + np.where(usable, offset, 0.0)
-        return ModeSFrames(batch.msg[keep], lengths, t)
+        return ModeSFrames(batch.msg[keep], lengths, t, is_mlat(raw_ticks))
 
 
 class RawFeed(Feed):
@@ -80,5 +83,13 @@ class RawFeed(Feed):
         msg, length, ok = hex_frames(hexes)
         modeac = (hexes.str.len_bytes() == 4).to_numpy()
         self.stats.errors += int((~ok & ~modeac).sum())
+        from tailwatch.ingest.avr import hex_ticks
+        from tailwatch.ingest.modes.clock import is_mlat
+
         t = self._times_at(starts[is_avr][ok], ends, times)
-        return ModeSFrames(msg[ok], length[ok].astype(np.int64), t)
+        stamps = parsed["ticks"].filter(pl.Series(is_avr)).filter(pl.Series(ok))
+        timed = (stamps.str.len_bytes().fill_null(0) == 12).to_numpy()
+        mlat = np.zeros(timed.size, bool)
+        if timed.any():
+            mlat[timed] = is_mlat(hex_ticks(stamps.filter(pl.Series(timed))))
+        return ModeSFrames(msg[ok], length[ok].astype(np.int64), t, mlat)

@@ -92,7 +92,7 @@ class Pipeline:
                 continue
             feed = taken[i][0]
             try:
-                pts = self.decoder.decode(f.msg, f.length, f.t)
+                pts = self.decoder.decode(f.msg, f.length, f.t, mlat=f.mlat)
             except Exception as exc:  # noqa: BLE001
                 self._problem(feed, f"cannot decode a batch: {type(exc).__name__}: {exc}")
                 continue

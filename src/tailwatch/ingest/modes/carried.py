@@ -9,7 +9,9 @@ import polars as pl
 from tailwatch.ingest.modes import integrity
 from tailwatch.ingest.modes.bits import hex_addresses, to_polars
 from tailwatch.ingest.modes.columns import INTEGRITY_FIELDS, POINT_COLUMNS, callsigns, empty_points, group_starts, running_last, small_codes, timestamps
-from tailwatch.ingest.modes.fields import Fields
+from tailwatch.ingest.modes.fields import SOURCE_NAMES, Fields
+
+SOURCE_NAMES_ARRAY = np.array(SOURCE_NAMES, dtype=object)
 
 
 class CarriedSteps:
@@ -157,6 +159,7 @@ class CarriedSteps:
             to_polars("squawk", np.where(pick(lq) >= 0, squawk[o[np.maximum(pick(lq), 0)]], b"")),
             pl.lit(self.source, pl.String).alias("source"),
             pl.Series("rc_m", c["rc_m"][src], pl.Float32, nan_to_null=True),
+            pl.Series("position_source", SOURCE_NAMES_ARRAY[c["position_source"][src]], pl.String),
             *(small_codes(name, c[key][src]) for name, key in (
                 ("nic", "nic"), ("nac_p", "nac_p_now"), ("sil", "sil_now"), ("nuc_p", "nuc_p"),
                 ("adsb_version", "version_now"))),

@@ -19,7 +19,15 @@ is read as a plain counter. Then, frame to frame:
   of resets is reported (`resets`);
 - smaller backward steps (frames merged slightly out of order) are kept;
 - a zero stamp means "not timed" (dump1090 sends frames it got from the
-  network that way): the frame takes the previous frame's time.
+  network that way): the frame takes the previous frame's time;
+- a *magic* stamp is not a time either: readsb and mlat-client mark the
+  synthetic frames of multilateration results with 0xFF004D4C4154 ("\\xff\\0MLAT";
+  readsb.h `MAGIC_MLAT_TIMESTAMP`, and its `net_io.c` keeps up to +10 above it),
+  UAT frames converted to ES with 0xFF004D4C4155, frames not to forward with
+  0xFF004D4C4160, and its `dump_reduce` option writes 0xFFFFFFFFFFFF (`MAGIC_ANY_TIMESTAMP`).
+  Read as a counter, one such stamp would push every later frame ~271 days
+  ahead; these frames take the previous frame's time too (`synthetic` counts
+  them) and `is_mlat` tells the reader which are MLAT results.
 """
 
 from __future__ import annotations
@@ -31,6 +39,22 @@ WRAP = 1 << 48
 RESET_S = 5.0
 DAY = 86400.0
 GPS_EVIDENCE = 1000
+MAGIC_MLAT = 0xFF004D4C4154
+MAGIC_UAT = 0xFF004D4C4155
+MAGIC_NOFORWARD = 0xFF004D4C4160
+MAGIC_ANY = 0xFFFFFFFFFFFF
+
+
+def is_mlat(ticks: np.ndarray) -> np.ndarray:
+    """Frames stamped as multilateration results (MAGIC_MLAT up to +10, as readsb reads them)."""
+    ticks = np.asarray(ticks, dtype=np.uint64)
+    return (ticks >= np.uint64(MAGIC_MLAT)) & (ticks <= np.uint64(MAGIC_MLAT + 10))
+
+
+def is_synthetic(ticks: np.ndarray) -> np.ndarray:
+    """Stamps that are markers, not receiver times (module docstring)."""
+    ticks = np.asarray(ticks, dtype=np.uint64)
+    return is_mlat(ticks) | np.isin(ticks, np.array([MAGIC_UAT, MAGIC_NOFORWARD, MAGIC_ANY], np.uint64))
 
 
 class TickClock:
@@ -45,6 +69,7 @@ class TickClock:
         self._last_elapsed = 0.0
         self.resets = 0
         self.untimed = 0
+        self.synthetic = 0  # frames with a magic stamp (MLAT results and the like): timed as untimed ones
 
     def _seconds(self, ticks: np.ndarray) -> np.ndarray:
         if self.gps:
@@ -56,14 +81,17 @@ class TickClock:
 
         A zero stamp means "no time" (dump1090 forwards network-received
         frames that way): such a frame gets the time of the frame before it
-        and does not move the clock; `untimed` counts them.
+        and does not move the clock; `untimed` counts them. Magic stamps
+        (`is_synthetic`) are treated the same and counted in `synthetic`.
         """
         ticks = np.asarray(ticks, dtype=np.uint64)
         if ticks.size == 0:
             return np.zeros(0)
-        zero = ticks == 0
+        magic = is_synthetic(ticks)
+        zero = (ticks == 0) | magic
         if zero.any():
-            self.untimed += int(zero.sum())
+            self.synthetic += int(magic.sum())
+            self.untimed += int((ticks == 0).sum())
             timed = np.flatnonzero(~zero)
             out = np.full(ticks.size, self._last_elapsed)
             if timed.size:

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.ingest.modes.bits import to_polars
-from tailwatch.schema import INTEGRITY_SCHEMA, POINT_SCHEMA, TIMESTAMP
+from tailwatch.schema import EXTENSION_SCHEMA, INTEGRITY_SCHEMA, POINT_SCHEMA, TIMESTAMP
 
 
 REJECT_CRC = "bad parity (CRC)"
@@ -25,7 +25,8 @@ MESSAGE_COLUMNS = (
     "adsb_version", "nic_a", "nic_b", "nic_c", "nac_p", "sil", "nic", "nuc_p", "rc_m",
 )
 INTEGRITY_FIELDS = ("version", "nic_a", "nic_c", "nac_p", "sil")  # carried per address from TC 31 / TC 29
-DECODED_SCHEMA = {**POINT_SCHEMA, **INTEGRITY_SCHEMA}  # what `decode` returns: canonical, then integrity
+# what `decode` returns: canonical, then integrity, then how the position was obtained (schema.POSITION_SOURCES)
+DECODED_SCHEMA = {**POINT_SCHEMA, **INTEGRITY_SCHEMA, "position_source": EXTENSION_SCHEMA["position_source"]}
 POINT_COLUMNS = list(DECODED_SCHEMA)
 
 

@@ -55,7 +55,7 @@ from tailwatch.ingest.modes.columns import (  # noqa: F401 - DECODED_SCHEMA, REJ
     small_codes,
     timestamps,
 )
-from tailwatch.ingest.modes.fields import Fields, decode_fields
+from tailwatch.ingest.modes.fields import SOURCE_MLAT, Fields, decode_fields
 from tailwatch.ingest.modes.positions import PositionSteps
 
 
@@ -109,9 +109,15 @@ class ModeSDecoder(PositionSteps, CarriedSteps):
         length: np.ndarray,
         t: np.ndarray,
         reference: tuple[float, float] | None = None,
+        mlat: np.ndarray | None = None,
     ) -> pl.DataFrame:
-        """Canonical points (positions only) of one batch; call again with the next batch."""
-        c = self._decode(msg, length, t, reference)
+        """Canonical points (positions only) of one batch; call again with the next batch.
+
+        `mlat`: per message, True where the frame is a multilateration result (a Beast or AVR frame
+        stamped with the MLAT magic value, `modes.clock.is_mlat`): its points get
+        `position_source` "mlat" instead of what the message format says.
+        """
+        c = self._decode(msg, length, t, reference, mlat=mlat)
         if self.record_heard and c["t"].size:
             from tailwatch.ingest.modes.heard import heard_minutes
 
@@ -157,7 +163,7 @@ class ModeSDecoder(PositionSteps, CarriedSteps):
         ).select(*MESSAGE_COLUMNS, "row")
 
     # ------------------------------------------------------------ internals
-    def _decode(self, msg, length, t, reference, raw_integrity: bool = False) -> dict[str, np.ndarray]:
+    def _decode(self, msg, length, t, reference, raw_integrity: bool = False, mlat=None) -> dict[str, np.ndarray]:
         """NumPy columns of the accepted messages of a batch (positions decoded, state advanced)."""
         msg = np.asarray(msg, dtype=np.uint8).reshape(-1, 14)
         length = np.asarray(length, dtype=np.uint8)
@@ -167,6 +173,8 @@ class ModeSDecoder(PositionSteps, CarriedSteps):
         n = msg.shape[0]
         self.messages_seen += n
         f = decode_fields(msg, length)
+        if mlat is not None:
+            f.position_source = np.where(np.asarray(mlat, bool), SOURCE_MLAT, f.position_source).astype(np.uint8)
         accepted = self._accept(f, np.isfinite(t))
         rows = np.flatnonzero(accepted)
         lat = np.full(n, np.nan)
@@ -201,6 +209,7 @@ class ModeSDecoder(PositionSteps, CarriedSteps):
             "longitude": lon[rows],
             "callsign": f.callsign[rows],
             "squawk": f.squawk[rows],
+            "position_source": f.position_source[rows],
             **({k: getattr(f, k)[rows] for k in (*INTEGRITY_FIELDS, "nic_b")} if raw_integrity else {}),
         } | self._integrity_of_rows(f, t, rows)
 

@@ -3,6 +3,16 @@
 Addresses and parity are checked here (CRC); what needs other messages (CPR
 positions, confirmed addresses for address/parity formats, carried values)
 is left to `decoder.ModeSDecoder`.
+
+DF18 (extended squitter from non-transponder devices and ground stations) is read by its
+control field CF, as DO-260B and readsb define it: CF 0 is ADS-B from a device without a
+transponder, 24-bit ICAO address (`adsb`); CF 2 is fine TIS-B, a ground station's radar or
+multilateration track of an aircraft (`tisb`); CF 6 is ADS-R, a ground station rebroadcasting
+ADS-B heard on the other link (UAT): the aircraft's own ADS-B, so `adsb`. CF 2 and CF 6 carry an
+IMF bit (in place of NIC supplement B in positions, of other bits in the other formats): only
+IMF 0, a 24-bit ICAO address, is kept. CF 1 and 5 (non-ICAO addresses), CF 3 (coarse TIS-B) and
+CF 4 (management) are left out. TIS-B does not confirm an address for the address/parity formats:
+the aircraft was tracked by someone, not necessarily heard here.
 """
 
 from __future__ import annotations
@@ -17,6 +27,22 @@ from tailwatch.ingest.modes.crc import syndrome
 
 # address/parity formats: the parity field is CRC XOR address
 AP_FORMATS = (0, 4, 5, 16, 20, 21)
+# position_source codes (schema.POSITION_SOURCES by name); MLAT is set by the reader, from the frame's stamp
+SOURCE_ADSB, SOURCE_MLAT, SOURCE_TISB = 0, 1, 2
+SOURCE_NAMES = ("adsb", "mlat", "tisb")
+
+
+def _imf(msg: np.ndarray, tc: np.ndarray) -> np.ndarray:
+    """The IMF bit of DF18 CF 2/6 messages, where each format keeps it (DO-260B; readsb's `check_imf`)."""
+    where = np.zeros(tc.shape, np.int64)  # message bit holding IMF, 0: none (identification)
+    where[((tc >= 9) & (tc <= 18)) | ((tc >= 20) & (tc <= 22))] = 40  # ME bit 8
+    where[(tc >= 5) & (tc <= 8)] = 53  # ME bit 21
+    where[tc == 19] = 41  # ME bit 9
+    where[(tc == 28) | (tc == 31)] = 88  # ME bit 56
+    where[tc == 29] = 83  # ME bit 51
+    byte = np.clip((where - 1) // 8, 0, 13)
+    bit = (msg[np.arange(msg.shape[0]), byte] >> (7 - (where - 1) % 8)) & 1
+    return (where > 0) & (bit == 1)
 
 
 @dataclass
@@ -48,6 +74,7 @@ class Fields:
     lat_cpr: np.ndarray  # float fraction in [0, 1)
     lon_cpr: np.ndarray
     is_velocity: np.ndarray  # bool (TC 19, subtype 1-4)
+    position_source: np.ndarray  # uint8 SOURCE_* code: adsb, or tisb for DF18 CF 2 (MLAT: set by the decoder)
     # integrity (int8, -1 where the message does not carry it; see integrity.py)
     version: np.ndarray  # ADS-B version (TC 31)
     nic_a: np.ndarray  # NIC supplement A (TC 31)
@@ -69,11 +96,16 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
 
     es = ((df == 17) | (df == 18)) & length_ok & (syn == 0)
     cf = bits(msg, 6, 8)
-    es_icao = es & ((df == 17) | (cf == 0) | (cf == 6))  # DF18 with a non-ICAO address (CF 1, 5) or TIS-B coarse is left out
+    df18 = df == 18
+    imf = df18 & ((cf == 2) | (cf == 6)) & _imf(msg, bits(msg, 33, 37))
+    # DF18: CF 0 (non-transponder ADS-B), CF 6 (ADS-R) and CF 2 (fine TIS-B) with IMF 0 (module docstring)
+    adsb_icao = es & ((df == 17) | (cf == 0) | ((cf == 6) & ~imf))
+    tisb = es & df18 & (cf == 2) & ~imf
+    es_icao = adsb_icao | tisb
     df11 = (df == 11) & length_ok & ((syn & ~np.uint32(0x7F)) == 0)
     ap = np.isin(df, AP_FORMATS) & length_ok
     clean = es_icao | df11
-    confirming = es_icao | (df11 & (syn == 0))
+    confirming = adsb_icao | (df11 & (syn == 0))
     needs_known = ap | (df11 & (syn != 0))
     address = np.where(ap, syn, aa).astype(np.uint32)
 
@@ -104,6 +136,7 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         lat_cpr=nan.copy(),
         lon_cpr=nan.copy(),
         is_velocity=np.zeros(n, bool),
+        position_source=np.where(tisb, SOURCE_TISB, SOURCE_ADSB).astype(np.uint8),
         **dict(zip(("version", "nic_a", "nic_b", "nic_c", "nac_p", "sil"), np.full((6, n), -1, np.int8))),
     )
     tc = f.tc
@@ -128,7 +161,8 @@ def decode_fields(msg: np.ndarray, length: np.ndarray) -> Fields:
         f.geoaltitude[sel] = np.where(gnss, altitude.es_gnss_height(m), np.nan)
         f.groundspeed[sel] = np.where(surf, position.surface_speed(m), np.nan)
         f.track[sel] = np.where(surf, position.surface_track(m), np.nan)
-        f.nic_b[sel] = np.where(surf, -1, integrity.nic_b(m))
+        relayed = df18[sel] & ((cf[sel] == 2) | (cf[sel] == 6))  # bit 40 is IMF there, not NIC supplement B
+        f.nic_b[sel] = np.where(surf | relayed, -1, integrity.nic_b(m))
 
     sel = np.flatnonzero(tc == 31)
     if sel.size:
