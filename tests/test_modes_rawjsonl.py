@@ -36,6 +36,7 @@ def test_detected_and_positions_match_the_file(sample: Path, monkeypatch) -> Non
     assert ((ours["latitude"] - theirs["latitude"]).abs() < 1e-4).all()
     assert ((ours["longitude"] - theirs["longitude"]).abs() < 1e-4).all()
     assert points["source"].unique().to_list() == ["raw-jsonl"]
+    assert points["position_source"].unique().to_list() == ["adsb"] and not points["time_assumed"].any()
 
 
 def test_without_receiver_the_taxi_at_cdg_is_placed_too(sample: Path, monkeypatch) -> None:
@@ -59,7 +60,7 @@ def test_bad_lines_are_counted(sample: Path, tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     rejects = Rejects()
     frames = list(RawJsonlReader(reference=(49.0097, 2.5479)).read(path, rejects))
-    assert frames and all(f.schema == pl.Schema(DECODED_SCHEMA) for f in frames)
+    assert frames and all(f.schema == pl.Schema({**DECODED_SCHEMA, "time_assumed": pl.Boolean()}) for f in frames)
     assert rejects.counts["not a JSON line with timestamp and hex frame"] == 3
     assert rejects.examples[0] == f"{path}:11: not a JSON line with timestamp and hex frame"
     assert rejects.records == 3000
@@ -83,7 +84,7 @@ def test_random_bytes_only_reject(data: bytes) -> None:
             frames = list(RawJsonlReader().read(path, Rejects()))
         except BadInput:
             return
-        assert all(f.schema == pl.Schema(DECODED_SCHEMA) for f in frames)
+        assert all(f.schema == pl.Schema({**DECODED_SCHEMA, "time_assumed": pl.Boolean()}) for f in frames)
 
 
 @settings(max_examples=25, deadline=None)

@@ -15,8 +15,12 @@ Time: timestamped lines use the Beast rules (`capture.py`: explicit anchor,
 wraps and resets per `modes.clock`). Untimed ``*`` lines carry no time at all:
 every message gets the anchor time (the file's modification time unless an
 anchor is given) and the row order of the file is kept, so CPR pairs still
-form. Their timestamps are therefore not observed times; prefer a timed
-capture for anything that depends on time.
+form. Their timestamps are therefore not observed times: their points carry
+``time_assumed = true`` (with a mix of timed and untimed lines, every point of
+a batch holding an untimed one does) and `Rejects.time_assumed` says how many
+lines were placed at which time; prefer a timed capture for anything that
+depends on time. A frame stamped with the MLAT magic value gives
+``position_source = "mlat"`` (`modes.clock.is_mlat`).
 
 Lines are cut from the byte chunk with NumPy and matched with Polars
 expressions, never one line at a time in Python.

@@ -90,7 +90,7 @@ class RawJsonlReader:
                 points = decoder.decode(msg[part], length[part], t[part].astype(np.float64))
                 report_rejects(decoder, rejects, lambda i, ln=lineno[start : start + batch_rows]: f"{path}:{int(ln[i])}")
                 if points.height:
-                    yield points
+                    yield points.with_columns(pl.lit(False, pl.Boolean).alias("time_assumed"))  # times are in the data
         rejects.heard = decoder.take_heard()
 
 
