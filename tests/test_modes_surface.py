@@ -122,3 +122,19 @@ def test_single_surface_messages_before_take_off_use_the_next_airborne_fix(sampl
     with_receiver = ModeSDecoder(reference=CDG).decode(msg[rows], length[rows], t[rows]).filter(pl.col("onground"))
     assert lone.size > 20 and alone.height == lone.size
     assert alone.equals(with_receiver)
+
+
+@pytest.mark.parametrize(("spacing", "placed"), [(600.0, 39), (660.0, 20)])
+def test_an_aircraft_parked_for_hours_stays_placed(spacing: float, placed: int) -> None:
+    """Pairs every 10 (11) min over 3 h 20 (40) min, never airborne, no receiver: a few airport
+    lookups per hour anchor it, every other message decodes against the fixes they give (a lone
+    even message 11 min after the last fix is too far from it in time: only the pairs then)."""
+    lat, lon = -43.4870, 172.5310
+    hexes, t = [], []
+    for k in range(20):
+        hexes += [surface_frame(0xC81234, lat, lon, odd=False), surface_frame(0xC81234, lat, lon, odd=True)]
+        t += [T0 + spacing * k, T0 + spacing * k + 1.0]
+    msg, length = frames_of(hexes)
+    points = ModeSDecoder().decode(msg, length, np.array(t))
+    assert points.height == placed  # with 10 min: all but the very first message (no partner, no reference)
+    assert haversine_km(points["latitude"].to_numpy(), points["longitude"].to_numpy(), lat, lon).max() < 0.01

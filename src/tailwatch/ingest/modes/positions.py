@@ -167,9 +167,15 @@ class PositionSteps:
             j = i[single]
             out_lat[single], out_lon[single] = cpr.local_position(la2[j], lo2[j], odd2[j], rlat[single], rlon[single],
                                                                   surface=True)
-        # 5. pairs with no reference at all: the airport choice, once (its answer does not change)
+        # 5. pairs with no reference at all: the airport choice, in the first pass only (its answer does
+        # not change), for the first few pairs of each aircraft and hour; the next passes decode the
+        # others against those fixes (rules 1 and 4), so a busy airport costs a few lookups per aircraft
         alone = np.flatnonzero(pairs & np.isnan(rlat))
         if first_pass and alone.size:
+            rows = i[alone]  # sorted by address, then time
+            hour = np.floor(t2[rows] / surface.FAR_REFERENCE_S).astype(np.int64)
+            bucket = icao2[rows].astype(np.int64) * 1_000_000 + (hour - hour.min())
+            alone = alone[(np.arange(rows.size) - group_starts(bucket)) < surface.AIRPORT_TRIES]
             q = pair2[i[alone]]
             cl, cn = cpr.surface_candidates(q[:, 0], q[:, 1], q[:, 2], q[:, 3], odd2[i[alone]])
             out_lat[alone], out_lon[alone] = surface.airport_choice(cl, cn)

@@ -31,7 +31,9 @@ candidate with such an airport within `AIRPORT_KM` is kept when it is the *only*
 each near an airport) and the pair is refused. The candidates of a pair are 90° of longitude
 or a hemisphere apart, so two airports matching at once is rare, and a refused pair costs
 positions, never a false one. Once one surface fix exists, the next messages decode against
-it (rule 1).
+it (rules 1 and 4), so only the first `AIRPORT_TRIES` unplaced pairs of each aircraft and hour of
+a batch are looked up: a receiver at a busy airport costs a few lookups per aircraft, not one per
+message.
 
 What readsb does (checked in wiedehopf/readsb, track.c `doGlobalCPR` and receiver.c
 `receiverGetReference`, snapshot of 2024-10-17): a surface pair is decoded against the user's
@@ -52,6 +54,7 @@ FAR_REFERENCE_S = 3600.0
 REFERENCE_KM = 450.0
 AIRPORT_KM = 8.0
 AIRPORT_RUNWAY_FT = 4000.0
+AIRPORT_TRIES = 4  # pairs per aircraft and hour looked up; the rest decode against the fixes they give
 
 
 def airport_choice(cand_lat: np.ndarray, cand_lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
