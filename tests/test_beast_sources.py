@@ -165,3 +165,22 @@ def test_live_beast_feed_marks_mlat_frames(sample: Path) -> None:
     points = ModeSDecoder().decode(frames.msg, frames.length, frames.t, mlat=frames.mlat)
     assert "mlat" in points["position_source"].to_list()
     assert frames.t.max() - frames.t.min() < 60  # the magic stamp moved no receive time
+
+
+def test_gps_stamped_capture_assumes_only_the_date(sample: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("TAILWATCH_CAPTURE_START", raising=False)
+
+    def gps(i: int, _: int) -> int:
+        sod = 3600.0 + i * 0.05  # 01:00:00 UTC onwards
+        return (int(sod) << 30) | int(round((sod % 1) * 1e9))
+
+    path = tmp_path / "gps.bin"
+    path.write_bytes(restamp(sample, gps))
+    mtime = datetime(2026, 12, 7, 5, 30, tzinfo=timezone.utc).timestamp()
+    os.utime(path, (mtime, mtime))
+    rejects = Rejects()
+    points = pl.concat(list(BeastReader(clock_mode="gps").read(path, rejects)))
+    assert points["time_assumed"].all()
+    assert points["timestamp"].dt.hour().unique().to_list() == [1]  # the time of day is the receiver's
+    assert rejects.time_assumed == ("dates assumed from the file's modification time 2026-12-07T05:30:00Z "
+                                    "(the receiver's GPS stamps give the time of day only)")
