@@ -15,7 +15,10 @@ Two kinds of interval, each with its evidence:
   desert, beyond the receivers) is a coverage hole and is *not* called dark.
 
 Gaps with both ends on the ground (or below `ground_ft`) are stops, the itinerary's business, and are
-left out. Everything is vectorised per gap (a few gaps per aircraft; samples × nearby points).
+left out; so is a gap the aircraft had time to spend anywhere but on the straight line between its
+ends (slower than `min_straight_speed` of its own speed: it may have landed, or left the area and come
+back), since where it was is then unknown, and with it the coverage that would make it "dark". This also
+bounds the samples of a gap by the aircraft's endurance, never by the gap's length. Everything is vectorised per gap (a few gaps per aircraft; samples × nearby points).
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ KT_KM_PER_S = 1.852 / 3600.0
 @dataclass(frozen=True)
 class DarkRules:
     min_gap_s: float = 300.0
+    # a gap is judged along its straight path only when the aircraft had no time to be anywhere
+    # else: the straight line needs at least this share of its own ground speed at the ends (the
+    # itinerary's flown-through test). Slower, it may have landed or gone out of the area and
+    # back, and coverage along a line it did not fly says nothing.
+    min_straight_speed: float = 0.72
     sample_s: float = 60.0
     radius_km: float = 100.0
     window_s: float = 600.0
@@ -160,6 +168,14 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
     out: list[Silence] = []
     gaps = np.flatnonzero(np.diff(t) >= rules.min_gap_s)
     spans = [(int(i), t[i], t[i + 1]) for i in gaps if not (ground[i] and ground[i + 1])]
+    gs_all = track["groundspeed"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    if spans:
+        i_s = np.array([i for i, _, _ in spans])
+        straight = np.asarray(haversine_km(lat[i_s], lon[i_s], lat[i_s + 1], lon[i_s + 1])) / np.maximum(t[i_s + 1] - t[i_s], 1.0)
+        with np.errstate(invalid="ignore"):
+            own = np.nanmean(np.c_[gs_all[i_s], gs_all[i_s + 1]], axis=1) * KT_KM_PER_S
+        on_line = np.nan_to_num(straight >= rules.min_straight_speed * own, nan=False) & (own > 0)
+        spans = [span for span, keep in zip(spans, on_line) if keep]
     end_t = window_end.timestamp() if window_end is not None else None
     last = t.size - 1
     trailing = not ground[last] and (end_t is None or end_t - t[last] >= rules.lookahead_s)
@@ -171,7 +187,7 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
         if b is not None:
             samples = _path_samples(lat[i], lon[i], lat[i + 1], lon[i + 1], a, b, rules.sample_s)
         else:
-            gs = track["groundspeed"].cast(pl.Float64).fill_null(np.nan).to_numpy()[i]
+            gs = gs_all[i]
             trk = track["track"].cast(pl.Float64).fill_null(np.nan).to_numpy()[i]
             if np.isnan(gs) or np.isnan(trk):
                 continue

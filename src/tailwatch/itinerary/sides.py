@@ -19,6 +19,11 @@ from tailwatch.geo.geodesy import haversine_km, initial_bearing
 LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a departure
 DESCENT_KM_PER_FT = 0.3048 / np.tan(np.radians(3.0)) / 1000.0  # 3° path: ~5.8 km per 1000 ft
 CLIMB_KM_PER_FT = 0.004  # ~4.4° climb-out: ~4 km per 1000 ft
+# an 8° path, steeper than any normal descent or climb-out: a field nearer than this to a point
+# heard at height cannot be where the aircraft landed (outbound) or took off (inbound) without
+# circling on the way (FL370: ~80 km). A cruise side fades airports inside it instead of
+# fitting them best (an airliner at FL370 45 km from Linate did not land there).
+STEEP_KM_PER_FT = 0.3048 / np.tan(np.radians(8.0)) / 1000.0
 # cruise: the cross-track tolerance grows 0.12 km per km ahead (a track ~7° off the line still
 # points at the airport) from 30 km (the last heading itself is a few degrees uncertain)
 CRUISE_CROSS_KM = 30.0
@@ -115,6 +120,16 @@ def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
     return np.abs((a - b + 180.0) % 360.0 - 180.0)
 
 
+def too_near(side: Side, cand: dict[str, np.ndarray], d: np.ndarray) -> np.ndarray:
+    """Factor in [0, 1] for each candidate at distance `d` from a side heard at height: 1 beyond
+    the steepest plausible descent (climb) from that height above the field, fading inside it."""
+    if side.alt is None:
+        return np.ones_like(d)
+    reach = np.maximum(side.alt - cand["elev"], 0.0) * STEEP_KM_PER_FT
+    short = np.maximum(reach - d, 0.0)
+    return np.exp(-0.5 * (short / (0.1 * reach + 5.0)) ** 2)
+
+
 def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
     """How well each candidate airport fits one side of a gap, in [0, 1].
 
@@ -155,7 +170,7 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     sigma = CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0)
     fit = np.exp(-0.5 * (cross / sigma) ** 2)
     behind = np.minimum(along, 0.0)
-    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2)
+    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2) * too_near(side, cand, d)
 
 
 def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
@@ -165,8 +180,9 @@ def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     cruise track only needs the airport roughly ahead (behind, for the side after a gap)."""
     if side.airport is not None or side.localised(outbound):
         return side_fit(side, outbound, cand)
+    near = too_near(side, cand, haversine_km(side.lat, side.lon, cand["lat"], cand["lon"]))
     if side.track is None:
-        return np.ones(cand["lat"].size)
+        return near
     bearing = initial_bearing(side.lat, side.lon, cand["lat"], cand["lon"])
     direction = side.track if outbound else (side.track + 180.0) % 360.0
-    return np.exp(-0.5 * (angle_diff(bearing, direction) / TURN_SIGMA_DEG) ** 2)
+    return np.exp(-0.5 * (angle_diff(bearing, direction) / TURN_SIGMA_DEG) ** 2) * near
