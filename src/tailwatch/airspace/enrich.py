@@ -216,8 +216,8 @@ def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned
                          any_ban: bool = False) -> str:
     from tailwatch.itinerary.detour import detour_sentence
 
-    where = f"round trip {codes[0]} → … → {codes[-1]}" if len(codes) >= 2 else "trip"
-    text = f"{where}: {detour_sentence(route, len(legs))}"
+    where = f"round trip {codes[0]} → … → {codes[-1]}: " if len(codes) >= 2 else ""
+    text = where + detour_sentence(route, len(legs))
     if route.get("legs_legal_shortest_km") is not None:
         text += f"; {route['legs_legal_shortest_km']:,.0f} km with every leg on its shortest legal path"
     if banned_legs:

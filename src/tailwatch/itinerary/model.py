@@ -173,7 +173,8 @@ class Itinerary:
         """Every place between legs, in order, with its evidence (observed/inferred/unknown)."""
         out = []
         for i, leg in enumerate(self.legs):
-            if i == 0 and leg.origin is not None:
+            # the first leg of each trip adds its origin: nothing joins it to the trip before
+            if (i == 0 or leg.trip != self.legs[i - 1].trip) and leg.origin is not None:
                 out.append(leg.origin.to_json())
             if leg.destination is not None:
                 out.append(leg.destination.to_json())
