@@ -122,7 +122,9 @@ def render_itinerary(itin: dict) -> list[str]:
                      + ("; times assumed" if leg.get("time_assumed") else ""))
         lines.append("")
         if k < len(stops):
-            lines += _stop_lines(stops[k], "Arrival" if i == len(legs) - 1 else f"Stop {i + 1}")
+            title = ("Arrival" if i == len(legs) - 1 else f"End of trip {trip + 1}" if starts_trip(legs, i + 1)
+                     else f"Stop {i + 1}")
+            lines += _stop_lines(stops[k], title)
             k += 1
     lines.append("")
     lines.append("| # | trip | from | to | take-off | landing | direct | flown | positions by source | evidence (from / to) |")
