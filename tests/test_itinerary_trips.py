@@ -233,3 +233,31 @@ def test_times_assumed_said_in_every_format(hbjmf: pl.DataFrame, tmp_path: Path)
     # and a recording with its own times says nothing of the kind
     plain, _ = itinerary_of(hbjmf)
     assert "time_assumed" not in plain and not any(TIME_ASSUMED_NOTE in n for n in plain["notes"])
+
+
+def test_real_recordings_years_apart(traffic_samples: Path) -> None:
+    """traffic's `switzerland` (2018) and `quickstart` (2021) collections both hold 392ae2 and, with
+    `noisy_landing`, 3c664e: the silences of three years and 466 days once got stop candidates and
+    a hiding step that asked for 250 GiB. Read as `--input` reads them, every other aircraft in the
+    files as coverage evidence."""
+    from tailwatch.app.itineraries import itineraries_from_files
+
+    files = [traffic_samples / "collections" / "switzerland.json.gz",
+             traffic_samples / "collections" / "quickstart.json.gz",
+             traffic_samples / "noisy" / "noisy_landing.json.gz"]
+    started = time.perf_counter()
+    docs, frames = itineraries_from_files(files, ["392ae2", "3c664e"], None, None, None)
+    took = time.perf_counter() - started
+    by_hex = {d["aircraft"]["icao24"]: d for d in docs}
+    for icao24, days in (("392ae2", 1163), ("3c664e", 467)):
+        doc = by_hex[icao24]
+        assert [round(u["days"]) for u in doc["untracked"]] == [days]
+        assert not [n for n in doc["notes"] if "enrichment failed" in n]
+        start, end = doc["untracked"][0]["start"], doc["untracked"][0]["end"]
+        for stop in doc["stops"]:  # nothing inferred in the silence: no window reaches into it
+            if stop["evidence"] != "observed":
+                assert not (stop["window_start"] and stop["window_start"] < end and
+                            (stop["window_end"] or stop["window_start"]) > start), stop
+        assert {leg["trip"] for leg in doc["legs"]} == {0, 1}
+        assert all(i["end"] is None or i["end"] <= start or i["start"] >= end for i in doc["dark_intervals"])
+    assert took < 120.0
