@@ -25,9 +25,11 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     route = itin.get("route") or {}
     obs = sum(1 for l in legs for e in (l.get("origin_evidence"), l.get("destination_evidence")) if e == "observed")
     ends = 2 * len(legs)
-    times = [t for l in legs for t in (l.get("takeoff"), l.get("landing")) if t]
+    times = [t for l in legs for t in (l.get("takeoff"), l.get("landing"), l.get("first_point"), l.get("last_point")) if t]
+    trips = len({l.get("trip", 0) for l in legs})
     items = [
-        f"<li><b>{len(legs)}</b> legs, {esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
+        f"<li><b>{len(legs)}</b> legs{f' in {trips} trips, not tracked between them' if trips > 1 else ''}, "
+        f"{esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
         f"{obs} of {ends} take-off/landing ends observed, {ends - obs} inferred or unknown.</li>",
         f"<li>Route: {esc(route_text(itin)) or 'unknown'}.</li>",
     ]
