@@ -94,7 +94,7 @@ def test_silences_over_the_bound_split_trips_without_stops(long_silences, monkey
     assert "dark_intervals" in doc
     assert all((b[1] - b[0]).total_seconds() < UNTRACKED_AFTER_S for b in boxes)
     # bounded by the points, not the silence: NumPy's allocations traced, and the clock
-    assert peak < 300 * 2**20, f"peak traced allocation {peak / 2**20:.0f} MiB"
+    assert peak < 100 * 2**20, f"peak traced allocation {peak / 2**20:.0f} MiB"
     assert took < 30.0
     # each trip is the same itinerary its points give alone
     alone, _ = itinerary_of(points.filter(pl.col("timestamp") < points["timestamp"].min() + DAY),
