@@ -261,3 +261,23 @@ def test_real_recordings_years_apart(traffic_samples: Path) -> None:
         assert {leg["trip"] for leg in doc["legs"]} == {0, 1}
         assert all(i["end"] is None or i["end"] <= start or i["start"] >= end for i in doc["dark_intervals"])
     assert took < 120.0
+
+
+def test_heard_minutes_reach_one_trip_each(hbjmf: pl.DataFrame) -> None:
+    """Replies heard without positions inside a five-day silence are reported once (position
+    withheld, observed), in the trip they follow; the silence itself gets no dark interval."""
+    from tailwatch.heard import HEARD_SCHEMA
+
+    mid = _cruise(hbjmf)
+    points = pl.concat([mid, mid.with_columns(pl.col("timestamp") + 5 * DAY)])
+    heard_from = mid["timestamp"].max() + DAY
+    minutes = [heard_from + timedelta(minutes=k) for k in range(20)]
+    heard = pl.DataFrame({"icao24": ["4b1901"] * 20, "minute": minutes, "first": minutes,
+                          "last": [m + timedelta(seconds=50) for m in minutes], "messages": [12] * 20,
+                          "positions": [0] * 20, "source": ["beast"] * 20}, schema=HEARD_SCHEMA)
+    doc, _ = itinerary_of(points, Surroundings(heard=heard))
+    assert len(doc["untracked"]) == 1
+    withheld = [i for i in doc["dark_intervals"] if i["kind"] == "position_withheld"]
+    assert len(withheld) == 1 and withheld[0]["messages"] == 240
+    assert withheld[0]["leg"] == 0  # after trip 0's last position
+    assert not [i for i in doc["dark_intervals"] if i["kind"] == "dark_in_coverage"]
