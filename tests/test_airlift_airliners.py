@@ -24,7 +24,7 @@ from tailwatch.geo.airports import airport
 from tailwatch.geo.geodesy import haversine_km
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-AIRLINERS = ("B737", "B738", "B739", "A320", "A343", "A359", "B77W", "B772", "B789")
+AIRLINERS = ("B737", "B738", "B739", "A320", "A321", "A332", "A343", "A359", "B77W", "B772", "B789")
 
 
 def _gc_km(a: str, b: str) -> float:
