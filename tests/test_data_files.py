@@ -42,3 +42,22 @@ def test_every_row_has_source_and_as_of(path: Path) -> None:
     as_of = table["as_of"].cast(pl.Utf8).str.strip_chars()
     bad = [v for v in as_of.unique().to_list() if not re.match(r"^(19|20)\d\d", v)]
     assert not bad, f"{path.name}: as_of values without a year: {bad[:5]}"
+
+
+def test_aircraft_types_rows_are_well_formed() -> None:
+    """Every type has a name; every figure parses or says `unknown`; every payload–range point
+    has a payload; low ≤ value ≤ high wherever a band is given."""
+    table = _read(DATA / "aircraft_types.csv")
+    types = set(table["type"].to_list())
+    named = set(table.filter(pl.col("field") == "name")["type"].to_list())
+    assert types == named, f"types without a name row: {sorted(types - named)}"
+    for row in table.filter(~pl.col("field").is_in(["name", "alias"])).iter_rows(named=True):
+        where = f"{row['type']}/{row['field']}"
+        if row["value"] == "unknown":
+            continue
+        value = float(row["value"])
+        low = float(row["low"]) if row["low"] else value
+        high = float(row["high"]) if row["high"] else value
+        assert low <= value <= high, where
+        if row["field"] == "range_km":
+            assert row["payload_t"] and float(row["payload_t"]) >= 0, where

@@ -5,8 +5,10 @@ Data: `data/aircraft_types.csv` — long format, one figure per row:
 (`field=range_km` rows are payload–range points at `payload_t`; `alias` rows map
 ICAO designators and spellings onto a type; `value` may be `unknown`).
 
-Written by hand because no maintained library publishes payload–range figures
-for military/ex-Soviet freighters (openap covers airliners only; see payload.py).
+Written by hand because no maintained library publishes payload–range figures:
+openap covers airliners only and gives masses and cruise speeds, not payload–range
+points or zero-fuel masses (its figures are cited row by row where used). For a
+passenger type the payload is what the leg allowed (passengers + bags + cargo).
 """
 
 from __future__ import annotations
