@@ -26,3 +26,10 @@ def test_refined_line_passes_through_the_sourced_point_and_falls_beyond():
     lp = leg_payload("B744F", 9000)  # beyond the sourced points: openap speaks, flagged
     assert lp.limited_by == "fuel (openap)" and lp.max_payload_t == pytest.approx(far[1])
     assert "openap b744" in lp.to_json()["fuel_refined"]["model"]
+
+
+def test_the_tank_limit_is_a_mass():
+    # openap gives the 747-400's tank capacity in litres (203,500 L); as jet fuel that is ~163 t, not 203.5 t
+    from tailwatch.airlift.refine import _model
+
+    assert _model("b744")[3] == pytest.approx(203_500 * 0.8025)

@@ -25,6 +25,7 @@ from tailwatch.airlift.types import aircraft_type
 OPENAP_TYPES = {"B744F": "b744"}  # our code → openap native model (no synonyms)
 STEP_KM = 50.0
 ISA_TROPOPAUSE_SOUND_MS = 295.07  # speed of sound at/above 11 km, ISA
+JET_FUEL_KG_PER_L = 0.8025  # OpenAP's `mfc` is a tank capacity in litres; its own mass model converts at this density
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _model(openap_code: str):
     alt_m = float(cruise["height"])
     sound = ISA_TROPOPAUSE_SOUND_MS if alt_m >= 11000 else 340.29 - 0.0039 * alt_m  # troposphere approx.
     tas_kt = cruise["mach"] * sound * 3.6 / 1.852
-    return FuelFlow(openap_code), tas_kt, alt_m / 0.3048, float(ac["mfc"])
+    return FuelFlow(openap_code), tas_kt, alt_m / 0.3048, float(ac["mfc"]) * JET_FUEL_KG_PER_L
 
 
 MAX_KM = 20000.0
