@@ -52,7 +52,7 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
                 ) -> tuple[IngestSummary, str, Iterator[pl.DataFrame]]:
     """Detect one file and stream its valid canonical batches; the summary fills as it is read."""
     from tailwatch.ingest.detect import detect
-    from tailwatch.ingest.pipeline import _write_heard
+    from tailwatch.ingest.pipeline import _write_heard, _write_seen
     from tailwatch.ingest.reading import _source_digest
     from tailwatch.ingest.validate import valid_points
 
@@ -85,8 +85,9 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
         summary.rejected = rejects.total
         summary.reasons = dict(rejects.counts)
         summary.examples = list(rejects.examples)
-        if summary.error is None:  # a Mode S file's heard minutes, before the driver commits its manifest
+        if summary.error is None:  # heard minutes and identity claims, before the driver commits the manifest
             _write_heard(archive, rejects, digest)
+            _write_seen(archive, rejects, digest)
 
     return summary, digest, batches()
 

@@ -99,6 +99,7 @@ def ingest_files(
                 if on_batch is not None:
                     on_batch(batch.height)
             _write_heard(archive, rejects, prepared.digest)
+            _write_seen(archive, rejects, prepared.digest)
             summary.records = rejects.records
             summary.rejected = rejects.total
             summary.reasons = dict(rejects.counts)
@@ -160,6 +161,15 @@ def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:
         write_heard(archive, rejects.heard, digest)
 
 
+def _write_seen(archive: Path, rejects: Rejects, digest: str) -> None:
+    """The identity claims a file makes (`tailwatch.seen`) beside the points, before its manifest is
+    committed: keyed by the source's digest, so a re-ingest rewrites the same files."""
+    if isinstance(rejects.seen, pl.DataFrame) and rejects.seen.height:
+        from tailwatch.seen_store import write_seen
+
+        write_seen(archive, rejects.seen, digest)
+
+
 def ingest_file(
     path: Path,
     archive: Path,
@@ -191,6 +201,7 @@ def ingest_file(
             on_batch(batch.height)
     writer.flush()
     _write_heard(archive, rejects, digest)
+    _write_seen(archive, rejects, digest)
     summary.records = rejects.records
     summary.written = writer.result.rows_written
     summary.duplicates = writer.result.duplicates

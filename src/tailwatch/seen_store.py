@@ -1,0 +1,86 @@
+"""The identity-claims table in the archive: `ARCHIVE/seen/date=YYYY-MM-DD/<source digest>.parquet`.
+
+What the recordings themselves say about an aircraft (registration, type, operator, database
+flags, the flight's own origin and destination: `tailwatch.seen`), kept beside `points/` and
+`heard/` with exactly `schema.SEEN_SCHEMA`. One file per ingested source and day (the day of a
+claim's `first` time), written atomically before the source's manifest and keyed by the source's
+digest, so re-ingesting a file rewrites the same files and adds nothing. The table is small (a few
+rows per source), so `read_seen` scans every file and lets Parquet statistics prune by address.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from tailwatch.archive_layout import day_files
+from tailwatch.schema import SEEN_SCHEMA
+from tailwatch.seen import empty_seen
+
+SEEN_DIR = "seen"
+
+
+def seen_root(archive: Path) -> Path:
+    """The folder holding the claims partitions (a sibling of `points/` and `heard/`)."""
+    return Path(archive) / SEEN_DIR
+
+
+def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
+    """Write a source's claims, one file per day, atomically (same digest → same files)."""
+    from tailwatch.archive import _atomic_write
+
+    if claims.height == 0:
+        return []
+    out = []
+    frame = claims.select(pl.col(c).cast(t) for c, t in SEEN_SCHEMA.items())
+    days = frame.with_columns(pl.col("first").dt.date().alias("_day"))
+    for (day,), part in days.partition_by("_day", as_dict=True).items():
+        folder = seen_root(archive) / f"date={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{digest}.parquet"
+        _atomic_write(part.drop("_day").sort("icao24", "first"), target)
+        out.append(target)
+    return out
+
+
+def read_seen(archive: Path | None, icao24s: list[str] | None = None,
+              registrations: list[str] | None = None) -> pl.DataFrame:
+    """Claims of the archive (none for archives written before the table existed), only those of
+    `icao24s` and/or of `registrations` (compared without case, hyphens or blanks) when given;
+    a claim matching either is kept."""
+    if archive is None:
+        return empty_seen()
+    root = seen_root(archive)
+    files = day_files(root)
+    if not files:
+        return empty_seen()
+    frame = pl.scan_parquet(files, schema=SEEN_SCHEMA, missing_columns="insert", extra_columns="ignore")
+    return select_claims(frame, icao24s, registrations).collect().sort("icao24", "first")
+
+
+def registration_key(expr: pl.Expr) -> pl.Expr:
+    """Registration comparison key: upper case, no hyphen, blank, dot or underscore (`HB-JMF` → `HBJMF`)."""
+    return expr.str.to_uppercase().str.replace_all(r"[\s\-_.]", "")
+
+
+def key_of(registration: str) -> str:
+    return re.sub(r"[\s\-_.]", "", registration.upper())
+
+
+def select_claims(frame: pl.LazyFrame | pl.DataFrame, icao24s: list[str] | None = None,
+                  registrations: list[str] | None = None):
+    """Rows of `frame` (claims) about any of `icao24s` or carrying any of `registrations`."""
+    if icao24s is None and registrations is None:
+        return frame
+    cond = pl.lit(False)
+    if icao24s is not None:
+        cond = cond | pl.col("icao24").is_in([h.strip().lstrip("~").lower() for h in icao24s])
+    if registrations is not None:
+        keys = sorted({key_of(r) for r in registrations if r})
+        cond = cond | registration_key(pl.col("registration")).is_in(keys)
+    return frame.filter(cond)
+
+
+__all__ = ["SEEN_DIR", "read_seen", "key_of", "registration_key", "select_claims", "seen_root", "write_seen"]

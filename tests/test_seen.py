@@ -1,0 +1,122 @@
+"""What the recordings say about the aircraft (`seen/`): read from real FR24 files and from
+aircraft.json snapshots, stored once, and used by whois, watchlists, itineraries and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tailwatch.cli import main
+from tailwatch.ingest.pipeline import ingest_files, read_file
+from tailwatch.schema import SEEN_SCHEMA
+from tailwatch.seen_store import read_seen, seen_root
+
+HBJMF = "34a8254b"  # Edelweiss A340-300 HB-JMF, address 4b1901, LSZH → MMUN
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def snapshot(now: float, entries: list[dict]) -> str:
+    return json.dumps({"now": now, "messages": 1000, "aircraft": entries})
+
+
+def a340(registration: str, **extra) -> dict:
+    """One readsb aircraft.json entry as readsb writes it with an aircraft database (README-json)."""
+    return {"hex": "4b1901", "type": "adsb_icao", "flight": "EDW24   ", "r": registration, "t": "A343",
+            "desc": "AIRBUS A-340-300", "ownOp": "", "year": "2003", "alt_baro": 35000, "gs": 480.0,
+            "track": 250.0, "lat": 46.5, "lon": 6.5, "seen_pos": 0.4, "mlat": [], "tisb": [], **extra}
+
+
+@pytest.fixture(scope="module")
+def fr24(traffic_samples: Path) -> Path:
+    return traffic_samples / "fr24"
+
+
+def test_fr24_claims(fr24: Path):
+    _, rejects = read_file(fr24 / f"{HBJMF}.json")
+    seen = rejects.seen
+    assert dict(seen.schema) == SEEN_SCHEMA and seen.height == 1
+    row = seen.row(0, named=True)
+    assert (row["icao24"], row["registration"], row["typecode"], row["description"]) == (
+        "4b1901", "HB-JMF", "A343", "Airbus A340-313")
+    assert (row["operator"], row["callsign"], row["origin"], row["destination"]) == (
+        "Edelweiss Air", "EDW24", "LSZH", "MMUN")
+    assert row["military"] is None and row["year"] is None  # FR24 says nothing of them: not known
+    assert row["first"] < row["last"] and row["source"] == "fr24" and row["file"].endswith(f"{HBJMF}.json")
+
+
+def test_aircraft_json_claims_and_position_source(tmp_path: Path):
+    """dbFlags bits (1 military, 2 interesting, 4 PIA, 8 LADD), absent dbFlags with a database entry
+    = no flag, no database fields = nothing claimed; empty text is null; how each position was got."""
+    path = tmp_path / "aircraft.json"
+    path.write_text(snapshot(1712400000.0, [
+        a340("HB-JMF"),  # no dbFlags written: readsb writes it only when it is not zero
+        {**a340("AE-1234", dbFlags=13), "hex": "ae1234", "type": "mlat", "mlat": ["lat", "lon", "gs"]},
+        {"hex": "3c6444", "type": "tisb_icao", "flight": "DLH1", "lat": 48.0, "lon": 9.0, "seen_pos": 1.0},
+        {"hex": "3c6445", "type": "adsc", "lat": 48.0, "lon": 9.0, "seen_pos": 1.0},
+        {"hex": "3c6446", "type": "mode_s", "lat": 48.0, "lon": 9.0, "seen_pos": 1.0},
+        {"hex": "3c6447", "lat": 48.0, "lon": 9.0, "seen_pos": 1.0},
+    ]))
+    frame, rejects = read_file(path)
+    how = dict(zip(frame["icao24"], frame["position_source"]))
+    assert how == {"4b1901": "adsb", "ae1234": "mlat", "3c6444": "tisb", "3c6445": "adsc", "3c6446": "other",
+                   "3c6447": None}
+    claims = {r["icao24"]: r for r in rejects.seen.to_dicts()}
+    assert set(claims) == {"4b1901", "ae1234"}  # a callsign alone is no claim
+    hb = claims["4b1901"]
+    assert hb["registration"] == "HB-JMF" and hb["operator"] is None and hb["year"] == 2003
+    assert [hb[f] for f in ("military", "interesting", "pia", "ladd")] == [False] * 4
+    mil = claims["ae1234"]
+    assert [mil[f] for f in ("military", "interesting", "pia", "ladd")] == [True, False, True, True]
+    assert hb["first"] == hb["last"] and hb["first"].timestamp() == 1712400000.0
+
+
+def test_aircraft_json_series_read_together_claims_alike(tmp_path: Path):
+    from tailwatch.ingest.aircraft_json import READER
+    from tailwatch.ingest.base import Rejects
+
+    paths = []
+    for k, reg in enumerate(("HB-JMF", "HB-JMF", "9H-BIG")):
+        path = tmp_path / f"{k}.json"
+        path.write_text(snapshot(1712400000.0 + 600 * k, [a340(reg), {"hex": "3c6444", "lat": 48.0, "lon": 9.0}]))
+        paths.append(path)
+    together = [Rejects() for _ in paths]
+    frames = READER.read_many(paths, together)
+    for path, frame, rejects in zip(paths, frames, together):
+        alone = Rejects()
+        assert frame.equals(pl.concat(list(READER.read(path, alone))))
+        assert rejects.seen.equals(alone.seen) and rejects.seen.height == 1
+
+
+def test_ingest_writes_claims_once(fr24: Path, tmp_path: Path):
+    archive = tmp_path / "archive"
+    flights = sorted(fr24.glob("*.json"))
+    assert all(s.error is None for s in ingest_files(flights, archive))
+    files = sorted(seen_root(archive).rglob("*.parquet"))
+    assert len(files) == 4 and all(f.parent.name.startswith("date=") for f in files)
+    before = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in files}
+    again = ingest_files(flights, archive)
+    assert all(s.skipped for s in again)
+    assert {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in sorted(seen_root(archive).rglob("*.parquet"))} == before
+    # the manifest gone (as after a crash between claims and manifest): re-read, same files, no second copy
+    for manifest in (archive / "_ingested").glob("*.json"):
+        os.remove(manifest)
+    ingest_files(flights, archive)
+    assert sorted(seen_root(archive).rglob("*.parquet")) == files
+    claims = read_seen(archive)
+    assert claims.height == 4 and claims["icao24"].n_unique() == 4
+    assert read_seen(archive, registrations=["hbjmf"])["icao24"].to_list() == ["4b1901"]
+    assert read_seen(archive, icao24s=["4BAAC6"])["registration"].to_list() == ["TC-JVF"]
+    assert read_seen(tmp_path / "nothing").height == 0
