@@ -120,3 +120,56 @@ def test_ingest_writes_claims_once(fr24: Path, tmp_path: Path):
     assert read_seen(archive, registrations=["hbjmf"])["icao24"].to_list() == ["4b1901"]
     assert read_seen(archive, icao24s=["4BAAC6"])["registration"].to_list() == ["TC-JVF"]
     assert read_seen(tmp_path / "nothing").height == 0
+
+
+@pytest.fixture(scope="module")
+def archive(fr24: Path, tmp_path_factory) -> Path:
+    """The four real FR24 flights and nothing else: no registry, no list."""
+    arc = tmp_path_factory.mktemp("seen") / "archive"
+    assert all(s.error is None for s in ingest_files(sorted(fr24.glob("*.json")), arc))
+    return arc
+
+
+def test_whois_registration_from_the_data_alone(capsys, archive: Path):
+    code, _, err = run(capsys, "whois", "HB-JMF")
+    assert code == 1 and "no address" in err  # no archive: nothing knows HB-JMF
+    code, out, err = run(capsys, "whois", "HB-JMF", "--archive", str(archive), "--format", "json")
+    assert code == 0, err
+    ident = json.loads(out)
+    assert ident["icao24"] == "4b1901" and ident["typecode"] == "A343" and ident["operator"] == "Edelweiss Air"
+    assert ident["found_by"]["icao24"] == f"the recording's own field ({ident['recorded_flights'][0]['file']})"
+    assert ident["recorded_flights"][0]["file"].endswith(f"fr24/{HBJMF}.json")
+    assert ident["recorded_flights"] == [{
+        "callsign": "EDW24", "origin": "LSZH", "destination": "MMUN", "first": "2024-04-06T10:43:07Z",
+        "last": "2024-04-06T21:42:37Z", "source": "fr24", "file": ident["recorded_flights"][0]["file"],
+        "evidence": "the recording's own claim, not observed"}]
+    code, out, err = run(capsys, "whois", "4b1901", "--archive", str(archive))
+    assert code == 0, err
+    lines = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+    assert lines["registration"].startswith("HB-JMF (the recording's own field (") and f"{HBJMF}.json" in lines["registration"]
+    assert lines["type"].startswith("A343 (the recording's own field (")
+    assert lines["recorded"].startswith("HB-JMF A343 (Airbus A340-313), Edelweiss Air")
+    assert lines["recorded flight"].startswith("EDW24 LSZH → MMUN")
+
+
+def test_ranked_below_rules(capsys, archive: Path):
+    """TC-JVF: the Turkish allocation rule gives the address; the recording agrees and gives the type."""
+    code, out, err = run(capsys, "whois", "TC-JVF", "--archive", str(archive), "--format", "json")
+    assert code == 0, err
+    ident = json.loads(out)
+    assert ident["icao24"] == "4baac6" and ident["found_by"]["icao24"].startswith("rule")
+    assert "recorded" not in ident["found_by"]  # the recording names the same address
+    assert ident["typecode"] == "B738" and ident["found_by"]["typecode"].startswith("the recording's own field")
+
+
+def test_watchlist_resolves_by_recorded_registration(capsys, archive: Path, tmp_path: Path):
+    listing = tmp_path / "list.csv"
+    listing.write_text("registration,note\nHB-JMF,seen only in a recording\nZZ-NONE,nowhere\n")
+    code, _, err = run(capsys, "watchlist", "import", str(listing), "--archive", str(archive))
+    assert code == 0, err
+    code, out, err = run(capsys, "watchlist", "show", "--archive", str(archive), "--no-seed", "--format", "json")
+    assert code == 0, err
+    rows = {r["registrations"][0]: r for r in json.loads(out)}
+    assert rows["HB-JMF"]["icao24"] == "4b1901" and rows["HB-JMF"]["confidence"] == 0.8
+    assert rows["HB-JMF"]["evidence"].startswith("the recording's own field (") and "HB-JMF, 2024-04-06T10:43:07Z" in rows["HB-JMF"]["evidence"]
+    assert rows["ZZ-NONE"]["icao24"] is None

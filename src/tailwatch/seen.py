@@ -85,12 +85,18 @@ def claims(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def recorded(claims_of_one: pl.DataFrame) -> dict | None:
-    """What the recordings last said of ONE address: each field's newest non-null value with the
-    file it came from (`{"registration": ..., "typecode": ..., "sources": {field: file}}`), None
-    when they said nothing."""
+    """What the recordings last said of ONE address: the registration of its newest claim, and each
+    field's newest non-null value among the claims made under that registration (or under none), with
+    the file it came from (`{"registration": ..., "typecode": ..., "sources": {field: ...}}`); None when
+    they said nothing. Fields of claims under another registration are not mixed in: a re-registered
+    aircraft's old type or flags stay in its timeline."""
     if claims_of_one.height == 0:
         return None
     ordered = claims_of_one.sort("last", "first", nulls_last=False)
+    named = ordered.filter(pl.col("registration").is_not_null())
+    if named.height:
+        current = named["registration"][-1]
+        ordered = ordered.filter(pl.col("registration").is_null() | (pl.col("registration") == current))
     out: dict = {}
     sources: dict[str, str] = {}
     for name in ("registration", "typecode", "description", "operator", "year", *FLAGS):

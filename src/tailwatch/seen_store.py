@@ -83,4 +83,15 @@ def select_claims(frame: pl.LazyFrame | pl.DataFrame, icao24s: list[str] | None 
     return frame.filter(cond)
 
 
-__all__ = ["SEEN_DIR", "read_seen", "key_of", "registration_key", "select_claims", "seen_root", "write_seen"]
+def claims_about(archive: Path | None, claims: pl.DataFrame | None, icao24s: list[str] | None = None,
+                 registrations: list[str] | None = None) -> pl.DataFrame:
+    """The recordings' claims about these addresses or registrations: from `claims` when the caller
+    gathered them (input files, an engine's one query for many aircraft), else from the archive."""
+    if claims is not None:
+        return select_claims(claims, icao24s, registrations)
+    if archive is None:
+        return empty_seen()
+    return read_seen(archive, icao24s, registrations)
+
+
+__all__ = ["claims_about", "SEEN_DIR", "read_seen", "key_of", "registration_key", "select_claims", "seen_root", "write_seen"]
