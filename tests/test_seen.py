@@ -173,3 +173,96 @@ def test_watchlist_resolves_by_recorded_registration(capsys, archive: Path, tmp_
     assert rows["HB-JMF"]["icao24"] == "4b1901" and rows["HB-JMF"]["confidence"] == 0.8
     assert rows["HB-JMF"]["evidence"].startswith("the recording's own field (") and "HB-JMF, 2024-04-06T10:43:07Z" in rows["HB-JMF"]["evidence"]
     assert rows["ZZ-NONE"]["icao24"] is None
+
+
+def itinerary_json(capsys, *argv: str) -> dict:
+    code, out, err = run(capsys, "itinerary", *argv, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_itinerary_by_registration_on_input_and_archive(capsys, fr24: Path, archive: Path):
+    """`--aircraft HB-JMF` on the FR24 file itself and on the archive it was ingested into: the
+    address, registration and type come from the recording; its own airports stand beside the
+    observed ones as a claim, never in their place."""
+    on_input = itinerary_json(capsys, "--input", str(fr24 / f"{HBJMF}.json"), "--aircraft", "HB-JMF")
+    on_archive = itinerary_json(capsys, "--archive", str(archive), "--aircraft", "HB-JMF")
+    for doc in (on_input, on_archive):
+        ac = doc["aircraft"]
+        assert (ac["icao24"], ac["registration"], ac["typecode"], ac["country"]) == ("4b1901", "HB-JMF", "A343", "CH")
+        assert ac["found_by"]["typecode"].startswith("the recording's own field (")
+        assert doc["airlift"]["type"] == "A343"  # the type reached the payload step (the table has no A340-300)
+        assert [(f["origin"], f["destination"], f["evidence"]) for f in ac["recorded_flights"]] == [
+            ("LSZH", "MMUN", "the recording's own claim, not observed")]
+        assert doc["route"]["airports"] == ["LSZH", "MMUN"]  # what the points show
+    assert on_input["legs"] == on_archive["legs"]
+    # a window holding part of the flight keeps the flight's recorded airports (`resolve.in_window`)
+    code, out, _ = run(capsys, "itinerary", "--archive", str(archive), "--aircraft", "4b1901",
+                       "--start", "2024-04-06T20:00:00Z", "--format", "json")
+    assert code == 0 and json.loads(out)["aircraft"]["recorded_flights"][0]["origin"] == "LSZH"  # overlaps
+    code, _, err = run(capsys, "itinerary", "--input", str(fr24 / f"{HBJMF}.json"), "--aircraft", "ZZ-NONE")
+    assert code == 1 and "no address known" in err
+
+
+def test_fr24_itinerary_with_a_known_type_has_payload(capsys, fr24: Path, tmp_path: Path):
+    """The real HB-JMF track with its file's type field set to one the payload table knows (B744: the
+    table holds no type of the four FR24 samples): the legs get a payload figure from the data's type."""
+    doc = json.loads((fr24 / f"{HBJMF}.json").read_text())
+    doc["result"]["response"]["data"]["flight"]["aircraft"]["model"]["code"] = "B744"
+    path = tmp_path / "hbjmf-b744.json"
+    path.write_text(json.dumps(doc))
+    itin = itinerary_json(capsys, "--input", str(path), "--aircraft", "HB-JMF")
+    assert itin["aircraft"]["typecode"] == "B744" and itin["airlift"]["known"] is True
+    leg = next(leg for leg in itin["legs"] if leg["origin"] and leg["destination"])
+    assert leg["max_payload_t"] is not None and leg["max_payload_t"] > 0
+
+
+def test_timeline_of_a_registration_change(capsys, tmp_path: Path):
+    """Two aircraft.json snapshots a year apart: the address 4b1901 is HB-JMF, then 9H-ABC (re-flagged),
+    and a second aircraft carries the old registration HB-JMF afterwards on another address."""
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    (folder / "a.json").write_text(snapshot(1712400000.0, [a340("HB-JMF")]))
+    (folder / "b.json").write_text(snapshot(1743936000.0, [a340("9H-ABC", flight="AMC101"),
+                                                            {**a340("HB-JMF"), "hex": "4b1a00", "lat": 47.1}]))
+    archive = tmp_path / "archive"
+    assert all(s.error is None for s in ingest_files(sorted(folder.iterdir()), archive))
+    code, out, err = run(capsys, "whois", "4b1901", "--archive", str(archive), "--format", "json")
+    assert code == 0, err
+    ident = json.loads(out)
+    assert [(e["registration"], e["first"], e["last"]) for e in ident["identity_history"]] == [
+        ("HB-JMF", "2024-04-06T10:40:00Z", "2024-04-06T10:40:00Z"),
+        ("9H-ABC", "2025-04-06T10:40:00Z", "2025-04-06T10:40:00Z")]
+    assert ident["identity_changes"] == "the recordings name address 4b1901 as HB-JMF, then 9H-ABC"
+    assert ident["registration"] == "9H-ABC" and ident["found_by"]["registration"].endswith("b.json)")
+    # by registration: the newest address named, the older one in the timeline
+    code, out, err = run(capsys, "whois", "HB-JMF", "--archive", str(archive), "--format", "json")
+    ident = json.loads(out)
+    assert ident["icao24"] == "4b1a00"
+    assert [(e["icao24"], e["registration"]) for e in ident["identity_history"]] == [
+        ("4b1901", "HB-JMF"), ("4b1a00", "HB-JMF")]
+    code, out, err = run(capsys, "whois", "4b1901", "--archive", str(archive))
+    assert "identity change\tthe recordings name address 4b1901 as HB-JMF, then 9H-ABC" in out
+    assert out.count("identity timeline\t") == 2
+    docs = itinerary_json(capsys, "--archive", str(archive), "--aircraft", "4b1901")
+    assert [e["registration"] for e in docs["aircraft"]["identity_history"]] == ["HB-JMF", "9H-ABC"]
+    assert docs["aircraft"]["identity_changes"].startswith("the recordings name address 4b1901")
+
+
+def test_serve_search_and_aircraft_page(archive: Path):
+    import httpx
+    from test_web_serve import Served
+
+    server = Served(archive)
+    try:
+        with httpx.Client(base_url=server.base, timeout=60, trust_env=False) as c:
+            hits = c.get("/api/search", params={"q": "HB-JMF"}).json()["aircraft"]
+            assert [h["icao24"] for h in hits] == ["4b1901"] and hits[0]["points"] > 0
+            assert hits[0]["matched"][0].startswith("registration (the recording's own field (")
+            ident = c.get("/api/aircraft/4b1901").json()["identity"]
+            assert ident["registration"] == "HB-JMF" and ident["recorded"]["typecode"] == "A343"
+            assert [e["registration"] for e in ident["identity_history"]] == ["HB-JMF"]
+            page = c.get("/static/investigate.js").text
+            assert "Identity timeline" in page and "recorded_flights" in page
+    finally:
+        assert server.stop() == 0
