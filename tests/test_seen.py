@@ -270,3 +270,30 @@ def test_serve_search_and_aircraft_page(archive: Path):
             assert "Identity timeline" in page and "recorded_flights" in page
     finally:
         assert server.stop() == 0
+
+
+def test_aircraft_page_shows_the_recorded_identity_in_chromium(archive: Path, tmp_path: Path):
+    """The serve aircraft page in headless Chromium: the recorded identity, its timeline and the
+    flight's recorded airports, marked as the recording's claim; no console error."""
+    from browser import browser_page
+    from test_web_serve import Served
+
+    server = Served(archive)
+    errors: list[str] = []
+    outside: list[str] = []
+    try:
+        with browser_page(server.base, tmp_path, errors, outside) as page:
+            page.goto(server.base + "aircraft/4b1901", wait_until="load")
+            page.wait_for_selector("table.identity-timeline tbody tr", timeout=30_000)
+            text = page.locator("#identity").inner_text()
+            timeline = page.locator("table.identity-timeline tbody tr").all_inner_texts()
+            flights = page.locator("table.recorded-flights tbody tr").all_inner_texts()
+    finally:
+        assert server.stop() == 0
+    assert not errors and not outside
+    assert "HB-JMF" in text.splitlines()[0] and "A343" in text
+    assert "Recorded identity (the recordings' own fields)" in text and "Edelweiss Air" in text
+    assert "the recording's own field (" in text
+    assert len(timeline) == 1 and "HB-JMF" in timeline[0] and "fr24" in timeline[0]
+    assert len(flights) == 1 and "LSZH" in flights[0] and "MMUN" in flights[0]
+    assert "the recording's own claim, not observed" in text
