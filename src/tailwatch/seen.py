@@ -31,6 +31,10 @@ EVIDENCE = "the recording's own field"
 ISO = "%Y-%m-%dT%H:%M:%SZ"  # times in the timeline as every JSON output writes them
 
 
+# rows in a fixed order (every column), so the same source always writes the same bytes
+ORDER = ["icao24", "first", "last", *(c for c in SEEN_SCHEMA if c not in ("icao24", "first", "last"))]
+
+
 def empty_seen() -> pl.DataFrame:
     return pl.DataFrame(schema=SEEN_SCHEMA)
 
@@ -81,7 +85,7 @@ def claims(rows: pl.DataFrame) -> pl.DataFrame:
         return empty_seen()
     keys = [c for c in SEEN_SCHEMA if c not in ("first", "last")]
     return (frame.group_by(keys).agg(pl.col("first").min(), pl.col("last").max())
-            .select(list(SEEN_SCHEMA)).sort("icao24", "first", "registration", nulls_last=True))
+            .select(list(SEEN_SCHEMA)).sort(ORDER, nulls_last=True))
 
 
 def recorded(claims_of_one: pl.DataFrame) -> dict | None:

@@ -17,7 +17,7 @@ import polars as pl
 
 from tailwatch.archive_layout import day_files
 from tailwatch.schema import SEEN_SCHEMA
-from tailwatch.seen import empty_seen
+from tailwatch.seen import ORDER, empty_seen
 
 SEEN_DIR = "seen"
 
@@ -40,7 +40,7 @@ def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
         folder = seen_root(archive) / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{digest}.parquet"
-        _atomic_write(part.drop("_day").sort("icao24", "first"), target)
+        _atomic_write(part.drop("_day").sort(ORDER, nulls_last=True), target)
         out.append(target)
     return out
 
@@ -57,7 +57,7 @@ def read_seen(archive: Path | None, icao24s: list[str] | None = None,
     if not files:
         return empty_seen()
     frame = pl.scan_parquet(files, schema=SEEN_SCHEMA, missing_columns="insert", extra_columns="ignore")
-    return select_claims(frame, icao24s, registrations).collect().sort("icao24", "first")
+    return select_claims(frame, icao24s, registrations).collect().sort(ORDER, nulls_last=True)
 
 
 def registration_key(expr: pl.Expr) -> pl.Expr:
