@@ -181,7 +181,7 @@ def itinerary_json(capsys, *argv: str) -> dict:
     return json.loads(out)
 
 
-def test_itinerary_by_registration_on_input_and_archive(capsys, fr24: Path, archive: Path):
+def test_itinerary_by_registration_on_input_and_archive(capsys, fr24: Path, archive: Path, tmp_path: Path):
     """`--aircraft HB-JMF` on the FR24 file itself and on the archive it was ingested into: the
     address, registration and type come from the recording; its own airports stand beside the
     observed ones as a claim, never in their place."""
@@ -200,6 +200,10 @@ def test_itinerary_by_registration_on_input_and_archive(capsys, fr24: Path, arch
     code, out, _ = run(capsys, "itinerary", "--archive", str(archive), "--aircraft", "4b1901",
                        "--start", "2024-04-06T20:00:00Z", "--format", "json")
     assert code == 0 and json.loads(out)["aircraft"]["recorded_flights"][0]["origin"] == "LSZH"  # overlaps
+    listing = tmp_path / "by-registration.csv"
+    listing.write_text("registration,note\nHB-JMF,named in the file only\n")
+    by_list = itinerary_json(capsys, "--input", str(fr24 / f"{HBJMF}.json"), "--watchlist", str(listing))
+    assert by_list["aircraft"]["icao24"] == "4b1901" and by_list["legs"] == on_input["legs"]
     code, _, err = run(capsys, "itinerary", "--input", str(fr24 / f"{HBJMF}.json"), "--aircraft", "ZZ-NONE")
     assert code == 1 and "no address known" in err
 
