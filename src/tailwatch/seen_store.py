@@ -2,10 +2,12 @@
 
 What the recordings themselves say about an aircraft (registration, type, operator, database
 flags, the flight's own origin and destination: `tailwatch.seen`), kept beside `points/` and
-`heard/` with exactly `schema.SEEN_SCHEMA`. One file per ingested source and day (the day of a
-claim's `first` time), written atomically before the source's manifest and keyed by the source's
-digest, so re-ingesting a file rewrites the same files and adds nothing. The table is small (a few
-rows per source), so `read_seen` scans every file and lets Parquet statistics prune by address.
+`heard/` with exactly `schema.SEEN_SCHEMA`. One file per day (the day of a claim's `first` time)
+for each source, or for each batch of sources the ingest commits together (thousands of
+`aircraft.json` snapshots or trace files: a synced write per file would cost more than reading
+them), named by the source's digest or a digest of the batch's, written atomically before the
+manifests: re-ingesting writes nothing (the sources are skipped) or the same files. The table is
+small, so `read_seen` scans every file and lets Parquet statistics prune by address.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
     return out
 
 
+def write_seen_many(archive: Path, digests: list[str], claims: list[pl.DataFrame]) -> list[Path]:
+    """The claims of several sources committed together, one file per day named by a digest of their
+    digests (one source: its own digest, as `write_seen`), so a batch read again writes the same file.
+    A batch read again in another grouping (after a crash before its manifests) writes another file
+    holding the same rows: `read_seen` reads each distinct row once."""
+    if len(digests) == 1:
+        return write_seen(archive, claims[0], digests[0])
+    import xxhash
+
+    name = xxhash.xxh3_128("\n".join(sorted(digests)).encode()).hexdigest()
+    return write_seen(archive, pl.concat(claims), name)
+
+
 def read_seen(archive: Path | None, icao24s: list[str] | None = None,
               registrations: list[str] | None = None) -> pl.DataFrame:
     """Claims of the archive (none for archives written before the table existed), only those of
@@ -57,7 +72,7 @@ def read_seen(archive: Path | None, icao24s: list[str] | None = None,
     if not files:
         return empty_seen()
     frame = pl.scan_parquet(files, schema=SEEN_SCHEMA, missing_columns="insert", extra_columns="ignore")
-    return select_claims(frame, icao24s, registrations).collect().sort(ORDER, nulls_last=True)
+    return select_claims(frame, icao24s, registrations).unique().collect().sort(ORDER, nulls_last=True)
 
 
 def registration_key(expr: pl.Expr) -> pl.Expr:
@@ -94,4 +109,4 @@ def claims_about(archive: Path | None, claims: pl.DataFrame | None, icao24s: lis
     return read_seen(archive, icao24s, registrations)
 
 
-__all__ = ["claims_about", "SEEN_DIR", "read_seen", "key_of", "registration_key", "select_claims", "seen_root", "write_seen"]
+__all__ = ["claims_about", "write_seen_many", "SEEN_DIR", "read_seen", "key_of", "registration_key", "select_claims", "seen_root", "write_seen"]
