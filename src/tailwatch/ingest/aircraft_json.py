@@ -185,9 +185,8 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Text fields of aircraft entries (and each row's snapshot time `_now`) → canonical points."""
     frame = frame.with_columns(pl.col(n).cast(t, strict=False) for n, t in FIELDS.items() if n in frame.columns)
     frame = frame.with_columns(pl.lit(None, t).alias(n) for n, t in FIELDS.items() if n not in frame.columns)
-    frame = frame.with_columns(pl.lit(None, pl.String).alias("type") for _ in [1] if "type" not in frame.columns)
-    frame = frame.with_columns(pl.lit(None, pl.Boolean).alias(f"_{n}_lat") for n in LIST_FIELDS
-                               if f"_{n}_lat" not in frame.columns)
+    absent = {"type": pl.String(), **{f"_{n}_lat": pl.Boolean() for n in LIST_FIELDS}}
+    frame = frame.with_columns(pl.lit(None, t).alias(n) for n, t in absent.items() if n not in frame.columns)
     alt = pl.coalesce(pl.col("alt_baro"), pl.col("altitude"))
     return frame.select(
         sane_time(
@@ -231,9 +230,7 @@ def _position_source() -> pl.Expr:
 
 def _claims(rows: pl.DataFrame) -> pl.DataFrame:
     """The database fields of each entry (with `_now` and `file`) as SEEN_SCHEMA claims."""
-    from tailwatch.seen import claims, db_flags
-
-    from tailwatch.seen import empty_seen
+    from tailwatch.seen import claims, db_flags, empty_seen
 
     database = [n for n in IDENTITY_FIELDS if n != "type" and n in rows.columns]
     if not database or rows.select(pl.any_horizontal(pl.col(n).is_not_null() for n in database).any()).item() is not True:
