@@ -26,7 +26,7 @@ from tailwatch.identity.registrations import (
 )
 from tailwatch.identity.registry import by_icao24, by_registration, key_of, registry
 from tailwatch.identity.watchlist import archive_watchlist
-from tailwatch.seen import EVIDENCE, changes, empty_seen, recorded, timeline
+from tailwatch.seen import EVIDENCE, ISO, changes, empty_seen, recorded, timeline
 from tailwatch.seen_store import claims_about, key_of as seen_key
 
 _HEX = re.compile(r"~?[0-9a-fA-F]{6}")
@@ -51,10 +51,9 @@ def recorded_flights(claims: pl.DataFrame) -> list[dict]:
     rows = claims.filter(pl.col("origin").is_not_null() | pl.col("destination").is_not_null())
     if rows.height == 0:
         return []
-    iso = "%Y-%m-%dT%H:%M:%SZ"
     return rows.sort("first").select(
         "callsign", "origin", "destination",
-        pl.col("first").dt.convert_time_zone("UTC").dt.strftime(iso), pl.col("last").dt.convert_time_zone("UTC").dt.strftime(iso),
+        pl.col("first").dt.convert_time_zone("UTC").dt.strftime(ISO), pl.col("last").dt.convert_time_zone("UTC").dt.strftime(ISO),
         "source", "file").unique(maintain_order=True).with_columns(
         pl.lit("the recording's own claim, not observed").alias("evidence")).to_dicts()
 

@@ -73,9 +73,10 @@ def in_window(ident: dict | None, start: datetime | None, end: datetime | None) 
     that overlap [start, end]: an itinerary shows those of its own window."""
     if not ident or not ident.get("recorded_flights") or (start is None and end is None):
         return ident
-    iso = "%Y-%m-%dT%H:%M:%SZ"
-    lo = start.astimezone(timezone.utc).strftime(iso) if start is not None else None
-    hi = end.astimezone(timezone.utc).strftime(iso) if end is not None else None
+    from tailwatch.seen import ISO
+
+    lo = start.astimezone(timezone.utc).strftime(ISO) if start is not None else None
+    hi = end.astimezone(timezone.utc).strftime(ISO) if end is not None else None
     flights = [f for f in ident["recorded_flights"]
                if (lo is None or f["last"] >= lo) and (hi is None or f["first"] <= hi)]
     return {**ident, "recorded_flights": flights}
