@@ -36,7 +36,7 @@ def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
     if claims.height == 0:
         return []
     out = []
-    frame = claims.select(pl.col(c).cast(t) for c, t in SEEN_SCHEMA.items())
+    frame = _exactly(claims).filter(pl.col("first").is_not_null())  # a claim is dated (its day is its partition)
     days = frame.with_columns(pl.col("first").dt.date().alias("_day"))
     for (day,), part in days.partition_by("_day", as_dict=True).items():
         folder = seen_root(archive) / f"date={day.isoformat()}"
@@ -57,7 +57,13 @@ def write_seen_many(archive: Path, digests: list[str], claims: list[pl.DataFrame
     import xxhash
 
     name = xxhash.xxh3_128("\n".join(sorted(digests)).encode()).hexdigest()
-    return write_seen(archive, pl.concat(claims), name)
+    # each reader's frame as SEEN_SCHEMA exactly (column order, dtypes), then stacked
+    return write_seen(archive, pl.concat([_exactly(c) for c in claims]), name)
+
+
+def _exactly(claims: pl.DataFrame) -> pl.DataFrame:
+    return claims.select(pl.col(c).cast(t, strict=False) if c in claims.columns else pl.lit(None, t).alias(c)
+                         for c, t in SEEN_SCHEMA.items())
 
 
 def read_seen(archive: Path | None, icao24s: list[str] | None = None,
