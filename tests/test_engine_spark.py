@@ -227,6 +227,29 @@ def test_spark_ingest_writes_the_archive_duckdb_reads(spark, capsys, traffic_sam
     assert duck.summary_by_aircraft(by_spark).equals(spark.summary_by_aircraft(by_duck))
 
 
+def test_identity_from_the_recordings_alike(spark, capsys, archive: Path, traffic_samples: Path, tmp_path: Path):
+    """An FR24 file's own registration and type (`seen/` claims): the itinerary by registration is
+    the same document on DuckDB and Spark, and the Spark ingest writes the claims DuckDB's writes."""
+    from tailwatch.seen_store import read_seen
+
+    duck, sprk = both(capsys, "itinerary", "--archive", str(archive), "--aircraft", "HB-JMF", "--format", "json")
+    assert duck == sprk
+    ac = json.loads(sprk)["aircraft"]
+    assert (ac["icao24"], ac["registration"], ac["typecode"]) == ("4b1901", "HB-JMF", "A343")
+    assert ac["recorded_flights"][0]["origin"] == "LSZH" and ac["identity_history"][0]["registration"] == "HB-JMF"
+    flights = sorted((traffic_samples / "fr24").glob("*.json"))
+    by_spark = tmp_path / "spark"
+    assert all(s.error is None for s in spark.ingest(flights, by_spark))
+    want = read_seen(archive).filter(pl.col("source") == "fr24")
+    got = read_seen(by_spark)
+    name = pl.col("file").str.split("/").list.last()
+    assert got.height == 4 and got.with_columns(name).equals(want.with_columns(name))
+    days = {p.parent.name for p in (by_spark / "seen").rglob("*.parquet")}
+    assert len(days) == 4 and days <= {p.parent.name for p in (archive / "seen").rglob("*.parquet")}
+    again = spark.ingest(flights, by_spark)  # nothing new: no second copy of any claim
+    assert all(s.skipped for s in again) and read_seen(by_spark).equals(got)
+
+
 def test_bad_engine_is_bad_input(capsys, archive: Path):
     code, _, err = run(capsys, "scan", "--archive", str(archive), "--engine", "flink")
     assert code == 2 and "--engine must be one of duckdb, spark" in err

@@ -17,10 +17,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Lowest first. A module belongs to the layer of its longest matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("tailwatch", "tailwatch.schema", "tailwatch.errors", "tailwatch.files", "tailwatch.times",
-                "tailwatch.heard", "tailwatch.geo", "tailwatch.identity.icao_blocks",
+                "tailwatch.heard", "tailwatch.seen", "tailwatch.geo", "tailwatch.identity.icao_blocks",
                 "tailwatch.identity.registrations")),
     ("readers", ("tailwatch.ingest", "tailwatch.archive", "tailwatch.archive_layout", "tailwatch.archive_lock",
-                 "tailwatch.heard_store",
+                 "tailwatch.heard_store", "tailwatch.seen_store",
                  "tailwatch.identity.registry", "tailwatch.identity.store", "tailwatch.identity.sanctions",
                  "tailwatch.identity.watchlist", "tailwatch.identity.lookup", "tailwatch.identity.resolve",
                  "tailwatch.identity.ofac", "tailwatch.identity.ftm",
@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 # the pure core does no I/O: no engines, no file or archive access of its own
-CORE_FORBIDDEN = ("duckdb", "pyspark", "httpx", "socket", "tailwatch.archive", "tailwatch.heard_store")
+CORE_FORBIDDEN = ("duckdb", "pyspark", "httpx", "socket", "tailwatch.archive", "tailwatch.heard_store",
+                  "tailwatch.seen_store")
 
 
 def modules() -> dict[str, tuple[Path, bool]]:

@@ -32,9 +32,10 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
 
 
 def load_inputs(inputs: list[Path], start: datetime | None, end: datetime | None, skipped: list[str],
-                heard: list[pl.DataFrame]) -> pl.DataFrame:
+                heard: list[pl.DataFrame], claims: list[pl.DataFrame] | None = None) -> pl.DataFrame:
     """Points of every input file in [start, end], sorted; `skipped` gains a line per file with rejected
-    records, `heard` the heard minutes of the Mode S files."""
+    records, `heard` the heard minutes of the Mode S files, `claims` (when given) the identity claims
+    the files make (`tailwatch.seen`)."""
     from tailwatch.ingest.pipeline import read_file
 
     frames = []
@@ -45,6 +46,8 @@ def load_inputs(inputs: list[Path], start: datetime | None, end: datetime | None
         frames.append(frame)
         if isinstance(rejects.heard, pl.DataFrame):
             heard.append(rejects.heard)
+        if claims is not None and isinstance(rejects.seen, pl.DataFrame):
+            claims.append(rejects.seen)
         if rejects.total:  # bad records are skipped, never silently
             reasons = ", ".join(f"{reason}: {n}" for reason, n in rejects.counts.most_common())
             skipped.append(f"input {path}: {rejects.total} record(s) skipped ({reasons}); first: "
@@ -62,15 +65,22 @@ def load_inputs(inputs: list[Path], start: datetime | None, end: datetime | None
 def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watchlist: Path | None,
                            start: datetime | None, end: datetime | None,
                            on_stage: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-    """The pure step on each aircraft of the input files (all of them unless some are named)."""
+    """The pure step on each aircraft of the input files (all of them unless some are named).
+
+    The files' own identity claims (an FR24 file's registration and type, a readsb database's
+    fields) stand for the archive's `seen/` table: a registration resolves from them, and an
+    aircraft's type reaches the payload model."""
     from tailwatch.engines.gather import unseen_note
-    from tailwatch.identity.resolve import identity_or_none, wanted_aircraft
+    from tailwatch.identity.resolve import identity_or_none, in_window, wanted_aircraft
+    from tailwatch.seen import empty_seen
 
     notes: list[str] = []
-    wanted = wanted_aircraft(None, aircraft, watchlist, notes)
-    hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
     heard: list[pl.DataFrame] = []
-    everyone = load_inputs(inputs, start, end, notes, heard)
+    said: list[pl.DataFrame] = []
+    everyone = load_inputs(inputs, start, end, notes, heard, said)
+    claims = pl.concat(said) if said else empty_seen()
+    wanted = wanted_aircraft(None, aircraft, watchlist, notes, claims)
+    hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
     points = everyone if hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
     if points.height == 0:
         raise NoAircraft("no points for " + (", ".join(hexes) if hexes else "any aircraft") + " in the data")
@@ -81,7 +91,7 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     frames: dict[str, pl.DataFrame] = {}
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
         around = Surroundings(
-            aircraft=by_hex.get(icao24) or identity_or_none(icao24, None),
+            aircraft=in_window(by_hex.get(icao24) or identity_or_none(icao24, None, claims), start, end),
             heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
             others=everyone.filter(pl.col("icao24") != icao24), end=end, notes=tuple(notes))
         doc, itin = itinerary_of(pts, around, on_stage)

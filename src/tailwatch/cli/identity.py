@@ -132,9 +132,12 @@ def whois(
          or "unknown"),
         *([("rule", found["rule"])] if "rule" in found else []),
         ("military block", {True: "yes", False: "no", None: "unknown"}[ident["military_block"]]),
-        ("type", ident["typecode"] or ident["model"] or "unknown"),
-        ("operator", ident["operator"] or "unknown"),
+        ("type", (ident["typecode"] or ident["model"] or "unknown")
+         + (f"  ({found['typecode']})" if "typecode" in found else "")),
+        ("operator", (ident["operator"] or "unknown") + (f"  ({found['operator']})" if "operator" in found else "")),
         ("owner", ident["owner"] or "unknown"),
+        *([("recordings", found["recorded"])] if "recorded" in found else []),
+        *_recorded_rows(ident),
     ]
     for entry in ident["watchlists"]:
         rows.append(("list entry", f"{entry['list']} {entry['id']}: {entry['name'] or ''} — {entry['reason']}"
@@ -147,6 +150,33 @@ def whois(
     for k, v in rows:
         table.add_row(k, Text(v))
     print_table(console, table)
+
+
+def _recorded_rows(ident: dict) -> list[tuple[str, str]]:
+    """whois rows for what the recordings themselves say (`seen/` claims): the newest claim with its
+    source, the flights' own airports, and the identity timeline."""
+    rows: list[tuple[str, str]] = []
+    said = ident.get("recorded")
+    if said:
+        flags = ", ".join(f"{name} {'yes' if said[key] else 'no'}" for key, name in
+                          (("military", "military"), ("interesting", "interesting"), ("pia", "PIA"), ("ladd", "LADD"))
+                          if said.get(key) is not None)
+        text = " ".join(x for x in (said.get("registration"), said.get("typecode"),
+                                    f"({said['description']})" if said.get("description") else None) if x)
+        text += "".join(f", {x}" for x in (said.get("operator"), said.get("year") and f"built {said['year']}",
+                                           flags and f"flags: {flags}") if x)
+        sources = "; ".join(dict.fromkeys((said.get("sources") or {}).values()))
+        rows.append(("recorded", f"{text}  ({sources})"))
+    for f in ident.get("recorded_flights") or []:
+        rows.append(("recorded flight", f"{f['callsign'] or ''} {f['origin'] or '?'} → {f['destination'] or '?'} "
+                     f"{f['first']} … {f['last']} ({f['evidence']}: {f['file']})"))
+    for e in ident.get("identity_history") or []:
+        rows.append(("identity timeline", f"{e['first']} … {e['last']}  {e['icao24']}  {e['registration']}"
+                     + (f"  {e['typecode']}" if e.get("typecode") else "") + (f"  {e['operator']}" if e.get("operator") else "")
+                     + f"  ({len(e['files'])} recording(s): {', '.join(e['sources'])})"))
+    if ident.get("identity_changes"):
+        rows.append(("identity change", ident["identity_changes"]))
+    return rows
 
 
 @app.command()

@@ -46,7 +46,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
                 end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None
                 ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Itinerary JSON per aircraft (in address order) and each one's points with `leg`."""
-    from tailwatch.identity.resolve import identity_or_none
+    from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
     if every_aircraft:
@@ -63,7 +63,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     if not every_aircraft:
         notes += unseen_note(hexes, seen, start, end)
     by_hex = {a["icao24"]: a for a in wanted}
-    idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
+    idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
     history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     first, last = heard_window(points)
     heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query

@@ -49,10 +49,13 @@ def _ipc(frame: pl.DataFrame) -> bytes:
 
 
 def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int = DEFAULT_BATCH_ROWS,
+                claims: list[tuple[str, pl.DataFrame]] | None = None,
                 ) -> tuple[IngestSummary, str, Iterator[pl.DataFrame]]:
-    """Detect one file and stream its valid canonical batches; the summary fills as it is read."""
+    """Detect one file and stream its valid canonical batches; the summary fills as it is read.
+    The file's identity claims go to `claims` when given (the task writes them for all its files
+    at once), else to the archive as the file ends."""
     from tailwatch.ingest.detect import detect
-    from tailwatch.ingest.pipeline import _write_heard
+    from tailwatch.ingest.pipeline import _write_heard, _write_seen
     from tailwatch.ingest.reading import _source_digest
     from tailwatch.ingest.validate import valid_points
 
@@ -86,8 +89,12 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
         summary.reasons = dict(rejects.counts)
         summary.examples = list(rejects.examples)
         summary.time_assumed = rejects.time_assumed
-        if summary.error is None:  # a Mode S file's heard minutes, before the driver commits its manifest
+        if summary.error is None:  # heard minutes and identity claims, before the driver commits the manifest
             _write_heard(archive, rejects, digest)
+            if claims is None:
+                _write_seen(archive, rejects, digest)
+            elif isinstance(rejects.seen, pl.DataFrame) and rejects.seen.height:
+                claims.append((digest, rejects.seen))
 
     return summary, digest, batches()
 
@@ -100,10 +107,16 @@ def _by_day(index: int, batch: pl.DataFrame) -> Iterator[tuple[str, tuple[int, b
 
 def read_task(items: Iterator[tuple[int, str]], archive: str, icao24: str | None, settings: dict[str, str],
               summaries) -> Iterator[tuple[str, tuple[int, bytes]]]:
-    """Spark task: read its files, report each file's summary, hand on (day, (file, rows))."""
+    """Spark task: read its files, report each file's summary, hand on (day, (file, rows)). The
+    identity claims of all its files are written at its end, in one file per day (a synced write
+    per trace or snapshot file would cost more than reading it), before the driver commits any
+    manifest; if that write fails, its files fail."""
     os.environ.update(settings)
+    reported: list[tuple[int, IngestSummary, str]] = []
+    said: list[tuple[int, str, pl.DataFrame]] = []
     for index, name in items:
-        summary, digest, batches = read_source(Path(name), Path(archive), icao24)
+        claims: list[tuple[str, pl.DataFrame]] = []
+        summary, digest, batches = read_source(Path(name), Path(archive), icao24, claims=claims)
         held: list[pl.DataFrame] = []
         held_rows, streaming = 0, False
         for batch in batches:
@@ -120,7 +133,19 @@ def read_task(items: Iterator[tuple[int, str]], archive: str, icao24: str | None
         if summary.error is None:
             for part in held:
                 yield from _by_day(index, part)
-        summaries.add([(index, summary.as_dict(), digest)])
+        reported.append((index, summary, digest))
+        said.extend((index, d, frame) for d, frame in claims if summary.error is None)
+    if said:
+        from tailwatch.seen_store import write_seen_many
+
+        try:
+            write_seen_many(Path(archive), [d for _, d, _ in said], [frame for _, _, frame in said])
+        except OSError as exc:
+            failed = {index for index, _, _ in said}
+            for index, summary, _ in reported:
+                if index in failed:
+                    summary.error = f"{summary.path}: {exc}"
+    summaries.add([(index, summary.as_dict(), digest) for index, summary, digest in reported])
 
 
 def write_task(records: Iterator[tuple[str, tuple[int, bytes]]], archive: str) -> Iterator[tuple[int, int, int]]:

@@ -107,7 +107,7 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
                          start: datetime | None, end: datetime | None, every_aircraft: bool,
                          with_points: bool) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """The same documents, in the same order, as `engines.duckdb_itinerary.itineraries`."""
-    from tailwatch.identity.resolve import identity_or_none
+    from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted))
@@ -133,7 +133,7 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
     if not every_aircraft:
         notes += unseen_note(hexes, seen, start, end)
     by_hex = {a["icao24"]: a for a in wanted}
-    idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
+    idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
     history = engine.histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     others = others_in_boxes(engine, archive, boxes.filter(pl.col("start").is_not_null()).with_columns(  # type: ignore[union-attr]
         pl.col("start").dt.convert_time_zone("UTC"), pl.col("end").dt.convert_time_zone("UTC")))

@@ -1,11 +1,14 @@
 """Names an investigator gives (hex address, registration, watchlist file) → aircraft identities.
 
-A reader: it consults the archive's registries and parses the user's watchlist file, so both
-engines and the application resolve aircraft the same way before any point is read.
+A reader: it consults the archive's registries and its recordings' own claims (`seen/`), and
+parses the user's watchlist file, so both engines and the application resolve aircraft the same
+way before any point is read. Without an archive (`itinerary --input`), `claims` carries the
+claims of the input files themselves.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -13,11 +16,11 @@ import polars as pl
 from tailwatch.errors import BadInput, NoAircraft
 
 
-def resolve_aircraft(query: str, archive: Path | None) -> dict:
+def resolve_aircraft(query: str, archive: Path | None, claims: pl.DataFrame | None = None) -> dict:
     """The aircraft object for a hex address or registration (identity lookup when available)."""
     from tailwatch.identity.lookup import aircraft_identity, is_address
 
-    ident = aircraft_identity(query, archive)
+    ident = aircraft_identity(query, archive, claims)
     if ident and ident.get("icao24"):
         return ident
     if is_address(query):
@@ -26,21 +29,22 @@ def resolve_aircraft(query: str, archive: Path | None) -> dict:
     raise NoAircraft(f"{query}: no address known for this registration")
 
 
-def identity_or_none(icao24: str, archive: Path | None) -> dict | None:
+def identity_or_none(icao24: str, archive: Path | None, claims: pl.DataFrame | None = None) -> dict | None:
     """`resolve_aircraft`, or None when the identity cannot be had (it is optional enrichment)."""
     try:
-        return resolve_aircraft(icao24, archive)
+        return resolve_aircraft(icao24, archive, claims)
     except Exception:  # noqa: BLE001 - identity is optional enrichment here
         return None
 
 
-def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None = None) -> list[dict]:
+def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None = None,
+                       claims: pl.DataFrame | None = None) -> list[dict]:
     """Aircraft of a watchlist file; `notes` (when given) gains a line per unresolved entry (listed, never dropped)."""
     from tailwatch.identity.watchlist import load_watchlist
 
     if not path.exists():
         raise BadInput(f"{path}: no such file")
-    entries = load_watchlist(path, archive)
+    entries = load_watchlist(path, archive, claims)
     if notes is not None:
         for row in entries.filter(pl.col("icao24").is_null()).iter_rows(named=True):
             notes.append(f"watchlist {path.name}: entry {row['list']} {row['entry_id']} ({row['name']}) "
@@ -49,16 +53,41 @@ def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None
     out = []
     for h in hexes:
         try:
-            out.append(resolve_aircraft(h, archive))
+            out.append(resolve_aircraft(h, archive, claims))
         except NoAircraft:
             continue
     return out
 
 
 def wanted_aircraft(archive: Path | None, aircraft: list[str] | None, watchlist: Path | None,
-                    notes: list[str]) -> list[dict]:
+                    notes: list[str], claims: pl.DataFrame | None = None) -> list[dict]:
     """The identities of `--aircraft` names then of the `--watchlist` entries (unresolved ones noted)."""
-    wanted = [resolve_aircraft(q, archive) for q in aircraft or []]
+    wanted = [resolve_aircraft(q, archive, claims) for q in aircraft or []]
     if watchlist is not None:
-        wanted += watchlist_aircraft(watchlist, archive, notes)
+        wanted += watchlist_aircraft(watchlist, archive, notes, claims)
     return wanted
+
+
+def in_window(ident: dict | None, start: datetime | None, end: datetime | None) -> dict | None:
+    """The identity with only the recorded flights (the recordings' own origin/destination claims)
+    that overlap [start, end]: an itinerary shows those of its own window."""
+    if not ident or not ident.get("recorded_flights") or (start is None and end is None):
+        return ident
+    from tailwatch.seen import ISO
+
+    lo = start.astimezone(timezone.utc).strftime(ISO) if start is not None else None
+    hi = end.astimezone(timezone.utc).strftime(ISO) if end is not None else None
+    flights = [f for f in ident["recorded_flights"]
+               if (lo is None or f["last"] >= lo) and (hi is None or f["first"] <= hi)]
+    return {**ident, "recorded_flights": flights}
+
+
+def identities(archive: Path, seen: list[str], known: dict[str, dict], start: datetime | None = None,
+               end: datetime | None = None) -> dict[str, dict | None]:
+    """The identity of every aircraft seen: those asked for as resolved, the others looked up with the
+    archive's claims about all of them read in one query (an engine's batch of hundreds of aircraft)."""
+    from tailwatch.seen_store import read_seen
+
+    missing = [h for h in seen if not known.get(h)]
+    claims = read_seen(archive, icao24s=missing) if missing else None
+    return {h: in_window(known.get(h) or identity_or_none(h, archive, claims), start, end) for h in seen}

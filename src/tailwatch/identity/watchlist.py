@@ -4,8 +4,8 @@ Data: `data/watchlist_seed.csv` — publicly reported sanctioned aircraft, one r
 with `source` and `as_of` (read like a hand-made list).
 
 Resolution keeps its evidence: every entry gets address candidates, each with what
-supported it (Mode S code on the list, registry record, allocation rule, MSN) and a
-confidence; evidence for the same address from independent sources is combined as
+supported it (Mode S code on the list, registry record, allocation rule, MSN, the
+archive's own recordings naming the registration: `seen/` claims) and a confidence; evidence for the same address from independent sources is combined as
 1 - prod(1 - c). An entry nothing resolves keeps its row with a null `icao24`: entries
 are never dropped. A listed operator expands into one row per aircraft the registries
 show it operating or owning ("operator listed").
@@ -54,6 +54,11 @@ CONF_REGISTRY_MSN = 0.75  # registry record with the same serial number and mode
 CONF_REGISTRY_OLDER = 0.6  # an earlier holder of the registration
 CONF_OPERATOR_FLEET = 0.6  # registry shows the listed operator/owner flying it
 CONF_PREVIOUS = 0.4  # via a previous registration
+# a recording in the archive (FR24 file, readsb aircraft database) names the registration on this address:
+# below a current registry record and an allocation rule, above an MSN match; an address the
+# recordings named the registration on before they named it on another one counts as an older holder
+CONF_RECORDED = 0.8
+CONF_RECORDED_OLDER = CONF_REGISTRY_OLDER
 CONF_MSN_ONLY = 0.5  # serial number matched, model not confirmed
 
 
@@ -235,6 +240,35 @@ def _registry_hits(entries: pl.DataFrame, rows: pl.LazyFrame) -> pl.DataFrame:
     ).collect()
 
 
+def _recorded_hits(entries: pl.DataFrame, archive: Path | None, claims: pl.DataFrame | None) -> pl.DataFrame:
+    """The recordings' claims naming any registration of the entries (one read of `seen/`)."""
+    from tailwatch.seen_store import claims_about
+
+    regs = sorted({r for regs in entries["registrations"].to_list() for r in regs or []})
+    return claims_about(archive, claims, registrations=regs) if regs else claims_about(None, None)
+
+
+def _recorded_evidence(entry: dict, said: pl.DataFrame) -> list[tuple[str, str, float]]:
+    """Addresses the recordings name the entry's registrations on: one item per address (however many
+    files say it), the address named last as current."""
+    from tailwatch.seen_store import key_of as seen_key, registration_key
+
+    ev: list[tuple[str, str, float]] = []
+    for reg in entry.get("registrations") or []:
+        rows = said.filter(registration_key(pl.col("registration")) == seen_key(reg))
+        if rows.height == 0:
+            continue
+        per = rows.group_by("icao24").agg(pl.col("first").min(), pl.col("last").max(), pl.col("file").sort_by("last").last(),
+                                          pl.len().alias("n")).sort("last")
+        newest = per["icao24"][-1]
+        for row in per.iter_rows(named=True):
+            span = f"{row['first']:%Y-%m-%dT%H:%M:%SZ} … {row['last']:%Y-%m-%dT%H:%M:%SZ}"
+            ev.append((row["icao24"], f"the recording's own field ({row['file']}"
+                       + (f" and {row['n'] - 1} more" if row["n"] > 1 else "") + f"): {reg}, {span}",
+                       CONF_RECORDED if row["icao24"] == newest else CONF_RECORDED_OLDER))
+    return ev
+
+
 def _evidence_for(entry: dict, hits: pl.DataFrame) -> list[tuple[str, str, float]]:
     ev: list[tuple[str, str, float]] = []
     if entry.get("mode_s"):
@@ -273,15 +307,18 @@ def _model_key(text: str | None) -> str:
     return re.sub(r"[^0-9A-Z]", "", (text or "").upper())[:4]
 
 
-def resolve(entries: pl.DataFrame, archive: Path | None = None) -> pl.DataFrame:
-    """One row per entry (operators: per fleet aircraft) with its best address, evidence and candidates."""
+def resolve(entries: pl.DataFrame, archive: Path | None = None, claims: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per entry (operators: per fleet aircraft) with its best address, evidence and candidates.
+
+    `claims` (SEEN_SCHEMA) stands for the archive's `seen/` table when given (input files)."""
     rows = registry(archive)
     aircraft = entries.filter(pl.col("kind") != "operator")
     operators = entries.filter(pl.col("kind") == "operator")
     hits = _registry_hits(aircraft, rows) if aircraft.height else None
+    said = _recorded_hits(aircraft, archive, claims) if aircraft.height else None
     out: list[dict] = []
     for entry in aircraft.iter_rows(named=True):
-        candidates = _combine(_evidence_for(entry, hits)) if hits is not None else []
+        candidates = _combine(_evidence_for(entry, hits) + _recorded_evidence(entry, said)) if hits is not None else []
         out.append(_resolved_row(entry, candidates))
     if operators.height:
         names = [n for n in operators["operator"].to_list() + operators["name"].to_list() if n]
@@ -321,20 +358,20 @@ def _resolved_row(entry: dict, candidates: list[dict]) -> dict:
     return {**{k: entry.get(k) for k in ENTRY_SCHEMA},
             "icao24": best["icao24"] if best else None,
             "confidence": best["confidence"] if best else None,
-            "evidence": best["evidence"] if best else "unresolved: no Mode S code, registry record, rule or MSN match",
+            "evidence": best["evidence"] if best else "unresolved: no Mode S code, registry record, rule, MSN or recording match",
             "candidates": candidates}
 
 
-def load_watchlist(path: Path, archive: Path | None = None) -> pl.DataFrame:
+def load_watchlist(path: Path, archive: Path | None = None, claims: pl.DataFrame | None = None) -> pl.DataFrame:
     """Any importable watchlist file, resolved (one row per entry; `icao24` null when unresolved)."""
-    return resolve(read_entries(Path(path)), archive)
+    return resolve(read_entries(Path(path)), archive, claims)
 
 
 def archive_watchlist(archive: Path | None, include_seed: bool = True) -> pl.DataFrame:
     """The archive's imported entries (plus the seed list), resolved.
 
     Resolved once per state of the archive's identity tables (entries and registries, by file
-    name, size and modification time): a batch of hundreds of itineraries looks every aircraft
+    name, size and modification time) and of its `seen/` claims (by day folder): a batch of hundreds of itineraries looks every aircraft
     up in it, and an import changes the stamp."""
     return _resolved_watchlist(None if archive is None else str(Path(archive).resolve()),
                                _identity_stamp(archive), include_seed)
@@ -345,11 +382,17 @@ def _identity_stamp(archive: Path | None) -> tuple:
         return ()
     from tailwatch.identity.store import identity_dir
 
+    from tailwatch.seen_store import seen_root
+
+    # a claims file is only ever added or rewritten in place (os.replace), which changes its day
+    # folder's modification time: the folders are enough (a year of snapshots is many files)
+    seen = seen_root(archive)
+    days = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in seen.glob("date=*") if p.is_dir())) if seen.is_dir() else ()
     folder = identity_dir(archive)
     if not folder.is_dir():
-        return ()
-    return tuple(sorted((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns)
-                        for p in folder.rglob("*") if p.is_file() for st in (p.stat(),)))
+        return days
+    return days + tuple(sorted((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns)
+                               for p in folder.rglob("*") if p.is_file() for st in (p.stat(),)))
 
 
 @lru_cache(maxsize=8)

@@ -8,6 +8,16 @@ dump1090 writes `altitude`, `speed`, `vert_rate` instead. Addresses starting wit
 
 The position time is `now - seen_pos`: the snapshot repeats a position until a
 new one arrives, and deduplication then keeps it once.
+
+How each position was obtained (extension column `position_source`): `lat` listed in the
+entry's `mlat` (fields derived from MLAT) → mlat, in `tisb` → tisb; else the entry's `type`
+(best source of its current data): adsb_icao, adsb_icao_nt, adsr_icao → adsb; mlat → mlat;
+tisb_* → tisb; adsc → adsc; any other type → other; no type → null (not said).
+
+readsb run with an aircraft database adds `r` (registration), `t` (type designator), `dbFlags`
+(bit 1 military, 2 interesting, 4 PIA, 8 LADD; written only when not zero) and, with long
+types, `desc`, `ownOp`, `year`. They come from the receiver's database, not the transponder,
+and go to `Rejects.seen` as the recording's identity claims (`tailwatch.seen`), dated `now`.
 """
 
 from __future__ import annotations
@@ -54,6 +64,10 @@ FIELDS = {
     "rc": pl.Float32(),
     "version": pl.UInt8(),
 }
+# identity (readsb with an aircraft database) and how the data was obtained, kept as text
+IDENTITY_FIELDS = ("r", "t", "desc", "ownOp", "year", "dbFlags", "type")
+LIST_FIELDS = ("mlat", "tisb")  # names of the fields derived from MLAT / TIS-B
+ADSB_TYPES = ("adsb_icao", "adsb_icao_nt", "adsr_icao")
 
 
 class AircraftJsonReader:
@@ -77,8 +91,13 @@ class AircraftJsonReader:
                 rejects.add("aircraft entry is not an object", f"{path}: aircraft[{i}]")
         if not entries:
             return
-        columns = {name: pl.Series(name, [_text(a.get(name)) for a in entries], dtype=pl.String) for name in FIELDS}
-        out = _canonical(pl.DataFrame(columns).with_columns(pl.lit(float(now)).alias("_now")))
+        columns = {name: pl.Series(name, [_text(a.get(name)) for a in entries], dtype=pl.String)
+                   for name in (*FIELDS, *IDENTITY_FIELDS)}
+        columns |= {f"_{name}_lat": pl.Series([_lists_lat(a.get(name)) for a in entries], dtype=pl.Boolean)
+                    for name in LIST_FIELDS}
+        raw = pl.DataFrame(columns).with_columns(pl.lit(float(now)).alias("_now"))
+        rejects.seen = _claims(raw.with_columns(pl.lit(str(path)).alias("file")))
+        out = _canonical(raw)
         for start in range(0, out.height, batch_rows):
             yield out.slice(start, batch_rows)
 
@@ -111,7 +130,16 @@ class AircraftJsonReader:
             for doc, n in ok.select("_doc", pl.col("aircraft").list.len()).iter_rows():
                 rejects[batched[doc]].records += n
             rows = ok.explode("aircraft").filter(pl.col("aircraft").is_not_null()).unnest("aircraft")
-            frame = _canonical(rows.with_columns(pl.col("_now").cast(pl.Float64, strict=False)))
+            rows = rows.with_columns(pl.col("_now").cast(pl.Float64, strict=False),
+                                     *(_names_lat(pl.col(n)).alias(f"_{n}_lat") for n in LIST_FIELDS))
+            seen = _claims(rows.with_columns(pl.col("_doc").replace_strict(
+                list(range(len(batched))), [str(paths[i]) for i in batched], return_dtype=pl.String).alias("file")))
+            for doc in ok["_doc"].to_list():
+                rejects[batched[doc]].seen = seen.clear()
+            by_file = {str(paths[i]): i for i in batched}
+            for (name,), part in seen.partition_by("file", as_dict=True, maintain_order=True).items():
+                rejects[by_file[name]].seen = part
+            frame = _canonical(rows)
             for doc in ok["_doc"].to_list():
                 out[batched[doc]] = frame.clear()
             docs_of_rows = rows["_doc"]
@@ -129,7 +157,15 @@ class AircraftJsonReader:
 
 
 _NOW_NUMBER = re.compile(rb'"now"\s*:\s*-?[0-9]')
-_TEXT_SCHEMA = {"now": pl.String(), "aircraft": pl.List(pl.Struct({name: pl.String() for name in FIELDS}))}
+# `mlat` / `tisb` read as their JSON text (`["lat", "lon"]`): parsing them as lists cost a quarter
+# of the JSON reader's time (measured); `_names_lat` asks the text what the list would say
+_TEXT_SCHEMA = {"now": pl.String(), "aircraft": pl.List(pl.Struct(
+    {name: pl.String() for name in (*FIELDS, *IDENTITY_FIELDS, *LIST_FIELDS)}))}
+
+
+def _names_lat(text: pl.Expr) -> pl.Expr:
+    """Whether a list of field names, as JSON text, names the position (`_lists_lat` of the text)."""
+    return pl.when(text.str.starts_with("[")).then(text.str.contains('"lat"', literal=True))
 
 
 def _documents(lines: list[bytes]) -> pl.DataFrame | None:
@@ -149,6 +185,8 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Text fields of aircraft entries (and each row's snapshot time `_now`) → canonical points."""
     frame = frame.with_columns(pl.col(n).cast(t, strict=False) for n, t in FIELDS.items() if n in frame.columns)
     frame = frame.with_columns(pl.lit(None, t).alias(n) for n, t in FIELDS.items() if n not in frame.columns)
+    absent = {"type": pl.String(), **{f"_{n}_lat": pl.Boolean() for n in LIST_FIELDS}}
+    frame = frame.with_columns(pl.lit(None, t).alias(n) for n, t in absent.items() if n not in frame.columns)
     alt = pl.coalesce(pl.col("alt_baro"), pl.col("altitude"))
     return frame.select(
         sane_time(
@@ -173,7 +211,49 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("sil"),
         pl.col("rc").alias("rc_m"),
         pl.col("version").alias("adsb_version"),
+        _position_source().alias("position_source"),
     )
+
+
+def _position_source() -> pl.Expr:
+    """How the position was obtained (module docstring), from `mlat` / `tisb` and `type`."""
+    kind = pl.col("type").str.strip_chars()
+    return (pl.when(pl.col("_mlat_lat")).then(pl.lit("mlat"))
+            .when(pl.col("_tisb_lat")).then(pl.lit("tisb"))
+            .when(kind.is_in(ADSB_TYPES)).then(pl.lit("adsb"))
+            .when(kind == "mlat").then(pl.lit("mlat"))
+            .when(kind.str.starts_with("tisb")).then(pl.lit("tisb"))
+            .when(kind == "adsc").then(pl.lit("adsc"))
+            .when(kind.is_not_null() & (kind != "")).then(pl.lit("other"))
+            .otherwise(pl.lit(None, pl.String)))
+
+
+def _claims(rows: pl.DataFrame) -> pl.DataFrame:
+    """The database fields of each entry (with `_now` and `file`) as SEEN_SCHEMA claims."""
+    from tailwatch.seen import claims, db_flags, empty_seen
+
+    database = [n for n in IDENTITY_FIELDS if n != "type" and n in rows.columns]
+    if not database or rows.select(pl.any_horizontal(pl.col(n).is_not_null() for n in database).any()).item() is not True:
+        return empty_seen()  # a receiver without an aircraft database: nothing claimed, nothing to do
+    text = {name: (pl.col(name) if name in rows.columns else pl.lit(None, pl.String)).str.strip_chars().replace("", None)
+            for name in (*IDENTITY_FIELDS, "hex", "flight")}
+    known = text["r"].is_not_null() | text["t"].is_not_null()
+    now = (pl.col("_now") * 1_000_000).round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"), strict=False)
+    return claims(rows.select(
+        text["hex"].alias("icao24"), text["r"].alias("registration"), text["t"].alias("typecode"),
+        text["desc"].alias("description"), text["ownOp"].alias("operator"),
+        text["year"].cast(pl.Int16, strict=False).alias("year"),
+        *db_flags(text["dbFlags"], known),
+        text["flight"].alias("callsign"), pl.lit(SOURCE).alias("source"), pl.col("file"),
+        sane_time(now).alias("first"), sane_time(now).alias("last"),
+    ))
+
+
+def _lists_lat(value: object) -> bool | None:
+    """Whether a list of field names (`mlat`, `tisb`) names the position; None when it is not a list."""
+    if not isinstance(value, list):
+        return None
+    return "lat" in value
 
 
 def _text(value: object) -> str | None:

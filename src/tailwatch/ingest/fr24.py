@@ -4,10 +4,16 @@ JSON: `result.response.data.flight` with `identification.callsign`,
 `aircraft.identification.modes` (the hex address) and `track`, a list of
 `{latitude, longitude, altitude: {feet}, speed: {kts}, verticalSpeed: {fpm},
 heading, squawk, timestamp}`. FR24 writes squawk "0" when unknown (→ null).
+The flight also names the aircraft and itself: `aircraft.identification.registration`,
+`aircraft.model.code` (ICAO type designator) and `.text`, `airline.name` (else `owner.name`),
+and the flight's own `airport.origin` / `airport.destination` ICAO codes. These go to
+`Rejects.seen` as the recording's identity claims (`tailwatch.seen`, archive table `seen/`),
+dated by the track's first and last point; they are never turned into observed airports.
 
 CSV export (FR24 "Download CSV"): `Timestamp,UTC,Callsign,Position,Altitude,Speed,Direction`
 (older exports lack `UTC`), Position quoted as "lat,lon", altitude ft, speed kt.
-The export carries no aircraft address: pass one (`tailwatch ingest --icao24`),
+The export carries no aircraft address and no registration, type or airports (so it
+makes no identity claims; its callsigns are in the points): pass an address (`tailwatch ingest --icao24`),
 otherwise its rows are rejected as having none. Neither format says whether the
 aircraft is on the ground, so `onground` stays null (not guessed).
 
@@ -91,6 +97,7 @@ class FlightJsonReader:
             rows["sq"].append(str(sq) if isinstance(sq, (str, int)) and not isinstance(sq, bool) else None)
         if not rows["t"]:
             return
+        rejects.seen = _claims(flight, path, min(rows["t"]), max(rows["t"]))
         frame = pl.DataFrame(
             {
                 "t": pl.Series(rows["t"], dtype=pl.Float64),
@@ -111,6 +118,32 @@ class FlightJsonReader:
         ).drop("t")
         for start in range(0, frame.height, batch_rows):
             yield frame.slice(start, batch_rows)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _claims(flight: dict, path: Path, first: float, last: float) -> pl.DataFrame:
+    """The flight's statements about its aircraft and itself as SEEN_SCHEMA claims (one row)."""
+    from tailwatch.seen import claims
+
+    airline = _get(flight, "airline", "name")
+    return claims(pl.DataFrame({
+        "icao24": [_text(_get(flight, "aircraft", "identification", "modes"))],
+        "registration": [_text(_get(flight, "aircraft", "identification", "registration"))],
+        "typecode": [_text(_get(flight, "aircraft", "model", "code"))],
+        "description": [_text(_get(flight, "aircraft", "model", "text"))],
+        "operator": [_text(airline) or _text(_get(flight, "owner", "name"))],
+        "callsign": [_text(_get(flight, "identification", "callsign"))],
+        "origin": [_text(_get(flight, "airport", "origin", "code", "icao"))],
+        "destination": [_text(_get(flight, "airport", "destination", "code", "icao"))],
+        "source": [SOURCE],
+        "file": [str(path)],
+        "t0": [first],
+        "t1": [last],
+    }, schema_overrides={"t0": pl.Float64, "t1": pl.Float64}).with_columns(
+        sane_time(epoch_seconds(pl.col("t0"))).alias("first"), sane_time(epoch_seconds(pl.col("t1"))).alias("last")))
 
 
 CSV_COLUMNS = ("timestamp", "callsign", "position", "altitude", "speed", "direction")

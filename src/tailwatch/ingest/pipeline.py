@@ -66,11 +66,15 @@ def ingest_files(
     summaries: list[IngestSummary] = []
     pending: list[tuple[int, IngestSummary, str]] = []
 
+    said: dict[int, tuple[str, pl.DataFrame]] = {}  # identity claims of pending sources, written at settle
+
     def settle() -> None:
+        _write_seen_together(archive, pending, said)
         for index, summary, digest in pending:
             summary.written, summary.duplicates = writer.source_counts(index)
-        writer.commit_many([(summary.as_dict(), digest) for _, summary, digest in pending])
+        writer.commit_many([(summary.as_dict(), digest) for _, summary, digest in pending if summary.error is None])
         pending.clear()
+        said.clear()
 
     def write_together(run: list[tuple[int, _Prepared]]) -> set[int]:
         """Rows of consecutive small files, already read, in one `write` (per call costs add up
@@ -99,6 +103,8 @@ def ingest_files(
                 if on_batch is not None:
                     on_batch(batch.height)
             _write_heard(archive, rejects, prepared.digest)
+            if isinstance(rejects.seen, pl.DataFrame) and rejects.seen.height:
+                said[index] = (prepared.digest, rejects.seen)
             summary.records = rejects.records
             summary.rejected = rejects.total
             summary.reasons = dict(rejects.counts)
@@ -161,6 +167,34 @@ def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:
         write_heard(archive, rejects.heard, digest)
 
 
+def _write_seen(archive: Path, rejects: Rejects, digest: str) -> None:
+    """The identity claims a file makes (`tailwatch.seen`) beside the points, before its manifest is
+    committed: keyed by the source's digest, so a re-ingest rewrites the same files."""
+    if isinstance(rejects.seen, pl.DataFrame) and rejects.seen.height:
+        from tailwatch.seen_store import write_seen
+
+        write_seen(archive, rejects.seen, digest)
+
+
+def _write_seen_together(archive: Path, pending: list[tuple[int, IngestSummary, str]],
+                         said: dict[int, tuple[str, pl.DataFrame]]) -> None:
+    """The claims of the sources about to be committed, in one file per day (`seen_store.write_seen_many`),
+    before their manifests: one synced write per batch, not one per snapshot or trace file (a sync
+    each would cost more than reading them). A failed write fails those sources (their manifests are
+    not written, so the next run reads them again)."""
+    batch = [said[index] for index, summary, _ in pending if index in said and summary.error is None]
+    if not batch:
+        return
+    from tailwatch.seen_store import write_seen_many
+
+    try:
+        write_seen_many(archive, [digest for digest, _ in batch], [frame for _, frame in batch])
+    except OSError as exc:
+        for index, summary, _ in pending:
+            if index in said:
+                summary.error = f"{summary.path}: {exc}"
+
+
 def ingest_file(
     path: Path,
     archive: Path,
@@ -192,6 +226,7 @@ def ingest_file(
             on_batch(batch.height)
     writer.flush()
     _write_heard(archive, rejects, digest)
+    _write_seen(archive, rejects, digest)
     summary.records = rejects.records
     summary.written = writer.result.rows_written
     summary.duplicates = writer.result.duplicates

@@ -1,5 +1,9 @@
 """What `tailwatch serve` reads from an archive: search, aircraft identity and timeline, watchlist, live positions.
 
+Search also finds what the recordings themselves call an aircraft (`seen/`: a registration by
+prefix, an operator by substring); the aircraft page carries the recorded identity and its
+timeline from `identity.lookup`.
+
 Read-only over the archive: every call goes through the library's own readers
 (`identity.lookup`, `identity.watchlist`, `app.scan`, `engines.duckdb`,
 `live.journal.read_segment`), none of which writes. Answers are cached per archive
@@ -130,6 +134,13 @@ class ArchiveView:
             return frame.select(cols).unique(maintain_order=True) if "icao24" in cols else pl.DataFrame()
         return self.cached(("operators",), compute)
 
+    def recorded(self) -> pl.DataFrame:
+        """(icao24, registration, operator) the archive's recordings claim (`seen/`), one row each."""
+        from tailwatch.seen_store import read_seen
+
+        return self.cached(("recorded",), lambda: read_seen(self.archive).select(
+            "icao24", "registration", "operator").unique(maintain_order=True))
+
     # --- answers -----------------------------------------------------------------------------
     def search(self, query: str) -> dict:
         """Aircraft matching a hex address, registration, callsign, operator or list entry, and unresolved entries."""
@@ -180,6 +191,17 @@ class ArchiveView:
                 match = match | pl.col("owner").fill_null("").str.to_lowercase().str.contains(low, literal=True)
             for r in ops.filter(match).head(MAX_RESULTS).iter_rows(named=True):
                 hit(r["icao24"], f"operator {r.get('operator') or r.get('owner')}", r.get("registration"))
+        said = self.recorded()
+        if said.height and len(flat) >= 2:  # what the recordings call the aircraft: registration prefix, operator
+            from tailwatch.seen_store import registration_key
+
+            match = registration_key(pl.col("registration").fill_null("")).str.starts_with(flat)
+            if len(low) >= 3:
+                match = match | pl.col("operator").fill_null("").str.to_lowercase().str.contains(low, literal=True)
+            for r in said.filter(match).head(MAX_RESULTS).iter_rows(named=True):
+                key = re.sub(r"[\s\-_.]", "", (r["registration"] or "").upper())
+                what = r["registration"] if key.startswith(flat) else r["operator"]
+                hit(r["icao24"], f"recorded as {what}", r["registration"])
         results = list(hits.values())[:MAX_RESULTS]
         seen = self.seen(tuple(sorted(h["icao24"] for h in results)))
         lists = self._lists_by_address()

@@ -150,8 +150,9 @@ async function aircraftPage(icao24, params) {
       ["address", `${id.icao24}${found.icao24 ? ` (${found.icao24})` : ""}`],
       ["registration", `${id.registration || "unknown"}${found.registration ? ` (${found.registration})` : ""}`],
       ["country", [id.country, id.country_name].filter(Boolean).join(" ") || "unknown"],
-      ["type", id.typecode || id.model || "unknown"],
-      ["operator", id.operator || "unknown"], ["owner", id.owner],
+      ["type", `${id.typecode || id.model || "unknown"}${found.typecode ? ` (${found.typecode})` : ""}`],
+      ["operator", `${id.operator || "unknown"}${found.operator ? ` (${found.operator})` : ""}`], ["owner", id.owner],
+      ["recordings", found.recorded || null],
       ["military block", id.military_block === true ? "yes" : id.military_block === false ? "no" : null],
       ["seen", data.seen ? `${fmtNum(data.seen.points)} positions on ${data.seen.days} day(s), ${fmtTime(data.seen.first_seen)} → ${fmtTime(data.seen.last_seen)}` : "not seen in this archive"],
     ]),
@@ -162,7 +163,8 @@ async function aircraftPage(icao24, params) {
         el("td", { text: e.evidence || "" }), el("td", { class: "num", text: e.confidence === null ? "—" : Number(e.confidence).toFixed(2) }),
         el("td", { text: e.source || "" }))), "lists") : el("p", { class: "empty", text: "on no list known to this archive" }),
     (id.history || []).length ? [el("h2", { text: "Registry records" }), table(["snapshot", "address", "registration", "type", "operator", "source"],
-      id.history.map((h) => el("tr", {}, ["snapshot", "icao24", "registration", "typecode", "operator", "source"].map((k) => el("td", { text: h[k] || "" })))))] : null);
+      id.history.map((h) => el("tr", {}, ["snapshot", "icao24", "registration", "typecode", "operator", "source"].map((k) => el("td", { text: h[k] || "" })))))] : null,
+    recordedIdentity(id));
 
   const days = data.timeline || [];
   const most = Math.max(1, ...days.map((d) => d.points));
@@ -181,6 +183,43 @@ async function aircraftPage(icao24, params) {
   const end = params.get("end") || (data.seen ? nextDay(data.seen.last_seen) : "");
   if (data.seen) startItinerary(icao24, start, end, itin);
   else put(itin, el("h2", { text: "Itinerary" }), el("p", { class: "empty", text: "no positions, so no itinerary" }));
+}
+
+/* What the recordings themselves say of the aircraft (the archive's seen/ claims): the newest claim
+   with its source, the identity timeline (a change of registration or address shows as two rows)
+   and the flights' own origin/destination, never shown as observed airports. */
+function recordedIdentity(id) {
+  const out = [];
+  const said = id.recorded;
+  if (said) {
+    const flag = (v) => (v === true ? "yes" : v === false ? "no" : null);
+    out.push(el("h2", { text: "Recorded identity (the recordings' own fields)" }), facts([
+      ["registration", said.registration], ["type", [said.typecode, said.description && `(${said.description})`].filter(Boolean).join(" ")],
+      ["operator", said.operator], ["built", said.year], ["military", flag(said.military)], ["interesting", flag(said.interesting)],
+      ["PIA", flag(said.pia)], ["LADD", flag(said.ladd)],
+      ["source", [...new Set(Object.values(said.sources || {}))].join("; ")],
+    ]));
+  }
+  const history = id.identity_history || [];
+  if (history.length) {
+    out.push(el("h2", { text: `Identity timeline (${history.length})` }),
+      id.identity_changes ? el("p", { class: "warning", text: id.identity_changes }) : null,
+      table(["first", "last", "address", "registration", "type", "operator", "recordings"],
+        history.map((h) => el("tr", {}, el("td", { text: fmtTime(h.first) }), el("td", { text: fmtTime(h.last) }),
+          el("td", {}, el("a", { href: `/aircraft/${h.icao24}`, "data-nav": "1", text: h.icao24 })), el("td", { text: h.registration }),
+          el("td", { text: h.typecode || "" }), el("td", { text: h.operator || "" }),
+          el("td", { text: `${h.files.length} (${h.sources.join(", ")})` }))), "identity-timeline"));
+  }
+  const flights = id.recorded_flights || [];
+  if (flights.length) {
+    out.push(el("h2", { text: `Flights as the recordings state them (${flights.length})` }),
+      el("p", { class: "muted", text: "the recording's own claim, not observed: the itinerary shows what the positions show" }),
+      table(["callsign", "origin", "destination", "first", "last", "recording"],
+        flights.map((f) => el("tr", {}, el("td", { text: f.callsign || "" }), el("td", { text: f.origin || "?" }),
+          el("td", { text: f.destination || "?" }), el("td", { text: fmtTime(f.first) }), el("td", { text: fmtTime(f.last) }),
+          el("td", { text: f.file }))), "recorded-flights"));
+  }
+  return out.length ? out : null;
 }
 
 async function watchlistPage() {
