@@ -274,7 +274,8 @@ def test_heard_minutes_reach_one_trip_each(hbjmf: pl.DataFrame) -> None:
     minutes = [heard_from + timedelta(minutes=k) for k in range(20)]
     heard = pl.DataFrame({"icao24": ["4b1901"] * 20, "minute": minutes, "first": minutes,
                           "last": [m + timedelta(seconds=50) for m in minutes], "messages": [12] * 20,
-                          "positions": [0] * 20, "source": ["beast"] * 20}, schema=HEARD_SCHEMA)
+                          "positions": [0] * 20, "source": ["beast"] * 20, "position_messages": [0] * 20},
+                         schema=HEARD_SCHEMA)
     doc, _ = itinerary_of(points, Surroundings(heard=heard))
     assert len(doc["untracked"]) == 1
     withheld = [i for i in doc["dark_intervals"] if i["kind"] == "position_withheld"]
