@@ -4,8 +4,10 @@ An itinerary over a long window takes seconds; the event loop must keep answerin
 requests meanwhile, so each (aircraft, window) becomes a job run by
 `tailwatch.app.itineraries.itineraries` — the very path of `tailwatch itinerary` — in a
 worker thread. The job records its stage as it goes (the itinerary step's `on_stage` marks the
-switch from building to airspace/payload), keeps its result for downloads, and is
-forgotten oldest-first beyond `MAX_JOBS`. A job is keyed by its inputs and the
+switch from building to airspace/payload), keeps its result for downloads. The table is bounded: at most `MAX_PENDING` jobs wait or run,
+at most `MAX_JOBS` are kept; a new job first makes room by forgetting the finished job used
+longest ago, and is refused (`JobsFull`, HTTP 429) when every kept job is still pending. So a
+burst of requests costs a bounded queue and a bounded memory, never an unbounded one. A job is keyed by its inputs and the
 archive's generation, so a request for the same itinerary joins the running job or
 reads the finished one.
 """
@@ -24,13 +26,18 @@ from pathlib import Path
 
 import polars as pl
 
-MAX_JOBS = 64
+MAX_JOBS = 32  # kept, finished ones included (each holds its points for downloads)
+MAX_PENDING = 8  # queued or running at once
 WORKERS = 2
 MAP_TOLERANCE_DEG = 0.002  # ~200 m: finer than a screen pixel at the zooms a leg is looked at
 MAP_KINDS = ("leg_segment", "stop", "legal_route", "banned_airspace")  # what the page draws
 # stage → fraction done when the stage starts
 STAGES = {"queued": 0.0, "loading points and building legs": 0.05, "airspace and payload": 0.55,
           "map layers": 0.9, "done": 1.0}
+
+
+class JobsFull(Exception):
+    """No room for another job: `MAX_PENDING` are queued or running (retry when one has finished)."""
 
 
 @dataclass
@@ -74,25 +81,40 @@ class ItineraryJobs:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def submit(self, icao24: str, start: datetime | None, end: datetime | None, generation: str) -> ItineraryJob:
+        """The job of these inputs: the kept one, or a new one (JobsFull when there is no room for it)."""
         job_id = self.key(icao24, start, end, generation)
         with self.lock:
             job = self.jobs.get(job_id)
             if job is not None and job.state != "failed":
                 self.jobs.move_to_end(job_id)
                 return job
+            self.jobs.pop(job_id, None)  # a failed job is tried again
+            pending = sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
+            if pending >= MAX_PENDING:
+                raise JobsFull(f"{pending} itineraries are already queued or running; try again when one has finished")
+            finished = [k for k, j in self.jobs.items() if j.state not in ("queued", "running")]  # used longest ago first
+            while len(self.jobs) >= MAX_JOBS and finished:
+                self.jobs.pop(finished.pop(0))
+            if len(self.jobs) >= MAX_JOBS:
+                raise JobsFull(f"{len(self.jobs)} itineraries are kept and none has finished; try again later")
             job = ItineraryJob(job_id, icao24, start, end)
             self.jobs[job_id] = job
-            while len(self.jobs) > MAX_JOBS:
-                oldest = next(iter(self.jobs))
-                if self.jobs[oldest].state in ("queued", "running"):
-                    break
-                self.jobs.pop(oldest)
             job.future = self.pool.submit(self._run, job)
         return job
 
+    def counts(self) -> dict[str, int]:
+        """How many jobs are kept, and how many of them wait or run (for /api/health)."""
+        with self.lock:
+            states = [j.state for j in self.jobs.values()]
+        return {"kept": len(states), "queued": states.count("queued"), "running": states.count("running"),
+                "max_kept": MAX_JOBS, "max_pending": MAX_PENDING}
+
     def get(self, job_id: str) -> ItineraryJob | None:
         with self.lock:
-            return self.jobs.get(job_id)
+            job = self.jobs.get(job_id)
+            if job is not None:
+                self.jobs.move_to_end(job_id)  # asked for: kept longer than the ones nobody reads
+            return job
 
     def _run(self, job: ItineraryJob) -> None:
         from tailwatch.app.itineraries import itineraries
