@@ -81,7 +81,9 @@ def watchlist_show(
         flat = watch.drop("candidates").with_columns(
             watch["registrations"].list.join(";"), watch["previous_registrations"].list.join(";"),
             watch["icao24"].fill_null("unresolved"))
-        sys.stdout.write(flat.write_csv())
+        from tailwatch.report.csv import csv_text
+
+        sys.stdout.write(csv_text(flat))
         return
     table = Table(title=f"watchlist — {watch.height} entries")
     for col in ("list", "entry", "name", "registrations", "icao24", "country", "confidence", "reason / evidence"):
@@ -180,7 +182,9 @@ def scan(
         sys.stdout.write(json.dumps(result.to_dicts(), indent=1, ensure_ascii=False, default=str) + "\n")
         return
     if fmt == "csv":
-        sys.stdout.write(result.with_columns(pl.col(pl.List(pl.String)).list.join(";")).write_csv())
+        from tailwatch.report.csv import csv_text
+
+        sys.stdout.write(csv_text(result.with_columns(pl.col(pl.List(pl.String)).list.join(";"))))
         return
     table = Table(title=f"watchlisted aircraft in {archive}")
     for col in ("icao24", "registrations", "lists", "first seen", "last seen", "points", "days", "bbox lat", "bbox lon"):

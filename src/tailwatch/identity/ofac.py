@@ -192,9 +192,30 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
-    rows = list(csv.reader(io.StringIO(decode_text(read_all(path)).replace("\x1a", ""))))
-    return [[("" if v.strip() == "-0-" else v.strip()) for v in row] for row in rows if row and any(row)]
+def csv_fault(exc: csv.Error) -> str:
+    """The csv module's complaint, said for a person fixing the file."""
+    if "field larger" in str(exc):
+        return f"a field longer than {csv.field_size_limit():,} characters (a quote never closed?)"
+    return f"unbalanced or stray quote, not a well-formed CSV record ({exc})"
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line, fields) of an OFAC CSV file, `-0-` read as empty; BadInput names the file and line of a NUL
+    byte, a malformed quote or an oversized field."""
+    text = decode_text(read_all(path)).replace("\x1a", "")  # DOS end-of-file marker
+    at = text.find("\x00")
+    if at >= 0:
+        raise BadInput(f"{path}:{text.count(chr(10), 0, at) + 1}: NUL byte in a text list (binary or damaged file?)")
+    reader = csv.reader(io.StringIO(text), strict=True)
+    out, start = [], 1
+    try:
+        for row in reader:
+            if row and any(row):
+                out.append((start, [("" if v.strip() == "-0-" else v.strip()) for v in row]))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise BadInput(f"{path}:{start}: {csv_fault(exc)}") from None
+    return out
 
 
 def is_sdn_csv(head: bytes) -> bool:
@@ -212,17 +233,17 @@ def read_sdn_csv(path: Path) -> pl.DataFrame:
     extended: dict[str, str] = defaultdict(str)
     comments = path.with_name("sdn_comments.csv")
     if comments.exists():
-        for row in _csv_rows(comments):
+        for _, row in _csv_rows(comments):
             if len(row) >= 2:
                 extended[row[0]] += "; " + row[1]
     aliases: dict[str, list[str]] = defaultdict(list)
     alt = path.with_name("alt.csv")
     if alt.exists():
-        for row in _csv_rows(alt):
+        for _, row in _csv_rows(alt):
             if len(row) >= 4 and row[3]:
                 aliases[row[0]].append(row[3])
     aircraft, entities = [], {}
-    for lineno, row in enumerate(_csv_rows(path), start=1):
+    for lineno, row in _csv_rows(path):
         if len(row) < 12 or not row[0].isdigit():
             raise BadInput(f"{path}:{lineno}: not an OFAC sdn.csv row ({len(row)} fields)")
         rec = dict(zip(SDN_CSV_COLUMNS, row))

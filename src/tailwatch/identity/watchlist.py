@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from functools import lru_cache
 from importlib import resources
@@ -23,13 +24,14 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.identity import ftm, ofac
+from tailwatch.identity.ofac import csv_fault
 from tailwatch.identity.icao_blocks import countries_of
 from tailwatch.identity.registrations import icao_from_registration, normalize_registration
-from tailwatch.identity.registry import (
-    import_registry, key_of, name_key, reg_key, registry, sniff_registry,
-)
+from tailwatch.archive import file_digest
+from tailwatch.identity.registry import READERS as REGISTRY_READERS
+from tailwatch.identity.registry import key_of, name_key, reg_key, registry, sniff_registry
 from tailwatch.identity.sanctions import ENTRY_SCHEMA, entries_frame
-from tailwatch.identity.store import watchlist_path, write_parquet_atomic
+from tailwatch.identity.store import registry_dir, watchlist_path
 from tailwatch.errors import BadInput
 from tailwatch.files import PARQUET_MAGIC, read_all, read_head
 
@@ -91,18 +93,53 @@ def detect_list(path: Path) -> str:
                    "icao24 or registration column) nor an aircraft registry")
 
 
+def text_lines_checked(path: Path, text: str) -> None:
+    """A text list holds no NUL byte (a binary file, or one damaged in transit): BadInput at its line."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise BadInput(f"{path}:{text.count(chr(10), 0, at) + 1}: NUL byte in a text list (binary or damaged file?)")
+
+
+def csv_records(path: Path, text: str):
+    """(line, fields) of each record of a CSV text, checked: BadInput names the file and line of a record
+    with an unbalanced quote (a field that runs over the end of its line), a field over the csv module's
+    size limit, or a malformed quote. Blank lines are skipped."""
+    text_lines_checked(path, text)
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            end = reader.line_num
+            if any("\n" in v or "\r" in v for v in row):
+                raise BadInput(f"{path}:{start}: unbalanced quote: a field runs from line {start} into line {end} "
+                               "(a quote opened and not closed on its line)")
+            if row and any(v.strip() for v in row):
+                yield start, row
+            start = end + 1
+    except csv.Error as exc:
+        raise BadInput(f"{path}:{start}: {csv_fault(exc)}") from None
+
+
 def read_plain_csv(path: Path, list_name: str | None = None, text: str | None = None) -> pl.DataFrame:
-    """A hand-made CSV: `registration` and/or `icao24` (+ note, and any ENTRY_SCHEMA column)."""
+    """A hand-made CSV: `registration` and/or `icao24` (+ note, and any ENTRY_SCHEMA column).
+
+    Strict: a record with more or fewer fields than the header, an unbalanced quote, a NUL byte
+    or an oversized field is BadInput naming the file and line (nothing is imported)."""
     if text is None:
         data = read_all(path)
         text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
+    records = csv_records(path, text)
+    header = next(records, None)
+    if header is None:
         raise BadInput(f"{path}: empty CSV")
+    names = [(k or "").strip().lower() for k in header[1]]
     rows = []
     default_list = list_name or path.stem
-    for lineno, raw in enumerate(reader, start=2):
-        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for lineno, fields in records:
+        if len(fields) != len(names):
+            raise BadInput(f"{path}:{lineno}: {len(fields)} fields where the header has {len(names)} "
+                           "(a stray or missing comma, or an unquoted comma inside a value)")
+        rec = {k: v.strip() for k, v in zip(names, fields) if k}
         icao = rec.get("icao24", "").lower().lstrip("~")
         reg = rec.get("registration", "")
         if icao and not HEX6.match(icao):
@@ -169,24 +206,38 @@ def stored_entries(archive: Path | None) -> pl.DataFrame:
 def import_files(paths: list[Path], archive: Path) -> list[dict]:
     """Import lists (and registries) into the archive; returns one summary dict per file.
 
+    All or nothing: every file is read and checked before anything is written, so one bad
+    file (exit 2) leaves the archive as it was, whatever the order of the files. The new
+    tables are then staged beside their targets and renamed into place together.
     A file already imported replaces its own earlier entries (same list and entry id),
     so importing it twice adds nothing.
     """
     results = []
     new_frames = []
+    registries: dict[Path, pl.DataFrame] = {}  # target → rows, for registry files not stored yet
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise BadInput(f"{path}: no such file")
         kind = detect_list(path)
         if kind.startswith("registry:"):
-            reg_kind, rows, fresh = import_registry(path, archive)
+            reg_kind = kind.split(":", 1)[1]
+            target = registry_dir(archive) / f"{reg_kind}-{file_digest(path)}.parquet"
+            if target.exists():
+                rows, fresh = pl.scan_parquet(target).select(pl.len()).collect().item(), False
+            else:
+                fresh = target not in registries
+                frame = registries.get(target)
+                if frame is None:
+                    frame = registries[target] = REGISTRY_READERS[reg_kind](path)
+                rows = frame.height
             results.append({"file": str(path), "format": f"registry ({reg_kind})", "entries": rows,
                             "new": rows if fresh else 0})
             continue
         entries = read_entries(path)
         new_frames.append(entries)
         results.append({"file": str(path), "format": kind, "entries": entries.height, "new": None})
+    writes = dict(registries)
     if new_frames:
         before = stored_entries(archive)
         keys = ["list", "entry_id", "kind"]
@@ -195,8 +246,29 @@ def import_files(paths: list[Path], archive: Path) -> list[dict]:
         old_keys = set(before.select(keys).iter_rows())
         for res, frame in zip([r for r in results if r["new"] is None], new_frames):
             res["new"] = sum(1 for k in frame.select(keys).unique().iter_rows() if k not in old_keys)
-        write_parquet_atomic(combined, watchlist_path(archive))
+        writes[watchlist_path(archive)] = combined
+    _write_together(writes)
     return results
+
+
+def _write_together(frames: dict[Path, pl.DataFrame]) -> None:
+    """Stage every table in a dot-temporary file beside its target (fsynced), then rename them all:
+    a failure while staging (disk full) leaves the archive untouched."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, frame in frames.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            staged.append((tmp, target))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
 
 
 # --- resolution ---------------------------------------------------------------------------
