@@ -62,6 +62,7 @@ def watchlist_show(
     """One row per entry with its resolved icao24, or `unresolved`, and the evidence."""
     import json
 
+    import polars as pl
     from rich.table import Table
 
     from rich.text import Text
@@ -85,16 +86,25 @@ def watchlist_show(
 
         sys.stdout.write(csv_text(flat))
         return
+    # the cells as columns (100,000 entries print in a second or two), then a Rich table on a terminal or TSV
+    confidence = (pl.col("confidence") * 100).round(0).cast(pl.Int64).cast(pl.String).str.zfill(3)
+    cells = watch.rechunk().select(
+        pl.col("list").fill_null(""), pl.col("entry_id").fill_null("").alias("entry"), pl.col("name").fill_null(""),
+        pl.col("registrations").list.join(", ").fill_null("").alias("registrations"),
+        pl.col("icao24").fill_null("unresolved"), pl.col("country").fill_null(""),
+        pl.concat_str(confidence.str.head(-2), pl.lit("."), confidence.str.tail(2)).fill_null("").alias("confidence"),
+        pl.concat_str(pl.col("reason").fill_null(""), pl.lit(": "), pl.col("evidence").fill_null("")).alias("reason / evidence"),
+    ).with_columns(pl.all().str.replace_all(r"\s+", " ").str.strip_chars())  # one line per row, tabs only between fields
+    if not console.is_terminal:
+        console.file.write(cells.write_csv(separator="\t", quote_style="never"))
+        console.file.flush()
+        return
     table = Table(title=f"watchlist — {watch.height} entries")
-    for col in ("list", "entry", "name", "registrations", "icao24", "country", "confidence", "reason / evidence"):
+    for col in cells.columns:
         # the address column never wraps: "unresolved" and hex codes must stay greppable
         table.add_column(col, overflow="fold", no_wrap=col == "icao24", min_width=10 if col == "icao24" else None)
-    for e in watch.iter_rows(named=True):
-        cells = (e["list"], e["entry_id"], e["name"] or "", ", ".join(e["registrations"] or []),
-                 e["icao24"] or "unresolved", e["country"] or "",
-                 f"{e['confidence']:.2f}" if e["confidence"] is not None else "",
-                 f"{e['reason'] or ''}: {e['evidence']}")
-        table.add_row(*(Text(c) for c in cells))
+    for row in cells.iter_rows():
+        table.add_row(*(Text(c) for c in row))
     print_table(console, table)
 
 
