@@ -185,3 +185,122 @@ def test_every_csv_neutralises_formula_cells(tmp_path):
     assert rows["3c6dd4"]["name"] == "plain"
     for r in rows.values():
         assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for v in r.values() if v), r
+
+
+def big_list_csv(path: Path, entries: int) -> None:
+    """A hand-made list of `entries` aircraft: registrations of several states, a third with a Mode S code."""
+    import random
+
+    rng = random.Random(1)
+    lines = ["registration,icao24,name,msn,model"]
+    for i in range(entries):
+        prefix = ("RA-", "UR-", "EP-", "N", "HB-", "4K-")[i % 6]
+        reg = f"N{rng.randint(1, 99999)}" if prefix == "N" else f"{prefix}{rng.randint(10000, 99999)}"
+        icao = f"{rng.randint(0, 0xFFFFFF):06x}" if i % 3 == 0 else ""
+        msn = str(rng.randint(100000, 999999)) if i % 5 == 0 else ""
+        lines.append(f"{reg},{icao},entry {i},{msn},IL76")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def child_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_watchlist_show_of_100k_entries_takes_seconds(tmp_path):
+    listed, archive = tmp_path / "big.csv", tmp_path / "archive"
+    big_list_csv(listed, 100_000)
+    run = tailwatch("watchlist", "import", str(listed), str(DATA / "aircraft-database-complete-2024-06.csv"),
+                    "--archive", str(archive))
+    assert run.returncode == 0, run.stderr
+    cpu = child_cpu_seconds()
+    try:
+        run = tailwatch("watchlist", "show", "--archive", str(archive), timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("watchlist show of 100,000 entries took over a minute")
+    cpu = child_cpu_seconds() - cpu
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, ln.split("\t"))) for ln in lines[1:]]
+    assert len(rows) == 100_000 + 1  # the seed entry too
+    by_entry = {r["entry"]: r for r in rows}
+    first = by_entry["big.csv:2"]  # entry 0: RA- with a Mode S code on the list
+    assert first["icao24"] != "unresolved" and "Mode S code" in first["reason / evidence"]
+    ra = next(r for r in rows if r["registrations"].startswith("RA-") and "Mode S" not in r["reason / evidence"])
+    assert "rule (numbered block RA-)" in ra["reason / evidence"]
+    assert any(r["icao24"] == "unresolved" for r in rows)
+    # measured as the processor time of the command (the machine running the tests may be busy)
+    assert cpu < 3.0, f"watchlist show of 100,000 entries used {cpu:.1f} s of processor time"
+
+
+def write_sdn_xml(path: Path, megabytes: float) -> int:
+    """An sdn.xml in OFAC's published shape (individuals and entities, one aircraft in 100); returns aircraft."""
+    aircraft = 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" standalone="yes"?>\n<sdnList xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                'xmlns="https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/XML">\n'
+                "<publshInformation><Publish_Date>01/02/2026</Publish_Date><Record_Count>0</Record_Count>"
+                "</publshInformation>\n")
+        uid, size = 10_000, 0
+        while size < megabytes * 1_000_000:
+            uid += 1
+            if uid % 100 == 0:
+                aircraft += 1
+                n = uid % 100_000
+                body = (f"<uid>{uid}</uid><lastName>RA-{n:05d}</lastName><sdnType>Aircraft</sdnType>"
+                        "<programList><program>RUSSIA-EO14024</program></programList><idList>"
+                        f"<id><uid>{uid}1</uid><idType>Aircraft Tail Number</idType><idNumber>RA-{n:05d}</idNumber></id>"
+                        f"<id><uid>{uid}2</uid><idType>Aircraft Model</idType><idNumber>IL76-TD</idNumber></id>"
+                        "</idList>")
+            else:
+                body = (f"<uid>{uid}</uid><firstName>Person{uid}</firstName><lastName>SURNAME{uid}</lastName>"
+                        f"<sdnType>{'Entity' if uid % 3 == 0 else 'Individual'}</sdnType>"
+                        "<programList><program>SDGT</program><program>IRGC</program></programList>"
+                        f"<akaList><aka><uid>{uid}9</uid><type>a.k.a.</type><category>weak</category>"
+                        f"<lastName>ALIAS {uid}</lastName></aka></akaList>"
+                        f"<addressList><address><uid>{uid}8</uid><city>Somewhere</city><country>Nowhere</country>"
+                        "</address></addressList>")
+            entry = f"<sdnEntry>{body}</sdnEntry>\n"
+            f.write(entry)
+            size += len(entry)
+        f.write("</sdnList>\n")
+    return aircraft
+
+
+def peak_rss_mb(*args: str) -> tuple[int, subprocess.CompletedProcess]:
+    """The CLI run in a child Python that reports its own peak resident memory."""
+    code = ("import resource, runpy, sys\nsys.argv = ['tailwatch', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('tailwatch.cli', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(code)\n")
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+    line = next(ln for ln in run.stderr.splitlines() if ln.startswith("peak_rss_kb"))
+    return int(line.split()[1]) // 1024, run
+
+
+def test_ofac_xml_imports_as_a_stream(tmp_path):
+    big = tmp_path / "sdn.xml"
+    aircraft = write_sdn_xml(big, 60)
+    size_mb = big.stat().st_size / 1e6
+    base, run = peak_rss_mb("watchlist", "import", str(DATA / "sdn.xml"), "--archive", str(tmp_path / "small"))
+    assert run.returncode == 0, run.stderr
+    peak, run = peak_rss_mb("watchlist", "import", str(big), "--archive", str(tmp_path / "big"))
+    assert run.returncode == 0, run.stderr
+    assert f"\t{aircraft}\t{aircraft}" in run.stdout or f"{aircraft:,}" in run.stdout, run.stdout
+    assert peak - base < 0.25 * size_mb, f"importing {size_mb:.0f} MB of XML grew memory by {peak - base} MB"
+
+
+def test_xml_with_external_or_parameter_entities_is_refused(tmp_path):
+    archive = tmp_path / "archive"
+    for name, doctype in (("xxe.xml", '<!DOCTYPE sdnList [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>'),
+                          ("param.xml", '<!DOCTYPE sdnList [ <!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p; ]>')):
+        bad = tmp_path / name
+        bad.write_text(f'<?xml version="1.0"?>\n{doctype}\n<sdnList><sdnEntry><uid>1</uid><lastName>&amp;</lastName>'
+                       "<sdnType>Aircraft</sdnType></sdnEntry></sdnList>\n")
+        run = tailwatch("watchlist", "import", str(bad), "--archive", str(archive))
+        one_line_exit_2(run, name, "XML refused")
+        assert "root:" not in run.stdout + run.stderr
+    assert identity_state(archive) == {}
