@@ -296,7 +296,9 @@ def _text(*parts) -> pl.Expr:
 
 
 EVIDENCE = {"entry": pl.UInt32(), "icao24": pl.String(), "why": pl.String(), "confidence": pl.Float64(),
-            "section": pl.Int32(), "pos": pl.Int64(), "sub": pl.Int32(), "snapshot": pl.String()}
+            "section": pl.Int32(), "pos": pl.Int64(), "sub": pl.Int32(), "snapshot": pl.String(), "row": pl.UInt32()}
+# section, pos, sub, snapshot, row: the reading order (list code; per registration: its records by snapshot,
+# the records naming it as previous/next, the rule; then the MSN), row = the registry record's order
 
 
 def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
@@ -304,14 +306,15 @@ def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     an investigator reads them: the list's own Mode S code, then per registration (current ones first) the
     registry records of it, the records naming it as previous/next, the allocation rule; then the MSN.
     Joins over all entries at once: a 100,000-entry list resolves in seconds."""
-    aircraft, hits = aircraft.rechunk(), hits.rechunk()  # one chunk per column: cheaper joins
+    aircraft, hits = aircraft.rechunk(), hits.rechunk().with_row_index("row")  # one chunk per column: cheaper joins
     ent = aircraft.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("entry"), "mode_s", "registrations",
                           "previous_registrations", "msn", "model")
     parts = [ent.filter(pl.col("mode_s").is_not_null()).select(
         "entry", pl.col("mode_s").alias("icao24"),
         _text("Mode S code ", pl.col("mode_s").str.to_uppercase(), " on the list").alias("why"),
         pl.lit(CONF_LIST_MODE_S).alias("confidence"), pl.lit(0, pl.Int32).alias("section"),
-        pl.lit(0, pl.Int64).alias("pos"), pl.lit(0, pl.Int32).alias("sub"), pl.lit(None, pl.String).alias("snapshot"))]
+        pl.lit(0, pl.Int64).alias("pos"), pl.lit(0, pl.Int32).alias("sub"), pl.lit(None, pl.String).alias("snapshot"),
+        pl.lit(0, pl.UInt32).alias("row"))]
     regs = pl.concat([
         ent.select("entry", pl.col(col).alias("reg")).explode("reg").drop_nulls("reg").with_columns(
             (pl.int_range(pl.len()).over("entry") + offset).alias("pos"), pl.lit(offset > 0).alias("previous"))
@@ -321,17 +324,17 @@ def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
                     .alias("label"))
     if regs.height and hits.height:
         newest = hits.group_by("reg_key").agg(pl.col("snapshot").max().alias("newest"))
-        current = regs.join(hits.select("reg_key", "icao24", "source", "snapshot"), left_on="key",
+        current = regs.join(hits.select("reg_key", "icao24", "source", "snapshot", "row"), left_on="key",
                             right_on="reg_key").join(newest, left_on="key", right_on="reg_key")
         parts.append(current.select(
             "entry", "icao24", _text(pl.col("source"), " registry ", pl.col("snapshot"), ": ", pl.col("label"), pl.col("reg")).alias("why"),
             pl.when(pl.col("previous")).then(CONF_PREVIOUS)
             .when(pl.col("snapshot") == pl.col("newest")).then(CONF_REGISTRY_CURRENT)
             .otherwise(CONF_REGISTRY_OLDER).alias("confidence"),
-            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(0, pl.Int32).alias("sub"), "snapshot"))
+            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(0, pl.Int32).alias("sub"), "snapshot", "row"))
         linked = hits.select("icao24", "source", "snapshot", pl.col("registration").fill_null("?"),
                              reg_key(pl.col("prev_reg")).alias("prev_key"), reg_key(pl.col("next_reg")).alias("next_key"),
-                             pl.int_range(pl.len()).alias("row"))
+                             "row")
         moved = pl.concat([regs.join(linked, left_on="key", right_on=side) for side in ("prev_key", "next_key")],
                           how="diagonal_relaxed").unique(["entry", "pos", "row"], keep="first").sort("row")
         parts.append(moved.select(
@@ -339,7 +342,8 @@ def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
             _text(pl.col("source"), " registry ", pl.col("snapshot"), ": ", pl.col("reg"),
                   " as prev/next registration of ", pl.col("registration")).alias("why"),
             pl.when(pl.col("previous")).then(CONF_PREVIOUS).otherwise(CONF_REGISTRY_OLDER).alias("confidence"),
-            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(1, pl.Int32).alias("sub"), "snapshot"))
+            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(1, pl.Int32).alias("sub"),
+            pl.lit(None, pl.String).alias("snapshot"), "row"))
     if regs.height:
         distinct = regs["reg"].unique().to_list()
         matches = [icao_from_registration(r) for r in distinct]  # the published allocation rules, per registration
@@ -352,13 +356,13 @@ def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
             "entry", pl.col("rule_icao24").alias("icao24"), _text(pl.col("rule"), pl.col("label"), pl.col("rule_reg")).alias("why"),
             pl.when(pl.col("previous")).then(CONF_PREVIOUS).otherwise(CONF_RULE).alias("confidence"),
             pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(2, pl.Int32).alias("sub"),
-            pl.lit(None, pl.String).alias("snapshot")))
+            pl.lit(None, pl.String).alias("snapshot"), pl.lit(0, pl.UInt32).alias("row")))
     with_msn = ent.filter(pl.col("msn").is_not_null() & (pl.col("msn") != ""))
     if with_msn.height and hits.height:
         model_key = lambda e: e.str.to_uppercase().str.replace_all(r"[^0-9A-Z]", "").str.slice(0, 4)  # noqa: E731
         serial = with_msn.with_columns(pl.col("msn").str.to_uppercase().str.replace_all(r"[\s\-/.]", "").alias("key"),
                                        model_key(pl.col("model").fill_null("")).alias("mkey"))
-        found = serial.join(hits.select("msn_key", "icao24", "source", "snapshot", model_key(pl.concat_str(
+        found = serial.join(hits.select("msn_key", "icao24", "source", "snapshot", "row", model_key(pl.concat_str(
             pl.col("typecode").fill_null(""), pl.lit(" "), pl.col("model").fill_null(""))).alias("rkey")),
             left_on="key", right_on="msn_key")
         same = (pl.col("mkey") != "") & pl.col("rkey").str.contains(pl.col("mkey"), literal=True)
@@ -368,7 +372,7 @@ def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
                   pl.when(same).then(pl.lit(" and model")).otherwise(pl.lit(""))).alias("why"),
             pl.when(same).then(CONF_REGISTRY_MSN).otherwise(CONF_MSN_ONLY).alias("confidence"),
             pl.lit(2, pl.Int32).alias("section"), pl.lit(0, pl.Int64).alias("pos"), pl.lit(0, pl.Int32).alias("sub"),
-            "snapshot"))
+            pl.lit(None, pl.String).alias("snapshot"), "row"))
     return pl.concat([p.select([pl.col(k).cast(t) for k, t in EVIDENCE.items()]) for p in parts])
 
 
@@ -376,7 +380,7 @@ def _candidates(evidence: pl.DataFrame) -> pl.DataFrame:
     """Per entry: its candidate addresses, each with the evidence for it joined and the confidence of
     independent evidence combined as 1 - prod(1 - c) (at most 0.99), best first."""
     combined = (evidence.filter(pl.col("icao24").str.contains(r"^[0-9a-f]{6}$"))
-                .sort(["entry", "section", "pos", "sub", "snapshot"], nulls_last=False, maintain_order=True)
+                .sort(["entry", "section", "pos", "sub", "snapshot", "row"], nulls_last=False, maintain_order=True)
                 .unique(["entry", "icao24", "why"], keep="first", maintain_order=True)
                 .group_by(["entry", "icao24"], maintain_order=True)
                 .agg(pl.col("why").str.join("; ").alias("evidence"),

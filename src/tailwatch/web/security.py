@@ -11,8 +11,9 @@ request, pages and API alike. The token is generated on the first start that nee
 
 A browser presents the token once as `?token=…`; the app answers with an HttpOnly,
 SameSite=Strict cookie and a redirect to the same URL without it, so the token does not
-stay in the address bar or the history. Scripts send `Authorization: Bearer …`. The redirect goes to a path of this server only
-(`//evil.example/?token=…` lands on `/evil.example/`, never on another site).
+stay in the address bar or the history. Scripts send `Authorization: Bearer …`. The redirect
+goes to a path of this server only (`//evil.example/?token=…` lands on `/evil.example/`,
+never on another site).
 
 Requests are GET, except the few paths an app declares as actions (`serve` starts an
 itinerary job with a POST). A browser says where a request comes from (`Sec-Fetch-Site`,
@@ -39,8 +40,6 @@ LOOPBACK_NAMES = {"127.0.0.1", "localhost"}  # Host header names a token-less se
 COOKIE = "tailwatch_token"
 MAX_URL_BYTES = 2048  # path + query; every legitimate URL of the app is far shorter
 MAX_HEADER_BYTES = 16_384
-
-
 FOREIGN_SITES = {"cross-site", "same-site"}  # Sec-Fetch-Site values of a request another site's page made
 
 
@@ -82,7 +81,8 @@ def token_for_bind(host: str, token_file: Path | None, archive: Path | None, say
         return None
     path = Path(token_file or default_token_file()).expanduser()
     if archive is not None and path.resolve().is_relative_to(Path(archive).resolve()):
-        raise BadInput(f"--token-file {path}: must not be inside the archive (the server never writes there)")
+        raise BadInput(f"--token-file {path}: must not be inside the archive (an archive is copied and shared; "
+                       "the token is not)")
     token, created = load_or_create_token(path)
     if created:
         say(f"generated an access token, stored in {path} (mode 0600): {token}")
