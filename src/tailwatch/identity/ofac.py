@@ -89,14 +89,12 @@ def _local(tag: str) -> str:
 
 
 def _child(elem, name: str):
-    for c in elem:
-        if _local(c.tag) == name:
-            return c
-    return None
+    """The first child named `name` in any namespace (or none): lxml's search, in C."""
+    return elem.find(f"{{*}}{name}")
 
 
 def _children(elem, name: str) -> list:
-    return [c for c in elem if _local(c.tag) == name]
+    return elem.findall(f"{{*}}{name}")
 
 
 def _text(elem, name: str) -> str | None:
