@@ -89,6 +89,9 @@ def test_good_files_still_read(tmp_path):
     assert run.returncode == 0, run.stderr
     show = json.loads(tailwatch("watchlist", "show", "--archive", str(archive), "--no-seed", "--format", "json").stdout)
     assert [e["note"] for e in show] == ['photo, 2024 "Vnukovo"', None]
+    crlf = tmp_path / "crlf.csv"  # as a spreadsheet on Windows saves it
+    crlf.write_bytes(b'registration,icao24,note\r\nRA-12345,,"a, b"\r\n,3c6dd4,x\r\n')
+    assert tailwatch("watchlist", "import", str(crlf), "--archive", str(archive)).returncode == 0
 
 
 @pytest.mark.parametrize("order", ["registry-first", "list-first", "bad-first"])
