@@ -67,23 +67,29 @@ class Connection:
     async def open(cls) -> Connection:
         return cls(*await asyncio.open_connection("127.0.0.1", PORT))
 
-    async def get(self, path: str, params: dict | None = None):
+    async def get(self, path: str, params: dict | None = None, method: str = "GET"):
         if params:
             path += "?" + urlencode(params)
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nAccept-Encoding: gzip\r\n\r\n".encode())
+        body = "Content-Length: 0\r\n" if method == "POST" else ""  # starting a job is a POST (the page's own)
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nAccept-Encoding: gzip\r\n{body}\r\n"
+                          .encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line)
         headers = {k.lower(): v for k, v in headers.items()}
         body = await self.reader.readexactly(int(headers.get(b"content-length", b"0")))
+        if status == 429:
+            return None  # the server's job table is full: the caller waits and asks again
         if status >= 400:
-            raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+            raise RuntimeError(f"{method} {path}: {status} {body[:200]!r}")
         if headers.get(b"content-encoding") == b"gzip":
             body = gzip.decompress(body)
         return body
 
-    async def json(self, path: str, params: dict | None = None):
-        return json.loads(await self.get(path, params))
+    async def json(self, path: str, params: dict | None = None, method: str = "GET"):
+        while (body := await self.get(path, params, method)) is None:
+            await asyncio.sleep(1.0)  # 429: as the page does, wait for a free slot
+        return json.loads(body)
 
     def close(self) -> None:
         self.writer.close()
@@ -116,7 +122,7 @@ async def itinerary_page(conn: Connection, start: str, end: str) -> None:
     """What the browser fetches for an aircraft page (the shell, its scripts are cached, the data, the job)."""
     await conn.get(f"/aircraft/{RA}")
     await conn.get(f"/api/aircraft/{RA}")
-    job = await conn.json("/api/itinerary", {"aircraft": RA, "start": start, "end": end})
+    job = await conn.json("/api/itinerary", {"aircraft": RA, "start": start, "end": end}, method="POST")
     while job["state"] in ("queued", "running"):
         await asyncio.sleep(0.3)  # the page's polling interval
         job = await conn.json(f"/api/jobs/{job['job']}")

@@ -76,7 +76,7 @@ class Served:
 
 def wait_itinerary(client: httpx.Client, icao24: str, **window) -> tuple[dict, list[dict]]:
     """Start (or join) the itinerary job and poll it to the end; returns the result and every progress seen."""
-    seen = [client.get("/api/itinerary", params={"aircraft": icao24, **window}).raise_for_status().json()]
+    seen = [client.post("/api/itinerary", params={"aircraft": icao24, **window}).raise_for_status().json()]
     deadline = time.monotonic() + 120
     while seen[-1]["state"] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -154,7 +154,7 @@ def test_search_aircraft_itinerary_and_every_download(served, demo_archive):
 
 def test_itinerary_jobs_show_progress_and_do_not_block(served):
     with httpx.Client(base_url=served.base, timeout=60, trust_env=False) as c:
-        first = c.get("/api/itinerary", params={"aircraft": RA, "start": "2025-10-02T12:00:00Z",
+        first = c.post("/api/itinerary", params={"aircraft": RA, "start": "2025-10-02T12:00:00Z",
                                                 "end": "2025-10-16T00:00:00Z"}).json()
         assert first["state"] in ("queued", "running") and 0 <= first["fraction"] < 1
         # while it runs, other requests are answered at once
@@ -168,11 +168,11 @@ def test_itinerary_jobs_show_progress_and_do_not_block(served):
             states.append(c.get(f"/api/jobs/{first['job']}").json()["state"])
         assert states[-1] == "done" and slowest < 1.0, (states, slowest)
         # the same request again joins the finished job
-        again = c.get("/api/itinerary", params={"aircraft": RA, "start": "2025-10-02T12:00:00Z",
+        again = c.post("/api/itinerary", params={"aircraft": RA, "start": "2025-10-02T12:00:00Z",
                                                 "end": "2025-10-16T00:00:00Z"}).json()
         assert again["job"] == first["job"] and again["state"] == "done"
         # a window with no positions is a clear 404 on the result
-        empty, _ = c.get("/api/itinerary", params={"aircraft": RA, "start": "2024-01-01", "end": "2024-01-02"}).json(), None
+        empty, _ = c.post("/api/itinerary", params={"aircraft": RA, "start": "2024-01-01", "end": "2024-01-02"}).json(), None
         while c.get(f"/api/jobs/{empty['job']}").json()["state"] in ("queued", "running"):
             time.sleep(0.05)
         r = c.get(f"/api/jobs/{empty['job']}/result")
@@ -198,7 +198,7 @@ def test_bad_requests_are_clear_4xx(served):
             ("/nothing-here", 404, "no such page"),
         ]
         for path, status, words in cases:
-            r = c.get(path)
+            r = c.post(path) if path.startswith("/api/itinerary") else c.get(path)
             assert r.status_code == status, (path, r.status_code, r.text[:200])
             assert words in r.json()["error"], (path, r.json())
         assert c.post("/api/search?q=x").status_code == 405

@@ -80,6 +80,8 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     everyone = load_inputs(inputs, start, end, notes, heard, said)
     claims = pl.concat(said) if said else empty_seen()
     wanted = wanted_aircraft(None, aircraft, watchlist, notes, claims)
+    if watchlist is not None:  # no archive holds the list: its entries come from the file itself
+        wanted = with_list_entries(wanted, watchlist)
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
     points = everyone if hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
     if points.height == 0:
@@ -100,4 +102,28 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     return docs, frames
 
 
-__all__ = ["itineraries", "itineraries_from_files", "load_inputs"]
+def with_list_entries(wanted: list[dict], watchlist: Path) -> list[dict]:
+    """The aircraft with the entries of the given list that name them (by resolved address, a candidate
+    address or the registration) added to `watchlists`, in the form an imported list gives."""
+    from tailwatch.identity.watchlist import load_watchlist
+
+    entries = load_watchlist(watchlist, None)
+    out = []
+    for ac in wanted:
+        icao24, reg = ac.get("icao24"), ac.get("registration")
+        cond = (pl.col("icao24") == icao24) | pl.col("candidates").list.eval(
+            pl.element().struct.field("icao24") == icao24).list.any()
+        if reg:
+            cond = cond | pl.col("registrations").list.contains(reg)
+        have = {(w.get("list"), w.get("id")) for w in ac.get("watchlists") or []}
+        extra = [{"list": e["list"], "id": e["entry_id"], "program": e["program"], "name": e["name"],
+                  "reason": e["reason"], "listing_date": e["listing_date"], "icao24": e["icao24"],
+                  "confidence": e["confidence"], "evidence": e["evidence"], "model": e["model"],
+                  "operator": e["operator"], "source": e["source"] or e["source_file"]}
+                 for e in entries.filter(cond.fill_null(False)).iter_rows(named=True)
+                 if (e["list"], e["entry_id"]) not in have]
+        out.append({**ac, "watchlists": [*(ac.get("watchlists") or []), *extra]} if extra else ac)
+    return out
+
+
+__all__ = ["itineraries", "itineraries_from_files", "load_inputs", "with_list_entries"]

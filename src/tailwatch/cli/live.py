@@ -20,6 +20,10 @@ def demo(
     run_demo(out, console=console, progress=progress)
 
 
+def _say(line: str) -> None:
+    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def watch(
     urls: Annotated[Optional[list[str]], typer.Argument(metavar="[URL]...", help="Feeds, as with --feed.")] = None,
@@ -32,7 +36,8 @@ def watch(
     flush_seconds: Annotated[float, typer.Option("--flush-seconds", help="Flush the journal into the archive this often.")] = 300.0,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Receiver position LAT,LON (surface positions).")] = None,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Stop after this many seconds (default: until SIGINT/SIGTERM).")] = None,
-    web: Annotated[Optional[str], typer.Option("--web", metavar="[HOST:]PORT", help="Also serve the live web page (read-only; host defaults to 127.0.0.1).")] = None,
+    web: Annotated[Optional[str], typer.Option("--web", metavar="[HOST:]PORT", help="Also serve the live web page (read-only; host defaults to 127.0.0.1; any other host requires the token, as with serve).")] = None,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help="With --web off 127.0.0.1: where the access token is kept (mode 0600; default: the user's config folder, shared with serve).")] = None,
 ) -> None:
     """Watch live feeds: journal every position, alert on rules (JSON lines on stdout)."""
     from tailwatch.errors import BadInput
@@ -53,12 +58,14 @@ def watch(
         raise BadInput("give at least one feed: --feed beast://HOST:30005 (or sbs://, raw://, http(s)://…/aircraft.json)")
     cfg = WatchConfig(feeds=feeds, archive=archive, watchlist=watchlist, rules=rules, notify=list(notify or []),
                       fsync=fsync, flush_seconds=flush_seconds, reference=ref, max_runtime_s=duration)
-    bind = None
+    bind, token = None, None
     if web is not None:
+        from tailwatch.web.security import token_for_bind
         from tailwatch.web.server import parse_bind
 
         bind = parse_bind(web)
-    raise typer.Exit(run_watch(cfg, web=bind))
+        token = token_for_bind(bind[0], token_file, archive, _say)
+    raise typer.Exit(run_watch(cfg, web=bind, token=token))
 
 
 @app.command()
@@ -96,24 +103,14 @@ def serve(
 
     from tailwatch.errors import BadInput
     from tailwatch.web.investigate import create_investigator_app
-    from tailwatch.web.security import default_token_file, load_or_create_token, needs_token
+    from tailwatch.web.security import token_for_bind
     from tailwatch.web.server import AppServer
 
     if not archive.is_dir():
         raise BadInput(f"{archive}: no such archive folder")
     if not 0 <= port <= 65535:
         raise BadInput(f"--port {port} is out of range")
-    token = None
-    if needs_token(host):
-        path = (token_file or default_token_file()).expanduser()
-        if path.resolve().is_relative_to(archive.resolve()):
-            raise BadInput(f"--token-file {path}: must not be inside the archive (the server never writes there)")
-        token, created = load_or_create_token(path)
-        if created:
-            err_console.print(f"generated an access token, stored in {path} (mode 0600): {token}",
-                              markup=False, highlight=False, soft_wrap=True)
-        else:
-            err_console.print(f"access token: from {path}", markup=False, highlight=False, soft_wrap=True)
+    token = token_for_bind(host, token_file, archive, _say)
     from tailwatch.web.countries import countries_geojson
 
     app_ = create_investigator_app(archive, token=token)

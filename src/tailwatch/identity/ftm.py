@@ -17,19 +17,37 @@ from tailwatch.identity.sanctions import AVIATION_WORDS, HEX6, dedupe, entries_f
 LEGAL = {"LegalEntity", "Company", "Organization", "PublicBody"}
 
 
+class WrongShape(ValueError):
+    """A JSON line that is not a FollowTheMoney entity (the reader adds the file and line)."""
+
+
 def _flatten_ftm(obj: dict, out: dict[str, dict]) -> str | None:
-    """Index an entity and any entities nested in its properties (targets.nested.json)."""
+    """Index an entity and any entities nested in its properties (targets.nested.json).
+
+    The shape is checked as it is read: an entity is an object whose `id` and `schema` are
+    strings and whose `properties` map names to lists of strings, numbers or nested entities."""
     ent_id = obj.get("id")
     if not ent_id:
         return None
+    if not isinstance(ent_id, str):
+        raise WrongShape(f"entity id is {type(ent_id).__name__}, not a string")
+    if not isinstance(obj.get("schema"), str):
+        raise WrongShape(f"entity {ent_id}: schema is missing or not a string")
+    properties = obj.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise WrongShape(f"entity {ent_id}: properties is a {type(properties).__name__}, not an object")
+    if not isinstance(obj.get("topics") or [], list):
+        raise WrongShape(f"entity {ent_id}: topics is not a list")
     props: dict[str, list] = {}
-    for key, values in (obj.get("properties") or {}).items():
+    for key, values in properties.items():
         flat = []
         for v in values if isinstance(values, list) else [values]:
             if isinstance(v, dict):
                 nested = _flatten_ftm(v, out)
                 if nested:
                     flat.append(nested)
+            elif isinstance(v, list):
+                raise WrongShape(f"entity {ent_id}: property {key} holds a list inside its list")
             elif v is not None:
                 flat.append(str(v))
         props[key] = flat
@@ -49,16 +67,27 @@ def is_ftm(head: bytes) -> bool:
 def read_ftm(path: Path) -> pl.DataFrame:
     """FollowTheMoney JSON lines -> Airplane entries and listed-operator entries."""
     entities: dict[str, dict] = {}
-    for lineno, line in enumerate(decode_text(read_all(path)).splitlines(), start=1):
+    text = decode_text(read_all(path))
+    at = text.find("\x00")
+    if at >= 0:
+        raise BadInput(f"{path}:{text.count(chr(10), 0, at) + 1}: NUL byte in a text list (binary or damaged file?)")
+    for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
-            raise BadInput(f"{path}:{lineno}: not a JSON line: {exc}") from exc
-        if isinstance(obj, dict):
+        except (ValueError, RecursionError) as exc:
+            raise BadInput(f"{path}:{lineno}: not a JSON line: {exc}") from None
+        if not isinstance(obj, dict):
+            raise BadInput(f"{path}:{lineno}: a JSON {type(obj).__name__}, not a FollowTheMoney entity "
+                           "(an object with id, schema and properties)")
+        try:
             _flatten_ftm(obj, entities)
+        except WrongShape as exc:
+            raise BadInput(f"{path}:{lineno}: not a FollowTheMoney entity: {exc}") from None
+        except RecursionError:
+            raise BadInput(f"{path}:{lineno}: entities nested too deep") from None
 
     def p(ent: dict, key: str) -> list[str]:
         return ent["properties"].get(key, [])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from functools import lru_cache
 from importlib import resources
@@ -23,17 +24,19 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.identity import ftm, ofac
+from tailwatch.identity.ofac import csv_fault
 from tailwatch.identity.icao_blocks import countries_of
 from tailwatch.identity.registrations import icao_from_registration, normalize_registration
-from tailwatch.identity.registry import (
-    import_registry, key_of, name_key, reg_key, registry, sniff_registry,
-)
+from tailwatch.archive import file_digest
+from tailwatch.identity.registry import READERS as REGISTRY_READERS
+from tailwatch.identity.registry import key_of, name_key, reg_key, registry, sniff_registry
 from tailwatch.identity.sanctions import ENTRY_SCHEMA, entries_frame
-from tailwatch.identity.store import watchlist_path, write_parquet_atomic
+from tailwatch.identity.store import registry_dir, watchlist_path
 from tailwatch.errors import BadInput
 from tailwatch.files import PARQUET_MAGIC, read_all, read_head
 
 SEED_FILE = "watchlist_seed.csv"
+UNRESOLVED = "unresolved: no Mode S code, registry record, rule, MSN or recording match"
 HEX6 = re.compile(r"^[0-9a-f]{6}$")
 
 CANDIDATE = pl.Struct({"icao24": pl.String(), "evidence": pl.String(), "confidence": pl.Float64()})
@@ -96,18 +99,53 @@ def detect_list(path: Path) -> str:
                    "icao24 or registration column) nor an aircraft registry")
 
 
+def text_lines_checked(path: Path, text: str) -> None:
+    """A text list holds no NUL byte (a binary file, or one damaged in transit): BadInput at its line."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise BadInput(f"{path}:{text.count(chr(10), 0, at) + 1}: NUL byte in a text list (binary or damaged file?)")
+
+
+def csv_records(path: Path, text: str):
+    """(line, fields) of each record of a CSV text, checked: BadInput names the file and line of a record
+    with an unbalanced quote (a field that runs over the end of its line), a field over the csv module's
+    size limit, or a malformed quote. Blank lines are skipped."""
+    text_lines_checked(path, text)
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            end = reader.line_num
+            if any("\n" in v or "\r" in v for v in row):
+                raise BadInput(f"{path}:{start}: unbalanced quote: a field runs from line {start} into line {end} "
+                               "(a quote opened and not closed on its line)")
+            if row and any(v.strip() for v in row):
+                yield start, row
+            start = end + 1
+    except csv.Error as exc:
+        raise BadInput(f"{path}:{start}: {csv_fault(exc)}") from None
+
+
 def read_plain_csv(path: Path, list_name: str | None = None, text: str | None = None) -> pl.DataFrame:
-    """A hand-made CSV: `registration` and/or `icao24` (+ note, and any ENTRY_SCHEMA column)."""
+    """A hand-made CSV: `registration` and/or `icao24` (+ note, and any ENTRY_SCHEMA column).
+
+    Strict: a record with more or fewer fields than the header, an unbalanced quote, a NUL byte
+    or an oversized field is BadInput naming the file and line (nothing is imported)."""
     if text is None:
         data = read_all(path)
         text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
+    records = csv_records(path, text)
+    header = next(records, None)
+    if header is None:
         raise BadInput(f"{path}: empty CSV")
+    names = [(k or "").strip().lower() for k in header[1]]
     rows = []
     default_list = list_name or path.stem
-    for lineno, raw in enumerate(reader, start=2):
-        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for lineno, fields in records:
+        if len(fields) != len(names):
+            raise BadInput(f"{path}:{lineno}: {len(fields)} fields where the header has {len(names)} "
+                           "(a stray or missing comma, or an unquoted comma inside a value)")
+        rec = {k: v.strip() for k, v in zip(names, fields) if k}
         icao = rec.get("icao24", "").lower().lstrip("~")
         reg = rec.get("registration", "")
         if icao and not HEX6.match(icao):
@@ -174,24 +212,38 @@ def stored_entries(archive: Path | None) -> pl.DataFrame:
 def import_files(paths: list[Path], archive: Path) -> list[dict]:
     """Import lists (and registries) into the archive; returns one summary dict per file.
 
+    All or nothing: every file is read and checked before anything is written, so one bad
+    file (exit 2) leaves the archive as it was, whatever the order of the files. The new
+    tables are then staged beside their targets and renamed into place together.
     A file already imported replaces its own earlier entries (same list and entry id),
     so importing it twice adds nothing.
     """
     results = []
     new_frames = []
+    registries: dict[Path, pl.DataFrame] = {}  # target → rows, for registry files not stored yet
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise BadInput(f"{path}: no such file")
         kind = detect_list(path)
         if kind.startswith("registry:"):
-            reg_kind, rows, fresh = import_registry(path, archive)
+            reg_kind = kind.split(":", 1)[1]
+            target = registry_dir(archive) / f"{reg_kind}-{file_digest(path)}.parquet"
+            if target.exists():
+                rows, fresh = pl.scan_parquet(target).select(pl.len()).collect().item(), False
+            else:
+                fresh = target not in registries
+                frame = registries.get(target)
+                if frame is None:
+                    frame = registries[target] = REGISTRY_READERS[reg_kind](path)
+                rows = frame.height
             results.append({"file": str(path), "format": f"registry ({reg_kind})", "entries": rows,
                             "new": rows if fresh else 0})
             continue
         entries = read_entries(path)
         new_frames.append(entries)
         results.append({"file": str(path), "format": kind, "entries": entries.height, "new": None})
+    writes = dict(registries)
     if new_frames:
         before = stored_entries(archive)
         keys = ["list", "entry_id", "kind"]
@@ -200,40 +252,43 @@ def import_files(paths: list[Path], archive: Path) -> list[dict]:
         old_keys = set(before.select(keys).iter_rows())
         for res, frame in zip([r for r in results if r["new"] is None], new_frames):
             res["new"] = sum(1 for k in frame.select(keys).unique().iter_rows() if k not in old_keys)
-        write_parquet_atomic(combined, watchlist_path(archive))
+        writes[watchlist_path(archive)] = combined
+    _write_together(writes)
     return results
+
+
+def _write_together(frames: dict[Path, pl.DataFrame]) -> None:
+    """Stage every table in a dot-temporary file beside its target (fsynced), then rename them all:
+    a failure while staging (disk full) leaves the archive untouched."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, frame in frames.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            staged.append((tmp, target))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
 
 
 # --- resolution ---------------------------------------------------------------------------
 
-def _combine(evidence: list[tuple[str, str, float]]) -> list[dict]:
-    """Candidates per address, independent evidence combined, best first."""
-    by_addr: dict[str, list[tuple[str, float]]] = {}
-    for icao, why, conf in evidence:
-        if icao and HEX6.match(icao):
-            by_addr.setdefault(icao, [])
-            if why not in [w for w, _ in by_addr[icao]]:
-                by_addr[icao].append((why, conf))
-    out = []
-    for icao, items in by_addr.items():
-        miss = 1.0
-        for _, conf in items:
-            miss *= 1.0 - conf
-        out.append({"icao24": icao, "evidence": "; ".join(w for w, _ in items),
-                    "confidence": round(min(1.0 - miss, 0.99), 3)})
-    return sorted(out, key=lambda c: (-c["confidence"], c["icao24"]))
-
-
 def _registry_hits(entries: pl.DataFrame, rows: pl.LazyFrame) -> pl.DataFrame:
-    keys = set()
-    for regs in entries["registrations"].to_list() + entries["previous_registrations"].to_list():
-        keys.update(key_of(r) for r in regs or [])
-    msns = {re.sub(r"[\s\-/.]", "", m.upper()) for m in entries["msn"].drop_nulls().to_list()}
-    if not keys and not msns:
-        return rows.head(0).collect().with_columns(pl.lit(None, pl.String).alias("msn_key"))
-    key_list = pl.Series(sorted(keys), dtype=pl.String).implode()
-    msn_list = pl.Series(sorted(msns), dtype=pl.String).implode()
+    """Registry records that name a registration (current, previous or next) or a serial number of the entries."""
+    keys = entries.select(pl.concat([pl.col("registrations").explode(), pl.col("previous_registrations").explode()])
+                          .alias("r")).select(reg_key(pl.col("r"))).to_series().drop_nulls().unique()
+    msns = entries.select(pl.col("msn").str.to_uppercase().str.replace_all(r"[\s\-/.]", "")).to_series().drop_nulls()
+    msns = msns.filter(msns != "").unique()
     msn_key = pl.col("serialnumber").str.to_uppercase().str.replace_all(r"[\s\-/.]", "")
+    if keys.is_empty() and msns.is_empty():
+        return rows.head(0).collect().with_columns(pl.lit(None, pl.String).alias("msn_key"))
+    key_list, msn_list = keys.implode(), msns.implode()
     return rows.with_columns(msn_key.alias("msn_key")).filter(
         pl.col("reg_key").is_in(key_list) | reg_key(pl.col("prev_reg")).is_in(key_list)
         | reg_key(pl.col("next_reg")).is_in(key_list) | pl.col("msn_key").is_in(msn_list)
@@ -248,58 +303,131 @@ def _recorded_hits(entries: pl.DataFrame, archive: Path | None, claims: pl.DataF
     return claims_about(archive, claims, registrations=regs) if regs else claims_about(None, None)
 
 
-def _recorded_evidence(entry: dict, said: pl.DataFrame) -> list[tuple[str, str, float]]:
-    """Addresses the recordings name the entry's registrations on: one item per address (however many
-    files say it), the address named last as current."""
-    from tailwatch.seen_store import key_of as seen_key, registration_key
-
-    ev: list[tuple[str, str, float]] = []
-    for reg in entry.get("registrations") or []:
-        rows = said.filter(registration_key(pl.col("registration")) == seen_key(reg))
-        if rows.height == 0:
-            continue
-        per = rows.group_by("icao24").agg(pl.col("first").min(), pl.col("last").max(), pl.col("file").sort_by("last").last(),
-                                          pl.len().alias("n")).sort("last")
-        newest = per["icao24"][-1]
-        for row in per.iter_rows(named=True):
-            span = f"{row['first']:%Y-%m-%dT%H:%M:%SZ} … {row['last']:%Y-%m-%dT%H:%M:%SZ}"
-            ev.append((row["icao24"], f"the recording's own field ({row['file']}"
-                       + (f" and {row['n'] - 1} more" if row["n"] > 1 else "") + f"): {reg}, {span}",
-                       CONF_RECORDED if row["icao24"] == newest else CONF_RECORDED_OLDER))
-    return ev
+def _text(*parts) -> pl.Expr:
+    """Strings and columns joined into one text column (null where a column is null)."""
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
 
 
-def _evidence_for(entry: dict, hits: pl.DataFrame) -> list[tuple[str, str, float]]:
-    ev: list[tuple[str, str, float]] = []
-    if entry.get("mode_s"):
-        ev.append((entry["mode_s"], f"Mode S code {entry['mode_s'].upper()} on the list", CONF_LIST_MODE_S))
-    for previous, regs in ((False, entry.get("registrations") or []), (True, entry.get("previous_registrations") or [])):
-        for reg in regs:
-            key = key_of(reg)
-            label = "previous registration " if previous else ""
-            current = hits.filter(pl.col("reg_key") == key).sort("snapshot")
-            if current.height:
-                newest = current["snapshot"].max()
-                for row in current.iter_rows(named=True):
-                    conf = CONF_REGISTRY_CURRENT if row["snapshot"] == newest else CONF_REGISTRY_OLDER
-                    conf = CONF_PREVIOUS if previous else conf
-                    ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: {label}{reg}", conf))
-            moved = hits.filter((reg_key(pl.col("prev_reg")) == key) | (reg_key(pl.col("next_reg")) == key))
-            for row in moved.iter_rows(named=True):
-                ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: {reg} as prev/next "
-                           f"registration of {row['registration']}", CONF_PREVIOUS if previous else CONF_REGISTRY_OLDER))
-            rule = icao_from_registration(reg)
-            if rule is not None:
-                ev.append((rule.icao24, f"rule ({rule.rule}): {label}{rule.registration}",
-                           CONF_PREVIOUS if previous else CONF_RULE))
-    if entry.get("msn"):
-        key = re.sub(r"[\s\-/.]", "", entry["msn"].upper())
-        model = _model_key(entry.get("model"))
-        for row in hits.filter(pl.col("msn_key") == key).iter_rows(named=True):
-            same_model = bool(model) and model in _model_key(f"{row['typecode'] or ''} {row['model'] or ''}")
-            ev.append((row["icao24"], f"{row['source']} registry {row['snapshot']}: MSN {entry['msn']}"
-                       + (" and model" if same_model else ""), CONF_REGISTRY_MSN if same_model else CONF_MSN_ONLY))
-    return ev
+EVIDENCE = {"entry": pl.UInt32(), "icao24": pl.String(), "why": pl.String(), "confidence": pl.Float64(),
+            "section": pl.Int32(), "pos": pl.Int64(), "sub": pl.Int32(), "snapshot": pl.String(), "row": pl.UInt32()}
+# section, pos, sub, snapshot, row: the reading order (list code; per registration: its records by snapshot,
+# the records naming it as previous/next, the rule; then the MSN), row = the registry record's order
+
+
+def _evidence(aircraft: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+    """Every piece of evidence for every aircraft entry, as rows (entry, icao24, why, confidence) in the order
+    an investigator reads them: the list's own Mode S code, then per registration (current ones first) the
+    registry records of it, the records naming it as previous/next, the allocation rule; then the MSN.
+    Joins over all entries at once: a 100,000-entry list resolves in seconds."""
+    aircraft, hits = aircraft.rechunk(), hits.rechunk().with_row_index("row")  # one chunk per column: cheaper joins
+    ent = aircraft.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("entry"), "mode_s", "registrations",
+                          "previous_registrations", "msn", "model")
+    parts = [ent.filter(pl.col("mode_s").is_not_null()).select(
+        "entry", pl.col("mode_s").alias("icao24"),
+        _text("Mode S code ", pl.col("mode_s").str.to_uppercase(), " on the list").alias("why"),
+        pl.lit(CONF_LIST_MODE_S).alias("confidence"), pl.lit(0, pl.Int32).alias("section"),
+        pl.lit(0, pl.Int64).alias("pos"), pl.lit(0, pl.Int32).alias("sub"), pl.lit(None, pl.String).alias("snapshot"),
+        pl.lit(0, pl.UInt32).alias("row"))]
+    regs = pl.concat([
+        ent.select("entry", pl.col(col).alias("reg")).explode("reg").drop_nulls("reg").with_columns(
+            (pl.int_range(pl.len()).over("entry") + offset).alias("pos"), pl.lit(offset > 0).alias("previous"))
+        for col, offset in (("registrations", 0), ("previous_registrations", 1_000_000))
+    ]).with_columns(pl.col("reg").str.to_uppercase().str.replace_all(r"[\s\-_.]", "").alias("key"),
+                    pl.when(pl.col("previous")).then(pl.lit("previous registration ")).otherwise(pl.lit(""))
+                    .alias("label"))
+    if regs.height and hits.height:
+        newest = hits.group_by("reg_key").agg(pl.col("snapshot").max().alias("newest"))
+        current = regs.join(hits.select("reg_key", "icao24", "source", "snapshot", "row"), left_on="key",
+                            right_on="reg_key").join(newest, left_on="key", right_on="reg_key")
+        parts.append(current.select(
+            "entry", "icao24", _text(pl.col("source"), " registry ", pl.col("snapshot"), ": ", pl.col("label"), pl.col("reg")).alias("why"),
+            pl.when(pl.col("previous")).then(CONF_PREVIOUS)
+            .when(pl.col("snapshot") == pl.col("newest")).then(CONF_REGISTRY_CURRENT)
+            .otherwise(CONF_REGISTRY_OLDER).alias("confidence"),
+            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(0, pl.Int32).alias("sub"), "snapshot", "row"))
+        linked = hits.select("icao24", "source", "snapshot", pl.col("registration").fill_null("?"),
+                             reg_key(pl.col("prev_reg")).alias("prev_key"), reg_key(pl.col("next_reg")).alias("next_key"),
+                             "row")
+        moved = pl.concat([regs.join(linked, left_on="key", right_on=side) for side in ("prev_key", "next_key")],
+                          how="diagonal_relaxed").unique(["entry", "pos", "row"], keep="first").sort("row")
+        parts.append(moved.select(
+            "entry", "icao24",
+            _text(pl.col("source"), " registry ", pl.col("snapshot"), ": ", pl.col("reg"),
+                  " as prev/next registration of ", pl.col("registration")).alias("why"),
+            pl.when(pl.col("previous")).then(CONF_PREVIOUS).otherwise(CONF_REGISTRY_OLDER).alias("confidence"),
+            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(1, pl.Int32).alias("sub"),
+            pl.lit(None, pl.String).alias("snapshot"), "row"))
+    if regs.height:
+        distinct = regs["reg"].unique().to_list()
+        matches = [icao_from_registration(r) for r in distinct]  # the published allocation rules, per registration
+        rules = pl.DataFrame({"reg": distinct, "rule_icao24": [m.icao24 if m else None for m in matches],
+                              "rule": [f"rule ({m.rule}): " if m else None for m in matches],
+                              "rule_reg": [m.registration if m else None for m in matches]},
+                             schema={"reg": pl.String, "rule_icao24": pl.String, "rule": pl.String,
+                                     "rule_reg": pl.String}).drop_nulls("rule_icao24")
+        parts.append(regs.join(rules, on="reg").select(
+            "entry", pl.col("rule_icao24").alias("icao24"), _text(pl.col("rule"), pl.col("label"), pl.col("rule_reg")).alias("why"),
+            pl.when(pl.col("previous")).then(CONF_PREVIOUS).otherwise(CONF_RULE).alias("confidence"),
+            pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(2, pl.Int32).alias("sub"),
+            pl.lit(None, pl.String).alias("snapshot"), pl.lit(0, pl.UInt32).alias("row")))
+    with_msn = ent.filter(pl.col("msn").is_not_null() & (pl.col("msn") != ""))
+    if with_msn.height and hits.height:
+        model_key = lambda e: e.str.to_uppercase().str.replace_all(r"[^0-9A-Z]", "").str.slice(0, 4)  # noqa: E731
+        serial = with_msn.with_columns(pl.col("msn").str.to_uppercase().str.replace_all(r"[\s\-/.]", "").alias("key"),
+                                       model_key(pl.col("model").fill_null("")).alias("mkey"))
+        found = serial.join(hits.select("msn_key", "icao24", "source", "snapshot", "row", model_key(pl.concat_str(
+            pl.col("typecode").fill_null(""), pl.lit(" "), pl.col("model").fill_null(""))).alias("rkey")),
+            left_on="key", right_on="msn_key")
+        same = (pl.col("mkey") != "") & pl.col("rkey").str.contains(pl.col("mkey"), literal=True)
+        parts.append(found.select(
+            "entry", "icao24",
+            _text(pl.col("source"), " registry ", pl.col("snapshot"), ": MSN ", pl.col("msn"),
+                  pl.when(same).then(pl.lit(" and model")).otherwise(pl.lit(""))).alias("why"),
+            pl.when(same).then(CONF_REGISTRY_MSN).otherwise(CONF_MSN_ONLY).alias("confidence"),
+            pl.lit(2, pl.Int32).alias("section"), pl.lit(0, pl.Int64).alias("pos"), pl.lit(0, pl.Int32).alias("sub"),
+            pl.lit(None, pl.String).alias("snapshot"), "row"))
+    return pl.concat([p.select([pl.col(k).cast(t) for k, t in EVIDENCE.items()]) for p in parts])
+
+
+def _candidates(evidence: pl.DataFrame) -> pl.DataFrame:
+    """Per entry: its candidate addresses, each with the evidence for it joined and the confidence of
+    independent evidence combined as 1 - prod(1 - c) (at most 0.99), best first."""
+    combined = (evidence.filter(pl.col("icao24").str.contains(r"^[0-9a-f]{6}$"))
+                .sort(["entry", "section", "pos", "sub", "snapshot", "row"], nulls_last=False, maintain_order=True)
+                .unique(["entry", "icao24", "why"], keep="first", maintain_order=True)
+                .group_by(["entry", "icao24"], maintain_order=True)
+                .agg(pl.col("why").str.join("; ").alias("evidence"),
+                     (1.0 - (1.0 - pl.col("confidence")).product()).clip(upper_bound=0.99).round(3).alias("confidence")))
+    return (combined.sort(["entry", "confidence", "icao24"], descending=[False, True, False])
+            .group_by("entry", maintain_order=True)
+            .agg(pl.struct("icao24", "evidence", "confidence").alias("candidates")))
+
+
+def _recorded_evidence(aircraft: pl.DataFrame, said: pl.DataFrame) -> pl.DataFrame:
+    """Addresses the recordings name the entries' registrations on, as evidence rows: one per entry,
+    registration and address (however many files say it), the address named last as current."""
+    from tailwatch.seen_store import registration_key
+
+    regs = (aircraft.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("entry"), pl.col("registrations").alias("reg"))
+            .explode("reg").drop_nulls("reg")
+            .with_columns(pl.int_range(pl.len()).over("entry").cast(pl.Int64).alias("pos"),
+                          registration_key(pl.col("reg")).alias("key")))
+    if regs.height == 0 or said.height == 0:
+        return pl.DataFrame(schema=EVIDENCE)
+    per = (said.drop_nulls("registration").with_columns(registration_key(pl.col("registration")).alias("key"))
+           .group_by("key", "icao24")
+           .agg(pl.col("first").min(), pl.col("last").max(), pl.col("file").sort_by("last").last(), pl.len().alias("n")))
+    per = per.with_columns((pl.col("last") == pl.col("last").max().over("key")).alias("newest"))
+    found = regs.join(per, on="key").sort("entry", "pos", "last")
+    more = pl.when(pl.col("n") > 1).then(_text(" and ", (pl.col("n") - 1).cast(pl.String), " more")).otherwise(pl.lit(""))
+    return found.select(
+        "entry", "icao24",
+        _text("the recording's own field (", pl.col("file"), more, "): ", pl.col("reg"), ", ",
+              pl.col("first").dt.strftime("%Y-%m-%dT%H:%M:%SZ"), " … ", pl.col("last").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).alias("why"),
+        pl.when(pl.col("newest")).then(CONF_RECORDED).otherwise(CONF_RECORDED_OLDER).alias("confidence"),
+        pl.lit(1, pl.Int32).alias("section"), "pos", pl.lit(3, pl.Int32).alias("sub"),
+        pl.lit(None, pl.String).alias("snapshot"), pl.lit(0, pl.UInt32).alias("row"),
+    ).select([pl.col(k).cast(t) for k, t in EVIDENCE.items()])
 
 
 def _model_key(text: str | None) -> str:
@@ -314,12 +442,19 @@ def resolve(entries: pl.DataFrame, archive: Path | None = None, claims: pl.DataF
     rows = registry(archive)
     aircraft = entries.filter(pl.col("kind") != "operator")
     operators = entries.filter(pl.col("kind") == "operator")
-    hits = _registry_hits(aircraft, rows) if aircraft.height else None
-    said = _recorded_hits(aircraft, archive, claims) if aircraft.height else None
+    frames = []
+    if aircraft.height:
+        hits = _registry_hits(aircraft, rows)
+        said = _recorded_hits(aircraft, archive, claims)
+        evidence = pl.concat([_evidence(aircraft, hits), _recorded_evidence(aircraft, said)])
+        chosen = aircraft.with_row_index("entry").join(_candidates(evidence), on="entry",
+                                                      how="left", maintain_order="left")
+        best = pl.col("candidates").list.first().struct
+        frames.append(chosen.select(
+            *ENTRY_SCHEMA, best.field("icao24").alias("icao24"), best.field("confidence").alias("confidence"),
+            pl.coalesce(best.field("evidence"), pl.lit(UNRESOLVED)).alias("evidence"),
+            pl.col("candidates").fill_null(pl.lit([], dtype=pl.List(CANDIDATE)))))
     out: list[dict] = []
-    for entry in aircraft.iter_rows(named=True):
-        candidates = _combine(_evidence_for(entry, hits) + _recorded_evidence(entry, said)) if hits is not None else []
-        out.append(_resolved_row(entry, candidates))
     if operators.height:
         names = [n for n in operators["operator"].to_list() + operators["name"].to_list() if n]
         keys = pl.Series(names, dtype=pl.String).to_frame("n").select(name_key(pl.col("n"))).to_series()
@@ -343,7 +478,9 @@ def resolve(entries: pl.DataFrame, archive: Path | None = None, claims: pl.DataF
                           "model": last["typecode"] or last["model"], "name": last["registration"] or entry["name"]}
                 out.append(_resolved_row(member, [{"icao24": icao[0], "evidence": why,
                                                    "confidence": CONF_OPERATOR_FLEET}]))
-    frame = pl.DataFrame(out, schema={k: v for k, v in RESOLVED_SCHEMA.items() if k != "country"})
+    schema = {k: v for k, v in RESOLVED_SCHEMA.items() if k != "country"}
+    frames.append(pl.DataFrame(out, schema=schema))
+    frame = pl.concat([f.cast(schema) for f in frames]) if len(frames) > 1 else frames[0].cast(schema)
     return frame.with_columns(countries_of(frame["icao24"]).alias("country"))
 
 
@@ -358,7 +495,7 @@ def _resolved_row(entry: dict, candidates: list[dict]) -> dict:
     return {**{k: entry.get(k) for k in ENTRY_SCHEMA},
             "icao24": best["icao24"] if best else None,
             "confidence": best["confidence"] if best else None,
-            "evidence": best["evidence"] if best else "unresolved: no Mode S code, registry record, rule, MSN or recording match",
+            "evidence": best["evidence"] if best else UNRESOLVED,
             "candidates": candidates}
 
 

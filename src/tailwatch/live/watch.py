@@ -301,15 +301,16 @@ class Watcher:
         return live
 
 
-def run_watch(cfg: WatchConfig, web: tuple[str, int] | None = None) -> int:
-    """Blocking entry point for the CLI; `web` (host, port) also serves the live page while watching."""
+def run_watch(cfg: WatchConfig, web: tuple[str, int] | None = None, token: str | None = None) -> int:
+    """Blocking entry point for the CLI; `web` (host, port) also serves the live page while watching,
+    with `token` required on every request when given (web/security.py: any bind but 127.0.0.1)."""
     watcher = Watcher(cfg)
     server = None
     if web is not None:
         from tailwatch.web.server import WebServer
 
         try:
-            server = WebServer(watcher, *web).start()
+            server = WebServer(watcher, *web, token=token).start()
         except BaseException:
             watcher.journal.close()  # nothing was read yet: release the archive for the next try
             watcher._flusher.shutdown(wait=False)

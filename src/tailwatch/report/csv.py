@@ -5,6 +5,12 @@ Two files because a leg and a point are different rows. `--out X.csv` writes
 suffix) writes `DIR/legs.csv` and `DIR/points.csv`. List fields (countries,
 reasons) are joined with `;`. Points keep their `leg` number (empty when the
 point belongs to no leg) so every leg figure can be traced back to its rows.
+
+Every CSV the tool writes goes through `neutralise_formulas` (`csv_text`, `write_frame_csv`): a
+text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is what a spreadsheet
+runs as a formula, and a callsign or a list entry is data from outside (`=HYPERLINK(…)` in a
+feed). Such a cell is written with a leading `'`, as spreadsheet-injection guidance advises:
+the spreadsheet shows the text, and a script sees one character more, never a changed value.
 """
 
 from __future__ import annotations
@@ -14,6 +20,27 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.report.tracks import candidates, leg_index, notice_of, time_note
+
+FORMULA_START = r"^[=+\-@\t\r]"  # what a spreadsheet reads as the start of a formula
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading `'` (columnar, every String column)."""
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text)
+
+
+def csv_text(frame: pl.DataFrame) -> str:
+    """The frame as CSV text, formula cells neutralised."""
+    return neutralise_formulas(frame).write_csv()
+
+
+def write_frame_csv(frame: pl.DataFrame, path: Path) -> None:
+    """The frame as a CSV file, formula cells neutralised."""
+    neutralise_formulas(frame).write_csv(path)
+
 
 LEG_COLUMNS = [
     "aircraft", "registration", "leg", "origin", "origin_name", "origin_country", "origin_evidence",
@@ -103,6 +130,6 @@ def write_csv(itins: list[dict], points: dict[str, pl.DataFrame], path: Path, no
     notice = notice_of(itins, notice, points)
     legs_path, points_path = csv_paths(path)
     legs_path.parent.mkdir(parents=True, exist_ok=True)
-    legs_frame(itins, notice).write_csv(legs_path)
-    points_frame(itins, points, notice).write_csv(points_path)
+    write_frame_csv(legs_frame(itins, notice), legs_path)
+    write_frame_csv(points_frame(itins, points, notice), points_path)
     return [legs_path, points_path]

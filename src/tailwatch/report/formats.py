@@ -34,9 +34,10 @@ def render_report(fmt: str, itins: list[dict], points: dict[str, pl.DataFrame], 
     module, _, renderer, _ = FORMATS[fmt]
     render = getattr(importlib.import_module(module), renderer)
     if fmt == "csv":
+        from tailwatch.report.csv import csv_text
         from tailwatch.report.tracks import notice_of
 
-        return render(itins, notice_of(itins, notice, points)).write_csv()
+        return csv_text(render(itins, notice_of(itins, notice, points)))
     if fmt == "geojson":
         return json.dumps(render(itins, points, notice), ensure_ascii=False, allow_nan=False)
     return render(itins, points, notice)

@@ -42,7 +42,9 @@ def to_geojson(cells: pl.DataFrame, notice: str | None = None) -> dict:
 
 
 def write_csv(cells: pl.DataFrame, path: Path) -> None:
-    cells.with_columns(pl.col("period_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv(path)
+    from tailwatch.report.csv import write_frame_csv
+
+    write_frame_csv(cells.with_columns(pl.col("period_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ")), path)
 
 
 METHOD = (
@@ -114,7 +116,9 @@ def write(cells: pl.DataFrame, fmt: str, path: Path | None, notice: str | None =
         if path is not None:
             write_csv(cells, Path(path))
             return None
-        text = cells.with_columns(pl.col("period_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv()
+        from tailwatch.report.csv import csv_text
+
+        text = csv_text(cells.with_columns(pl.col("period_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ")))
     else:
         raise ValueError(f"format must be html, geojson or csv, not {fmt!r}")
     if path is None:

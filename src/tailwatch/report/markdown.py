@@ -3,6 +3,10 @@
 Written for a reader who will not open the JSON: every place says whether the data shows it
 (observed), reasoning over a gap places it (inferred, with confidence and reasons), or nobody
 can say (unknown). Works from the `tailwatch.itinerary/1` JSON alone.
+
+Every value that comes from data (list entries, registrations, airport names, reasons, notes)
+goes through `_md`: a Markdown viewer renders inline HTML, so `<script>` or `<img onerror>` in a
+watchlist field must arrive as text, and a `|` must not split a table cell.
 """
 
 from __future__ import annotations
@@ -19,10 +23,21 @@ LEGEND = ("*observed*: positions show the aircraft on or just above the ground t
           "(confidence 0–1, reasons listed); *unknown*: the data cannot tell.")
 
 
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "[": "\\[", "]": "\\]",
+                              "`": "\\`"})
+
+
+def _md(value) -> str:
+    """Data as Markdown text: HTML and link characters escaped, `|` escaped, kept on one line."""
+    if value is None:
+        return ""
+    return " ".join(str(value).split()).translate(_MD_ESCAPES)
+
+
 def _place(a: dict | None) -> str:
     if not a:
         return "unknown place"
-    return f"**{a['icao']}** {a.get('name', '')} ({a.get('country') or '?'})".strip()
+    return f"**{_md(a['icao'])}** {_md(a.get('name', ''))} ({_md(a.get('country') or '?')})".strip()
 
 
 def _t(value: str | None) -> str:
@@ -51,7 +66,7 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
     where = _place(stop.get("airport"))
     alts = stop.get("alternatives") or []
     if not stop.get("airport") and alts:
-        where = "unknown — candidates " + "/".join(a["icao"] for a in alts)
+        where = "unknown — candidates " + "/".join(_md(a["icao"]) for a in alts)
     lines = [f"### {title}: {where} — {_ev(stop['evidence'], stop.get('confidence'), stop.get('how'))}"]
     if stop["evidence"] != "observed" and stop.get("score") is not None:
         lines.append(f"- score {stop['score']:.2f}; runner-up {stop.get('runner_up_score') or 0:.2f}")
@@ -63,9 +78,9 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
     if times:
         lines.append("- " + "; ".join(times))
     for r in stop.get("reasons") or []:
-        lines.append(f"- {r}")
+        lines.append(f"- {_md(r)}")
     if alts and stop["evidence"] != "observed":
-        lines.append(("- candidates: " if not stop.get("airport") else "- runners-up: ") + ", ".join(f"{a['icao']} {a['name']} ({a['score']:.2f})" for a in alts))
+        lines.append(("- candidates: " if not stop.get("airport") else "- runners-up: ") + ", ".join(f"{_md(a['icao'])} {_md(a['name'])} ({a['score']:.2f})" for a in alts))
     return lines
 
 
@@ -73,14 +88,14 @@ def render_itinerary(itin: dict) -> list[str]:
     ac = itin.get("aircraft") or {}
     name = ac.get("registration") or ac.get("icao24") or "aircraft"
     legs = itin.get("legs") or []
-    lines = [f"## {name} — {ac.get('typecode') or 'type unknown'}, address {ac.get('icao24')}"
-             f", {ac.get('country') or 'country unknown'}"]
+    lines = [f"## {_md(name)} — {_md(ac.get('typecode') or 'type unknown')}, address {_md(ac.get('icao24'))}"
+             f", {_md(ac.get('country') or 'country unknown')}"]
     for w in ac.get("watchlists") or []:
-        lines.append(f"- on watchlist {w.get('list')}: {w.get('id') or ''} {w.get('name') or ''}".rstrip())
+        lines.append(f"- on watchlist {_md(w.get('list'))}: {_md(w.get('id'))} {_md(w.get('name'))}".rstrip())
     if not legs:
         lines.append("")
         lines.append("No flight in the data (on the ground or no usable points).")
-        lines += [f"- {note}" for note in itin.get("notes") or []]
+        lines += [f"- {_md(note)}" for note in itin.get("notes") or []]
         return lines
     route = itin.get("route") or {}
     first = legs[0].get("first_point") or legs[0].get("takeoff")
@@ -88,7 +103,7 @@ def render_itinerary(itin: dict) -> list[str]:
     trips = len({leg.get("trip", 0) for leg in legs})
     # one distance sentence in every format (itinerary.detour): the airspace step's when it ran
     distance = route.get("detour") or detour_sentence(route, len(legs))
-    lines += ["", f"**Route:** {route_text(itin)}  ",
+    lines += ["", f"**Route:** {_md(route_text(itin))}  ",
               f"**Legs:** {len(legs)}" + (f" in {trips} trips, not tracked between them" if trips > 1 else "")
               + f"; data from {_t(first)} to {_t(last)}  ",
               f"**Distance{' and airspace' if route.get('detour') else ''}:** {distance}  "]
@@ -130,8 +145,8 @@ def render_itinerary(itin: dict) -> list[str]:
     lines.append("| # | trip | from | to | take-off | landing | direct | flown | positions by source | evidence (from / to) |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for i, leg in enumerate(legs):
-        o = (leg.get("origin") or {}).get("icao") or "?"
-        d = (leg.get("destination") or {}).get("icao") or "?"
+        o = _md((leg.get("origin") or {}).get("icao")) or "?"
+        d = _md((leg.get("destination") or {}).get("icao")) or "?"
         lines.append(f"| {i + 1} | {int(leg.get('trip', 0) or 0) + 1} | {o} | {d} | {leg.get('takeoff') or '–'} | "
                      f"{leg.get('landing') or '–'} | {_km(leg.get('great_circle_km'))} | {_km(leg.get('flown_km'))}{_pct(leg)} | "
                      f"{sources_text(leg)}{' (times assumed)' if leg.get('time_assumed') else ''} | "
@@ -140,7 +155,7 @@ def render_itinerary(itin: dict) -> list[str]:
 
     lines += markdown_lines(itin)
     for note in itin.get("notes") or []:
-        lines.append(f"\n*Note:* {note}")
+        lines.append(f"\n*Note:* {_md(note)}")
     return lines
 
 

@@ -1,6 +1,8 @@
 """The live page's API over a running Watcher: aircraft, alerts, feeds, health, country outlines.
 
-Read-only (GET only) and built per watcher (`create_app(watcher)`, no globals).
+Read-only (GET only) and built per watcher (`create_app(watcher, token)`, no globals). Who may
+ask is decided by `web/security.py`, exactly as for `tailwatch serve`: loopback Host names
+without a token on 127.0.0.1, the token (and its cookie exchange) on any other bind.
 Tracker state is taken through `Pipeline.snapshot()` under the pipeline's lock;
 alerts come from the watcher's bounded `recent_alerts`; feed counters are plain
 integers read as they are. `GET /` is one self-contained page (inline CSS and
@@ -68,14 +70,18 @@ def _trails(pipeline, icao24s: list[str]) -> dict[str, list[list[float]]]:
     return {i: [[x, y] for x, y in zip(lon, lat)] for i, lon, lat in pts.iter_rows()}
 
 
-def create_app(watcher) -> FastAPI:
-    """The app for one running `tailwatch.live.watch.Watcher`."""
+def create_app(watcher, token: str | None = None) -> FastAPI:
+    """The app for one running `tailwatch.live.watch.Watcher`; `token` (any bind but 127.0.0.1) is
+    required on every request when given, as by `tailwatch serve`."""
+    from tailwatch.web.security import AccessGuard
+
     app = FastAPI(title="tailwatch watch", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     registrations = _registrations(watcher.watchlist)
     country_cache: dict[str, str | None] = {}
 
     add_security_headers(app, CSP_INLINE)
+    app.add_middleware(AccessGuard, token=token)  # outermost: runs first, the same guard as serve's
 
     def listed() -> dict[str, list[dict]]:
         p = watcher.pipeline

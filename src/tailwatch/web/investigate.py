@@ -1,14 +1,15 @@
 """The investigator's web app of `tailwatch serve`: search, aircraft, itinerary map, watchlist, live, downloads.
 
-Read-only over one archive (GET only, enforced in `web/security.py`; nothing is written into it). Pages are one
+Read-only over one archive (nothing is written into it): GET only, except starting an itinerary job,
+a POST that only this server's own page may make (`web/security.py`). Pages are one
 static shell (`static/investigate.html`) whose script renders the route it was opened
 at; data comes from the JSON API below. Static files are served from a fixed table
 of the packaged files — a path from the request never reaches the file system.
 Itineraries are jobs (`web/jobs.py`) computed by the same code as `tailwatch
 itinerary`; the page polls their progress. Access rules live in `web/security.py`.
 
-API: `/api/search?q=`, `/api/aircraft/{icao24}`, `/api/itinerary?aircraft=&start=&end=`
-(a job: progress), `/api/jobs/{id}` (progress), `/api/jobs/{id}/result` (itinerary JSON
+API: `/api/search?q=`, `/api/aircraft/{icao24}`, `POST /api/itinerary?aircraft=&start=&end=`
+(a job: progress; 429 when the job table is full), `/api/jobs/{id}` (progress), `/api/jobs/{id}/result` (itinerary JSON
 and its map layers), `/api/jobs/{id}/download/{format}`, `/api/watchlist`, `/api/live`,
 `/api/countries`, `/api/health`.
 """
@@ -44,6 +45,7 @@ DOWNLOADS = {"json": ("application/json", ".json"), "md": ("text/markdown; chars
              "html": ("text/html; charset=utf-8", ".html"), "geojson": ("application/geo+json", ".geojson"),
              "kml": ("application/vnd.google-earth.kml+xml", ".kml"), "csv": ("application/zip", ".csv.zip")}
 DOWNLOAD_WAIT_S = 300.0
+ACTIONS = frozenset({"/api/itinerary"})  # the only paths that take a POST (they start work)
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
 
 
@@ -109,7 +111,7 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
     app.state.view, app.state.jobs = view, jobs
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     add_security_headers(app, CSP_SELF)
-    app.add_middleware(AccessGuard, token=token)  # outermost: runs first
+    app.add_middleware(AccessGuard, token=token, actions=ACTIONS)  # outermost: runs first
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -117,7 +119,8 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such page or resource: {request.url.path}"
         if exc.status_code == 405:
-            message = "this server is read-only: only GET"
+            message = (f"{request.url.path} takes a POST" if request.url.path in ACTIONS
+                       else "this server is read-only: only GET")
         return _error(exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
@@ -172,7 +175,7 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         from tailwatch import __version__
 
         return {"status": "ok", "version": __version__, "archive": archive.name, "generation": view.generation(),
-                "token_required": token is not None}
+                "token_required": token is not None, "jobs": jobs.counts()}
 
     @app.get("/api/countries")
     async def countries(request: Request) -> Response:
@@ -190,12 +193,17 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
         icao24 = icao24.lstrip("~").lower()
         return await answer(("aircraft-json", icao24), lambda: view.aircraft(icao24))
 
-    @app.get("/api/itinerary")
+    @app.post("/api/itinerary")
     async def itinerary(aircraft: str = Query(..., pattern=HEX_PATTERN), start: str | None = Query(None, max_length=40),
-                        end: str | None = Query(None, max_length=40)) -> dict:
+                        end: str | None = Query(None, max_length=40)) -> Response:
+        from tailwatch.web.jobs import JobsFull
+
         t0, t1 = _window(start, end)
-        job = jobs.submit(aircraft.lstrip("~").lower(), t0, t1, view.generation())
-        return job.progress()
+        try:
+            job = jobs.submit(aircraft.lstrip("~").lower(), t0, t1, view.generation())
+        except JobsFull as exc:
+            return JSONResponse({"error": str(exc)}, status_code=429, headers={"Retry-After": "5"})
+        return JSONResponse(job.progress(), status_code=202 if job.state in ("queued", "running") else 200)
 
     def _job(job_id: str):
         job = jobs.get(job_id)

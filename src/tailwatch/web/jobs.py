@@ -4,8 +4,12 @@ An itinerary over a long window takes seconds; the event loop must keep answerin
 requests meanwhile, so each (aircraft, window) becomes a job run by
 `tailwatch.app.itineraries.itineraries` — the very path of `tailwatch itinerary` — in a
 worker thread. The job records its stage as it goes (the itinerary step's `on_stage` marks the
-switch from building to airspace/payload), keeps its result for downloads, and is
-forgotten oldest-first beyond `MAX_JOBS`. A job is keyed by its inputs and the
+switch from building to airspace/payload), keeps its result for downloads. The table is bounded: at most `MAX_PENDING` jobs wait or run,
+at most `MAX_JOBS` are kept and the finished ones hold at most `MAX_KEPT_BYTES` of results
+(points, encoded bodies); room is made by forgetting the finished job used longest ago, when a
+job is submitted and when one finishes, and a new job is refused (`JobsFull`, HTTP 429) when
+every kept job is still pending. So a
+burst of requests costs a bounded queue and a bounded memory, never an unbounded one. A job is keyed by its inputs and the
 archive's generation, so a request for the same itinerary joins the running job or
 reads the finished one.
 """
@@ -24,13 +28,19 @@ from pathlib import Path
 
 import polars as pl
 
-MAX_JOBS = 64
+MAX_JOBS = 32  # kept, finished ones included (each holds its points for downloads)
+MAX_PENDING = 8  # queued or running at once
+MAX_KEPT_BYTES = 256 * 2**20  # results of finished jobs (a 12-day itinerary of a busy aircraft: ~10-25 MB)
 WORKERS = 2
 MAP_TOLERANCE_DEG = 0.002  # ~200 m: finer than a screen pixel at the zooms a leg is looked at
 MAP_KINDS = ("leg_segment", "stop", "legal_route", "banned_airspace")  # what the page draws
 # stage → fraction done when the stage starts
 STAGES = {"queued": 0.0, "loading points and building legs": 0.05, "airspace and payload": 0.55,
           "map layers": 0.9, "done": 1.0}
+
+
+class JobsFull(Exception):
+    """No room for another job: `MAX_PENDING` are queued or running (retry when one has finished)."""
 
 
 @dataclass
@@ -53,6 +63,11 @@ class ItineraryJob:
     places: dict[str, list[float]] | None = None  # candidate airports named without a position → [lat, lon]
     future: Future | None = None
 
+    def size(self) -> int:
+        """Bytes the job's result holds (its frames of points, the bodies encoded for the page)."""
+        frames = sum(f.estimated_size() for f in (self.frames or {}).values())
+        return frames + len(self.encoded or b"") + len(self.encoded_gzip or b"")
+
     def progress(self) -> dict:
         now = time.monotonic()
         return {"job": self.id, "state": self.state, "stage": self.stage, "fraction": STAGES.get(self.stage, 0.0),
@@ -74,25 +89,48 @@ class ItineraryJobs:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def submit(self, icao24: str, start: datetime | None, end: datetime | None, generation: str) -> ItineraryJob:
+        """The job of these inputs: the kept one, or a new one (JobsFull when there is no room for it)."""
         job_id = self.key(icao24, start, end, generation)
         with self.lock:
             job = self.jobs.get(job_id)
             if job is not None and job.state != "failed":
                 self.jobs.move_to_end(job_id)
                 return job
+            self.jobs.pop(job_id, None)  # a failed job is tried again
+            pending = sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
+            if pending >= MAX_PENDING:
+                raise JobsFull(f"{pending} itineraries are already queued or running; try again when one has finished")
+            self._trim(room=1)
+            if len(self.jobs) >= MAX_JOBS:
+                raise JobsFull(f"{len(self.jobs)} itineraries are kept and none has finished; try again later")
             job = ItineraryJob(job_id, icao24, start, end)
             self.jobs[job_id] = job
-            while len(self.jobs) > MAX_JOBS:
-                oldest = next(iter(self.jobs))
-                if self.jobs[oldest].state in ("queued", "running"):
-                    break
-                self.jobs.pop(oldest)
             job.future = self.pool.submit(self._run, job)
         return job
 
+    def _trim(self, room: int = 0, keep: str | None = None) -> None:
+        """Forget finished jobs, the one used longest ago first, until `room` more fit and the results kept
+        are under MAX_KEPT_BYTES; `keep` (a job that just finished, not read yet) stays (call with the lock held)."""
+        finished = [k for k, j in self.jobs.items() if j.state not in ("queued", "running") and k != keep]
+        kept = sum(self.jobs[k].size() for k in finished)
+        while finished and (len(self.jobs) + room > MAX_JOBS or kept > MAX_KEPT_BYTES):
+            kept -= self.jobs.pop(finished.pop(0)).size()
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are kept, and how many of them wait or run (for /api/health)."""
+        with self.lock:
+            states = [j.state for j in self.jobs.values()]
+            size = sum(j.size() for j in self.jobs.values() if j.state not in ("queued", "running"))
+        return {"kept": len(states), "queued": states.count("queued"), "running": states.count("running"),
+                "max_kept": MAX_JOBS, "max_pending": MAX_PENDING, "kept_mb": round(size / 2**20, 1),
+                "max_kept_mb": MAX_KEPT_BYTES // 2**20}
+
     def get(self, job_id: str) -> ItineraryJob | None:
         with self.lock:
-            return self.jobs.get(job_id)
+            job = self.jobs.get(job_id)
+            if job is not None:
+                self.jobs.move_to_end(job_id)  # asked for: kept longer than the ones nobody reads
+            return job
 
     def _run(self, job: ItineraryJob) -> None:
         from tailwatch.app.itineraries import itineraries
@@ -121,6 +159,8 @@ class ItineraryJobs:
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             job.finished = time.monotonic()
+            with self.lock:
+                self._trim(keep=job.id)
 
     def encode(self, job: ItineraryJob) -> None:
         """The result body (the itinerary as `tailwatch itinerary --format json` writes it, and the map), once."""

@@ -1,4 +1,6 @@
-"""Who may talk to `tailwatch serve`: the bind rule, the access token, request limits.
+"""Who may talk to the two web faces, `tailwatch serve` and `tailwatch watch --web`: the bind rule,
+the access token, cross-site requests, request limits. Both faces take their rules from here
+(`token_for_bind` at start-up, `AccessGuard` around the app), so they cannot drift apart.
 
 The rule: a server bound to 127.0.0.1 answers only requests whose Host header names
 127.0.0.1 or localhost (a page on another site cannot reach it through DNS rebinding)
@@ -9,7 +11,15 @@ request, pages and API alike. The token is generated on the first start that nee
 
 A browser presents the token once as `?token=…`; the app answers with an HttpOnly,
 SameSite=Strict cookie and a redirect to the same URL without it, so the token does not
-stay in the address bar or the history. Scripts send `Authorization: Bearer …`.
+stay in the address bar or the history. Scripts send `Authorization: Bearer …`. The redirect
+goes to a path of this server only (`//evil.example/?token=…` lands on `/evil.example/`,
+never on another site).
+
+Requests are GET, except the few paths an app declares as actions (`serve` starts an
+itinerary job with a POST). A browser says where a request comes from (`Sec-Fetch-Site`,
+`Origin`): the API answers only this site's own pages (or a script, which sends neither), and an
+action must come from this very origin. So a page on another site can neither start work on a
+token-less loopback server nor read from it, and every page of either face has the same rules.
 Written as a plain ASGI middleware so it runs before routing, for every path.
 """
 
@@ -30,6 +40,7 @@ LOOPBACK_NAMES = {"127.0.0.1", "localhost"}  # Host header names a token-less se
 COOKIE = "tailwatch_token"
 MAX_URL_BYTES = 2048  # path + query; every legitimate URL of the app is far shorter
 MAX_HEADER_BYTES = 16_384
+FOREIGN_SITES = {"cross-site", "same-site"}  # Sec-Fetch-Site values of a request another site's page made
 
 
 def needs_token(host: str) -> bool:
@@ -61,6 +72,35 @@ def load_or_create_token(path: Path) -> tuple[str, bool]:
     return token, True
 
 
+def token_for_bind(host: str, token_file: Path | None, archive: Path | None, say) -> str | None:
+    """The token a server bound to `host` requires (None on 127.0.0.1), created on first use.
+
+    `say(line)` tells the user where it is kept (and the token itself when it was just made);
+    a token file inside `archive` is refused (a watcher's or a reader's archive is no place for it)."""
+    if not needs_token(host):
+        return None
+    path = Path(token_file or default_token_file()).expanduser()
+    if archive is not None and path.resolve().is_relative_to(Path(archive).resolve()):
+        raise BadInput(f"--token-file {path}: must not be inside the archive (an archive is copied and shared; "
+                       "the token is not)")
+    token, created = load_or_create_token(path)
+    if created:
+        say(f"generated an access token, stored in {path} (mode 0600): {token}")
+    else:
+        say(f"access token: from {path}")
+    return token
+
+
+def same_site_location(path: str, query: bytes) -> str:
+    """The URL to send a browser to after the token exchange: this server's `path` without the token.
+
+    A path starting with `//` (or `/\\`) would be read by the browser as another host; the leading
+    slashes are collapsed so the redirect stays on this site."""
+    rest = urlencode([(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k != "token"])
+    clean = "/" + path.lstrip("/\\")
+    return quote(clean) + (f"?{rest}" if rest else "")
+
+
 def _reply(send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None):
     body = json.dumps({"error": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -74,11 +114,35 @@ def _reply(send, status: int, message: str, extra: list[tuple[bytes, bytes]] | N
 
 
 class AccessGuard:
-    """ASGI middleware: request size limits, Host check (loopback mode) or token check (any other bind)."""
+    """ASGI middleware: request size limits, methods, cross-site refusal, Host check (loopback mode) or
+    token check (any other bind). `actions`: the paths that take a POST (everything else is GET only)."""
 
-    def __init__(self, app, token: str | None) -> None:
+    def __init__(self, app, token: str | None, actions: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.token = token
+        self.actions = frozenset(actions)
+
+    def _method_refusal(self, scope) -> tuple[int, str, list] | None:
+        method, path = scope["method"], scope["path"]
+        if method == "GET" or (method == "POST" and path in self.actions):
+            return None
+        if path in self.actions:
+            return 405, f"{path} takes a POST", [(b"allow", b"POST")]
+        return 405, "this server is read-only: only GET", [(b"allow", b"GET")]
+
+    def _foreign(self, scope, headers: dict) -> str | None:
+        """Why a request made by another site's page is refused (None if it is not one)."""
+        site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+        origin = headers.get(b"origin", b"").decode("latin-1").lower()
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        own = origin in (f"http://{host}", f"https://{host}")
+        if scope["method"] == "POST":
+            if site not in ("", "same-origin", "none") or (origin and not own) or (not origin and site):
+                return "an action must come from this server's own page (cross-site request refused)"
+            return None
+        if scope["path"].startswith("/api/") and (site in FOREIGN_SITES or (origin and not own)):
+            return "the API answers this server's own pages only (cross-site request refused)"
+        return None
 
     def _presented(self, scope) -> tuple[str | None, bool]:
         """(token presented, came in the query string)."""
@@ -104,10 +168,15 @@ class AccessGuard:
             return await _reply(send, 414, f"URL longer than {MAX_URL_BYTES} bytes")
         if sum(len(k) + len(v) for k, v in scope.get("headers") or []) > MAX_HEADER_BYTES:
             return await _reply(send, 431, f"request headers longer than {MAX_HEADER_BYTES} bytes")
-        if scope["method"] != "GET":
-            return await _reply(send, 405, "this server is read-only: only GET", [(b"allow", b"GET")])
+        refused = self._method_refusal(scope)
+        if refused is not None:
+            return await _reply(send, refused[0], refused[1], refused[2])
+        headers = dict(scope.get("headers") or [])
+        why = self._foreign(scope, headers)
+        if why is not None:
+            return await _reply(send, 403, why)
         if self.token is None:
-            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+            host = headers.get(b"host", b"").decode("latin-1").lower()
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
             if name not in LOOPBACK_NAMES:
                 return await _reply(send, 421, f"Host {host!r} is not this machine: open http://127.0.0.1:PORT/ "
@@ -119,8 +188,7 @@ class AccessGuard:
                                 "once in the browser); it was printed when the server first started",
                                 [(b"www-authenticate", b'Bearer realm="tailwatch"')])
         if in_query and scope["method"] == "GET":  # trade the token in the URL for a cookie, then drop it
-            rest = urlencode([(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k != "token"])
-            location = quote(scope["path"]) + (f"?{rest}" if rest else "")
+            location = same_site_location(scope["path"], query)
             cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode()
             return await _reply(send, 303, "token accepted", [(b"location", location.encode()),
                                                               (b"set-cookie", cookie)])

@@ -95,14 +95,18 @@ class AppServer:
 class WebServer(AppServer):
     """The live page of one running watcher: `WebServer(watcher, host, port).start()` … `.stop()`."""
 
-    def __init__(self, watcher, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(self, watcher, host: str = "127.0.0.1", port: int = 8080, token: str | None = None) -> None:
         from tailwatch.web.countries import countries_geojson
+        from tailwatch.web.security import needs_token
 
+        if needs_token(host) and token is None:  # the rule of serve: any bind but 127.0.0.1 needs the token
+            raise BadInput(f"--web {host}: a bind other than 127.0.0.1 needs the access token")
         # the outlines take ~0.5 s to simplify: do it before the first page asks for them
         super().__init__(None, host, port, warm=countries_geojson, flag="--web")
         self.watcher = watcher
+        self.token = token
 
     def make_app(self):
         from tailwatch.web.app import create_app
 
-        return create_app(self.watcher)
+        return create_app(self.watcher, token=self.token)

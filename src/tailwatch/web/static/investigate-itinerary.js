@@ -17,7 +17,13 @@ async function startItinerary(icao24, start, end, box) {
   history.replaceState({}, "", `/aircraft/${icao24}?${new URLSearchParams({ start, end })}`);
   let job;
   try {
-    job = await api(`/api/itinerary?${qs}`);
+    for (let tries = 0; ; tries++) {  // a POST starts (or joins) the job; 429: the server's job table is full
+      try { job = await api(`/api/itinerary?${qs}`, { method: "POST" }); break; } catch (err) {
+        if (err.status !== 429 || tries >= 30) throw err;
+        stage.textContent = `waiting for a free slot: ${err.message}`;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
     while (job.state === "queued" || job.state === "running") {
       bar.value = job.fraction;
       stage.textContent = `${job.stage} · ${job.elapsed_s.toFixed(1)} s`;

@@ -1,6 +1,12 @@
 // The itinerary map: the packaged country outlines under clickable legs and stops, no tiles, no
 // network (loaded before investigate.js).
+// Leaflet sets a *string* given to bindTooltip/bindPopup as HTML; every tooltip here is given a
+// node whose text is set with textContent (`tip`), so a callsign or a name from the data stays text.
 "use strict";
+
+function tip(text) {
+  return el("span", { text: String(text) });
+}
 
 async function countries() {
   if (!state.countries) state.countries = api("/api/countries");
@@ -39,7 +45,7 @@ function drawItineraryMap(node, result, it) {
       const p = f.properties;
       if (!byLeg.has(p.leg)) byLeg.set(p.leg, []);
       byLeg.get(p.leg).push(lyr);
-      lyr.bindTooltip(`leg ${p.leg + 1} ${p.label || ""} · ${p.evidence}${p.why ? " · " + p.why : ""}`, { sticky: true });
+      lyr.bindTooltip(tip(`leg ${p.leg + 1} ${p.label || ""} · ${p.evidence}${p.why ? " · " + p.why : ""}`), { sticky: true });
       lyr.on("click", () => api_.onLeg && api_.onLeg(p.leg));
     },
   }).addTo(map);
@@ -55,12 +61,12 @@ function drawItineraryMap(node, result, it) {
     if (!at) { stopLayers.push(null); return; }
     const ev = s.evidence || "unknown";
     const m = L.circleMarker(at, { pane: "stops", radius: 7, className: `stop ${ev}${here ? "" : " at-candidate"}` });
-    m.bindTooltip(here ? `${s.airport.icao || "?"} · ${ev}` : `${ev} stop · candidates ${candidates.map((c) => c.icao).join("/")}`);
+    m.bindTooltip(tip(here ? `${s.airport.icao || "?"} · ${ev}` : `${ev} stop · candidates ${candidates.map((c) => c.icao).join("/")}`));
     m.on("click", () => api_.onStop && api_.onStop(i));
     m.addTo(map);
     for (const c of candidates.slice(1)) {
       L.circleMarker(located(c), { pane: "stops", radius: 5, className: "candidate" })
-        .bindTooltip(`candidate ${c.icao}${c.score !== undefined ? " · score " + Number(c.score).toFixed(2) : ""}`)
+        .bindTooltip(tip(`candidate ${c.icao}${c.score !== undefined ? " · score " + Number(c.score).toFixed(2) : ""}`))
         .on("click", () => api_.onStop && api_.onStop(i)).addTo(map);
     }
     stopLayers.push(m);

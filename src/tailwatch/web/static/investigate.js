@@ -1,7 +1,9 @@
 /* tailwatch serve: the investigator's pages (search, aircraft + itinerary, watchlist, live).
    This script routes and renders the pages from the JSON API of the same server; the itinerary view
    and its map are in investigate-itinerary.js and investigate-map.js (loaded first).
-   Text is always set with textContent (never innerHTML), so archive contents cannot inject markup.
+   Text is always set with textContent (never innerHTML), so archive contents cannot inject markup;
+   that includes the map: Leaflet turns a *string* given to bindTooltip or bindPopup into HTML, so
+   tooltips get a text node from `tip()` (investigate-map.js), never a string.
    The map is Leaflet (vendored) over the packaged country outlines: no tiles, nothing from the network. */
 "use strict";
 
@@ -29,8 +31,8 @@ function put(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-async function api(path) {
-  const res = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+async function api(path, options) {
+  const res = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" }, ...(options || {}) });
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (!res.ok) {
@@ -261,7 +263,7 @@ async function livePage() {
       put(rows, ...r.aircraft.map((a) => {
         if (a.latitude !== null && a.longitude !== null) {
           L.circleMarker([a.latitude, a.longitude], { radius: a.lists.length ? 6 : 4, className: `plane${a.lists.length ? " listed" : ""}` })
-            .bindTooltip(`${a.callsign || a.icao24}`).addTo(planes);
+            .bindTooltip(tip(a.callsign || a.icao24)).addTo(planes);
         }
         return el("tr", { class: a.lists.length ? "listed" : "" },
           el("td", {}, el("a", { href: `/aircraft/${a.icao24}`, "data-nav": "1", text: a.icao24 })), el("td", { text: a.callsign || "" }),
