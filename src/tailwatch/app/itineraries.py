@@ -71,17 +71,22 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     fields) stand for the archive's `seen/` table: a registration resolves from them, and an
     aircraft's type reaches the payload model."""
     from tailwatch.engines.gather import unseen_note
-    from tailwatch.identity.resolve import identity_or_none, in_window, wanted_aircraft
+    from tailwatch.identity.resolve import identity_or_none, in_window, listed_aircraft, wanted_aircraft
+    from tailwatch.identity.watchlist import read_entries, resolve
     from tailwatch.seen import empty_seen
 
     notes: list[str] = []
+    if watchlist is not None and not watchlist.exists():
+        raise BadInput(f"{watchlist}: no such file")
+    entries = read_entries(watchlist) if watchlist is not None else None  # a bad list fails before any input is read
     heard: list[pl.DataFrame] = []
     said: list[pl.DataFrame] = []
     everyone = load_inputs(inputs, start, end, notes, heard, said)
     claims = pl.concat(said) if said else empty_seen()
-    wanted = wanted_aircraft(None, aircraft, watchlist, notes, claims)
-    if watchlist is not None:  # no archive holds the list: its entries come from the file itself
-        wanted = with_list_entries(wanted, watchlist)
+    wanted = wanted_aircraft(None, aircraft, None, notes, claims)
+    if entries is not None:  # no archive holds the list: its entries come from the file itself
+        listed = resolve(entries, None, claims)
+        wanted = with_list_entries(wanted + listed_aircraft(listed, watchlist.name, None, notes, claims), listed)
     hexes = list(dict.fromkeys(a["icao24"] for a in wanted)) if wanted else None
     points = everyone if hexes is None else everyone.filter(pl.col("icao24").is_in(hexes))
     if points.height == 0:
@@ -102,12 +107,9 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     return docs, frames
 
 
-def with_list_entries(wanted: list[dict], watchlist: Path) -> list[dict]:
-    """The aircraft with the entries of the given list that name them (by resolved address, a candidate
+def with_list_entries(wanted: list[dict], entries: pl.DataFrame) -> list[dict]:
+    """The aircraft with the resolved list `entries` that name them (by resolved address, a candidate
     address or the registration) added to `watchlists`, in the form an imported list gives."""
-    from tailwatch.identity.watchlist import load_watchlist
-
-    entries = load_watchlist(watchlist, None)
     out = []
     for ac in wanted:
         icao24, reg = ac.get("icao24"), ac.get("registration")

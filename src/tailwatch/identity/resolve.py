@@ -44,10 +44,15 @@ def watchlist_aircraft(path: Path, archive: Path | None, notes: list[str] | None
 
     if not path.exists():
         raise BadInput(f"{path}: no such file")
-    entries = load_watchlist(path, archive, claims)
+    return listed_aircraft(load_watchlist(path, archive, claims), path.name, archive, notes, claims)
+
+
+def listed_aircraft(entries: pl.DataFrame, list_name: str, archive: Path | None, notes: list[str] | None = None,
+                    claims: pl.DataFrame | None = None) -> list[dict]:
+    """Aircraft of resolved watchlist `entries` (`watchlist.resolve`), unresolved entries noted."""
     if notes is not None:
         for row in entries.filter(pl.col("icao24").is_null()).iter_rows(named=True):
-            notes.append(f"watchlist {path.name}: entry {row['list']} {row['entry_id']} ({row['name']}) "
+            notes.append(f"watchlist {list_name}: entry {row['list']} {row['entry_id']} ({row['name']}) "
                          "is unresolved (no address), so it is not in this report")
     hexes = [h for h in entries["icao24"].drop_nulls().unique(maintain_order=True).to_list()]
     out = []

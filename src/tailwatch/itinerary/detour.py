@@ -21,10 +21,13 @@ def both_ends_known(leg: dict) -> bool:
 
 
 def leg_detour(great_circle_km: float | None, flown_km: float | None) -> tuple[float | None, float | None]:
-    """(detour_km, detour_pct) of one leg: its flown distance against its own great circle."""
+    """(detour_km, detour_pct) of one leg: its flown distance against its own great circle, both as
+    the document prints them (0.1 km), so the three figures add up for a reader and do not move with
+    float noise below the printed digit."""
     if not great_circle_km or flown_km is None or great_circle_km <= 0:
         return None, None
-    return round(flown_km - great_circle_km, 1), round((flown_km / great_circle_km - 1.0) * 100.0, 1)
+    direct, flown = round(great_circle_km, 1), round(flown_km, 1)
+    return round(flown - direct, 1), round((flown / direct - 1.0) * 100.0, 1)
 
 
 def route_distances(legs: list[dict]) -> dict:
