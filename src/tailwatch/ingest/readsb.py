@@ -217,14 +217,19 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
     )
     with_details = lines["row"].str.contains("{", literal=True)
     # the fields after the details object: after its closing brace (a row holds one object)
-    after = pl.col("row").str.slice(pl.col("row").str.find("}", literal=True) + 1).str.splitn(",", 4)
-    detail_rows = lines.filter(with_details).select(
+    after = pl.col("tail").str.splitn(",", 4)
+    detail_rows = lines.filter(with_details).with_columns(
+        pl.col("row").str.slice(pl.col("row").str.find("}", literal=True) + 1).alias("tail")
+    ).select(
         pl.col("row").str.extract(r'"flight":\s*"([^"]*)"').alias("callsign"),
         pl.col("row").str.extract(r'"squawk":\s*"([^"]*)"').alias("squawk"),
         after.struct.field("field_1").alias("kind"),  # `},"type",geo,...`
         after.struct.field("field_2").alias("geo"),
         *(pl.col("row").str.extract(rf'"{key}":\s*([0-9.]+)').alias(name) for key, name in INTEGRITY_KEYS.items()),
+        _details_row_whole(pl.col("row"), pl.col("tail")).alias("_whole"),
     )
+    row_ok = _rows_are_lines(lines["row"], numbers, with_details, detail_rows["_whole"])
+    detail_rows = detail_rows.drop("_whole")
     # each row's details row (null: none), then one gather per column: scattering strings into
     # a column of a million rows cost a fifth of reading the traces
     slot = np.full(numbers.height, -1, dtype=np.int64)
@@ -246,7 +251,7 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
                 scatter("kind", numbers["kind"]).alias("kind"),
                 scatter("geo", numbers["geo"]).alias("geo"),
                 *(scatter(name).alias(name) for name in INTEGRITY_KEYS.values()),
-                _rows_are_lines(lines["row"]).alias("_ok"),
+                row_ok,
                 pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
             ),
             # each row's file facts, by position (rows are in file order): a gather, not a join
@@ -255,16 +260,19 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
         how="horizontal",
     )
     # A file mostly not in this layout is left to the JSON parser alone.
-    shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"), pl.col("_ok").all().alias("all"))
-    usable = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)
-    table = table.filter(pl.col("_file").is_in(usable["_file"].implode()))
+    if row_ok.all():
+        usable = pl.DataFrame({"_file": [m[0] for m in meta], "all": True}, schema={"_file": pl.Int32, "all": pl.Boolean})
+    else:
+        shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"), pl.col("_ok").all().alias("all"))
+        usable = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)
+        table = table.filter(pl.col("_file").is_in(usable["_file"].implode()))
     if table.is_empty():
         return results
     table = table.with_columns(
         (pl.col("_first") + pl.col("_row") - pl.col("_start")).alias(LINE),
         pl.when(pl.col("_ok")).then(pl.col("dt")).alias("dt"),
     ).with_columns(
-        pl.col("dt").str.strip_chars_start("[ \t"),
+        pl.col("dt").str.strip_chars_start(" \t").str.slice(1),  # after the row's '[' (a second one is no number)
         pl.col("alt").str.strip_chars('"]'),
         pl.col("vr").str.strip_chars_end("]"),  # last field of the short rows of old readsb versions
         pl.col("kind").str.strip_chars(" ]"),
@@ -280,7 +288,10 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
             split_rejects(rows, items[k][0], local[k])
         frames = frames.filter(pl.col(REASON).is_null())
     frames = frames.drop(REASON)
-    exact = {k: clean and local[k].total == 0 for k, clean in usable.select("_file", "all").iter_rows()}
+    loose = set(frames.filter(pl.col("_loose"))["_file"].unique().to_list()) if frames["_loose"].any() else set()
+    frames = frames.drop("_loose")
+    exact = {k: clean and local[k].total == 0 and k not in loose
+             for k, clean in usable.select("_file", "all").iter_rows()}
     seen = _seen_many({k: headers[k] for k in local}, {k: items[k][0] for k in local}, frames, by_file=True)
     empty = frames.clear().drop("_file", SAID)
     for k in local:
@@ -295,18 +306,40 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
     return results
 
 
-# A line that is one whole trace row, as far as its text can tell without a parser: '[' (after
-# indentation), then fields with no bracket or brace and strings with none and no comma, at most
-# one details object with no object inside it, then ']' (a ',' may follow). In a valid JSON
-# document without backslashes whose every line is such, lines and rows are the same, and a
-# comma split gives each field whole.
-_FIELDS = r'(?:[^\[\]{}"]|"[^"\[\]{},]*")*'
-ROW_LINE = rf"^[ \t]*\[{_FIELDS}(?:\{{[^{{}}]*\}}{_FIELDS})?\],?$"
+# Whether a line is one whole trace row, as far as its text can tell without a parser (literal
+# counts: a regex per line cost a tenth of reading): it opens with '[' and, outside its one
+# details object (which holds no other object), holds no other bracket. In a valid JSON document
+# without backslashes whose every line is such, lines and rows are the same. A string holding a
+# comma would shift the comma-split fields: the fields that then do not parse (`_columns`:
+# rejects, or `_loose`) send the file to the JSON parser.
 
 
-def _rows_are_lines(rows: pl.Series) -> pl.Series:
-    """Per line, whether it is one whole trace row (`ROW_LINE`)."""
-    return rows.str.contains(ROW_LINE)
+def _details_row_whole(row: pl.Expr, tail: pl.Expr) -> pl.Expr:
+    """For a line holding a details object: one '{' and one '}', and no '[' after the object
+    (`tail`: the text after its '}'). That the object is the ninth field is checked on the
+    comma split (`_rows_are_lines`); brackets before it make a field of the first eight
+    unreadable."""
+    return (
+        (row.str.count_matches("{", literal=True) == 1)
+        & (row.str.count_matches("}", literal=True) == 1)
+        & (tail.str.count_matches("[", literal=True) == 0)
+    )
+
+
+def _rows_are_lines(rows: pl.Series, numbers: pl.DataFrame, with_details: pl.Series,
+                    details_whole: pl.Series) -> pl.Series:
+    """Per line, whether it is one whole trace row: it opens with '[' (its first comma-split
+    field); a line without details holds one '[' and one ']'; a line with details has the
+    object as its ninth field, and is whole as `_details_row_whole` found it (`details_whole`,
+    in the order of those lines)."""
+    plain = pl.select(
+        (rows.str.count_matches("[", literal=True) == 1) & (rows.str.count_matches("]", literal=True) == 1)
+    ).to_series().fill_null(False).to_numpy().copy()
+    has = with_details.to_numpy()
+    ninth = numbers["details"].filter(with_details).str.starts_with("{").fill_null(False).to_numpy()
+    plain[has] = details_whole.fill_null(False).to_numpy() & ninth
+    opens = numbers["dt"].str.strip_chars_start(" \t").str.starts_with("[").fill_null(False).to_numpy()
+    return pl.Series("_ok", plain & opens)
 
 
 def _read_rows(spans: list[tuple[bytes, int, int]]) -> tuple[pl.DataFrame, pl.DataFrame, list[int]] | None:
@@ -348,13 +381,27 @@ def _num(name: str, dtype: pl.DataType = pl.Float64()) -> pl.Expr:
     return pl.col(name).cast(dtype, strict=False)
 
 
-def _position_source(kind: pl.Expr) -> pl.Expr:
-    """readsb's source type of a row (text, quotes and all) → one of `schema.POSITION_SOURCES`."""
-    name = kind.str.strip_chars(' "')
-    return (
-        pl.when(kind.is_null() | (name == "null") | (name == "")).then(None)
+def _position_source(kind: pl.Series) -> pl.Series:
+    """readsb's source type of each row (text, quotes and all) → one of `schema.POSITION_SOURCES`.
+
+    Worked out on the few distinct values and mapped back (per row it cost a tenth of reading)."""
+    distinct = kind.unique()
+    name = distinct.str.strip_chars(' "')
+    mapped = pl.select(
+        pl.when(name.is_null() | (name == "null") | (name == "")).then(None)
         .otherwise(name.replace_strict(POSITION_SOURCE, default="other", return_dtype=pl.String))
-    )
+    ).to_series()
+    return kind.replace_strict(distinct, mapped, return_dtype=pl.String)
+
+
+def _kind_loose(kind: pl.Series) -> pl.Series:
+    """Per row, whether its source-type text (fast path) is neither null nor one JSON string."""
+    distinct = kind.unique()
+    text = distinct.str.strip_chars(" ")
+    loose = pl.select(
+        text.is_not_null() & (text != "null") & (text != "") & ~text.str.contains(r'^"[^"]*"$')
+    ).to_series()
+    return kind.replace_strict(distinct, loose, return_dtype=pl.Boolean)
 
 
 def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: Path | None,
@@ -381,6 +428,9 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
         return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
 
+    def unread(raw: str, number: str) -> pl.Expr:  # the fast path's text is JSON's, unpadded
+        return pl.col(raw).is_not_null() & pl.col(number).is_null() & (pl.col(raw) != "null")
+
     def bad(raw: str, number: str) -> pl.Expr:
         text = pl.col(raw).str.strip_chars()
         return text.is_not_null() & (text != "null") & pl.col(number).is_null()
@@ -391,6 +441,10 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         _num("lon").alias("lon_n"),
         _num("alt").alias("alt_n"),
         _num("flags", pl.Int64()).fill_null(0).alias("flags_n"),
+        _num("gs").alias("gs_n"),
+        _num("trk").alias("trk_n"),
+        _num("vr").alias("vr_n"),
+        _num("geo").alias("geo_n"),
     )
     reason = (
         pl.when(pl.col("dt_n").is_null()).then(pl.lit("malformed trace row (time offset)"))
@@ -401,6 +455,13 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     )
     flags = pl.col("flags_n")
     geometric = (flags & FLAG_GEOMETRIC_ALTITUDE) != 0
+    # the fast path's fields that would read as null where the JSON parser reads a value: a
+    # number field that is not a number, a source type that is not a JSON string
+    loose = (
+        [(unread("gs", "gs_n") | unread("trk", "trk_n") | unread("vr", "vr_n") | unread("geo", "geo_n")
+          | pl.col("kind").map_batches(_kind_loose, return_dtype=pl.Boolean)).alias("_loose")]
+        if by_file else []
+    )
     said = pl.col("callsign").str.strip_chars().replace("", None)
     frame = typed.with_columns(reason).select(
         sane_time(
@@ -412,10 +473,10 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         pl.col("lat_n").alias("latitude"),
         pl.col("lon_n").alias("longitude"),
         pl.when(geometric).then(None).otherwise(pl.col("alt_n")).alias("altitude"),
-        pl.coalesce(_num("geo"), pl.when(geometric).then(pl.col("alt_n"))).alias("geoaltitude"),
-        _num("gs").alias("groundspeed"),
-        _num("trk").alias("track"),
-        _num("vr").alias("vertical_rate"),
+        pl.coalesce(pl.col("geo_n"), pl.when(geometric).then(pl.col("alt_n"))).alias("geoaltitude"),
+        pl.col("gs_n").alias("groundspeed"),
+        pl.col("trk_n").alias("track"),
+        pl.col("vr_n").alias("vertical_rate"),
         pl.when(pl.col("alt") == "ground").then(True)
         .when(pl.col("alt_n").is_not_null()).then(False)
         .otherwise(None).alias("onground"),
@@ -424,8 +485,9 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         ((flags & FLAG_NEW_LEG) != 0).alias("new_leg"),
         *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8())).alias(name)
           for name in INTEGRITY_KEYS.values()),
-        _position_source(pl.col("kind")).alias("position_source"),
+        pl.col("kind").map_batches(_position_source, return_dtype=pl.String).alias("position_source"),
         said.alias(SAID),
+        *loose,
         pl.col(LINE),
         pl.col(REASON),
         *([pl.col("_file")] if by_file else []),
@@ -440,20 +502,20 @@ def _seen_many(headers: dict[int, dict], paths: dict[int, Path], frames: pl.Data
     over the trace's span if it states none and claims anything. Files are told apart by
     `_file` (`by_file`), else the frame is file 0's. One frame built for all the files (a frame
     each cost as much as reading the traces)."""
-    keys = ["_file"] if by_file else []
+    keys = [pl.col("_file") if by_file else pl.lit(0).alias("_file"), pl.col(SAID).str.to_uppercase()]
     stamps = pl.col("timestamp")
-    said = (
-        frames.lazy().filter(pl.col(SAID).is_not_null() & stamps.is_not_null())
-        .group_by([*keys, pl.col(SAID).str.to_uppercase()]).agg(stamps.min().alias("first"), stamps.max().alias("last"))
-        .sort([*keys, "first"]).collect()
+    said = (  # one pass: each (file, callsign) with its span; the null callsign's rows too (for the file's span)
+        frames.lazy().filter(stamps.is_not_null()).group_by(keys)
+        .agg(stamps.min().alias("first"), stamps.max().alias("last"))
+        .sort("_file", "first").collect()
     )
-    spans = frames.lazy().group_by(keys or pl.lit(0).alias("_k")).agg(
-        stamps.min().alias("first"), stamps.max().alias("last")).collect()
-    span_of = {row[0]: row[1:] for row in spans.iter_rows()}
+    span_of: dict[int, list] = {}
     stated: dict[int, list[tuple]] = {}
-    for row in said.iter_rows():
-        k, rest = (row[0], row[1:]) if by_file else (0, row)
-        stated.setdefault(k, []).append(rest)
+    for k, callsign, first, last in said.iter_rows():
+        span = span_of.setdefault(k, [first, last])
+        span[0], span[1] = min(span[0], first), max(span[1], last)
+        if callsign is not None:
+            stated.setdefault(k, []).append((callsign, first, last))
     rows: dict[str, list] = {name: [] for name in SEEN_SCHEMA}
     owner: list[int] = []
     for k, header in headers.items():
