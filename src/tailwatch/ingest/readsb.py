@@ -235,7 +235,21 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
     slot = np.full(numbers.height, -1, dtype=np.int64)
     slot[with_details.arg_true().to_numpy()] = np.arange(detail_rows.height)
     detail_of_row = pl.DataFrame({"i": slot}).select(pl.when(pl.col("i") >= 0).then(pl.col("i")))["i"]
-    spread = detail_rows.select(pl.all().gather(detail_of_row))
+    # What readsb holds between reports (callsign, squawk, integrity) is carried forward over the
+    # few details rows, within each file, then each row takes its file's last details row's
+    # (a forward fill per column over every row cost a tenth of reading the traces).
+    detail_file = file_index.filter(with_details)
+    held = detail_rows.select(
+        pl.col("callsign").str.strip_chars().replace("", None).alias(SAID),
+        pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk")).alias("squawk"),
+        *(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8()).alias(name) for name in INTEGRITY_KEYS.values()),
+    ).with_columns(detail_file)
+    carried = held.select(
+        *(_carried(pl.col(c)).alias("callsign" if c == SAID else c) for c in held.columns if c != "_file"))
+    last = detail_of_row.forward_fill()
+    last = pl.select(pl.when(detail_file.gather(last) == file_index).then(last)).to_series()
+    spread = pl.concat([detail_rows.select("kind", "geo").gather(detail_of_row), held.select(SAID).gather(detail_of_row),
+                        carried.gather(last)], how="horizontal")
 
     def scatter(name: str, fallback: pl.Series | None = None) -> pl.Series:
         if fallback is None:
@@ -247,6 +261,7 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
             numbers.with_columns(
                 file_index,
                 scatter("callsign").alias("callsign"),
+                scatter(SAID).alias(SAID),
                 scatter("squawk").alias("squawk"),
                 scatter("kind", numbers["kind"]).alias("kind"),
                 scatter("geo", numbers["geo"]).alias("geo"),
@@ -278,10 +293,13 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
         pl.col("kind").str.strip_chars(" ]"),
         pl.col("geo").str.strip_chars(" ]"),
     )
-    frames = _columns(table.lazy(), None, None, None, None)
+    sources, loose_kind = _source_types(table["kind"])
+    frames = _columns(table.with_columns(sources.alias("position_source"), loose_kind.alias("_kind_loose")).lazy(),
+                      None, None, None, None)
     local = {k: Rejects() for k in usable["_file"].to_list()}
-    for k, n in frames.group_by("_file").len().iter_rows():
-        local[k].records += n
+    for k, n in enumerate(np.bincount(frames["_file"].to_numpy(), minlength=len(items)).tolist()):
+        if n:
+            local[k].records += n
     bad = frames.filter(pl.col(REASON).is_not_null())
     if bad.height:
         for (k,), rows in bad.partition_by("_file", as_dict=True).items():
@@ -297,12 +315,13 @@ def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
     for k in local:
         results[k] = _Fast(empty, local[k], seen[k], exact[k])
     # rows are in file order: each file's frame is a slice (no copy)
-    runs = frames.group_by("_file", maintain_order=True).len()
+    kept = np.bincount(frames["_file"].to_numpy(), minlength=len(items)).tolist()
     frames = frames.drop("_file", SAID)
     offset = 0
-    for k, n in runs.iter_rows():
-        results[k].frame = frames.slice(offset, n)
-        offset += n
+    for k, n in enumerate(kept):  # files are in the order of `items`
+        if n:
+            results[k].frame = frames.slice(offset, n)
+            offset += n
     return results
 
 
@@ -332,10 +351,12 @@ def _rows_are_lines(rows: pl.Series, numbers: pl.DataFrame, with_details: pl.Ser
     field); a line without details holds one '[' and one ']'; a line with details has the
     object as its ninth field, and is whole as `_details_row_whole` found it (`details_whole`,
     in the order of those lines)."""
-    plain = pl.select(
-        (rows.str.count_matches("[", literal=True) == 1) & (rows.str.count_matches("]", literal=True) == 1)
-    ).to_series().fill_null(False).to_numpy().copy()
     has = with_details.to_numpy()
+    short = rows.filter(~with_details)  # counted apart: the long lines with details are most of the text
+    plain = np.empty(rows.len(), dtype=bool)
+    plain[~has] = pl.select(
+        (short.str.count_matches("[", literal=True) == 1) & (short.str.count_matches("]", literal=True) == 1)
+    ).to_series().fill_null(False).to_numpy()
     ninth = numbers["details"].filter(with_details).str.starts_with("{").fill_null(False).to_numpy()
     plain[has] = details_whole.fill_null(False).to_numpy() & ninth
     opens = numbers["dt"].str.strip_chars_start(" \t").str.starts_with("[").fill_null(False).to_numpy()
@@ -381,27 +402,30 @@ def _num(name: str, dtype: pl.DataType = pl.Float64()) -> pl.Expr:
     return pl.col(name).cast(dtype, strict=False)
 
 
-def _position_source(kind: pl.Series) -> pl.Series:
-    """readsb's source type of each row (text, quotes and all) → one of `schema.POSITION_SOURCES`.
+def _source_types(kind: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """readsb's source type of each row (its text: quoted on the fast path) → one of
+    `schema.POSITION_SOURCES` (null where the row has none), and whether the text is neither
+    null nor one JSON string (then the fast path's comma split may have shifted: `_loose`).
 
     Worked out on the few distinct values and mapped back (per row it cost a tenth of reading)."""
     distinct = kind.unique()
-    name = distinct.str.strip_chars(' "')
+    text = distinct.str.strip_chars(" ")
+    name = text.str.strip_chars('"')
     mapped = pl.select(
         pl.when(name.is_null() | (name == "null") | (name == "")).then(None)
-        .otherwise(name.replace_strict(POSITION_SOURCE, default="other", return_dtype=pl.String))
-    ).to_series()
-    return kind.replace_strict(distinct, mapped, return_dtype=pl.String)
+        .otherwise(name.replace_strict(POSITION_SOURCE, default="other", return_dtype=pl.String)),
+        (text.is_not_null() & (text != "null") & (text != "") & ~text.str.contains(r'^"[^"]*"$')).alias("loose"),
+    )
+    return (kind.replace_strict(distinct, mapped.to_series(0), return_dtype=pl.String),
+            kind.replace_strict(distinct, mapped.to_series(1), return_dtype=pl.Boolean))
 
 
-def _kind_loose(kind: pl.Series) -> pl.Series:
-    """Per row, whether its source-type text (fast path) is neither null nor one JSON string."""
-    distinct = kind.unique()
-    text = distinct.str.strip_chars(" ")
-    loose = pl.select(
-        text.is_not_null() & (text != "null") & (text != "") & ~text.str.contains(r'^"[^"]*"$')
-    ).to_series()
-    return kind.replace_strict(distinct, loose, return_dtype=pl.Boolean)
+def _carried(expr: pl.Expr) -> pl.Expr:
+    """Forward fill within each file (`_file`; rows in file order): fill across the whole table,
+    then blank the rows whose value came from an earlier file (a window `over` the files costs
+    several times more)."""
+    source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
+    return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
 
 
 def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: Path | None,
@@ -420,13 +444,10 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
                                      pl.lit(t0, dtype=pl.Float64).alias("_base"))
     group = ["_file"] if by_file else None
 
-    def carried(expr: pl.Expr) -> pl.Expr:
-        if not group:
-            return expr.forward_fill()
-        # Forward fill within each file: fill across the whole table, then blank the rows whose
-        # filled value came from an earlier file (a window `over` the files costs several times more).
-        source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
-        return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
+    def carried(expr: pl.Expr, name: str) -> pl.Expr:
+        if group:  # many files: carried already (`_fast_traces`)
+            return pl.col(name)
+        return expr.forward_fill()
 
     def unread(raw: str, number: str) -> pl.Expr:  # the fast path's text is JSON's, unpadded
         return pl.col(raw).is_not_null() & pl.col(number).is_null() & (pl.col(raw) != "null")
@@ -459,17 +480,17 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     # number field that is not a number, a source type that is not a JSON string
     loose = (
         [(unread("gs", "gs_n") | unread("trk", "trk_n") | unread("vr", "vr_n") | unread("geo", "geo_n")
-          | pl.col("kind").map_batches(_kind_loose, return_dtype=pl.Boolean)).alias("_loose")]
+          | pl.col("_kind_loose")).alias("_loose")]
         if by_file else []
     )
-    said = pl.col("callsign").str.strip_chars().replace("", None)
+    said = pl.col(SAID) if by_file else pl.col("callsign").str.strip_chars().replace("", None)
     frame = typed.with_columns(reason).select(
         sane_time(
             ((pl.col("_base") + pl.col("dt_n")) * 1_000_000).round(0).cast(pl.Int64, strict=False)
             .cast(pl.Datetime("us", "UTC"))
         ).alias("timestamp"),
         pl.col("_addr").alias("icao24"),  # normalised per file, not per row
-        carried(said).alias("callsign"),
+        carried(said, "callsign").alias("callsign"),
         pl.col("lat_n").alias("latitude"),
         pl.col("lon_n").alias("longitude"),
         pl.when(geometric).then(None).otherwise(pl.col("alt_n")).alias("altitude"),
@@ -480,12 +501,12 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         pl.when(pl.col("alt") == "ground").then(True)
         .when(pl.col("alt_n").is_not_null()).then(False)
         .otherwise(None).alias("onground"),
-        carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk"))).alias("squawk"),
+        carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk")), "squawk").alias("squawk"),
         pl.lit(SOURCE).alias("source"),
         ((flags & FLAG_NEW_LEG) != 0).alias("new_leg"),
-        *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8())).alias(name)
+        *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8()), name).alias(name)
           for name in INTEGRITY_KEYS.values()),
-        pl.col("kind").map_batches(_position_source, return_dtype=pl.String).alias("position_source"),
+        pl.col("position_source"),
         said.alias(SAID),
         *loose,
         pl.col(LINE),
@@ -502,20 +523,18 @@ def _seen_many(headers: dict[int, dict], paths: dict[int, Path], frames: pl.Data
     over the trace's span if it states none and claims anything. Files are told apart by
     `_file` (`by_file`), else the frame is file 0's. One frame built for all the files (a frame
     each cost as much as reading the traces)."""
-    keys = [pl.col("_file") if by_file else pl.lit(0).alias("_file"), pl.col(SAID).str.to_uppercase()]
+    file = pl.col("_file") if by_file else pl.lit(0, dtype=pl.Int32).alias("_file")
     stamps = pl.col("timestamp")
-    said = (  # one pass: each (file, callsign) with its span; the null callsign's rows too (for the file's span)
-        frames.lazy().filter(stamps.is_not_null()).group_by(keys)
-        .agg(stamps.min().alias("first"), stamps.max().alias("last"))
-        .sort("_file", "first").collect()
-    )
-    span_of: dict[int, list] = {}
+    lazy = frames.lazy().filter(stamps.is_not_null())
+    said, spans = pl.collect_all([
+        lazy.filter(pl.col(SAID).is_not_null()).group_by(file, pl.col(SAID).str.to_uppercase())
+        .agg(stamps.min().alias("first"), stamps.max().alias("last")).sort("_file", "first"),
+        lazy.group_by(file).agg(stamps.min().alias("first"), stamps.max().alias("last")),
+    ])
+    span_of = {k: (first, last) for k, first, last in spans.iter_rows()}
     stated: dict[int, list[tuple]] = {}
     for k, callsign, first, last in said.iter_rows():
-        span = span_of.setdefault(k, [first, last])
-        span[0], span[1] = min(span[0], first), max(span[1], last)
-        if callsign is not None:
-            stated.setdefault(k, []).append((callsign, first, last))
+        stated.setdefault(k, []).append((callsign, first, last))
     rows: dict[str, list] = {name: [] for name in SEEN_SCHEMA}
     owner: list[int] = []
     for k, header in headers.items():
@@ -610,7 +629,8 @@ def _json_trace(path: Path, rejects: Rejects, raw: bytes | None = None) -> pl.Da
             **{name: text(tuple(d.get(key) if d else None for d in details)) for key, name in INTEGRITY_KEYS.items()},
         }
     )
-    frame = _columns(parsed.lazy(), icao, float(t0), path, rejects)
+    frame = _columns(parsed.with_columns(_source_types(parsed["kind"])[0].alias("position_source")).lazy(),
+                     icao, float(t0), path, rejects)
     rejects.seen = _seen_many({0: doc}, {0: path}, frame, by_file=False)[0]
     return frame.drop(SAID)
 
