@@ -152,3 +152,19 @@ def test_reader_fault_on_one_file_among_others(tmp_path: Path, traffic_samples: 
     by_name = {Path(s.path).name: s for s in summaries}
     assert by_name["2ce4f83f.json"].error == f"{folder / '2ce4f83f.json'}: cannot read (ValueError: a shape nobody foresaw)"
     assert by_name["372355e5.json"].error is None and by_name["372355e5.json"].points == 634
+
+
+def test_debug_shows_the_traceback_of_an_unforeseen_fault(monkeypatch: pytest.MonkeyPatch, capsys):
+    """`tailwatch --debug` (TAILWATCH_DEBUG): the one-line error stays, and the traceback is shown too."""
+    def fail():
+        raise KeyError("trace")
+
+    try:
+        fail()
+    except KeyError as exc:
+        caught = exc
+    assert "Traceback" not in capsys.readouterr().err
+    monkeypatch.setenv("TAILWATCH_DEBUG", "1")
+    assert file_error("x.json", caught) == "x.json: cannot read (KeyError: 'trace')"
+    err = capsys.readouterr().err
+    assert err.startswith("x.json:\nTraceback") and "in fail" in err
