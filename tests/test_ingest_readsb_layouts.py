@@ -189,3 +189,34 @@ def test_seen_flags_and_no_callsign(tmp_path: Path):
     _, rejects = read_file(bare)
     (row,) = rejects.seen.iter_rows(named=True)
     assert row["military"] is None and row["ladd"] is None and row["year"] is None
+
+
+ODD_ROWS = {
+    "a quoted number": '[5.0,50.1,8.1,30000,"480.5",90.0,0,0,null,"adsb_icao",30500]',
+    "a comma in the source type": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,null,"adsb,icao",30500]',
+    "a nested array after the fields read": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,null,"adsb_icao",30500,[1,2],7]',
+    "a number as source type": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,null,5,30500]',
+    "an object inside the details": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,{"acas_ra":{"flight":"XX"},"flight":"AB12"},"mlat",30500]',
+    "an escaped quote": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,{"flight":"A\\"B"},"mlat",30500]',
+    "a boolean latitude": '[5.0,true,8.1,30000,480.5,90.0,0,0,null,"adsb_icao",30500]',
+    "spaces between fields": '[ 5.0 , 50.1 , 8.1 , 30000 , 480.5 , 90.0 , 0 , 0 , null , "adsb_icao" , 30500 ]',
+    "a bracket in the source type": '[5.0,50.1,8.1,30000,480.5,90.0,0,0,{"flight":"AB12"},"a]b",30500]',
+    "a nested array as ground speed": '[5.0,50.1,8.1,30000,[4,5],90.0,0,0,null,"adsb_icao",30500]',
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_ROWS))
+def test_odd_valid_rows_read_as_the_json_parser_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str):
+    """Valid JSON the fast path cannot read as such: whatever it decides, the result is the JSON parser's."""
+    rows = ['[0.0,50.0,8.0,30000,480.0,90.0,0,0,{"type":"adsb_icao","flight":"TEST1   ","squawk":"1000","nic":8},'
+            '"adsb_icao",30500]', ODD_ROWS[case], '[10.0,50.2,8.2,30000,480.0,90.0,0,0,null,"adsb_icao",30500]']
+    path = tmp_path / "trace_full_abc123.json"
+    path.write_text('{"icao":"abc123",\n"timestamp": 1700000000.0,\n"trace":[\n' + ",\n".join(rows) + " ]\n }\n")
+    assert json.loads(path.read_text())  # valid JSON
+    frame, rejects = read_file(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(readsb, "_fast_traces", lambda items: [None] * len(items))
+        parsed, by_parser = read_file(path)
+    assert frame.equals(parsed), case
+    assert dict(rejects.counts) == dict(by_parser.counts) and rejects.records == by_parser.records == 3
+    assert rejects.seen.equals(by_parser.seen)
