@@ -605,7 +605,14 @@ def _json_trace(path: Path, rejects: Rejects, raw: bytes | None = None) -> pl.Da
     cols += [(None,) * len(good)] * (11 - len(cols))
 
     def text(values: tuple) -> pl.Series:
-        return pl.Series(values=[_text(v) for v in values], dtype=pl.String)
+        """`_text` of each value. A column of numbers alone (the common case) is typed by Polars
+        and written back as text, exactly (a str() per value cost half this path)."""
+        if not any(type(v) not in _NUMBER for v in values):
+            numbers = pl.Series(values=values, strict=False)
+            if numbers.dtype in (pl.Int64, pl.Float64, pl.Null):
+                return numbers.cast(pl.String)
+        return pl.Series(values=[None if v is None else str(v) if type(v) in _PLAIN else "bad" for v in values],
+                         dtype=pl.String)
 
     def words(values) -> pl.Series:
         return pl.Series([v if isinstance(v, str) else None for v in values], dtype=pl.String)
@@ -655,6 +662,10 @@ def _bad_json(where: str, exc: ValueError) -> object:
     msg = getattr(exc, "msg", None) or str(exc).split(":")[0]
     pos = getattr(exc, "pos", None)
     raise BadInput(f"{where}: invalid JSON ({msg}{f', byte {pos}' if pos is not None else ''})") from exc
+
+
+_PLAIN = {int, float, str}  # JSON scalars read as text; booleans (a type of their own) and containers are "bad"
+_NUMBER = {int, float, type(None)}
 
 
 def _text(value: object) -> str | None:
