@@ -168,3 +168,14 @@ def test_debug_shows_the_traceback_of_an_unforeseen_fault(monkeypatch: pytest.Mo
     assert file_error("x.json", caught) == "x.json: cannot read (KeyError: 'trace')"
     err = capsys.readouterr().err
     assert err.startswith("x.json:\nTraceback") and "in fail" in err
+
+
+def test_json_of_an_unknown_shape_is_unknown_format(tmp_path: Path):
+    """JSON with the point names but objects where values belong: said so, never a schema error downstream."""
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"timestamp": {"a": 1}, "icao24": {"a": "abc123"}, "latitude": {"a": 1.0},
+                                "longitude": {"a": 2.0}}) + "\n")
+    with pytest.raises(UnknownFormat, match=r"odd\.json: unknown format"):
+        read_file(path)
+    summaries = ingest_files([path], tmp_path / "arc")
+    assert summaries[0].error.startswith(f"{path}: unknown format")
