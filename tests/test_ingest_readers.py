@@ -227,11 +227,13 @@ def test_opensky_csv_bad_lines_are_counted_with_line_numbers(tmp_path: Path, poi
     path.write_text("\n".join(lines) + "\n")
     frame, rejects = read_file(path)
     assert rejects.records == 50
-    assert frame.height == 48
+    assert frame.height == 47  # the row with the stray quote is broken: rejected alone, with its line
     assert rejects.counts["unparsable lat"] == 1
-    assert rejects.counts["unparsable time"] == 1
+    assert rejects.counts["expected 17 fields, found 1"] == 1  # read line by line past the stray quote: ragged
+    assert rejects.counts["broken row (a quote that does not close)"] == 1
     assert f"{path}:4: unparsable lat" in rejects.examples
-    assert f"{path}:11: unparsable time" in rejects.examples
+    assert f"{path}:11: expected 17 fields, found 1" in rejects.examples
+    assert f"{path}:21: broken row (a quote that does not close)" in rejects.examples
 
 
 def test_opensky_rest_states(tmp_path: Path, points: pl.DataFrame):

@@ -24,7 +24,6 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.archive import ArchiveWriter, already_ingested
-from tailwatch.errors import BadInput
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, Rejects
 from tailwatch.ingest.reading import IngestSummary
 from tailwatch.schema import with_extensions
@@ -56,7 +55,7 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
     at once), else to the archive as the file ends."""
     from tailwatch.ingest.detect import detect
     from tailwatch.ingest.pipeline import _write_heard, _write_seen
-    from tailwatch.ingest.reading import _source_digest
+    from tailwatch.ingest.reading import READ_FAULTS, _source_digest, file_error
     from tailwatch.ingest.validate import valid_points
 
     summary = IngestSummary(path=str(path), format="?")
@@ -67,8 +66,8 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
         summary.format = reader.name
         digest = _source_digest(path, icao24)
         done = already_ingested(archive, digest)
-    except (BadInput, OSError) as exc:
-        summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+    except READ_FAULTS as exc:  # one file's fault is that file's (reading.file_error)
+        summary.error = file_error(path, exc)
         return summary, digest, iter(())
     if done is not None:
         summary.skipped = True
@@ -82,8 +81,8 @@ def read_source(path: Path, archive: Path, icao24: str | None, batch_rows: int =
             for batch in valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24):
                 summary.points += batch.height
                 yield with_extensions(batch)  # canonical columns and the schema extension, as the archive keeps them
-        except (BadInput, OSError) as exc:
-            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+        except READ_FAULTS as exc:
+            summary.error = file_error(path, exc)
         summary.records = rejects.records
         summary.rejected = rejects.total
         summary.reasons = dict(rejects.counts)

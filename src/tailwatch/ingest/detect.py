@@ -48,7 +48,11 @@ def detect(path: Path) -> Reader:
         raise BadInput(f"{path}@0: compressed file whose start does not decompress (corrupt?)")
     candidates = readers()
     for reader in candidates:
-        if reader.sniff(head):
+        try:
+            taken = reader.sniff(head)
+        except Exception:  # noqa: BLE001 - a sniff that trips over odd bytes does not take the file
+            continue
+        if taken:
             return reader
     tried = ", ".join(r.name for r in candidates)
     raise UnknownFormat(f"{path}: unknown format (tried: {tried})")

@@ -11,7 +11,8 @@ and the flight's own `airport.origin` / `airport.destination` ICAO codes. These 
 dated by the track's first and last point; they are never turned into observed airports.
 
 CSV export (FR24 "Download CSV"): `Timestamp,UTC,Callsign,Position,Altitude,Speed,Direction`
-(older exports lack `UTC`), Position quoted as "lat,lon", altitude ft, speed kt.
+(older exports lack `UTC`), Position quoted as "lat,lon", altitude ft, speed kt. Read as
+RFC 4180 (`base.csv_records`: quoted fields may hold commas and line breaks; CR, CRLF or LF).
 The export carries no aircraft address and no registration, type or airports (so it
 makes no identity claims; its callsigns are in the points): pass an address (`tailwatch ingest --icao24`),
 otherwise its rows are rejected as having none. Neither format says whether the
@@ -29,15 +30,16 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.ingest.base import (
+    BROKEN_ROW,
     DEFAULT_BATCH_ROWS,
     BadInput,
     Rejects,
     clean_squawk,
     epoch_seconds,
+    csv_records,
     header_fields,
     load_json,
     sane_time,
-    text_lines,
 )
 
 SOURCE = "fr24"
@@ -156,26 +158,23 @@ class FlightCsvReader:
         return set(CSV_COLUMNS) <= set(header_fields(head)) and "icao24" not in header_fields(head)
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        lines = text_lines(path)
-        try:
-            _, header_line = next(lines)
-        except (StopIteration, OSError, EOFError) as exc:
-            raise BadInput(f"{path}: empty or unreadable FR24 CSV") from exc
-        header = [h.strip().lower() for h in next(csv.reader([header_line.lstrip("\ufeff")]))]
+        records = csv_records(path)
+        _, header = next(records, (0, None))
+        if header is None:
+            raise BadInput(f"{path}: empty FR24 CSV, or its header is not readable")
+        header = [h.strip().lower() for h in header]
         if not set(CSV_COLUMNS) <= set(header):
             raise BadInput(f"{path}: FR24 CSV header lacks {sorted(set(CSV_COLUMNS) - set(header))}")
         at = {name: header.index(name) for name in CSV_COLUMNS}
         cols: dict[str, list] = {k: [] for k in ("t", "cs", "lat", "lon", "alt", "gs", "trk")}
         try:
-            for lineno, line in lines:
-                if not line.strip():
+            for lineno, fields in records:
+                if fields is not None and (not fields or (len(fields) == 1 and not fields[0].strip())):
                     continue
                 rejects.records += 1
                 where = f"{path}:{lineno}"
-                try:
-                    fields = next(csv.reader([line]))
-                except csv.Error:
-                    rejects.add("malformed CSV line", where)
+                if fields is None:
+                    rejects.add(BROKEN_ROW, where)
                     continue
                 if len(fields) != len(header):
                     rejects.add(f"expected {len(header)} fields, found {len(fields)}", where)
@@ -188,14 +187,14 @@ class FlightCsvReader:
                     rejects.add("unparsable timestamp or position", where)
                     continue
                 cols["t"].append(t)
-                cols["cs"].append(fields[at["callsign"]] or None)
+                cols["cs"].append(fields[at["callsign"]].strip() or None)
                 cols["lat"].append(lat)
                 cols["lon"].append(lon)
                 cols["alt"].append(_num(fields[at["altitude"]]))
                 cols["gs"].append(_num(fields[at["speed"]]))
                 cols["trk"].append(_num(fields[at["direction"]]))
-        except (OSError, EOFError) as exc:
-            raise BadInput(f"{path}: cannot decompress: {exc}") from exc
+        except csv.Error as exc:
+            raise BadInput(f"{path}: malformed CSV ({exc})") from exc
         if not cols["t"]:
             return
         frame = pl.DataFrame(

@@ -1,5 +1,9 @@
 """OpenSky Network state vectors: historical `state_vectors_data4` exports and REST `/states/all`.
 
+CSV is read as RFC 4180 (`base.lazy_text_table`): a quoted callsign loses its quotes, a quoted
+comma stays in its field, CR, CRLF and LF line ends all split rows; a row with more fields
+than the header is rejected with its line.
+
 Historical columns: time, icao24, lat, lon, velocity (m/s), heading (deg),
 vertrate (m/s), callsign, onground, alert, spi, squawk, baroaltitude (m),
 geoaltitude (m), lastposupdate, lastcontact (s), hour. Converted to ft, kt, ft/min.
@@ -41,6 +45,7 @@ from tailwatch.ingest.base import (
     sane_time,
     split_rejects,
     typed_then_lenient,
+    with_reason,
 )
 from tailwatch.schema import M_TO_FT, MS_TO_FPM, MS_TO_KT
 
@@ -135,13 +140,13 @@ class StateVectorCsvReader:
             types = {original[c]: t for c, t in NUMERIC_TYPES.items() if c in original}
             return from_state_vectors(lazy_text_table(path, types=types).rename(lower))
 
-        def lenient() -> pl.LazyFrame:
+        def lenient(table: pl.LazyFrame) -> pl.LazyFrame:
             casts, reason = parse_exprs(NUMERIC_TYPES, set(lower.values()))
-            return from_state_vectors(lazy_text_table(path).rename(lower).with_columns(reason).with_columns(casts))
+            return from_state_vectors(with_reason(table.rename(lower), reason).with_columns(casts))
 
         for batch in typed_then_lenient(path, fast, lenient, batch_rows):
             rejects.records += batch.height
-            yield split_rejects(batch, path, rejects)
+            yield split_rejects(batch, path, rejects, records=True)
 
 
 class StatesRestReader:

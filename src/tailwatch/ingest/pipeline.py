@@ -7,6 +7,7 @@ Kept apart from the readers (which only turn bytes into frames) and from the CLI
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +17,12 @@ from tailwatch.archive import ArchiveWriter, already_ingested
 from tailwatch.ingest.base import DEFAULT_BATCH_ROWS, BadInput, Reader, Rejects
 from tailwatch.ingest.detect import detect
 from tailwatch.ingest.reading import (  # noqa: F401 - IngestSummary, in_background: imported from here
+    READ_FAULTS,
     IngestSummary,
     _Prepared,
     _prepared_chunks,
     _source_digest,
+    file_error,
     in_background,
     one_schema,
 )
@@ -57,8 +60,8 @@ def ingest_files(
     A file's manifest is written only once all its rows are on disk, so a kill at
     any moment leaves complete files and no false "done" mark; the next run
     re-reads unfinished files and deduplication drops what was already stored.
-    A file that fails (BadInput) gets `error` set; its rows still in the buffer are
-    discarded, the other files go on.
+    A file that fails (BadInput, or anything else its reader raises) gets `error` set, one
+    line naming it; its rows still in the buffer are discarded, the other files go on.
     """
     archive = Path(archive)
     archive.mkdir(parents=True, exist_ok=True)
@@ -84,13 +87,29 @@ def ingest_files(
             return set()
         tags = np.repeat(np.array([i for i, _ in frames], dtype=np.uint32), [f.height for _, f in frames])
         try:
-            writer.write(_stacked([f for _, f in frames]), source_index=pl.Series(tags))
+            stacked = _stacked([f for _, f in frames])
+        except READ_FAULTS:  # one file's columns do not stack with the others': each file alone
+            return write_alone(run)
+        try:
+            writer.write(stacked, source_index=pl.Series(tags))
         except OSError as exc:
             for index, prepared in run:
                 writer.discard(index)
                 prepared.summary.error = f"{prepared.summary.path}: {exc}"
             return {index for index, _ in run}
         return set()
+
+    def write_alone(run: list[tuple[int, _Prepared]]) -> set[int]:
+        failed: set[int] = set()
+        for index, prepared in run:
+            try:
+                for frame in prepared.frames or []:
+                    writer.write(frame, source_index=index)
+            except READ_FAULTS as exc:
+                writer.discard(index)
+                prepared.summary.error = file_error(prepared.summary.path, exc)
+                failed.add(index)
+        return failed
 
     def account(index: int, prepared: _Prepared, frames: Iterator[pl.DataFrame] | list[pl.DataFrame], written: bool) -> None:
         summary, rejects = prepared.summary, prepared.rejects
@@ -111,9 +130,9 @@ def ingest_files(
             summary.examples = list(rejects.examples)
             summary.time_assumed = rejects.time_assumed
             pending.append((index, summary, prepared.digest))
-        except (BadInput, OSError) as exc:
+        except READ_FAULTS as exc:
             writer.discard(index)
-            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+            summary.error = file_error(path, exc)
 
     index = 0
     for chunk in _prepared_chunks(paths, archive, batch_rows, icao24):
@@ -157,6 +176,17 @@ def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if one_schema(frames):
         return pl.concat(frames, rechunk=False)
     return pl.concat([with_extensions(f) for f in frames], rechunk=False)
+
+
+@contextmanager
+def _as_bad_input(path: Path) -> Iterator[None]:
+    """Whatever reading `path` raises, as one `BadInput` line naming it (`reading.file_error`)."""
+    try:
+        yield
+    except BadInput:
+        raise
+    except READ_FAULTS as exc:
+        raise BadInput(file_error(path, exc)) from exc
 
 
 def _write_heard(archive: Path, rejects: Rejects, digest: str) -> None:
@@ -219,11 +249,12 @@ def ingest_file(
         return summary
     rejects = Rejects()
     writer = ArchiveWriter(archive, digest)
-    for batch in in_background(valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24)):
-        summary.points += batch.height
-        writer.write(batch)
-        if on_batch is not None:
-            on_batch(batch.height)
+    with _as_bad_input(path):
+        for batch in in_background(valid_points(reader.read(path, rejects, batch_rows), rejects, str(path), icao24)):
+            summary.points += batch.height
+            writer.write(batch)
+            if on_batch is not None:
+                on_batch(batch.height)
     writer.flush()
     _write_heard(archive, rejects, digest)
     _write_seen(archive, rejects, digest)
@@ -245,8 +276,9 @@ def read_file(
 
     Extension columns of the reader (e.g. `new_leg` from readsb traces) are kept.
     """
-    reader = reader or detect(path)
     rejects = Rejects()
-    frames = [f for f in valid_points(reader.read(path, rejects), rejects, str(path), icao24)]
+    with _as_bad_input(path):
+        reader = reader or detect(path)
+        frames = [f for f in valid_points(reader.read(path, rejects), rejects, str(path), icao24)]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else conform(pl.DataFrame())
     return frame.sort(["icao24", "timestamp"], maintain_order=True), rejects

@@ -3,6 +3,12 @@ a background thread, and small files detected, read and validated in chunks on w
 
 Apart from the pipeline (which writes) because this side only reads: it never touches the
 archive's points, only its manifests (to skip what was ingested before).
+
+One file's fault is that file's: whatever a reader raises on a file (our `BadInput`, or a
+Polars schema error, a panic, a `KeyError` from a shape nobody foresaw) becomes that file's
+one-line `error` naming it (`file_error`), and the other files go on. Files read or validated
+together (a chunk of small traces) that fail together are read again one by one, so only the
+bad one fails.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import os
+import sys
 
 import polars as pl
 
@@ -36,6 +45,28 @@ class IngestSummary:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+# What reading one file may raise and is that file's fault: anything but an interrupt or an exit
+# (a Polars panic is a BaseException).
+READ_FAULTS: tuple[type[BaseException], ...] = (Exception, pl.exceptions.PanicException)
+DEBUG_ENV = "TAILWATCH_DEBUG"  # set by `tailwatch --debug`: the traceback of an unforeseen fault is shown too
+
+
+def file_error(path: Path | str, exc: BaseException) -> str:
+    """One line naming the file: a `BadInput` as it is (it names the file and where), anything
+    else as what went wrong, cut short (a Polars schema error can run to 20 KB on one line)."""
+    if isinstance(exc, BadInput):
+        text = " ".join(str(exc).split())
+        return text if str(path) in text else f"{path}: {text}"
+    detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if len(detail) > 200:
+        detail = detail[:200] + "…"
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        sys.stderr.write(f"{path}:\n" + "".join(traceback.format_exception(exc)))
+    return f"{path}: cannot read ({type(exc).__name__}{': ' + detail if detail else ''})"
 
 
 def _source_digest(path: Path, icao24: str | None) -> str:
@@ -107,7 +138,8 @@ def in_background(frames: Iterator[pl.DataFrame], depth: int = 1) -> Iterator[pl
 
 
 def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: str | None) -> list[_Prepared]:
-    """Detect a few files and read the small ones; readers with `read_many` get them all at once."""
+    """Detect a few files and read the small ones; readers with `read_many` get them all at once
+    (and, should that call fail, one by one: only the bad file fails)."""
     out: list[_Prepared] = []
     many: dict[int, list[_Prepared]] = {}
     for path in paths:
@@ -130,22 +162,48 @@ def _prepare_chunk(paths: list[Path], archive: Path, batch_rows: int, icao24: st
                 else:
                     reading = prepared.reader.read(path, prepared.rejects, batch_rows)
                     prepared.frames = list(valid_points(reading, prepared.rejects, str(path), icao24))
-        except (BadInput, OSError) as exc:
-            summary.error = str(exc) if isinstance(exc, BadInput) else f"{path}: {exc}"
+        except READ_FAULTS as exc:
+            prepared.frames = None
+            summary.error = file_error(path, exc)
     for group in many.values():
-        reader = group[0].reader
-        results = reader.read_many([Path(p.summary.path) for p in group], [p.rejects for p in group])  # type: ignore[union-attr]
-        read: list[tuple[_Prepared, pl.DataFrame]] = []
-        for prepared, result in zip(group, results):
-            if isinstance(result, BadInput):
-                prepared.summary.error = str(result)
-            else:
-                read.append((prepared, result))
-        if not _valid_together(read, batch_rows, icao24):
+        read = _read_together(group)
+        try:
+            together = _valid_together(read, batch_rows, icao24)
+        except READ_FAULTS:  # one file's rows broke the shared validation: each file on its own
+            together = False
+        if not together:
             for prepared, result in read:
-                batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
-                prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
+                try:
+                    batches = (result.slice(i, batch_rows) for i in range(0, result.height, batch_rows))
+                    prepared.frames = list(valid_points(batches, prepared.rejects, prepared.summary.path, icao24))
+                except READ_FAULTS as exc:
+                    prepared.frames = None
+                    prepared.summary.error = file_error(prepared.summary.path, exc)
     return out
+
+
+def _read_together(group: list[_Prepared]) -> list[tuple[_Prepared, pl.DataFrame]]:
+    """Files of one `read_many` reader in one call; if the call fails, again one file a call.
+    Files that fail get their `error`; the others are returned with their frames."""
+    reader = group[0].reader
+    try:
+        results = reader.read_many([Path(p.summary.path) for p in group], [p.rejects for p in group])  # type: ignore[union-attr]
+    except READ_FAULTS:
+        results = []
+        for prepared in group:
+            prepared.rejects = Rejects()  # what the failed call counted is forgotten
+            try:
+                (result,) = reader.read_many([Path(prepared.summary.path)], [prepared.rejects])  # type: ignore[union-attr]
+            except READ_FAULTS as exc:
+                result = exc
+            results.append(result)
+    read: list[tuple[_Prepared, pl.DataFrame]] = []
+    for prepared, result in zip(group, results):
+        if isinstance(result, BaseException):
+            prepared.summary.error = file_error(prepared.summary.path, result)
+        else:
+            read.append((prepared, result))
+    return read
 
 
 def one_schema(frames: list[pl.DataFrame]) -> bool:

@@ -9,11 +9,28 @@ vertical rate, [12] IAS, [13] roll]`. Flags: 1 stale position, 2 start of a new
 leg, 4 vertical rate is geometric, 8 altitude is geometric. Files are gzip even
 when named `.json` (opened by content).
 
-Why not `json.loads`: a trace holds tens of thousands of mixed-type rows, and
-building Python objects for every number costs more than the rest of the ingest.
-readsb writes one row per line, so the fast path reads the rows as text lines and
-splits them into columns with Polars string kernels. A file not laid out that way
-(or damaged) goes through the JSON parser instead, row by row with rejects.
+Every row of every valid JSON layout is read: as readsb writes it (a row per line), the
+whole trace on one line, rows separated by ", ", pretty-printed (rows spread over lines),
+two rows on one line. Why two paths: a trace holds tens of thousands of mixed-type rows,
+and building Python objects for every number costs more than the rest of the ingest, so
+files laid out as readsb writes them (a row per line) are split into columns with Polars
+string kernels; that fast path takes a file only when its layout proves that lines and rows
+are the same thing (`_rows_are_lines`) and no row was rejected. Any other file, or one with
+a row the fast path could not read, goes through a real JSON parser (orjson, or the
+standard library's), which decides. Only a file that is not valid JSON but is still laid
+out a row per line keeps the fast path's reading, its damaged rows rejected with their line
+numbers. Every row not stored is counted under "rejected" with its reason.
+
+What the fast path assumes beyond the checks, and readsb always gives: no two details keys
+of the same name, and no string that holds a bracket balancing a row split over two lines.
+
+Per point, the trace row's source type (field 9, readsb's `addrtype` names) gives the
+extension column `position_source` (`POSITION_SOURCE`; null where the row has none).
+The trace's identity claims (`r` registration, `t` type, `desc`, `ownOp`, `year`, `dbFlags`:
+bit 1 military, 2 interesting, 4 PIA, 8 LADD; from readsb's aircraft database, README-json)
+and the callsigns its details objects state, with the first and last time each was stated,
+go to `Rejects.seen` (`schema.SEEN_SCHEMA`): one row per callsign, the file's claims on each;
+one row over the trace's span when it states no callsign.
 
 The new-leg flag is emitted as the extension column `new_leg`; the details object's
 navigation integrity (`nic`, `nac_p`, `sil`, `rc` metres, `version`) as the extension
@@ -24,8 +41,10 @@ from the last details object of the file as readsb itself holds them between rep
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,21 +57,36 @@ from tailwatch.ingest.base import (
     REASON,
     BadInput,
     Rejects,
-    load_json,
     read_all,
     sane_time,
     split_rejects,
 )
+from tailwatch.schema import SEEN_SCHEMA
+
+try:  # a few times faster than the standard library's parser on traces; the same results
+    import orjson
+
+    _loads = orjson.loads
+    _JSON_ERROR: type[ValueError] = orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - declared dependency
+    _loads = json.loads
+    _JSON_ERROR = json.JSONDecodeError
 
 SOURCE = "readsb-trace"
-_ICAO = re.compile(rb'"icao"\s*:\s*"([^"]*)"')
-_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*(-?[0-9][0-9.eE+-]*)')
 _TRACE = re.compile(rb'"trace"\s*:\s*\[')
 _SPACE = re.compile(rb"\s*")
-_TIMESTAMP_VALUE = re.compile(rb"-?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
 _TRACE_ROWS = re.compile(rb'"trace"\s*:\s*\[\s*\[\s*-?[0-9]')
 FLAG_NEW_LEG = 2
 FLAG_GEOMETRIC_ALTITUDE = 8
+# readsb's source types (its `addrtype` names, README-json "type") → `schema.POSITION_SOURCES`.
+# Any other name it writes (mode_s, mode_ac, other, unknown) → "other"; null or absent → null.
+POSITION_SOURCE = {
+    "adsb_icao": "adsb", "adsb_icao_nt": "adsb", "adsr_icao": "adsb", "adsb_other": "adsb", "adsr_other": "adsb",
+    "mlat": "mlat",
+    "tisb_icao": "tisb", "tisb_trackfile": "tisb", "tisb_other": "tisb",
+    "adsc": "adsc",
+}
+DB_FLAGS = {"military": 1, "interesting": 2, "pia": 4, "ladd": 8}  # readsb `dbFlags` bits (README-json)
 
 
 class TraceReader:
@@ -74,7 +108,8 @@ class TraceReader:
     def read_many(self, paths: list[Path], rejects: list[Rejects]) -> list[pl.DataFrame | BadInput]:
         """Many trace files in one columnar pass (one file each is mostly fixed costs).
 
-        Returns, per path, its canonical frame or the BadInput that file raised.
+        Returns, per path, its canonical frame or the BadInput that file raised; each file's
+        identity claims are in its `Rejects.seen`.
         """
         raws: list[bytes | None] = []
         out: list[pl.DataFrame | BadInput | None] = []
@@ -86,14 +121,17 @@ class TraceReader:
                 raws.append(None)
                 out.append(exc)
         todo = [i for i, raw in enumerate(raws) if raw is not None]
-        fast = _fast_traces([(paths[i], raws[i]) for i in todo], [rejects[i] for i in todo])
-        for i, frame in zip(todo, fast):
-            if frame is None:  # not one row per line, or damaged: the JSON parser decides
-                try:
-                    frame = _json_trace(paths[i], rejects[i])
-                except BadInput as exc:
-                    frame = exc
-            out[i] = frame
+        fast = _fast_traces([(paths[i], raws[i]) for i in todo])
+        for i, quick in zip(todo, fast):
+            if quick is not None and quick.exact:
+                out[i] = quick.take(rejects[i])
+                continue
+            try:  # another layout, or a row the fast path could not read: the JSON parser decides
+                out[i] = _json_trace(paths[i], rejects[i], raws[i])
+            except BadInput as exc:
+                # not valid JSON; laid out a row per line with a few damaged rows, it keeps the
+                # fast path's reading, the damaged rows rejected with their lines
+                out[i] = quick.take(rejects[i]) if quick is not None else exc
         return out  # type: ignore[return-value]
 
 
@@ -101,41 +139,67 @@ MAX_BAD_ROW_SHARE = 0.05
 # details-object keys → our column names (integrity; docs/schema.md)
 INTEGRITY_KEYS = {"nic": "nic", "nac_p": "nac_p", "sil": "sil", "rc": "rc_m", "version": "adsb_version"}
 TRACE_COLUMNS = ["dt", "lat", "lon", "alt", "gs", "trk", "flags", "vr", "details", "kind", "geo"]
+SAID = "_said"  # the callsign a row's details object states (not carried forward): for `seen`
 
 
-def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> list[pl.DataFrame | None]:
+@dataclass
+class _Fast:
+    """One file as the fast path read it: `exact` when its layout proves the rows are the lines
+    and no row was rejected (then it is what the JSON parser would give)."""
+
+    frame: pl.DataFrame
+    rejects: Rejects
+    seen: pl.DataFrame
+    exact: bool
+
+    def take(self, rejects: Rejects) -> pl.DataFrame:
+        rejects.merge(self.rejects)
+        rejects.seen = self.seen
+        return self.frame
+
+
+def _header(raw: bytes, found: re.Match) -> dict | None:
+    """The keys before `"trace"` through the JSON parser (the rows are left out), or None."""
+    try:
+        doc = _loads(raw[: found.start()] + b'"trace":[]}')
+    except (_JSON_ERROR, ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _fast_traces(items: list[tuple[Path, bytes]]) -> list[_Fast | None]:
     """Rows of many traces as one CSV-like text → columns; None for a file not laid out one row per line.
 
     Fields 0-7 precede the details object, so a comma-split gives them right on every
-    row; the details object (callsign, squawk) and the geometric altitude after it
-    are read by regex from the rows that have one.
+    row; the details object (callsign, squawk) and the fields after it are read by regex
+    from the rows that have one.
     """
-    results: list[pl.DataFrame | None] = [None] * len(items)
-    spans, meta = [], []
+    results: list[_Fast | None] = [None] * len(items)
+    spans, meta, headers = [], [], {}
     for k, (path, raw) in enumerate(items):
         found = _TRACE.search(raw)
         if found is None:
             continue
-        header = raw[: found.start()]
-        icao, base = _ICAO.search(header), _TIMESTAMP.search(header)
         end = raw.rfind(b"]")
-        if icao is None or base is None or end < found.end() or raw[end + 1 :].strip() not in (b"}", b""):
-            continue  # keys after the trace, or unusual key order
+        if end < found.end() or raw[end + 1 :].strip() not in (b"}", b""):
+            continue  # keys after the trace
+        header = _header(raw, found)
+        if header is None:
+            continue
+        icao, base = header.get("icao"), header.get("timestamp")
+        if not isinstance(icao, str) or not isinstance(base, (int, float)) or isinstance(base, bool):
+            continue
         start = _SPACE.match(raw, found.end()).end()
         stop = end
         while stop > start and raw[stop - 1] in b" \t\r\n":
             stop -= 1
         if (stop <= start or raw.find(b"\x1f", start, stop) >= 0 or raw.find(b"\r", start, stop) >= 0
-                or _has_blank_line(raw, start, stop)):
+                or raw.find(b"\\", start, stop) >= 0 or _has_blank_line(raw, start, stop)):
             continue
-        m = _TIMESTAMP_VALUE.fullmatch(base.group(1))
-        if m is None:
-            continue
-        address = icao.group(1).decode("ascii", errors="replace").strip().lower()
-        t0 = float(base.group(1))
+        headers[k] = header
         first_line = raw.count(b"\n", 0, start) + 1
         spans.append((raw, start, stop))
-        meta.append((k, address, t0, first_line))
+        meta.append((k, icao.strip().lower(), float(base), first_line))
     rows = _read_rows(spans) if spans else None
     if rows is None:
         return results
@@ -152,19 +216,40 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         schema={"_file": pl.Int32, "_address": pl.String, "_t0": pl.Float64, "_first": pl.Int64, "_start": pl.Int64},
     )
     with_details = lines["row"].str.contains("{", literal=True)
-    after = pl.col("row").str.slice(pl.col("row").str.find("}", literal=True) + 1)
-    detail_rows = lines.filter(with_details).select(
+    # the fields after the details object: after its closing brace (a row holds one object)
+    after = pl.col("tail").str.splitn(",", 4)
+    detail_rows = lines.filter(with_details).with_columns(
+        pl.col("row").str.slice(pl.col("row").str.find("}", literal=True) + 1).alias("tail")
+    ).select(
         pl.col("row").str.extract(r'"flight":\s*"([^"]*)"').alias("callsign"),
         pl.col("row").str.extract(r'"squawk":\s*"([^"]*)"').alias("squawk"),
-        after.str.splitn(",", 4).struct.field("field_2").alias("geo"),  # `},"type",geo,...`
+        after.struct.field("field_1").alias("kind"),  # `},"type",geo,...`
+        after.struct.field("field_2").alias("geo"),
         *(pl.col("row").str.extract(rf'"{key}":\s*([0-9.]+)').alias(name) for key, name in INTEGRITY_KEYS.items()),
+        _details_row_whole(pl.col("row"), pl.col("tail")).alias("_whole"),
     )
+    row_ok = _rows_are_lines(lines["row"], numbers, with_details, detail_rows["_whole"])
+    detail_rows = detail_rows.drop("_whole")
     # each row's details row (null: none), then one gather per column: scattering strings into
     # a column of a million rows cost a fifth of reading the traces
     slot = np.full(numbers.height, -1, dtype=np.int64)
     slot[with_details.arg_true().to_numpy()] = np.arange(detail_rows.height)
     detail_of_row = pl.DataFrame({"i": slot}).select(pl.when(pl.col("i") >= 0).then(pl.col("i")))["i"]
-    spread = detail_rows.select(pl.all().gather(detail_of_row))
+    # What readsb holds between reports (callsign, squawk, integrity) is carried forward over the
+    # few details rows, within each file, then each row takes its file's last details row's
+    # (a forward fill per column over every row cost a tenth of reading the traces).
+    detail_file = file_index.filter(with_details)
+    held = detail_rows.select(
+        pl.col("callsign").str.strip_chars().replace("", None).alias(SAID),
+        pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk")).alias("squawk"),
+        *(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8()).alias(name) for name in INTEGRITY_KEYS.values()),
+    ).with_columns(detail_file)
+    carried = held.select(
+        *(_carried(pl.col(c)).alias("callsign" if c == SAID else c) for c in held.columns if c != "_file"))
+    last = detail_of_row.forward_fill()
+    last = pl.select(pl.when(detail_file.gather(last) == file_index).then(last)).to_series()
+    spread = pl.concat([detail_rows.select("kind", "geo").gather(detail_of_row), held.select(SAID).gather(detail_of_row),
+                        carried.gather(last)], how="horizontal")
 
     def scatter(name: str, fallback: pl.Series | None = None) -> pl.Series:
         if fallback is None:
@@ -176,9 +261,12 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
             numbers.with_columns(
                 file_index,
                 scatter("callsign").alias("callsign"),
+                scatter(SAID).alias(SAID),
                 scatter("squawk").alias("squawk"),
+                scatter("kind", numbers["kind"]).alias("kind"),
                 scatter("geo", numbers["geo"]).alias("geo"),
                 *(scatter(name).alias(name) for name in INTEGRITY_KEYS.values()),
+                row_ok,
                 pl.int_range(0, numbers.height, dtype=pl.Int64).alias("_row"),
             ),
             # each row's file facts, by position (rows are in file order): a gather, not a join
@@ -186,46 +274,93 @@ def _fast_traces(items: list[tuple[Path, bytes]], rejects: list[Rejects]) -> lis
         ],
         how="horizontal",
     )
-    # A row must open with '['. A file with a few bad rows keeps the others (bad rows are
-    # rejected with their line); one mostly not in this layout goes to the JSON parser.
-    row_ok = pl.col("dt").str.strip_chars_start(" \t").str.starts_with("[")
-    table = table.with_columns(row_ok.alias("_ok"))
-    if not table["_ok"].has_nulls() and table["_ok"].all():
-        good_files = per_file["_file"]
+    # A file mostly not in this layout is left to the JSON parser alone.
+    if row_ok.all():
+        usable = pl.DataFrame({"_file": [m[0] for m in meta], "all": True}, schema={"_file": pl.Int32, "all": pl.Boolean})
     else:
-        shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"))
-        good_files = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)["_file"]
-        table = table.filter(pl.col("_file").is_in(good_files.implode()))
+        shape = table.group_by("_file").agg(pl.col("_ok").mean().alias("ok"), pl.col("_ok").all().alias("all"))
+        usable = shape.filter(pl.col("ok") >= 1 - MAX_BAD_ROW_SHARE)
+        table = table.filter(pl.col("_file").is_in(usable["_file"].implode()))
     if table.is_empty():
         return results
     table = table.with_columns(
         (pl.col("_first") + pl.col("_row") - pl.col("_start")).alias(LINE),
         pl.when(pl.col("_ok")).then(pl.col("dt")).alias("dt"),
     ).with_columns(
-        pl.col("dt").str.strip_chars_start("[ \t"),
+        pl.col("dt").str.strip_chars_start(" \t").str.slice(1),  # after the row's '[' (a second one is no number)
         pl.col("alt").str.strip_chars('"]'),
         pl.col("vr").str.strip_chars_end("]"),  # last field of the short rows of old readsb versions
+        pl.col("kind").str.strip_chars(" ]"),
         pl.col("geo").str.strip_chars(" ]"),
     )
-    frames = _columns(table.lazy(), None, None, None, None)
-    for k, n in frames.group_by("_file").len().iter_rows():
-        rejects[k].records += n
+    sources, loose_kind = _source_types(table["kind"])
+    frames = _columns(table.with_columns(sources.alias("position_source"), loose_kind.alias("_kind_loose")).lazy(),
+                      None, None, None, None)
+    local = {k: Rejects() for k in usable["_file"].to_list()}
+    for k, n in enumerate(np.bincount(frames["_file"].to_numpy(), minlength=len(items)).tolist()):
+        if n:
+            local[k].records += n
     bad = frames.filter(pl.col(REASON).is_not_null())
     if bad.height:
         for (k,), rows in bad.partition_by("_file", as_dict=True).items():
-            split_rejects(rows, items[k][0], rejects[k])
+            split_rejects(rows, items[k][0], local[k])
         frames = frames.filter(pl.col(REASON).is_null())
     frames = frames.drop(REASON)
-    for k in good_files.to_list():
-        results[k] = frames.clear()
+    loose = set(frames.filter(pl.col("_loose"))["_file"].unique().to_list()) if frames["_loose"].any() else set()
+    frames = frames.drop("_loose")
+    exact = {k: clean and local[k].total == 0 and k not in loose
+             for k, clean in usable.select("_file", "all").iter_rows()}
+    seen = _seen_many({k: headers[k] for k in local}, {k: items[k][0] for k in local}, frames, by_file=True)
+    empty = frames.clear().drop("_file", SAID)
+    for k in local:
+        results[k] = _Fast(empty, local[k], seen[k], exact[k])
     # rows are in file order: each file's frame is a slice (no copy)
-    runs = frames.group_by("_file", maintain_order=True).len()
-    frames = frames.drop("_file")
+    kept = np.bincount(frames["_file"].to_numpy(), minlength=len(items)).tolist()
+    frames = frames.drop("_file", SAID)
     offset = 0
-    for k, n in runs.iter_rows():
-        results[k] = frames.slice(offset, n)
-        offset += n
+    for k, n in enumerate(kept):  # files are in the order of `items`
+        if n:
+            results[k].frame = frames.slice(offset, n)
+            offset += n
     return results
+
+
+# Whether a line is one whole trace row, as far as its text can tell without a parser (literal
+# counts: a regex per line cost a tenth of reading): it opens with '[' and, outside its one
+# details object (which holds no other object), holds no other bracket. In a valid JSON document
+# without backslashes whose every line is such, lines and rows are the same. A string holding a
+# comma would shift the comma-split fields: the fields that then do not parse (`_columns`:
+# rejects, or `_loose`) send the file to the JSON parser.
+
+
+def _details_row_whole(row: pl.Expr, tail: pl.Expr) -> pl.Expr:
+    """For a line holding a details object: one '{' and one '}', and no '[' after the object
+    (`tail`: the text after its '}'). That the object is the ninth field is checked on the
+    comma split (`_rows_are_lines`); brackets before it make a field of the first eight
+    unreadable."""
+    return (
+        (row.str.count_matches("{", literal=True) == 1)
+        & (row.str.count_matches("}", literal=True) == 1)
+        & (tail.str.count_matches("[", literal=True) == 0)
+    )
+
+
+def _rows_are_lines(rows: pl.Series, numbers: pl.DataFrame, with_details: pl.Series,
+                    details_whole: pl.Series) -> pl.Series:
+    """Per line, whether it is one whole trace row: it opens with '[' (its first comma-split
+    field); a line without details holds one '[' and one ']'; a line with details has the
+    object as its ninth field, and is whole as `_details_row_whole` found it (`details_whole`,
+    in the order of those lines)."""
+    has = with_details.to_numpy()
+    short = rows.filter(~with_details)  # counted apart: the long lines with details are most of the text
+    plain = np.empty(rows.len(), dtype=bool)
+    plain[~has] = pl.select(
+        (short.str.count_matches("[", literal=True) == 1) & (short.str.count_matches("]", literal=True) == 1)
+    ).to_series().fill_null(False).to_numpy()
+    ninth = numbers["details"].filter(with_details).str.starts_with("{").fill_null(False).to_numpy()
+    plain[has] = details_whole.fill_null(False).to_numpy() & ninth
+    opens = numbers["dt"].str.strip_chars_start(" \t").str.starts_with("[").fill_null(False).to_numpy()
+    return pl.Series("_ok", plain & opens)
 
 
 def _read_rows(spans: list[tuple[bytes, int, int]]) -> tuple[pl.DataFrame, pl.DataFrame, list[int]] | None:
@@ -263,13 +398,34 @@ def _has_blank_line(raw: bytes, start: int, stop: int) -> bool:
     return bool((newline[1:] & newline[:-1]).any())
 
 
-def _fast_trace(raw: bytes, path: Path, rejects: Rejects) -> pl.DataFrame | None:
-    """One file through the batched path."""
-    return _fast_traces([(path, raw)], [rejects])[0]
-
-
 def _num(name: str, dtype: pl.DataType = pl.Float64()) -> pl.Expr:
     return pl.col(name).cast(dtype, strict=False)
+
+
+def _source_types(kind: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """readsb's source type of each row (its text: quoted on the fast path) → one of
+    `schema.POSITION_SOURCES` (null where the row has none), and whether the text is neither
+    null nor one JSON string (then the fast path's comma split may have shifted: `_loose`).
+
+    Worked out on the few distinct values and mapped back (per row it cost a tenth of reading)."""
+    distinct = kind.unique()
+    text = distinct.str.strip_chars(" ")
+    name = text.str.strip_chars('"')
+    mapped = pl.select(
+        pl.when(name.is_null() | (name == "null") | (name == "")).then(None)
+        .otherwise(name.replace_strict(POSITION_SOURCE, default="other", return_dtype=pl.String)),
+        (text.is_not_null() & (text != "null") & (text != "") & ~text.str.contains(r'^"[^"]*"$')).alias("loose"),
+    )
+    return (kind.replace_strict(distinct, mapped.to_series(0), return_dtype=pl.String),
+            kind.replace_strict(distinct, mapped.to_series(1), return_dtype=pl.Boolean))
+
+
+def _carried(expr: pl.Expr) -> pl.Expr:
+    """Forward fill within each file (`_file`; rows in file order): fill across the whole table,
+    then blank the rows whose value came from an earlier file (a window `over` the files costs
+    several times more)."""
+    source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
+    return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
 
 
 def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: Path | None,
@@ -277,7 +433,8 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     """String columns of traces → canonical frame with `_reason` set on rows whose position does not parse.
 
     With `address`/`t0` None they come from the `_address`/`_t0` columns (many files at
-    once, told apart by `_file`); with `path` given, rejects are split off here.
+    once, told apart by `_file`); with `path` given, rejects are split off here. The frame
+    keeps `_said`, the callsign each row's details state (for `seen`).
     """
     by_file = address is None
     if by_file:
@@ -287,13 +444,13 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
                                      pl.lit(t0, dtype=pl.Float64).alias("_base"))
     group = ["_file"] if by_file else None
 
-    def carried(expr: pl.Expr) -> pl.Expr:
-        if not group:
-            return expr.forward_fill()
-        # Forward fill within each file: fill across the whole table, then blank the rows whose
-        # filled value came from an earlier file (a window `over` the files costs several times more).
-        source_file = pl.when(expr.is_not_null()).then(pl.col("_file")).forward_fill()
-        return pl.when(source_file == pl.col("_file")).then(expr.forward_fill())
+    def carried(expr: pl.Expr, name: str) -> pl.Expr:
+        if group:  # many files: carried already (`_fast_traces`)
+            return pl.col(name)
+        return expr.forward_fill()
+
+    def unread(raw: str, number: str) -> pl.Expr:  # the fast path's text is JSON's, unpadded
+        return pl.col(raw).is_not_null() & pl.col(number).is_null() & (pl.col(raw) != "null")
 
     def bad(raw: str, number: str) -> pl.Expr:
         text = pl.col(raw).str.strip_chars()
@@ -305,6 +462,10 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
         _num("lon").alias("lon_n"),
         _num("alt").alias("alt_n"),
         _num("flags", pl.Int64()).fill_null(0).alias("flags_n"),
+        _num("gs").alias("gs_n"),
+        _num("trk").alias("trk_n"),
+        _num("vr").alias("vr_n"),
+        _num("geo").alias("geo_n"),
     )
     reason = (
         pl.when(pl.col("dt_n").is_null()).then(pl.lit("malformed trace row (time offset)"))
@@ -315,28 +476,39 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     )
     flags = pl.col("flags_n")
     geometric = (flags & FLAG_GEOMETRIC_ALTITUDE) != 0
+    # the fast path's fields that would read as null where the JSON parser reads a value: a
+    # number field that is not a number, a source type that is not a JSON string
+    loose = (
+        [(unread("gs", "gs_n") | unread("trk", "trk_n") | unread("vr", "vr_n") | unread("geo", "geo_n")
+          | pl.col("_kind_loose")).alias("_loose")]
+        if by_file else []
+    )
+    said = pl.col(SAID) if by_file else pl.col("callsign").str.strip_chars().replace("", None)
     frame = typed.with_columns(reason).select(
         sane_time(
             ((pl.col("_base") + pl.col("dt_n")) * 1_000_000).round(0).cast(pl.Int64, strict=False)
             .cast(pl.Datetime("us", "UTC"))
         ).alias("timestamp"),
         pl.col("_addr").alias("icao24"),  # normalised per file, not per row
-        carried(pl.col("callsign").str.strip_chars().replace("", None)).alias("callsign"),
+        carried(said, "callsign").alias("callsign"),
         pl.col("lat_n").alias("latitude"),
         pl.col("lon_n").alias("longitude"),
         pl.when(geometric).then(None).otherwise(pl.col("alt_n")).alias("altitude"),
-        pl.coalesce(_num("geo"), pl.when(geometric).then(pl.col("alt_n"))).alias("geoaltitude"),
-        _num("gs").alias("groundspeed"),
-        _num("trk").alias("track"),
-        _num("vr").alias("vertical_rate"),
+        pl.coalesce(pl.col("geo_n"), pl.when(geometric).then(pl.col("alt_n"))).alias("geoaltitude"),
+        pl.col("gs_n").alias("groundspeed"),
+        pl.col("trk_n").alias("track"),
+        pl.col("vr_n").alias("vertical_rate"),
         pl.when(pl.col("alt") == "ground").then(True)
         .when(pl.col("alt_n").is_not_null()).then(False)
         .otherwise(None).alias("onground"),
-        carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk"))).alias("squawk"),
+        carried(pl.when(pl.col("squawk").str.contains(r"^[0-7]{4}$")).then(pl.col("squawk")), "squawk").alias("squawk"),
         pl.lit(SOURCE).alias("source"),
         ((flags & FLAG_NEW_LEG) != 0).alias("new_leg"),
-        *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8())).alias(name)
+        *(carried(_num(name, pl.Float32() if name == "rc_m" else pl.UInt8()), name).alias(name)
           for name in INTEGRITY_KEYS.values()),
+        pl.col("position_source"),
+        said.alias(SAID),
+        *loose,
         pl.col(LINE),
         pl.col(REASON),
         *([pl.col("_file")] if by_file else []),
@@ -344,9 +516,78 @@ def _columns(parsed: pl.LazyFrame, address: str | None, t0: float | None, path: 
     return split_rejects(frame, path, rejects) if path is not None and rejects is not None else frame
 
 
-def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
+def _seen_many(headers: dict[int, dict], paths: dict[int, Path], frames: pl.DataFrame,
+               by_file: bool) -> dict[int, pl.DataFrame]:
+    """Each file's identity claims as `schema.SEEN_SCHEMA` rows: one per callsign its details
+    objects state (first and last time stated), each with the file's claims (`_claims`); one
+    over the trace's span if it states none and claims anything. Files are told apart by
+    `_file` (`by_file`), else the frame is file 0's. One frame built for all the files (a frame
+    each cost as much as reading the traces)."""
+    file = pl.col("_file") if by_file else pl.lit(0, dtype=pl.Int32).alias("_file")
+    stamps = pl.col("timestamp")
+    lazy = frames.lazy().filter(stamps.is_not_null())
+    said, spans = pl.collect_all([
+        lazy.filter(pl.col(SAID).is_not_null()).group_by(file, pl.col(SAID).str.to_uppercase())
+        .agg(stamps.min().alias("first"), stamps.max().alias("last")).sort("_file", "first"),
+        lazy.group_by(file).agg(stamps.min().alias("first"), stamps.max().alias("last")),
+    ])
+    span_of = {k: (first, last) for k, first, last in spans.iter_rows()}
+    stated: dict[int, list[tuple]] = {}
+    for k, callsign, first, last in said.iter_rows():
+        stated.setdefault(k, []).append((callsign, first, last))
+    rows: dict[str, list] = {name: [] for name in SEEN_SCHEMA}
+    owner: list[int] = []
+    for k, header in headers.items():
+        claims = _claims(header)
+        said_here = stated.get(k) or []
+        if not said_here:
+            if all(v is None for v in claims.values()):
+                continue
+            said_here = [(None, *span_of.get(k, (None, None)))]
+        for callsign, first, last in said_here:
+            for name, value in claims.items():
+                rows[name].append(value)
+            rows["callsign"].append(callsign)
+            rows["origin"].append(None)
+            rows["destination"].append(None)
+            rows["source"].append(SOURCE)
+            rows["file"].append(str(paths[k]))
+            rows["first"].append(first)
+            rows["last"].append(last)
+            owner.append(k)
+    table = pl.DataFrame(rows, schema=SEEN_SCHEMA)
+    out = {k: table.clear() for k in headers}
+    start = 0
+    for k, n in itertools.groupby(owner):  # rows are grouped by file: each file's are a slice
+        count = len(list(n))
+        out[k] = table.slice(start, count)
+        start += count
+    return out
+
+
+def _claims(header: dict) -> dict[str, object]:
+    """The trace's own identity claims (readsb's database fields, README-json) by SEEN_SCHEMA name."""
+    def text(key: str) -> str | None:
+        value = header.get(key)
+        return (value.strip() or None) if isinstance(value, str) else None
+
+    address = header.get("icao")
+    flags = header.get("dbFlags")
+    flags = flags if isinstance(flags, int) and not isinstance(flags, bool) and flags >= 0 else None
+    year = header.get("year")
+    digits = str(year).strip() if isinstance(year, (str, int)) and not isinstance(year, bool) else ""
+    year = int(digits) if digits.isdigit() and 0 < int(digits) < 32768 else None
+    return {
+        "icao24": address.strip().lower() if isinstance(address, str) else None,
+        "registration": text("r"), "typecode": text("t"), "description": text("desc"), "operator": text("ownOp"),
+        "year": year,
+        **{name: (None if flags is None else bool(flags & bit)) for name, bit in DB_FLAGS.items()},
+    }
+
+
+def _json_trace(path: Path, rejects: Rejects, raw: bytes | None = None) -> pl.DataFrame:
     """The general path: parse the JSON document, then build the same string columns."""
-    doc = load_json(path)
+    doc = _parse(path, read_all(path) if raw is None else raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("trace"), list):
         raise BadInput(f"{path}: not a readsb trace (no 'trace' list)")
     icao, t0 = doc.get("icao"), doc.get("timestamp")
@@ -364,9 +605,19 @@ def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
     cols += [(None,) * len(good)] * (11 - len(cols))
 
     def text(values: tuple) -> pl.Series:
-        return pl.Series(values=[_text(v) for v in values], dtype=pl.String)
+        """`_text` of each value. A column of numbers alone (the common case) is typed by Polars
+        and written back as text, exactly (a str() per value cost half this path)."""
+        if not any(type(v) not in _NUMBER for v in values):
+            numbers = pl.Series(values=values, strict=False)
+            if numbers.dtype in (pl.Int64, pl.Float64, pl.Null):
+                return numbers.cast(pl.String)
+        return pl.Series(values=[None if v is None else str(v) if type(v) in _PLAIN else "bad" for v in values],
+                         dtype=pl.String)
 
-    details = cols[8]
+    def words(values) -> pl.Series:
+        return pl.Series([v if isinstance(v, str) else None for v in values], dtype=pl.String)
+
+    details = [d if isinstance(d, dict) else None for d in cols[8]]
     parsed = pl.DataFrame(
         {
             LINE: pl.Series([None] * len(good), dtype=pl.Int64),
@@ -378,16 +629,43 @@ def _json_trace(path: Path, rejects: Rejects) -> pl.DataFrame:
             "trk": text(cols[5]),
             "flags": text(cols[6]),
             "vr": text(cols[7]),
+            "kind": words(cols[9]),
             "geo": text(cols[10]),
-            "callsign": pl.Series([d.get("flight") if isinstance(d, dict) else None for d in details], dtype=pl.String,
-                                  strict=False),
-            "squawk": pl.Series([d.get("squawk") if isinstance(d, dict) else None for d in details], dtype=pl.String,
-                                strict=False),
-            **{name: text(tuple(d.get(key) if isinstance(d, dict) else None for d in details))
-               for key, name in INTEGRITY_KEYS.items()},
+            "callsign": words(d.get("flight") if d else None for d in details),
+            "squawk": words(d.get("squawk") if d else None for d in details),
+            **{name: text(tuple(d.get(key) if d else None for d in details)) for key, name in INTEGRITY_KEYS.items()},
         }
     )
-    return _columns(parsed.lazy(), icao, float(t0), path, rejects)
+    frame = _columns(parsed.with_columns(_source_types(parsed["kind"])[0].alias("position_source")).lazy(),
+                     icao, float(t0), path, rejects)
+    rejects.seen = _seen_many({0: doc}, {0: path}, frame, by_file=False)[0]
+    return frame.drop(SAID)
+
+
+def _parse(path: Path, raw: bytes) -> object:
+    """The whole document through the JSON parser; BadInput naming the file and where."""
+    try:
+        return _loads(raw)
+    except _JSON_ERROR as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{path}:{line}" if line else str(path)
+        return _bad_json(where, exc)
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}@{exc.start}: not UTF-8 JSON") from exc
+    except RecursionError as exc:
+        raise BadInput(f"{path}: JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise BadInput(f"{path}: unreadable JSON ({str(exc)[:80]})") from exc
+
+
+def _bad_json(where: str, exc: ValueError) -> object:
+    msg = getattr(exc, "msg", None) or str(exc).split(":")[0]
+    pos = getattr(exc, "pos", None)
+    raise BadInput(f"{where}: invalid JSON ({msg}{f', byte {pos}' if pos is not None else ''})") from exc
+
+
+_PLAIN = {int, float, str}  # JSON scalars read as text; booleans (a type of their own) and containers are "bad"
+_NUMBER = {int, float, type(None)}
 
 
 def _text(value: object) -> str | None:

@@ -1,15 +1,23 @@
 """Frames already in `traffic`'s column names, as JSON: a records array (traffic's
-`collections/*.json.gz`, `pandas.to_json(orient="records")`) or JSON lines.
+`collections/*.json.gz`, `pandas.to_json(orient="records")`), JSON lines, or pandas'
+default column-oriented layout (`pandas.to_json()`: `{"column": {"index": value, ...}, ...}`,
+as some of traffic's samples are written, e.g. `calibration/nice.json.gz`, `noisy/*.json.gz`).
 
 Columns: timestamp (ms or s since the epoch, or ISO text), icao24, latitude,
 longitude, and any of callsign, altitude, geoaltitude, groundspeed, track,
 vertical_rate, onground, squawk. Unknown columns are ignored. Rows of the raw
 Mode S JSON lines (`frame`/`df` keys, jet1090/rs1090) belong to another reader.
+
+Why the column-oriented layout is read rather than refused: it is the same table, only
+transposed; read as records it would make one row of structs, which no check downstream
+expects. A column-oriented table without the point columns (a performance log, say) is an
+unknown format, said so, never half-read.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +28,7 @@ from tailwatch.ingest.base import (
     ENGINE_ERRORS,
     BadInput,
     Rejects,
+    UnknownFormat,
     clean_squawk,
     load_json,
     read_all,
@@ -86,10 +95,20 @@ def has_traffic_columns(names) -> bool:
     return set(REQUIRED) <= {n.lower() for n in names}
 
 
+# pandas' column-oriented layout: the first key's value is an object keyed by the row index
+COLUMN_ORIENTED = re.compile(rb'^\s*\{\s*"[^"\\]*"\s*:\s*\{\s*("-?[0-9]+"\s*:|\})')
+
+
+def is_column_oriented(head: bytes) -> bool:
+    return COLUMN_ORIENTED.match(head.lstrip(b"\xef\xbb\xbf")) is not None
+
+
 class TrafficJsonReader:
     name = "traffic-json"
 
     def sniff(self, head: bytes) -> bool:
+        if is_column_oriented(head):  # its first column can fill the head: the other names may be further on
+            return True
         start = head.lstrip()[:1]
         if start not in (b"[", b"{") or b'"frame"' in head:
             return False
@@ -97,16 +116,22 @@ class TrafficJsonReader:
 
     def read(self, path: Path, rejects: Rejects, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
         data = read_all(path)
-        lines = data.lstrip()[:1] == b"{"
-        try:
-            frame = pl.read_ndjson(data, infer_schema_length=None) if lines else pl.read_json(
-                data, infer_schema_length=None
-            )
-        except (*ENGINE_ERRORS, TypeError, OverflowError):
-            frame = self._records(path, data, lines, rejects)
-        if frame.height == 0 or not has_traffic_columns(frame.columns):
-            raise BadInput(f"{path}: JSON records lack {list(REQUIRED)}")
+        if is_column_oriented(data[:4096]):
+            frame = _columns_table(path)
+        else:
+            lines = data.lstrip()[:1] == b"{"
+            try:
+                frame = pl.read_ndjson(data, infer_schema_length=None) if lines else pl.read_json(
+                    data, infer_schema_length=None
+                )
+            except (*ENGINE_ERRORS, TypeError, OverflowError):
+                frame = self._records(path, data, lines, rejects)
+            if frame.height == 0 or not has_traffic_columns(frame.columns):
+                raise BadInput(f"{path}: JSON records lack {list(REQUIRED)}")
         frame = frame.rename({c: c.lower() for c in frame.columns})
+        nested = [c for c in REQUIRED if isinstance(frame.schema[c], (pl.Struct, pl.List, pl.Array, pl.Object))]
+        if nested:  # a shape no reader here knows: said so, never a schema error further on
+            raise UnknownFormat(f"{path}: unknown format (JSON whose {', '.join(nested)} are not plain values)")
         rejects.records += frame.height
         out = from_traffic_columns(frame)
         for start in range(0, out.height, batch_rows):
@@ -144,6 +169,38 @@ class TrafficJsonReader:
         ).with_columns(
             pl.col(k).cast(pl.Float64, strict=False) for k in wanted if k.lower() == "timestamp"
         ) if records else pl.DataFrame()
+
+
+def _columns_table(path: Path) -> pl.DataFrame:
+    """pandas' column-oriented JSON (`{"column": {"index": value}}`) as a frame, rows in the
+    first column's index order; a column without a row's index holds null there."""
+    doc = load_json(path)
+    if not isinstance(doc, dict) or not doc or not all(isinstance(v, dict) for v in doc.values()):
+        raise UnknownFormat(f"{path}: unknown format (a JSON object, not a table of columns)")
+    lower = {k.lower() for k in doc}
+    missing = [k for k in REQUIRED if k not in lower]
+    if missing:
+        raise UnknownFormat(f"{path}: unknown format (a column-oriented JSON table without the point "
+                            f"columns {', '.join(missing)})")
+    if len(lower) < len(doc):
+        raise BadInput(f"{path}: column-oriented JSON repeats a column (names differ only in case)")
+    index = list(next(iter(doc.values())))
+    columns = {}
+    for name, cells in doc.items():
+        values = list(cells.values()) if list(cells) == index else [cells.get(k) for k in index]
+        columns[name] = _series(name, values)
+    return pl.DataFrame(columns)
+
+
+def _series(name: str, values: list) -> pl.Series:
+    """One column of JSON values; mixed kinds (numbers and text) as text, cast later like CSV."""
+    try:
+        series = pl.Series(name, values, strict=False)
+    except (*ENGINE_ERRORS, TypeError, OverflowError):
+        series = pl.Series(name, [_scalar(v) for v in values], dtype=pl.String)
+    if isinstance(series.dtype, (pl.Struct, pl.List, pl.Object)):
+        series = pl.Series(name, [_scalar(v) for v in values], dtype=pl.String)
+    return series
 
 
 def _scalar(value: object) -> str | None:
