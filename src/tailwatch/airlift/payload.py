@@ -133,6 +133,10 @@ def leg_payload(code: str, distance_km: float) -> LegPayload:
         lo = value if lo is None else min(lo, value)
         hi = value if hi is None else max(hi, value)
     pmax = spec.max_payload_t
+    if value is None and nominal and need > nominal[-1][0]:
+        # beyond a lone sourced point the payload is unknown, but bounded: a payload-range line never
+        # rises with range, and the leg was flown, so it allowed between nothing and that point's load
+        lo, hi = 0.0, nominal[-1][1]
     if value is None:
         limited = "unknown"
     elif value <= 0.0:

@@ -24,9 +24,11 @@ def leg_detour(great_circle_km: float | None, flown_km: float | None) -> tuple[f
     """(detour_km, detour_pct) of one leg: its flown distance against its own great circle, both as
     the document prints them (0.1 km), so the three figures add up for a reader and do not move with
     float noise below the printed digit."""
-    if not great_circle_km or flown_km is None or great_circle_km <= 0:
+    if not great_circle_km or flown_km is None:
         return None, None
     direct, flown = round(great_circle_km, 1), round(flown_km, 1)
+    if direct <= 0:  # a leg back to where it started (or within 50 m): no ratio to give
+        return None, None
     return round(flown - direct, 1), round((flown / direct - 1.0) * 100.0, 1)
 
 

@@ -126,8 +126,11 @@ def render_itinerary(itin: dict) -> list[str]:
         extra = []
         if leg.get("countries"):
             extra.append("over " + ", ".join(leg["countries"]))
+        band = leg.get("payload_band_t") or [None, None]
         if leg.get("max_payload_t") is not None:
             extra.append(f"payload up to {leg['max_payload_t']:,.0f} t")
+        elif band[1] is not None:  # beyond the sourced range: unknown, only bounded
+            extra.append(f"payload unknown, at most {band[1]:,.1f} t")
         gaps = leg.get("gaps") or []
         lines.append("")
         lines.append(f"> Leg {i + 1}: {_t(leg.get('takeoff'))} → {_t(leg.get('landing'))}; "
