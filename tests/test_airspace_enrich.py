@@ -80,9 +80,13 @@ def test_route_figures_and_sentence(enriched):
     route = out["route"]
     a, b = airport("UUWW"), airport("DAAG")
     direct = float(haversine_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"]))
-    assert route["direct_km"] == pytest.approx(direct, abs=0.1)
-    assert route["flown_km"] > route["direct_km"]
-    assert route["legal_shortest_km"] > route["direct_km"]
+    assert route["end_to_end_km"] == pytest.approx(direct, abs=0.1)
+    # the route's direct and flown figures sum the legs with both ends known: like with like
+    legs = out["legs"]
+    assert route["direct_km"] == pytest.approx(sum(leg["great_circle_km"] for leg in legs), abs=0.2)
+    assert route["flown_km"] == pytest.approx(sum(leg["flown_km"] for leg in legs), abs=0.2)
+    assert route["legs_compared"] == 2 and route["legs_left_out"] == 0
+    assert route["legal_shortest_km"] > route["end_to_end_km"]
     legal = route["legal_route"]
     assert legal["airports"][0] == "UUWW" and legal["airports"][-1] == "DAAG"
     assert legal["legs"][0]["waypoints"][0] == pytest.approx([a["latitude"], a["longitude"]], abs=1e-3)
@@ -91,6 +95,7 @@ def test_route_figures_and_sentence(enriched):
     assert set(route["direct_banned_countries"]) & {"PL", "DE", "AT", "HU", "SK", "IT", "CZ", "HR", "SI", "RO"}
     text = route["detour"]
     assert text.startswith(f"flown {route['flown_km']:,.0f} km against {route['direct_km']:,.0f} km direct")
+    assert f"UUWW to DAAG is {route['end_to_end_km']:,.0f} km direct" in text
     assert "EU (" in text and "shortest legal route" in text
 
 

@@ -91,7 +91,7 @@ def test_markdown_briefing(data, capsys):
     assert code == 0, err
     text = out_path.read_text()
     assert "### Departure: **LSZH**" in text and "### Stop 1: **LFPG**" in text and "### Arrival: **EGLL**" in text
-    assert "*observed*" in text and "| 1 | LSZH | LFPG |" in text
+    assert "*observed*" in text and "| 1 | 1 | LSZH | LFPG |" in text
 
 
 def test_input_files_several_aircraft_give_an_array(data, capsys):

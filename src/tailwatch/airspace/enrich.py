@@ -80,7 +80,8 @@ def _names(codes: list[str]) -> str:
 
 def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None) -> dict:
     """Return a copy of `itin` with per-leg `countries`, `crossings`, `banned_countries`,
-    `banned_crossings`, and `route.direct_km/flown_km/legal_shortest_km/detour`."""
+    `banned_crossings`, and `route.direct_km/flown_km` (summed over the legs with both ends known,
+    itinerary.detour), `end_to_end_km`, `legal_shortest_km` and `detour` (the sentence)."""
     out = dict(itin)
     aircraft = itin.get("aircraft") or {}
     reg_country = aircraft.get("country")
@@ -141,10 +142,16 @@ def _rule_text(rules: pl.DataFrame, country: str) -> str:
 def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_country: str | None) -> dict:
     from tailwatch.airspace.routing import NoRoute, legal_route
 
+    from tailwatch.itinerary.detour import detour_sentence, route_distances
+
     route = dict(itin.get("route") or {})
-    codes = [c for c in route.get("airports") or [] if c]
-    flown = float(route.get("flown_km") or sum(leg.get("flown_km") or 0.0 for leg in legs))
-    route["flown_km"] = round(flown, 1)
+    # direct_km / flown_km: the legs with both ends known, summed (itinerary.detour); the end-to-end
+    # comparison below only when the route's first origin and last destination are both known
+    route.update(route_distances(legs))
+    ends = list(route.get("airports") or [])
+    one_trip = len({leg.get("trip", 0) for leg in legs}) <= 1
+    closed = bool(ends) and ends[0] is not None and ends[-1] is not None and one_trip
+    codes = [c for c in ends if c] if closed else []
     route.setdefault("legal_shortest_km", None)
     leg_gc = [leg.get("great_circle_km") for leg in legs]
     leg_legal = [leg.get("legal_shortest_km") for leg in legs]
@@ -153,12 +160,12 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
                                        if legs and all(x is not None for x in leg_legal) else None)
     banned_legs = [i for i, leg in enumerate(legs) if leg.get("banned_countries")]
     route["banned_legs"] = banned_legs
-    if len(codes) < 2 or codes[0] == codes[-1]:  # a round trip: compare leg by leg
+    if len(codes) < 2 or codes[0] == codes[-1]:  # a round trip, or an end unknown: compare leg by leg
         when = next((leg.get("takeoff") or leg.get("first_point") for leg in legs
                      if leg.get("takeoff") or leg.get("first_point")), None)
         any_ban = bool(banned_jurisdictions(operator_country=operator_country, registration_country=reg_country,
                                             when=when))
-        route["detour"] = _round_trip_sentence(codes, flown, route, legs, banned_legs, any_ban) if legs else None
+        route["detour"] = _round_trip_sentence(codes, route, legs, banned_legs, any_ban) if legs else None
         return route
     first, last = _airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})
     if first is None or last is None:
@@ -167,7 +174,7 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     from tailwatch.geo.geodesy import haversine_km
 
     direct = float(haversine_km(*first, *last))
-    route["direct_km"] = round(direct, 1)
+    route["end_to_end_km"] = round(direct, 1)  # first origin to last destination, the great circle
     when = next((leg.get("takeoff") or leg.get("first_point") for leg in legs
                  if leg.get("takeoff") or leg.get("first_point")), None)
     banned = banned_jurisdictions(operator_country=operator_country, registration_country=reg_country, when=when)
@@ -187,7 +194,7 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     except (NoRoute, ValueError) as exc:
         note = str(exc)
         route["legal_shortest_km"] = None
-    text = f"flown {flown:,.0f} km against {direct:,.0f} km direct"
+    text = detour_sentence(route, len(legs)) + f"; {codes[0]} to {codes[-1]} is {direct:,.0f} km direct"
     if crossed:
         text += f"; the direct path crosses {_names(crossed)} airspace, barred to this aircraft"
     elif banned:
@@ -205,11 +212,12 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     return route
 
 
-def _round_trip_sentence(codes: list[str], flown: float, route: dict, legs: list[dict], banned_legs: list[int],
+def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned_legs: list[int],
                          any_ban: bool = False) -> str:
-    where = f"round trip {codes[0]} → … → {codes[-1]}" if len(codes) >= 2 else "trip"
-    text = (f"{where}: flown {flown:,.0f} km over {len(legs)} legs against "
-            f"{route['legs_great_circle_km']:,.0f} km of leg great circles")
+    from tailwatch.itinerary.detour import detour_sentence
+
+    where = f"round trip {codes[0]} → … → {codes[-1]}: " if len(codes) >= 2 else ""
+    text = where + detour_sentence(route, len(legs))
     if route.get("legs_legal_shortest_km") is not None:
         text += f"; {route['legs_legal_shortest_km']:,.0f} km with every leg on its shortest legal path"
     if banned_legs:

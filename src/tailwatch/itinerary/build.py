@@ -8,6 +8,9 @@ Python loop here is fine; everything per point is vectorised in `flights`/`landi
 - a track that starts or ends mid-air gets its origin/destination from `stops.infer_end`.
 Legs run between consecutive visits/stops. Each keeps its point range, gaps and reasons; a gap
 that hides inferred stops is listed on every leg it spans (before, between and after the stops).
+A silence longer than `trips.UNTRACKED_AFTER_S` (48 h) is never walked over: the pieces either
+side are separate trips, each walked on its own, and the silence is a note ("not tracked for N
+days") and an `untracked` entry, not a gap with stops in it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
+import numpy as np
 import polars as pl
 
 from tailwatch.itinerary.candidates import Context
 from tailwatch.itinerary.flights import pieces
 from tailwatch.itinerary.landings import events_from_pieces
-from tailwatch.itinerary.model import SCHEMA, Itinerary, Leg, _iso
+from tailwatch.itinerary.model import SCHEMA, TIME_ASSUMED_NOTE, Itinerary, Leg, _iso, time_assumed_count
 from tailwatch.itinerary.timing import DEFAULT_CRUISE_KT
+from tailwatch.itinerary.trips import trip_ids, untracked_entry
 from tailwatch.itinerary.walk import _items, _walk
 
 __all__ = ["SCHEMA", "Itinerary", "build_itineraries", "build_itinerary"]
@@ -84,21 +89,56 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     }
     cut, table = pieces(points)
     events = events_from_pieces(table)
-    items = _items(table, events)
+    table = _piece_trips(table)
+    trips = table.partition_by("trip", maintain_order=True) if table.height else []
+    per_trip = [_items(trip, events) for trip in trips]
+    items = [item for trip_items in per_trip for item in trip_items]
     ident = _aircraft_obj(aircraft, icao24, typecode)
     ctx = _context(items, cruise_kt, min_runway_ft, used_airports, ident.get("country"),
                    points["timestamp"].min() if points.height else None, max_leg_km)
-    legs, notes = _walk(items, ctx)
-    if not legs:
-        notes += [f"no flight: on the ground at {v.icao or 'an unlisted site'} from {_iso(v.arrive)} to {_iso(v.depart)}"
-                  for kind, v in items if kind == "visit"]
+    legs: list[Leg] = []
+    notes: list[str] = []
+    untracked: list[dict] = []
+    for k, trip_items in enumerate(per_trip):
+        if k:
+            entry = untracked_entry(trips[k - 1]["t1"].max(), trips[k]["t0"].min(), k - 1)
+            untracked.append(entry)
+            notes.append(f"{entry['reason']} ({entry['start']} to {entry['end']})")
+        trip_legs, trip_notes = _walk(trip_items, ctx)  # each trip on its own: no gap joins two
+        for leg in trip_legs:
+            leg.trip = k
+        if not trip_legs:
+            trip_notes += [f"no flight: on the ground at {v.icao or 'an unlisted site'} from {_iso(v.arrive)} "
+                           f"to {_iso(v.depart)}" for kind, v in trip_items if kind == "visit"]
+        legs += trip_legs
+        notes += trip_notes
+    assumed = time_assumed_count(points)
+    if assumed:
+        notes.append(f"{TIME_ASSUMED_NOTE}: {assumed:,} of {points.height:,} positions")
     piece_leg: dict[int, int] = {p: i for i, leg in enumerate(legs) for p in leg.pieces}
     mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
                            schema={"piece": pl.Int64, "leg": pl.Int64})
     frame = cut.join(mapping, on="piece", how="left").drop("dt_prev")
+    if table.height:
+        frame = frame.with_columns(pl.col("piece").replace_strict(table["piece"], table["trip"], default=None,
+                                                                  return_dtype=pl.Int64).alias("trip"))
     itin = Itinerary(ident, legs, frame, notes, type_info)
+    itin.trips = [{"start": _iso(trip["t0"].min()), "end": _iso(trip["t1"].max())} for trip in trips]
+    itin.untracked = untracked
     itin.registrations = _registrations(legs, aircraft, notes)
     return itin
+
+
+def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
+    """The piece table with `trip`: a new trip after every silence over the bound (trips.py)."""
+    if table.height == 0:
+        return table.with_columns(pl.lit(None, dtype=pl.Int64).alias("trip"))
+    t0 = table["t0"].dt.epoch("us").to_numpy() / 1e6
+    t1 = table["t1"].dt.epoch("us").to_numpy() / 1e6
+    dt = np.empty_like(t0)
+    dt[0] = np.nan
+    dt[1:] = t0[1:] - t1[:-1]
+    return table.with_columns(pl.Series("trip", trip_ids(dt)))
 
 
 def _registrations(legs: list[Leg], aircraft: dict | None, notes: list[str]) -> dict[int, str]:

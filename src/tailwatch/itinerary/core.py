@@ -5,6 +5,12 @@ points that the itinerary reads — its airport history, its heard minutes, the 
 near its silences — into `Surroundings`, then calls `itinerary_of`. DuckDB on one machine and
 Spark's `applyInArrow` in an executor call it with the same inputs, so their results are the
 same by construction, not by parallel code.
+
+Silences longer than `trips.UNTRACKED_AFTER_S` never reach the hiding step: its coverage test
+samples the straight path across a silence every minute and pairs each sample with the other
+aircraft near it, so a three-year silence asked for a 250 GiB array. Both the boxes an engine
+queries (`silences_of`) and the hiding evidence (`_hiding`) are worked out per trip, each trip
+ending where the next begins, so every silence they see is under the bound.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import datetime
 import polars as pl
 
 from tailwatch.hiding.dark import Box, hiding_evidence, silence_boxes
+from tailwatch.itinerary.trips import with_trips
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
                 "each airport in the archive: the prior for unseen stops")
@@ -40,7 +47,33 @@ def silences_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime 
 
     if points.height == 0:
         return []
-    return silence_boxes(cut_pieces(points), heard, window_end=end)
+    boxes: list[Box] = []
+    for track, trip_heard, trip_end in _per_trip(with_trips(cut_pieces(points)), heard, end):
+        boxes += silence_boxes(track, trip_heard, window_end=trip_end)
+    return boxes
+
+
+def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None
+              ) -> list[tuple[pl.DataFrame, pl.DataFrame | None, datetime | None]]:
+    """(points, heard minutes, window end) of each trip of a sorted track with `trip`: a trip's
+    window ends where the next trip begins; heard minutes go to the trip they follow."""
+    trips = track.partition_by("trip", maintain_order=True) if "trip" in track.columns else [track]
+    if len(trips) <= 1:
+        return [(track, heard, end)]
+    starts = [trip["timestamp"].min() for trip in trips]
+    out = []
+    for k, trip in enumerate(trips):
+        nxt = starts[k + 1] if k + 1 < len(trips) else None
+        mine = heard
+        if heard is not None and heard.height:
+            keep = pl.lit(True)
+            if k:
+                keep = keep & (pl.col("first") >= starts[k])
+            if nxt is not None:
+                keep = keep & (pl.col("first") < nxt)
+            mine = heard.filter(keep)
+        out.append((trip, mine, nxt if nxt is not None else end))
+    return out
 
 
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
@@ -82,7 +115,10 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     if points.height == 0:
         return doc
     others = around.others if around.others is not None else points.clear()
-    doc["dark_intervals"] = hiding_evidence(points, others, around.heard, window_end=around.end)
+    found: list[dict] = []
+    for track, heard, end in _per_trip(points.sort("timestamp"), around.heard, around.end):
+        found += hiding_evidence(track, others, heard, window_end=end)
+    doc["dark_intervals"] = sorted(found, key=lambda d: d["start"])
     return doc
 
 

@@ -11,11 +11,13 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.geodesy import haversine_km
+from tailwatch.itinerary.detour import leg_detour, route_distances
 from tailwatch.itinerary.sides import Side
 from tailwatch.itinerary.stops import Stop
 
 SCHEMA = "tailwatch.itinerary/1"
 OBSERVED_HOW = ("ground", "touch-and-go", "low-descent", "low-climb")
+TIME_ASSUMED_NOTE = "times assumed from the recording file's time, not in the data"
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Leg:
     reasons: list[str] = field(default_factory=list)
     takeoff: datetime | None = None
     landing: datetime | None = None
+    trip: int = 0  # which trip (trips.py: the track split at silences over 48 h) the leg belongs to
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -94,6 +97,8 @@ class Itinerary:
         self.notes = notes
         self.type_info = type_info
         self.registrations: dict[int, str] = {}  # leg index → registration, when the address changed hands
+        self.trips: list[dict] = []  # per trip: its first and last point (trips.py)
+        self.untracked: list[dict] = []  # the silences over the bound between trips (trips.untracked_entry)
 
     def __repr__(self) -> str:
         codes = [c or "?" for c in self.to_json()["route"]["airports"]]
@@ -132,6 +137,7 @@ class Itinerary:
             reasons += [f"destination: {r}" for r in leg.destination.stop.reasons]
         reasons += leg.reasons
         times = pts["timestamp"]
+        detour_km, detour_pct = leg_detour(gc, flown)
         return {
             "origin": _short(o_air),
             "destination": _short(d_air),
@@ -154,6 +160,12 @@ class Itinerary:
             "reasons": reasons,
             "alternatives": alternatives,
             "gaps": [dict(g, start=_iso(g["start"]), end=_iso(g["end"])) for g in leg.gaps],
+            "trip": leg.trip,
+            "both_ends_known": bool(o_air and d_air),
+            "detour_km": detour_km,  # flown against this leg's own great circle
+            "detour_pct": detour_pct,
+            "position_sources": position_sources(pts),
+            "time_assumed": time_assumed_count(pts) > 0,
             **({"registration": self.registrations[i]} if i in self.registrations else {}),
         }
 
@@ -161,7 +173,8 @@ class Itinerary:
         """Every place between legs, in order, with its evidence (observed/inferred/unknown)."""
         out = []
         for i, leg in enumerate(self.legs):
-            if i == 0 and leg.origin is not None:
+            # the first leg of each trip adds its origin: nothing joins it to the trip before
+            if (i == 0 or leg.trip != self.legs[i - 1].trip) and leg.origin is not None:
                 out.append(leg.origin.to_json())
             if leg.destination is not None:
                 out.append(leg.destination.to_json())
@@ -169,39 +182,62 @@ class Itinerary:
 
     def to_json(self) -> dict:
         legs = [self.leg_json(i) for i in range(len(self.legs))]
-        codes: list[str | None] = []
-        if legs:
-            codes.append(legs[0]["origin"]["icao"] if legs[0]["origin"] else None)
-            codes += [leg["destination"]["icao"] if leg["destination"] else None for leg in legs]
-        direct = 0.0
-        if legs:
-            first = self.legs[0].origin.stop.airport if self.legs[0].origin else None
-            last = self.legs[-1].destination.stop.airport if self.legs[-1].destination else None
-            air = self.points.filter(pl.col("leg").is_not_null())
-            start = (first["latitude"], first["longitude"]) if first else (
-                (air["latitude"][0], air["longitude"][0]) if air.height else None)
-            end = (last["latitude"], last["longitude"]) if last else (
-                (air["latitude"][-1], air["longitude"][-1]) if air.height else None)
-            if start and end:
-                direct = float(haversine_km(*start, *end))
         return {
             "schema": SCHEMA,
             "aircraft": self.aircraft,
             "legs": legs,
             "route": {
-                "airports": codes,
-                "direct_km": round(direct, 1),
-                "flown_km": round(sum(leg["flown_km"] for leg in legs), 1),
+                "airports": route_airports(legs),
+                **route_distances(legs),  # direct_km, flown_km: the legs with both ends known
                 "legal_shortest_km": None,
+                "trips": self._trips_json(legs),
             },
             "stops": self.stops(),
+            "untracked": list(self.untracked),
             "type": self.type_info,
             "notes": self.notes,
             "observed_points": self.points.height,
             # every point from the simulator: each report carries the simulated banner
             **({"simulated": True} if self._simulated() else {}),
+            **({"time_assumed": True} if time_assumed_count(self.points) else {}),
         }
+
+    def _trips_json(self, legs: list[dict]) -> list[dict]:
+        """Per trip: its time span, its legs (indices) and its airports in order."""
+        out = []
+        for k, span in enumerate(self.trips or [{"start": None, "end": None}]):
+            mine = [i for i, leg in enumerate(legs) if leg["trip"] == k]
+            out.append({"trip": k, "start": span.get("start"), "end": span.get("end"), "legs": mine,
+                        "airports": route_airports([legs[i] for i in mine])})
+        return out
 
     def _simulated(self) -> bool:
         src = self.points.get_column("source", default=None)
         return bool(src is not None and src.len() and src.null_count() == 0 and src.str.starts_with("simulated").all())
+
+
+def route_airports(legs: list[dict]) -> list[str | None]:
+    """ICAO codes along the legs (None for an unknown end): each trip's first origin, then every
+    leg's destination. A new trip adds its own origin, since nothing joins it to the last trip."""
+    codes: list[str | None] = []
+    for i, leg in enumerate(legs):
+        if i == 0 or leg.get("trip", 0) != legs[i - 1].get("trip", 0):
+            codes.append(leg["origin"]["icao"] if leg["origin"] else None)
+        codes.append(leg["destination"]["icao"] if leg["destination"] else None)
+    return codes
+
+
+def position_sources(points: pl.DataFrame) -> dict[str, int]:
+    """How the positions were obtained (`position_source` extension column): counts per source,
+    nulls (the source does not say) not counted; {} when no point says."""
+    col = points.get_column("position_source", default=None)
+    if col is None or col.len() == 0 or col.null_count() == col.len():
+        return {}
+    counts = col.drop_nulls().value_counts(sort=True)
+    return {str(k): int(n) for k, n in counts.iter_rows()}
+
+
+def time_assumed_count(points: pl.DataFrame) -> int:
+    """How many points carry `time_assumed = true`: their time was not in the data."""
+    col = points.get_column("time_assumed", default=None)
+    return 0 if col is None else int(col.fill_null(False).sum())

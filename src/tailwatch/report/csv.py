@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.report.tracks import candidates, leg_index, notice_of
+from tailwatch.report.tracks import candidates, leg_index, notice_of, time_note
 
 LEG_COLUMNS = [
     "aircraft", "registration", "leg", "origin", "origin_name", "origin_country", "origin_evidence",
@@ -21,6 +21,7 @@ LEG_COLUMNS = [
     "destination_candidates", "takeoff", "landing",
     "confidence", "great_circle_km", "flown_km", "n_points", "first_point", "last_point", "gaps",
     "countries", "banned_countries", "max_payload_t", "payload_band_lo_t", "payload_band_hi_t", "reasons",
+    "trip", "detour_km", "detour_pct", "position_sources", "time_assumed",
 ]
 
 
@@ -52,11 +53,16 @@ def legs_frame(itins: list[dict], notice: str | None = None) -> pl.DataFrame:
                 "max_payload_t": _float(leg.get("max_payload_t")),
                 "payload_band_lo_t": _float(band[0]), "payload_band_hi_t": _float(band[1]),
                 "reasons": ";".join(leg.get("reasons") or []),
+                "trip": leg.get("trip"),
+                "detour_km": _float(leg.get("detour_km")), "detour_pct": _float(leg.get("detour_pct")),
+                # "adsb=812;mlat=40"; empty when the source does not say
+                "position_sources": ";".join(f"{k}={v}" for k, v in (leg.get("position_sources") or {}).items()) or None,
+                "time_assumed": time_note(leg),
             })
     schema = {c: pl.String() for c in LEG_COLUMNS}
     schema.update({c: pl.Float64() for c in ("confidence", "great_circle_km", "flown_km", "max_payload_t",
-                                              "payload_band_lo_t", "payload_band_hi_t")})
-    schema.update({"leg": pl.Int64(), "n_points": pl.Int64(), "gaps": pl.Int64()})
+                                              "payload_band_lo_t", "payload_band_hi_t", "detour_km", "detour_pct")})
+    schema.update({"leg": pl.Int64(), "n_points": pl.Int64(), "gaps": pl.Int64(), "trip": pl.Int64()})
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return frame.with_columns(pl.lit(notice).alias("notice")) if notice else frame
 

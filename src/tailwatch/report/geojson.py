@@ -30,6 +30,9 @@ from tailwatch.report.tracks import (
     leg_label,
     leg_points,
     notice_of,
+    starts_trip,
+    time_note,
+    untracked_text,
     place,
     split_antimeridian,
 )
@@ -56,10 +59,13 @@ def _leg_properties(itin: dict, leg: dict, position: int, frame: pl.DataFrame) -
         "label": leg_label(leg),
     }
     for key in ("takeoff", "landing", "origin_evidence", "destination_evidence", "confidence",
-                "great_circle_km", "flown_km", "countries", "banned_countries", "max_payload_t",
-                "payload_band_t", "first_point", "last_point", "reasons"):
+                "great_circle_km", "flown_km", "detour_km", "detour_pct", "countries", "banned_countries",
+                "max_payload_t", "payload_band_t", "first_point", "last_point", "reasons", "trip",
+                "position_sources", "time_assumed"):
         if key in leg:
             props[key] = leg[key]
+    if time_note(leg):
+        props["time_note"] = time_note(leg)
     props["origin"] = (leg.get("origin") or {}).get("icao")
     props["destination"] = (leg.get("destination") or {}).get("icao")
     props["n_points"] = leg.get("n_points", frame.height)
@@ -119,7 +125,11 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
             banned.update(leg.get("banned_countries") or [])
             lp = leg_points(frame, leg, position)
             props = _leg_properties(itin, leg, position, lp)
-            features.extend(_stop_features(icao24, leg, position, len(legs)))
+            features.extend(_stop_features(icao24, leg, position, len(legs), legs[position - 1] if position else None))
+            if position and starts_trip(legs, position):  # a silence nothing is inferred over
+                features.append({"type": "Feature", "geometry": None, "properties": {
+                    "kind": "untracked", "aircraft": icao24, "leg": position, "trip": leg.get("trip"),
+                    "label": untracked_text(itin, leg.get("trip", 0))}})
             segments = leg_segments(leg, lp, position)
             if segments:  # the whole leg, observed and inferred parts joined in time order
                 whole = _line_geometry(np.concatenate([s.lon for s in segments]), np.concatenate([s.lat for s in segments]))
@@ -151,9 +161,10 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
     return collection
 
 
-def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int) -> list[dict]:
+def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int,
+                   previous: dict | None = None) -> list[dict]:
     out = []
-    for role, ref, evidence, when in leg_ends(leg, position):
+    for role, ref, evidence, when in leg_ends(leg, position, previous):
         where = place(ref)
         props = {"kind": "stop", "aircraft": icao24, "role": "start" if role == "origin" else "stop", "leg": position,
                  "icao": (ref or {}).get("icao"), "evidence": evidence or "unknown", "time": when}

@@ -19,7 +19,21 @@ import numpy as np
 import polars as pl
 
 from tailwatch.report.geojson import banned_features
-from tailwatch.report.tracks import end_text, iso, leg_ends, leg_label, leg_points, leg_segments, legal_paths, notice_of, place
+from tailwatch.report.tracks import (
+    end_text,
+    iso,
+    leg_ends,
+    leg_label,
+    leg_points,
+    leg_segments,
+    legal_paths,
+    notice_of,
+    place,
+    sources_text,
+    starts_trip,
+    time_note,
+    untracked_text,
+)
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
@@ -80,12 +94,18 @@ def _leg_description(leg: dict, frame: pl.DataFrame, notice: str | None) -> str:
         ("confidence", "unknown" if leg.get("confidence") is None else f"{leg['confidence']:.2f}"),
         ("points", f"{leg.get('n_points', frame.height)} ({leg.get('first_point') or '?'} – {leg.get('last_point') or '?'})"),
         ("great circle", _km(leg.get("great_circle_km"))),
-        ("flown", _km(leg.get("flown_km"))),
+        ("flown", _km(leg.get("flown_km"))
+         + (f" ({leg['detour_pct']:+.1f} % against its great circle)" if leg.get("detour_pct") is not None else "")),
+        ("positions by source", sources_text(leg)),
         ("countries", ", ".join(leg.get("countries") or []) or "not computed"),
         ("banned", ", ".join(leg.get("banned_countries") or []) or "none listed"),
         ("max payload", "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.1f} t"),
         ("reasons", "; ".join(leg.get("reasons") or []) or "none given"),
     ]
+    if leg.get("trip"):
+        rows.insert(0, ("trip", str(leg["trip"] + 1)))
+    if time_note(leg):
+        rows.insert(0, ("times", time_note(leg)))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     head = f"<p><b>{html.escape(notice)}</b></p>" if notice else ""
     return f"{head}<table>{body}</table>"
@@ -122,12 +142,19 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
         frame = points.get(icao24) if icao24 else None
         folder = _sub(doc, "Folder")
         _sub(folder, "name", f"{name} ({icao24})")
+        if time_note(itin):
+            _sub(folder, "description", time_note(itin))
         stops = _sub(folder, "Folder")
         _sub(stops, "name", "Stops")
-        for position, leg in enumerate(itin.get("legs") or []):
+        legs = itin.get("legs") or []
+        for position, leg in enumerate(legs):
             banned.update(leg.get("banned_countries") or [])
             lp = leg_points(frame, leg, position)
-            _stops(stops, leg, position)
+            if position and starts_trip(legs, position):  # a silence nothing is inferred over
+                gap = _sub(stops, "Placemark")
+                _sub(gap, "name", untracked_text(itin, leg.get("trip", 0)))
+                _sub(gap, "description", "no stop is inferred in a silence this long; the trips either side are apart")
+            _stops(stops, leg, position, legs[position - 1] if position else None)
             lf = _sub(folder, "Folder")
             _sub(lf, "name", f"Leg {position + 1}: {leg_label(leg)}")
             _sub(lf, "description", _leg_description(leg, lp, notice))
@@ -187,8 +214,8 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
-def _stops(folder: ET.Element, leg: dict, position: int) -> None:
-    for role, ref, evidence, when in leg_ends(leg, position):
+def _stops(folder: ET.Element, leg: dict, position: int, previous: dict | None = None) -> None:
+    for role, ref, evidence, when in leg_ends(leg, position, previous):
         where = place(ref)
         evidence = evidence or "unknown"
         moment = f"{'start' if role == 'origin' else 'arrival'} {when or 'time unknown'}, {evidence}"

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from tailwatch.itinerary.detour import detour_sentence
+from tailwatch.report.tracks import route_text, sources_text, starts_trip, time_note, untracked_text
+
 LEGEND = ("*observed*: positions show the aircraft on or just above the ground there; "
           "*inferred*: no position shows it, the place is reasoned from the track before and after a gap "
           "(confidence 0–1, reasons listed); *unknown*: the data cannot tell.")
@@ -37,6 +40,11 @@ def _ev(evidence: str, confidence: float | None = None, how: str | None = None) 
 
 def _km(v) -> str:
     return "–" if v is None else f"{v:,.0f} km"
+
+
+def _pct(leg: dict) -> str:
+    """` (+4.4 %)`: the leg's flown distance against its own great circle."""
+    return "" if leg.get("detour_pct") is None else f" ({float(leg['detour_pct']):+.1f} %)"
 
 
 def _stop_lines(stop: dict, title: str) -> list[str]:
@@ -75,43 +83,59 @@ def render_itinerary(itin: dict) -> list[str]:
         lines += [f"- {note}" for note in itin.get("notes") or []]
         return lines
     route = itin.get("route") or {}
-    codes = [c or "?" for c in route.get("airports") or []]
     first = legs[0].get("first_point") or legs[0].get("takeoff")
     last = legs[-1].get("last_point") or legs[-1].get("landing")
-    lines += ["", f"**Route:** {' → '.join(codes)}  ",
-              f"**Legs:** {len(legs)}; flown about {_km(route.get('flown_km'))}; "
-              f"data from {_t(first)} to {_t(last)}"]
+    trips = len({leg.get("trip", 0) for leg in legs})
+    # one distance sentence in every format (itinerary.detour): the airspace step's when it ran
+    distance = route.get("detour") or detour_sentence(route, len(legs))
+    lines += ["", f"**Route:** {route_text(itin)}  ",
+              f"**Legs:** {len(legs)}" + (f" in {trips} trips, not tracked between them" if trips > 1 else "")
+              + f"; data from {_t(first)} to {_t(last)}  ",
+              f"**Distance{' and airspace' if route.get('detour') else ''}:** {distance}  "]
+    note = time_note(itin)
+    if note:
+        lines.append(f"**Times:** {note}  ")
     stops = itin.get("stops") or []
     counts = {k: sum(1 for s in stops if s["evidence"] == k) for k in ("observed", "inferred", "unknown")}
     lines.append(f"**Places:** {counts['observed']} observed, {counts['inferred']} inferred, {counts['unknown']} unknown")
-    if route.get("detour"):  # the airspace enricher's sentence: distance against direct and legal paths
-        lines += ["", f"**Airspace:** {route['detour']}"]
     lines.append("")
-    for i, stop in enumerate(stops):
-        title = "Departure" if i == 0 else ("Arrival" if i == len(stops) - 1 else f"Stop {i}")
-        lines += _stop_lines(stop, title)
-        if i < len(legs):
-            leg = legs[i]
-            extra = []
-            if leg.get("countries"):
-                extra.append("over " + ", ".join(leg["countries"]))
-            if leg.get("max_payload_t") is not None:
-                extra.append(f"payload up to {leg['max_payload_t']:,.0f} t")
-            gaps = leg.get("gaps") or []
-            lines.append("")
-            lines.append(f"> Leg {i + 1}: {_t(leg.get('takeoff'))} → {_t(leg.get('landing'))}; "
-                         f"{_km(leg.get('great_circle_km'))} direct, {_km(leg.get('flown_km'))} flown; "
-                         f"{leg.get('n_points', 0):,} positions, {len(gaps)} gap(s)"
-                         + (f"; {'; '.join(extra)}" if extra else ""))
-            lines.append("")
+    k = 0  # the next entry of `stops`: each trip's first origin, then every leg's destination
+    for i, leg in enumerate(legs):
+        trip = int(leg.get("trip", 0) or 0)
+        if starts_trip(legs, i):
+            if i:
+                lines += ["", f"**{untracked_text(itin, trip)}:** no stop is inferred in it; trip {trip + 1} begins.", ""]
+            if k < len(stops):
+                lines += _stop_lines(stops[k], "Departure" if i == 0 else f"Departure of trip {trip + 1}")
+                k += 1
+        extra = []
+        if leg.get("countries"):
+            extra.append("over " + ", ".join(leg["countries"]))
+        if leg.get("max_payload_t") is not None:
+            extra.append(f"payload up to {leg['max_payload_t']:,.0f} t")
+        gaps = leg.get("gaps") or []
+        lines.append("")
+        lines.append(f"> Leg {i + 1}: {_t(leg.get('takeoff'))} → {_t(leg.get('landing'))}; "
+                     f"{_km(leg.get('great_circle_km'))} direct, {_km(leg.get('flown_km'))} flown{_pct(leg)}; "
+                     f"{leg.get('n_points', 0):,} positions ({sources_text(leg)}), {len(gaps)} gap(s)"
+                     + (f"; {'; '.join(extra)}" if extra else "")
+                     + ("; times assumed" if leg.get("time_assumed") else ""))
+        lines.append("")
+        if k < len(stops):
+            title = ("Arrival" if i == len(legs) - 1 else f"End of trip {trip + 1}" if starts_trip(legs, i + 1)
+                     else f"Stop {i + 1}")
+            lines += _stop_lines(stops[k], title)
+            k += 1
     lines.append("")
-    lines.append("| # | from | to | take-off | landing | direct | evidence (from / to) |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| # | trip | from | to | take-off | landing | direct | flown | positions by source | evidence (from / to) |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for i, leg in enumerate(legs):
         o = (leg.get("origin") or {}).get("icao") or "?"
         d = (leg.get("destination") or {}).get("icao") or "?"
-        lines.append(f"| {i + 1} | {o} | {d} | {leg.get('takeoff') or '–'} | {leg.get('landing') or '–'} | "
-                     f"{_km(leg.get('great_circle_km'))} | {leg['origin_evidence']} / {leg['destination_evidence']} |")
+        lines.append(f"| {i + 1} | {int(leg.get('trip', 0) or 0) + 1} | {o} | {d} | {leg.get('takeoff') or '–'} | "
+                     f"{leg.get('landing') or '–'} | {_km(leg.get('great_circle_km'))} | {_km(leg.get('flown_km'))}{_pct(leg)} | "
+                     f"{sources_text(leg)}{' (times assumed)' if leg.get('time_assumed') else ''} | "
+                     f"{leg['origin_evidence']} / {leg['destination_evidence']} |")
     from tailwatch.report.hiding import markdown_lines
 
     lines += markdown_lines(itin)

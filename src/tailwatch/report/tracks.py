@@ -241,12 +241,53 @@ def end_text(leg: dict, end: str) -> str:
     return f"unknown (candidates {'/'.join(names)})" if names else "unknown"
 
 
+def starts_trip(legs: list[dict], i: int) -> bool:
+    """Whether leg `i` begins a trip: the first leg, or the first after a silence over the bound
+    (`trip` changes; the itinerary infers nothing across it)."""
+    return i == 0 or legs[i].get("trip", 0) != legs[i - 1].get("trip", 0)
+
+
+def untracked_text(itin: dict, trip: int) -> str:
+    """`not tracked for 467 days (2018-08-01T20:49:40Z to 2019-11-11T17:55:51Z)`: the silence
+    before `trip`, from the itinerary's `untracked` entries."""
+    for u in itin.get("untracked") or []:
+        if (u.get("trips") or [None, None])[-1] == trip:
+            days = float(u.get("days") or 0.0)
+            return (f"not tracked for {days:,.0f} days" if days >= 10 else f"not tracked for {days:,.1f} days") \
+                + f" ({u.get('start')} to {u.get('end')})"
+    return "not tracked for days"
+
+
 def route_text(itin: dict) -> str:
-    """The route as `UUWW → UDYZ → unknown (candidates GQNO/GOBD) → …`."""
+    """The route as `UUWW → UDYZ → unknown (candidates GQNO/GOBD) → …`; trips apart as
+    `… → LSZH ‖ not tracked for 467 days (…) ‖ LFPG → …`."""
     legs = itin.get("legs") or []
     if not legs:
         return ""
-    return " → ".join([end_text(legs[0], "origin")] + [end_text(leg, "destination") for leg in legs])
+    text = ""
+    for i, leg in enumerate(legs):
+        if starts_trip(legs, i):
+            if i:
+                text += f" ‖ {untracked_text(itin, leg.get('trip', 0))} ‖ "
+            text += end_text(leg, "origin")
+        text += " → " + end_text(leg, "destination")
+    return text
+
+
+def sources_text(leg: dict) -> str:
+    """How a leg's positions were obtained, from its `position_sources`: `adsb 812, mlat 40`;
+    `not stated by the source` when no point says."""
+    counts = leg.get("position_sources") or {}
+    return ", ".join(f"{k} {int(v):,}" for k, v in counts.items()) if counts else "not stated by the source"
+
+
+def time_note(itin_or_leg: dict) -> str | None:
+    """The sentence every format prints when times were assumed (`time_assumed`), else None."""
+    from tailwatch.itinerary.model import TIME_ASSUMED_NOTE
+
+    if itin_or_leg.get("time_assumed") or any(leg.get("time_assumed") for leg in itin_or_leg.get("legs") or []):
+        return TIME_ASSUMED_NOTE
+    return None
 
 
 def leg_label(leg: dict) -> str:
@@ -335,10 +376,13 @@ def densify(lon: np.ndarray, lat: np.ndarray, step_km: float = 100.0) -> tuple[n
     return np.concatenate(out_lon), np.concatenate(out_lat)
 
 
-def leg_ends(leg: dict, position: int) -> list[tuple[str, dict | None, str | None, str | None]]:
+def leg_ends(leg: dict, position: int, previous: dict | None = None
+             ) -> list[tuple[str, dict | None, str | None, str | None]]:
     """(role, airport, evidence, time) of the places a leg adds to the stop list: the first leg
-    adds its origin and destination, every later leg only its destination (its origin is the
-    previous leg's destination). An unknown end has airport None (its candidates: `candidates`)."""
-    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if position == 0 else []
+    of each trip (`previous`: the leg before, of another trip) adds its origin and destination,
+    every later leg only its destination (its origin is the previous leg's destination). An
+    unknown end has airport None (its candidates: `candidates`)."""
+    first = position == 0 or (previous is not None and previous.get("trip", 0) != leg.get("trip", 0))
+    ends = [("origin", leg.get("origin"), leg.get("origin_evidence"), leg.get("takeoff"))] if first else []
     ends.append(("destination", leg.get("destination"), leg.get("destination_evidence"), leg.get("landing")))
     return ends

@@ -21,7 +21,9 @@ def _stops(itin: dict) -> list[dict]:
             out.append({"ref": leg.get("origin"), "arrive": None, "arrive_evidence": None, "leg_in": None,
                         "depart": leg.get("takeoff"), "depart_evidence": leg.get("origin_evidence"), "leg_out": i})
         nxt = legs[i + 1] if i + 1 < len(legs) else None
-        same = nxt is not None and (nxt.get("origin") or {}).get("icao") == (leg.get("destination") or {}).get("icao")
+        # the next leg leaves from where this one arrived (not across a silence between trips)
+        same = (nxt is not None and (nxt.get("origin") or {}).get("icao") == (leg.get("destination") or {}).get("icao")
+                and nxt.get("trip", 0) == leg.get("trip", 0))
         out.append({"ref": leg.get("destination"), "arrive": leg.get("landing"),
                     "arrive_evidence": leg.get("destination_evidence"), "leg_in": i,
                     "depart": nxt.get("takeoff") if same else None,

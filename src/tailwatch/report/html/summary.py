@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from tailwatch.itinerary.detour import detour_sentence
 from tailwatch.report.html.text import km, esc
-from tailwatch.report.tracks import iso, leg_label, route_text
+from tailwatch.report.tracks import iso, leg_label, route_text, time_note
 
 
 def _legal_shortest(route: dict, legs: list[dict]) -> str:
@@ -24,15 +25,23 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     route = itin.get("route") or {}
     obs = sum(1 for l in legs for e in (l.get("origin_evidence"), l.get("destination_evidence")) if e == "observed")
     ends = 2 * len(legs)
-    times = [t for l in legs for t in (l.get("takeoff"), l.get("landing")) if t]
+    times = [t for l in legs for t in (l.get("takeoff"), l.get("landing"), l.get("first_point"), l.get("last_point")) if t]
+    trips = len({l.get("trip", 0) for l in legs})
     items = [
-        f"<li><b>{len(legs)}</b> legs, {esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
+        f"<li><b>{len(legs)}</b> legs{f' in {trips} trips, not tracked between them' if trips > 1 else ''}, "
+        f"{esc(min(times)) if times else '?'} to {esc(max(times)) if times else '?'}; "
         f"{obs} of {ends} take-off/landing ends observed, {ends - obs} inferred or unknown.</li>",
         f"<li>Route: {esc(route_text(itin)) or 'unknown'}.</li>",
-        f"<li>{_direct(route)}, flown {km(route.get('flown_km'))}, {_legal_shortest(route, legs)}.</li>",
     ]
+    # one distance sentence in every format (itinerary.detour): the airspace step's when it ran
+    # (it begins with the same comparison), else the comparison alone
     if route.get("detour"):
-        items.append(f"<li>{esc(route['detour'])}</li>")
+        items.append(f"<li>Distance: {esc(route['detour'])}.</li>")
+    else:
+        items.append(f"<li>Distance: {esc(detour_sentence(route, len(legs)))}; {_legal_shortest(route, legs)}.</li>")
+    note = time_note(itin)
+    if note:
+        items.append(f"<li><b>Times:</b> {esc(note)} (legs marked \"times assumed\").</li>")
     if frame is not None and frame.height:
         sources = ", ".join(f"{s} ({n:,})" for s, n in frame.group_by("source").len().sort("source").iter_rows()) \
             if "source" in frame.columns else "unknown"
@@ -42,13 +51,6 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
     if isinstance(airlift, dict) and airlift:
         items.append(f"<li>{_airlift_text(airlift, legs)}</li>")
     return "<ul class=\"summary\">" + "".join(items) + "</ul>"
-
-
-def _direct(route: dict) -> str:
-    codes = [c for c in route.get("airports") or [] if c]
-    if len(codes) >= 2 and codes[0] == codes[-1]:
-        return f"Round trip from {esc(codes[0])} (no direct distance)"
-    return f"Direct {km(route.get('direct_km'))}"
 
 
 def _airlift_text(airlift: dict, legs: list[dict]) -> str:

@@ -7,15 +7,20 @@ import polars as pl
 
 from tailwatch.report.html.map import PALETTE, _stops
 from tailwatch.report.html.text import airport, badge, cell, km, esc
-from tailwatch.report.tracks import iso, parse_time
+from tailwatch.report.tracks import iso, parse_time, sources_text, starts_trip, untracked_text
 
 
 def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
     head = ("<tr><th>#</th><th>take-off (UTC)</th><th>landing (UTC)</th><th>from</th><th>to</th><th>confidence</th>"
-            "<th>points (first – last)</th><th>great circle / flown</th><th>countries (* inferred)</th><th>banned</th>"
+            "<th>points (first – last)</th><th>great circle / flown</th><th>positions by source</th>"
+            "<th>countries (* inferred)</th><th>banned</th>"
             "<th>max payload</th></tr>")
     rows = []
-    for i, (leg, frame) in enumerate(zip(itin.get("legs") or [], frames)):
+    legs = itin.get("legs") or []
+    for i, (leg, frame) in enumerate(zip(legs, frames)):
+        if i and starts_trip(legs, i):  # a silence nothing is inferred over: the trips are apart
+            rows.append(f'<tr class="untracked"><td></td><td colspan="11"><b>{esc(untracked_text(itin, leg.get("trip", 0)))}'
+                        f"</b>: no stop is inferred in it; trip {int(leg.get('trip', 0)) + 1} begins</td></tr>")
         colour = PALETTE[i % len(PALETTE)]
         conf = leg.get("confidence")
         band = leg.get("payload_band_t")
@@ -34,14 +39,22 @@ def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
             f"<td>{'unknown' if conf is None else f'{float(conf):.2f}'}</td>"
             f"<td>{n_points:,}<br><small>{esc(first or '—')}<br>{esc(last or '—')}</small>"
             f"{f'<br><small>{len(gaps)} gap(s)</small>' if gaps else ''}</td>"
-            f"<td>{km(leg.get('great_circle_km'))}<br>{km(leg.get('flown_km'))}</td>"
+            f"<td>{km(leg.get('great_circle_km'))}<br>{km(leg.get('flown_km'))}"
+            f"{_detour(leg)}</td>"
+            f"<td>{esc(sources_text(leg))}{'<br><small>times assumed</small>' if leg.get('time_assumed') else ''}</td>"
             f"<td>{_countries(leg)}</td>"
             f"<td class=\"bn\">{esc(', '.join(leg.get('banned_countries') or [])) or '—'}</td>"
             f"<td>{esc(payload)}</td></tr>"
-            f'<tr class="why" data-leg="{i}"><td></td><td colspan="10"><b>Why:</b> <ul>'
+            f'<tr class="why" data-leg="{i}"><td></td><td colspan="11"><b>Why:</b> <ul>'
             f"{''.join(f'<li>{esc(r)}</li>' for r in leg.get('reasons') or []) or '<li>no reasons given</li>'}</ul>"
             f"{_alternatives(leg)}</td></tr>")
     return f'<table class="legs">{head}{"".join(rows)}</table>'
+
+
+def _detour(leg: dict) -> str:
+    """The leg's flown distance against its own great circle, when it has one."""
+    pct = leg.get("detour_pct")
+    return "" if pct is None else f"<br><small>{float(pct):+.1f} %</small>"
 
 
 def _countries(leg: dict) -> str:
