@@ -69,6 +69,15 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
     return lines
 
 
+def _airspace_lines(legs: list[dict]) -> list[str]:
+    """Whose airspace each leg went around (`airspace_sentence`, legs numbered from 1); nothing
+    when no leg avoided anything."""
+    found = [(i, leg["airspace_sentence"]) for i, leg in enumerate(legs, 1) if leg.get("airspace_sentence")]
+    if not found:
+        return []
+    return ["", "**Airspace avoided:**", ""] + [f"- Leg {i}, {text}" for i, text in found] + [""]
+
+
 def render_itinerary(itin: dict) -> list[str]:
     ac = itin.get("aircraft") or {}
     name = ac.get("registration") or ac.get("icao24") or "aircraft"
@@ -95,6 +104,7 @@ def render_itinerary(itin: dict) -> list[str]:
     note = time_note(itin)
     if note:
         lines.append(f"**Times:** {note}  ")
+    lines += _airspace_lines(legs)
     stops = itin.get("stops") or []
     counts = {k: sum(1 for s in stops if s["evidence"] == k) for k in ("observed", "inferred", "unknown")}
     lines.append(f"**Places:** {counts['observed']} observed, {counts['inferred']} inferred, {counts['unknown']} unknown")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tailwatch.report.html.map import LEGEND, render_map
+from tailwatch.report.html.map import render_map
 from tailwatch.report.html.profile import render_profile
 from tailwatch.report.html.summary import METHOD, render_notes, render_simulation, render_summary
 from tailwatch.report.html.tables import render_identity, render_legs_table, render_stops_table
@@ -31,7 +31,7 @@ def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     svg, notes = render_map(itin, segments, key)
     notes_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     return (f'<section class="aircraft" id="aircraft-{key}"><h2>{esc(name)}</h2>{render_summary(itin, frame)}'
-            f"<h3>Map</h3>{svg}{LEGEND}{notes_html}"
+            f"<h3>Map</h3>{svg}{notes_html}"
             f"<h3>Altitude over time</h3><p><small>One panel per leg, from take-off to landing (ground time between legs is "
             f"not to scale). Lines are observed altitudes; hatched areas have no points (inferred).</small></p>"
             f"{render_profile(itin, by_leg, key)}"
