@@ -238,7 +238,8 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     except (NoRoute, ValueError) as exc:
         note = str(exc)
         route["end_to_end_legal_km"] = None
-    text = detour_sentence(route, len(legs)) + f"; {codes[0]} to {codes[-1]} is {direct:,.0f} km direct"
+    text = (detour_sentence(route, len(legs)) + _legal_clause(route)
+            + f"; {codes[0]} to {codes[-1]} is {direct:,.0f} km direct")
     if crossed:
         text += f"; the direct path crosses {_names(crossed)} airspace, barred to this aircraft"
     elif banned:
@@ -294,14 +295,24 @@ def _route_sums(legs: list[dict], route: dict) -> dict:
     }
 
 
+def _legal_clause(route: dict) -> str:
+    """"; 25,553 km on the same legs' shortest legal paths (flown 0 km more)": like with like, over
+    the legs with both ends known that have a legal path."""
+    legal, extra = route.get("legal_shortest_km"), route.get("legal_detour_km")
+    if legal is None or extra is None:
+        return ""
+    which = ("the same legs'" if route.get("legs_legal_compared") == route.get("legs_compared")
+             else f"{route.get('legs_legal_compared')} of those legs'")
+    return f"; {legal:,.0f} km on {which} shortest legal paths (flown {extra:+,.0f} km against them)"
+
+
 def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned_legs: list[int],
                          any_ban: bool = False) -> str:
     from tailwatch.itinerary.detour import detour_sentence
 
     where = f"round trip {codes[0]} → … → {codes[-1]}: " if len(codes) >= 2 else ""
     text = where + detour_sentence(route, len(legs))
-    if route.get("legs_legal_shortest_km") is not None:
-        text += f"; {route['legs_legal_shortest_km']:,.0f} km with every leg on its shortest legal path"
+    text += _legal_clause(route)
     if banned_legs:
         crossed: list[str] = []
         for i in banned_legs:
