@@ -106,7 +106,13 @@ def test_route_command_gives_the_itineraries_legal_path(demo_itinerary):
     assert answer["avoided"] == leg["direct_barred"]
 
 
-def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_itinerary, tmp_path):
+@pytest.fixture(scope="module")
+def reports(demo_archive) -> dict[str, str]:
+    return {fmt: _cli("itinerary", "--archive", str(demo_archive), "--aircraft", "RA-78765", "--format", fmt).stdout
+            for fmt in ("md", "html")}
+
+
+def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_itinerary, reports, tmp_path):
     n = len(demo_itinerary["legs"])
     _cli("itinerary", "--archive", str(demo_archive), "--aircraft", "RA-78765", "--format", "csv",
          "--out", str(tmp_path / "csv"))
@@ -121,10 +127,10 @@ def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_
     row = legs.row(i, named=True)
     assert row["leg"] == i + 1 and row["avoided"] == ";".join(leg["avoided"])
     assert row["airspace_sentence"] == leg["airspace_sentence"]
-    md = _cli("itinerary", "--archive", str(demo_archive), "--aircraft", "RA-78765", "--format", "md").stdout
+    md = reports["md"]
     assert re.findall(r"^\| (\d+) \|", md, flags=re.M) == [str(k) for k in range(1, n + 1)]
     assert f"- Leg {i + 1}, Yerevan → Algiers: the direct line crosses Greece and Italy" in md
-    html = _cli("itinerary", "--archive", str(demo_archive), "--aircraft", "RA-78765", "--format", "html").stdout
+    html = reports["html"]
     numbers = re.findall(r'<tr class="leg" data-leg="\d+"><td><span class="sw"[^>]*></span>(\d+)</td>', html)
     assert numbers == [str(k) for k in range(1, n + 1)]
     assert f"Leg {i + 1}, Yerevan → Algiers: the direct line crosses Greece and Italy" in html
@@ -132,6 +138,23 @@ def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_
     assert 'class="banned" data-country="GR"' in html and f'class="legal" data-leg="{i}"' in html
     legend = html.split('<div class="legend">')[1].split("</div>")[0]
     assert "airspace barred to this aircraft" in legend and "legal shortest path" in legend
+
+
+def test_the_lede_comes_first(demo_itinerary, reports):
+    """Who, on which list, where, whose airspace, what it could carry: before the map and the tables."""
+    airlift = demo_itinerary["airlift"]
+    for fmt, text in reports.items():
+        start = text.index("RA-78765 is an Ilyushin Il-76TD (IL76TD) operated by Aviacon Zitotrans, registered in Russia")
+        lede = text[start:start + 2500]
+        assert "It is on the seed list (listed 2023-01, entry seed-ra-78765): OFAC designation" in lede, fmt
+        assert "it flew 13 legs: Moscow → Yerevan → Algiers → Rabat (inferred)" in lede
+        assert "an unknown stop" in lede and "1 unknown" in lede
+        assert "Five legs went around airspace barred to it (Greece, Albania, Italy" in lede
+        assert f"at most {airlift['end_to_end_max_t']:,.1f} t, the limit set by leg {airlift['limiting_leg'] + 1}," in lede
+        first_table = text.index("<table") if fmt == "html" else text.index("| # |")
+        assert start < first_table
+    html = reports["html"]
+    assert html.index('<p class="lede">') < html.index('<svg class="map"')
 
 
 def _synthetic(**over) -> dict:

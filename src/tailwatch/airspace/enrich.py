@@ -303,7 +303,10 @@ def _legal_clause(route: dict) -> str:
         return ""
     which = ("the same legs'" if route.get("legs_legal_compared") == route.get("legs_compared")
              else f"{route.get('legs_legal_compared')} of those legs'")
-    return f"; {legal:,.0f} km on {which} shortest legal paths (flown {extra:+,.0f} km against them)"
+    if abs(extra) < 1.0:
+        return f"; {which} shortest legal paths total {legal:,.0f} km, as flown"
+    return (f"; {which} shortest legal paths total {legal:,.0f} km (flown {abs(extra):,.0f} km "
+            f"{'more' if extra > 0 else 'less'})")
 
 
 def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned_legs: list[int],

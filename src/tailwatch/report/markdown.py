@@ -69,6 +69,13 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
     return lines
 
 
+def _lede(itin: dict) -> str:
+    """The lede paragraph (report.lede): who, on which lists, where, whose airspace, what it could carry."""
+    from tailwatch.report.lede import lede
+
+    return " ".join(text + (f" (<{link}>)" if link and link not in text else "") for text, link in lede(itin)) + ""
+
+
 def _airspace_lines(legs: list[dict]) -> list[str]:
     """Whose airspace each leg went around (`airspace_sentence`, legs numbered from 1); nothing
     when no leg avoided anything."""
@@ -84,6 +91,7 @@ def render_itinerary(itin: dict) -> list[str]:
     legs = itin.get("legs") or []
     lines = [f"## {name} — {ac.get('typecode') or 'type unknown'}, address {ac.get('icao24')}"
              f", {ac.get('country') or 'country unknown'}"]
+    lines += ["", _lede(itin), ""]
     for w in ac.get("watchlists") or []:
         lines.append(f"- on watchlist {w.get('list')}: {w.get('id') or ''} {w.get('name') or ''}".rstrip())
     if not legs:

@@ -21,6 +21,21 @@ def _hiding(itin: dict, frame: pl.DataFrame | None) -> str:
     return render_timeline(itin, frame)
 
 
+def _lede(itin: dict) -> str:
+    """The lede (report.lede) as the section's first paragraph; a list entry's source linked where it has a URL."""
+    from tailwatch.report.lede import lede
+
+    parts = []
+    for text, link in lede(itin):
+        html = esc(text)
+        if link and esc(link) in html:
+            html = html.replace(esc(link), f'<a href="{esc(link)}" rel="noreferrer">{esc(link)}</a>', 1)
+        elif link:
+            html += f' (<a href="{esc(link)}" rel="noreferrer">source</a>)'
+        parts.append(html)
+    return f'<p class="lede">{" ".join(parts)}</p>'
+
+
 def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     a = itin.get("aircraft") or {}
     legs = itin.get("legs") or []
@@ -30,7 +45,7 @@ def render_aircraft(itin: dict, frame: pl.DataFrame | None, key: str) -> str:
     name = " · ".join(v for v in (a.get("registration"), a.get("icao24"), a.get("typecode")) if v) or "unknown aircraft"
     svg, notes = render_map(itin, segments, key)
     notes_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
-    return (f'<section class="aircraft" id="aircraft-{key}"><h2>{esc(name)}</h2>{render_summary(itin, frame)}'
+    return (f'<section class="aircraft" id="aircraft-{key}"><h2>{esc(name)}</h2>{_lede(itin)}{render_summary(itin, frame)}'
             f"<h3>Map</h3>{svg}{notes_html}"
             f"<h3>Altitude over time</h3><p><small>One panel per leg, from take-off to landing (ground time between legs is "
             f"not to scale). Lines are observed altitudes; hatched areas have no points (inferred).</small></p>"
