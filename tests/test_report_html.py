@@ -68,6 +68,9 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
                 rows: [...document.querySelectorAll('table.legs tr.leg')].map(e => e.innerText + ' ' + e.nextElementSibling.innerText),
                 panels: document.querySelectorAll('svg.profile g.panel').length,
                 legal: document.querySelectorAll('svg.map polyline.legal').length,
+                arrows: [...document.querySelectorAll('svg.map path.arrow')].map(e => +e.dataset.leg),
+                cities: [...document.querySelectorAll('svg.map g.stop text.city')].map(e => e.textContent),
+                legend: (document.querySelector('div.legend') || {}).innerText || '',
                 gaps: document.querySelectorAll('svg.profile rect.gap').length,
                 mapWidth: document.querySelector('svg.map').getBoundingClientRect().width,
                 text: document.body.innerText,
@@ -105,6 +108,11 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert str(points.filter(points["leg"] == 0).height) in info["rows"][0]
     assert info["panels"] == 3 and info["gaps"] >= 2
     assert info["legal"] == 2  # the legal shortest route, one thin line per hop
+    assert info["arrows"] == [0, 1, 2]  # one direction arrow per leg
+    assert info["cities"][:3] == ["Moscow", "Yerevan", "Algiers"]
+    # the legend lists what is drawn: barred airspace and the legal route here, no unknown stop
+    assert "airspace barred to this aircraft" in info["legend"] and "legal shortest path" in info["legend"]
+    assert "direction of flight" in info["legend"] and "stop, unknown" not in info["legend"]
     assert info["viewBox"][0] != info["viewBox"][1], "wheel zoom changes the view (the page script ran)"
     for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
         assert words in info["text"]

@@ -110,6 +110,10 @@ def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list
             tracks.append(f'<polyline class="seg {seg.evidence}" data-leg="{seg.leg}" stroke="{colour}" '
                           f'points="{pts(x, y)}"><title>{title}</title></polyline>')
     svg.append('<g class="tracks">' + "".join(tracks) + "</g>")
+    arrows = _arrows(view, segments)
+    if arrows:
+        drawn.add("arrow")
+        svg.append('<g class="arrows">' + "".join(arrows) + "</g>")
     marks = []
     for s in stops:
         where = place(s["ref"])
@@ -123,9 +127,52 @@ def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list
                     f"departure {s['depart'] or '—'} ({s['depart_evidence'] or 'n/a'})")
         drawn.add(f"stop {s['evidence']}")
         marks.append(f'<g class="stop {s["evidence"]}" data-legs="{legs_attr}"><circle cx="{x[0]:.1f}" cy="{y[0]:.1f}" r="5"/>'
-                      f'<text x="{x[0] + 7:.1f}" y="{y[0] - 6:.1f}">{esc(code)}</text><title>{title}</title></g>')
+                      f'<text x="{x[0] + 7:.1f}" y="{y[0] - 6:.1f}">{esc(code)}</text>{_city_label(s["ref"], x[0], y[0])}'
+                      f'<title>{title}</title></g>')
     svg.append('<g class="stops">' + "".join(marks) + "</g></g></svg>")
     return "".join(svg) + legend(drawn), notes
+
+
+def _city_label(ref: dict | None, x: float, y: float) -> str:
+    """The airport's city under its code (the packaged airport table's), or nothing."""
+    code = (ref or {}).get("icao")
+    if not code:
+        return ""
+    from tailwatch.geo.airports import airport
+
+    found = airport(code)
+    city = (found or {}).get("city")
+    return f'<text class="city" x="{x + 7:.1f}" y="{y + 6:.1f}">{esc(city)}</text>' if city else ""
+
+
+def _arrows(view, segments: list[Segment]) -> list[str]:
+    """One arrow per leg, halfway along its drawn line, pointing the way it was flown."""
+    by_leg: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for seg in segments:
+        by_leg.setdefault(seg.leg, []).extend((x, y) for x, y in runs(view, seg.lon, seg.lat) if x.size >= 2)
+    out = []
+    for leg, pieces in sorted(by_leg.items()):
+        if not pieces:
+            continue
+        steps = [(x, y, np.hypot(np.diff(x), np.diff(y))) for x, y in pieces]
+        total = sum(float(d.sum()) for _, _, d in steps)
+        if total < 30.0:  # too short on the map to carry an arrow
+            continue
+        half = total / 2.0
+        for x, y, d in steps:
+            if half <= float(d.sum()):
+                k = int(np.searchsorted(np.cumsum(d), half))
+                k = min(k, d.size - 1)
+                frac = (half - (float(np.cumsum(d)[k] - d[k]))) / max(float(d[k]), 1e-9)
+                px, py = x[k] + frac * (x[k + 1] - x[k]), y[k] + frac * (y[k + 1] - y[k])
+                angle = float(np.degrees(np.arctan2(y[k + 1] - y[k], x[k + 1] - x[k])))
+                colour = PALETTE[leg % len(PALETTE)]
+                out.append(f'<path class="arrow" data-leg="{leg}" fill="{colour}" d="M6,0 L-5,-4.5 L-5,4.5 Z" '
+                           f'transform="translate({px:.1f} {py:.1f}) rotate({angle:.0f})"><title>leg {leg + 1}: '
+                           f"direction of flight</title></path>")
+                break
+            half -= float(d.sum())
+    return out
 
 
 def _barred_title(legs: list[dict], code: str) -> str:
@@ -150,6 +197,7 @@ _LEGEND_ITEMS = [
     ("stop observed", '<svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#111"/></svg> stop, observed'),
     ("stop inferred", '<svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#fff" stroke="#111" stroke-dasharray="2 2"/></svg> stop, inferred'),
     ("stop unknown", '<svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#fff" stroke="#111" stroke-dasharray="2 2"/></svg> stop, unknown'),
+    ("arrow", '<svg width="14" height="12"><path d="M13,6 L2,1.5 L2,10.5 Z" fill="#1f6fd0"/></svg> direction of flight'),
     ("banned", '<svg width="18" height="12"><rect width="18" height="12" fill="#f7d9d5" stroke="#c0392b"/></svg> airspace barred to this aircraft'),
     ("legal", '<svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#111" stroke-width="1"/></svg> legal shortest path'),
 ]
