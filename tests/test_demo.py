@@ -77,7 +77,9 @@ def test_demo_end_to_end_offline(tmp_path):
     doc = json.loads((out / "itinerary.geojson").read_text())
     assert all(f["properties"].get("simulated") for f in doc["features"])
     validate_rfc7946(doc)  # with the real banned-airspace polygons
-    banned = {c for leg in itin["legs"] for c in leg["banned_countries"]}
+    # shaded: barred airspace a leg crossed or went around (its direct line crosses it)
+    banned = {c for leg in itin["legs"] for c in leg["banned_countries"] + (leg["direct_barred"] or [])}
+    assert {"GR", "IT", "UA"} <= banned
     assert {f["properties"]["country"] for f in doc["features"] if f["properties"]["kind"] == "banned_airspace"} == banned
     from fastkml.validator import validate
 
