@@ -136,6 +136,11 @@ def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_
     assert f"Leg {i + 1}, Yerevan → Algiers: the direct line crosses Greece and Italy" in html
     # the map shades what a leg went around and draws that leg's legal path; the legend lists only what is drawn
     assert 'class="banned" data-country="GR"' in html and f'class="legal" data-leg="{i}"' in html
+    # a stop's reasoning once: the leg arriving gives it, the leg leaving points to it
+    unknown_dest = next(k for k, leg in enumerate(demo_itinerary["legs"]) if not (leg["destination"] or {}).get("icao"))
+    gap_reason = next(r for r in demo_itinerary["legs"][unknown_dest]["reasons"] if r.startswith("destination: gap of"))
+    assert html.count(gap_reason[len("destination: "):]) == 1
+    assert f"origin: as for leg {unknown_dest + 1}&#x27;s destination (the same stop)" in html
     legend = html.split('<div class="legend">')[1].split("</div>")[0]
     assert "airspace barred to this aircraft" in legend and "legal shortest path" in legend
 

@@ -49,7 +49,7 @@ def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
             + (f"<p><b>Airspace:</b> {esc(leg['airspace_sentence'])}</p>" if leg.get("airspace_sentence") else "")
             + f"<b>Why:</b> <ul>"
             f"{''.join(f'<li>{esc(r)}</li>' for r in _reasons(legs, i)) or '<li>no reasons given</li>'}</ul>"
-            f"{_alternatives(leg)}</td></tr>")
+            f"{_alternatives(leg, legs[i - 1] if i and not starts_trip(legs, i) else None)}</td></tr>")
     return f'<table class="legs">{head}{"".join(rows)}</table>'
 
 
@@ -94,7 +94,7 @@ def _reasons(legs: list[dict], i: int) -> list[str]:
         core = bare(r)
         if r.startswith("origin: ") and core in before:
             if not pointed:
-                out.append(f"origin: the reasoning is given under leg {i} (its destination)")
+                out.append(f"origin: as for leg {i}'s destination (the same stop), above")
                 pointed = True
             continue
         if core in seen:
@@ -131,9 +131,15 @@ def _countries(leg: dict) -> str:
     return ", ".join(out)
 
 
-def _alternatives(leg: dict) -> str:
-    """Runner-up airports the builder scored, per end of the leg."""
-    alts = [a for a in leg.get("alternatives") or [] if isinstance(a, dict)]
+def _alternatives(leg: dict, previous: dict | None = None) -> str:
+    """Runner-up airports the builder scored, per end of the leg; an origin's are left out when the
+    previous leg gave the same for its destination (one stop, said once)."""
+    def of(item: dict | None, end: str) -> list[tuple]:
+        return [(a.get("icao"), a.get("score")) for a in (item or {}).get("alternatives") or []
+                if isinstance(a, dict) and a.get("end") == end]
+
+    same = previous is not None and of(leg, "origin") and of(leg, "origin") == of(previous, "destination")
+    alts = [a for a in leg.get("alternatives") or [] if isinstance(a, dict) and not (same and a.get("end") == "origin")]
     if not alts:
         return ""
     parts = []
