@@ -155,8 +155,10 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
                 route = itin.get("route") or {}
                 km = (legs[leg_no].get("legal_shortest_km") if leg_no is not None and leg_no < len(legs)
                       else route.get("end_to_end_legal_km", route.get("legal_shortest_km")))
-                features.append({"type": "Feature", "geometry": geometry, "properties": {
-                    "kind": "legal_route", "aircraft": icao24, "leg": leg_no, "legal_shortest_km": km}})
+                props = {"kind": "legal_route", "aircraft": icao24, "leg": leg_no, "legal_shortest_km": km}
+                if leg_no is not None and leg_no < len(legs):  # a map may draw only the paths that go around something
+                    props["direct_barred"] = legs[leg_no].get("direct_barred")
+                features.append({"type": "Feature", "geometry": geometry, "properties": props})
     shaded = banned_features(sorted(banned))
     for f in shaded:  # whom it bars, since when, by which instrument (airspace.bans)
         info = details.get(f["properties"]["country"]) or {}
