@@ -54,10 +54,13 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
             # the map reacts to zoom (its script ran) and restores on double-click
             box = page.locator("svg.map").first.bounding_box()
             before = page.locator("svg.map").first.get_attribute("viewBox")
+            label = page.locator("svg.map g.stop text").first
+            label_before = label.bounding_box()["height"]
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.mouse.wheel(0, -200)
             page.wait_for_timeout(100)
             zoomed = page.locator("svg.map").first.get_attribute("viewBox")
+            label_after = label.bounding_box()["height"]
             info = page.evaluate("""() => ({
                 maps: document.querySelectorAll('svg.map').length,
                 lands: document.querySelectorAll('svg.map path.land').length,
@@ -76,6 +79,7 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
                 text: document.body.innerText,
             })""")
             info["viewBox"] = (before, zoomed)
+            info["label"] = (label_before, label_after)
         finally:
             context.close()
     info["errors"], info["outside"] = errors, outside
@@ -114,6 +118,7 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert "airspace barred to this aircraft" in info["legend"] and "legal shortest path" in info["legend"]
     assert "direction of flight" in info["legend"] and "stop, unknown" not in info["legend"]
     assert info["viewBox"][0] != info["viewBox"][1], "wheel zoom changes the view (the page script ran)"
+    assert info["label"][1] == pytest.approx(info["label"][0], rel=0.1), "airport labels keep their size on zoom"
     for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
         assert words in info["text"]
     assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
