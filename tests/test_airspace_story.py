@@ -141,7 +141,11 @@ def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_
     gap_reason = next(r for r in demo_itinerary["legs"][unknown_dest]["reasons"] if r.startswith("destination: gap of"))
     assert html.count(gap_reason[len("destination: "):]) == 1
     assert f"origin: as for leg {unknown_dest + 1}&#x27;s destination (the same stop)" in html
+    # the unknown stop: its candidates drawn, each joined by a dotted line to the positions either side
+    assert html.count('<g class="candidate"') == 3 and html.count('class="unknown-link"') == 6
+    assert ">GOSS?</text>" in html
     legend = html.split('<div class="legend">')[1].split("</div>")[0]
+    assert "unknown stop: its candidates" in legend
     assert "airspace barred to this aircraft" in legend and "legal shortest path" in legend
 
 

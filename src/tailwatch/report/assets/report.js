@@ -3,7 +3,7 @@
 document.querySelectorAll('svg.map').forEach(function(svg){
   var b=svg.viewBox.baseVal, init=[b.x,b.y,b.width,b.height], vb=init.slice(), drag=null;
   // labels, stop marks and arrows keep their size on screen when the map zooms
-  var stops=[].slice.call(svg.querySelectorAll('g.stop')).map(function(g){var c=g.querySelector('circle');
+  var stops=[].slice.call(svg.querySelectorAll('g.stop, g.candidate')).map(function(g){var c=g.querySelector('circle');
     return {c:c, x:+c.getAttribute('cx'), y:+c.getAttribute('cy'), r:+c.getAttribute('r'),
       t:[].slice.call(g.querySelectorAll('text')).map(function(t){return {e:t, dx:+t.getAttribute('x')-c.getAttribute('cx'),
         dy:+t.getAttribute('y')-c.getAttribute('cy'), fs:parseFloat(getComputedStyle(t).fontSize)};})};});

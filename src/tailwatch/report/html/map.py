@@ -110,6 +110,10 @@ def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list
             tracks.append(f'<polyline class="seg {seg.evidence}" data-leg="{seg.leg}" stroke="{colour}" '
                           f'points="{pts(x, y)}"><title>{title}</title></polyline>')
     svg.append('<g class="tracks">' + "".join(tracks) + "</g>")
+    unknown = _unknown_stops(view, legs, segments, {(s["ref"] or {}).get("icao") for s in stops})
+    if unknown:
+        drawn.add("unknown")
+        svg.append('<g class="unknown-stops">' + "".join(unknown) + "</g>")
     arrows = _arrows(view, segments)
     if arrows:
         drawn.add("arrow")
@@ -131,6 +135,52 @@ def render_map(itin: dict, segments: list[Segment], key: str) -> tuple[str, list
                       f'<title>{title}</title></g>')
     svg.append('<g class="stops">' + "".join(marks) + "</g></g></svg>")
     return "".join(svg) + legend(drawn), notes
+
+
+MAX_CANDIDATES_DRAWN = 3
+
+
+def _unknown_stops(view, legs: list[dict], segments: list[Segment], labelled: set | None = None) -> list[str]:
+    """An unknown stop has no place to draw: its candidates are drawn instead, as grey hollow marks
+    labelled "CODE?", each joined by a dotted line to the last position before the stop and the
+    first after it, so the observed pieces either side are tied to what they could have met."""
+    from tailwatch.report.tracks import candidates
+
+    ends: dict[int, tuple[tuple[float, float] | None, tuple[float, float] | None]] = {}
+    for seg in segments:
+        first, last = (float(seg.lon[0]), float(seg.lat[0])), (float(seg.lon[-1]), float(seg.lat[-1]))
+        was = ends.get(seg.leg, (None, None))
+        ends[seg.leg] = (was[0] or first, last)
+    out = []
+    for i, leg in enumerate(legs):
+        if (leg.get("destination") or {}).get("icao"):
+            continue
+        codes = candidates(leg, "destination")[:MAX_CANDIDATES_DRAWN]
+        before = ends.get(i, (None, None))[1]
+        nxt = legs[i + 1] if i + 1 < len(legs) and not (legs[i + 1].get("origin") or {}).get("icao") else None
+        after = ends.get(i + 1, (None, None))[0] if nxt is not None else None
+        for code in codes:
+            where = place({"icao": code})
+            if where is None:
+                continue
+            lat, lon = where
+            title = esc(f"{code}? one of the candidates for the unknown stop after leg {i + 1} "
+                        f"({'/'.join(codes)}): the data cannot tell which, if any")
+            for n, a, b in ((i, before, (lon, lat)), (i + 1, (lon, lat), after)):
+                if a is None or b is None:
+                    continue
+                from tailwatch.report.tracks import densify
+
+                lo, la = densify(np.array([a[0], b[0]]), np.array([a[1], b[1]]))
+                for x, y in runs(view, lo, la):
+                    if x.size >= 2:
+                        out.append(f'<polyline class="unknown-link" data-leg="{n}" points="{pts(x, y)}"><title>{title}</title></polyline>')
+            x, y = view.xy([lon], [lat])
+            label = ("" if code in (labelled or set())  # a stop of the route already names it
+                     else f'<text x="{x[0] + 7:.1f}" y="{y[0] - 6:.1f}">{esc(code)}?</text>')
+            out.append(f'<g class="candidate" data-legs="{i}"><circle cx="{x[0]:.1f}" cy="{y[0]:.1f}" r="4"/>'
+                       f'{label}<title>{title}</title></g>')
+    return out
 
 
 def _city_label(ref: dict | None, x: float, y: float) -> str:
@@ -198,6 +248,7 @@ _LEGEND_ITEMS = [
     ("stop inferred", '<svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#fff" stroke="#111" stroke-dasharray="2 2"/></svg> stop, inferred'),
     ("stop unknown", '<svg width="12" height="12"><circle cx="6" cy="6" r="4.5" fill="#fff" stroke="#111" stroke-dasharray="2 2"/></svg> stop, unknown'),
     ("arrow", '<svg width="14" height="12"><path d="M13,6 L2,1.5 L2,10.5 Z" fill="#1f6fd0"/></svg> direction of flight'),
+    ("unknown", '<svg width="40" height="12"><line x1="0" y1="6" x2="28" y2="6" stroke="#777" stroke-width="1.5" stroke-dasharray="2 3"/><circle cx="34" cy="6" r="4" fill="#fff" stroke="#777"/></svg> unknown stop: its candidates (CODE?), joined to the positions either side'),
     ("banned", '<svg width="18" height="12"><rect width="18" height="12" fill="#f7d9d5" stroke="#c0392b"/></svg> airspace barred to this aircraft'),
     ("legal", '<svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="#111" stroke-width="1"/></svg> legal shortest path'),
 ]
