@@ -133,3 +133,18 @@ def test_round_trip_is_compared_leg_by_leg():
     assert route["banned_legs"] == [0, 1]
     assert "2 leg(s) crossed airspace barred to this aircraft" in route["detour"]
     assert route["legs_legal_shortest_km"] > route["legs_great_circle_km"]
+
+
+def test_a_leg_that_crossed_barred_airspace_avoided_nothing(enriched):
+    _, out = enriched
+    leg1 = out["legs"][1]  # flown straight along the great circle, across the Aegean and Italy
+    assert set(leg1["crossed_barred"]) == set(leg1["direct_barred"]) >= {"GR", "IT"}
+    assert leg1["avoided"] == [] and leg1["airspace_sentence"] is None
+    assert leg1["barred_details"]["IT"]["instrument"] == "Regulation (EU) 2022/334"
+    assert "1 leg(s) crossed airspace barred to this aircraft (EU (" in out["route"]["detour"]
+    assert out["route"]["crossed_barred"] == leg1["crossed_barred"] and out["route"]["avoided"] == []
+    from tailwatch.report.lede import lede
+
+    text = " ".join(sentence for sentence, _ in lede(out))
+    assert "registered in Russia" in text
+    assert "Its positions show it crossing Greece" in text and "EU airspace" in text

@@ -252,6 +252,9 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
             text += f" via {', '.join(stops)}"
     elif note:
         text += f"; no legal route computed ({note})"
+    if banned_legs:
+        text += (f"; {len(banned_legs)} leg(s) crossed airspace barred to this aircraft "
+                 f"({_names(_union([legs[i] for i in banned_legs], 'banned_countries'))})")
     route["detour"] = text
     route["direct_banned_countries"] = crossed
     return route

@@ -45,7 +45,9 @@ def _identity(itin: dict) -> str:
     if kind and a.get("typecode") and a["typecode"] not in kind:
         text += f" ({a['typecode']})"
     text += f" operated by {a['operator']}" if a.get("operator") else ", operator unknown"
-    country = a.get("country_name") or a.get("country")
+    from tailwatch.geo.countries import country_names
+
+    country = a.get("country_name") or country_names().get(a.get("country") or "", a.get("country"))
     text += f", registered in {country}" if country else ", country of registration unknown"
     if a.get("registration"):
         text += f" (address {a.get('icao24')})"
@@ -78,12 +80,14 @@ def _route(itin: dict) -> str | None:
     start = _when(legs[0].get("takeoff") or legs[0].get("first_point"))
     end = _when(legs[-1].get("landing") or legs[-1].get("last_point"))
     counts = {k: sum(1 for s in stops if s.get("evidence") == k) for k in ("observed", "inferred", "unknown")}
-    span = f"Between {start} and {end}" if start and end else "In the data"
+    span = (f"On {start}" if start and start == end else f"Between {start} and {end}" if start and end
+            else "In the data")
     text = f"{span} it flew {len(legs)} leg{'s' if len(legs) != 1 else ''}"
     if marked:
         text += ": " + " → ".join(marked)
-    text += (f"; {counts['observed']} place{'s' if counts['observed'] != 1 else ''} observed, "
-             f"{counts['inferred']} inferred from the track around a gap, {counts['unknown']} unknown")
+    if stops:
+        text += (f"; {counts['observed']} place{'s' if counts['observed'] != 1 else ''} observed, "
+                 f"{counts['inferred']} inferred from the track around a gap, {counts['unknown']} unknown")
     return text + "."
 
 
@@ -107,8 +111,15 @@ def _airspace(itin: dict) -> str | None:
         if widest.get("detour_km") is not None and widest.get("detour_pct") is not None:
             parts.append(f"the largest detour, leg {i} {place(widest.get('origin'))} → {place(widest.get('destination'))}, "
                          f"was {widest['detour_km']:,.0f} km ({widest['detour_pct']:+.0f} %) against the direct line")
-    if crossed:
-        parts.append(f"its track crossed {barred_phrase(crossed, details)}")
+    if crossed:  # seen in positions, or only where the track is filled in across a gap
+        seen = {c["country"] for leg in legs for c in leg.get("banned_crossings") or [] if c.get("evidence") == "observed"}
+        observed = [c for c in crossed if c in seen]
+        inferred = [c for c in crossed if c not in seen]
+        if observed:
+            parts.append(f"its positions show it crossing {barred_phrase(observed, details)}")
+        if inferred:
+            parts.append(f"its track as inferred across coverage gaps crosses {barred_phrase(inferred, details)}, "
+                         "which no position shows")
     return "; ".join(parts)[0].upper() + "; ".join(parts)[1:] + "."
 
 
