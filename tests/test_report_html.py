@@ -158,6 +158,11 @@ def test_html_antimeridian_track_is_continuous_and_several_aircraft_get_sections
     itin, points = sample()
     page = render_html([itin, pacific], {ICAO24: points, "abc123": pts})
     assert page.count('<svg class="map"') == 2 and page.count('<section class="aircraft"') == 2
+    # several aircraft: the overview first (totals, one map of all, a row per aircraft), each section behind it
+    assert page.index('id="overview"') < page.index('id="aircraft-0"') < page.index('id="aircraft-1"')
+    assert page.count('<svg class="map overview"') == 1 and "2 aircraft, 4 legs" in page
+    assert page.count('<a href="#aircraft-1">') == 2  # its row and its tracks on the overview map
+    assert page.count('<details class="aircraft-detail">') == 2
     assert len(set(re.findall(r'id="([^"]+)"', page))) == len(re.findall(r'id="([^"]+)"', page)), "ids are unique"
     section = page.split('id="aircraft-1"')[1]
     width = float(re.search(r'viewBox="0 0 ([\d.]+) ', section).group(1))

@@ -28,4 +28,9 @@ document.querySelectorAll('section.aircraft').forEach(function(sec){
   sec.querySelectorAll('[data-leg]').forEach(function(el){var leg=el.getAttribute('data-leg');
     el.addEventListener('mouseenter',function(){hl(leg,true);});el.addEventListener('mouseleave',function(){hl(leg,false);});});
 });
+// a report on several aircraft: a link to a section opens it; printing opens them all
+function openTarget(){var t=location.hash&&document.getElementById(location.hash.slice(1));
+  var d=t&&t.closest('details');if(d)d.open=true;}
+window.addEventListener('hashchange',openTarget);openTarget();
+window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();
