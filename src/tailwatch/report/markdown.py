@@ -73,7 +73,7 @@ def _lede(itin: dict) -> str:
     """The lede paragraph (report.lede): who, on which lists, where, whose airspace, what it could carry."""
     from tailwatch.report.lede import lede
 
-    return " ".join(text + (f" (<{link}>)" if link and link not in text else "") for text, link in lede(itin)) + ""
+    return " ".join(text + (f" (<{link}>)" if link and link not in text else "") for text, link in lede(itin))
 
 
 def _airspace_lines(legs: list[dict]) -> list[str]:
