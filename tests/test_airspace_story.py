@@ -144,6 +144,8 @@ def test_legs_are_numbered_from_one_in_csv_markdown_and_html(demo_archive, demo_
     # the unknown stop: its candidates drawn, each joined by a dotted line to the positions either side
     assert html.count('<g class="candidate"') == 3 and html.count('class="unknown-link"') == 6
     assert ">GOSS?</text>" in html
+    stops_table = html.split('<table class="stops">')[1].split("</table>")[0]
+    assert "unknown (candidates GQNO/GOBD/GOSS)" in stops_table  # no blank stop
     legend = html.split('<div class="legend">')[1].split("</div>")[0]
     assert "unknown stop: its candidates" in legend
     assert "airspace barred to this aircraft" in legend and "legal shortest path" in legend
@@ -191,3 +193,24 @@ def test_sentence_parts_follow_the_figures():
     text = leg_sentence(_synthetic(crossed_barred=["IT"], avoided=["GR"], destination_evidence="inferred"))
     assert text.startswith("Yerevan → Algiers (destination inferred):") and "it still crossed Italy" in text
     assert leg_sentence(_synthetic(avoided=[])) is None and leg_sentence(_synthetic(avoided=None)) is None
+
+
+def test_lede_shows_a_sources_address_without_referencing_the_network():
+    from tailwatch.report.html.page import _lede
+    from tailwatch.report.lede import lede
+
+    itin = {"aircraft": {"icao24": "1533ad", "registration": "RA-78765", "typecode": "IL76TD", "country": "RU",
+                         "operator": "Aviacon Zitotrans",
+                         "watchlists": [{"list": "ofac-sdn", "id": "36520", "program": "RUSSIA-EO14024",
+                                         "listing_date": "2023-01-26",
+                                         "source": "OFAC press release jy1220, https://home.treasury.gov/news/press-releases/jy1220"}]},
+            "legs": [], "route": {}}
+    sentences = lede(itin)
+    assert sentences[0][0] == ("RA-78765 is an IL76TD operated by Aviacon Zitotrans, registered in Russia "
+                               "(address 1533ad).")
+    entry, link = sentences[1]
+    assert entry.startswith("It is on the ofac-sdn list (programme RUSSIA-EO14024, listed 2023-01-26, entry 36520)")
+    assert link == "https://home.treasury.gov/news/press-releases/jy1220"
+    html = _lede(itin)
+    assert '<span class="url">https://home.treasury.gov/news/press-releases/jy1220</span>' in html
+    assert "href" not in html

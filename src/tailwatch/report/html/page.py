@@ -22,16 +22,17 @@ def _hiding(itin: dict, frame: pl.DataFrame | None) -> str:
 
 
 def _lede(itin: dict) -> str:
-    """The lede (report.lede) as the section's first paragraph; a list entry's source linked where it has a URL."""
+    """The lede (report.lede) as the section's first paragraph; a list entry's source address shown where it has one."""
     from tailwatch.report.lede import lede
 
     parts = []
     for text, link in lede(itin):
         html = esc(text)
+        # the source's address is shown, not linked: the page references nothing on the network
         if link and esc(link) in html:
-            html = html.replace(esc(link), f'<a href="{esc(link)}" rel="noreferrer">{esc(link)}</a>', 1)
+            html = html.replace(esc(link), f'<span class="url">{esc(link)}</span>', 1)
         elif link:
-            html += f' (<a href="{esc(link)}" rel="noreferrer">source</a>)'
+            html += f' (<span class="url">{esc(link)}</span>)'
         parts.append(html)
     return f'<p class="lede">{" ".join(parts)}</p>'
 

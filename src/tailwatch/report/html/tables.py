@@ -7,7 +7,7 @@ import polars as pl
 
 from tailwatch.report.html.map import PALETTE, _stops
 from tailwatch.report.html.text import airport, badge, cell, km, esc
-from tailwatch.report.tracks import iso, parse_time, sources_text, starts_trip, untracked_text
+from tailwatch.report.tracks import candidates, iso, parse_time, sources_text, starts_trip, untracked_text
 
 
 def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
@@ -154,13 +154,19 @@ def _alternatives(leg: dict, previous: dict | None = None) -> str:
 
 def render_stops_table(itin: dict) -> str:
     rows = []
+    legs = itin.get("legs") or []
     for s in _stops(itin):
         ground = ""
         a, d = parse_time(s["arrive"]), parse_time(s["depart"])
         if a is not None and d is not None:
             hours = float((d - a).astype("timedelta64[m]").astype(np.int64)) / 60.0
             ground = f"{hours:,.1f} h"
-        rows.append(f"<tr><td>{airport(s['ref'])}</td><td>{esc(s['arrive'] or '—')} {badge(s['arrive_evidence']) if s['arrive_evidence'] else ''}</td>"
+        where = airport(s["ref"])
+        if not s["ref"]:  # an unknown stop names what it could have been, never a blank
+            near = [legs[i] for i in (s["leg_in"],) if i is not None] or [legs[i] for i in (s["leg_out"],) if i is not None]
+            codes = candidates(near[0], "destination" if s["leg_in"] is not None else "origin") if near else []
+            where = "unknown" + (f" (candidates {esc('/'.join(codes))})" if codes else "")
+        rows.append(f"<tr><td>{where}</td><td>{esc(s['arrive'] or '—')} {badge(s['arrive_evidence']) if s['arrive_evidence'] else ''}</td>"
                     f"<td>{esc(s['depart'] or '—')} {badge(s['depart_evidence']) if s['depart_evidence'] else ''}</td><td>{ground or '—'}</td></tr>")
     return ('<table class="stops"><tr><th>airport</th><th>arrival (UTC)</th><th>departure (UTC)</th><th>on the ground</th></tr>'
             + "".join(rows) + "</table>")
