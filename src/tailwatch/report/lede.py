@@ -5,7 +5,7 @@ raw field names, after the map and the tables; a reader skimming the first scree
 route's airports and nothing of who flies the aircraft, why it is watched, whose airspace it went
 around or what it could carry. Each sentence is built from the itinerary JSON alone: the aircraft
 (registration, type, operator, country of registration), each list entry (list, programme, date,
-source, with a link where the source has one), the route in city names with observed, inferred and
+source, with its address where the source has one), the route in city names with observed, inferred and
 unknown stops counted, the airspace avoided with the largest detour, and the most every leg could
 carry. A sentence whose facts are missing is left out, never filled with a guess.
 
