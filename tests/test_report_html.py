@@ -170,3 +170,21 @@ def test_html_antimeridian_track_is_continuous_and_several_aircraft_get_sections
     assert len(lines) == 1, "one unbroken line across the antimeridian"
     xs = np.array([float(p.split(",")[0]) for p in lines[0].split()])
     assert np.all(np.abs(np.diff(xs)) < width / 10) and 0 < xs.min() < xs.max() < width
+
+
+def test_dense_lines_keep_what_the_map_can_show():
+    import numpy as np
+
+    from tailwatch.report.html.projection import MIN_SPACING, spaced
+
+    # a track of 20,000 fixes 0.01 units apart, with one real 300-unit jump in it (a gap)
+    x = np.r_[np.linspace(0, 200, 10_000), np.linspace(500, 700, 10_000)]
+    y = np.sin(x / 50.0) * 40
+    sx, sy = spaced(x, y)
+    assert 200 < sx.size < 2_000  # a fraction of the bytes
+    assert (sx[0], sy[0], sx[-1], sy[-1]) == (x[0], y[0], x[-1], y[-1])
+    steps = np.hypot(np.diff(sx), np.diff(sy))
+    assert steps.max() < 300 + MIN_SPACING + 1  # the gap stays a gap; no new jump longer than it
+    assert np.sort(steps)[-2] < 2 * MIN_SPACING + 0.1  # elsewhere the line keeps a vertex every unit or so
+    # a thinned point lies on the original line: the drawn shape is the same
+    assert np.all(np.isin(sx, x))
