@@ -86,7 +86,9 @@ def test_route_figures_and_sentence(enriched):
     assert route["direct_km"] == pytest.approx(sum(leg["great_circle_km"] for leg in legs), abs=0.2)
     assert route["flown_km"] == pytest.approx(sum(leg["flown_km"] for leg in legs), abs=0.2)
     assert route["legs_compared"] == 2 and route["legs_left_out"] == 0
-    assert route["legal_shortest_km"] > route["end_to_end_km"]
+    assert route["end_to_end_legal_km"] > route["end_to_end_km"]
+    # legal_shortest_km sums the legs' legal paths, like direct_km and flown_km
+    assert route["legal_shortest_km"] == pytest.approx(sum(leg["legal_shortest_km"] for leg in legs), abs=0.2)
     legal = route["legal_route"]
     assert legal["airports"][0] == "UUWW" and legal["airports"][-1] == "DAAG"
     assert legal["legs"][0]["waypoints"][0] == pytest.approx([a["latitude"], a["longitude"]], abs=1e-3)
@@ -121,8 +123,28 @@ def test_round_trip_is_compared_leg_by_leg():
     }
     out = add_airspace(itin, pl.concat([p0, p1]), operator_country="RU")
     route = out["route"]
-    assert route["legal_shortest_km"] is None
+    # a round trip's figures are the legs' sums, never null for the first and last airport being one
+    assert route["legal_shortest_km"] == pytest.approx(route["legs_legal_shortest_km"], abs=0.2)
+    assert route["legal_shortest_km"] > route["direct_km"] > 0
+    assert route["detour_km"] == pytest.approx(route["flown_km"] - route["direct_km"], abs=0.2)
+    assert route["legal_detour_km"] == pytest.approx(route["flown_km"] - route["legal_shortest_km"], abs=0.2)
+    assert route["crossed_barred"] and set(route["crossed_barred"]) <= set(route["direct_barred"])
     assert route["detour"].startswith("round trip UDYZ → … → UDYZ: flown")
     assert route["banned_legs"] == [0, 1]
     assert "2 leg(s) crossed airspace barred to this aircraft" in route["detour"]
     assert route["legs_legal_shortest_km"] > route["legs_great_circle_km"]
+
+
+def test_a_leg_that_crossed_barred_airspace_avoided_nothing(enriched):
+    _, out = enriched
+    leg1 = out["legs"][1]  # flown straight along the great circle, across the Aegean and Italy
+    assert set(leg1["crossed_barred"]) == set(leg1["direct_barred"]) >= {"GR", "IT"}
+    assert leg1["avoided"] == [] and leg1["airspace_sentence"] is None
+    assert leg1["barred_details"]["IT"]["instrument"] == "Regulation (EU) 2022/334"
+    assert "1 leg(s) crossed airspace barred to this aircraft (EU (" in out["route"]["detour"]
+    assert out["route"]["crossed_barred"] == leg1["crossed_barred"] and out["route"]["avoided"] == []
+    from tailwatch.report.lede import lede
+
+    text = " ".join(sentence for sentence, _ in lede(out))
+    assert "registered in Russia" in text
+    assert "Its positions show it crossing Greece" in text and "EU airspace" in text

@@ -54,10 +54,13 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
             # the map reacts to zoom (its script ran) and restores on double-click
             box = page.locator("svg.map").first.bounding_box()
             before = page.locator("svg.map").first.get_attribute("viewBox")
+            label = page.locator("svg.map g.stop text").first
+            label_before = label.bounding_box()["height"]
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.mouse.wheel(0, -200)
             page.wait_for_timeout(100)
             zoomed = page.locator("svg.map").first.get_attribute("viewBox")
+            label_after = label.bounding_box()["height"]
             info = page.evaluate("""() => ({
                 maps: document.querySelectorAll('svg.map').length,
                 lands: document.querySelectorAll('svg.map path.land').length,
@@ -68,11 +71,15 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
                 rows: [...document.querySelectorAll('table.legs tr.leg')].map(e => e.innerText + ' ' + e.nextElementSibling.innerText),
                 panels: document.querySelectorAll('svg.profile g.panel').length,
                 legal: document.querySelectorAll('svg.map polyline.legal').length,
+                arrows: [...document.querySelectorAll('svg.map path.arrow')].map(e => +e.dataset.leg),
+                cities: [...document.querySelectorAll('svg.map g.stop text.city')].map(e => e.textContent),
+                legend: (document.querySelector('div.legend') || {}).innerText || '',
                 gaps: document.querySelectorAll('svg.profile rect.gap').length,
                 mapWidth: document.querySelector('svg.map').getBoundingClientRect().width,
                 text: document.body.innerText,
             })""")
             info["viewBox"] = (before, zoomed)
+            info["label"] = (label_before, label_after)
         finally:
             context.close()
     info["errors"], info["outside"] = errors, outside
@@ -105,7 +112,13 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert str(points.filter(points["leg"] == 0).height) in info["rows"][0]
     assert info["panels"] == 3 and info["gaps"] >= 2
     assert info["legal"] == 2  # the legal shortest route, one thin line per hop
+    assert info["arrows"] == [0, 1, 2]  # one direction arrow per leg
+    assert info["cities"][:3] == ["Moscow", "Yerevan", "Algiers"]
+    # the legend lists what is drawn: barred airspace and the legal route here, no unknown stop
+    assert "airspace barred to this aircraft" in info["legend"] and "legal shortest path" in info["legend"]
+    assert "direction of flight" in info["legend"] and "stop, unknown" not in info["legend"]
     assert info["viewBox"][0] != info["viewBox"][1], "wheel zoom changes the view (the page script ran)"
+    assert info["label"][1] == pytest.approx(info["label"][0], rel=0.1), "airport labels keep their size on zoom"
     for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
         assert words in info["text"]
     assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
@@ -145,6 +158,11 @@ def test_html_antimeridian_track_is_continuous_and_several_aircraft_get_sections
     itin, points = sample()
     page = render_html([itin, pacific], {ICAO24: points, "abc123": pts})
     assert page.count('<svg class="map"') == 2 and page.count('<section class="aircraft"') == 2
+    # several aircraft: the overview first (totals, one map of all, a row per aircraft), each section behind it
+    assert page.index('id="overview"') < page.index('id="aircraft-0"') < page.index('id="aircraft-1"')
+    assert page.count('<svg class="map overview"') == 1 and "2 aircraft, 4 legs" in page
+    assert page.count('<a href="#aircraft-1">') == 2  # its row and its tracks on the overview map
+    assert page.count('<details class="aircraft-detail">') == 2
     assert len(set(re.findall(r'id="([^"]+)"', page))) == len(re.findall(r'id="([^"]+)"', page)), "ids are unique"
     section = page.split('id="aircraft-1"')[1]
     width = float(re.search(r'viewBox="0 0 ([\d.]+) ', section).group(1))
@@ -152,3 +170,21 @@ def test_html_antimeridian_track_is_continuous_and_several_aircraft_get_sections
     assert len(lines) == 1, "one unbroken line across the antimeridian"
     xs = np.array([float(p.split(",")[0]) for p in lines[0].split()])
     assert np.all(np.abs(np.diff(xs)) < width / 10) and 0 < xs.min() < xs.max() < width
+
+
+def test_dense_lines_keep_what_the_map_can_show():
+    import numpy as np
+
+    from tailwatch.report.html.projection import MIN_SPACING, spaced
+
+    # a track of 20,000 fixes 0.01 units apart, with one real 300-unit jump in it (a gap)
+    x = np.r_[np.linspace(0, 200, 10_000), np.linspace(500, 700, 10_000)]
+    y = np.sin(x / 50.0) * 40
+    sx, sy = spaced(x, y)
+    assert 200 < sx.size < 2_000  # a fraction of the bytes
+    assert (sx[0], sy[0], sx[-1], sy[-1]) == (x[0], y[0], x[-1], y[-1])
+    steps = np.hypot(np.diff(sx), np.diff(sy))
+    assert steps.max() < 300 + MIN_SPACING + 1  # the gap stays a gap; no new jump longer than it
+    assert np.sort(steps)[-2] < 2 * MIN_SPACING + 0.1  # elsewhere the line keeps a vertex every unit or so
+    # a thinned point lies on the original line: the drawn shape is the same
+    assert np.all(np.isin(sx, x))

@@ -234,9 +234,9 @@ def print_summary(console, result: DemoResult) -> None:
     table = Table(title=f"{a.get('registration') or '?'} ({a.get('icao24') or '?'}, {a.get('typecode') or 'type unknown'}) "
                         "— simulated itinerary", caption="ends: take-off/landing observed (obs) or inferred (inf); "
                         "times UTC; km great circle", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
-    for col in ("#", "leg", "take-off", "landing", "ends", "conf", "km", "banned", "payload"):
+    for col in ("#", "leg", "take-off", "landing", "ends", "conf", "km", "barred airspace", "payload"):
         table.add_column(col, justify="right" if col in ("#", "conf", "km", "payload") else "left",
-                         no_wrap=col != "banned", min_width=6 if col == "banned" else None)
+                         no_wrap=col != "barred airspace", min_width=6 if col == "barred airspace" else None)
     short = {"observed": "obs", "inferred": "inf", "unknown": "unk"}
     for i, leg in enumerate(itin.get("legs") or []):
         o, d = leg.get("origin") or {}, leg.get("destination") or {}
@@ -246,7 +246,7 @@ def print_summary(console, result: DemoResult) -> None:
                       f"{short.get(leg.get('origin_evidence'), '?')}/{short.get(leg.get('destination_evidence'), '?')}",
                       "?" if conf is None else f"{conf:.2f}",
                       "?" if leg.get("great_circle_km") is None else f"{leg['great_circle_km']:,.0f}",
-                      " ".join(leg.get("banned_countries") or []) or "—",
+                      _barred_cell(leg),
                       "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.0f} t")
     console.print(table)
     route = itin.get("route") or {}
@@ -256,6 +256,9 @@ def print_summary(console, result: DemoResult) -> None:
         console.print("route: " + route_text(itin), markup=False, highlight=False)
     if route.get("detour"):
         console.print(route["detour"], markup=False, highlight=False)
+    for i, leg in enumerate(itin.get("legs") or [], 1):  # whose airspace each leg went around
+        if leg.get("airspace_sentence"):
+            console.print(f"leg {i}, {leg['airspace_sentence']}", markup=False, highlight=False)
     longer = [f"{i + 1} {(leg.get('origin') or {}).get('icao') or '?'}→{(leg.get('destination') or {}).get('icao') or '?'} "
               f"{leg['flown_km']:,.0f} km ({leg['flown_km'] / leg['great_circle_km'] - 1:+.0%})"
               for i, leg in enumerate(itin.get("legs") or [])
@@ -269,6 +272,17 @@ def print_summary(console, result: DemoResult) -> None:
     for kind, path in result.paths.items():
         console.print(f"{kind:>8}: {path}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"done in {result.seconds:.1f} s (simulated data)", markup=False, highlight=False)
+
+
+def _barred_cell(leg: dict) -> str:
+    """'around GR AL IT' (on the direct line, not on the track), 'crossed CY'; '—' for neither."""
+    parts = []
+    if leg.get("avoided"):
+        parts.append("around " + " ".join(leg["avoided"]))
+    crossed = leg.get("crossed_barred", leg.get("banned_countries")) or []
+    if crossed:
+        parts.append("crossed " + " ".join(crossed))
+    return "; ".join(parts) or "—"
 
 
 def _short_time(value: str | None) -> str:

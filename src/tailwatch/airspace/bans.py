@@ -3,7 +3,9 @@
 `data/airspace_bans.csv`: one row per jurisdiction (ISO2) × rule — `applies_to`
 (operator_country | registration_country | operator | all), `match` (ISO2, operator name, or
 `*` for a closure to all civil traffic such as Ukraine's since 24 Feb 2022),
-`from`/`to` (ISO dates, `to` empty while in force), `source`, `as_of`, `note`.
+`from`/`to` (ISO dates, `to` empty while in force), `instrument` (the measure's short name as a
+report quotes it: "Regulation (EU) 2022/334", "SI 2022/183"; optional, the source stands in for
+it), `source` (the full citation), `as_of`, `note`.
 `jurisdiction` is a code of `geo.countries` (the territory whose airspace law applies, not
 necessarily a state): a crossing is judged against the jurisdiction whose airspace it is.
 EU rules (Reg. 833/2014 Art. 3d, whose scope, Art. 13, is the territory of the Union) are
@@ -87,3 +89,48 @@ def banned_jurisdictions(operator_country: str | None = None, registration_count
     """Sorted ISO2 codes whose airspace this aircraft may not enter on `when`."""
     rows = banning_rules(operator_country, registration_country, operator, when, bans)
     return sorted(set(rows["jurisdiction"].to_list()))
+
+
+def _bars_whom(rows: pl.DataFrame) -> str:
+    """Who a jurisdiction's rules bar, in words ("carriers and aircraft of Russia")."""
+    from tailwatch.geo.countries import country_names
+
+    names = country_names()
+    kinds = set(rows["applies_to"].to_list())
+    if "all" in kinds:
+        return "all civil flights"
+    matches = sorted({m.upper() for m in rows.filter(pl.col("applies_to") != "operator")["match"].to_list()})
+    of = " and ".join(names.get(m, m) for m in matches)
+    if {"operator_country", "registration_country"} <= kinds:
+        return f"carriers and aircraft of {of}"
+    if "operator_country" in kinds:
+        return f"carriers of {of}"
+    if "registration_country" in kinds:
+        return f"aircraft registered in {of}"
+    return "operator " + ", ".join(sorted(set(rows["match"].to_list())))
+
+
+def ban_details(rules: pl.DataFrame, codes: list[str]) -> dict[str, dict]:
+    """For each barred jurisdiction in `codes` (rows of `banning_rules`): its name, the instrument
+    and the date the earliest rule barring this aircraft took effect, whom it bars, the source, and
+    `union` = "EU" for Union territory (one Regulation, reported as "EU airspace")."""
+    from tailwatch.geo.countries import country_names, eu_territories
+
+    names = country_names()
+    union = eu_territories()
+    out: dict[str, dict] = {}
+    for code in dict.fromkeys(codes):
+        rows = rules.filter(pl.col("jurisdiction") == code).sort("from", nulls_last=True)
+        if rows.height == 0:
+            continue
+        first = rows.row(0, named=True)
+        instrument = first.get("instrument") or first["source"]
+        out[code] = {
+            "name": names.get(code, code),
+            "instrument": instrument,
+            "since": first["from"].isoformat() if first["from"] is not None else None,
+            "bars": _bars_whom(rows),
+            "union": "EU" if code in union else None,
+            "source": first["source"],
+        }
+    return out

@@ -1,5 +1,5 @@
-"""Fill an itinerary's airspace fields: per-leg countries crossed and banned ones, and the
-route's detour against the direct and the shortest legal path.
+"""Fill an itinerary's airspace fields: per-leg countries crossed, the barred airspace the direct
+line would have crossed and the track went around, the shortest legal path, and the route's sums.
 
 Pure function on the itinerary JSON (`tailwatch.itinerary/1`) and its points frame (with a
 `leg` column). Each leg's track runs from its origin airport through its points to its
@@ -8,6 +8,15 @@ airport ends when take-off/landing were not observed, are great-circle fills mar
 `countries` lists jurisdiction codes of `geo.countries` (Curaçao is `CW`, not `NL`); each
 crossing also carries `state`, the controlling state, for display and ATC attribution. A
 crossing is banned when the jurisdiction's own rules (`airspace.bans`) bar the aircraft.
+
+Per leg (docs/airspace.md): `direct_barred` (barred jurisdictions on the great circle between the
+leg's airports; null when an end is unknown), `crossed_barred` (those the track crossed, observed
+or across an inferred stretch: `banned_crossings` says which), `avoided` (direct minus crossed),
+`barred_details` (per code: name, instrument, date, whom it bars, source), `legal_shortest_km`
+and `legal_path` (GeoJSON LineString, the one path `tailwatch route` also gives:
+`routing.legal_path`), `legal_detour_km`/`legal_detour_pct` (flown against it, beside
+`detour_km`/`detour_pct` against the great circle) and `airspace_sentence` (`airspace.story`).
+The route sums them over the legs with both ends known, a round trip included.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from tailwatch.airspace.bans import banned_jurisdictions, banning_rules
+from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
 from tailwatch.airspace.crossing import countries_on_arc, country_runs, densify, _iso
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
@@ -112,25 +121,60 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None)
         leg["banned_countries"] = [c for c in countries if c in banned]
         leg["banned_crossings"] = [dict(c, rule=_rule_text(rules, c["country"])) for c in crossings
                                    if c["country"] in banned]
-        leg["legal_shortest_km"] = _leg_legal_km(leg, banned)
+        _barred(leg, banned, rules)
         legs.append(leg)
     out["legs"] = legs
     out["route"] = _route(itin, legs, operator_country, reg_country)
     return out
 
 
-def _leg_legal_km(leg: dict, banned: set[str]) -> float | None:
-    """Shortest legal path between the leg's airports (no range limit: the leg was flown
-    non-stop); None when an end is unknown or lies in banned airspace."""
-    from tailwatch.airspace.routing import NoRoute, obstacles_for, shortest_path
+def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
+    """The leg's two airports as airport dicts (the packaged table's position when the code is
+    known, so the itinerary and `tailwatch route` compare the same points), None if unknown."""
+    from tailwatch.airspace.routing import _airport_or_raise
+    from tailwatch.errors import BadInput
 
-    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
-    if o is None or d is None or o == d:
-        return None
-    try:
-        return round(shortest_path(obstacles_for(tuple(sorted(banned))), *o, *d).km, 1)
-    except NoRoute:
-        return None
+    found = []
+    for end in (leg.get("origin"), leg.get("destination")):
+        spot = None
+        if end and end.get("icao"):
+            try:
+                spot = _airport_or_raise(end["icao"])
+            except BadInput:
+                spot = None
+        if spot is None:
+            pos = _airport_pos(end)
+            spot = None if pos is None else {"icao": (end or {}).get("icao"), "latitude": pos[0], "longitude": pos[1]}
+        found.append(spot)
+    return found[0], found[1]
+
+
+def _barred(leg: dict, banned: set[str], rules: pl.DataFrame) -> None:
+    """Set the leg's direct/crossed/avoided barred airspace, its legal path and the sentence."""
+    from tailwatch.airspace.routing import NoRoute, legal_path
+    from tailwatch.airspace.story import leg_sentence
+    from tailwatch.itinerary.detour import both_ends_known, leg_detour
+
+    o, d = _ends_of(leg)
+    closed = both_ends_known(leg) and o is not None and d is not None
+    direct = ([c for c in countries_on_arc(o["latitude"], o["longitude"], d["latitude"], d["longitude"])
+               if c in banned] if closed else None)
+    crossed = list(leg["banned_countries"])
+    leg["direct_barred"] = direct
+    leg["crossed_barred"] = crossed
+    leg["avoided"] = None if direct is None else [c for c in direct if c not in crossed]
+    leg["barred_details"] = ban_details(rules, (direct or []) + crossed)
+    leg["legal_shortest_km"], leg["legal_path"] = None, None
+    if closed and (o["latitude"], o["longitude"]) != (d["latitude"], d["longitude"]):
+        try:
+            path = legal_path(o, d, banned)
+            leg["legal_shortest_km"] = round(path.km, 1)
+            leg["legal_path"] = {"type": "LineString", "coordinates": [
+                [round(float(lo), 4), round(float(la), 4)] for la, lo in zip(path.lat, path.lon)]}
+        except NoRoute:
+            pass
+    leg["legal_detour_km"], leg["legal_detour_pct"] = leg_detour(leg["legal_shortest_km"], leg.get("flown_km"))
+    leg["airspace_sentence"] = leg_sentence(leg)
 
 
 def _rule_text(rules: pl.DataFrame, country: str) -> str:
@@ -152,14 +196,14 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     one_trip = len({leg.get("trip", 0) for leg in legs}) <= 1
     closed = bool(ends) and ends[0] is not None and ends[-1] is not None and one_trip
     codes = [c for c in ends if c] if closed else []
-    route.setdefault("legal_shortest_km", None)
     leg_gc = [leg.get("great_circle_km") for leg in legs]
     leg_legal = [leg.get("legal_shortest_km") for leg in legs]
     route["legs_great_circle_km"] = round(sum(x or 0.0 for x in leg_gc), 1)
     route["legs_legal_shortest_km"] = (round(sum(leg_legal), 1)
                                        if legs and all(x is not None for x in leg_legal) else None)
     banned_legs = [i for i, leg in enumerate(legs) if leg.get("banned_countries")]
-    route["banned_legs"] = banned_legs
+    route["banned_legs"] = banned_legs  # indices into legs (leg number - 1)
+    route.update(_route_sums(legs, route))
     if len(codes) < 2 or codes[0] == codes[-1]:  # a round trip, or an end unknown: compare leg by leg
         when = next((leg.get("takeoff") or leg.get("first_point") for leg in legs
                      if leg.get("takeoff") or leg.get("first_point")), None)
@@ -184,7 +228,7 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
     try:
         answer = legal_route(codes[0], codes[-1], typecode=typecode, banned=banned,
                              operator_country=operator_country)
-        route["legal_shortest_km"] = answer["distance_km"]
+        route["end_to_end_legal_km"] = answer["distance_km"]
         route["legal_route"] = {
             "airports": answer["airports"], "distance_km": answer["distance_km"],
             "range_km": answer["range_km"], "range_basis": answer["range_basis"],
@@ -193,23 +237,79 @@ def _route(itin: dict, legs: list[dict], operator_country: str | None, reg_count
         }
     except (NoRoute, ValueError) as exc:
         note = str(exc)
-        route["legal_shortest_km"] = None
-    text = detour_sentence(route, len(legs)) + f"; {codes[0]} to {codes[-1]} is {direct:,.0f} km direct"
+        route["end_to_end_legal_km"] = None
+    text = (detour_sentence(route, len(legs)) + _legal_clause(route)
+            + f"; {codes[0]} to {codes[-1]} is {direct:,.0f} km direct")
     if crossed:
         text += f"; the direct path crosses {_names(crossed)} airspace, barred to this aircraft"
     elif banned:
         text += "; the direct path crosses no airspace barred to this aircraft"
-    if route.get("legal_shortest_km") is not None:
+    if route.get("end_to_end_legal_km") is not None:
         with_range = " with the type's range" if route["legal_route"]["range_km"] is not None else ""
-        text += f"; the shortest legal route{with_range} is {route['legal_shortest_km']:,.0f} km"
+        text += f"; the shortest legal route{with_range} is {route['end_to_end_legal_km']:,.0f} km"
         stops = route["legal_route"]["airports"][1:-1]
         if stops:
             text += f" via {', '.join(stops)}"
     elif note:
         text += f"; no legal route computed ({note})"
+    if banned_legs:
+        text += (f"; {len(banned_legs)} leg(s) crossed airspace barred to this aircraft "
+                 f"({_names(_union([legs[i] for i in banned_legs], 'banned_countries'))})")
     route["detour"] = text
     route["direct_banned_countries"] = crossed
     return route
+
+
+def _union(legs: list[dict], key: str) -> list[str]:
+    found: list[str] = []
+    for leg in legs:
+        found += [c for c in (leg.get(key) or []) if c not in found]
+    return found
+
+
+def _route_sums(legs: list[dict], route: dict) -> dict:
+    """The route's airspace figures over the legs with both ends known (a round trip too: its
+    first and last airport being the same changes nothing): barred airspace on the direct lines,
+    on the tracks (every leg: a crossing is one whatever the ends), avoided, the detour against the
+    direct lines and against the legal paths (over the legs that have one, `legs_legal_compared`),
+    and the story (`airspace.story`)."""
+    from tailwatch.airspace.story import route_story
+    from tailwatch.itinerary.detour import both_ends_known, leg_detour
+
+    closed = [leg for leg in legs if both_ends_known(leg)]
+    legal = [leg for leg in closed if leg.get("legal_shortest_km") is not None and leg.get("flown_km") is not None]
+    legal_km = round(sum(leg["legal_shortest_km"] for leg in legal), 1) if legal else None
+    legal_flown = round(sum(leg["flown_km"] for leg in legal), 1) if legal else None
+    detour_km, detour_pct = leg_detour(route.get("direct_km"), route.get("flown_km")) if closed else (None, None)
+    legal_detour_km, legal_detour_pct = leg_detour(legal_km, legal_flown)
+    details: dict[str, dict] = {}
+    for leg in legs:
+        details.update(leg.get("barred_details") or {})
+    return {
+        "direct_barred": _union(closed, "direct_barred"),
+        "crossed_barred": _union(legs, "crossed_barred"),
+        "avoided": _union(closed, "avoided"),
+        "barred_details": details,
+        "detour_km": detour_km, "detour_pct": detour_pct,
+        "legal_shortest_km": legal_km,
+        "legs_legal_compared": len(legal),
+        "legal_detour_km": legal_detour_km, "legal_detour_pct": legal_detour_pct,
+        "airspace_story": route_story(legs),
+    }
+
+
+def _legal_clause(route: dict) -> str:
+    """"; 25,553 km on the same legs' shortest legal paths (flown 0 km more)": like with like, over
+    the legs with both ends known that have a legal path."""
+    legal, extra = route.get("legal_shortest_km"), route.get("legal_detour_km")
+    if legal is None or extra is None:
+        return ""
+    which = ("the same legs'" if route.get("legs_legal_compared") == route.get("legs_compared")
+             else f"{route.get('legs_legal_compared')} of those legs'")
+    if abs(extra) < 1.0:
+        return f"; {which} shortest legal paths total {legal:,.0f} km, as flown"
+    return (f"; {which} shortest legal paths total {legal:,.0f} km (flown {abs(extra):,.0f} km "
+            f"{'more' if extra > 0 else 'less'})")
 
 
 def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned_legs: list[int],
@@ -218,22 +318,23 @@ def _round_trip_sentence(codes: list[str], route: dict, legs: list[dict], banned
 
     where = f"round trip {codes[0]} → … → {codes[-1]}: " if len(codes) >= 2 else ""
     text = where + detour_sentence(route, len(legs))
-    if route.get("legs_legal_shortest_km") is not None:
-        text += f"; {route['legs_legal_shortest_km']:,.0f} km with every leg on its shortest legal path"
+    text += _legal_clause(route)
     if banned_legs:
         crossed: list[str] = []
         for i in banned_legs:
             crossed += [c for c in legs[i]["banned_countries"] if c not in crossed]
         text += f"; {len(banned_legs)} leg(s) crossed airspace barred to this aircraft ({_names(crossed)})"
-    # a leg whose shortest legal path is longer than its great circle: the great circle is barred
-    blocked = [i + 1 for i, leg in enumerate(legs) if leg.get("legal_shortest_km") is not None
-               and leg.get("great_circle_km") and leg["legal_shortest_km"] > leg["great_circle_km"] + 1.0]
+    # a leg whose direct line crosses barred airspace its track kept out of: it went around
+    blocked = [i + 1 for i, leg in enumerate(legs) if leg.get("avoided")]
     if blocked:
         nums = ", ".join(map(str, blocked[:-1])) + " and " + str(blocked[-1]) if len(blocked) > 1 else str(blocked[0])
-        text += f"; the great circle{'s' if len(blocked) > 1 else ''} of leg{'s' if len(blocked) > 1 else ''} " \
-                f"{nums} cross{'' if len(blocked) > 1 else 'es'} airspace barred to this aircraft"
+        around: list[str] = []
+        for i in blocked:
+            around += [c for c in legs[i - 1]["avoided"] if c not in around]
+        text += (f"; leg{'s' if len(blocked) > 1 else ''} {nums} went around airspace barred to this aircraft "
+                 f"that the direct line crosses ({_names(around)})")
         if not banned_legs:
-            text += ", and no leg as flown did"
+            text += ", and no leg as flown crossed any"
     elif any_ban and not banned_legs:
         text += "; no leg crossed airspace barred to this aircraft"
     return text

@@ -96,6 +96,22 @@ def stop_candidates(banned: set[str], min_runway_ft: float | None, medium: bool 
     return frame.select("icao", "name", "country", "latitude", "longitude").to_dicts()
 
 
+def legal_path(origin: str | dict, destination: str | dict, banned) -> Path:
+    """The shortest legal path between two airports (codes or airport dicts) with no range limit:
+    the one path `tailwatch route` flies when no fuel stop is needed and an itinerary's leg is
+    compared with (`legal_shortest_km`), so the two agree for the same pair and bans. NoRoute
+    when there is none (an end lies in barred airspace)."""
+    from tailwatch.airspace.search import _legal_hop
+
+    a = origin if isinstance(origin, dict) else _airport_or_raise(origin)
+    b = destination if isinstance(destination, dict) else _airport_or_raise(destination)
+    obst = obstacles_for(tuple(sorted(set(banned))))
+    path = _legal_hop(obst, a, b, obst._hop_cache)
+    if path is None:
+        raise NoRoute(f"no legal route from {a.get('icao') or 'the origin'} to {b.get('icao') or 'the destination'}")
+    return path
+
+
 def legal_route(origin: str, destination: str, typecode: str | None = None,
                 operator_country: str | None = None, registration_country: str | None = None,
                 payload_t: float | None = None, range_km: float | None = None,

@@ -1,6 +1,6 @@
 """Airports: one table merged from three sources, and a vectorised nearest-airport index.
 
-`data/airports_extra.csv`: airports the packages lack or misplace (icao, iata, name, country,
+`data/airports_extra.csv`: airports the packages lack or misplace (icao, iata, name, city, country,
 latitude, longitude, elevation_ft, kind, longest_runway_ft, source, as_of per row); a row
 replaces the base row with the same ICAO code and takes its IATA code away from any other.
 
@@ -44,7 +44,7 @@ _OURAIRPORTS_KIND = {
     "balloonport": "heliport",
     "closed": "closed",
 }
-COLUMNS = ["icao", "iata", "name", "country", "latitude", "longitude", "elevation_ft", "kind",
+COLUMNS = ["icao", "iata", "name", "city", "country", "latitude", "longitude", "elevation_ft", "kind",
            "longest_runway_ft", "longest_paved_runway_ft", "scheduled_service", "source"]
 PAVED = r"(?i)^(asp|con|pem|bit|pav|tarmac|macadam|bet)"  # OurAirports runway surface codes of hard runways
 AIRPORTSDATA_SOURCE = "airportsdata"
@@ -99,6 +99,7 @@ def _airportsdata() -> pl.DataFrame:
         pl.col("icao"),
         pl.col("iata").replace("", None),
         pl.col("name"),
+        pl.col("city").replace("", None),
         pl.col("country"),
         pl.col("lat").cast(pl.Float64).alias("latitude"),
         pl.col("lon").cast(pl.Float64).alias("longitude"),
@@ -112,7 +113,8 @@ def _extras() -> pl.DataFrame:
         schema_overrides={"icao": pl.String, "iata": pl.String, "country": pl.String,
                           "elevation_ft": pl.Float64, "longest_runway_ft": pl.Float64},
     )
-    optional = {"longest_paved_runway_ft": pl.Float64, "scheduled_service": pl.Boolean}  # null: not stated
+    optional = {"longest_paved_runway_ft": pl.Float64, "scheduled_service": pl.Boolean,
+                "city": pl.String}  # null: not stated
     return frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in optional.items() if c not in frame.columns)
 
 

@@ -3,8 +3,9 @@
 Two files because a leg and a point are different rows. `--out X.csv` writes
 `X.legs.csv` and `X.points.csv`; `--out DIR` (a folder, or a path without a
 suffix) writes `DIR/legs.csv` and `DIR/points.csv`. List fields (countries,
-reasons) are joined with `;`. Points keep their `leg` number (empty when the
-point belongs to no leg) so every leg figure can be traced back to its rows.
+reasons) are joined with `;`. Legs are numbered from 1, as in every other format; points
+keep that `leg` number (empty when the point belongs to no leg) so every leg figure can be
+traced back to its rows.
 
 Every CSV the tool writes goes through `neutralise_formulas` (`csv_text`, `write_frame_csv`): a
 text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is what a spreadsheet
@@ -49,6 +50,8 @@ LEG_COLUMNS = [
     "confidence", "great_circle_km", "flown_km", "n_points", "first_point", "last_point", "gaps",
     "countries", "banned_countries", "max_payload_t", "payload_band_lo_t", "payload_band_hi_t", "reasons",
     "trip", "detour_km", "detour_pct", "position_sources", "time_assumed",
+    "direct_barred", "crossed_barred", "avoided", "legal_shortest_km", "legal_detour_km", "legal_detour_pct",
+    "airspace_sentence",
 ]
 
 
@@ -62,7 +65,7 @@ def legs_frame(itins: list[dict], notice: str | None = None) -> pl.DataFrame:
             band = leg.get("payload_band_t") or [None, None]
             rows.append({
                 "aircraft": aircraft.get("icao24"), "registration": aircraft.get("registration"),
-                "leg": leg_index(leg, position),
+                "leg": leg_index(leg, position) + 1,  # numbered from 1, like the points' `leg` below
                 "origin": o.get("icao"), "origin_name": o.get("name"), "origin_country": o.get("country"),
                 "origin_evidence": leg.get("origin_evidence"),
                 # an unknown end names what it could have been (";"-separated, best first)
@@ -85,10 +88,18 @@ def legs_frame(itins: list[dict], notice: str | None = None) -> pl.DataFrame:
                 # "adsb=812;mlat=40"; empty when the source does not say
                 "position_sources": ";".join(f"{k}={v}" for k, v in (leg.get("position_sources") or {}).items()) or None,
                 "time_assumed": time_note(leg),
+                # barred airspace (ISO2, ";"-joined); empty avoided/direct when an end is unknown
+                **{k: None if leg.get(k) is None else ";".join(leg[k])
+                   for k in ("direct_barred", "crossed_barred", "avoided")},
+                "legal_shortest_km": _float(leg.get("legal_shortest_km")),
+                "legal_detour_km": _float(leg.get("legal_detour_km")),
+                "legal_detour_pct": _float(leg.get("legal_detour_pct")),
+                "airspace_sentence": leg.get("airspace_sentence"),
             })
     schema = {c: pl.String() for c in LEG_COLUMNS}
     schema.update({c: pl.Float64() for c in ("confidence", "great_circle_km", "flown_km", "max_payload_t",
-                                              "payload_band_lo_t", "payload_band_hi_t", "detour_km", "detour_pct")})
+                                              "payload_band_lo_t", "payload_band_hi_t", "detour_km", "detour_pct",
+                                              "legal_shortest_km", "legal_detour_km", "legal_detour_pct")})
     schema.update({"leg": pl.Int64(), "n_points": pl.Int64(), "gaps": pl.Int64(), "trip": pl.Int64()})
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return frame.with_columns(pl.lit(notice).alias("notice")) if notice else frame
@@ -99,7 +110,7 @@ def _float(v) -> float | None:
 
 
 def points_frame(itins: list[dict], points: dict[str, pl.DataFrame], notice: str | None = None) -> pl.DataFrame:
-    """All aircraft's points, with their leg number and ISO times."""
+    """All aircraft's points, with their leg number (from 1, as in legs.csv) and ISO times."""
     frames = []
     for itin in itins:
         icao24 = (itin.get("aircraft") or {}).get("icao24")
@@ -109,7 +120,7 @@ def points_frame(itins: list[dict], points: dict[str, pl.DataFrame], notice: str
         if "leg" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("leg"))
         frames.append(frame.with_columns(
-            pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"), pl.col("leg").cast(pl.Int64)))
+            pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"), pl.col("leg").cast(pl.Int64) + 1))
     out = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame({"timestamp": [], "icao24": []})
     first = [c for c in ("icao24", "leg", "timestamp") if c in out.columns]
     out = out.select(first + [c for c in out.columns if c not in first])

@@ -117,12 +117,16 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
     notice = notice_of(itins, notice, points)
     features: list[dict] = []
     banned: set[str] = set()
+    details: dict[str, dict] = {}
     for itin in itins:
         icao24 = (itin.get("aircraft") or {}).get("icao24")
         frame = points.get(icao24) if icao24 else None
         legs = itin.get("legs") or []
         for position, leg in enumerate(legs):
-            banned.update(leg.get("banned_countries") or [])
+            # barred airspace the leg's direct line or track crosses: what it went around, what it crossed
+            for key in ("banned_countries", "crossed_barred", "direct_barred"):
+                banned.update(leg.get(key) or [])
+            details.update(leg.get("barred_details") or {})
             lp = leg_points(frame, leg, position)
             props = _leg_properties(itin, leg, position, lp)
             features.extend(_stop_features(icao24, leg, position, len(legs), legs[position - 1] if position else None))
@@ -148,10 +152,18 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
         for leg_no, lon, lat in legal_paths(itin):
             geometry = _line_geometry(lon, lat)
             if geometry is not None:
-                features.append({"type": "Feature", "geometry": geometry, "properties": {
-                    "kind": "legal_route", "aircraft": icao24, "leg": leg_no,
-                    "legal_shortest_km": (itin.get("route") or {}).get("legal_shortest_km")}})
-    features.extend(banned_features(sorted(banned)))
+                route = itin.get("route") or {}
+                km = (legs[leg_no].get("legal_shortest_km") if leg_no is not None and leg_no < len(legs)
+                      else route.get("end_to_end_legal_km", route.get("legal_shortest_km")))
+                props = {"kind": "legal_route", "aircraft": icao24, "leg": leg_no, "legal_shortest_km": km}
+                if leg_no is not None and leg_no < len(legs):  # a map may draw only the paths that go around something
+                    props["direct_barred"] = legs[leg_no].get("direct_barred")
+                features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    shaded = banned_features(sorted(banned))
+    for f in shaded:  # whom it bars, since when, by which instrument (airspace.bans)
+        info = details.get(f["properties"]["country"]) or {}
+        f["properties"].update({k: info[k] for k in ("name", "instrument", "since", "bars") if info.get(k)})
+    features.extend(shaded)
     collection: dict = {"type": "FeatureCollection", "features": features}
     if notice:
         collection["notice"] = notice  # a foreign member (RFC 7946 §6.1)

@@ -98,7 +98,10 @@ def _leg_description(leg: dict, frame: pl.DataFrame, notice: str | None) -> str:
          + (f" ({leg['detour_pct']:+.1f} % against its great circle)" if leg.get("detour_pct") is not None else "")),
         ("positions by source", sources_text(leg)),
         ("countries", ", ".join(leg.get("countries") or []) or "not computed"),
-        ("banned", ", ".join(leg.get("banned_countries") or []) or "none listed"),
+        ("barred airspace crossed", ", ".join(leg.get("banned_countries") or []) or "none listed"),
+        ("went around", ", ".join(leg.get("avoided") or []) or ("unknown (an end is unknown)" if leg.get("avoided") is None
+                                                                 and "avoided" in leg else "none")),
+        ("legal shortest", _km(leg.get("legal_shortest_km"))),
         ("max payload", "unknown" if leg.get("max_payload_t") is None else f"{leg['max_payload_t']:.1f} t"),
         ("reasons", "; ".join(leg.get("reasons") or []) or "none given"),
     ]
@@ -106,6 +109,8 @@ def _leg_description(leg: dict, frame: pl.DataFrame, notice: str | None) -> str:
         rows.insert(0, ("trip", str(leg["trip"] + 1)))
     if time_note(leg):
         rows.insert(0, ("times", time_note(leg)))
+    if leg.get("airspace_sentence"):
+        rows.insert(0, ("airspace", leg["airspace_sentence"]))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     head = f"<p><b>{html.escape(notice)}</b></p>" if notice else ""
     return f"{head}<table>{body}</table>"
@@ -148,7 +153,8 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
         _sub(stops, "name", "Stops")
         legs = itin.get("legs") or []
         for position, leg in enumerate(legs):
-            banned.update(leg.get("banned_countries") or [])
+            for key in ("banned_countries", "crossed_barred", "direct_barred"):  # crossed, or gone around
+                banned.update(leg.get(key) or [])
             lp = leg_points(frame, leg, position)
             if position and starts_trip(legs, position):  # a silence nothing is inferred over
                 gap = _sub(stops, "Placemark")
@@ -186,9 +192,9 @@ def render_kml(itins: list[dict], points: dict[str, pl.DataFrame], notice: str |
             km = (itin.get("route") or {}).get("legal_shortest_km")
             _sub(lf, "description", "Shortest route avoiding airspace banned to the operator"
                  + (f": {km:,.0f} km" if km is not None else "") + (f" — {notice}" if notice else ""))
-            for _, lon, lat in legal:
+            for leg_no, lon, lat in legal:
                 pm = _sub(lf, "Placemark")
-                _sub(pm, "name", "legal shortest route")
+                _sub(pm, "name", "legal shortest route" if leg_no is None else f"legal shortest path, leg {leg_no + 1}")
                 _sub(pm, "styleUrl", "#legal")
                 line = _sub(pm, "LineString")
                 _sub(line, "tessellate", "1")

@@ -11,6 +11,7 @@ watchlist field must arrive as text, and a `|` must not split a table cell.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -84,12 +85,33 @@ def _stop_lines(stop: dict, title: str) -> list[str]:
     return lines
 
 
+_PLAIN_URL = re.compile(r"^https?://[^\s<>()\[\]`]+$")  # a list entry's source link, shown only when it is nothing else
+
+
+def _lede(itin: dict) -> str:
+    """The lede paragraph (report.lede): who, on which lists, where, whose airspace, what it could carry."""
+    from tailwatch.report.lede import lede
+
+    return " ".join(_md(text) + (f" (<{link}>)" if link and _PLAIN_URL.match(link) and link not in text else "")
+                    for text, link in lede(itin))
+
+
+def _airspace_lines(legs: list[dict]) -> list[str]:
+    """Whose airspace each leg went around (`airspace_sentence`, legs numbered from 1); nothing
+    when no leg avoided anything."""
+    found = [(i, leg["airspace_sentence"]) for i, leg in enumerate(legs, 1) if leg.get("airspace_sentence")]
+    if not found:
+        return []
+    return ["", "**Airspace avoided:**", ""] + [f"- Leg {i}, {_md(text)}" for i, text in found] + [""]
+
+
 def render_itinerary(itin: dict) -> list[str]:
     ac = itin.get("aircraft") or {}
     name = ac.get("registration") or ac.get("icao24") or "aircraft"
     legs = itin.get("legs") or []
     lines = [f"## {_md(name)} — {_md(ac.get('typecode') or 'type unknown')}, address {_md(ac.get('icao24'))}"
              f", {_md(ac.get('country') or 'country unknown')}"]
+    lines += ["", _lede(itin), ""]
     for w in ac.get("watchlists") or []:
         lines.append(f"- on watchlist {_md(w.get('list'))}: {_md(w.get('id'))} {_md(w.get('name'))}".rstrip())
     if not legs:
@@ -110,6 +132,7 @@ def render_itinerary(itin: dict) -> list[str]:
     note = time_note(itin)
     if note:
         lines.append(f"**Times:** {note}  ")
+    lines += _airspace_lines(legs)
     stops = itin.get("stops") or []
     counts = {k: sum(1 for s in stops if s["evidence"] == k) for k in ("observed", "inferred", "unknown")}
     lines.append(f"**Places:** {counts['observed']} observed, {counts['inferred']} inferred, {counts['unknown']} unknown")

@@ -1,8 +1,18 @@
-// tailwatch HTML report: map pan/zoom and leg highlighting; inlined into every page.
+// tailwatch HTML report: map pan/zoom (labels keep their size) and leg highlighting; inlined into every page.
 (function(){
 document.querySelectorAll('svg.map').forEach(function(svg){
   var b=svg.viewBox.baseVal, init=[b.x,b.y,b.width,b.height], vb=init.slice(), drag=null;
-  function set(){svg.setAttribute('viewBox',vb.join(' '));}
+  // labels, stop marks and arrows keep their size on screen when the map zooms
+  var stops=[].slice.call(svg.querySelectorAll('g.stop, g.candidate')).map(function(g){var c=g.querySelector('circle');
+    return {c:c, x:+c.getAttribute('cx'), y:+c.getAttribute('cy'), r:+c.getAttribute('r'),
+      t:[].slice.call(g.querySelectorAll('text')).map(function(t){return {e:t, dx:+t.getAttribute('x')-c.getAttribute('cx'),
+        dy:+t.getAttribute('y')-c.getAttribute('cy'), fs:parseFloat(getComputedStyle(t).fontSize)};})};});
+  var arrows=[].slice.call(svg.querySelectorAll('path.arrow')).map(function(a){return {e:a, tr:a.getAttribute('transform')};});
+  function fix(){var k=vb[2]/init[2];
+    stops.forEach(function(s){s.c.setAttribute('r',s.r*k);s.t.forEach(function(t){
+      t.e.setAttribute('x',s.x+t.dx*k);t.e.setAttribute('y',s.y+t.dy*k);t.e.style.fontSize=(t.fs*k)+'px';});});
+    arrows.forEach(function(a){a.e.setAttribute('transform',a.tr+' scale('+k+')');});}
+  function set(){svg.setAttribute('viewBox',vb.join(' '));fix();}
   svg.addEventListener('wheel',function(e){e.preventDefault();var r=svg.getBoundingClientRect();
     var fx=(e.clientX-r.left)/r.width, fy=(e.clientY-r.top)/r.height, k=e.deltaY<0?0.8:1.25;
     var w=Math.min(init[2],vb[2]*k), h=w*init[3]/init[2];
@@ -18,4 +28,9 @@ document.querySelectorAll('section.aircraft').forEach(function(sec){
   sec.querySelectorAll('[data-leg]').forEach(function(el){var leg=el.getAttribute('data-leg');
     el.addEventListener('mouseenter',function(){hl(leg,true);});el.addEventListener('mouseleave',function(){hl(leg,false);});});
 });
+// a report on several aircraft: a link to a section opens it; printing opens them all
+function openTarget(){var t=location.hash&&document.getElementById(location.hash.slice(1));
+  var d=t&&t.closest('details');if(d)d.open=true;}
+window.addEventListener('hashchange',openTarget);openTarget();
+window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tailwatch.report.html.map import PALETTE
-from tailwatch.report.html.projection import MAP_WIDTH, pts
+from tailwatch.report.html.projection import MAP_WIDTH, pts, spaced
 from tailwatch.report.html.text import esc
 from tailwatch.report.tracks import Segment, iso, leg_label, parse_time
 
@@ -83,9 +83,7 @@ def render_profile(itin: dict, by_leg: list[list[Segment]], key: str = "0") -> s
                     continue
                 xs = tx(s.time[good]).astype(float)
                 ys = plot_top + plot_h * (1 - np.clip(s.altitude[good], 0, top) / top)
-                if xs.size > 1500:
-                    k = math.ceil(xs.size / 1500)
-                    xs, ys = xs[::k], ys[::k]
+                xs, ys = spaced(xs, ys)  # vertices closer than a fraction of a unit draw nothing more
                 out.append(f'<polyline class="alt" stroke="{colour}" points="{pts(xs, ys)}">'
                            f'<title>{esc(f"leg {i + 1}: {s.reason} observed")}</title></polyline>')
         label = f"{i + 1} {leg_label(leg)}" if w > 110 else f"{i + 1}"

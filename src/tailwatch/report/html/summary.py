@@ -10,14 +10,24 @@ from tailwatch.report.tracks import iso, leg_label, route_text, time_note
 
 
 def _legal_shortest(route: dict, legs: list[dict]) -> str:
-    """The route's legal shortest length; for a round trip (no single origin–destination pair)
-    the sum of the legs' own legal shortest paths, when every leg has one."""
+    """The route's legal shortest length: the sum of the legs' own legal shortest paths over the
+    legs with both ends known (`route.legal_shortest_km`), else over every leg when each has one."""
     if route.get("legal_shortest_km") is not None:
-        return f"legal shortest {km(route['legal_shortest_km'])}"
+        return f"legal shortest {km(route['legal_shortest_km'])} over the legs with both ends known"
     per_leg = [leg.get("legal_shortest_km") for leg in legs]
     if per_leg and all(v is not None for v in per_leg):
         return f"legal shortest leg by leg {km(sum(per_leg))}"
     return "legal shortest not computed"
+
+
+def _airspace_item(legs: list[dict]) -> str:
+    """Whose airspace each leg went around, one sentence per leg that avoided something (legs
+    numbered from 1, `airspace_sentence`); empty when none did."""
+    found = [(i, leg["airspace_sentence"]) for i, leg in enumerate(legs, 1) if leg.get("airspace_sentence")]
+    if not found:
+        return ""
+    return ('<li class="airspace"><b>Airspace avoided:</b><ul>'
+            + "".join(f'<li data-leg="{i - 1}">Leg {i}, {esc(text)}</li>' for i, text in found) + "</ul></li>")
 
 
 def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
@@ -39,6 +49,9 @@ def render_summary(itin: dict, frame: pl.DataFrame | None) -> str:
         items.append(f"<li>Distance: {esc(route['detour'])}.</li>")
     else:
         items.append(f"<li>Distance: {esc(detour_sentence(route, len(legs)))}; {_legal_shortest(route, legs)}.</li>")
+    airspace = _airspace_item(legs)
+    if airspace:
+        items.append(airspace)
     note = time_note(itin)
     if note:
         items.append(f"<li><b>Times:</b> {esc(note)} (legs marked \"times assumed\").</li>")
@@ -86,7 +99,10 @@ Each inferred airport carries the reasons and runner-up airports listed in the l
 <li>Absence of points is not absence of flight: receivers cover land unevenly and oceans and deserts hardly at all;
 transponders can be switched off; positions can be spoofed or jammed. A leg may hide an unobserved stop.</li>
 <li><b>Countries</b> are the airspaces (land plus 12 NM territorial sea) the drawn track crosses, inferred parts included;
-<b>banned</b> lists the airspaces closed to the operator's country according to the packaged ban table (with its sources and dates).</li>
+<b>Barred airspace</b> is airspace closed to this aircraft according to the packaged ban table (with its instruments, dates
+and sources): <i>went around</i> lists what the leg's direct line (great circle) crosses and its track did not,
+<i>crossed</i> what the track crossed (observed, or across an inferred stretch). The <b>legal shortest path</b> is the
+shortest line between the leg's airports that stays out of barred airspace; it is drawn thin on the map.</li>
 <li><b>Max payload</b> is the type's payload–range figure for the leg's great-circle distance from sourced type data;
 it is an upper bound, not a measured load. "unknown" means no source gives the figure.</li>
 <li>Times are UTC. Figures come from the itinerary JSON (schema tailwatch.itinerary/1) and the points listed per leg.</li>

@@ -7,13 +7,13 @@ import polars as pl
 
 from tailwatch.report.html.map import PALETTE, _stops
 from tailwatch.report.html.text import airport, badge, cell, km, esc
-from tailwatch.report.tracks import iso, parse_time, sources_text, starts_trip, untracked_text
+from tailwatch.report.tracks import candidates, iso, parse_time, sources_text, starts_trip, untracked_text
 
 
 def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
     head = ("<tr><th>#</th><th>take-off (UTC)</th><th>landing (UTC)</th><th>from</th><th>to</th><th>confidence</th>"
             "<th>points (first – last)</th><th>great circle / flown</th><th>positions by source</th>"
-            "<th>countries (* inferred)</th><th>banned</th>"
+            "<th>countries (* inferred)</th><th>barred airspace</th>"
             "<th>max payload</th></tr>")
     rows = []
     legs = itin.get("legs") or []
@@ -43,12 +43,65 @@ def render_legs_table(itin: dict, frames: list[pl.DataFrame]) -> str:
             f"{_detour(leg)}</td>"
             f"<td>{esc(sources_text(leg))}{'<br><small>times assumed</small>' if leg.get('time_assumed') else ''}</td>"
             f"<td>{_countries(leg)}</td>"
-            f"<td class=\"bn\">{esc(', '.join(leg.get('banned_countries') or [])) or '—'}</td>"
+            f"<td class=\"bn\">{_barred(leg)}</td>"
             f"<td>{esc(payload)}</td></tr>"
-            f'<tr class="why" data-leg="{i}"><td></td><td colspan="11"><b>Why:</b> <ul>'
-            f"{''.join(f'<li>{esc(r)}</li>' for r in leg.get('reasons') or []) or '<li>no reasons given</li>'}</ul>"
-            f"{_alternatives(leg)}</td></tr>")
+            f'<tr class="why" data-leg="{i}"><td></td><td colspan="11">'
+            + (f"<p><b>Airspace:</b> {esc(leg['airspace_sentence'])}</p>" if leg.get("airspace_sentence") else "")
+            + f"<b>Why:</b> <ul>"
+            f"{''.join(f'<li>{esc(r)}</li>' for r in _reasons(legs, i)) or '<li>no reasons given</li>'}</ul>"
+            f"{_alternatives(leg, legs[i - 1] if i and not starts_trip(legs, i) else None)}</td></tr>")
     return f'<table class="legs">{head}{"".join(rows)}</table>'
+
+
+def _barred(leg: dict) -> str:
+    """The leg's barred airspace: what it went around (on the direct line, not on the track) and
+    what it crossed, each code with its instrument and date in the tooltip; "—" for none."""
+    details = leg.get("barred_details") or {}
+
+    def codes(items: list[str]) -> str:
+        out = []
+        for c in items:
+            info = details.get(c) or {}
+            title = esc(f"{info.get('name') or c}: closed to {info.get('bars') or '?'} since {info.get('since') or '?'} "
+                        f"({info.get('instrument') or info.get('source') or 'source not given'})")
+            out.append(f'<span title="{title}">{esc(c)}</span>')
+        return ", ".join(out)
+
+    parts = []
+    if leg.get("avoided"):
+        parts.append("went around " + codes(leg["avoided"]))
+    crossed = leg.get("crossed_barred", leg.get("banned_countries")) or []
+    if crossed:
+        parts.append("crossed " + codes(crossed))
+    return "<br>".join(parts) or "—"
+
+
+def _reasons(legs: list[dict], i: int) -> list[str]:
+    """The leg's reasons, each said once: a reason repeated without its "origin:"/"destination:"
+    prefix, and an origin's reasoning the previous leg already gave for its destination (the same
+    gap, one stop seen from both sides), are left out; the latter is pointed to instead."""
+    def bare(text: str) -> str:
+        for prefix in ("origin: ", "destination: "):
+            if text.startswith(prefix):
+                return text[len(prefix):]
+        return text
+
+    before = set()
+    if i and not starts_trip(legs, i):
+        before = {bare(r) for r in legs[i - 1].get("reasons") or [] if r.startswith("destination: ")}
+    out, seen, pointed = [], set(), False
+    for r in legs[i].get("reasons") or []:
+        core = bare(r)
+        if r.startswith("origin: ") and core in before:
+            if not pointed:
+                out.append(f"origin: as for leg {i}'s destination (the same stop), above")
+                pointed = True
+            continue
+        if core in seen:
+            continue
+        seen.add(core)
+        out.append(r)
+    return out
 
 
 def _detour(leg: dict) -> str:
@@ -58,25 +111,35 @@ def _detour(leg: dict) -> str:
 
 
 def _countries(leg: dict) -> str:
-    """Countries crossed, inferred crossings marked, entry/exit times in the tooltip."""
+    """Countries crossed, each once in order of first entry; starred when every crossing of it is
+    inferred; every entry/exit time in the tooltip."""
     crossings = leg.get("crossings")
     if not crossings:
         codes = leg.get("countries")
-        return esc(", ".join(codes)) if codes else "<i>not computed</i>"
-    out = []
+        return esc(", ".join(dict.fromkeys(codes))) if codes else "<i>not computed</i>"
+    by_code: dict[str, list[dict]] = {}
     for c in crossings:
-        ev = c.get("evidence") or "unknown"
-        title = esc(f"{c.get('country')}: entry {c.get('entry') or '?'} ({c.get('entry_evidence') or '?'}), "
-                    f"exit {c.get('exit') or '?'} ({c.get('exit_evidence') or '?'}), "
-                    f"{c.get('observed_points', 0)} observed points")
-        cls = "ci" if ev != "observed" else "co"
-        out.append(f'<span class="{cls}" title="{title}">{esc(c.get("country"))}{"*" if ev != "observed" else ""}</span>')
+        by_code.setdefault(c.get("country"), []).append(c)
+    out = []
+    for code, runs in by_code.items():
+        observed = any((c.get("evidence") or "unknown") == "observed" for c in runs)
+        title = esc("; ".join(f"{code}: entry {c.get('entry') or '?'} ({c.get('entry_evidence') or '?'}), "
+                              f"exit {c.get('exit') or '?'} ({c.get('exit_evidence') or '?'}), "
+                              f"{c.get('observed_points', 0)} observed points" for c in runs))
+        cls = "co" if observed else "ci"
+        out.append(f'<span class="{cls}" title="{title}">{esc(code)}{"" if observed else "*"}</span>')
     return ", ".join(out)
 
 
-def _alternatives(leg: dict) -> str:
-    """Runner-up airports the builder scored, per end of the leg."""
-    alts = [a for a in leg.get("alternatives") or [] if isinstance(a, dict)]
+def _alternatives(leg: dict, previous: dict | None = None) -> str:
+    """Runner-up airports the builder scored, per end of the leg; an origin's are left out when the
+    previous leg gave the same for its destination (one stop, said once)."""
+    def of(item: dict | None, end: str) -> list[tuple]:
+        return [(a.get("icao"), a.get("score")) for a in (item or {}).get("alternatives") or []
+                if isinstance(a, dict) and a.get("end") == end]
+
+    same = previous is not None and of(leg, "origin") and of(leg, "origin") == of(previous, "destination")
+    alts = [a for a in leg.get("alternatives") or [] if isinstance(a, dict) and not (same and a.get("end") == "origin")]
     if not alts:
         return ""
     parts = []
@@ -91,13 +154,19 @@ def _alternatives(leg: dict) -> str:
 
 def render_stops_table(itin: dict) -> str:
     rows = []
+    legs = itin.get("legs") or []
     for s in _stops(itin):
         ground = ""
         a, d = parse_time(s["arrive"]), parse_time(s["depart"])
         if a is not None and d is not None:
             hours = float((d - a).astype("timedelta64[m]").astype(np.int64)) / 60.0
             ground = f"{hours:,.1f} h"
-        rows.append(f"<tr><td>{airport(s['ref'])}</td><td>{esc(s['arrive'] or '—')} {badge(s['arrive_evidence']) if s['arrive_evidence'] else ''}</td>"
+        where = airport(s["ref"])
+        if not s["ref"]:  # an unknown stop names what it could have been, never a blank
+            near = [legs[i] for i in (s["leg_in"],) if i is not None] or [legs[i] for i in (s["leg_out"],) if i is not None]
+            codes = candidates(near[0], "destination" if s["leg_in"] is not None else "origin") if near else []
+            where = "unknown" + (f" (candidates {esc('/'.join(codes))})" if codes else "")
+        rows.append(f"<tr><td>{where}</td><td>{esc(s['arrive'] or '—')} {badge(s['arrive_evidence']) if s['arrive_evidence'] else ''}</td>"
                     f"<td>{esc(s['depart'] or '—')} {badge(s['depart_evidence']) if s['depart_evidence'] else ''}</td><td>{ground or '—'}</td></tr>")
     return ('<table class="stops"><tr><th>airport</th><th>arrival (UTC)</th><th>departure (UTC)</th><th>on the ground</th></tr>'
             + "".join(rows) + "</table>")
