@@ -137,7 +137,7 @@ def test_search_aircraft_itinerary_and_every_download(served, demo_archive):
             assert "attachment" in r.headers["content-disposition"] and "RA-78765" in r.headers["content-disposition"]
             got[fmt] = r.content
         assert len(json.loads(got["json"])["legs"]) == 13
-        assert got["md"].decode().startswith("# Itinerary") and "| 13 | URSS | UUWW |" in got["md"].decode()
+        assert got["md"].decode().startswith("# Itinerary") and "| 13 | 1 | URSS | UUWW |" in got["md"].decode()  # leg, trip, from, to
         assert got["html"].startswith(b"<!doctype html") or got["html"].lower().startswith(b"<!doctype html")
         assert json.loads(got["geojson"])["type"] == "FeatureCollection"
         assert b"<kml" in got["kml"][:400]
