@@ -78,6 +78,15 @@ def system_packages() -> None:
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
 
 
+def fetch_samples() -> None:
+    """The real recordings the tests read (the `traffic` wheel's samples), into the test cache once,
+    before the run (tests/conftest.py; the tests that need them skip, saying why, when offline)."""
+    code = ("import sys; sys.path.insert(0, 'tests'); import conftest\n"
+            "try:\n    print('real recordings:', conftest._samples_root())\n"
+            "except conftest.SamplesUnavailable as exc:\n    print('note:', exc)")
+    run(BIN / "python", "-c", code, cwd=ROOT)
+
+
 def main(argv: list[str]) -> int:
     job = argv[1] if len(argv) > 1 else "test"
     if job == "demo":
@@ -87,6 +96,7 @@ def main(argv: list[str]) -> int:
         latest = "--latest" in argv[2:]
         venv("test", latest=latest)
         system_packages()
+        fetch_samples()
         run(BIN / "python", "-m", "pytest", "-n", "2", "-q", *[a for a in argv[2:] if a != "--latest"], cwd=ROOT)
     elif job == "freeze":
         freeze()
