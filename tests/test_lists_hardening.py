@@ -140,6 +140,16 @@ def test_list_given_with_input_reaches_the_report_as_an_imported_one_does(traffi
     imported = [w for w in json.loads(run.stdout)["aircraft"]["watchlists"] if w["list"] == "hand"]
     keys = ("list", "id", "name", "icao24", "evidence", "confidence", "reason")
     assert [{k: w[k] for k in keys} for w in imported] == [{k: w[k] for k in keys} for w in given]
+    # and given to an archive without importing it: the same entry, once
+    bare = tmp_path / "bare"
+    assert tailwatch("ingest", str(capture), "--archive", str(bare)).returncode == 0
+    for where in (bare, archive):
+        run = tailwatch("itinerary", "--archive", str(where), "--watchlist", str(listed), "--format", "json")
+        assert run.returncode == 0, run.stderr
+        doc = json.loads(run.stdout)
+        doc = doc[0] if isinstance(doc, list) else doc
+        entries = [w for w in doc["aircraft"]["watchlists"] if w["list"] == "hand"]
+        assert [{k: w[k] for k in keys} for w in entries] == [{k: w[k] for k in keys} for w in given], where
 
 
 def test_markdown_report_escapes_markup_from_list_fields(traffic_samples, tmp_path):

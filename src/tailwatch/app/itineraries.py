@@ -26,8 +26,15 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
             from tailwatch.engines import get_engine
 
             engine = get_engine("duckdb")
-        return engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
-                                  with_points=with_points, on_stage=on_stage)
+        docs, frames = engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
+                                          with_points=with_points, on_stage=on_stage)
+        if watchlist is not None:  # a list given, not imported: its entries reach the report as an imported one's do
+            from tailwatch.identity.watchlist import load_watchlist
+
+            listed = load_watchlist(watchlist, archive)
+            for doc in docs:
+                doc["aircraft"] = with_list_entries([doc["aircraft"]], listed)[0]
+        return docs, frames
     return itineraries_from_files(inputs or [], aircraft, watchlist, start, end, on_stage)
 
 

@@ -202,11 +202,9 @@ def itinerary(
         raise BadInput(f"--engine {runner.name} reads an --archive DIR; --input files are read on this machine")
     try:
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
-        if archive is not None:
-            itins, frames = runner.itineraries(archive, aircraft, watchlist, t0, t1, every_aircraft=every,
-                                               with_points=fmt != "json")
-        else:  # --input files: read and built on this machine
-            itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1)
+        # over an archive through the engine, or --input files read and built on this machine
+        itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1, engine=runner,
+                                    every_aircraft=every, with_points=archive is None or fmt != "json")
     except NoAircraft as exc:
         raise NoResult(str(exc)) from exc
     result = emit(fmt, itins, frames, out)
