@@ -37,8 +37,9 @@ def _as_old_layout(new: Path, target: Path) -> Path:
 
 
 def test_tables_are_siblings_and_each_reads_with_one_glob(new_archive: Path):
-    # two tables, and bookkeeping (manifests, the writers' per-day locks) beside them
-    assert sorted(p.name for p in new_archive.iterdir() if p.is_dir()) == ["_ingested", "_locks", "heard", "points"]
+    # three tables (positions, heard minutes, the recordings' identity claims), and bookkeeping
+    # (manifests, the writers' per-day locks) beside them
+    assert sorted(p.name for p in new_archive.iterdir() if p.is_dir()) == ["_ingested", "_locks", "heard", "points", "seen"]
     assert not list(new_archive.glob("date=*"))
     con = duckdb.connect()
     points = con.execute(f"SELECT count(*) FROM read_parquet('{new_archive}/points/**/*.parquet')").fetchone()[0]
@@ -46,6 +47,9 @@ def test_tables_are_siblings_and_each_reads_with_one_glob(new_archive: Path):
     assert points == count_points(new_archive) > 0
     assert heard > 0 and read_heard(new_archive)["messages"].sum() == 57_793
     assert pl.scan_parquet(new_archive / "points" / "**" / "*.parquet").select(pl.len()).collect().item() == points
+    seen = con.execute(f"SELECT DISTINCT icao24, registration, typecode FROM read_parquet('{new_archive}/seen/**/*.parquet') "
+                       "WHERE registration IS NOT NULL").fetchall()
+    assert ("ac671b", "N899DN", "B739") in seen  # the readsb trace's own database fields
 
 
 def test_old_layout_reads_as_it_is(new_archive: Path, tmp_path: Path):
