@@ -167,16 +167,16 @@ def render_md(doc: dict) -> str:
         lines += ["Aircraft counted: " + "; ".join(doc["criteria"]) + ".", ""]
     band = t["capacity_band_t"]
     band_text = "" if None in band else f" (band {band[0]:,.0f}–{band[1]:,.0f} t)"
-    lines += [f"**{t['flights']} flights** by {t['aircraft']} aircraft ({t['observed_arrivals']} landings observed, "
+    lines += [f"**{_n(t['flights'], 'flight')}** by {t['aircraft']} aircraft ({t['observed_arrivals']} landings observed, "
               f"{t['inferred_arrivals']} inferred); capacity flown in at most **{t['capacity_t']:,.0f} t**{band_text}"
-              + (f", {t['flights_with_payload_unknown']} flights with payload unknown" if t['flights_with_payload_unknown'] else "")
+              + (f", {_n(t['flights_with_payload_unknown'], 'flight')} with payload unknown" if t['flights_with_payload_unknown'] else "")
               + ".", ""]
     if b.get("held"):
         ratio = "undefined (no flight before)" if b.get("ratio") is None else f"{b['ratio']:g}×"
-        lines += [f"Baseline {b['start']} to {b['end']}: {b['flights']} flights; ratio {ratio}."
-                  + (f" {b['note']}." if b.get("note") and b.get("ratio") is not None else ""), ""]
+        lines += [f"Baseline {b['start']} to {b['end']}: {_n(b['flights'], 'flight')}; ratio {ratio}."
+                  + (f" {b['note']}." if b.get("note") else ""), ""]
     else:
-        lines += [f"Baseline: {b.get('note')}.", ""]
+        lines += [f"Baseline: {b.get('note')}", ""]
     if b.get("first_seen_in_window"):
         lines += ["First seen landing in the destination in the window: " + ", ".join(b["first_seen_in_window"]) + ".", ""]
     lines += ["| # | aircraft | type | operator | arrival | time (UTC) | evidence | chain | from | max payload t | avoided |",
@@ -213,6 +213,10 @@ def render_md(doc: dict) -> str:
     for note in doc.get("notes") or []:
         lines.append(f"\n_{note}_")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _md(text: str) -> str:

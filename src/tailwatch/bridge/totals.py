@@ -42,7 +42,8 @@ def totals(flights: list[dict], start: datetime, end: datetime) -> dict:
         y, w, _ = t.isocalendar()
         weeks[f"{y}-W{w:02d}"] += 1
     timeline, d = [], start.date()
-    while d <= end.date():
+    last = (end - timedelta(microseconds=1)).date() if end.time() == datetime.min.time() else end.date()
+    while d <= last:
         timeline.append({"date": d.isoformat(), "flights": days.get(d.isoformat(), 0)})
         d += timedelta(days=1)
     known = [f for f in flights if f.get("max_payload_t") is not None]
@@ -77,7 +78,7 @@ def baseline(docs: list[dict], into: Destination, criteria: Criteria, start: dat
     out: dict = {"start": _z(b_start), "end": _z(b_end)}
     if held_from >= b_end:
         out.update({"held": False, "flights": None, "ratio": None,
-                    "note": "the data holds nothing before the window: no baseline"})
+                    "note": "The data holds nothing before the window: no baseline"})
     else:
         before, _ = bridge_flights(docs, into, criteria, b_start, b_end - timedelta(microseconds=1))
         t = totals(before, held_from, b_end)
@@ -87,10 +88,10 @@ def baseline(docs: list[dict], into: Destination, criteria: Criteria, start: dat
                     "capacity_t": t["capacity_t"], "by_origin_country": t["by_origin_country"],
                     "ratio": None if n == 0 else round(len(flights) / (n * scale), 2)})
         if held_from > b_start:
-            out["note"] = (f"the data begins {_z(held_from)}: the baseline covers "
+            out["note"] = (f"The data begins {_z(held_from)}: the baseline covers "
                            f"{(b_end - held_from) / length:.0%} of its length and the ratio is scaled to it")
         elif n == 0:
-            out["note"] = "no flight in the baseline: the ratio is undefined"
+            out["note"] = "No flight in the baseline: the ratio is undefined"
     seen_before = set()
     if out.get("held"):
         seen_before = _all_arrivals(docs, into, held_from, start)
