@@ -225,3 +225,13 @@ def test_bad_into_in_the_core():
         parse_into("XX")
     with pytest.raises(BadInput, match="not a country code"):
         parse_into("V")
+
+
+def test_demo_ends_with_a_bridge_summary(tmp_path):
+    r = run("demo", "--out", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stderr
+    assert "bridge into VE (watchlisted aircraft): 2 flight(s)" in r.stdout
+    doc = json.loads((tmp_path / "demo" / "bridge.json").read_text())
+    assert doc["schema"] == "tailwatch.bridge/1" and doc["simulated"] is True
+    first = doc["flights"][0]
+    assert first["chain"][0] == "UUWW" and first["chain"][-1] == "SVMI" and first["from_country"] == "RU"
