@@ -235,3 +235,30 @@ def test_demo_ends_with_a_bridge_summary(tmp_path):
     assert doc["schema"] == "tailwatch.bridge/1" and doc["simulated"] is True
     first = doc["flights"][0]
     assert first["chain"][0] == "UUWW" and first["chain"][-1] == "SVMI" and first["from_country"] == "RU"
+
+
+def test_watchlist_file_and_polygon_file(scenario, tmp_path):
+    """A plain CSV watchlist (an `icao24` column) narrows to its aircraft; a GeoJSON polygon around
+    Caracas takes the landings there and not those at Valencia."""
+    from tailwatch.app.bridge import run_bridge
+
+    sc, archive = scenario
+    listed = tmp_path / "list.csv"
+    listed.write_text(f"icao24,name\n{sc.aircraft['P3']['icao24']},An-124\n{sc.aircraft['D2']['icao24']},A330\n")
+    doc = run_bridge(archive, "VE", START, END, watchlist=listed)
+    # a list counts whatever it names: the airliner too
+    assert sorted(f["icao24"] for f in doc["flights"]) == sorted([sc.aircraft["P3"]["icao24"], sc.aircraft["D2"]["icao24"]])
+    assert all(any("on list.csv" in w for w in f["flagged_by"]) for f in doc["flights"])
+    assert {e["icao24"]: e["reason"] for e in doc["excluded"]}[sc.aircraft["P1"]["icao24"]] == "not flagged"
+    area = tmp_path / "caracas.geojson"
+    area.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                    "geometry": {"type": "Polygon", "coordinates": [[[-67.3, 10.3], [-66.7, 10.3], [-66.7, 10.9],
+                                                                     [-67.3, 10.9], [-67.3, 10.3]]]}}]}))
+    doc = run_bridge(archive, str(area), START, END, from_="RU,IR")
+    assert doc["into"] == "caracas.geojson"
+    assert {f["arrival"]["icao"] for f in doc["flights"]} == {"SVMI"}
+    assert sc.aircraft["P2"]["icao24"] not in {f["icao24"] for f in doc["flights"]}  # landed at Valencia
+    bad = tmp_path / "line.geojson"
+    bad.write_text(json.dumps({"type": "LineString", "coordinates": [[0, 0], [1, 1]]}))
+    with pytest.raises(BadInput, match="line.geojson: feature 0: a LineString, not a polygon"):
+        run_bridge(archive, str(bad), START, END)
