@@ -119,11 +119,12 @@ def test_cli_formats(scenario, tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert {r["icao24"] for r in rows} == {p["icao24"] for p in sc.planted_arrivals("VE")}
-    assert any(r["chain"] == "URSS DAAG GVAC SVMI" and r["from_country"] == "RU" for r in rows)
+    assert any(r["chain"] == "URSS DAAG GVAC SVMI" and r["chain_evidence"] == "observed observed inferred observed"
+               and r["from_country"] == "RU" for r in rows)
     r = run("bridge", "--archive", str(archive), "--into", "SVMI,SVVA", "--from", "RU,IR", "--start", START,
             "--end", END, "--format", "md", "--cargo", "s400-battery")
     assert r.returncode == 0, r.stderr
-    assert "# Air bridge into SVMI,SVVA" in r.stdout and "URSS → DAAG → GVAC → SVMI" in r.stdout
+    assert "# Air bridge into SVMI,SVVA" in r.stdout and "URSS → DAAG → GVAC (inferred) → SVMI" in r.stdout
     # airports have no airspace of their own: the Panama → Trinidad Il-76 simply landed elsewhere
     assert "RA-78832 (IL76): landed elsewhere — TTPP" in r.stdout and "## Cargo: s400-battery" in r.stdout
     # a flagged aircraft with no flight in: the document is written, exit 1 (no result)

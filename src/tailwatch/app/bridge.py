@@ -179,12 +179,14 @@ def render_md(doc: dict) -> str:
         lines += [f"Baseline: {b.get('note')}", ""]
     if b.get("first_seen_in_window"):
         lines += ["First seen landing in the destination in the window: " + ", ".join(b["first_seen_in_window"]) + ".", ""]
-    lines += ["| # | aircraft | type | operator | arrival | time (UTC) | evidence | chain | from | max payload t | avoided |",
+    lines += ["Chains run from where the trip began (or the last stop in the destination) to the arrival; a stop "
+              "marked (inferred) was reasoned over a gap, \"unknown\" is a stop no airport clearly explains.", "",
+              "| # | aircraft | type | operator | arrival | time (UTC) | evidence | chain | from | max payload t | avoided |",
               "|---:|---|---|---|---|---|---|---|---|---:|---|"]
     for i, f in enumerate(doc["flights"], 1):
         a = f["arrival"]
         when = a.get("time") or ("between " + " and ".join(x or "?" for x in a.get("window") or []))
-        chain = " → ".join(s or "unknown" for s in f["chain"])
+        chain = " → ".join(_stop(s) for s in f.get("chain_stops") or [{"icao": c} for c in f["chain"]])
         payload = "unknown" if f.get("max_payload_t") is None else f"{f['max_payload_t']:.1f}"
         lines.append(f"| {i} | {f.get('registration') or f['icao24']} | {f.get('typecode') or '?'} | "
                      f"{_md(f.get('operator') or 'unknown')} | {a['icao']} | {when} | {a['evidence']} | {chain} | "
@@ -215,6 +217,13 @@ def render_md(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stop(stop: dict) -> str:
+    """'GVAC (inferred)', 'DAAG', 'unknown'."""
+    if not stop.get("icao"):
+        return "unknown"
+    return stop["icao"] + (" (inferred)" if stop.get("evidence") == "inferred" else "")
+
+
 def _n(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
@@ -224,7 +233,7 @@ def _md(text: str) -> str:
 
 
 CSV_COLUMNS = ["icao24", "registration", "typecode", "operator", "arrival_icao", "arrival_time", "arrival_window_start",
-               "arrival_window_end", "arrival_evidence", "chain", "from_country", "max_payload_t", "payload_band_low_t",
+               "arrival_window_end", "arrival_evidence", "chain", "chain_evidence", "from_country", "max_payload_t", "payload_band_low_t",
                "payload_band_high_t", "avoided"]
 
 
@@ -237,7 +246,8 @@ def render_csv(doc: dict) -> str:
         win = a.get("window") or [None, None]
         band = f.get("payload_band_t") or [None, None]
         w.writerow([f["icao24"], f.get("registration"), f.get("typecode"), f.get("operator"), a["icao"], a.get("time"),
-                    win[0], win[1], a["evidence"], " ".join(s or "unknown" for s in f["chain"]), f.get("from_country"),
+                    win[0], win[1], a["evidence"], " ".join(s or "unknown" for s in f["chain"]),
+                    " ".join(s.get("evidence") or "unknown" for s in f.get("chain_stops") or []), f.get("from_country"),
                     f.get("max_payload_t"), band[0], band[1], " ".join(f.get("avoided") or [])])
     return buf.getvalue()
 
