@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                  "tailwatch.identity.ofac", "tailwatch.identity.ftm",
                  "tailwatch.identity.fleets")),
     ("core", ("tailwatch.identity", "tailwatch.itinerary", "tailwatch.airspace", "tailwatch.airlift",
-              "tailwatch.hiding")),
+              "tailwatch.hiding", "tailwatch.bridge")),
     ("engines", ("tailwatch.engines",)),
     ("writers", ("tailwatch.report", "tailwatch.alerts", "tailwatch.sim")),
     ("app", ("tailwatch.app",)),

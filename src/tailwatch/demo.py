@@ -119,6 +119,7 @@ def run_demo(out: Path, console, progress: Callable) -> DemoResult:
 
         step("writing the reports")
         result.paths = write_outputs(itin, points, out, result)
+        result.paths.update(_bridge(itin, out, result))
         bar.advance(task)
     result.seconds = time.perf_counter() - started
     print_summary(console, result)
@@ -221,6 +222,34 @@ def write_outputs(itin: dict, points: pl.DataFrame, out: Path, result: DemoResul
     json_path.write_text(json.dumps(itin, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     paths["json"] = json_path
     return paths
+
+
+def _bridge(itin: dict, out: Path, result: DemoResult) -> dict[str, Path]:
+    """A short air-bridge summary (`tailwatch bridge`) over the demo's itinerary: flights of the watchlisted
+    aircraft into Venezuela with their chains. The demo has one flagged aircraft, so this is the same
+    core `tailwatch bridge` runs over a whole archive, given the itinerary already built (kept fast)."""
+    from tailwatch.bridge import Criteria, bridge_document, parse_into
+    from tailwatch.times import parse_time
+
+    ac = itin.get("aircraft") or {}
+    legs = itin.get("legs") or []
+    times = [parse_time(t) for leg in legs for t in (leg.get("takeoff") or leg.get("first_point"),
+                                                        leg.get("landing") or leg.get("last_point")) if t]
+    if not times or not ac.get("icao24"):
+        result.lacks.append("bridge: no itinerary to count flights over")
+        return {}
+    listed = frozenset([ac["icao24"]] if ac.get("watchlists") else [])
+    doc = bridge_document([itin], parse_into("VE"), Criteria(listed=listed, list_label="the seed watchlist"),
+                          min(times), max(times))
+    doc["simulated"], doc["notice"] = True, SIMULATED_NOTICE
+    t = doc["totals"]
+    chains = "; ".join(" → ".join(c or "unknown" for c in f["chain"]) + f" ({f.get('from_country') or 'unknown'} → VE)"
+                       for f in doc["flights"])
+    result.figures["bridge into VE (watchlisted aircraft)"] = (
+        f"{t['flights']} flight(s), capacity at most {t['capacity_t']:,.0f} t" + (f": {chains}" if chains else ""))
+    path = out / "bridge.json"
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    return {"bridge": path}
 
 
 def print_summary(console, result: DemoResult) -> None:

@@ -1,6 +1,6 @@
 """The `tailwatch` command: parses arguments, calls the application layer, prints.
 
-One module per command group (`archive`, `identity`, `planning`, `live`), all on the Typer app
+One module per command group (`archive`, `bridge`, `identity`, `planning`, `live`), all on the Typer app
 of `base`. Each command imports its library module lazily so that `tailwatch --help` and small
 commands start fast. Errors are one line (exit 2 for bad input, 1 for no result) unless
 `--debug` asks for the traceback. This file is also what `spark-submit` runs (README).
@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from tailwatch.cli import archive, identity, live, planning  # noqa: F401 - each registers its commands
+from tailwatch.cli import archive, bridge, identity, live, planning  # noqa: F401 - each registers its commands
 from tailwatch.cli.base import EXIT_BAD_INPUT, EXIT_NO_RESULT, EXIT_OK, NoResult, _state, app, console, err_console
 
 __all__ = ["app", "main", "console", "err_console", "NoResult"]
