@@ -64,6 +64,7 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
                            on_stage: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """The pure step on each aircraft of the input files (all of them unless some are named)."""
     from tailwatch.engines.gather import unseen_note
+    from tailwatch.hiding.dark import Coverage
     from tailwatch.identity.resolve import identity_or_none, wanted_aircraft
 
     notes: list[str] = []
@@ -79,11 +80,12 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     all_heard = pl.concat(heard) if heard else None
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
+    others = Coverage(everyone)  # one coverage grid of the files; each aircraft is left out of its own
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
         around = Surroundings(
             aircraft=by_hex.get(icao24) or identity_or_none(icao24, None),
             heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
-            others=everyone.filter(pl.col("icao24") != icao24), end=end, notes=tuple(notes))
+            others=others, end=end, notes=tuple(notes))
         doc, itin = itinerary_of(pts, around, on_stage)
         docs.append(doc)
         frames[icao24] = itin.points

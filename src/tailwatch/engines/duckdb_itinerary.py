@@ -1,6 +1,8 @@
-"""Itineraries over the archive on this machine: pruned DuckDB queries gather each aircraft's
-points and surroundings (history, heard minutes, other aircraft near its silences), then the pure
-`itinerary.core.itinerary_of` runs on them, as it does in Spark's executors."""
+"""Itineraries over the archive on this machine: pruned DuckDB queries gather the points and
+surroundings of every aircraft of the batch at once (history, heard minutes, and the other aircraft
+near their silences: one query for the hours and cells the silences reach, indexed once as a
+`hiding.dark.Coverage` grid), then the pure `itinerary.core.itinerary_of` runs on each aircraft, as
+it does in Spark's executors."""
 
 from __future__ import annotations
 
@@ -8,18 +10,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from tailwatch.engines.duckdb import (
-    connection,
-    heard_rows,
-    low_points_for,
-    points_for,
-    positions_in_boxes,
-    summary_by_aircraft,
-)
+from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
-from tailwatch.itinerary.core import itinerary_of, silences_of
+from tailwatch.hiding.dark import Coverage
+from tailwatch.itinerary.core import itinerary_of, reach_of
 from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
 
 
@@ -67,16 +64,19 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     first, last = heard_window(points)
     heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query
+    own_heard = {icao24: heard_of(heard, icao24, pts) for (icao24,), pts in groups.items()}
+    # the other aircraft every silence of the batch can be judged against: one query for the
+    # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
+    reach = [reach_of(pts, own_heard[icao24], end) for (icao24,), pts in groups.items()]
+    keys = np.unique(np.concatenate(reach)) if reach else np.zeros(0, np.int64)
+    others = Coverage(positions_in_cells(archive, keys))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
-    with connection() as con:  # one connection for the many small box queries, closed at the end
-        for (icao24,), pts in groups.items():
-            own_heard = heard_of(heard, icao24, pts)
-            others = positions_in_boxes(archive, silences_of(pts, own_heard, end), exclude=icao24, con=con)
-            around = surroundings(icao24, idents[icao24], history, own_heard, others, end, notes)
-            doc, itin = itinerary_of(pts, around, on_stage)
-            docs.append(doc)
-            frames[icao24] = itin.points
+    for (icao24,), pts in groups.items():
+        around = surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
+        doc, itin = itinerary_of(pts, around, on_stage)
+        docs.append(doc)
+        frames[icao24] = itin.points
     return docs, frames
 
 

@@ -15,7 +15,9 @@ from datetime import datetime
 
 import polars as pl
 
-from tailwatch.hiding.dark import Box, hiding_evidence, silence_boxes
+import numpy as np
+
+from tailwatch.hiding.dark import Box, Coverage, hiding_evidence, silence_boxes, silence_reach
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
                 "each airport in the archive: the prior for unseen stops")
@@ -28,7 +30,9 @@ class Surroundings:
     aircraft: dict | None = None  # identity: registration, type, country, operator, list entries
     history: dict[str, int] | None = None  # airport ICAO → days seen there (itinerary.history.priors)
     heard: pl.DataFrame | None = None  # its heard minutes (tailwatch.heard)
-    others: pl.DataFrame | None = None  # other aircraft's positions, at least inside `silences_of` boxes
+    # other aircraft's positions, at least inside `silences_of` boxes (or at the `reach_of` keys),
+    # or the `hiding.dark.Coverage` grid of them built once for a whole batch
+    others: pl.DataFrame | Coverage | None = None
     end: datetime | None = None  # end of the asked window (a track ending before it may have gone dark)
     notes: tuple[str, ...] = ()  # notes of the whole request (unresolved entries, unseen aircraft, ...)
 
@@ -41,6 +45,16 @@ def silences_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime 
     if points.height == 0:
         return []
     return silence_boxes(cut_pieces(points), heard, window_end=end)
+
+
+def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None) -> np.ndarray:
+    """(hour, 1° cell) keys (`hiding.dark.reach_keys`) whose points can judge the aircraft's silences:
+    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`."""
+    from tailwatch.itinerary.flights import cut_pieces
+
+    if points.height == 0:
+        return np.zeros(0, np.int64)
+    return silence_reach(cut_pieces(points), heard, window_end=end)
 
 
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
@@ -81,9 +95,8 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     """`dark_intervals`: when the aircraft went dark inside coverage or withheld its position (hiding.dark)."""
     if points.height == 0:
         return doc
-    others = around.others if around.others is not None else points.clear()
-    doc["dark_intervals"] = hiding_evidence(points, others, around.heard, window_end=around.end)
+    doc["dark_intervals"] = hiding_evidence(points, around.others, around.heard, window_end=around.end)
     return doc
 
 
-__all__ = ["Surroundings", "itinerary_of", "silences_of", "enrich"]
+__all__ = ["Surroundings", "itinerary_of", "silences_of", "reach_of", "enrich"]
