@@ -40,9 +40,11 @@ def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None)
 
 
 def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | None, start: datetime | None,
-                end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None
+                end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None,
+                on_aircraft: Callable[[int, int, int], None] | None = None
                 ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-    """Itinerary JSON per aircraft (in address order) and each one's points with `leg`."""
+    """Itinerary JSON per aircraft (in address order) and each one's points with `leg`;
+    `on_aircraft(done, total, points)` after each aircraft."""
     from tailwatch.identity.resolve import identity_or_none
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -72,11 +74,15 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     others = Coverage(positions_in_cells(archive, keys))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
+    done_points = 0
     for (icao24,), pts in groups.items():
         around = surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
         doc, itin = itinerary_of(pts, around, on_stage)
         docs.append(doc)
         frames[icao24] = itin.points
+        done_points += pts.height
+        if on_aircraft is not None:
+            on_aircraft(len(docs), len(groups), done_points)
     return docs, frames
 
 

@@ -406,13 +406,20 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
     silence of the aircraft that other aircraft could show to be dark: airborne, nothing heard."""
     if track.height < 1:
         return []
-    t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6
-    lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
-    alt = track["altitude"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    ground = track["onground"].fill_null(False).to_numpy() | (alt < rules.ground_ft)
+    # one select for every column read here (a Series method each costs a query of its own)
+    cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
+                        pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
+                        pl.col("onground").fill_null(False).alias("ground"),
+                        pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
+                        pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
+    t = cols["t"].to_numpy() / 1e6
+    lat, lon = cols["latitude"].to_numpy(), cols["longitude"].to_numpy()
+    alt = cols["alt"].to_numpy()
+    ground = cols["ground"].to_numpy() | (alt < rules.ground_ft)
     heard_t = None
     if heard is not None and heard.height:
-        heard_t = np.sort(np.r_[heard["first"].dt.epoch("us").to_numpy(), heard["last"].dt.epoch("us").to_numpy()] / 1e6)
+        ends = heard.select(pl.col("first").dt.epoch("us"), pl.col("last").dt.epoch("us"))
+        heard_t = np.sort(np.r_[ends["first"].to_numpy(), ends["last"].to_numpy()] / 1e6)
     out: list[Silence] = []
     gaps = np.flatnonzero(np.diff(t) >= rules.min_gap_s)
     spans = [(int(i), t[i], t[i + 1]) for i in gaps if not (ground[i] and ground[i + 1])]
@@ -427,8 +434,7 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
         if b is not None:
             samples = _path_samples(lat[i], lon[i], lat[i + 1], lon[i + 1], a, b, rules.sample_s)
         else:
-            gs = track["groundspeed"].cast(pl.Float64).fill_null(np.nan).to_numpy()[i]
-            trk = track["track"].cast(pl.Float64).fill_null(np.nan).to_numpy()[i]
+            gs, trk = cols["gs"][i], cols["trk"][i]
             if np.isnan(gs) or np.isnan(trk):
                 continue
             samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
