@@ -41,10 +41,10 @@ def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None)
 
 def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | None, start: datetime | None,
                 end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None,
-                on_aircraft: Callable[[int, int, int], None] | None = None
+                on_aircraft: Callable[[int, int, int], None] | None = None, with_points: bool = True
                 ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-    """Itinerary JSON per aircraft (in address order) and each one's points with `leg`;
-    `on_aircraft(done, total, points)` after each aircraft."""
+    """Itinerary JSON per aircraft (in address order) and, `with_points`, each one's points with
+    `leg`; `on_aircraft(done, total, points)` after each aircraft."""
     from tailwatch.identity.resolve import identity_or_none
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -65,8 +65,10 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     idents = {h: by_hex.get(h) or identity_or_none(h, archive) for h in seen}
     history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     first, last = heard_window(points)
+    del points  # the groups hold the rows from here on
     heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query
-    own_heard = {icao24: heard_of(heard, icao24, pts) for (icao24,), pts in groups.items()}
+    heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
+    own_heard = {icao24: heard_of(heard_by.get(icao24), icao24, pts) for (icao24,), pts in groups.items()}
     # the other aircraft every silence of the batch can be judged against: one query for the
     # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
     reach = [reach_of(pts, own_heard[icao24], end) for (icao24,), pts in groups.items()]
@@ -79,7 +81,8 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
         around = surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
         doc, itin = itinerary_of(pts, around, on_stage)
         docs.append(doc)
-        frames[icao24] = itin.points
+        if with_points:
+            frames[icao24] = itin.points
         done_points += pts.height
         if on_aircraft is not None:
             on_aircraft(len(docs), len(groups), done_points)
