@@ -121,8 +121,8 @@ def test_a_silence_of_years_stays_small(quickstart: pl.DataFrame) -> None:
 
 def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp_path: Path) -> None:
     """Two replayed days of the quickstart fleet: the day boundary is a long airborne silence for
-    every aircraft still flying at the end of the recording. `--all` (one coverage grid, one query)
-    and one aircraft at a time give the same documents."""
+    every aircraft still flying at the end of the recording. `--all` (one coverage grid, one query),
+    `--all` in chunks, and one aircraft at a time give the same documents."""
     from tailwatch.engines.duckdb_itinerary import itineraries
 
     hour = quickstart.filter(pl.col("timestamp") < quickstart["timestamp"].min() + timedelta(minutes=70))
@@ -134,6 +134,10 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
     writer.commit({"source": "replayed quickstart"})
     docs, _ = itineraries(archive, None, None, None, None, every_aircraft=True)
     assert len(docs) == hour["icao24"].n_unique()
+    # read and built in chunks of a few thousand points: the same documents, in the same order
+    chunked, frames = itineraries(archive, None, None, None, None, every_aircraft=True, with_points=False,
+                                  chunk_points=5_000)
+    assert chunked == docs and frames == {}
     dark = [d for d in docs if any(x["kind"] == "dark_in_coverage" for x in d.get("dark_intervals", []))]
     rng = np.random.default_rng(3)
     chosen = dark[:3] + [docs[k] for k in rng.choice(len(docs), 3, replace=False)]
