@@ -25,13 +25,21 @@ def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | 
     return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
 
 
+HISTORY_ADDRESSES = 64  # addresses whose low points are read and reduced to presence at once
+
+
 def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
-    """The airport-history prior of every aircraft at once: one pruned query for their (and their
-    operators' fleets') low points until `end`."""
+    """The airport-history prior of every aircraft at once: pruned queries for their (and their
+    operators' fleets') low points until `end`, a group of addresses at a time."""
     from tailwatch.identity.fleets import fleets
 
     fleet = fleets(archive, aircraft)
-    return priors(presence(low_points_for(archive, addresses_of(fleet), HISTORY_MAX_ALT_FT, end=end)), fleet)
+    addresses = addresses_of(fleet)
+    # a query per HISTORY_ADDRESSES addresses: presence rows are few, the low points many (most of
+    # a regional archive's points can be low), and only one group's are held at a time
+    seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end))
+            for k in range(0, len(addresses), HISTORY_ADDRESSES)]
+    return priors(pl.concat(seen) if seen else presence(None), fleet)
 
 
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
