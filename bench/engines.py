@@ -13,7 +13,20 @@ start-up is timed apart, each job warms up on a few aircraft and then runs `--re
 points/s = archive points / seconds. The ratio is Spark local[2] over local[1] (ideal 2.0 on
 two free cores; this machine is shared, so expect less).
 
+`--batch` measures `tailwatch itinerary --all` end to end instead, each run a child process
+(wall and CPU seconds, peak RSS from the child's own resource usage), interleaved over `--repeat`
+rounds so that a loaded machine weighs on every case alike:
+- `--scales 1,4,16`: the bench archive replayed on K consecutive days (K× the points, same fleet);
+- `--fleet-days 1,4,16`: traffic's quickstart fleet alone replayed on K consecutive days (the
+  same ~200 aircraft: time and RSS per point should not grow with K);
+- `--engines duckdb,spark`: Spark runs on local[2];
+- `--src DIR` (repeatable): the tailwatch source folders to compare (e.g. before/after a change);
+- beside them, when the `traffic` library is importable, its split + landing airport per piece
+  (bench/itinerary.py's `run_traffic`) on the same points, within `--traffic-seconds`.
+Replayed archives are built once next to `--archive` and kept.
+
 Run:  .venv/bin/python bench/engines.py [--days 3] [--flights 400] [--repeat 1]
+      .venv/bin/python bench/engines.py --batch --days 1 --flights 100 --scales 1,4,16 --fleet-days 1,4,16 --repeat 3
 """
 
 from __future__ import annotations
@@ -86,6 +99,94 @@ def measure(engine_name: str, master: str | None, archive: Path, repeat: int) ->
             "startup_s": startup, "scan_s": scan_s, "itinerary_s": itin_s}
 
 
+def replayed(source: Path, target: Path, days: int, quickstart_only: bool = False) -> Path:
+    """`source`'s points (or only the quickstart day's) written again on `days` consecutive days."""
+    import polars as pl
+
+    from tailwatch.archive import ArchiveWriter
+    from tailwatch.engines.duckdb import points_for
+
+    if (target / ".bench-complete").exists():
+        return target
+    points = points_for(source)
+    if quickstart_only:
+        points = points.filter(~pl.col("source").str.starts_with("simulated"))
+    writer = ArchiveWriter(target, "bench-replayed")
+    for day in range(days):
+        writer.write(points.with_columns(pl.col("timestamp") + timedelta(days=day)))
+        writer.flush()
+    writer.commit({"source": f"replayed {days} days", "from": str(source)})
+    (target / ".bench-complete").write_text("ok\n")
+    return target
+
+
+def run_batch(src: str, archive: Path, engine: str) -> dict:
+    """`tailwatch itinerary --all` in a child process with `src` first on the path: wall, CPU, peak RSS."""
+    cmd = [sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(archive), "--all",
+           "--format", "json", "--out", os.devnull, "--engine", engine]
+    if engine == "spark":
+        cmd += ["--spark-master", "local[2]"]
+    env = dict(os.environ, PYTHONPATH=src)
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read() if proc.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip()[-500:]}")
+    # a Spark run's JVM is a grandchild: its memory is not in this figure
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_gb": usage.ru_maxrss / 1e6}
+
+
+def traffic_case(archive: Path, budget_s: float) -> dict | None:
+    """traffic's split + landing airport on the archive's points (bench/itinerary.py), or None."""
+    try:
+        import traffic  # noqa: F401
+    except ImportError:
+        return None
+    from itinerary import run_traffic  # bench/itinerary.py
+
+    from tailwatch.engines.duckdb import points_for
+
+    seconds, handled, _, _ = run_traffic(points_for(archive), budget_s)
+    return {"wall_s": seconds, "points": handled}
+
+
+def batch(args) -> None:
+    from tailwatch.engines.duckdb import count_points, summary_by_aircraft
+
+    cases = [(f"bench {k}x", replayed(args.archive, args.archive.with_name(f"{args.archive.name}-x{k}"), k))
+             if k > 1 else ("bench 1x", args.archive) for k in args.scales]
+    cases += [(f"fleet {k} d", replayed(args.archive, args.archive.with_name(f"{args.archive.name}-fleet{k}"), k, True))
+              for k in args.fleet_days]
+    size = {name: (count_points(arc), summary_by_aircraft(arc).height) for name, arc in cases}
+    srcs = args.src or [str(Path(__file__).resolve().parents[1] / "src")]
+    results: dict[tuple, list[dict]] = {}
+    for _ in range(args.repeat):  # interleaved: every case once per round
+        for name, arc in cases:
+            for engine in args.engines:
+                for src in srcs:
+                    results.setdefault((name, engine, src), []).append(run_batch(src, arc, engine))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine: "
+          "wall includes waiting; CPU is this run's own)\n")
+    print(f"{'case':<12}{'points':>11}{'aircraft':>9} {'engine':<8}{'src':<28}{'wall s':>14}{'CPU s':>14}"
+          f"{'pts/s (CPU)':>13}{'ac/s (CPU)':>11}{'RSS GB':>8}")
+    for (name, engine, src), runs in results.items():
+        points, aircraft = size[name]
+        walls, cpus = sorted(r["wall_s"] for r in runs), sorted(r["cpu_s"] for r in runs)
+        best = cpus[0]
+        print(f"{name:<12}{points:>11,}{aircraft:>9} {engine:<8}{src[-27:]:<28}{walls[0]:>6.1f}–{walls[-1]:<7.1f}"
+              f"{cpus[0]:>6.1f}–{cpus[-1]:<7.1f}{points / best:>13,.0f}{aircraft / best:>11.1f}"
+              f"{max(r['rss_gb'] for r in runs):>8.2f}")
+    for name, arc in cases:
+        found = traffic_case(arc, args.traffic_seconds)
+        if found is None:
+            print("\ntraffic is not importable here: its split + landing airport column is left out")
+            break
+        print(f"traffic split+infer_airport {name}: {found['points'] / found['wall_s']:,.0f} points/s "
+              f"({found['points']:,} points in {found['wall_s']:.1f} s)")
+
+
 def child(engine_name: str, master: str | None, archive: Path, repeat: int) -> dict:
     cmd = [sys.executable, __file__, "--child", engine_name, "--archive", str(archive), "--repeat", str(repeat)]
     if master:
@@ -100,6 +201,12 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--flights", type=int, default=400, help="simulated flights per day")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--batch", action="store_true", help="itinerary --all end to end, in child processes")
+    ap.add_argument("--scales", type=lambda v: [int(x) for x in v.split(",")], default=[1, 4, 16])
+    ap.add_argument("--fleet-days", type=lambda v: [int(x) for x in v.split(",") if x], default=[1, 4, 16])
+    ap.add_argument("--engines", type=lambda v: v.split(","), default=["duckdb"])
+    ap.add_argument("--src", action="append", help="tailwatch source folder to run (repeatable)")
+    ap.add_argument("--traffic-seconds", type=float, default=60.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--master", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -109,6 +216,9 @@ def main() -> None:
     t = time.perf_counter()
     build_archive(args.archive, args.days, args.flights)
     print(f"archive {args.archive} ready in {time.perf_counter() - t:.1f} s")
+    if args.batch:
+        batch(args)
+        return
     runs = [child("duckdb", None, args.archive, args.repeat),
             child("spark", "local[1]", args.archive, args.repeat),
             child("spark", "local[2]", args.archive, args.repeat)]

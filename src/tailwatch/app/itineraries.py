@@ -15,7 +15,8 @@ from tailwatch.itinerary.core import Surroundings, itinerary_of
 def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[str] | None,
                 watchlist: Path | None, start: datetime | None, end: datetime | None, *, engine=None,
                 every_aircraft: bool = False, with_points: bool = True,
-                on_stage: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                on_stage: Callable[[str], None] | None = None,
+                on_aircraft: Callable[[int, int, int], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Itinerary JSON per aircraft and each one's points (with `leg`).
 
     With `archive`, the engine (DuckDB unless given) gathers the points and surroundings and runs
@@ -27,7 +28,7 @@ def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[
 
             engine = get_engine("duckdb")
         docs, frames = engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
-                                          with_points=with_points, on_stage=on_stage)
+                                          with_points=with_points, on_stage=on_stage, on_aircraft=on_aircraft)
         if watchlist is not None:  # a list given, not imported: its entries reach the report as an imported one's do
             from tailwatch.identity.watchlist import load_watchlist
 
@@ -78,6 +79,7 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     fields) stand for the archive's `seen/` table: a registration resolves from them, and an
     aircraft's type reaches the payload model."""
     from tailwatch.engines.gather import unseen_note
+    from tailwatch.hiding.dark import Coverage
     from tailwatch.identity.resolve import identity_or_none, in_window, listed_aircraft, wanted_aircraft
     from tailwatch.identity.watchlist import read_entries, resolve
     from tailwatch.seen import empty_seen
@@ -103,11 +105,12 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     all_heard = pl.concat(heard) if heard else None
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
+    others = Coverage(everyone)  # one coverage grid of the files; each aircraft is left out of its own
     for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
         around = Surroundings(
             aircraft=in_window(by_hex.get(icao24) or identity_or_none(icao24, None, claims), start, end),
             heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
-            others=everyone.filter(pl.col("icao24") != icao24), end=end, notes=tuple(notes))
+            others=others, end=end, notes=tuple(notes))
         doc, itin = itinerary_of(pts, around, on_stage)
         docs.append(doc)
         frames[icao24] = itin.points

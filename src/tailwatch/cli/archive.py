@@ -167,6 +167,34 @@ def interference(
         err_console.print(f"wrote {out}", markup=False, highlight=False)
 
 
+def _with_progress(run):
+    """`itinerary --all`: a progress bar on stderr (aircraft done / total, points/s) while `run(on_aircraft)`
+    works, then one summary line (aircraft, points, seconds, points/s, aircraft/s)."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    started = time.perf_counter()
+    seen = {"points": -1}
+    with Progress(TextColumn("itineraries"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("itineraries", total=None, rate="gathering")
+
+        def on_aircraft(done: int, total: int, points: int) -> None:
+            seen["points"] = points
+            rate = f"{points / max(time.perf_counter() - started, 1e-6):,.0f} points/s" if points >= 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        result = run(on_aircraft)
+    seconds = max(time.perf_counter() - started, 1e-6)
+    n, points = len(result[0]), seen["points"]
+    rate = f"{points:,} points, " if points >= 0 else ""
+    speed = f"{points / seconds:,.0f} points/s, " if points >= 0 else ""
+    err_console.print(f"{n:,} itineraries ({rate}{seconds:.1f} s: {speed}{n / seconds:,.1f} aircraft/s)",
+                      markup=False, highlight=False)
+    return result
+
+
 @app.command()
 def itinerary(
     more: Annotated[Optional[list[Path]], typer.Argument(help="More input files (`--input A B C`).",
@@ -202,9 +230,13 @@ def itinerary(
         raise BadInput(f"--engine {runner.name} reads an --archive DIR; --input files are read on this machine")
     try:
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
-        # over an archive through the engine, or --input files read and built on this machine
-        itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1, engine=runner,
-                                    every_aircraft=every, with_points=archive is None or fmt != "json")
+        if archive is not None and every:  # the whole batch, with a progress bar and a summary line
+            itins, frames = _with_progress(lambda on_aircraft: itineraries(
+                archive, None, None, None, t0, t1, engine=runner, every_aircraft=True, with_points=fmt != "json",
+                on_aircraft=on_aircraft))
+        else:  # over an archive through the engine, or --input files read and built on this machine
+            itins, frames = itineraries(archive, input, aircraft, watchlist, t0, t1, engine=runner,
+                                        every_aircraft=every, with_points=archive is None or fmt != "json")
     except NoAircraft as exc:
         raise NoResult(str(exc)) from exc
     result = emit(fmt, itins, frames, out)

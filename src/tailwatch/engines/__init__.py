@@ -4,9 +4,10 @@ Both engines answer the same questions with the same results, so the CLI picks o
 by name (`--engine duckdb|spark`) and never branches on which it got:
 - `points_for(archive, icao24s, start, end)`: canonical points, sorted;
 - `summary_by_aircraft(archive, icao24s, start, end)`: one row per aircraft seen (`scan`);
-- `itineraries(archive, aircraft, watchlist, start, end, every_aircraft, with_points, on_stage)`:
+- `itineraries(archive, aircraft, watchlist, start, end, every_aircraft, with_points, on_stage, on_aircraft)`:
   itinerary JSON per aircraft (and their points with `leg` when a report needs them), built by
-  the pure `itinerary.core.itinerary_of` from the frames the engine gathered;
+  the pure `itinerary.core.itinerary_of` from the frames the engine gathered; `on_aircraft(done,
+  total, points)` hears the progress of a batch (aircraft done of total, their points so far);
 - `ingest(paths, archive, icao24, on_file)`: files into the archive (same layout either way).
 """
 
@@ -32,7 +33,8 @@ class Engine(Protocol):
 
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True, on_stage: Callable[[str], None] | None = None
+                    with_points: bool = True, on_stage: Callable[[str], None] | None = None,
+                    on_aircraft: Callable[[int, int, int], None] | None = None
                     ) -> tuple[list[dict], dict[str, pl.DataFrame]]: ...
 
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None,

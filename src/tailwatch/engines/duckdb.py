@@ -193,6 +193,40 @@ def positions_in_boxes(archive: Path, boxes: Sequence[tuple[datetime, datetime, 
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
+# the 1° cell number of a position (`hiding.dark._cell`, 1° cells) and its hour since 1970, as one key
+_CELL_KEY = ("CAST(floor(epoch(timestamp) / 3600) AS BIGINT) * 64800 + "
+             "(CAST(least(greatest(floor(latitude), -90), 89) AS BIGINT) + 90) * 360 + "
+             "(CAST(floor(longitude) AS BIGINT) + 180 + 360) % 360")
+
+
+def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
+    """icao24, timestamp, latitude, longitude of every aircraft in the (hour, 1° cell) `keys`
+    (`hiding.dark.reach_keys`: sorted int64 `hour × 64800 + cell`), in one query with a hash
+    semi-join: the other aircraft a whole batch's silences can be judged against, each point once."""
+    import pyarrow as pa
+
+    empty = pl.DataFrame(schema=POSITION_SCHEMA)
+    if len(keys) == 0:
+        return empty
+    hours = (int(keys[0]) // 64800, int(keys[-1]) // 64800)
+    start = datetime.fromtimestamp(hours[0] * 3600, timezone.utc)
+    end = datetime.fromtimestamp((hours[1] + 1) * 3600, timezone.utc)
+    files = partition_files_between(archive, start, end)
+    if not files:
+        return empty
+    con = _connect()
+    try:
+        con.register("reach", pa.table({"key": pa.array(keys, pa.int64())}))
+        sql = ("SELECT icao24, timestamp, latitude, longitude FROM read_parquet(?, union_by_name = true) "
+               f"WHERE timestamp >= ? AND timestamp < ? AND {_CELL_KEY} IN (SELECT key FROM reach)")
+        table = _arrow(con.sql(sql, params=[[str(f) for f in files], start, end]))
+    finally:
+        con.close()
+    frame = pl.from_arrow(table)
+    return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
+        pl.col("timestamp").dt.convert_time_zone("UTC"))
+
+
 def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None
                ) -> pl.DataFrame:
     """The heard-minutes rows (tailwatch.heard, not yet merged) of these aircraft overlapping [start, end]."""
@@ -336,5 +370,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["POINT_ORDER", "positions_in_boxes", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
+__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "COLUMNS"]

@@ -1,6 +1,8 @@
-"""Itineraries over the archive on this machine: pruned DuckDB queries gather each aircraft's
-points and surroundings (history, heard minutes, other aircraft near its silences), then the pure
-`itinerary.core.itinerary_of` runs on them, as it does in Spark's executors."""
+"""Itineraries over the archive on this machine: pruned DuckDB queries gather the points and
+surroundings of every aircraft of the batch at once (history, heard minutes, and the other aircraft
+near their silences: one query for the hours and cells the silences reach, indexed once as a
+`hiding.dark.Coverage` grid), then the pure `itinerary.core.itinerary_of` runs on each aircraft, as
+it does in Spark's executors."""
 
 from __future__ import annotations
 
@@ -8,18 +10,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from tailwatch.engines.duckdb import (
-    connection,
-    heard_rows,
-    low_points_for,
-    points_for,
-    positions_in_boxes,
-    summary_by_aircraft,
-)
+from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
-from tailwatch.itinerary.core import itinerary_of, silences_of
+from tailwatch.hiding.dark import Coverage
+from tailwatch.itinerary.core import itinerary_of, reach_of
 from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
 
 
@@ -28,13 +25,21 @@ def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | 
     return airports_used(low_points_for(archive, list(icao24s), HISTORY_MAX_ALT_FT, end=end))
 
 
+HISTORY_ADDRESSES = 64  # addresses whose low points are read and reduced to presence at once
+
+
 def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
-    """The airport-history prior of every aircraft at once: one pruned query for their (and their
-    operators' fleets') low points until `end`."""
+    """The airport-history prior of every aircraft at once: pruned queries for their (and their
+    operators' fleets') low points until `end`, a group of addresses at a time."""
     from tailwatch.identity.fleets import fleets
 
     fleet = fleets(archive, aircraft)
-    return priors(presence(low_points_for(archive, addresses_of(fleet), HISTORY_MAX_ALT_FT, end=end)), fleet)
+    addresses = addresses_of(fleet)
+    # a query per HISTORY_ADDRESSES addresses: presence rows are few, the low points many (most of
+    # a regional archive's points can be low), and only one group's are held at a time
+    seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end))
+            for k in range(0, len(addresses), HISTORY_ADDRESSES)]
+    return priors(pl.concat(seen) if seen else presence(None), fleet)
 
 
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
@@ -42,41 +47,81 @@ def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None)
     return aircraft_histories(archive, [aircraft], end)[aircraft["icao24"]]
 
 
+CHUNK_POINTS = 1_000_000  # points of the aircraft built at once: peak memory follows this, not the batch
+
+
+def _chunks(summary: pl.DataFrame, limit: int) -> list[list[str]]:
+    """Consecutive runs of aircraft (in address order) of about `limit` points together (one at least)."""
+    out: list[list[str]] = []
+    total = limit
+    for icao24, n in summary.select("icao24", "points").iter_rows():
+        if total + n > limit and (not out or out[-1]):
+            out.append([])
+            total = 0
+        out[-1].append(icao24)
+        total += n
+    return out
+
+
 def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | None, start: datetime | None,
-                end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None
-                ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
-    """Itinerary JSON per aircraft (in address order) and each one's points with `leg`."""
+                end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None,
+                on_aircraft: Callable[[int, int, int], None] | None = None, with_points: bool = True,
+                chunk_points: int = CHUNK_POINTS) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+    """Itinerary JSON per aircraft (in address order) and, `with_points`, each one's points with
+    `leg`; `on_aircraft(done, total, points)` after each aircraft.
+
+    The aircraft are read and built in chunks of about `chunk_points` points (address ranges of
+    the sorted files): a first pass reads each chunk for the (hour, cell) keys its silences reach,
+    one query reads the other aircraft at all those keys into one coverage grid, and a second pass
+    builds each chunk's itineraries (one chunk: read once)."""
     from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
-    if every_aircraft:
-        hexes = summary_by_aircraft(archive, None, start, end)["icao24"].to_list()
-        if not hexes:
-            raise nothing_found([], True, start, end)
-    else:
-        hexes = list(dict.fromkeys(a["icao24"] for a in wanted))
-    points = points_for(archive, hexes, start, end)
-    if points.height == 0:
-        raise nothing_found(hexes, every_aircraft, start, end)
-    groups = points.partition_by("icao24", as_dict=True, maintain_order=True)
-    seen = [h for (h,) in groups]
+    hexes = None if every_aircraft else list(dict.fromkeys(a["icao24"] for a in wanted))
+    summary = summary_by_aircraft(archive, hexes, start, end)  # one row per aircraft seen, in address order
+    if summary.height == 0:
+        raise nothing_found(hexes or [], every_aircraft, start, end)
+    seen = summary["icao24"].to_list()
     if not every_aircraft:
-        notes += unseen_note(hexes, seen, start, end)
+        notes += unseen_note(hexes or [], seen, start, end)
     by_hex = {a["icao24"]: a for a in wanted}
     idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
     history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
-    first, last = heard_window(points)
-    heard = heard_rows(archive, seen, first, last)  # every aircraft's heard minutes: one query
+    chunks = _chunks(summary, chunk_points)
+
+    def gather(chunk: list[str]) -> tuple[dict, dict]:
+        """The chunk's points per aircraft and each one's heard minutes (one query each)."""
+        points = points_for(archive, chunk, start, end)
+        groups = points.partition_by("icao24", as_dict=True, maintain_order=True)
+        first, last = heard_window(points)
+        del points  # the groups hold the rows from here on
+        heard = heard_rows(archive, chunk, first, last)
+        heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
+        return groups, {icao24: heard_of(heard_by.get(icao24), icao24, pts) for (icao24,), pts in groups.items()}
+
+    # the other aircraft every silence of the batch can be judged against: one query for the
+    # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
+    reach, kept = [np.zeros(0, np.int64)], None
+    for chunk in chunks:
+        groups, own_heard = gather(chunk)
+        reach += [reach_of(pts, own_heard[icao24], end) for (icao24,), pts in groups.items()]
+        kept = (groups, own_heard) if len(chunks) == 1 else None
+    others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
-    with connection() as con:  # one connection for the many small box queries, closed at the end
+    done_points = 0
+    for chunk in chunks:
+        groups, own_heard = kept if kept is not None else gather(chunk)
         for (icao24,), pts in groups.items():
-            own_heard = heard_of(heard, icao24, pts)
-            others = positions_in_boxes(archive, silences_of(pts, own_heard, end), exclude=icao24, con=con)
-            around = surroundings(icao24, idents[icao24], history, own_heard, others, end, notes)
+            around = surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
             doc, itin = itinerary_of(pts, around, on_stage)
             docs.append(doc)
-            frames[icao24] = itin.points
+            if with_points:
+                frames[icao24] = itin.points
+            done_points += pts.height
+            if on_aircraft is not None:
+                on_aircraft(len(docs), len(seen), done_points)
+        groups = own_heard = kept = None  # this chunk's frames go before the next is read
     return docs, frames
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.errors import BadInput, NoAircraft
-from tailwatch.hiding.dark import window_pad
+from tailwatch.hiding.dark import Coverage, window_pad
 from tailwatch.heard import empty_heard, merge
 from tailwatch.itinerary.core import Surroundings
 
@@ -61,7 +61,7 @@ def heard_of(rows: pl.DataFrame | None, icao24: str, points: pl.DataFrame) -> pl
 
 
 def surroundings(icao24: str, aircraft: dict | None, history: dict[str, dict[str, int]] | None,
-                 heard: pl.DataFrame, others: pl.DataFrame, end: datetime | None, notes: list[str]) -> Surroundings:
+                 heard: pl.DataFrame, others: pl.DataFrame | Coverage, end: datetime | None, notes: list[str]) -> Surroundings:
     """The gathered frames of one aircraft, as the pure step takes them."""
     used = history.get(icao24, {}) if history is not None else None
     return Surroundings(aircraft=aircraft, history=used, heard=heard, others=others, end=end, notes=tuple(notes))

@@ -25,12 +25,14 @@ class DuckDBEngine:
 
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True, on_stage=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                    with_points: bool = True, on_stage=None, on_aircraft=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
         """Itinerary JSON per aircraft (`engines.duckdb_itinerary`); `every_aircraft` takes each
-        aircraft with points in [start, end] (found by one summary query)."""
+        aircraft with points in [start, end] (found by one summary query); without `with_points`
+        the points with `leg` are not kept (a JSON batch needs only the documents)."""
         from tailwatch.engines.duckdb_itinerary import itineraries
 
-        return itineraries(Path(archive), aircraft, watchlist, start, end, every_aircraft, on_stage)
+        return itineraries(Path(archive), aircraft, watchlist, start, end, every_aircraft, on_stage, on_aircraft,
+                           with_points)
 
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None, on_file=None) -> list:
         from tailwatch.ingest.pipeline import ingest_files

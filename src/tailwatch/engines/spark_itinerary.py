@@ -1,20 +1,23 @@
 """Itineraries on Spark: the frames DuckDB gathers, gathered by Spark jobs, then the same pure step.
 
 1. a Spark job reads the raw heard-minutes rows of the asked aircraft around the window;
-2. `groupBy("icao24").applyInArrow` finds each aircraft's silence boxes (`itinerary.core.silences_of`),
-   which also tells the driver which aircraft were seen; the driver resolves their identities and
-   gathers their airport histories (a Spark job);
-3. one broadcast range join reads the other aircraft inside those boxes;
+2. `groupBy("icao24").applyInArrow` finds the (hour, 1° cell) keys each aircraft's silences reach
+   (`itinerary.core.reach_of`), which also tells the driver which aircraft were seen; the driver
+   resolves their identities and gathers their airport histories (a Spark job);
+3. one broadcast hash join reads the other aircraft at those keys (the points near each silence's
+   path, never a whole box of a long silence);
 4. `groupBy("icao24").applyInArrow` runs `itinerary.core.itinerary_of` on each aircraft's points
    with its gathered surroundings (shipped to the executors with the task) and returns its JSON.
 Executors never read the archive themselves. The surroundings travel with the task closure: small
-next to the points (a few heard rows and nearby positions per silence).
+next to the points (a few heard rows and nearby positions per silence). Each executor indexes its
+aircraft's nearby positions as a `hiding.dark.Coverage` grid, which judges exactly as DuckDB's one
+grid for the whole batch does, so the documents agree.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -29,9 +32,8 @@ from tailwatch.times import json_default
 ITINERARY_ROWS = pa.schema([("icao24", pa.string()), ("itinerary", pa.string()), ("points", pa.binary())])
 ITINERARY_DDL = "icao24 string, itinerary string, points binary"
 PRESENCE_DDL = "icao24 string, icao string, day date"  # tailwatch.itinerary.history.presence
-BOX_ROWS = pa.schema([("target", pa.string()), ("start", pa.timestamp("us", "UTC")), ("end", pa.timestamp("us", "UTC")),
-                      ("south", pa.float64()), ("west", pa.float64()), ("north", pa.float64()), ("east", pa.float64())])
-BOX_DDL = "target string, start timestamp, end timestamp, south double, west double, north double, east double"
+REACH_ROWS = pa.schema([("target", pa.string()), ("key", pa.int64())])
+REACH_DDL = "target string, key long"
 
 
 def _points(table: pa.Table) -> pl.DataFrame:
@@ -46,16 +48,18 @@ def presence_of_group(table: pa.Table) -> pa.Table:
     return rows.cast(pa.schema([("icao24", pa.string()), ("icao", pa.string()), ("day", pa.date32())]))
 
 
-def boxes_of_group(table: pa.Table, heard: pl.DataFrame, end: datetime | None) -> pa.Table:
-    """One aircraft's points → the (start, end, box) rows where other aircraft are needed (one row
-    with no box when there are none: the driver learns which aircraft were seen from this pass)."""
-    from tailwatch.itinerary.core import silences_of
+def reach_of_group(table: pa.Table, heard: pl.DataFrame, end: datetime | None) -> pa.Table:
+    """One aircraft's points → the (target, key) rows of the (hour, 1° cell) keys its silences reach
+    (`itinerary.core.reach_of`); one row with no key when there are none: the driver learns which
+    aircraft were seen from this pass."""
+    from tailwatch.itinerary.core import reach_of
 
     points = _points(table)
     icao24 = points["icao24"][0]
-    rows = [{"target": icao24, "start": t0, "end": t1, "south": b[0], "west": b[1], "north": b[2], "east": b[3]}
-            for t0, t1, b in silences_of(points, heard_of(heard, icao24, points), end)]
-    return pa.Table.from_pylist(rows or [{"target": icao24}], schema=BOX_ROWS)  # a row even without: it was seen
+    keys = reach_of(points, heard_of(heard, icao24, points), end)
+    if keys.size == 0:
+        return pa.Table.from_pylist([{"target": icao24}], schema=REACH_ROWS)  # a row even without: it was seen
+    return pa.table({"target": pa.array([icao24] * keys.size, pa.string()), "key": pa.array(keys, pa.int64())})
 
 
 def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict | None], history: dict[str, dict[str, int]],
@@ -80,22 +84,25 @@ def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict | None], histor
         schema=ITINERARY_ROWS)
 
 
-def others_in_boxes(engine, archive: Path, boxes: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Other aircraft's positions inside each target's boxes: one broadcast range join, by target,
-    as `engines.duckdb.positions_in_boxes` answers for one target."""
+def others_in_reach(engine, archive: Path, reach: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Other aircraft's positions at each target's (hour, 1° cell) keys: one broadcast hash join, by
+    target (`engines.duckdb.positions_in_cells` reads the same keys for a whole batch at once)."""
     from pyspark.sql import functions as F
 
-    if boxes.height == 0:
+    from tailwatch.hiding.dark import CELLS
+
+    if reach.height == 0:
         return {}
-    start, end = boxes["start"].min(), boxes["end"].max()
+    first, last = int(reach["key"].min()) // CELLS, int(reach["key"].max()) // CELLS
+    start = datetime.fromtimestamp(first * 3600, timezone.utc)
+    end = datetime.fromtimestamp((last + 1) * 3600, timezone.utc)
     spark = engine.session()
-    windows = F.broadcast(spark.createDataFrame(boxes.to_arrow()))
+    keys = F.broadcast(spark.createDataFrame(reach.to_arrow()))
     points = engine.points_frame(archive, None, start, end).select("icao24", "timestamp", "latitude", "longitude")
-    lon = F.when(F.col("west") <= F.col("east"), F.col("longitude").between(F.col("west"), F.col("east"))).otherwise(
-        (F.col("longitude") >= F.col("west")) | (F.col("longitude") <= F.col("east")))
-    joined = points.join(windows, (F.col("timestamp") >= F.col("start")) & (F.col("timestamp") <= F.col("end"))
-                         & F.col("latitude").between(F.col("south"), F.col("north")) & lon
-                         & (F.col("icao24") != F.col("target")))
+    cell = (F.floor(F.col("timestamp").cast("double") / 3600) * CELLS
+            + (F.least(F.greatest(F.floor("latitude"), F.lit(-90)), F.lit(89)) + 90) * 360
+            + (F.floor("longitude") + 180 + 360) % 360)
+    joined = points.withColumn("key", cell.cast("long")).join(keys, "key").filter(F.col("icao24") != F.col("target"))
     found = pl.from_arrow(joined.select("target", *POSITION_SCHEMA).toArrow())
     found = found.unique().sort(["target", "icao24", "timestamp", "latitude", "longitude"])  # type: ignore[union-attr]
     return {target: part.drop("target").select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(
@@ -123,11 +130,11 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
                               _utc(start) - HEARD_PAD if start is not None else None,
                               _utc(end) + HEARD_PAD if end is not None else None)
 
-    def boxes_of(table: pa.Table) -> pa.Table:
-        return boxes_of_group(table, heard, end)
+    def reach_of(table: pa.Table) -> pa.Table:
+        return reach_of_group(table, heard, end)
 
-    boxes = pl.from_arrow(points.groupBy("icao24").applyInArrow(boxes_of, BOX_DDL).toArrow())
-    seen = sorted(boxes["target"].unique().to_list())  # type: ignore[index]
+    reach = pl.from_arrow(points.groupBy("icao24").applyInArrow(reach_of, REACH_DDL).toArrow())
+    seen = sorted(reach["target"].unique().to_list())  # type: ignore[index]
     if not seen:
         raise nothing_found(hexes, every_aircraft, start, end)
     if not every_aircraft:
@@ -135,8 +142,7 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
     by_hex = {a["icao24"]: a for a in wanted}
     idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
     history = engine.histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
-    others = others_in_boxes(engine, archive, boxes.filter(pl.col("start").is_not_null()).with_columns(  # type: ignore[union-attr]
-        pl.col("start").dt.convert_time_zone("UTC"), pl.col("end").dt.convert_time_zone("UTC")))
+    others = others_in_reach(engine, archive, reach.filter(pl.col("key").is_not_null()))  # type: ignore[union-attr]
 
     def one_aircraft(table: pa.Table) -> pa.Table:
         return itinerary_of_group(table, idents, history, heard, others, notes, with_points, end)
@@ -148,4 +154,4 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
     return docs, frames
 
 
-__all__ = ["itineraries_on_spark", "itinerary_of_group", "boxes_of_group", "presence_of_group", "others_in_boxes"]
+__all__ = ["itineraries_on_spark", "itinerary_of_group", "reach_of_group", "presence_of_group", "others_in_reach"]

@@ -18,7 +18,20 @@ Gaps with both ends on the ground (or below `ground_ft`) are stops, the itinerar
 left out; so is a gap the aircraft had time to spend anywhere but on the straight line between its
 ends (slower than `min_straight_speed` of its own speed: it may have landed, or left the area and come
 back), since where it was is then unknown, and with it the coverage that would make it "dark". This also
-bounds the samples of a gap by the aircraft's endurance, never by the gap's length. Everything is vectorised per gap (a few gaps per aircraft; samples × nearby points).
+bounds the samples of a gap by the aircraft's endurance, never by the gap's length.
+
+Why a coverage grid: a day boundary or a long silence is sampled every minute, and testing every
+sample against every point of its box and window cost samples × points (a 20 h gap against a day
+of traffic: minutes of CPU; a years-long gap allocated samples × 20,000 floats, ~250 GiB). The
+other aircraft are therefore indexed once per batch (`Coverage`): their points grouped by aircraft,
+minute and 0.25° cell, each group keeping the exact bounds of its points (time span, latitude and
+longitude range, the radius of its points around its first one). A sample looks only at the groups
+of the 1° cells it can reach within `window_s`; a group wholly inside the test decides "covered, by
+this aircraft" at once, a group wholly outside is skipped, and only the groups straddling the
+100 km circle or the window edge are opened and their points tested one by one, with the same
+arithmetic as before. The answer is therefore the same as testing every point, while the work and
+memory follow the traffic near the path, in chunks of samples: never the gap's length times the
+traffic.
 """
 
 from __future__ import annotations
@@ -29,10 +42,15 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 
-from tailwatch.geo.geodesy import haversine_km
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km
 
 KM_PER_DEG = 111.195
 KT_KM_PER_S = 1.852 / 3600.0
+SAMPLE_CHUNK = 4096  # samples judged at once
+PAIR_CHUNK = 1 << 20  # (sample, group) or (sample, point) pairs held at once
+_PER_DEG = 2  # cells of the coverage grid's index to a degree (0.5°) ...
+_FINE = 4  # ... each split in four for the groups (0.25°)
+_MINUTES = 1 << 32  # key = cell × _MINUTES + minute since the index's first
 
 
 @dataclass(frozen=True)
@@ -52,54 +70,293 @@ class DarkRules:
     ground_ft: float = 1500.0
 
 
-def _path_samples(lat0, lon0, lat1, lon1, t0: float, t1: float, step: float) -> tuple[np.ndarray, ...]:
+class Samples:
+    """Where the aircraft should have been, one sample per `sample_s`: made a chunk at a time,
+    so a silence of years holds no more than `SAMPLE_CHUNK` samples in memory."""
+
+    def __init__(self, n: int, make) -> None:
+        self.n = n
+        self._make = make  # (lo, hi) → (lat, lon, t) of samples lo..hi-1
+
+    def take(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._make(np.arange(lo, hi, dtype=np.float64))
+
+    def chunks(self):
+        for lo in range(0, self.n, SAMPLE_CHUNK):
+            yield self.take(lo, min(lo + SAMPLE_CHUNK, self.n))
+
+    def bounds(self) -> tuple[float, float, float, float, float, float, float]:
+        """(lat min, lat max, lon min, lon max, |lat| max, t min, t max) over every sample."""
+        acc = np.array([np.inf, -np.inf, np.inf, -np.inf, -np.inf, np.inf, -np.inf])
+        for lat, lon, t in self.chunks():
+            acc = np.array([min(acc[0], lat.min()), max(acc[1], lat.max()), min(acc[2], lon.min()),
+                            max(acc[3], lon.max()), max(acc[4], np.abs(lat).max()), min(acc[5], t.min()),
+                            max(acc[6], t.max())])
+        return tuple(float(v) for v in acc)  # type: ignore[return-value]
+
+    @classmethod
+    def of(cls, lat: np.ndarray, lon: np.ndarray, t: np.ndarray) -> "Samples":
+        """Samples given as arrays."""
+        def make(k: np.ndarray):
+            i = k.astype(np.int64)
+            return lat[i], lon[i], t[i]
+        return cls(int(np.asarray(t).size), make)
+
+
+def _path_samples(lat0, lon0, lat1, lon1, t0: float, t1: float, step: float) -> Samples:
     """Straight-line (in lat/lon, fine for gaps of a few hundred km) samples between two fixes."""
     n = max(int((t1 - t0) // step), 1)
-    f = (np.arange(n) + 0.5) / n
     dlon = (lon1 - lon0 + 540.0) % 360.0 - 180.0
-    return lat0 + f * (lat1 - lat0), (lon0 + f * dlon + 540.0) % 360.0 - 180.0, t0 + f * (t1 - t0)
+
+    def make(k: np.ndarray):
+        f = (k + 0.5) / n
+        return lat0 + f * (lat1 - lat0), (lon0 + f * dlon + 540.0) % 360.0 - 180.0, t0 + f * (t1 - t0)
+    return Samples(n, make)
 
 
-def _extrapolate(lat, lon, track_deg, speed_kt, t0: float, seconds: float, step: float) -> tuple[np.ndarray, ...]:
+def _extrapolate(lat, lon, track_deg, speed_kt, t0: float, seconds: float, step: float) -> Samples:
     n = max(int(seconds // step), 1)
-    dt = (np.arange(n) + 1.0) * step
-    km = speed_kt * KT_KM_PER_S * dt
-    b = np.radians(track_deg)
-    la = lat + km * np.cos(b) / KM_PER_DEG
-    lo = lon + km * np.sin(b) / (KM_PER_DEG * max(np.cos(np.radians(lat)), 0.1))
-    return la, (lo + 540.0) % 360.0 - 180.0, t0 + dt
+
+    def make(k: np.ndarray):
+        dt = (k + 1.0) * step
+        km = speed_kt * KT_KM_PER_S * dt
+        b = np.radians(track_deg)
+        la = lat + km * np.cos(b) / KM_PER_DEG
+        lo = lon + km * np.sin(b) / (KM_PER_DEG * max(np.cos(np.radians(lat)), 0.1))
+        return la, (lo + 540.0) % 360.0 - 180.0, t0 + dt
+    return Samples(n, make)
 
 
-def coverage(samples: tuple[np.ndarray, np.ndarray, np.ndarray], others: pl.DataFrame, rules: DarkRules
-             ) -> tuple[float, int]:
+def _spread(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, index) of every element of the ranges [starts[k], starts[k] + counts[k])."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    first = np.cumsum(counts) - counts
+    return owner, starts[owner] + (np.arange(owner.size) - first[owner])
+
+
+def _batches(counts: np.ndarray, limit: int):
+    """Slices of consecutive ranges holding about `limit` elements together (one range at least)."""
+    ends = np.cumsum(counts)
+    lo = 0
+    while lo < counts.size:
+        base = ends[lo - 1] if lo else 0
+        hi = max(int(np.searchsorted(ends, base + limit, side="right")), lo + 1)
+        yield slice(lo, hi)
+        lo = hi
+
+
+class Coverage:
+    """The other aircraft's positions as a coverage grid (see the module docstring): built once for
+    a batch, asked once per silence with the aircraft it judges left out."""
+
+    def __init__(self, positions: pl.DataFrame) -> None:
+        frame = positions.select("icao24", "timestamp", "latitude", "longitude").drop_nulls()
+        frame = frame.filter(pl.col("latitude").is_not_nan() & pl.col("longitude").is_not_nan())
+        names = frame["icao24"].unique().sort()
+        self.code_of = {name: k for k, name in enumerate(names.to_list())}
+        self.size = frame.height
+        if self.size == 0:
+            return
+        t = frame["timestamp"].dt.epoch("us").to_numpy() / 1e6
+        lat = frame["latitude"].cast(pl.Float64).to_numpy()
+        lon = frame["longitude"].cast(pl.Float64).to_numpy()
+        code = frame.select(pl.col("icao24").replace_strict(names, pl.int_range(names.len(), eager=True),
+                                                             return_dtype=pl.Int64))["icao24"].to_numpy()
+        minute = np.floor(t / 60.0).astype(np.int64)
+        self.m0 = int(minute.min())
+        cell = _cell(np.floor(lat * _PER_DEG).astype(np.int64), np.floor(lon * _PER_DEG).astype(np.int64), _PER_DEG)
+        sub = np.floor(lat * _FINE).astype(np.int64) % 2 * 2 + np.floor(lon * _FINE).astype(np.int64) % 2
+        key = cell * _MINUTES + (minute - self.m0)
+        order = np.lexsort((t, sub, code, key))
+        t, lat, lon, code, key, sub = t[order], lat[order], lon[order], code[order], key[order], sub[order]
+        new = np.r_[True, (key[1:] != key[:-1]) | (code[1:] != code[:-1]) | (sub[1:] != sub[:-1])]
+        starts = np.flatnonzero(new)
+        self.t, self.lat, self.lon = t, lat, lon
+        self.minutes = np.unique(minute - self.m0)  # the minutes anything was heard in
+        self.g_start = starts
+        self.g_n = np.diff(np.r_[starts, t.size])
+        self.g_key, self.g_code = key[starts], code[starts]
+        self.g_t0, self.g_t1 = t[starts], t[np.r_[starts[1:], t.size] - 1]
+        self.g_lat0, self.g_lat1 = np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts)
+        self.g_lon0, self.g_lon1 = np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts)
+        alat, alon = lat[starts], lon[starts]  # each group's anchor: its first point
+        self.g_xyz = _unit(alat, alon)
+        owner = np.repeat(np.arange(starts.size), self.g_n)
+        self.g_r = np.maximum.reduceat(haversine_km(alat[owner], alon[owner], lat, lon), starts)
+
+    @classmethod
+    def of(cls, others: "pl.DataFrame | Coverage | None") -> "Coverage":
+        if isinstance(others, Coverage):
+            return others
+        return cls(others if others is not None else pl.DataFrame(schema=_POSITIONS))
+
+    def judge(self, samples: Samples, rules: DarkRules, exclude: str | None = None) -> tuple[float, int]:
+        """(share of samples covered by other aircraft, how many other aircraft covered them): a
+        sample is covered when a position of another aircraft (not `exclude`) lies inside the
+        samples' box (padded by `radius_km`) and window, within `window_s` and `radius_km` of it."""
+        if self.size == 0 or samples.n == 0:
+            return 0.0, 0
+        lat_min, lat_max, lon_min, lon_max, abs_max, t_min, t_max = samples.bounds()
+        pad = rules.radius_km / KM_PER_DEG
+        near = (t_min - rules.window_s, t_max + rules.window_s, lat_min - pad, lat_max + pad, lon_min, lon_max,
+                pad / max(np.cos(np.radians(abs_max)), 0.1))
+        skip = self.code_of.get(exclude, -1) if exclude is not None else -1
+        # chord² thresholds of each group: surely within `radius_km` of a sample / surely beyond it
+        margin = 1e-3  # km: far above the rounding of the distances compared
+        self._sure = _chord2(rules.radius_km - self.g_r - margin)
+        self._none = _chord2(rules.radius_km + self.g_r + margin)
+        covered, who = 0, np.zeros(len(self.code_of), bool)
+        for lat, lon, t in samples.chunks():
+            hit, who = self._chunk(lat, lon, t, near, skip, rules, who)
+            covered += int(hit.sum())
+        return covered / samples.n, int(who.sum())
+
+    def _reach(self, lat: np.ndarray, lon: np.ndarray, t: np.ndarray, rules: DarkRules
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sample, first group, group count) for every cell each sample can reach, skipping the
+        samples with nothing heard anywhere within `window_s`."""
+        m_lo = np.floor((t - rules.window_s) / 60.0).astype(np.int64) - self.m0 - 1
+        m_hi = np.floor((t + rules.window_s) / 60.0).astype(np.int64) - self.m0 + 1
+        live = np.flatnonzero(np.searchsorted(self.minutes, m_hi, side="right")
+                              > np.searchsorted(self.minutes, m_lo, side="left"))
+        s, cell = _cells_in_reach(lat[live], lon[live], rules, _PER_DEG)
+        s = live[s]
+        lo = np.searchsorted(self.g_key, cell * _MINUTES + np.clip(m_lo, 0, _MINUTES - 1)[s], side="left")
+        hi = np.searchsorted(self.g_key, cell * _MINUTES + np.clip(m_hi, -1, _MINUTES - 1)[s], side="right")
+        return s, lo, np.maximum(hi - lo, 0)
+
+    def _chunk(self, lat, lon, t, near, skip: int, rules: DarkRules, who: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Covered flags of these samples, and `who` (a flag per aircraft) updated."""
+        t_lo, t_hi, lat_lo, lat_hi, lon_min, lon_max, lon_pad = near
+        w, radius = rules.window_s, rules.radius_km
+        hit = np.zeros(lat.size, bool)
+        xyz = _unit(lat, lon)
+        # samples whose whole reach lies inside the samples' box in longitude: the box test cannot
+        # fail there for a point within `radius_km` (elsewhere it is made group by group)
+        reach = _lon_reach(lat, rules)
+        e1, e2 = _east_of(lon, lon_min), _east_of(lon, lon_max)
+        lon_inside = ((e1 - reach >= -lon_pad + 1e-7) & (e1 + reach < 180.0 - 1e-7)
+                      & (e2 + reach <= lon_pad - 1e-7) & (e2 - reach >= -180.0 + 1e-7))
+        owner, first, count = self._reach(lat, lon, t, rules)
+        for part in _batches(count, PAIR_CHUNK):
+            s, g = _spread(first[part], count[part])
+            s = owner[part][s]
+            # cheapest tests first, each on what the one before left
+            ts, t0, t1 = t[s], self.g_t0[g], self.g_t1[g]
+            d0, d1 = np.abs(ts - t0), np.abs(ts - t1)
+            live = (self.g_code[g] != skip) & ~(((ts < t0) | (ts > t1)) & (d0 > w) & (d1 > w))
+            s, g, d0, d1 = s[live], g[live], d0[live], d1[live]
+            chord2 = 2.0 - 2.0 * np.einsum("ij,ij->i", xyz[s], self.g_xyz[g])
+            live = chord2 <= self._none[g]
+            s, g, d0, d1, chord2 = s[live], g[live], d0[live], d1[live], chord2[live]
+            t0, t1 = self.g_t0[g], self.g_t1[g]
+            glat0, glat1 = self.g_lat0[g], self.g_lat1[g]
+            near_all = (t0 >= t_lo) & (t1 <= t_hi) & (glat0 >= lat_lo) & (glat1 <= lat_hi)
+            near_none = (t1 < t_lo) | (t0 > t_hi) | (glat1 < lat_lo) | (glat0 > lat_hi)
+            edge = np.flatnonzero(~lon_inside[s])
+            if edge.size:  # the box's longitude test, group by group, where a reach leaves the box
+                ge = g[edge]
+                a1, b1 = _east_of(self.g_lon0[ge], lon_min), _east_of(self.g_lon1[ge], lon_min)
+                a2, b2 = _east_of(self.g_lon0[ge], lon_max), _east_of(self.g_lon1[ge], lon_max)
+                mono1, mono2 = b1 >= a1, b2 >= a2  # no wrap inside the group: the test is monotone in it
+                near_all[edge] &= mono1 & (a1 >= -lon_pad) & mono2 & (b2 <= lon_pad)
+                near_none[edge] |= (mono1 & (b1 < -lon_pad)) | (mono2 & (a2 > lon_pad))
+            sure = (d0 <= w) & (d1 <= w) & near_all & (chord2 <= self._sure[g])
+            hit[s[sure]] = True
+            who[self.g_code[g[sure]]] = True
+            maybe = ~sure & ~near_none
+            s, g = s[maybe], g[maybe]
+            unknown = ~(hit[s] & who[self.g_code[g]])  # else nothing left to learn from this pair
+            s, g = s[unknown], g[unknown]
+            for cut in _batches(self.g_n[g], PAIR_CHUNK):  # the straddling groups, point by point
+                k, p = _spread(self.g_start[g[cut]], self.g_n[g[cut]])
+                ks, ot, olat, olon = s[cut][k], self.t[p], self.lat[p], self.lon[p]
+                ok = ((ot >= t_lo) & (ot <= t_hi) & (olat >= lat_lo) & (olat <= lat_hi)
+                      & (np.abs(t[ks] - ot) <= w))
+                ks, p, k, olon = ks[ok], p[ok], k[ok], olon[ok]
+                ok = (_east_of(olon, lon_min) >= -lon_pad) & (_east_of(olon, lon_max) <= lon_pad)
+                ks, p, k = ks[ok], p[ok], k[ok]
+                close = np.asarray(haversine_km(lat[ks], lon[ks], self.lat[p], self.lon[p])) <= radius
+                hit[ks[close]] = True
+                who[self.g_code[g[cut][k[close]]]] = True
+        return hit, who
+
+
+_POSITIONS = {"icao24": pl.String, "timestamp": pl.Datetime("us", "UTC"), "latitude": pl.Float64, "longitude": pl.Float64}
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    p, q = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=-1)
+
+
+def _chord2(km: np.ndarray) -> np.ndarray:
+    """Squared chord of the unit sphere for great-circle distances `km` (-1 where negative: nothing is closer)."""
+    angle = np.clip(np.asarray(km, dtype=float), 0.0, np.pi * EARTH_RADIUS_KM) / EARTH_RADIUS_KM
+    return np.where(np.asarray(km) < 0, -1.0, (2.0 * np.sin(angle / 2.0)) ** 2)
+
+
+def _lon_reach(lat: np.ndarray, rules: DarkRules) -> np.ndarray:
+    """Degrees of longitude either side of each sample that points within `radius_km` can lie
+    (the spherical cap's extent, with a margin; 180 where the cap holds a pole)."""
+    delta = (rules.radius_km + 1.0) / EARTH_RADIUS_KM
+    cos_lat = np.cos(np.radians(lat))
+    polar = (np.abs(lat) + np.degrees(delta) + 0.01 >= 89.0) | (cos_lat <= np.sin(delta) * 1.01)
+    return np.where(polar, 180.0,
+                    np.degrees(np.arcsin(np.clip(np.sin(delta) / np.maximum(cos_lat, 1e-9), 0, 1))) * 1.001 + 0.01)
+
+
+def _cells_in_reach(lat: np.ndarray, lon: np.ndarray, rules: DarkRules, per_deg: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(sample, cell number) of every cell (`per_deg` to a degree) holding points within
+    `radius_km` of each sample (a spherical cap's latitude and longitude extent, with a margin)."""
+    delta = (rules.radius_km + 1.0) / EARTH_RADIUS_KM
+    reach_lat = np.degrees(delta) + 0.01
+    rows = 180 * per_deg
+    i_lo = np.clip(np.floor((lat - reach_lat) * per_deg), -rows // 2, rows // 2 - 1).astype(np.int64)
+    i_hi = np.clip(np.floor((lat + reach_lat) * per_deg), -rows // 2, rows // 2 - 1).astype(np.int64)
+    reach_lon = _lon_reach(lat, rules)
+    j_lo = np.floor((lon - reach_lon) * per_deg).astype(np.int64)
+    n_j = np.minimum(np.floor((lon + reach_lon) * per_deg).astype(np.int64) - j_lo + 1, 2 * rows)
+    n_i = i_hi - i_lo + 1
+    s, k = _spread(np.zeros(lat.size, np.int64), n_i * n_j)
+    return s, _cell(i_lo[s] + k // n_j[s], j_lo[s] + k % n_j[s], per_deg)
+
+
+def reach_keys(samples: Samples, rules: DarkRules) -> np.ndarray:
+    """Sorted distinct `hour × CELLS + 1° cell` keys of every (hour, cell) holding points that can
+    cover a sample (`within window_s + 1 s and radius_km`): what an engine reads for a silence, by
+    the path it must have flown, however long the silence (one key per hour and cell crossed)."""
+    keys = [np.zeros(0, np.int64)]
+    for lat, lon, t in samples.chunks():
+        s, cell = _cells_in_reach(lat, lon, rules)
+        h_lo = np.floor((t - rules.window_s - 1.0) / 3600.0).astype(np.int64)
+        h_hi = np.floor((t + rules.window_s + 1.0) / 3600.0).astype(np.int64)
+        keys.append(np.unique(np.r_[h_lo[s] * CELLS + cell, h_hi[s] * CELLS + cell]))
+    return np.unique(np.concatenate(keys))
+
+
+CELLS = 180 * 360  # 1° cells of the globe: key = hour since 1970 × CELLS + cell number (`_cell`)
+
+
+def _cell(i: np.ndarray, j: np.ndarray, per_deg: int = 1) -> np.ndarray:
+    """Number of the cell of row `i` and column `j` (wrapped) of a grid of `per_deg` cells to a degree."""
+    rows = 180 * per_deg
+    return (np.clip(i, -rows // 2, rows // 2 - 1) + rows // 2) * (2 * rows) + (j + rows) % (2 * rows)
+
+
+def _east_of(lon: np.ndarray, ref: float) -> np.ndarray:
+    """Degrees east of `ref` in [-180, 180) (the same arithmetic as the point test has always used)."""
+    return (lon - ref + 540.0) % 360.0 - 180.0
+
+
+def coverage(samples: "Samples | tuple[np.ndarray, np.ndarray, np.ndarray]", others: "pl.DataFrame | Coverage",
+             rules: DarkRules, exclude: str | None = None) -> tuple[float, int]:
     """(share of samples covered by other aircraft, how many other aircraft covered them)."""
-    lat, lon, t = samples
-    if others.height == 0 or lat.size == 0:
-        return 0.0, 0
-    pad = rules.radius_km / KM_PER_DEG
-    t_lo, t_hi = t.min() - rules.window_s, t.max() + rules.window_s
-    ot = others["timestamp"].dt.epoch("us").to_numpy() / 1e6
-    olat, olon = others["latitude"].to_numpy(), others["longitude"].to_numpy()
-    near = ((ot >= t_lo) & (ot <= t_hi) & (olat >= lat.min() - pad) & (olat <= lat.max() + pad))
-    lon_pad = pad / max(np.cos(np.radians(np.abs(lat).max())), 0.1)
-    near &= ((olon - lon.min() + 540.0) % 360.0 - 180.0 >= -lon_pad) & ((olon - lon.max() + 540.0) % 360.0 - 180.0 <= lon_pad)
-    idx = np.flatnonzero(near)
-    if idx.size == 0:
-        return 0.0, 0
-    codes = others["icao24"].to_numpy()[idx]
-    covered = np.zeros(lat.size, bool)
-    who: set = set()
-    olat, olon, ot = olat[idx], olon[idx], ot[idx]
-    for lo in range(0, idx.size, 20_000):  # samples × nearby points, in chunks
-        sl = slice(lo, lo + 20_000)
-        # the time test first (a subtraction), the great circle only for the pairs it leaves
-        ii, jj = np.nonzero(np.abs(t[:, None] - ot[sl][None, :]) <= rules.window_s)
-        if ii.size == 0:
-            continue
-        close = np.asarray(haversine_km(lat[ii], lon[ii], olat[sl][jj], olon[sl][jj])) <= rules.radius_km
-        covered[ii[close]] = True
-        who.update(codes[sl][np.unique(jj[close])].tolist())
-    return float(covered.mean()), len(who)
+    if not isinstance(samples, Samples):
+        samples = Samples.of(*samples)
+    return Coverage.of(others).judge(samples, rules, exclude)
 
 
 def _iso(t: float) -> str:
@@ -137,19 +394,18 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
     return out
 
 
-def _around(samples: tuple[np.ndarray, np.ndarray, np.ndarray], rules: DarkRules
-            ) -> tuple[datetime, datetime, tuple[float, float, float, float]]:
+def _around(samples: Samples, rules: DarkRules) -> tuple[datetime, datetime, tuple[float, float, float, float]]:
     """Time window and (south, west, north, east) box where other aircraft can cover the samples."""
-    lat, lon, t = samples
+    lat_min, lat_max, lon_min, lon_max, abs_max, t_min, t_max = samples.bounds()
     pad = rules.radius_km / KM_PER_DEG
-    lon_pad = pad / max(np.cos(np.radians(min(np.abs(lat).max() + pad, 89.0))), 0.1)
-    west, east = (float(lon.min() - lon_pad) + 540.0) % 360.0 - 180.0, (float(lon.max() + lon_pad) + 540.0) % 360.0 - 180.0
-    return (datetime.fromtimestamp(float(t.min()) - rules.window_s, timezone.utc),
-            datetime.fromtimestamp(float(t.max()) + rules.window_s, timezone.utc),
-            (max(float(lat.min()) - pad, -90.0), west, min(float(lat.max()) + pad, 90.0), east))
+    lon_pad = pad / max(np.cos(np.radians(min(abs_max + pad, 89.0))), 0.1)
+    west, east = (lon_min - lon_pad + 540.0) % 360.0 - 180.0, (lon_max + lon_pad + 540.0) % 360.0 - 180.0
+    return (datetime.fromtimestamp(t_min - rules.window_s, timezone.utc),
+            datetime.fromtimestamp(t_max + rules.window_s, timezone.utc),
+            (max(lat_min - pad, -90.0), west, min(lat_max + pad, 90.0), east))
 
 
-Silence = tuple[int, float, float | None, tuple[np.ndarray, np.ndarray, np.ndarray]]
+Silence = tuple[int, float, float | None, Samples]
 
 
 def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
@@ -158,17 +414,24 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
     silence of the aircraft that other aircraft could show to be dark: airborne, nothing heard."""
     if track.height < 1:
         return []
-    t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6
-    lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
-    alt = track["altitude"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    ground = track["onground"].fill_null(False).to_numpy() | (alt < rules.ground_ft)
+    # one select for every column read here (a Series method each costs a query of its own)
+    cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
+                        pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
+                        pl.col("onground").fill_null(False).alias("ground"),
+                        pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
+                        pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
+    t = cols["t"].to_numpy() / 1e6
+    lat, lon = cols["latitude"].to_numpy(), cols["longitude"].to_numpy()
+    alt = cols["alt"].to_numpy()
+    ground = cols["ground"].to_numpy() | (alt < rules.ground_ft)
     heard_t = None
     if heard is not None and heard.height:
-        heard_t = np.sort(np.r_[heard["first"].dt.epoch("us").to_numpy(), heard["last"].dt.epoch("us").to_numpy()] / 1e6)
+        ends = heard.select(pl.col("first").dt.epoch("us"), pl.col("last").dt.epoch("us"))
+        heard_t = np.sort(np.r_[ends["first"].to_numpy(), ends["last"].to_numpy()] / 1e6)
     out: list[Silence] = []
     gaps = np.flatnonzero(np.diff(t) >= rules.min_gap_s)
     spans = [(int(i), t[i], t[i + 1]) for i in gaps if not (ground[i] and ground[i + 1])]
-    gs_all = track["groundspeed"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    gs_all = cols["gs"].to_numpy()
     if spans:
         i_s = np.array([i for i, _, _ in spans])
         straight = np.asarray(haversine_km(lat[i_s], lon[i_s], lat[i_s + 1], lon[i_s + 1])) / np.maximum(t[i_s + 1] - t[i_s], 1.0)
@@ -187,8 +450,7 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
         if b is not None:
             samples = _path_samples(lat[i], lon[i], lat[i + 1], lon[i + 1], a, b, rules.sample_s)
         else:
-            gs = gs_all[i]
-            trk = track["track"].cast(pl.Float64).fill_null(np.nan).to_numpy()[i]
+            gs, trk = cols["gs"][i], cols["trk"][i]
             if np.isnan(gs) or np.isnan(trk):
                 continue
             samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
@@ -206,19 +468,33 @@ def silence_boxes(track: pl.DataFrame, heard: pl.DataFrame | None = None, rules:
     return [_around(samples, rules) for *_, samples in _silences(track, heard, rules, window_end)]
 
 
-def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
+def silence_reach(track: pl.DataFrame, heard: pl.DataFrame | None = None, rules: DarkRules = DarkRules(),
+                  window_end: datetime | None = None) -> np.ndarray:
+    """`reach_keys` of every silence of `track`: the (hour, 1° cell) keys whose points can decide
+    them, what an engine reads (one query for a whole batch) to build the `Coverage` grid."""
+    keys = [reach_keys(samples, rules) for *_, samples in _silences(track, heard, rules, window_end)]
+    return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+
+
+def dark_gaps(track: pl.DataFrame, others: pl.DataFrame | Coverage | None, heard: pl.DataFrame | None = None,
               rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
     """Intervals the aircraft (`track`: its positions, sorted) went silent inside coverage (inferred).
 
     `others`: the other aircraft's positions (icao24, timestamp, latitude, longitude), at least
-    those inside the `silence_boxes` of `track` (more do no harm: coverage looks only near the path).
+    those inside the `silence_boxes` of `track` (more do no harm: coverage looks only near the path),
+    or a `Coverage` grid of them built once for a batch; the aircraft itself is never its own evidence.
     """
     out = []
     if track.height < 1:
         return out
     lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
-    for i, a, b, samples in _silences(track, heard, rules, window_end):
-        share, n_others = coverage(samples, others, rules)
+    silences = _silences(track, heard, rules, window_end)
+    if not silences:
+        return out
+    grid = Coverage.of(others)
+    icao24 = track["icao24"][0] if "icao24" in track.columns else None
+    for i, a, b, samples in silences:
+        share, n_others = grid.judge(samples, rules, exclude=icao24)
         if share < rules.min_covered or n_others < rules.min_others:
             continue
         reasons = [f"nothing heard from the aircraft for {round(((b or a + rules.lookahead_s) - a) / 60)} min"
@@ -237,7 +513,7 @@ def dark_gaps(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | N
     return out
 
 
-def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame, heard: pl.DataFrame | None = None,
+def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame | Coverage | None, heard: pl.DataFrame | None = None,
                     rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
     """Both kinds for one aircraft, in time order, each with the leg it falls in when `track` has `leg`."""
     found = withheld(track, heard, rules) + dark_gaps(track, others, heard, rules, window_end)

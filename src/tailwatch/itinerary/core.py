@@ -21,7 +21,9 @@ from datetime import datetime
 
 import polars as pl
 
-from tailwatch.hiding.dark import Box, hiding_evidence, silence_boxes
+import numpy as np
+
+from tailwatch.hiding.dark import Box, Coverage, hiding_evidence, silence_boxes, silence_reach
 from tailwatch.itinerary.trips import with_trips
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
@@ -35,7 +37,9 @@ class Surroundings:
     aircraft: dict | None = None  # identity: registration, type, country, operator, list entries
     history: dict[str, int] | None = None  # airport ICAO → days seen there (itinerary.history.priors)
     heard: pl.DataFrame | None = None  # its heard minutes (tailwatch.heard)
-    others: pl.DataFrame | None = None  # other aircraft's positions, at least inside `silences_of` boxes
+    # other aircraft's positions, at least inside `silences_of` boxes (or at the `reach_of` keys),
+    # or the `hiding.dark.Coverage` grid of them built once for a whole batch
+    others: pl.DataFrame | Coverage | None = None
     end: datetime | None = None  # end of the asked window (a track ending before it may have gone dark)
     notes: tuple[str, ...] = ()  # notes of the whole request (unresolved entries, unseen aircraft, ...)
 
@@ -76,6 +80,18 @@ def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | N
     return out
 
 
+def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None) -> np.ndarray:
+    """(hour, 1° cell) keys (`hiding.dark.reach_keys`) whose points can judge the aircraft's silences:
+    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`."""
+    from tailwatch.itinerary.flights import cut_pieces
+
+    if points.height == 0:
+        return np.zeros(0, np.int64)
+    keys = [silence_reach(track, trip_heard, window_end=trip_end)
+            for track, trip_heard, trip_end in _per_trip(with_trips(cut_pieces(points)), heard, end)]
+    return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+
+
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
                  on_stage: Callable[[str], None] | None = None):
     """(itinerary JSON, Itinerary) of ONE aircraft: build with the history prior, notes, then the
@@ -114,12 +130,11 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     """`dark_intervals`: when the aircraft went dark inside coverage or withheld its position (hiding.dark)."""
     if points.height == 0:
         return doc
-    others = around.others if around.others is not None else points.clear()
     found: list[dict] = []
     for track, heard, end in _per_trip(points.sort("timestamp"), around.heard, around.end):
-        found += hiding_evidence(track, others, heard, window_end=end)
+        found += hiding_evidence(track, around.others, heard, window_end=end)
     doc["dark_intervals"] = sorted(found, key=lambda d: d["start"])
     return doc
 
 
-__all__ = ["Surroundings", "itinerary_of", "silences_of", "enrich"]
+__all__ = ["Surroundings", "itinerary_of", "silences_of", "reach_of", "enrich"]
