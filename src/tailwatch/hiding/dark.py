@@ -435,8 +435,9 @@ def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
     if spans:
         i_s = np.array([i for i, _, _ in spans])
         straight = np.asarray(haversine_km(lat[i_s], lon[i_s], lat[i_s + 1], lon[i_s + 1])) / np.maximum(t[i_s + 1] - t[i_s], 1.0)
-        with np.errstate(invalid="ignore"):
-            own = np.nanmean(np.c_[gs_all[i_s], gs_all[i_s + 1]], axis=1) * KT_KM_PER_S
+        ends = np.c_[gs_all[i_s], gs_all[i_s + 1]]
+        known = np.isfinite(ends).sum(axis=1)
+        own = np.where(known > 0, np.nansum(ends, axis=1) / np.maximum(known, 1), np.nan) * KT_KM_PER_S  # no speed: not judged
         on_line = np.nan_to_num(straight >= rules.min_straight_speed * own, nan=False) & (own > 0)
         spans = [span for span, keep in zip(spans, on_line) if keep]
     end_t = window_end.timestamp() if window_end is not None else None
