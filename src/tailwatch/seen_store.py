@@ -6,7 +6,8 @@ flags, the flight's own origin and destination: `tailwatch.seen`), kept beside `
 for each source, or for each batch of sources the ingest commits together (thousands of
 `aircraft.json` snapshots or trace files: a synced write per file would cost more than reading
 them), named by the source's digest or a digest of the batch's, written atomically before the
-manifests: re-ingesting writes nothing (the sources are skipped) or the same files. The table is
+manifests (a killed writer's dot-temporary is removed by the next write of that day):
+re-ingesting writes nothing (the sources are skipped) or the same files. The table is
 small, so `read_seen` scans every file and lets Parquet statistics prune by address.
 """
 
@@ -32,6 +33,7 @@ def seen_root(archive: Path) -> Path:
 def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
     """Write a source's claims, one file per day, atomically (same digest → same files)."""
     from tailwatch.archive import _atomic_write
+    from tailwatch.archive_lock import sweep_temporaries
 
     if claims.height == 0:
         return []
@@ -41,6 +43,7 @@ def write_seen(archive: Path, claims: pl.DataFrame, digest: str) -> list[Path]:
     for (day,), part in days.partition_by("_day", as_dict=True).items():
         folder = seen_root(archive) / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
+        sweep_temporaries(folder)  # a killed writer's leftover goes with the next write of its day
         target = folder / f"{digest}.parquet"
         _atomic_write(part.drop("_day").sort(ORDER, nulls_last=True), target)
         out.append(target)

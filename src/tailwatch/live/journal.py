@@ -117,8 +117,10 @@ def remove_orphan_temporaries(archive: Path) -> int:
     """Delete archive temporaries (`.NAME.PID.tmp`) left by writers that were killed."""
     removed = 0
     from tailwatch.archive_layout import heard_root, points_root
+    from tailwatch.seen_store import seen_root
 
-    for tmp in [*points_root(archive).glob("date=*/.*.tmp"), *heard_root(archive).glob("date=*/.*.tmp")]:
+    roots = (points_root(archive), heard_root(archive), seen_root(archive))
+    for tmp in [t for root in roots for t in root.glob("date=*/.*.tmp")]:
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
