@@ -47,7 +47,7 @@ def test_investigator_pages_in_headless_chromium(demo_archive, tmp_path: Path):
                 stops: [...document.querySelectorAll('#map path.stop')].map(p => [...p.classList].filter(c => c !== 'stop' && !c.startsWith('leaflet'))),
                 progress: document.querySelector('#progress').value,
                 stage: document.querySelector('#stage').innerText,
-                downloads: [...document.querySelectorAll('.downloads a')].map(a => a.getAttribute('href')),
+                downloads: [...document.querySelectorAll('.downloads a[download]')].map(a => a.getAttribute('href')),
                 text: document.body.innerText,
             })""")
             # click an inferred stop on the map: its evidence shows beside the map

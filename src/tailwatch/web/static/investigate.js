@@ -8,7 +8,7 @@
 "use strict";
 
 const main = document.getElementById("main");
-const state = { countries: null, liveTimer: null };
+const state = { countries: null, liveTimer: null, selected: null };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -49,10 +49,11 @@ const fmtNum = (v, d = 0) => (v === null || v === undefined ? "—" : Number(v).
 const badge = (ev) => el("span", { class: `badge ${ev || "unknown"}`, text: ev || "unknown" });
 const airport = (ref) => (ref ? `${ref.icao || "?"}${ref.name ? " " + ref.name : ""}${ref.country ? " (" + ref.country + ")" : ""}` : "unknown");
 
+// A table scrolls sideways inside its own box, so a narrow screen never scrolls the page sideways.
 function table(headers, rows, cls) {
-  return el("table", { class: cls || "" },
+  return el("div", { class: "scroll" }, el("table", { class: cls || "" },
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.num ? "num" : "", text: h.label || h })))),
-    el("tbody", {}, rows));
+    el("tbody", {}, rows)));
 }
 
 function facts(pairs) {
@@ -148,6 +149,7 @@ async function aircraftPage(icao24, params) {
   const found = id.found_by || {};
   put(head, 
     el("h1", {}, `${id.registration || "registration unknown"} `, el("small", { text: `${id.icao24} · ${id.typecode || "type unknown"}` })),
+    el("div", { id: "lede-slot" }, el("p", { class: "muted", text: "the summary follows once the itinerary is built…" })),
     facts([
       ["address", `${id.icao24}${found.icao24 ? ` (${found.icao24})` : ""}`],
       ["registration", `${id.registration || "unknown"}${found.registration ? ` (${found.registration})` : ""}`],
@@ -250,7 +252,7 @@ async function livePage() {
   const mapNode = el("div", { id: "livemap", role: "region", "aria-label": "live map" });
   const rows = el("tbody");
   put(main, el("section", { class: "box" }, el("h1", { text: "Live" }), status, mapNode,
-    el("table", { class: "live" }, el("thead", {}, el("tr", {}, ["address", "callsign", "lists", "altitude ft", "speed kt", "position", "last heard"].map((h) => el("th", { text: h })))), rows)));
+    el("div", { class: "scroll" }, el("table", { class: "live" }, el("thead", {}, el("tr", {}, ["address", "callsign", "lists", "altitude ft", "speed kt", "position", "last heard"].map((h) => el("th", { text: h })))), rows))));
   const map = baseMap(mapNode);
   const planes = L.layerGroup().addTo(map);
   let fitted = false;
