@@ -251,10 +251,21 @@ async function livePage() {
   const status = el("p", { id: "livestatus", class: "muted", text: "reading the journal…" });
   const mapNode = el("div", { id: "livemap", role: "region", "aria-label": "live map" });
   const rows = el("tbody");
+  const alertList = el("ul", { id: "livealerts", class: "alerts" }, el("li", { class: "muted", text: "no alert logged" }));
   put(main, el("section", { class: "box" }, el("h1", { text: "Live" }), status, mapNode,
+    el("h2", { text: "Alerts (the watcher's, newest first)" }), alertList,
     el("div", { class: "scroll" }, el("table", { class: "live" }, el("thead", {}, el("tr", {}, ["address", "callsign", "lists", "altitude ft", "speed kt", "position", "last heard"].map((h) => el("th", { text: h })))), rows))));
   const map = baseMap(mapNode);
+  const trails = L.layerGroup().addTo(map);
   const planes = L.layerGroup().addTo(map);
+  // an alert as `watch --web` shows it: kind, callsign or address, where, then time, rule, address and lists
+  function alertItem(a) {
+    const where = a.airport ? `${a.airport}${a.airport_name ? " " + a.airport_name : ""}` : a.country || a.squawk || (a.evidence && a.evidence.place) || "";
+    const lists = (a.watchlists || []).map((w) => w.list).filter(Boolean).join(", ");
+    return el("li", { dataset: { seq: a.seq } }, el("span", { class: `badge kind ${a.kind}`, text: a.kind }),
+      ` ${a.callsign || a.icao24 || ""} `, where ? el("strong", { text: where }) : null,
+      el("div", { class: "muted", text: `${fmtTime(a.time)} · rule ${a.rule}${a.icao24 ? " · " + a.icao24 : ""}${lists ? " · " + lists : ""}` }));
+  }
   let fitted = false;
   async function poll() {
     try {
@@ -262,7 +273,12 @@ async function livePage() {
       if (!r.watcher) { status.textContent = "no watcher writes to this archive (start `tailwatch watch --archive` on it)"; return; }
       status.textContent = `${r.aircraft.length} aircraft in the last 15 minutes of the journal · newest position ${fmtTime(r.newest)}`;
       planes.clearLayers();
+      trails.clearLayers();
+      if ((r.alerts || []).length) put(alertList, r.alerts.map(alertItem));
       put(rows, ...r.aircraft.map((a) => {
+        if ((a.trail || []).length > 1) {  // where it flew over the last minutes
+          L.polyline(a.trail, { className: `trail${a.lists.length ? " listed" : ""}`, interactive: false }).addTo(trails);
+        }
         if (a.latitude !== null && a.longitude !== null) {
           L.circleMarker([a.latitude, a.longitude], { radius: a.lists.length ? 6 : 4, className: `plane${a.lists.length ? " listed" : ""}` })
             .bindTooltip(tip(a.callsign || a.icao24)).addTo(planes);
