@@ -208,6 +208,16 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             again.wait_for_timeout(500)
             restored = again.evaluate("[document.querySelector('#map').dataset.zoom, document.querySelectorAll('table.legs tr.selected').length]")
             again.close()
+            # on paper: no navigation, forms or zoom buttons; the lede, the map within a page, the tables
+            page.emulate_media(media="print")
+            printed = page.evaluate("""() => ({
+                hidden: ['header nav', '#search', 'form.window', '.leaflet-control-zoom', '.downloads'].map(
+                    s => [...document.querySelectorAll(s)].every(e => e.getBoundingClientRect().height === 0)),
+                mapHeight: document.querySelector('#map').getBoundingClientRect().height,
+                notice: getComputedStyle(document.querySelector('.notice')).color,
+            })""")
+            pdf = ARTIFACTS / "serve-print.pdf"
+            page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
     finally:
         assert server.stop() == 0
     assert errors == [], errors
@@ -247,6 +257,12 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
     assert stop_evidence.startswith("Stop: unknown (candidates")
     assert re.search(r"#leg=2&map=\d+%2F-?[\d.]+%2F-?[\d.]+$", permalink), permalink
     assert restored == [zoom, 1], (restored, zoom)
+    assert all(printed["hidden"]), printed
+    assert 200 < printed["mapHeight"] < (297 - 24) / 25.4 * 96 and printed["notice"] != "rgb(255, 255, 255)"
+    if shutil.which("pdftotext"):
+        pages = _pages_text(pdf)
+        assert "is an Ilyushin Il-76TD" in pages[0] and "SIMULATED DATA" in pages[0]
+        assert "Legs (13)" in "\n".join(pages) and "rebuild" not in "\n".join(pages)
     svg = ET.parse(svg_path).getroot()
     ns = {"s": "http://www.w3.org/2000/svg"}
     classes = [p.get("class") or "" for p in svg.iterfind(".//s:path", ns)]
