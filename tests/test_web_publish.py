@@ -182,6 +182,12 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             page.locator("#map .leaflet-control-zoom-in").click()
             page.wait_for_timeout(400)
             after = page.evaluate("document.querySelector('#map .ap-label .label').getBoundingClientRect().height")
+            # a leg's tooltip gives the landing time the table gives
+            page.locator("#map path.leg.leg-1").first.dispatch_event("mouseover")
+            page.wait_for_selector("#map .leaflet-tooltip")
+            tooltip = page.locator("#map .leaflet-tooltip").last.inner_text()
+            landing = page.locator("table.legs tbody tr:nth-child(2) td:nth-child(5)").inner_text()
+            page.locator("#map path.leg.leg-1").first.dispatch_event("mouseout")
             # keyboard: Tab from leg 1 reaches leg 2, Enter opens its evidence; a stop the same way
             page.focus("table.legs tbody tr:nth-child(1)")
             page.keyboard.press("Tab")
@@ -209,15 +215,28 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             restored = again.evaluate("[document.querySelector('#map').dataset.zoom, document.querySelectorAll('table.legs tr.selected').length]")
             again.close()
             # on paper: no navigation, forms or zoom buttons; the lede, the map within a page, the tables
+            page.wait_for_timeout(300)
+            view_before_print = (page.evaluate("document.querySelector('#map').dataset.zoom"), page.evaluate("location.hash"))
+            page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})  # Chrome prints at the page's width
             page.emulate_media(media="print")
+            page.wait_for_timeout(300)
             printed = page.evaluate("""() => ({
                 hidden: ['header nav', '#search', 'form.window', '.leaflet-control-zoom', '.downloads'].map(
                     s => [...document.querySelectorAll(s)].every(e => e.getBoundingClientRect().height === 0)),
                 mapHeight: document.querySelector('#map').getBoundingClientRect().height,
                 notice: getComputedStyle(document.querySelector('.notice')).color,
+                stopsInside: (m => [...document.querySelectorAll('#map path.stop')].every(p => {
+                    const b = p.getBoundingClientRect();
+                    return b.left >= m.left && b.right <= m.right && b.top >= m.top && b.bottom <= m.bottom;
+                }))(document.querySelector('#map').getBoundingClientRect()),
             })""")
             pdf = ARTIFACTS / "serve-print.pdf"
             page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+            page.emulate_media(media="screen")
+            page.set_viewport_size({"width": DESK[0], "height": DESK[1]})
+            page.wait_for_timeout(300)
+            after_print = page.evaluate("document.querySelector('#map').dataset.zoom")
+            hash_after_print = page.evaluate("location.hash")
     finally:
         assert server.stop() == 0
     assert errors == [], errors
@@ -252,12 +271,15 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
         assert "leg great circles" not in text and "on the 11 legs with both ends known" in text
         assert info["tabbable"]
     assert after == pytest.approx(before, rel=0.1), "labels keep their size on zoom"
+    assert tooltip.startswith("leg 2 UDYZ → DAAG") and f"landing {landing}" in tooltip and landing.startswith("2025-10-04")
     assert focused == "1" and "went around" in leg_evidence and "GR, AL, IT" in leg_evidence
     assert "the direct line crosses Greece" in leg_evidence and "landing" in leg_evidence
     assert stop_evidence.startswith("Stop: unknown (candidates")
     assert re.search(r"#leg=2&map=\d+%2F-?[\d.]+%2F-?[\d.]+$", permalink), permalink
     assert restored == [zoom, 1], (restored, zoom)
     assert all(printed["hidden"]), printed
+    assert printed["stopsInside"], "on paper the map shows the whole itinerary"
+    assert (after_print, hash_after_print) == view_before_print, "after printing, the reader's view and permalink are back"
     assert 200 < printed["mapHeight"] < (297 - 24) / 25.4 * 96 and printed["notice"] != "rgb(255, 255, 255)"
     if shutil.which("pdftotext"):
         pages = _pages_text(pdf)

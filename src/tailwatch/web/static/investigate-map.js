@@ -66,6 +66,7 @@ function drawItineraryMap(node, result, it) {
   const api_ = { onLeg: null, onStop: null };
   const byLeg = new Map();
   const drawn = new Set();
+  let restoring = false;  // the view is being set (permalink, print): not the reader's move
   const features = (collection && collection.features) || [];
   const legs = it.legs || [];
   const cities = result.cities || {};
@@ -171,8 +172,9 @@ function drawItineraryMap(node, result, it) {
       labelled.add(labelText);
       const city = code ? cities[code] : null;
       const label = el("span", { class: `label ${ev}` }, el("b", { text: labelText }), city ? el("span", { class: "city", text: city }) : null);
+      // an unknown stop's label goes under its mark: the candidate it is drawn at has its own label above
       L.marker(at, { pane: "labels", interactive: false, keyboard: false,
-        icon: L.divIcon({ className: "ap-label", html: label, iconSize: null, iconAnchor: [-8, 8] }) }).addTo(map);
+        icon: L.divIcon({ className: "ap-label", html: label, iconSize: null, iconAnchor: here ? [-8, 8] : [-8, -8] }) }).addTo(map);
       labels.push({ at, code: labelText, city });
     }
     stopLayers.push(m);
@@ -191,6 +193,35 @@ function drawItineraryMap(node, result, it) {
       if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 7 });
     }
   };
+  // on paper the map shows the whole itinerary at the printed size; the reader's view comes back after
+  const whole = L.latLngBounds(bounds.getSouthWest(), bounds.getNorthEast());
+  let saved = null;
+  const printing = window.matchMedia("print");
+  const onPrint = (on) => {
+    if (!node.isConnected) {  // the page moved on: this map is gone
+      printing.removeEventListener("change", onMedia);
+      window.removeEventListener("beforeprint", before);
+      window.removeEventListener("afterprint", after);
+      return;
+    }
+    if (on && !saved && whole.isValid()) {
+      saved = [map.getCenter(), map.getZoom()];
+      restoring = true;
+      map.invalidateSize({ animate: false });
+      map.fitBounds(whole, { padding: [10, 10], animate: false });
+    } else if (!on && saved) {
+      map.invalidateSize({ animate: false });
+      map.setView(saved[0], saved[1], { animate: false });
+      saved = null;
+      restoring = false;
+    }
+  };
+  const onMedia = (e) => onPrint(e.matches);
+  const before = () => onPrint(true);
+  const after = () => onPrint(false);
+  printing.addEventListener("change", onMedia);
+  window.addEventListener("beforeprint", before);
+  window.addEventListener("afterprint", after);
   api_.focusStop = (i) => {
     const m = stopLayers[i];
     if (m) map.panTo(m.getLatLng());
@@ -212,7 +243,6 @@ function drawItineraryMap(node, result, it) {
     return [...items, el("span", { class: "hint", text: "wheel or +/- to zoom, drag to pan" })];
   };
   // permalink: the selection and the view in the URL's hash
-  let restoring = false;
   api_.remember = () => {
     if (restoring) return;
     const c = map.getCenter();
