@@ -37,6 +37,8 @@ async function startItinerary(icao24, start, end, box) {
     renderItinerary(result, job.job, body);
   } catch (err) {
     stage.textContent = "";
+    const slot = document.getElementById("lede-slot");
+    if (slot) put(slot, el("p", { class: "muted", text: "no summary: the itinerary could not be built (see below)" }));
     showError(body, err);
   }
 }

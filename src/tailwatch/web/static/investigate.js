@@ -149,7 +149,7 @@ async function aircraftPage(icao24, params) {
   const found = id.found_by || {};
   put(head, 
     el("h1", {}, `${id.registration || "registration unknown"} `, el("small", { text: `${id.icao24} · ${id.typecode || "type unknown"}` })),
-    el("div", { id: "lede-slot" }, el("p", { class: "muted", text: "the summary follows once the itinerary is built…" })),
+    el("div", { id: "lede-slot" }, data.seen ? el("p", { class: "muted", text: "the summary follows once the itinerary is built…" }) : null),
     facts([
       ["address", `${id.icao24}${found.icao24 ? ` (${found.icao24})` : ""}`],
       ["registration", `${id.registration || "unknown"}${found.registration ? ` (${found.registration})` : ""}`],
