@@ -84,6 +84,7 @@ function keyboardRow(tr, select) {  // a table row reachable with Tab and select
 }
 
 function renderItinerary(result, jobId, box) {
+  state.selected = null;  // a permalink names a leg or stop of this itinerary only
   const it = result.itinerary;
   const legs = it.legs || [];
   const route = it.route || {};
