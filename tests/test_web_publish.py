@@ -195,6 +195,7 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             page.keyboard.press("Enter")
             page.wait_for_function("() => document.querySelector('#evidence h2').innerText.startsWith('Leg 2')")
             leg_evidence = page.locator("#evidence").inner_text()
+            page.wait_for_function("() => location.hash.includes('leg=2') && location.hash.includes('map=')")
             page.wait_for_timeout(800)  # the map zooms to the leg; the hash follows
             permalink = page.url
             zoom = page.evaluate("document.querySelector('#map').dataset.zoom")

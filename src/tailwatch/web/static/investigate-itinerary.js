@@ -163,10 +163,10 @@ function renderItinerary(result, jobId, box) {
     const tr = box.querySelector(`tr.${kind}[data-${kind}="${i}"]`);
     if (tr) tr.classList.add("selected");
   }
-  function selectLeg(i) {
+  function selectLeg(i, move = true) {
     const leg = legs[i];
     mark("leg", i);
-    map.highlightLeg(i);
+    map.highlightLeg(i, move);
     state.selected = `leg=${i + 1}`;
     map.remember();
     put(evidence, el("h2", { text: `Leg ${i + 1}: ${legName(leg)}` }),
@@ -188,10 +188,10 @@ function renderItinerary(result, jobId, box) {
       ...listOf("Other candidate airports", candidatesOf(leg.alternatives || leg.candidates)),
       ...listOf("Coverage gaps", (leg.gaps || []).map((g) => `${fmtTime(g.start)} → ${fmtTime(g.end)}, ${fmtKm(g.km)}`)));
   }
-  function selectStop(i) {
+  function selectStop(i, move = true) {
     const s = it.stops[i];
     mark("stop", i);
-    map.focusStop(i);
+    map.focusStop(i, move);
     state.selected = `stop=${i + 1}`;
     map.remember();
     put(evidence, el("h2", {}, `Stop: ${s.airport ? airport(s.airport) : stopName(null, s)} `, badge(s.evidence)),
@@ -207,9 +207,10 @@ function renderItinerary(result, jobId, box) {
   // a permalink (#leg=N or #stop=N, with map=zoom/lat/lon) opens what it names
   const wanted = new URLSearchParams(location.hash.slice(1));
   const n = (k) => (wanted.has(k) && /^\d+$/.test(wanted.get(k)) ? Number(wanted.get(k)) - 1 : -1);
-  if (n("leg") >= 0 && n("leg") < legs.length) selectLeg(n("leg"));
-  else if (n("stop") >= 0 && n("stop") < stops.length) selectStop(n("stop"));
-  map.restore(wanted.get("map"));
+  const view = wanted.get("map");  // a view in the link is kept: the selection does not move the map
+  if (n("leg") >= 0 && n("leg") < legs.length) selectLeg(n("leg"), !view);
+  else if (n("stop") >= 0 && n("stop") < stops.length) selectStop(n("stop"), !view);
+  map.restore(view);
 }
 
 /* ---------- maps ---------- */

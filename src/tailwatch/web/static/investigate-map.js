@@ -181,14 +181,14 @@ function drawItineraryMap(node, result, it) {
   });
   const bounds = layer.getBounds();
   for (const m of stopLayers) if (m) bounds.extend(m.getLatLng());
-  if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
-  api_.highlightLeg = (i) => {
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], animate: false });  // no animation a permalink's view could race
+  api_.highlightLeg = (i, move = true) => {
     for (const [leg, lyrs] of byLeg) for (const l of lyrs) {
       const path = l.getElement ? l.getElement() : null;
       if (path) path.classList.toggle("selected", leg === i);
     }
     const lyrs = byLeg.get(i) || [];
-    if (lyrs.length) {
+    if (move && lyrs.length) {
       const b = L.featureGroup(lyrs).getBounds();
       if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 7 });
     }
@@ -222,9 +222,9 @@ function drawItineraryMap(node, result, it) {
   printing.addEventListener("change", onMedia);
   window.addEventListener("beforeprint", before);
   window.addEventListener("afterprint", after);
-  api_.focusStop = (i) => {
+  api_.focusStop = (i, move = true) => {
     const m = stopLayers[i];
-    if (m) map.panTo(m.getLatLng());
+    if (m && move) map.panTo(m.getLatLng());
   };
   // the legend names only what is drawn
   api_.legend = () => {
