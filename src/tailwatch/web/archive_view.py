@@ -318,7 +318,9 @@ def live_alerts(folder: Path) -> list[dict]:
     line number as `seq`; a torn last line (being written) is left out."""
     import json
 
-    path = folder / "alerts.jsonl"
+    from tailwatch.live.watch import AlertLog
+
+    path = folder / AlertLog.NAME
     try:
         with open(path, "rb") as f:
             size = f.seek(0, 2)
