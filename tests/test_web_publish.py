@@ -144,7 +144,8 @@ def _served_facts(page) -> dict:
         legal: document.querySelectorAll('#map path.legal').length,
         legs: new Set([...document.querySelectorAll('#map path.leg')].map(p => [...p.classList].find(c => /^leg-\\d+$/.test(c)))).size,
         arrows: document.querySelectorAll('#map .leaflet-marker-icon.arrow').length,
-        labels: [...document.querySelectorAll('#map .ap-label')].map(l => l.innerText.replace(/\\s+/g, ' ').trim()),
+        labels: [...document.querySelectorAll('#map .ap-label')].map(l => [...l.querySelectorAll('b, .city')].map(e => e.textContent).join(' ')),
+        cityShown: getComputedStyle(document.querySelector('#map .ap-label .city')).display !== 'none',
         labelHeight: document.querySelector('#map .ap-label .label').getBoundingClientRect().height,
         links: document.querySelectorAll('#map path.unknown-link').length,
         legend: [...document.querySelectorAll('#map-legend [data-item]')].map(s => s.dataset.item),
@@ -178,7 +179,8 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             result = page.evaluate(f"fetch('/api/jobs/{seen[DESK]['job']}/result').then(r => r.json())")
             page.set_viewport_size({"width": DESK[0], "height": DESK[1]})
             # labels keep their size when the map zooms
-            before = seen[PHONE]["labelHeight"]
+            page.wait_for_timeout(200)
+            before = page.evaluate("document.querySelector('#map .ap-label .label').getBoundingClientRect().height")
             page.locator("#map .leaflet-control-zoom-in").click()
             page.wait_for_timeout(400)
             after = page.evaluate("document.querySelector('#map .ap-label .label').getBoundingClientRect().height")
@@ -255,6 +257,7 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
         assert info["legs"] == len(legs) == 13 and info["arrows"] == 13
         assert info["scrollWidth"] <= size[0], f"the page scrolls sideways at {size[0]} px"
         assert "UDYZ Yerevan" in info["labels"] and "DAAG Algiers" in info["labels"]
+        assert info["cityShown"] == (size == DESK), "on a phone the map shows codes only (the cities crowd 350 px)"
         assert len(info["labels"]) == len(set(info["labels"])), "an airport is labelled once"
         # distinct observed, inferred and unknown; the unknown stop joined to the pieces either side
         assert {"observed", "inferred", "unknown"} <= set(info["stops"]) and info["inferred"] > 0
