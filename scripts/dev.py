@@ -27,6 +27,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 SYSTEM_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "dump1090-mutability": "/usr/bin/dump1090-mutability",
+    "poppler-utils": "/usr/bin/pdftoppm",  # pdfinfo/pdftotext/pdftoppm read the printed report (tests/test_web_publish.py)
     # Java for pyspark (Spark 4 runs on Java 17); a file of the package on every architecture
     "openjdk-17-jre-headless": "/etc/java-17-openjdk/security/java.security",
 }

@@ -70,6 +70,18 @@ def test_seen_once_per_sighting_and_only_for_listed():
     assert len(again) == 1
 
 
+def test_seen_without_a_watchlist_fires_for_nobody_unless_asked():
+    positions = pl.concat([track("4ca123", [(i, 52.0, 4.0 + i * 1e-3, 30000) for i in range(5)]),
+                           track("3c6dd4", [(i, 53.0, 4.0, 30000) for i in range(5)])])
+    # the default rules with no --watchlist: nothing is watched, so nothing is "seen"
+    assert [a for a in RuleEngine(load_rules(None), None).on_positions(positions) if a["kind"] == "seen"] == []
+    # asked for in so many words: every aircraft, or the addresses named
+    anyone = RuleEngine(parse_rules([{"name": "all", "when": "seen", "aircraft": "any"}]), None).on_positions(positions)
+    assert sorted(a["icao24"] for a in anyone) == ["3c6dd4", "4ca123"]
+    named = RuleEngine(parse_rules([{"name": "one", "when": "seen", "aircraft": ["3C6DD4"]}]), None).on_positions(positions)
+    assert [a["icao24"] for a in named] == ["3c6dd4"]
+
+
 def test_region_entries_are_deduplicated():
     rules = parse_rules({"dedupe_minutes": 30, "rules": [
         {"name": "box", "when": "region", "aircraft": "any", "region": {"bbox": [4.0, 52.0, 5.0, 53.0]}},

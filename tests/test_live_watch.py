@@ -82,6 +82,9 @@ def test_takeoff_and_landing_alerts_from_a_replayed_flight(tmp_path: Path):
     landing = next(a for a in alerts if a["kind"] == "landing")
     assert takeoff["time"] < landing["time"]
     assert landing["airport_name"] == "Rotterdam Airport" and landing["airport_country"] == "NL"
+    # the archive's alert log (read by `serve`'s live page) has them too, each with the time it was raised
+    logged = [json.loads(line) for line in (tmp_path / "archive" / "_journal" / "alerts.jsonl").read_text().splitlines()]
+    assert [{k: v for k, v in a.items() if k != "raised"} for a in logged] == alerts and all(a["raised"] for a in logged)
     # the extra notifier got the same alerts as stdout
     assert (tmp_path / "alerts.jsonl").read_text().splitlines() == out.getvalue().splitlines()
     assert takeoff["watchlists"][0]["list"] == "watchlist" and takeoff["callsign"] == "TWL123"

@@ -61,6 +61,11 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
             page.wait_for_timeout(100)
             zoomed = page.locator("svg.map").first.get_attribute("viewBox")
             label_after = label.bounding_box()["height"]
+            # keyboard: Tab reaches a leg's row and lights its line on the map (the mouse out of the way)
+            page.mouse.move(0, 0)
+            page.focus("table.legs tr.leg[data-leg='0']")
+            page.keyboard.press("Tab")
+            lit = page.evaluate("[document.activeElement.dataset.leg, [...document.querySelectorAll('svg.map polyline.seg.hl')].map(e => e.dataset.leg)]")
             info = page.evaluate("""() => ({
                 maps: document.querySelectorAll('svg.map').length,
                 lands: document.querySelectorAll('svg.map path.land').length,
@@ -80,6 +85,7 @@ def open_in_chromium(path: Path, screenshot: Path, tmp_path: Path) -> dict:
             })""")
             info["viewBox"] = (before, zoomed)
             info["label"] = (label_before, label_after)
+            info["lit"] = lit
         finally:
             context.close()
     info["errors"], info["outside"] = errors, outside
@@ -121,6 +127,7 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert info["label"][1] == pytest.approx(info["label"][0], rel=0.1), "airport labels keep their size on zoom"
     for words in ("Method and caveats", "RA-78765", "test-list", "hand-made fixture"):
         assert words in info["text"]
+    assert info["lit"][0] == "1" and set(info["lit"][1]) == {"1"}, info["lit"]
     assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
 
 

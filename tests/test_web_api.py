@@ -23,6 +23,7 @@ import pytest
 
 from tailwatch.ingest.base import BadInput
 from tailwatch.live.watch import WatchConfig, Watcher
+from tailwatch.web.app import OTHER_TRAIL_POINTS
 from tailwatch.web.server import WebServer, parse_bind
 
 SAMPLE_ICAO24 = "48520a"  # the one aircraft with positions in sample_dump1090.bin (TRA89M near Toulouse)
@@ -105,7 +106,10 @@ def test_aircraft_state_from_the_real_capture(live):
     assert ac["last_seen"].endswith("Z") and 0 <= ac["seconds_since"] < 60
     assert ac["source"] == "live-beast" and ac["origin"] is None  # no take-off was observed
     assert ac["trail"] and all(43.0 < lat < 44.5 for _, lat in ac["trail"])  # watchlisted: its recent track
-    assert all(a["trail"] == [] for a in doc["aircraft"] if not a["listed"])
+    # every aircraft's trail, a shorter one for those on no list
+    assert all(len(a["trail"]) <= OTHER_TRAIL_POINTS for a in doc["aircraft"] if not a["listed"])
+    others = [a for a in doc["aircraft"] if not a["listed"] and a["latitude"] is not None]
+    assert not others or any(a["trail"] for a in others), "aircraft on no list have their trail too"
     assert len(watcher.polled) > 5 and set(watcher.polled) == {200}  # polled while the feed was decoded
     # the same state the watcher's own tracker holds
     assert watcher.pipeline.snapshot()["icao24"].to_list() == [a["icao24"] for a in doc["aircraft"]]

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from browser import browser_page
+from tailwatch.live.watch import AlertLog
 from test_report_html import ARTIFACTS
 from test_web_serve import RA, Served
 
@@ -47,7 +48,7 @@ def test_investigator_pages_in_headless_chromium(demo_archive, tmp_path: Path):
                 stops: [...document.querySelectorAll('#map path.stop')].map(p => [...p.classList].filter(c => c !== 'stop' && !c.startsWith('leaflet'))),
                 progress: document.querySelector('#progress').value,
                 stage: document.querySelector('#stage').innerText,
-                downloads: [...document.querySelectorAll('.downloads a')].map(a => a.getAttribute('href')),
+                downloads: [...document.querySelectorAll('.downloads a[download]')].map(a => a.getAttribute('href')),
                 text: document.body.innerText,
             })""")
             # click an inferred stop on the map: its evidence shows beside the map
@@ -140,6 +141,11 @@ def test_live_page_shows_what_a_watcher_journals(demo_archive, tmp_path: Path):
             "callsign": ["RA78765"] * 10 + ["TEST1"] * 10, "latitude": [55.5 + i * 0.01 for i in range(20)],
             "longitude": [37.3] * 10 + [30.0] * 10, "altitude": [10_000.0] * 20, "source": "beast"})))
         journal.sync()
+        log = AlertLog(archive)  # what `tailwatch watch --archive` logs beside its journal
+        log.add({"kind": "seen", "rule": "watchlist-seen", "icao24": RA, "time": "2026-01-01T12:00:00Z",
+                 "callsign": "RA78765", "watchlists": [{"list": "seed", "id": "seed-ra-78765"}], "evidence": {"points": []}})
+        log.add({"kind": "landing", "rule": "watchlist-landing", "icao24": RA, "time": "2026-01-01T12:00:09Z",
+                 "callsign": "<b>RA78765</b>", "airport": "UUEE", "airport_name": "Sheremetyevo", "evidence": {"points": []}})
         server = Served(archive)
         errors: list[str] = []
         outside: list[str] = []
@@ -149,8 +155,14 @@ def test_live_page_shows_what_a_watcher_journals(demo_archive, tmp_path: Path):
                 page.wait_for_function("() => document.querySelectorAll('table.live tbody tr').length === 2"
                                        " && document.querySelectorAll('#livemap path.plane').length === 2"
                                        " && document.querySelectorAll('#livemap path.land').length > 100")
+                page.wait_for_function("() => document.querySelectorAll('#livealerts li[data-seq]').length === 2"
+                                       " && document.querySelectorAll('#livemap path.trail').length === 2")
                 rows = page.locator("table.live tbody tr").all_inner_texts()
                 listed = page.locator("#livemap path.plane.listed").count()
+                alerts = page.locator("#livealerts li[data-seq]").all_inner_texts()
+                bold = page.locator("#livealerts b").count()
+                trails = page.evaluate("[...document.querySelectorAll('#livemap path.trail')].map(p => p.classList.contains('listed'))")
+                api = page.evaluate("fetch('/api/live').then(r => r.json())")
                 page.screenshot(path=str(ARTIFACTS / "serve-live.png"))
         finally:
             assert server.stop() == 0
@@ -159,3 +171,12 @@ def test_live_page_shows_what_a_watcher_journals(demo_archive, tmp_path: Path):
     assert errors == [] and outside == []
     assert rows[0].startswith(RA) and "seed seed-ra-78765" in rows[0] and "TEST1" in rows[1]
     assert listed == 1
+    # the watcher's alerts, newest first, as `watch --web` shows them; a callsign stays text
+    assert alerts[0].upper().startswith("LANDING") and "UUEE Sheremetyevo" in alerts[0] and "<b>RA78765</b>" in alerts[0]
+    assert alerts[1].upper().startswith("SEEN") and "watchlist-seen" in alerts[1] and "seed" in alerts[1]
+    assert bold == 0
+    # a trail per aircraft (its ten positions, in time order), the listed one marked
+    assert sorted(trails) == [False, True]
+    assert {a["icao24"]: a["trail"] for a in api["aircraft"]} == {
+        RA: [[round(55.5 + i * 0.01, 4), 37.3] for i in range(10)], "abcdef": [[round(55.6 + i * 0.01, 4), 30.0] for i in range(10)]}
+    assert [a["seq"] for a in api["alerts"]] == [2, 1]

@@ -240,7 +240,7 @@ def test_live_view_reads_the_journal_a_watcher_writes(demo_archive, tmp_path):
     server = Served(archive)
     try:
         with httpx.Client(base_url=server.base, timeout=30, trust_env=False) as c:
-            assert c.get("/api/live").json() == {"watcher": False, "aircraft": [], "segments": 0}
+            assert c.get("/api/live").json() == {"watcher": False, "aircraft": [], "segments": 0, "alerts": []}
             journal = Journal(archive, fsync="always")  # what `tailwatch watch --archive` writes
             try:
                 now = pl.datetime_range(pl.datetime(2026, 1, 1, 12), pl.datetime(2026, 1, 1, 12, 0, 9), "1s",
@@ -261,6 +261,7 @@ def test_live_view_reads_the_journal_a_watcher_writes(demo_archive, tmp_path):
     assert set(rows) == {RA, "abcdef"}
     assert live["aircraft"][0]["icao24"] == RA and rows[RA]["lists"] == ["seed seed-ra-78765"]  # watchlisted first
     assert rows[RA]["timestamp"] == "2026-01-01T12:00:09Z" and abs(rows[RA]["latitude"] - 55.09) < 1e-9
+    assert len(rows[RA]["trail"]) == 10 and rows[RA]["trail"][-1] == [55.09, 37.0]  # its track, oldest first
 
 
 def test_token_required_off_127_0_0_1(demo_archive, tmp_path):
@@ -325,3 +326,37 @@ def test_serve_start_up_errors_are_one_line(demo_archive, tmp_path):
         run = serve("--archive", str(demo_archive), "--port", str(busy.getsockname()[1]))
     assert run.returncode == 2 and "cannot listen on 127.0.0.1" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_live_trails_are_thinned_and_alerts_read_from_the_log_tail(tmp_path):
+    import polars as pl
+
+    from tailwatch.live.journal import Journal
+    from tailwatch.live.watch import AlertLog
+    from tailwatch.schema import conform
+    from tailwatch.web.archive_view import LIVE_ALERTS, LIVE_TRAIL_POINTS, ArchiveView
+
+    archive = tmp_path / "archive"
+    journal = Journal(archive, fsync="always")
+    try:
+        times = pl.datetime_range(pl.datetime(2026, 1, 1, 12), pl.datetime(2026, 1, 1, 12, 9, 59), "1s",
+                                  time_zone="UTC", eager=True)  # 600 positions in ten minutes
+        journal.append(conform(pl.DataFrame({"timestamp": times, "icao24": "abcdef", "callsign": "TEST1",
+                                             "latitude": [50.0 + i * 1e-3 for i in range(600)], "longitude": 8.0,
+                                             "altitude": 30_000.0, "source": "beast"})))
+        journal.sync()
+        log = AlertLog(archive)
+        for i in range(LIVE_ALERTS + 20):
+            log.add({"kind": "seen", "rule": "r", "icao24": "abcdef", "time": f"2026-01-01T12:00:{i % 60:02d}Z", "n": i})
+        with open(log.path, "a") as f:
+            f.write('{"kind": "seen", "rule": "r", "tor')  # a line being written: left out
+        live = ArchiveView(archive).live()
+    finally:
+        journal.close()
+    (row,) = live["aircraft"]
+    trail = row["trail"]
+    assert LIVE_TRAIL_POINTS - 2 <= len(trail) <= LIVE_TRAIL_POINTS
+    assert trail[-1] == [50.599, 8.0] and trail[0][0] < 50.01  # from the start of the window to the newest position
+    assert all(a[0] < b[0] for a, b in zip(trail, trail[1:]))  # in time order
+    assert len(live["alerts"]) == LIVE_ALERTS and live["alerts"][0]["n"] == LIVE_ALERTS + 19  # newest first
+    assert live["alerts"][0]["seq"] == LIVE_ALERTS and live["alerts"][-1]["seq"] == 1

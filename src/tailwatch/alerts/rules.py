@@ -5,6 +5,7 @@ A rules file:
     dedupe_minutes: 30           # default quiet time per (rule, aircraft, place)
     rules:
       - {name: listed-seen, when: seen}                   # aircraft: watchlist (default) | any | [hex...]
+                                                          # (with no watchlist, `seen` fires only for `any` or listed hex)
       - {name: takeoff, when: takeoff}
       - {name: landing, when: landing}
       - {name: over-box, when: region, region: {bbox: [lon_min, lat_min, lon_max, lat_max]}}
@@ -90,6 +91,10 @@ class RuleEngine:
 
     # -- selection and de-duplication --------------------------------------------------------
     def _selected(self, rule: Rule, icao: pl.Series) -> pl.Series:
+        if rule.aircraft == "watchlist" and self.watch_all and rule.when == "seen":
+            # "seen" says a watched aircraft is in the air: with no watchlist nothing is watched, and an
+            # alert for every aircraft heard would bury the ones that matter (`aircraft: any` asks for that)
+            return pl.Series(np.zeros(len(icao), dtype=bool))
         if rule.aircraft == "any" or (rule.aircraft == "watchlist" and self.watch_all):
             return pl.Series(np.ones(len(icao), dtype=bool))
         wanted = self.watch.keys() if rule.aircraft == "watchlist" else rule.aircraft

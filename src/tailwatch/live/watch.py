@@ -55,6 +55,35 @@ class RecentAlerts:
             return list(self._items)
 
 
+class AlertLog:
+    """The alerts as JSON lines in the archive's journal folder (`_journal/alerts.jsonl`), each with the time it
+    was raised, so `tailwatch serve --archive` on the same archive shows what `watch --web` shows. Bounded: past
+    `MAX_BYTES` the file becomes `alerts.jsonl.1` (the one before is dropped). A write that fails is counted,
+    never fatal: alerts still go to stdout and the notifiers."""
+
+    NAME = "alerts.jsonl"
+    MAX_BYTES = 8 << 20
+
+    def __init__(self, archive: Path) -> None:
+        from tailwatch.live.journal import JOURNAL_DIR
+
+        self.path = Path(archive) / JOURNAL_DIR / self.NAME
+        self.failed = 0
+
+    def add(self, alert: dict) -> None:
+        from tailwatch.alerts.notify import alert_json
+
+        line = alert_json({"raised": datetime.now(timezone.utc), **alert}) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and self.path.stat().st_size + len(line) > self.MAX_BYTES:
+                self.path.replace(self.path.with_name(self.NAME + ".1"))
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError:
+            self.failed += 1
+
+
 class Watcher:
     """The asyncio half: feed tasks, the processing cycle, flushing, display, shutdown."""
 
@@ -79,6 +108,7 @@ class Watcher:
         self._stop = asyncio.Event()
         self.pipeline: Pipeline | None = None
         self.recent_alerts = RecentAlerts()  # read by the web page
+        self.alert_log = AlertLog(cfg.archive)  # read by `tailwatch serve`'s live page over the same archive
         self.started_at = datetime.now(timezone.utc)
 
     def stop(self) -> None:
@@ -256,6 +286,7 @@ class Watcher:
         alerts = await asyncio.to_thread(self.pipeline.process, taken, final)
         for a in alerts:
             self.recent_alerts.add(a)
+            self.alert_log.add(a)
             if self.stdout is not None:
                 try:
                     self.stdout.send(a)

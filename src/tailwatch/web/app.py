@@ -26,6 +26,7 @@ AIRCRAFT_FIELDS = ["icao24", "callsign", "squawk", "latitude", "longitude", "alt
                    "track", "vertical_rate", "onground", "source", "phase", "origin", "leg_start", "destination",
                    "last_event", "last_event_time"]
 TRAIL_POINTS = 120  # per watchlisted aircraft: the tracker's thinned recent window, newest last
+OTHER_TRAIL_POINTS = 30  # per other aircraft: where it came from, short enough for a busy sky
 MAX_COUNTRY_CACHE = 50_000
 
 
@@ -58,15 +59,19 @@ def _countries_of(icao24: list[str]) -> list[str | None]:
     return [country_of(i) for i in icao24]
 
 
-def _trails(pipeline, icao24s: list[str]) -> dict[str, list[list[float]]]:
-    """Recent [lon, lat] of the given aircraft from the tracker's window (watchlisted ones only: small)."""
-    if not icao24s:
-        return {}
+def _trails(pipeline, listed: set[str] | dict) -> dict[str, list[list[float]]]:
+    """Recent [lon, lat] of every aircraft from the tracker's window: `TRAIL_POINTS` for a watchlisted one,
+    `OTHER_TRAIL_POINTS` for the others (one group-by over all of them)."""
     with pipeline.lock:
         recent = pipeline.tracker.recent  # an immutable frame; the tracker replaces it, never edits it
-    pts = (recent.filter(pl.col("icao24").is_in(icao24s)).sort("icao24", "timestamp")
+    if recent is None or not recent.height:
+        return {}
+    keep = pl.when(pl.col("icao24").is_in(list(listed))).then(TRAIL_POINTS).otherwise(OTHER_TRAIL_POINTS)
+    pts = (recent.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
+           .sort("icao24", "timestamp")
+           .filter(pl.int_range(pl.len()).over("icao24") >= pl.len().over("icao24").cast(pl.Int64) - keep)
            .group_by("icao24", maintain_order=True)
-           .agg(pl.col("longitude").round(4).tail(TRAIL_POINTS), pl.col("latitude").round(4).tail(TRAIL_POINTS)))
+           .agg(pl.col("longitude").round(4), pl.col("latitude").round(4)))
     return {i: [[x, y] for x, y in zip(lon, lat)] for i, lon, lat in pts.iter_rows()}
 
 
@@ -99,7 +104,7 @@ def create_app(watcher, token: str | None = None) -> FastAPI:
         rows: list[dict] = []
         if state is not None and state.height:
             watch = listed()
-            trails = _trails(p, [i for i in state["icao24"].to_list() if i in watch])
+            trails = _trails(p, watch)
             if len(country_cache) > MAX_COUNTRY_CACHE:
                 country_cache.clear()
             new = [i for i in state["icao24"].to_list() if i not in country_cache]

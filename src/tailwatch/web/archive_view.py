@@ -28,6 +28,9 @@ GENERATION_TTL_S = 2.0
 MAX_RESULTS = 50
 LIVE_WINDOW = timedelta(minutes=15)
 LIVE_MAX_BYTES = 64 << 20  # newest journal segments read for the live view
+LIVE_TRAIL_POINTS = 120  # positions per aircraft's trail on the live map
+LIVE_ALERTS = 100  # newest alerts of the watcher's log shown on the live page
+LIVE_ALERT_BYTES = 256 << 10  # read from the end of the log for them
 HEX = re.compile(r"~?[0-9a-f]{6}")
 
 
@@ -264,7 +267,8 @@ class ArchiveView:
 
         folder = self.archive / JOURNAL_DIR
         if not folder.is_dir():
-            return {"watcher": False, "aircraft": [], "segments": 0}
+            return {"watcher": False, "aircraft": [], "segments": 0, "alerts": []}
+        alerts = live_alerts(folder)
         paths, total = [], 0
         for path in reversed(segments(folder)):
             try:
@@ -283,17 +287,57 @@ class ArchiveView:
                 continue
         frames = [f for f in frames if f.height]
         if not frames:
-            return {"watcher": True, "aircraft": [], "segments": len(paths)}
+            return {"watcher": True, "aircraft": [], "segments": len(paths), "alerts": alerts}
         points = pl.concat(frames, how="vertical_relaxed")
         newest = points["timestamp"].max()
-        latest = (points.filter(pl.col("timestamp") >= newest - LIVE_WINDOW).sort("timestamp")
-                  .group_by("icao24", maintain_order=True).last().sort("timestamp", descending=True))
+        recent = points.filter(pl.col("timestamp") >= newest - LIVE_WINDOW).sort("timestamp")
+        latest = recent.group_by("icao24", maintain_order=True).last().sort("timestamp", descending=True)
+        # each aircraft's trail over the window: its positions, every k-th kept so a trail has at most
+        # LIVE_TRAIL_POINTS (the last always kept), computed over all aircraft at once
+        located = recent.filter(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null())
+        located = located.with_columns(pl.int_range(pl.len()).over("icao24").alias("_i"),
+                                       pl.len().over("icao24").alias("_n"))
+        located = located.filter(((pl.col("_i") * LIVE_TRAIL_POINTS) // pl.col("_n")
+                                  != ((pl.col("_i") + 1) * LIVE_TRAIL_POINTS) // pl.col("_n"))
+                                 | (pl.col("_i") == pl.col("_n") - 1))
+        trails = dict(located.group_by("icao24").agg(
+            pl.concat_list(pl.col("latitude").round(4), pl.col("longitude").round(4)).alias("trail")).iter_rows())
         lists = self._lists_by_address()
         rows = []
         for r in latest.iter_rows(named=True):
             rows.append({k: r.get(k) for k in ("icao24", "callsign", "timestamp", "latitude", "longitude", "altitude",
                                                "groundspeed", "track", "onground", "squawk", "source")}
-                        | {"lists": lists.get(r["icao24"], [])})
+                        | {"lists": lists.get(r["icao24"], []), "trail": trails.get(r["icao24"], [])})
         rows.sort(key=lambda r: (not r["lists"],))
         return {"watcher": True, "aircraft": rows, "segments": len(paths), "newest": newest,
-                "now": datetime.now(timezone.utc)}
+                "now": datetime.now(timezone.utc), "alerts": alerts}
+
+
+def live_alerts(folder: Path) -> list[dict]:
+    """The newest alerts a watcher on this archive logged (`live.watch.AlertLog`), newest first, with their
+    line number as `seq`; a torn last line (being written) is left out."""
+    import json
+
+    from tailwatch.live.watch import AlertLog
+
+    path = folder / AlertLog.NAME
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - LIVE_ALERT_BYTES))
+            tail = f.read()
+    except OSError:
+        return []
+    lines = tail.split(b"\n")
+    if size > LIVE_ALERT_BYTES:
+        lines = lines[1:]  # the first is cut
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    out = out[-LIVE_ALERTS:]
+    return [{"seq": len(out) - k, **a} for k, a in enumerate(reversed(out))]

@@ -9,8 +9,9 @@ Itineraries are jobs (`web/jobs.py`) computed by the same code as `tailwatch
 itinerary`; the page polls their progress. Access rules live in `web/security.py`.
 
 API: `/api/search?q=`, `/api/aircraft/{icao24}`, `POST /api/itinerary?aircraft=&start=&end=`
-(a job: progress; 429 when the job table is full), `/api/jobs/{id}` (progress), `/api/jobs/{id}/result` (itinerary JSON
-and its map layers), `/api/jobs/{id}/download/{format}`, `/api/watchlist`, `/api/live`,
+(a job: progress; 429 when the job table is full), `/api/jobs/{id}` (progress), `/api/jobs/{id}/result` (itinerary JSON,
+its map layers, the report's lede and the airports' cities), `/api/jobs/{id}/download/{format}`, `/api/watchlist`, `/api/live` (each aircraft's latest position and trail
+from a watcher's journal, and the alerts it logged),
 `/api/countries`, `/api/health`.
 """
 

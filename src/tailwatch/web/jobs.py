@@ -61,6 +61,8 @@ class ItineraryJob:
     encoded: bytes | None = None  # the result as sent, encoded once
     encoded_gzip: bytes | None = None
     places: dict[str, list[float]] | None = None  # candidate airports named without a position → [lat, lon]
+    lede: list[list[str | None]] | None = None  # the report's lede (report.lede): [sentence, source address]
+    cities: dict[str, str] | None = None  # airport code → city, for the map's labels
     future: Future | None = None
 
     def size(self) -> int:
@@ -136,6 +138,7 @@ class ItineraryJobs:
         from tailwatch.app.itineraries import itineraries
         from tailwatch.errors import BadInput, NoAircraft
         from tailwatch.report.geojson import render_geojson
+        from tailwatch.report.lede import lede
 
         job.state, job.started = "running", time.monotonic()
         job.stage = "loading points and building legs"
@@ -149,6 +152,8 @@ class ItineraryJobs:
             job.stage = "map layers"
             job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
             job.places = candidate_places(itins)
+            job.lede = [[text, link] for text, link in lede(itins[0])] if itins else []
+            job.cities = airport_cities(itins)
             job.itins, job.frames = itins, frames
             job.state, job.stage = "done", "done"
         except NoAircraft as exc:
@@ -171,7 +176,9 @@ class ItineraryJobs:
         if job.encoded is None:
             body = ('{"progress": ' + json.dumps(job.progress()) + ', "itinerary": ' + render_json(job.itins)
                     + ', "map": ' + json.dumps(job.geojson, ensure_ascii=False, allow_nan=False)
-                    + ', "places": ' + json.dumps(job.places or {}) + "}").encode()
+                    + ', "places": ' + json.dumps(job.places or {})
+                    + ', "lede": ' + json.dumps(job.lede or [], ensure_ascii=False)
+                    + ', "cities": ' + json.dumps(job.cities or {}, ensure_ascii=False) + "}").encode()
             job.encoded_gzip = gzip.compress(body, 6)
             job.encoded = body
 
@@ -212,4 +219,26 @@ def candidate_places(itins: list[dict]) -> dict[str, list[float]]:
         row = airport(code)
         if row is not None and row.get("latitude") is not None:
             out[code] = [row["latitude"], row["longitude"]]
+    return out
+
+
+def airport_cities(itins: list[dict]) -> dict[str, str]:
+    """The city of every airport the itineraries' stops and legs name (the packaged airport table's), so the
+    page labels an airport as the static report does: its code, the city under it."""
+    from tailwatch.geo.airports import airport
+
+    codes: set[str] = set()
+    for itin in itins:
+        for stop in itin.get("stops") or []:
+            if (stop.get("airport") or {}).get("icao"):
+                codes.add(stop["airport"]["icao"])
+        for leg in itin.get("legs") or []:
+            for end in ("origin", "destination"):
+                if (leg.get(end) or {}).get("icao"):
+                    codes.add(leg[end]["icao"])
+    out = {}
+    for code in sorted(codes):
+        row = airport(code)
+        if row is not None and row.get("city"):
+            out[code] = row["city"]
     return out

@@ -27,6 +27,11 @@ document.querySelectorAll('section.aircraft').forEach(function(sec){
   function hl(leg,on){sec.querySelectorAll('[data-leg="'+leg+'"]').forEach(function(el){el.classList.toggle('hl',on);});}
   sec.querySelectorAll('[data-leg]').forEach(function(el){var leg=el.getAttribute('data-leg');
     el.addEventListener('mouseenter',function(){hl(leg,true);});el.addEventListener('mouseleave',function(){hl(leg,false);});});
+  // keyboard: a leg's row is reached with Tab (its leg lit on the map and the profile); Enter shows the map
+  sec.querySelectorAll('tr.leg[data-leg]').forEach(function(tr){var leg=tr.getAttribute('data-leg');tr.tabIndex=0;
+    tr.addEventListener('focus',function(){hl(leg,true);});tr.addEventListener('blur',function(){hl(leg,false);});
+    tr.addEventListener('keydown',function(e){if(e.key!=='Enter')return;var m=sec.querySelector('svg.map');
+      if(m){e.preventDefault();m.scrollIntoView({block:'center'});}});});
 });
 // a report on several aircraft: a link to a section opens it; printing opens them all
 function openTarget(){var t=location.hash&&document.getElementById(location.hash.slice(1));

@@ -8,7 +8,7 @@
 "use strict";
 
 const main = document.getElementById("main");
-const state = { countries: null, liveTimer: null };
+const state = { countries: null, liveTimer: null, selected: null };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -49,10 +49,11 @@ const fmtNum = (v, d = 0) => (v === null || v === undefined ? "—" : Number(v).
 const badge = (ev) => el("span", { class: `badge ${ev || "unknown"}`, text: ev || "unknown" });
 const airport = (ref) => (ref ? `${ref.icao || "?"}${ref.name ? " " + ref.name : ""}${ref.country ? " (" + ref.country + ")" : ""}` : "unknown");
 
+// A table scrolls sideways inside its own box, so a narrow screen never scrolls the page sideways.
 function table(headers, rows, cls) {
-  return el("table", { class: cls || "" },
+  return el("div", { class: "scroll" }, el("table", { class: cls || "" },
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.num ? "num" : "", text: h.label || h })))),
-    el("tbody", {}, rows));
+    el("tbody", {}, rows)));
 }
 
 function facts(pairs) {
@@ -148,6 +149,7 @@ async function aircraftPage(icao24, params) {
   const found = id.found_by || {};
   put(head, 
     el("h1", {}, `${id.registration || "registration unknown"} `, el("small", { text: `${id.icao24} · ${id.typecode || "type unknown"}` })),
+    el("div", { id: "lede-slot" }, data.seen ? el("p", { class: "muted", text: "the summary follows once the itinerary is built…" }) : null),
     facts([
       ["address", `${id.icao24}${found.icao24 ? ` (${found.icao24})` : ""}`],
       ["registration", `${id.registration || "unknown"}${found.registration ? ` (${found.registration})` : ""}`],
@@ -249,10 +251,21 @@ async function livePage() {
   const status = el("p", { id: "livestatus", class: "muted", text: "reading the journal…" });
   const mapNode = el("div", { id: "livemap", role: "region", "aria-label": "live map" });
   const rows = el("tbody");
+  const alertList = el("ul", { id: "livealerts", class: "alerts" }, el("li", { class: "muted", text: "no alert logged" }));
   put(main, el("section", { class: "box" }, el("h1", { text: "Live" }), status, mapNode,
-    el("table", { class: "live" }, el("thead", {}, el("tr", {}, ["address", "callsign", "lists", "altitude ft", "speed kt", "position", "last heard"].map((h) => el("th", { text: h })))), rows)));
+    el("h2", { text: "Alerts (the watcher's, newest first)" }), alertList,
+    el("div", { class: "scroll" }, el("table", { class: "live" }, el("thead", {}, el("tr", {}, ["address", "callsign", "lists", "altitude ft", "speed kt", "position", "last heard"].map((h) => el("th", { text: h })))), rows))));
   const map = baseMap(mapNode);
+  const trails = L.layerGroup().addTo(map);
   const planes = L.layerGroup().addTo(map);
+  // an alert as `watch --web` shows it: kind, callsign or address, where, then time, rule, address and lists
+  function alertItem(a) {
+    const where = a.airport ? `${a.airport}${a.airport_name ? " " + a.airport_name : ""}` : a.country || a.squawk || (a.evidence && a.evidence.place) || "";
+    const lists = (a.watchlists || []).map((w) => w.list).filter(Boolean).join(", ");
+    return el("li", { dataset: { seq: a.seq } }, el("span", { class: `badge kind ${a.kind}`, text: a.kind }),
+      ` ${a.callsign || a.icao24 || ""} `, where ? el("strong", { text: where }) : null,
+      el("div", { class: "muted", text: `${fmtTime(a.time)} · rule ${a.rule}${a.icao24 ? " · " + a.icao24 : ""}${lists ? " · " + lists : ""}` }));
+  }
   let fitted = false;
   async function poll() {
     try {
@@ -260,7 +273,12 @@ async function livePage() {
       if (!r.watcher) { status.textContent = "no watcher writes to this archive (start `tailwatch watch --archive` on it)"; return; }
       status.textContent = `${r.aircraft.length} aircraft in the last 15 minutes of the journal · newest position ${fmtTime(r.newest)}`;
       planes.clearLayers();
+      trails.clearLayers();
+      if ((r.alerts || []).length) put(alertList, r.alerts.map(alertItem));
       put(rows, ...r.aircraft.map((a) => {
+        if ((a.trail || []).length > 1) {  // where it flew over the last minutes
+          L.polyline(a.trail, { className: `trail${a.lists.length ? " listed" : ""}`, interactive: false }).addTo(trails);
+        }
         if (a.latitude !== null && a.longitude !== null) {
           L.circleMarker([a.latitude, a.longitude], { radius: a.lists.length ? 6 : 4, className: `plane${a.lists.length ? " listed" : ""}` })
             .bindTooltip(tip(a.callsign || a.icao24)).addTo(planes);
