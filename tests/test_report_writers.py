@@ -196,7 +196,14 @@ def test_geojson_is_rfc7946_with_points_legs_stops(itinerary, tmp_path):
     doc = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     validate_rfc7946(doc)
     kinds = [f["properties"]["kind"] for f in doc["features"]]
-    assert kinds.count("point") == points.height
+    # point features: the first of each minute of a leg, plus its last when that is not the first of its
+    # minute (counted here without the writer's code); the sample's points are a minute or more apart
+    minutes = points.with_columns(minute=pl.col("timestamp").dt.truncate("1m"))
+    per_minute = minutes.select("leg", "minute").unique().height
+    last_shares = minutes.group_by("leg").agg(
+        (pl.col("minute") == pl.col("minute").sort_by("timestamp").last()).sum() > 1)["minute"].sum()
+    assert kinds.count("point") == per_minute + last_shares == points.height
+    assert "points.csv" in doc["points"]
     stops = [f for f in doc["features"] if f["properties"]["kind"] == "stop"]
     assert [s["properties"]["icao"] for s in stops] == ["UUWW", "UDYZ", "DAAG", "GOBD"]
     # lon, lat order: Vnukovo is at 37.26 E, 55.59 N
@@ -220,6 +227,42 @@ def test_geojson_is_rfc7946_with_points_legs_stops(itinerary, tmp_path):
         banned = [f for f in doc["features"] if f["properties"]["kind"] == "banned_airspace"]
         assert [f["properties"]["country"] for f in banned] == ["GR", "IT"]
         assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in banned)
+
+
+def test_geojson_is_sized_for_a_map_every_position_stays_in_csv(tmp_path):
+    """A point a second: point features one a minute (plus the last), lines within ~550 m of the points."""
+    from tailwatch.report.csv import write_csv
+    from tailwatch.report.geojson import TRACK_TOLERANCE_DEG, render_geojson
+
+    n = 3 * 3600 + 17
+    lat, lon = great_circle_points(55.59, 37.26, 40.15, 44.40, n)  # Vnukovo → Yerevan, a position each second
+    lat = lat + 0.01 * np.sin(np.arange(n) / 300.0)  # a weave the simplification must follow to within tolerance
+    t = [datetime(2025, 10, 1, 6, 0, 0, 500000, tzinfo=timezone.utc) + timedelta(seconds=i) for i in range(n)]
+    pts = conform(pl.DataFrame({"timestamp": t, "icao24": "abc123", "latitude": lat, "longitude": lon,
+                                "source": "test"})).with_columns(pl.lit(0).alias("leg"))
+    itin = {"aircraft": {"icao24": "abc123"}, "legs": [{
+        "origin": {"icao": "UUWW", "latitude": 55.59, "longitude": 37.26},
+        "destination": {"icao": "UDYZ", "latitude": 40.15, "longitude": 44.40},
+        "takeoff": _z(t[0]), "landing": _z(t[-1]), "gaps": []}]}
+    doc = render_geojson([itin], {"abc123": pts})
+    validate_rfc7946(doc)
+    points = [f for f in doc["features"] if f["properties"]["kind"] == "point"]
+    assert len(points) == 3 * 60 + 1 + 1  # 181 minutes begun, and the last position
+    assert points[0]["properties"]["timestamp"] == _z(t[0])[:19] + "Z" and points[-1]["properties"]["timestamp"] == _z(t[-1])[:19] + "Z"
+    (seg,) = [f for f in doc["features"] if f["properties"]["kind"] == "leg_segment"]
+    line = np.asarray(seg["geometry"]["coordinates"])
+    assert 10 < len(line) < n / 20  # far fewer vertices than points, still the weave
+    assert line[0] == pytest.approx([lon[0], lat[0]], abs=1e-5) and line[-1] == pytest.approx([lon[-1], lat[-1]], abs=1e-5)
+    import shapely
+
+    drawn = shapely.linestrings(line)
+    off = shapely.distance(shapely.points(np.column_stack([lon, lat])), drawn)
+    assert off.max() <= TRACK_TOLERANCE_DEG + 1e-5
+    assert "points.csv" in doc["points"]
+    # the CSV keeps every position
+    paths = write_csv([itin], {"abc123": pts}, tmp_path / "it.csv")
+    rows = pl.read_csv([p for p in paths if p.name.endswith("points.csv")][0])
+    assert rows.height == n
 
 
 def test_geojson_splits_lines_at_the_antimeridian():

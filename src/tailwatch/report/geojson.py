@@ -2,7 +2,13 @@
 
 Feature `kind`s: `leg` (the whole leg, with the itinerary JSON's figures and evidence),
 `leg_segment` (its observed runs and inferred connections, `evidence` each), `stop`,
-`point` (every position, with its leg), `legal_route`, `banned_airspace`.
+`point` (positions of the leg, at most one a minute), `legal_route`, `banned_airspace`.
+
+Sized for a map, not as the point archive: lines are simplified to within `TRACK_TOLERANCE_DEG`
+of the points they were drawn from (their ends kept) and `point` features are thinned to the first
+position of each minute of a leg plus its last (a day of 213 real aircraft was 79 MB with every
+position, 69 MB of it point features). Every position stays in the CSV export (`X.points.csv`);
+the collection says so in its `points` member.
 
 Written by hand (a dict and `json.dumps`): the format is small and the RFC's rules
 that matter here — lon/lat order, no `crs`, lines split at the antimeridian,
@@ -38,12 +44,25 @@ from tailwatch.report.tracks import (
 )
 
 COORD_DIGITS = 5  # ~1 m: finer than ADS-B position resolution
+TRACK_TOLERANCE_DEG = 0.005  # Douglas-Peucker on lon/lat: a drawn line stays within ~550 m of its points
+POINT_EVERY_S = 60  # `point` features: the first position of each minute of a leg, and its last
+POINTS_NOTE = (f"point features are the first position of each {POINT_EVERY_S} s of a leg and its last; "
+               "lines are simplified to within ~550 m; every position is in the CSV export (--format csv: X.points.csv)")
 BANNED_TOLERANCE_DEG = 0.05  # simplification of shaded countries (~5 km)
 
 
-def _line_geometry(lon: np.ndarray, lat: np.ndarray) -> dict | None:
+def _simplified(xy: np.ndarray, tolerance: float) -> np.ndarray:
+    """Douglas-Peucker (shapely/GEOS) of one polyline, its two ends kept."""
+    if tolerance <= 0 or xy.shape[0] <= 2:
+        return xy
+    import shapely
+
+    return shapely.get_coordinates(shapely.simplify(shapely.linestrings(xy), tolerance, preserve_topology=False))
+
+
+def _line_geometry(lon: np.ndarray, lat: np.ndarray, tolerance: float = TRACK_TOLERANCE_DEG) -> dict | None:
     parts = [(lo, la) for lo, la in split_antimeridian(lon, lat) if lo.size >= 2]
-    coords = [np.round(np.column_stack([lo, la]), COORD_DIGITS).tolist() for lo, la in parts]
+    coords = [np.round(_simplified(np.column_stack([lo, la]), tolerance), COORD_DIGITS).tolist() for lo, la in parts]
     if not coords:
         return None
     if len(coords) == 1:
@@ -150,7 +169,7 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
             if with_points and lp.height:
                 features.extend(_point_features(icao24, position, lp))
         for leg_no, lon, lat in legal_paths(itin):
-            geometry = _line_geometry(lon, lat)
+            geometry = _line_geometry(lon, lat, 0.0)  # the router's own vertices
             if geometry is not None:
                 route = itin.get("route") or {}
                 km = (legs[leg_no].get("legal_shortest_km") if leg_no is not None and leg_no < len(legs)
@@ -165,6 +184,8 @@ def render_geojson(itins: list[dict], points: dict[str, pl.DataFrame], notice: s
         f["properties"].update({k: info[k] for k in ("name", "instrument", "since", "bars") if info.get(k)})
     features.extend(shaded)
     collection: dict = {"type": "FeatureCollection", "features": features}
+    if with_points:
+        collection["points"] = POINTS_NOTE  # a foreign member (RFC 7946 §6.1): what the point features are
     if notice:
         collection["notice"] = notice  # a foreign member (RFC 7946 §6.1)
         for f in features:
@@ -193,10 +214,20 @@ def _stop_features(icao24: str | None, leg: dict, position: int, n_legs: int,
     return out
 
 
+def thinned(frame: pl.DataFrame, every_s: int = POINT_EVERY_S) -> pl.DataFrame:
+    """The first position of each `every_s` of a leg's points (in time order) and the last one."""
+    if frame.height <= 2:
+        return frame
+    ordered = frame.sort("timestamp")
+    bucket = pl.col("timestamp").dt.truncate(f"{every_s}s")
+    index = pl.int_range(pl.len())
+    return ordered.filter(bucket.is_first_distinct() | (index == pl.len() - 1))
+
+
 def _point_features(icao24: str | None, position: int, frame: pl.DataFrame) -> list[dict]:
     cols = [c for c in ("timestamp", "latitude", "longitude", "altitude", "groundspeed", "track", "callsign", "source")
             if c in frame.columns]
-    rows = frame.select(cols).with_columns(
+    rows = thinned(frame).select(cols).with_columns(
         pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         pl.col("latitude").round(COORD_DIGITS), pl.col("longitude").round(COORD_DIGITS),
     ).to_dicts()
