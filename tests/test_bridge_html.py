@@ -224,3 +224,25 @@ def test_page_in_chromium_at_desk_and_phone(doc, page, tmp_path):
         finally:
             browser.close()
     assert errors == [] and outside == [], (errors, outside)
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_gives_the_same_tracks(scenario, doc):
+    """The map's lines come from the engine's `points_for`: Spark gathers the same points, so the document
+    with its tracks is byte for byte the DuckDB one."""
+    from test_bridge_spark import _spark_or_skip
+
+    _spark_or_skip()
+    from tailwatch.app.bridge import render, run_bridge
+    from tailwatch.engines.spark import SparkEngine
+
+    _, archive = scenario
+    engine = SparkEngine("local[2]", conf={"spark.sql.shuffle.partitions": "4"})
+    try:
+        spark = run_bridge(archive, "VE", START, END, from_="RU,IR,CN", classes=["heavy-freighter"], tracks=True,
+                           engine=engine)
+    finally:
+        engine.stop()
+    assert all(f["track"] for f in spark["flights"])
+    assert render(spark, "json") == render(doc, "json")
