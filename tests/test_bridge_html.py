@@ -171,6 +171,16 @@ def test_cli_writes_the_page_and_a_place_with_no_flight(scenario, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "No flagged flight into CU landed between" in r.stdout
     assert 'data-country="CU"' in r.stdout  # the destination outlined on an otherwise empty map
+    # a polygon file: its outline is drawn (the document carries it for the views), Caracas inside, Valencia not
+    area = tmp_path / "caracas.geojson"
+    area.write_text(json.dumps({"type": "Polygon", "coordinates": [[[-67.3, 10.3], [-66.7, 10.3], [-66.7, 10.9],
+                                                                    [-67.3, 10.9], [-67.3, 10.3]]]}))
+    r = subprocess.run([sys.executable, "-m", "tailwatch.cli", "bridge", "--archive", str(archive), "--into", str(area),
+                        "--from", "RU,IR", "--start", START, "--end", END, "--format", "html"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count('data-polygon="caracas.geojson"') == 1
+    assert r.stdout.count('<g class="flight"') == 2 and 'data-icao="SVVA"' not in r.stdout  # the Il-76 and the An-124
 
 
 def test_page_in_chromium_at_desk_and_phone(doc, page, tmp_path):

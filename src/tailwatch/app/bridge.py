@@ -161,18 +161,26 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
     except NoAircraft as exc:
         raise NoAircraft(f"no aircraft in {archive} between {start} and {end}: {exc}") from exc
     doc = bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load)
-    return with_view_data(doc, docs, Path(archive), engine, tracks=tracks)
+    return with_view_data(doc, docs, Path(archive), engine, tracks=tracks, place=place)
 
 
-def with_view_data(doc: dict, docs: list[dict], archive: Path, engine=None, *, tracks: bool = False) -> dict:
+def with_view_data(doc: dict, docs: list[dict], archive: Path, engine=None, *, tracks: bool = False,
+                   place=None) -> dict:
     """The optional fields a view needs that the core cannot give: `simulated` and `notice` when any
     itinerary comes from the simulator (every report of it carries the banner), and with `tracks` each
     flight's `track` (`report.bridge_html.tracks.flight_track`): the aircraft's points over their chains,
-    gathered in one query of the engine, cut and simplified as the itinerary map cuts them."""
+    gathered in one query of the engine, cut and simplified as the itinerary map cuts them, and for a
+    polygon destination its outline (`into_outline`, GeoJSON), so the map can draw it."""
     if any(d.get("simulated") for d in docs):
         from tailwatch.report.tracks import SIMULATED_NOTICE
 
         doc["simulated"], doc["notice"] = True, doc.get("notice") or SIMULATED_NOTICE
+    if tracks and place is not None and getattr(place, "polygon", None) is not None:
+        import shapely
+        from shapely.geometry import mapping
+
+        outline = shapely.set_precision(place.polygon.simplify(0.005, preserve_topology=True), 1e-4)
+        doc["into_outline"] = mapping(outline)
     if not tracks or not doc["flights"]:
         return doc
     import polars as pl

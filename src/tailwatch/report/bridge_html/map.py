@@ -76,7 +76,8 @@ def render_bridge_map(doc: dict) -> tuple[str, list[str]]:
     notes: list[str] = []
     lines = [flight_lines(f) for f in flights]
     stops = _stops(flights)
-    countries, dest_airports = _destination_shapes(doc.get("into") or "")
+    # a polygon's label is its file name: only its outline says where it is
+    countries, dest_airports = ([], []) if doc.get("into_outline") else _destination_shapes(doc.get("into") or "")
     lons, lats = [], []
     for segs in lines:
         for s in segs:
@@ -94,6 +95,14 @@ def render_bridge_map(doc: dict) -> tuple[str, list[str]]:
             lats.append(np.array([p[0]]))
             lons.append(np.array([p[1]]))
     shapes = country_layer("land")
+    outline_geom = None
+    if doc.get("into_outline"):
+        from shapely.geometry import shape
+
+        outline_geom = shape(doc["into_outline"])
+        x0, y0, x1, y1 = outline_geom.bounds
+        lons.append(np.array([x0, x1]))
+        lats.append(np.array([y0, y1]))
     if not lons and shapes is not None:  # no flight: the destination alone
         for code in countries:
             if code in shapes:
@@ -119,9 +128,14 @@ def render_bridge_map(doc: dict) -> tuple[str, list[str]]:
                 outline.append(f'<path class="destination" data-country="{esc(code)}" d="{d}"><title>destination: '
                                f'{esc(code)} {esc(names.get(code, ""))}</title></path>')
         svg.append('<g class="destinations">' + "".join(outline) + "</g>")
-    if not countries and not dest_airports:
-        notes.append(f"The destination {doc.get('into')} is a polygon file: its outline is not drawn; the arrival "
-                     "airports are ringed.")
+    if outline_geom is not None:
+        d = geometry_path(view, outline_geom)
+        if d:
+            svg.append(f'<g class="destinations"><path class="destination" data-polygon="{esc(doc.get("into"))}" d="{d}">'
+                       f"<title>destination: {esc(doc.get('into'))}</title></path></g>")
+    elif not countries and not dest_airports:
+        notes.append(f"The destination {doc.get('into')} is a polygon file whose outline the document does not hold: "
+                     "it is not drawn; the arrival airports are ringed.")
     svg.append(f'<g class="graticule">{graticule(view)}</g><g class="tracks">')
     palette = colours(flights)
     for k, (f, segs) in enumerate(zip(flights, lines), 1):
@@ -163,7 +177,7 @@ def render_bridge_map(doc: dict) -> tuple[str, list[str]]:
                      + (f'<text class="city" x="{x[0] + 7:.1f}" y="{y[0] + 6:.1f}">{esc(city)}</text>' if city else "")
                      + f"<title>{esc(code)} {esc(ref.get('name') or '')} ({esc(ref.get('country') or '?')}): {esc(seen)}</title></g>")
     svg.append('<g class="stops">' + "".join(marks) + "</g></g></svg>")
-    return "".join(svg) + _legend(palette, flights, bool(countries)), notes
+    return "".join(svg) + _legend(palette, flights, bool(countries) or outline_geom is not None), notes
 
 
 def _legend(palette: dict[str, str], flights: list[dict], outlined: bool) -> str:
