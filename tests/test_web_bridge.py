@@ -71,6 +71,12 @@ def test_bad_input_is_one_line_and_jobs_are_post_only(served):
             assert r.status_code == 400, (params, r.text)
             message = r.json()["error"]
             assert says in message and "\n" not in message, message
+        # a window the archive holds nothing of: known only once the job looks; the job fails with the CLI's line
+        p = wait_bridge(c, {**QUERY, "start": "2024-01-01", "end": "2024-01-05"})
+        assert p["state"] == "failed" and p["error"].startswith("empty window: the archive holds no positions"), p
+        assert c.get(f"/api/bridge/jobs/{p['job']}/result").status_code == 400
+        view = c.get(f"/bridge/view/{p['job']}").text
+        assert '<p class="error" role="alert">empty window: the archive holds no positions' in view
         assert c.get("/api/bridge", params=QUERY).status_code == 405  # starting work takes a POST
         r = c.post("/api/bridge", params=QUERY, headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
         assert r.status_code == 403 and "cross-site" in r.json()["error"]

@@ -168,8 +168,10 @@ def render_page(job: BridgeJob | None = None) -> str:
         links = " · ".join(f'<a href="/api/bridge/jobs/{job.id}/download/{fmt}">{fmt.upper()}</a>' for fmt in DOWNLOADS)
         result = (f'{banner}<h1>{esc(title_of(job.doc))}</h1><p class="downloads">Download: {links} · '
                   f'<a href="/api/bridge/jobs/{job.id}/result">the JSON</a></p>{render_bridge_body(job.doc)}{banner}')
+    elif job is not None and job.state in ("queued", "running"):
+        result = f'<p class="muted" role="status">Not ready yet ({esc(job.stage)}): reload this page in a moment.</p>'
     elif job is not None:
-        result = f'<p class="error" role="alert">{esc(job.error or job.stage)}</p>'
+        result = f'<p class="error" role="alert">{esc(job.error or job.state)}</p>'
     return html.replace("<!--RESULT-->", result)
 
 
