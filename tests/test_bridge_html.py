@@ -256,3 +256,50 @@ def test_spark_gives_the_same_tracks(scenario, doc):
         engine.stop()
     assert all(f["track"] for f in spark["flights"])
     assert render(spark, "json") == render(doc, "json")
+
+
+def test_page_on_paper(doc, page):
+    """Printed to A4 (Chromium's print-to-PDF, read back with poppler): the lede and the banner on page 1, the
+    whole map and its legend on one page, every flight's row, nothing wider than the page."""
+    import re
+
+    import playwright.sync_api as sync_api  # in the test extra: missing is a failure, not a skip
+
+    from test_report_html import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+    from test_web_publish import A4_CONTENT_PX, _pages_text, _pdf_tools
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (scripts/dev.py installs it)")
+    _pdf_tools()
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "bridge-print.pdf"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": A4_CONTENT_PX, "height": 1100})
+            tab.goto(page.as_uri(), wait_until="load")
+            tab.emulate_media(media="print")
+            printed = tab.evaluate("""() => ({
+                notice: getComputedStyle(document.querySelector('.notice')).color,
+                widest: Math.max(...[...document.querySelectorAll('table, svg')].map(t => t.getBoundingClientRect().right)),
+                scrollWidth: document.documentElement.scrollWidth,
+                graticule: (m => [...m.querySelectorAll('text.gl')].filter(t => {
+                    const r = t.getBoundingClientRect(), v = m.getBoundingClientRect();
+                    return r.top >= v.top && r.bottom <= v.bottom && r.left >= v.left && r.right <= v.right;
+                }).map(t => t.textContent))(document.querySelector('svg.bridge-map'))})""")
+            tab.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+        finally:
+            browser.close()
+    assert printed["scrollWidth"] <= A4_CONTENT_PX and printed["widest"] <= A4_CONTENT_PX + 1, printed
+    assert printed["notice"] not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), "white on red needs its background"
+    pages = _pages_text(pdf)
+    first = re.sub(r"\s+", " ", pages[0])
+    assert "SIMULATED DATA" in first and "3 flagged flights into VE" in first
+    labels = set(printed["graticule"])
+    assert len(labels) >= 4
+    on = [i for i, text in enumerate(pages) if labels <= set(re.findall(r"\d+°[NSEW]?", text))]
+    assert len(on) == 1, ("the map is split across pages", labels)
+    assert "colour = country the chain began in" in re.sub(r"\s+", " ", pages[on[0]])
+    text = "\n".join(pages)
+    for f in doc["flights"]:
+        assert f["registration"] in text and f["arrival"]["icao"] in text

@@ -99,10 +99,10 @@ def render_flights(doc: dict) -> str:
         colour = palette.get(f.get("from_country") or "unknown", UNKNOWN_COLOUR)
         rows.append(
             f'<tr class="flight" data-flight="{k}"><td><svg width="10" height="10"><rect width="10" height="10" rx="2" '
-            f'fill="{colour}"/></svg> {k}</td><td><code>{esc(f.get("icao24"))}</code></td>'
-            f"<td>{esc(f.get('registration') or 'unknown')}</td><td>{esc(f.get('typecode') or 'unknown')}</td>"
+            f'fill="{colour}"/></svg> {k}</td><td class="nw"><code>{esc(f.get("icao24"))}</code></td>'
+            f"<td class=\"nw\">{esc(f.get('registration') or 'unknown')}</td><td class=\"nw\">{esc(f.get('typecode') or 'unknown')}</td>"
             f"<td>{esc(f.get('operator') or 'unknown')}" + (f"<br><small>{esc(f['operator_from'])}</small>" if f.get("operator_from") else "")
-            + f"</td><td><b>{esc(a.get('icao'))}</b> <small>{esc(a.get('name') or '')}</small><br>{_when(a)} {badge(a.get('evidence'))}</td>"
+            + f"</td><td><b>{esc(a.get('icao'))}</b> <small class=\"apname\">{esc(a.get('name') or '')}</small><br>{_when(a)} {badge(a.get('evidence'))}</td>"
             f"<td>{_chain(f)}</td><td>{esc(f.get('from_country') or 'unknown')}</td>"
             f"<td class=\"bn\">{esc(' '.join(f.get('avoided') or [])) or '—'}</td><td>{_payload(f)}</td></tr>")
     head = ("<thead><tr><th>#</th><th>aircraft</th><th>registration</th><th>type</th><th>operator</th>"
