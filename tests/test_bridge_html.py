@@ -113,6 +113,9 @@ def test_page_holds_the_planted_flights_with_their_chains(scenario, doc, page):
     # the timeline: one bar per day with a flight, the baseline line at 1 flight over 2 days held
     assert text.count('<rect class="bar"') == sum(1 for d in doc["totals"]["timeline"] if d["flights"])
     assert '<line class="baseline"' in text and "0.50 per day" in words
+    # the baseline's own days beside it (grey): the 747 freighter's landing at Caracas on 3 November
+    assert [d["flights"] for d in doc["baseline"]["timeline"]] == [1, 0]
+    assert text.count('<rect class="bar before" data-date="2025-11-03"') == 1
 
 
 def test_page_loads_nothing_and_escapes_the_hostile_operator(doc, page):
