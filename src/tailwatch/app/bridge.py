@@ -3,7 +3,10 @@
 The run builds every aircraft's itinerary over the window and the baseline before it (one batch through
 the engine, the same path as `tailwatch itinerary --all`, so DuckDB and Spark give the same documents),
 resolves the watchlist, then hands plain documents to the pure `tailwatch.bridge` core. Markdown and CSV
-are rendered here; JSON is the core's document as it is.
+are rendered here, HTML by `report.bridge_html`; JSON is the core's document, with two optional additions
+made here because the core never sees positions: `simulated`/`notice` when the itineraries come from the
+simulator, and (asked with `tracks=True`, as the HTML report and the served page do) each flight's `track`,
+its chain drawn from the aircraft's own points gathered in one engine query.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from tailwatch.errors import BadInput, NoAircraft
 from tailwatch.times import json_default, parse_time
 
-FORMATS = ("json", "md", "csv")
+FORMATS = ("json", "md", "csv", "html")
 
 
 def read_polygon(path: Path):
@@ -133,8 +136,9 @@ def _check_held(archive: Path, t0: datetime, t1: datetime, start: str, end: str)
 def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, from_: str | None = None,
                watchlist: Path | None = None, listed: bool = False, military: bool = False,
                classes: list[str] | None = None, cargo: str | None = None, engine=None,
-               on_stage: Callable[[str], None] | None = None) -> dict:
-    """The `tailwatch.bridge/1` document (raises NoAircraft when the archive has nothing in the window)."""
+               on_stage: Callable[[str], None] | None = None, tracks: bool = False) -> dict:
+    """The `tailwatch.bridge/1` document (raises NoAircraft when the archive has nothing in the window);
+    `tracks` adds each flight's drawn chain (`with_view_data`)."""
     from tailwatch.app.itineraries import itineraries
     from tailwatch.bridge import bridge_document
 
@@ -156,7 +160,50 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
                               every_aircraft=True, with_points=False, on_stage=on_stage)
     except NoAircraft as exc:
         raise NoAircraft(f"no aircraft in {archive} between {start} and {end}: {exc}") from exc
-    return bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load)
+    doc = bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load)
+    return with_view_data(doc, docs, Path(archive), engine, tracks=tracks, place=place)
+
+
+def with_view_data(doc: dict, docs: list[dict], archive: Path, engine=None, *, tracks: bool = False,
+                   place=None) -> dict:
+    """The optional fields a view needs that the core cannot give: `simulated` and `notice` when any
+    itinerary comes from the simulator (every report of it carries the banner), and with `tracks` each
+    flight's `track` (`report.bridge_html.tracks.flight_track`): the aircraft's points over their chains,
+    gathered in one query of the engine, cut and simplified as the itinerary map cuts them, and for a
+    polygon destination its outline (`into_outline`, GeoJSON), so the map can draw it."""
+    if any(d.get("simulated") for d in docs):
+        from tailwatch.report.tracks import SIMULATED_NOTICE
+
+        doc["simulated"], doc["notice"] = True, doc.get("notice") or SIMULATED_NOTICE
+    if tracks and place is not None and getattr(place, "polygon", None) is not None:
+        import shapely
+        from shapely.geometry import mapping
+
+        outline = shapely.set_precision(place.polygon.simplify(0.005, preserve_topology=True), 1e-4)
+        doc["into_outline"] = mapping(outline)
+    if not tracks or not doc["flights"]:
+        return doc
+    import polars as pl
+
+    from tailwatch.report.bridge_html.tracks import chain_span, flight_track
+
+    by_hex = {(d.get("aircraft") or {}).get("icao24"): d for d in docs}
+    spans = [chain_span(by_hex[f["icao24"]].get("legs") or [], f) for f in doc["flights"] if f["icao24"] in by_hex]
+    lo = min((s[0] for s in spans if s[0]), default=None)
+    hi = max((s[1] for s in spans if s[1]), default=None)
+    frames: dict[str, pl.DataFrame] = {}
+    if lo and hi:
+        if engine is None:
+            from tailwatch.engines import get_engine
+
+            engine = get_engine("duckdb")
+        points = engine.points_for(archive, sorted({f["icao24"] for f in doc["flights"]}), parse_time(lo), parse_time(hi))
+        if points.height:
+            frames = {k[0]: v for k, v in points.partition_by("icao24", as_dict=True, maintain_order=True).items()}
+    for f in doc["flights"]:
+        itin = by_hex.get(f["icao24"])
+        f["track"] = flight_track(itin.get("legs") or [], f, frames.get(f["icao24"])) if itin else []
+    return doc
 
 
 def render_md(doc: dict) -> str:
@@ -259,7 +306,11 @@ def render(doc: dict, fmt: str) -> str:
         return render_md(doc)
     if fmt == "csv":
         return render_csv(doc)
+    if fmt == "html":
+        from tailwatch.report.bridge_html import render_bridge_html
+
+        return render_bridge_html(doc)
     raise BadInput(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-__all__ = ["FORMATS", "destination", "render", "run_bridge", "window"]
+__all__ = ["FORMATS", "destination", "render", "run_bridge", "window", "with_view_data"]

@@ -86,6 +86,7 @@ def baseline(docs: list[dict], into: Destination, criteria: Criteria, start: dat
         scale = length / (b_end - held_from)
         out.update({"held": True, "data_from": _z(held_from), "flights": n, "aircraft": t["aircraft"],
                     "capacity_t": t["capacity_t"], "by_origin_country": t["by_origin_country"],
+                    "timeline": t["timeline"],  # flights per day over the part held (the views chart it)
                     "ratio": None if n == 0 else round(len(flights) / (n * scale), 2)})
         if held_from > b_start:
             out["note"] = (f"The data begins {_z(held_from)}: the baseline covers "

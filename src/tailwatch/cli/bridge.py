@@ -1,6 +1,7 @@
 """`tailwatch bridge`: every flagged flight into a country, airports or a polygon over a window.
 
-Writes the document even when no flight counts (the excluded candidates and the baseline are an answer
+`--format html` is one page that opens offline (the map draws each flight's chain from the aircraft's own
+points, gathered for it). Writes the document even when no flight counts (the excluded candidates and the baseline are an answer
 too), then exits 1 like other commands' "no result"; bad input is one line and exit 2.
 """
 
@@ -27,7 +28,8 @@ def bridge(
     military: Annotated[bool, typer.Option("--military", help="Only aircraft in military address blocks.")] = False,
     type_class: Annotated[Optional[list[str]], typer.Option("--class", help="Type class: heavy-freighter.")] = None,
     cargo: Annotated[Optional[str], typer.Option("--cargo", help="Compare with a cargo set (s400-battery, ...) or CSV.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, md or csv (flights).")] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json, md, csv (flights) or html (one self-contained page: map of "
+                                     "every inbound flight, timeline, tables).")] = "json",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
     engine: EngineOption = "duckdb",
     spark_master: SparkMasterOption = None,
@@ -40,7 +42,7 @@ def bridge(
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     runner = _engine(engine, spark_master)
     doc = run_bridge(archive, into, start, end, from_=from_, watchlist=watchlist, listed=listed,
-                     military=military, classes=type_class, cargo=cargo, engine=runner)
+                     military=military, classes=type_class, cargo=cargo, engine=runner, tracks=fmt == "html")
     text = render(doc, fmt)
     if out is None:
         typer.echo(text, nl=False)

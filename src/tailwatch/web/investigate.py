@@ -12,7 +12,7 @@ API: `/api/search?q=`, `/api/aircraft/{icao24}`, `POST /api/itinerary?aircraft=&
 (a job: progress; 429 when the job table is full), `/api/jobs/{id}` (progress), `/api/jobs/{id}/result` (itinerary JSON,
 its map layers, the report's lede and the airports' cities), `/api/jobs/{id}/download/{format}`, `/api/watchlist`, `/api/live` (each aircraft's latest position and trail
 from a watcher's journal, and the alerts it logged),
-`/api/countries`, `/api/health`.
+`/api/countries`, `/api/health`; the air-bridge page and its API (`/bridge`, `POST /api/bridge`) are in `web/bridge.py`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ DOWNLOADS = {"json": ("application/json", ".json"), "md": ("text/markdown; chars
              "html": ("text/html; charset=utf-8", ".html"), "geojson": ("application/geo+json", ".geojson"),
              "kml": ("application/vnd.google-earth.kml+xml", ".kml"), "csv": ("application/zip", ".csv.zip")}
 DOWNLOAD_WAIT_S = 300.0
-ACTIONS = frozenset({"/api/itinerary"})  # the only paths that take a POST (they start work)
+ACTIONS = frozenset({"/api/itinerary", "/api/bridge"})  # the only paths that take a POST (they start work)
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
 
 
@@ -262,6 +262,10 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
     def live() -> dict:
         return clean(view.live())
 
+    from tailwatch.web.bridge import BridgeJobs, add_bridge_routes  # the air-bridge page (web/bridge.py)
+
+    app.state.bridges = BridgeJobs(archive)
+    add_bridge_routes(app, view, app.state.bridges, JOB_PATTERN)
     return app
 
 

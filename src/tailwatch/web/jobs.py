@@ -79,9 +79,13 @@ class ItineraryJob:
 class ItineraryJobs:
     """`jobs.submit(icao24, start, end, generation)` → job (new or existing); `jobs.get(id)`."""
 
+    max_pending, max_jobs, max_kept_bytes = MAX_PENDING, MAX_JOBS, MAX_KEPT_BYTES  # a subclass may narrow them
+    what = "itineraries are"  # how the refusals name the jobs
+    thread_name = "tailwatch-itinerary"
+
     def __init__(self, archive: Path, workers: int = WORKERS) -> None:
         self.archive = archive
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailwatch-itinerary")
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.thread_name)
         self.jobs: OrderedDict[str, ItineraryJob] = OrderedDict()
         self.lock = threading.Lock()
 
@@ -92,7 +96,10 @@ class ItineraryJobs:
 
     def submit(self, icao24: str, start: datetime | None, end: datetime | None, generation: str) -> ItineraryJob:
         """The job of these inputs: the kept one, or a new one (JobsFull when there is no room for it)."""
-        job_id = self.key(icao24, start, end, generation)
+        return self._admit(self.key(icao24, start, end, generation), lambda job_id: ItineraryJob(job_id, icao24, start, end))
+
+    def _admit(self, job_id: str, make):
+        """The kept job `job_id`, or `make(job_id)` started (JobsFull when the table has no room for it)."""
         with self.lock:
             job = self.jobs.get(job_id)
             if job is not None and job.state != "failed":
@@ -100,12 +107,12 @@ class ItineraryJobs:
                 return job
             self.jobs.pop(job_id, None)  # a failed job is tried again
             pending = sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
-            if pending >= MAX_PENDING:
-                raise JobsFull(f"{pending} itineraries are already queued or running; try again when one has finished")
+            if pending >= self.max_pending:
+                raise JobsFull(f"{pending} {self.what} already queued or running; try again when one has finished")
             self._trim(room=1)
-            if len(self.jobs) >= MAX_JOBS:
-                raise JobsFull(f"{len(self.jobs)} itineraries are kept and none has finished; try again later")
-            job = ItineraryJob(job_id, icao24, start, end)
+            if len(self.jobs) >= self.max_jobs:
+                raise JobsFull(f"{len(self.jobs)} {self.what} kept and none has finished; try again later")
+            job = make(job_id)
             self.jobs[job_id] = job
             job.future = self.pool.submit(self._run, job)
         return job
@@ -115,7 +122,7 @@ class ItineraryJobs:
         are under MAX_KEPT_BYTES; `keep` (a job that just finished, not read yet) stays (call with the lock held)."""
         finished = [k for k, j in self.jobs.items() if j.state not in ("queued", "running") and k != keep]
         kept = sum(self.jobs[k].size() for k in finished)
-        while finished and (len(self.jobs) + room > MAX_JOBS or kept > MAX_KEPT_BYTES):
+        while finished and (len(self.jobs) + room > self.max_jobs or kept > self.max_kept_bytes):
             kept -= self.jobs.pop(finished.pop(0)).size()
 
     def counts(self) -> dict[str, int]:
@@ -124,8 +131,8 @@ class ItineraryJobs:
             states = [j.state for j in self.jobs.values()]
             size = sum(j.size() for j in self.jobs.values() if j.state not in ("queued", "running"))
         return {"kept": len(states), "queued": states.count("queued"), "running": states.count("running"),
-                "max_kept": MAX_JOBS, "max_pending": MAX_PENDING, "kept_mb": round(size / 2**20, 1),
-                "max_kept_mb": MAX_KEPT_BYTES // 2**20}
+                "max_kept": self.max_jobs, "max_pending": self.max_pending, "kept_mb": round(size / 2**20, 1),
+                "max_kept_mb": self.max_kept_bytes // 2**20}
 
     def get(self, job_id: str) -> ItineraryJob | None:
         with self.lock:
