@@ -181,7 +181,8 @@ def test_inferred_arrival_keeps_its_window_and_chain_stops_at_the_trip_and_the_d
             _leg("DAAG", "GQNO", de="inferred", landing=None, last_point="2025-11-05T12:00:00Z", trip=1),
             _leg("GQNO", "SVMI", oe="inferred", de="inferred", landing=None, last_point="2025-11-05T20:00:00Z",
                  trip=1, max_payload_t=40.0, avoided=["ES"]),
-            _leg("SVMI", "SVVA", first_point="2025-11-06T09:00:00Z", takeoff=None, landing="2025-11-06T10:00:00Z", trip=1)]
+            _leg("SVMI", "SVVA", first_point="2025-11-06T09:00:00Z", takeoff=None, landing="2025-11-06T10:00:00Z", trip=1),
+            _leg("SVVA", "DAAG", landing="2025-11-07T10:00:00Z", trip=1, avoided=["PT"])]  # after: not on either chain
     doc = bridge_document([_doc("154a01", legs)], parse_into("VE"), RU, T0, T1)
     first, second = doc["flights"]
     assert first["chain"] == ["DAAG", "GQNO", "SVMI"] and first["from_country"] == "DZ"  # trip 1 began at Algiers
@@ -189,6 +190,7 @@ def test_inferred_arrival_keeps_its_window_and_chain_stops_at_the_trip_and_the_d
     assert first["arrival"]["window"] == ["2025-11-05T20:00:00Z", "2025-11-06T09:00:00Z"]
     assert first["avoided"] == ["ES"] and first["max_payload_t"] == 40.0
     assert second["chain"] == ["SVMI", "SVVA"] and second["from_country"] == "VE"
+    assert second["avoided"] == []  # Caracas → Valencia went around nothing; the trip's other legs are not its
 
 
 def test_airports_and_polygon_destinations():
@@ -234,8 +236,13 @@ def test_demo_ends_with_a_bridge_summary(tmp_path):
     assert "bridge into VE (watchlisted aircraft): 2 flight(s)" in r.stdout
     doc = json.loads((tmp_path / "demo" / "bridge.json").read_text())
     assert doc["schema"] == "tailwatch.bridge/1" and doc["simulated"] is True
-    first = doc["flights"][0]
+    first, second = doc["flights"]
     assert first["chain"][0] == "UUWW" and first["chain"][-1] == "SVMI" and first["from_country"] == "RU"
+    # on the way in it went around EU airspace (Yerevan → Algiers); what it went around after Caracas is not its
+    assert {"GR", "IT"} <= set(first["avoided"]) and "UA" not in first["avoided"]
+    assert second["avoided"] == ["CW"]  # Caracas → Havana → Managua → Caracas went around Curaçao only
+    page = (tmp_path / "demo" / "bridge.html").read_text()
+    assert "SIMULATED" in page and page.count('class="seg ') >= 2 and "RA-78765" in page
 
 
 def test_watchlist_file_and_polygon_file(scenario, tmp_path):

@@ -119,7 +119,7 @@ def run_demo(out: Path, console, progress: Callable) -> DemoResult:
 
         step("writing the reports")
         result.paths = write_outputs(itin, points, out, result)
-        result.paths.update(_bridge(itin, out, result))
+        result.paths.update(_bridge(itin, points, out, result))
         bar.advance(task)
     result.seconds = time.perf_counter() - started
     print_summary(console, result)
@@ -224,10 +224,11 @@ def write_outputs(itin: dict, points: pl.DataFrame, out: Path, result: DemoResul
     return paths
 
 
-def _bridge(itin: dict, out: Path, result: DemoResult) -> dict[str, Path]:
+def _bridge(itin: dict, points, out: Path, result: DemoResult) -> dict[str, Path]:
     """A short air-bridge summary (`tailwatch bridge`) over the demo's itinerary: flights of the watchlisted
-    aircraft into Venezuela with their chains. The demo has one flagged aircraft, so this is the same
-    core `tailwatch bridge` runs over a whole archive, given the itinerary already built (kept fast)."""
+    aircraft into Venezuela with their chains, as JSON and as the HTML page (`bridge --format html`).
+    The demo has one flagged aircraft, so this is the same core `tailwatch bridge` runs over a whole
+    archive, given the itinerary and points already in hand (kept fast)."""
     from tailwatch.bridge import Criteria, bridge_document, parse_into
     from tailwatch.times import parse_time
 
@@ -249,7 +250,13 @@ def _bridge(itin: dict, out: Path, result: DemoResult) -> dict[str, Path]:
         f"{t['flights']} flight(s), capacity at most {t['capacity_t']:,.0f} t" + (f": {chains}" if chains else ""))
     path = out / "bridge.json"
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    return {"bridge": path}
+    from tailwatch.report.bridge_html import render_bridge_html
+    from tailwatch.report.bridge_html.tracks import flight_track
+
+    view = {**doc, "flights": [{**f, "track": flight_track(legs, f, points)} for f in doc["flights"]]}
+    page = out / "bridge.html"
+    page.write_text(render_bridge_html(view), encoding="utf-8")
+    return {"bridge": path, "bridge html": page}
 
 
 def print_summary(console, result: DemoResult) -> None:

@@ -108,8 +108,8 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
                 "arrival": arrival, "chain": [s["icao"] for s in chain], "chain_stops": chain,
                 "from_country": first["country"] if first["icao"] and first["evidence"] in LANDED else None,
                 "max_payload_t": leg.get("max_payload_t"), "payload_band_t": leg.get("payload_band_t"),
-                "avoided": sorted({c for k in range(len(legs)) if legs[k].get("trip") == leg.get("trip")
-                                   for c in legs[k].get("avoided") or []}),
+                # what the legs of this chain went around: not legs flown after this arrival
+                "avoided": sorted({c for k in range(i - len(chain) + 2, i + 1) for c in legs[k].get("avoided") or []}),
                 "trip": leg.get("trip"), "leg": i, "flagged_by": why,
                 "confidence": leg.get("confidence"),
             })
