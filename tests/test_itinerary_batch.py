@@ -40,3 +40,47 @@ def test_every_aircraft_ends_with_a_summary_line(traffic_samples: Path, tmp_path
     assert int(found[2].replace(",", "")) == stored
     seconds, rate = float(found[3]), int(found[4].replace(",", ""))  # seconds printed to 0.1
     assert stored / (seconds + 0.05) - 1 <= rate <= stored / max(seconds - 0.05, 1e-3) + 1
+
+
+def test_one_pass_over_many_aircraft_gives_each_what_its_own_pass_gives(traffic_samples: Path) -> None:
+    """`batch.prepare` cuts, summarises pieces, finds take-offs and landings and the airports
+    under ground pieces for a whole chunk at once; cut per aircraft, it must equal the pass over
+    that aircraft's points alone (the single-aircraft path is the batch of one), piece ids too."""
+    from polars.testing import assert_frame_equal
+
+    from tailwatch.itinerary.batch import prepare
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null())
+    shares = prepare(frame.sample(fraction=1.0, shuffle=True, seed=7))  # any row order
+    assert set(shares) == set(frame["icao24"].unique())
+    with_ground = with_events = 0
+    for icao24, share in shares.items():
+        alone = prepare(frame.filter(pl.col("icao24") == icao24))[icao24]
+        assert_frame_equal(share.cut, alone.cut)
+        assert_frame_equal(share.table, alone.table)
+        order = list(share.events.columns)
+        assert_frame_equal(share.events.sort(order), alone.events.sort(order))
+        assert share.ground_airports == alone.ground_airports
+        assert share.table["piece"].min() == 0
+        with_ground += bool(share.ground_airports)
+        with_events += share.events.height > 0
+    assert with_ground > 20 and with_events > 20  # the day's real traffic: many seen at airports
+
+
+def test_a_batch_of_itineraries_equals_each_built_alone(traffic_samples: Path) -> None:
+    """`core.itineraries_of` over a chunk of aircraft gives the very documents `itinerary_of`
+    gives one aircraft at a time."""
+    from tailwatch.hiding.dark import Coverage
+    from tailwatch.itinerary.core import Surroundings, itineraries_of, itinerary_of
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    busiest = frame.group_by("icao24").len().sort("len", "icao24", descending=True)["icao24"].head(30).to_list()
+    chunk = frame.filter(pl.col("icao24").is_in(busiest))
+    around = Surroundings(others=Coverage(frame))
+    together = [doc for doc, _ in itineraries_of(chunk, lambda _: around)]
+    alone = [itinerary_of(chunk.filter(pl.col("icao24") == h), around)[0] for h in sorted(busiest)]
+    assert [d["aircraft"]["icao24"] for d in together] == sorted(busiest)
+    assert sum(len(d["legs"]) for d in together) >= 30
+    assert json.dumps(together, sort_keys=True, default=str) == json.dumps(alone, sort_keys=True, default=str)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.errors import BadInput, NoAircraft
-from tailwatch.itinerary.core import Surroundings, itinerary_of
+from tailwatch.itinerary.core import Surroundings, itineraries_of
 
 
 def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[str] | None,
@@ -106,14 +106,16 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     others = Coverage(everyone)  # one coverage grid of the files; each aircraft is left out of its own
-    for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
-        around = Surroundings(
+
+    def around(icao24: str) -> Surroundings:
+        return Surroundings(
             aircraft=in_window(by_hex.get(icao24) or identity_or_none(icao24, None, claims), start, end),
             heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
             others=others, end=end, notes=tuple(notes))
-        doc, itin = itinerary_of(pts, around, on_stage)
+
+    for doc, itin in itineraries_of(points, around, on_stage):  # one pass per point step for all of them
         docs.append(doc)
-        frames[icao24] = itin.points
+        frames[doc["aircraft"]["icao24"]] = itin.points
     return docs, frames
 
 

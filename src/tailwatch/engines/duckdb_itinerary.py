@@ -16,7 +16,8 @@ import polars as pl
 from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
 from tailwatch.hiding.dark import Coverage
-from tailwatch.itinerary.core import itinerary_of, reach_of
+from tailwatch.itinerary.batch import Prepared, prepare
+from tailwatch.itinerary.core import Surroundings, itineraries_of, reach_of
 from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
 
 
@@ -89,39 +90,46 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     chunks = _chunks(summary, chunk_points)
 
-    def gather(chunk: list[str]) -> tuple[dict, dict]:
-        """The chunk's points per aircraft and each one's heard minutes (one query each)."""
+    def gather(chunk: list[str]) -> tuple[pl.DataFrame, dict[str, Prepared], dict[str, pl.DataFrame]]:
+        """The chunk's points, their per-point passes per aircraft (`batch.prepare`, one pass for
+        the chunk) and each aircraft's heard minutes (one query)."""
         points = points_for(archive, chunk, start, end)
-        groups = points.partition_by("icao24", as_dict=True, maintain_order=True)
+        prepared = prepare(points)
         first, last = heard_window(points)
-        del points  # the groups hold the rows from here on
         heard = heard_rows(archive, chunk, first, last)
         heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
-        return groups, {icao24: heard_of(heard_by.get(icao24), icao24, pts) for (icao24,), pts in groups.items()}
+        spans = points.group_by("icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
+        own = {icao24: heard_of(heard_by.get(icao24), icao24, pl.DataFrame({"timestamp": [t0, t1]}))
+               for icao24, t0, t1 in spans.iter_rows()}
+        return points, prepared, own
 
     # the other aircraft every silence of the batch can be judged against: one query for the
     # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
     reach, kept = [np.zeros(0, np.int64)], None
     for chunk in chunks:
-        groups, own_heard = gather(chunk)
-        reach += [reach_of(pts, own_heard[icao24], end) for (icao24,), pts in groups.items()]
-        kept = (groups, own_heard) if len(chunks) == 1 else None
+        points, prepared, own_heard = gather(chunk)
+        reach += [reach_of(share.cut, own_heard[icao24], end, share) for icao24, share in prepared.items()]
+        kept = (points, prepared, own_heard) if len(chunks) == 1 else None
     others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     done_points = 0
     for chunk in chunks:
-        groups, own_heard = kept if kept is not None else gather(chunk)
-        for (icao24,), pts in groups.items():
-            around = surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
-            doc, itin = itinerary_of(pts, around, on_stage)
+        points, prepared, own_heard = kept if kept is not None else gather(chunk)
+        sizes = dict(points["icao24"].value_counts().iter_rows())
+
+        def around(icao24: str) -> Surroundings:
+            return surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
+
+        for doc, itin in itineraries_of(points, around, on_stage, prepared):
             docs.append(doc)
+            icao24 = doc["aircraft"]["icao24"]
             if with_points:
                 frames[icao24] = itin.points
-            done_points += pts.height
+            done_points += int(sizes.get(icao24, 0))
             if on_aircraft is not None:
                 on_aircraft(len(docs), len(seen), done_points)
-        groups = own_heard = kept = None  # this chunk's frames go before the next is read
+        points = prepared = own_heard = kept = None  # this chunk's frames go before the next is read
     return docs, frames
 
 

@@ -15,7 +15,7 @@ ending where the next begins, so every silence they see is under the bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +24,7 @@ import polars as pl
 import numpy as np
 
 from tailwatch.hiding.dark import Box, Coverage, hiding_evidence, silence_boxes, silence_reach
+from tailwatch.itinerary.batch import Prepared, by_aircraft, prepare
 from tailwatch.itinerary.trips import with_trips
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
@@ -80,25 +81,49 @@ def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | N
     return out
 
 
-def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None) -> np.ndarray:
+def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None,
+             prepared: Prepared | None = None) -> np.ndarray:
     """(hour, 1° cell) keys (`hiding.dark.reach_keys`) whose points can judge the aircraft's silences:
-    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`."""
+    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`.
+    `prepared`: the aircraft's share of its batch's passes (`batch.prepare`), whose cut is reused."""
     from tailwatch.itinerary.flights import cut_pieces
 
     if points.height == 0:
         return np.zeros(0, np.int64)
+    cut = prepared.cut if prepared is not None else cut_pieces(points)
     keys = [silence_reach(track, trip_heard, window_end=trip_end)
-            for track, trip_heard, trip_end in _per_trip(with_trips(cut_pieces(points)), heard, end)]
+            for track, trip_heard, trip_end in _per_trip(with_trips(cut), heard, end)]
     return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
 
 
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
                  on_stage: Callable[[str], None] | None = None):
-    """(itinerary JSON, Itinerary) of ONE aircraft: build with the history prior, notes, then the
-    airspace, payload and hiding evidence. `on_stage` hears the name of each stage as it starts."""
+    """(itinerary JSON, Itinerary) of ONE aircraft: `itineraries_of` with a batch of one."""
+    if points.height == 0 or points["icao24"].n_unique() > 1:  # build_itinerary says what is wrong
+        return _one(points, around, None, on_stage)
+    return next(itineraries_of(points, lambda _: around, on_stage))
+
+
+def itineraries_of(points: pl.DataFrame, around: Callable[[str], Surroundings],
+                   on_stage: Callable[[str], None] | None = None,
+                   prepared: dict[str, Prepared] | None = None) -> Iterator[tuple[dict, object]]:
+    """(itinerary JSON, Itinerary) of every aircraft in `points`, in their order there: build with the
+    history prior, notes, then the airspace, payload and hiding evidence. `around(icao24)` gives an
+    aircraft's surroundings; `prepared` the batch's per-point passes when already made
+    (`batch.prepare`, made here otherwise: one pass over all of `points`). `on_stage` hears the name
+    of each stage as it starts."""
+    if points.height == 0:
+        return
+    shares = prepared if prepared is not None else prepare(points)
+    for icao24, own in by_aircraft(points).items():
+        yield _one(own, around(icao24), shares.get(icao24), on_stage)
+
+
+def _one(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None,
+         on_stage: Callable[[str], None] | None = None):
     from tailwatch.itinerary.build import build_itinerary
 
-    itin = build_itinerary(points, around.aircraft, used_airports=around.history)
+    itin = build_itinerary(points, around.aircraft, used_airports=around.history, prepared=prepared)
     doc = itin.to_json()
     if around.history:
         doc["airport_history"] = {"airports_used": dict(list(around.history.items())[:20]), "note": HISTORY_NOTE}
@@ -137,4 +162,4 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     return doc
 
 
-__all__ = ["Surroundings", "itinerary_of", "silences_of", "reach_of", "enrich"]
+__all__ = ["Surroundings", "itinerary_of", "itineraries_of", "silences_of", "reach_of", "enrich"]
