@@ -115,12 +115,25 @@ def itineraries_of(points: pl.DataFrame, around: Callable[[str], Surroundings],
     if points.height == 0:
         return
     shares = prepared if prepared is not None else prepare(points)
-    for icao24, own in by_aircraft(points).items():
-        yield _one(own, around(icao24), shares.get(icao24), on_stage)
+    built = [_built(own, around(icao24), shares.get(icao24)) for icao24, own in by_aircraft(points).items()]
+    if on_stage is not None:
+        on_stage("airspace and payload")
+    runs = _airspace_runs(built)
+    for (doc, itin, near), leg_runs in zip(built, runs):
+        yield enrich(doc, itin.points, near, leg_runs), itin
 
 
 def _one(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None,
          on_stage: Callable[[str], None] | None = None):
+    doc, itin, _ = _built(points, around, prepared)
+    if on_stage is not None:
+        on_stage("airspace and payload")
+    return enrich(doc, itin.points, around), itin
+
+
+def _built(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None) -> tuple[dict, object, Surroundings]:
+    """(JSON before enrichment, Itinerary, its surroundings) of one aircraft: built with the
+    history prior, with the request's notes."""
     from tailwatch.itinerary.build import build_itinerary
 
     itin = build_itinerary(points, around.aircraft, used_airports=around.history, prepared=prepared)
@@ -129,18 +142,30 @@ def _one(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None,
         doc["airport_history"] = {"airports_used": dict(list(around.history.items())[:20]), "note": HISTORY_NOTE}
     if around.notes:
         doc.setdefault("notes", []).extend(around.notes)
-    if on_stage is not None:
-        on_stage("airspace and payload")
-    return enrich(doc, itin.points, around), itin
+    return doc, itin, around
 
 
-def enrich(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
-    """Airspace, payload and hiding evidence on one itinerary; a failing step leaves a note, never loses it."""
+def _airspace_runs(built: list[tuple[dict, object, Surroundings]]) -> list[list[pl.DataFrame] | None]:
+    """Every leg's jurisdiction runs for a chunk of built itineraries, located in one pass
+    (`airspace.enrich.leg_runs_many`); None for each when that pass fails (each itinerary then
+    locates its own legs, and a failure is its note)."""
+    from tailwatch.airspace.enrich import leg_runs_many
+
+    try:
+        return leg_runs_many([(doc, itin.points) for doc, itin, _ in built])
+    except Exception:  # noqa: BLE001 - the per-itinerary step reports its own failure
+        return [None] * len(built)
+
+
+def enrich(doc: dict, points: pl.DataFrame, around: Surroundings,
+           runs: list[pl.DataFrame] | None = None) -> dict:
+    """Airspace, payload and hiding evidence on one itinerary; a failing step leaves a note, never loses it.
+    `runs`: its legs' jurisdiction runs, when its batch located them."""
     from tailwatch.airlift.enrich import add_payload
     from tailwatch.airspace.enrich import add_airspace
 
     aircraft = doc.get("aircraft") or {}
-    steps = [("airspace", lambda d: add_airspace(d, points, aircraft.get("country"))),
+    steps = [("airspace", lambda d: add_airspace(d, points, aircraft.get("country"), runs)),
              ("payload", lambda d: add_payload(d, aircraft.get("typecode"))),
              ("hiding", lambda d: _hiding(d, points, around))]
     for name, step in steps:
