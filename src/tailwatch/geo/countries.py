@@ -138,6 +138,49 @@ def spatial_index(layer: str = "airspace") -> _Index:
     return _Index(_layer(layer))
 
 
+class _Coast:
+    """One jurisdiction's land, for the distance from a point to it: its parts prepared (a point
+    on land is at 0) and its rings cut into pieces of `PIECE` vertices in an STRtree, so the
+    nearest point of the land to a point at sea is found on one short piece, not by walking every
+    vertex of a coastline."""
+
+    PIECE = 32
+
+    def __init__(self, land: shapely.Geometry) -> None:
+        self.parts = shapely.get_parts(land)
+        shapely.prepare(self.parts)
+        rings = shapely.get_parts(shapely.boundary(self.parts))
+        pieces = []
+        for ring in shapely.get_parts(rings):
+            xy = shapely.get_coordinates(ring)
+            starts = range(0, max(len(xy) - 1, 1), self.PIECE)
+            pieces += [shapely.linestrings(xy[k:k + self.PIECE + 1]) for k in starts if len(xy[k:k + self.PIECE + 1]) > 1]
+        self.pieces = np.array(pieces, dtype=object)
+        self.tree = shapely.STRtree(self.pieces)
+
+    def distance(self, lon: np.ndarray, lat: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Distance in degrees, longitude scaled by `scale` (cos lat), from each point to the
+        planar-nearest point of the land (0 on land)."""
+        pts = shapely.points(lon, lat)
+        out = np.full(lon.size, np.inf)
+        on_land = np.zeros(lon.size, dtype=bool)
+        for part in self.parts:
+            on_land |= shapely.contains_xy(part, lon, lat)
+        out[on_land] = 0.0
+        sea = np.flatnonzero(~on_land)
+        if sea.size and self.pieces.size:
+            _, nearest = self.tree.query_nearest(pts[sea], all_matches=False, return_distance=False)
+            xy = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(self.pieces[nearest], pts[sea]), 0))
+            out[sea] = np.hypot((xy[:, 0] - lon[sea]) * scale[sea], xy[:, 1] - lat[sea])
+        return out
+
+
+@lru_cache(maxsize=None)
+def _coast(code: str) -> _Coast | None:
+    land = country_shapes().get(code)
+    return None if land is None else _Coast(land)
+
+
 GRID_DEG = (0.25, 0.05, 0.01)  # cell sizes tried in turn before a point is tested against the polygons
 _EDGE = 1e-9  # degrees each cell is grown by, so a point is inside its cell whatever the rounding
 
@@ -218,21 +261,15 @@ def _exact(lat: np.ndarray, lon: np.ndarray, index: _Index, layer: str) -> np.nd
         # distance in degrees with longitude scaled by cos(lat): a local median line
         sel = np.isin(pi, contested)
         cpi, cown = pi[sel], owners[sel]
-        land = country_shapes()
         scale = np.cos(np.radians(lat[cpi]))
         lon_c, lat_c = lon[cpi], lat[cpi]
         dist = np.full(cpi.size, np.inf)
         for code in np.unique(cown):
             rows = np.flatnonzero(cown == code)
-            if code not in land:
+            coast = _coast(code)
+            if coast is None:
                 continue
-            near = shapely.get_parts(land[code])
-            tree = shapely.STRtree(near)
-            pts = shapely.points(lon_c[rows], lat_c[rows])
-            _, nearest = tree.query_nearest(pts, all_matches=False, return_distance=False)
-            nearest_pts = shapely.shortest_line(near[nearest], pts)
-            xy = shapely.get_coordinates(shapely.get_point(nearest_pts, 0))
-            dist[rows] = np.hypot((xy[:, 0] - lon_c[rows]) * scale[rows], xy[:, 1] - lat_c[rows])
+            dist[rows] = coast.distance(lon_c[rows], lat_c[rows], scale[rows])
         order = np.lexsort((dist, cpi))
         first = np.r_[True, np.diff(cpi[order]) != 0]
         out[cpi[order][first]] = cown[order][first]
