@@ -128,6 +128,44 @@ def crossings(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike 
 
 def countries_on_arc(lat1: float, lon1: float, lat2: float, lon2: float) -> list[str]:
     """Countries (in order, each once) whose airspace the great circle between two points crosses."""
+    return countries_on_arcs([(lat1, lon1, lat2, lon2)])[0]
+
+
+_ARCS: dict[tuple[float, float, float, float], tuple[str, ...]] = {}  # answers already worked out
+_ARCS_KEPT = 100_000
+
+
+def countries_on_arcs(arcs: list[tuple[float, float, float, float]]) -> list[list[str]]:
+    """`countries_on_arc` of many (lat1, lon1, lat2, lon2) arcs: the ones not answered before are
+    sampled every `STEP_KM` and located in one pass (a batch's direct lines between airports,
+    which repeat from day to day, are worked out once)."""
+    keys = [tuple(float(v) for v in arc) for arc in arcs]
+    todo = list(dict.fromkeys(k for k in keys if k not in _ARCS))
+    if todo:
+        lats, lons, sizes = [], [], []
+        for lat1, lon1, lat2, lon2 in todo:
+            plat, plon = _arc_points(lat1, lon1, lat2, lon2)
+            lats.append(plat)
+            lons.append(plon)
+            sizes.append(plat.size)
+        from tailwatch.geo.countries import locate
+
+        found = locate(np.concatenate(lats), np.concatenate(lons))
+        if len(_ARCS) + len(todo) > _ARCS_KEPT:
+            _ARCS.clear()
+        at = 0
+        for key, size in zip(todo, sizes):
+            seen: list[str] = []
+            for c in found[at:at + size]:
+                if c is not None and c not in seen:
+                    seen.append(c)
+            _ARCS[key] = tuple(seen)
+            at += size
+    return [list(_ARCS[k]) for k in keys]
+
+
+def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.ndarray, np.ndarray]:
+    """The great circle between two points sampled every `STEP_KM` or closer, ends included."""
     n = max(int(np.ceil(haversine_km(lat1, lon1, lat2, lon2) / STEP_KM)), 1) + 1
     t = np.linspace(0.0, 1.0, n)
     a, b = to_unit_vectors(lat1, lon1), to_unit_vectors(lat2, lon2)
@@ -136,14 +174,7 @@ def countries_on_arc(lat1: float, lon1: float, lat2: float, lon2: float) -> list
         v = np.repeat(a[None, :], n, axis=0)
     else:
         v = (np.sin((1 - t) * omega)[:, None] * a + np.sin(t * omega)[:, None] * b) / np.sin(omega)
-    plat, plon = from_unit_vectors(v)
-    from tailwatch.geo.countries import locate
-
-    seen: list[str] = []
-    for c in locate(plat, plon):
-        if c is not None and c not in seen:
-            seen.append(c)
-    return seen
+    return from_unit_vectors(v)
 
 
-__all__ = ["densify", "country_runs", "country_runs_many", "crossings", "countries_on_arc"]
+__all__ = ["densify", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

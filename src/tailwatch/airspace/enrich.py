@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import countries_on_arc, country_runs_many, densify, _iso
+from tailwatch.airspace.crossing import countries_on_arc, countries_on_arcs, country_runs_many, densify, _iso
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -107,11 +107,30 @@ def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[pl.
     its points frame): one located pass over all their tracks, a list of runs per itinerary."""
     tracks = [leg_tracks(itin, points) for itin, points in itineraries]
     runs = country_runs_many([t for legs in tracks for t in legs])
+    countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
     out, at = [], 0
     for legs in tracks:
         out.append(runs[at:at + len(legs)])
         at += len(legs)
     return out
+
+
+def _direct_lines(itineraries: list[dict]) -> list[tuple[float, float, float, float]]:
+    """The great circles the airspace step will ask about: each leg's between its two airports
+    and each route's from its first airport to its last."""
+    from tailwatch.itinerary.detour import both_ends_known
+
+    arcs = []
+    for itin in itineraries:
+        for leg in itin.get("legs", []):
+            o, d = _ends_of(leg)
+            if both_ends_known(leg) and o is not None and d is not None:
+                arcs.append((o["latitude"], o["longitude"], d["latitude"], d["longitude"]))
+        codes = [c for c in (itin.get("route") or {}).get("airports") or [] if c]
+        first, last = (_airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})) if codes else (None, None)
+        if first is not None and last is not None and codes[0] != codes[-1]:
+            arcs.append((*first, *last))
+    return arcs
 
 
 def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
