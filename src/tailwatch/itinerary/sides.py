@@ -120,6 +120,32 @@ def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
     return np.abs((a - b + 180.0) % 360.0 - 180.0)
 
 
+_TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
+_KEPT = 8  # a gap asks about its two sides, over and over; the last few points are enough
+
+
+def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(great-circle km, initial bearing when asked) from one point to every candidate airport.
+    A gap's inference asks this for its two sides from several tests (the sides' fits, the turn
+    test, the time budget); each array over the tens of thousands of candidates is worked out once
+    per point and kept read-only for the last few points."""
+    key = (float(lat), float(lon), id(cand))
+    entry = _TO_CANDIDATES.get(key)
+    if entry is None or entry[0] is not cand:
+        km = haversine_km(lat, lon, cand["lat"], cand["lon"])
+        km.flags.writeable = False
+        entry = [cand, km, None]
+        if len(_TO_CANDIDATES) >= _KEPT:
+            _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
+        _TO_CANDIDATES[key] = entry
+    if bearing and entry[2] is None:
+        found = initial_bearing(lat, lon, cand["lat"], cand["lon"])
+        found.flags.writeable = False
+        entry[2] = found
+    return entry[1], entry[2]
+
+
 def too_near(side: Side, cand: dict[str, np.ndarray], d: np.ndarray) -> np.ndarray:
     """Factor in [0, 1] for each candidate at distance `d` from a side heard at height: 1 beyond
     the steepest plausible descent (climb) from that height above the field, fading inside it."""
@@ -136,16 +162,14 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     Outbound (the end before a gap): the airport should lie ahead on the track, at the distance
     a descent from that height takes. Inbound: behind the first point, at the climb's distance.
     """
-    lat, lon = cand["lat"], cand["lon"]
     if side.airport is not None:
         return (cand["rows"]["icao"].to_numpy() == side.airport["icao"]).astype(float)
-    d = haversine_km(side.lat, side.lon, lat, lon)
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
     phase = side.phase(outbound)
     if side.track is None:
         dev = np.zeros_like(d)
         heading_known = False
     else:
-        bearing = initial_bearing(side.lat, side.lon, lat, lon)
         direction = side.track if outbound else (side.track + 180.0) % 360.0
         dev = angle_diff(bearing, direction)
         heading_known = True
@@ -180,9 +204,9 @@ def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     cruise track only needs the airport roughly ahead (behind, for the side after a gap)."""
     if side.airport is not None or side.localised(outbound):
         return side_fit(side, outbound, cand)
-    near = too_near(side, cand, haversine_km(side.lat, side.lon, cand["lat"], cand["lon"]))
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
+    near = too_near(side, cand, d)
     if side.track is None:
         return near
-    bearing = initial_bearing(side.lat, side.lon, cand["lat"], cand["lon"])
     direction = side.track if outbound else (side.track + 180.0) % 360.0
     return np.exp(-0.5 * (angle_diff(bearing, direction) / TURN_SIGMA_DEG) ** 2) * near
