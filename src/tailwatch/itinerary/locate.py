@@ -22,9 +22,10 @@ from tailwatch.itinerary.candidates import (
     candidate_airports,
     city_band,
     tie_band,
+    to_candidates,
     with_history,
 )
-from tailwatch.itinerary.sides import Side, duration_text, side_fit, to_candidates, turn_fit
+from tailwatch.itinerary.sides import Side, duration_text, side_fit, turn_fit
 from tailwatch.itinerary.stopcount import StopCount, stops_needed
 from tailwatch.itinerary.stops import Stop, confidence, fit_reason, named_or_unknown
 from tailwatch.itinerary.timing import (

@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from tailwatch.geo.geodesy import haversine_km, initial_bearing
+from tailwatch.itinerary.candidates import to_candidates
 
 LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a departure
 DESCENT_KM_PER_FT = 0.3048 / np.tan(np.radians(3.0)) / 1000.0  # 3° path: ~5.8 km per 1000 ft
@@ -118,32 +119,6 @@ def duration_text(seconds: float) -> str:
 
 def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
     return np.abs((a - b + 180.0) % 360.0 - 180.0)
-
-
-_TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
-_KEPT = 8  # a gap asks about its two sides, over and over; the last few points are enough
-
-
-def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(great-circle km, initial bearing when asked) from one point to every candidate airport.
-    A gap's inference asks this for its two sides from several tests (the sides' fits, the turn
-    test, the time budget); each array over the tens of thousands of candidates is worked out once
-    per point and kept read-only for the last few points."""
-    key = (float(lat), float(lon), id(cand))
-    entry = _TO_CANDIDATES.get(key)
-    if entry is None or entry[0] is not cand:
-        km = haversine_km(lat, lon, cand["lat"], cand["lon"])
-        km.flags.writeable = False
-        entry = [cand, km, None]
-        if len(_TO_CANDIDATES) >= _KEPT:
-            _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
-        _TO_CANDIDATES[key] = entry
-    if bearing and entry[2] is None:
-        found = initial_bearing(lat, lon, cand["lat"], cand["lon"])
-        found.flags.writeable = False
-        entry[2] = found
-    return entry[1], entry[2]
 
 
 def too_near(side: Side, cand: dict[str, np.ndarray], d: np.ndarray) -> np.ndarray:
