@@ -84,3 +84,41 @@ def test_a_batch_of_itineraries_equals_each_built_alone(traffic_samples: Path) -
     assert [d["aircraft"]["icao24"] for d in together] == sorted(busiest)
     assert sum(len(d["legs"]) for d in together) >= 30
     assert json.dumps(together, sort_keys=True, default=str) == json.dumps(alone, sort_keys=True, default=str)
+
+
+def test_a_batch_is_written_as_it_goes_with_the_bytes_of_the_whole(traffic_samples: Path, tmp_path: Path) -> None:
+    """`itinerary --all --format json --out F` hands each document to the file as it is made (no
+    list of the batch is kept); the file holds exactly what rendering the whole list gives, and a
+    batch of one aircraft is one object, as `--format json` has always written."""
+    from tailwatch.app.itineraries import itineraries
+    from tailwatch.app.output import JsonStream, render_json
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null())
+    part = frame.filter(pl.col("timestamp") < frame["timestamp"].min() + timedelta(minutes=20))
+    archive = tmp_path / "arc"
+    writer = ArchiveWriter(archive, "quickstart-20min")
+    writer.write(part)
+    writer.flush()
+    writer.commit({"source": "quickstart, first 20 minutes"})
+    docs, _ = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False)
+    handed: list[dict] = []
+    kept, frames = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False,
+                               on_doc=lambda doc, points: handed.append(doc))
+    assert kept == [] and frames == {} and len(handed) == len(docs) > 10
+    out = tmp_path / "all.json"
+    run = subprocess.run([sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(archive), "--all",
+                          "--format", "json", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert out.read_text(encoding="utf-8") == render_json(docs) + "\n"
+    assert not list(tmp_path.glob(".all.json*"))  # the temporary name is gone
+    assert re.search(rf"^{len(docs):,} itineraries \(", run.stderr, re.M)
+    for batch in ([], docs[:1], docs[:3]):
+        import io
+
+        buffer = io.StringIO()
+        stream = JsonStream(buffer)
+        for doc in batch:
+            stream.write(doc)
+        assert stream.close() == len(batch)
+        assert buffer.getvalue() == render_json(batch) + "\n"

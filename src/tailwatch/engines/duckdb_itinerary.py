@@ -67,14 +67,17 @@ def _chunks(summary: pl.DataFrame, limit: int) -> list[list[str]]:
 def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | None, start: datetime | None,
                 end: datetime | None, every_aircraft: bool = False, on_stage: Callable[[str], None] | None = None,
                 on_aircraft: Callable[[int, int, int], None] | None = None, with_points: bool = True,
-                chunk_points: int = CHUNK_POINTS) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                chunk_points: int = CHUNK_POINTS,
+                on_doc: Callable[[dict, pl.DataFrame | None], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Itinerary JSON per aircraft (in address order) and, `with_points`, each one's points with
     `leg`; `on_aircraft(done, total, points)` after each aircraft.
 
     The aircraft are read and built in chunks of about `chunk_points` points (address ranges of
     the sorted files): a first pass reads each chunk for the (hour, cell) keys its silences reach,
     one query reads the other aircraft at all those keys into one coverage grid, and a second pass
-    builds each chunk's itineraries (one chunk: read once)."""
+    builds each chunk's itineraries (one chunk: read once). With `on_doc`, each document (and its
+    points, or None) goes there as soon as it is made and nothing is kept: memory follows the
+    chunk, not the batch."""
     from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -113,7 +116,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
-    done_points = 0
+    done = done_points = 0
     for chunk in chunks:
         points, prepared, own_heard = kept if kept is not None else gather(chunk)
         sizes = dict(points["icao24"].value_counts().iter_rows())
@@ -122,13 +125,17 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
             return surroundings(icao24, idents[icao24], history, own_heard[icao24], others, end, notes)
 
         for doc, itin in itineraries_of(points, around, on_stage, prepared):
-            docs.append(doc)
             icao24 = doc["aircraft"]["icao24"]
-            if with_points:
-                frames[icao24] = itin.points
+            if on_doc is not None:
+                on_doc(doc, itin.points if with_points else None)
+            else:
+                docs.append(doc)
+                if with_points:
+                    frames[icao24] = itin.points
+            done += 1
             done_points += int(sizes.get(icao24, 0))
             if on_aircraft is not None:
-                on_aircraft(len(docs), len(seen), done_points)
+                on_aircraft(done, len(seen), done_points)
         points = prepared = own_heard = kept = None  # this chunk's frames go before the next is read
     return docs, frames
 

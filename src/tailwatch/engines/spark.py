@@ -224,7 +224,8 @@ class SparkEngine:
     # -- itineraries -----------------------------------------------------------------------
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True, on_stage=None, on_aircraft=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                    with_points: bool = True, on_stage=None, on_aircraft=None,
+                    on_doc=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
         """Itinerary JSON per aircraft, built in the executors by the same pure step as DuckDB's
         (`itinerary.core.itinerary_of`) on the same gathered frames (`engines.spark_itinerary`)."""
         from tailwatch.engines.spark_itinerary import itineraries_on_spark
@@ -233,6 +234,10 @@ class SparkEngine:
                                             with_points)
         if on_aircraft is not None:  # the executors report nothing on the way: the batch is done at once
             on_aircraft(len(docs), len(docs), sum(f.height for f in frames.values()) if frames else -1)
+        if on_doc is not None:  # the documents come back from the executors together: handed over in order
+            for doc in docs:
+                on_doc(doc, frames.get(doc["aircraft"]["icao24"]))
+            return [], {}
         return docs, frames
 
     def histories(self, archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
