@@ -18,7 +18,7 @@ from tailwatch.engines.gather import heard_of, heard_window, nothing_found, requ
 from tailwatch.hiding.dark import Coverage
 from tailwatch.itinerary.batch import Prepared, prepare
 from tailwatch.itinerary.core import Surroundings, itineraries_of, reach_of
-from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, addresses_of, airports_used, presence, priors
+from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, PRESENCE_COLUMNS, addresses_of, airports_used, presence, priors
 
 
 def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | None = None) -> dict[str, int]:
@@ -38,7 +38,8 @@ def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None
     addresses = addresses_of(fleet)
     # a query per HISTORY_ADDRESSES addresses: presence rows are few, the low points many (most of
     # a regional archive's points can be low), and only one group's are held at a time
-    seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end))
+    seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end,
+                                    columns=PRESENCE_COLUMNS))
             for k in range(0, len(addresses), HISTORY_ADDRESSES)]
     return priors(pl.concat(seen) if seen else presence(None), fleet)
 

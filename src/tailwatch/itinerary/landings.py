@@ -64,6 +64,36 @@ def airports_at(lat: np.ndarray, lon: np.ndarray, max_km: float, min_runway_ft: 
     ).select("query", *COLUMNS, "distance_km")
 
 
+def airport_codes_at(lat: np.ndarray, lon: np.ndarray, max_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`airports_at` as three arrays (ICAO code or None, distance km or NaN, elevation ft or NaN) with
+    no frame built: for hundreds of thousands of points (an airport history) that need only these."""
+    from tailwatch.geo.airports import chord_km, nearest_rows
+
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    n = lat.size
+    index, idx, chord = nearest_rows(lat, lon, max_km, None, k=4)
+    size = index.frame.height
+    factor = np.r_[_kind_factors(index), np.inf]
+    km = chord_km(chord)
+    weighted = np.where(idx < size, km * factor[np.minimum(idx, size)], np.inf)
+    best = np.argmin(weighted, axis=1) if n else np.zeros(0, np.int64)
+    chosen = idx[np.arange(n), best]
+    found = chosen < size
+    codes, elevations = _code_arrays(index)
+    at = np.where(found, chosen, size)
+    return codes[at], np.where(found, km[np.arange(n), best], np.nan), elevations[at]
+
+
+def _code_arrays(index) -> tuple[np.ndarray, np.ndarray]:
+    """Every airport's ICAO code and elevation of a `nearest_rows` index, one more row for none."""
+    found = getattr(index, "code_arrays", None)
+    if found is None:
+        codes = np.array(index.frame["icao"].to_list() + [None], dtype=object)
+        elevations = np.r_[index.frame["elevation_ft"].cast(pl.Float64).fill_null(np.nan).to_numpy(), np.nan]
+        found = index.code_arrays = (codes, elevations)
+    return found
+
+
 def _kind_factors(index) -> np.ndarray:
     """The size weight (`KIND_FACTOR`) of every airport of a `nearest_rows` index, cached on it."""
     found = getattr(index, "kind_factor", None)
