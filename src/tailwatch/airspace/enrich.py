@@ -53,7 +53,8 @@ def _airport_pos(end: dict | None) -> tuple[float, float] | None:
 
 
 def _leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    pts = pts.sort("timestamp")
+    if not pts["timestamp"].is_sorted():  # an itinerary's points are in time order already
+        pts = pts.sort("timestamp")
     lat = pts["latitude"].to_numpy().astype(float)
     lon = pts["longitude"].to_numpy().astype(float)
     t = pts["timestamp"].dt.epoch("us").to_numpy().astype(float) / 1e6 if pts.height else np.empty(0)
