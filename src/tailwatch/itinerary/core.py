@@ -119,7 +119,9 @@ def itineraries_of(points: pl.DataFrame, around: Callable[[str], Surroundings],
     if on_stage is not None:
         on_stage("airspace and payload")
     runs = _airspace_runs(built)
-    for (doc, itin, near), leg_runs in zip(built, runs):
+    for k in range(len(built)):
+        (doc, itin, near), leg_runs = built[k], runs[k]
+        built[k] = runs[k] = None  # each aircraft's frames go once its document is handed on
         yield enrich(doc, itin.points, near, leg_runs), itin
 
 
