@@ -218,11 +218,22 @@ def usable_mask(frame: pl.DataFrame, min_runway_ft: float | None = None) -> pl.E
 
 
 class _Index:
+    """A KD-tree over the airports of `frame`, and its columns as arrays for `nearest_rows` callers."""
+
     def __init__(self, frame: pl.DataFrame) -> None:
         from scipy.spatial import cKDTree
 
         self.frame = frame
         self.tree = cKDTree(to_unit_vectors(frame["latitude"].to_numpy(), frame["longitude"].to_numpy()))
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str) -> np.ndarray:
+        """Column `name` as an object array with one more slot, None, for "no airport" (a row
+        number equal to the frame's height), made once."""
+        found = self._arrays.get(name)
+        if found is None:
+            found = self._arrays[name] = np.array(self.frame[name].to_list() + [None], dtype=object)
+        return found
 
 
 @lru_cache(maxsize=16)

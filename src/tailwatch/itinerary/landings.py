@@ -85,23 +85,15 @@ def airport_codes_at(lat: np.ndarray, lon: np.ndarray, max_km: float) -> tuple[n
 
 
 def _code_arrays(index) -> tuple[np.ndarray, np.ndarray]:
-    """Every airport's ICAO code and elevation of a `nearest_rows` index, one more row for none."""
-    found = getattr(index, "code_arrays", None)
-    if found is None:
-        codes = np.array(index.frame["icao"].to_list() + [None], dtype=object)
-        elevations = np.r_[index.frame["elevation_ft"].cast(pl.Float64).fill_null(np.nan).to_numpy(), np.nan]
-        found = index.code_arrays = (codes, elevations)
-    return found
+    """Every airport's ICAO code (None past the end) and elevation (NaN) of a `nearest_rows` index."""
+    elevations = np.array([np.nan if e is None else float(e) for e in index.array("elevation_ft")])
+    return index.array("icao"), elevations
 
 
 def _kind_factors(index) -> np.ndarray:
-    """The size weight (`KIND_FACTOR`) of every airport of a `nearest_rows` index, cached on it."""
-    found = getattr(index, "kind_factor", None)
-    if found is None:
-        found = index.frame["kind"].replace_strict(KIND_FACTOR, default=2.0, return_dtype=pl.Float64) \
-            .fill_null(np.inf).to_numpy()
-        index.kind_factor = found
-    return found
+    """The size weight (`KIND_FACTOR`) of every airport of a `nearest_rows` index (null kind: never
+    preferred)."""
+    return np.array([np.inf if k is None else KIND_FACTOR.get(k, 2.0) for k in index.array("kind")[:-1]])
 
 
 def _with_neighbours(table: pl.DataFrame) -> pl.DataFrame:
