@@ -13,6 +13,8 @@ Airports are looked up only for these candidate points, never for every point.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
 
@@ -84,12 +86,14 @@ def airport_codes_at(lat: np.ndarray, lon: np.ndarray, max_km: float) -> tuple[n
     return codes[at], np.where(found, km[np.arange(n), best], np.nan), elevations[at]
 
 
+@lru_cache(maxsize=16)  # per index (indexes are made once per runway need)
 def _code_arrays(index) -> tuple[np.ndarray, np.ndarray]:
     """Every airport's ICAO code (None past the end) and elevation (NaN) of a `nearest_rows` index."""
     elevations = np.array([np.nan if e is None else float(e) for e in index.array("elevation_ft")])
     return index.array("icao"), elevations
 
 
+@lru_cache(maxsize=16)
 def _kind_factors(index) -> np.ndarray:
     """The size weight (`KIND_FACTOR`) of every airport of a `nearest_rows` index (null kind: never
     preferred)."""
