@@ -9,9 +9,9 @@ the work to an existing Spark cluster (or `local[*]`) instead of a home-made sch
   Parquet reader, whose row-group statistics skip what cannot match (files are sorted by
   icao24), as the DuckDB engine does;
 - the itinerary is the pure step of `tailwatch.itinerary.core`: Spark jobs gather what it reads
-  (history, heard minutes, other aircraft near each silence) and `groupBy("icao24").applyInArrow`
-  runs it on each aircraft's points in an executor (`engines.spark_itinerary`), returning its
-  JSON; the driver only collects the documents;
+  (history, heard minutes, other aircraft near each silence) and `mapInArrow` runs it on each
+  partition's aircraft (partitioned by address) in an executor (`engines.spark_itinerary`),
+  returning their JSON; the driver only collects the documents;
 - ingest runs the readers as Spark tasks (one per file group) and writes each UTC day from
   one task with the archive's own writer, so the layout and deduplication are those of
   `tailwatch ingest` with DuckDB and either engine reads what the other wrote.

@@ -1,10 +1,13 @@
-"""One aircraft's itinerary from its points and the frames around it: the step every engine runs.
+"""Aircraft's itineraries from their points and the frames around them: the step every engine runs.
 
 Pure over frames. An engine gathers, in pruned queries, everything besides the aircraft's own
 points that the itinerary reads — its airport history, its heard minutes, the other aircraft
-near its silences — into `Surroundings`, then calls `itinerary_of`. DuckDB on one machine and
-Spark's `applyInArrow` in an executor call it with the same inputs, so their results are the
-same by construction, not by parallel code.
+near its silences — into `Surroundings`, then calls `itineraries_of` on a chunk of aircraft
+(`itinerary_of` is the same with one). DuckDB on one machine (a chunk of addresses) and Spark's
+`mapInArrow` in an executor (a partition by address) call it with the same inputs per aircraft,
+and an aircraft's document does not depend on which others share its chunk (the per-point
+passes of `batch.prepare` answer per aircraft), so their results are the same by construction,
+not by parallel code.
 
 Silences longer than `trips.UNTRACKED_AFTER_S` never reach the hiding step: its coverage test
 samples the straight path across a silence every minute and pairs each sample with the other
