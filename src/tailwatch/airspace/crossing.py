@@ -140,7 +140,8 @@ def countries_on_arcs(arcs: list[tuple[float, float, float, float]]) -> list[lis
     sampled every `STEP_KM` and located in one pass (a batch's direct lines between airports,
     which repeat from day to day, are worked out once)."""
     keys = [tuple(float(v) for v in arc) for arc in arcs]
-    todo = list(dict.fromkeys(k for k in keys if k not in _ARCS))
+    known = {k: _ARCS.get(k) for k in dict.fromkeys(keys)}  # a batch's answers, whatever another thread keeps
+    todo = [k for k, v in known.items() if v is None]
     if todo:
         lats, lons, sizes = [], [], []
         for lat1, lon1, lat2, lon2 in todo:
@@ -151,17 +152,18 @@ def countries_on_arcs(arcs: list[tuple[float, float, float, float]]) -> list[lis
         from tailwatch.geo.countries import locate
 
         found = locate(np.concatenate(lats), np.concatenate(lons))
-        if len(_ARCS) + len(todo) > _ARCS_KEPT:
-            _ARCS.clear()
         at = 0
         for key, size in zip(todo, sizes):
             seen: list[str] = []
             for c in found[at:at + size]:
                 if c is not None and c not in seen:
                     seen.append(c)
-            _ARCS[key] = tuple(seen)
+            known[key] = tuple(seen)
             at += size
-    return [list(_ARCS[k]) for k in keys]
+        if len(_ARCS) + len(todo) > _ARCS_KEPT:
+            _ARCS.clear()
+        _ARCS.update({k: known[k] for k in todo})
+    return [list(known[k]) for k in keys]
 
 
 def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.ndarray, np.ndarray]:

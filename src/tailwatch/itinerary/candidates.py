@@ -12,6 +12,7 @@ carries an airport that needs a real detour over one on the line, nor one the tr
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -95,28 +96,32 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
 
 _TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
 _KEPT = 16  # a gap asks about its two sides and its best candidates, over and over: the last few are enough
+_TO_CANDIDATES_LOCK = threading.Lock()  # the web server builds itineraries on several threads
 
 
 def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: bool = False
                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """(great-circle km, initial bearing when asked) from one point to every candidate airport.
     A gap's inference asks this for its two sides from several tests (the sides' fits, the turn
-    test, the time budget, the rivals of the best); each array over the tens of thousands of candidates is worked out once
-    per point and kept read-only for the last few points."""
+    test, the time budget, the rivals of the best); each array over the tens of thousands of
+    candidates is worked out once per point and kept, read-only, for the last few points."""
     key = (float(lat), float(lon), id(cand))
-    entry = _TO_CANDIDATES.get(key)
+    with _TO_CANDIDATES_LOCK:
+        entry = _TO_CANDIDATES.get(key)
     if entry is None or entry[0] is not cand:
         km = haversine_km(lat, lon, cand["lat"], cand["lon"])
         km.flags.writeable = False
         entry = [cand, km, None]
-        if len(_TO_CANDIDATES) >= _KEPT:
-            _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
-        _TO_CANDIDATES[key] = entry
-    if bearing and entry[2] is None:
+        with _TO_CANDIDATES_LOCK:
+            if len(_TO_CANDIDATES) >= _KEPT:
+                _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
+            _TO_CANDIDATES[key] = entry
+    found = entry[2]
+    if bearing and found is None:
         found = initial_bearing(lat, lon, cand["lat"], cand["lon"])
         found.flags.writeable = False
         entry[2] = found
-    return entry[1], entry[2]
+    return entry[1], found
 
 
 def history_factor(days: int) -> float:
