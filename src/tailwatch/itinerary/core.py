@@ -118,7 +118,26 @@ def itineraries_of(points: pl.DataFrame, around: Callable[[str], Surroundings],
     if points.height == 0:
         return
     shares = prepared if prepared is not None else prepare(points)
-    built = [_built(own, around(icao24), shares.get(icao24)) for icao24, own in by_aircraft(points).items()]
+    # built and located a group of aircraft at a time: one pass over their legs, while only the
+    # group's itineraries (each a copy of its points with `leg`) are held
+    group: list[tuple[str, pl.DataFrame]] = []
+    size = 0
+    for icao24, own in by_aircraft(points).items():
+        group.append((icao24, own))
+        size += own.height
+        if size >= GROUP_POINTS:
+            yield from _group(group, around, shares, on_stage)
+            group, size = [], 0
+    if group:
+        yield from _group(group, around, shares, on_stage)
+
+
+GROUP_POINTS = 100_000  # points of the aircraft built and located together inside a chunk
+
+
+def _group(group: list[tuple[str, pl.DataFrame]], around: Callable[[str], Surroundings],
+           shares: dict[str, Prepared], on_stage: Callable[[str], None] | None) -> Iterator[tuple[dict, object]]:
+    built = [_built(own, around(icao24), shares.get(icao24)) for icao24, own in group]
     if on_stage is not None:
         on_stage("airspace and payload")
     runs = _airspace_runs(built)
