@@ -22,7 +22,9 @@ rounds so that a loaded machine weighs on every case alike:
 - `--engines duckdb,spark`: Spark runs on local[2];
 - `--src DIR` (repeatable): the tailwatch source folders to compare (e.g. before/after a change);
 - beside them, when the `traffic` library is importable, its split + landing airport per piece
-  (bench/itinerary.py's `run_traffic`) on the same points, within `--traffic-seconds`.
+  (bench/itinerary.py's `run_traffic`) on the same points, within `--traffic-seconds`;
+- the first round keeps every run's JSON and says whether all source folders and engines gave
+  the same bytes for each case (a speed-up must not change a document).
 Replayed archives are built once next to `--archive` and kept.
 
 Run:  .venv/bin/python bench/engines.py [--days 3] [--flights 400] [--repeat 1]
@@ -120,10 +122,11 @@ def replayed(source: Path, target: Path, days: int, quickstart_only: bool = Fals
     return target
 
 
-def run_batch(src: str, archive: Path, engine: str) -> dict:
-    """`tailwatch itinerary --all` in a child process with `src` first on the path: wall, CPU, peak RSS."""
+def run_batch(src: str, archive: Path, engine: str, out: Path | None = None) -> dict:
+    """`tailwatch itinerary --all` in a child process with `src` first on the path: wall, CPU, peak RSS
+    (the documents to `out` when given, else nowhere)."""
     cmd = [sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(archive), "--all",
-           "--format", "json", "--out", os.devnull, "--engine", engine]
+           "--format", "json", "--out", str(out or os.devnull), "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", "local[2]"]
     env = dict(os.environ, PYTHONPATH=src)
@@ -162,11 +165,17 @@ def batch(args) -> None:
     size = {name: (count_points(arc), summary_by_aircraft(arc).height) for name, arc in cases}
     srcs = args.src or [str(Path(__file__).resolve().parents[1] / "src")]
     results: dict[tuple, list[dict]] = {}
-    for _ in range(args.repeat):  # interleaved: every case once per round
+    outputs = Path(tempfile.mkdtemp(prefix="tailwatch-bench-docs-"))
+    documents: dict[tuple, Path] = {}
+    for round_ in range(args.repeat):  # interleaved: every case once per round
         for name, arc in cases:
             for engine in args.engines:
-                for src in srcs:
-                    results.setdefault((name, engine, src), []).append(run_batch(src, arc, engine))
+                for k, src in enumerate(srcs):
+                    # the first round keeps each configuration's documents: they must be the same bytes
+                    out = outputs / f"{name.replace(' ', '_')}-{engine}-{k}.json" if round_ == 0 else None
+                    results.setdefault((name, engine, src), []).append(run_batch(src, arc, engine, out))
+                    if out is not None:
+                        documents[(name, engine, src)] = out
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine: "
           "wall includes waiting; CPU is this run's own)\n")
     print(f"{'case':<12}{'points':>11}{'aircraft':>9} {'engine':<8}{'src':<28}{'wall s':>14}{'CPU s':>14}"
@@ -178,6 +187,15 @@ def batch(args) -> None:
         print(f"{name:<12}{points:>11,}{aircraft:>9} {engine:<8}{src[-27:]:<28}{walls[0]:>6.1f}–{walls[-1]:<7.1f}"
               f"{cpus[0]:>6.1f}–{cpus[-1]:<7.1f}{points / best:>13,.0f}{aircraft / best:>11.1f}"
               f"{max(r['rss_gb'] for r in runs):>8.2f}")
+    for name, _ in cases:  # the same documents from every source folder and engine
+        texts = {key: path.read_bytes() for key, path in documents.items() if key[0] == name}
+        first = next(iter(texts.values()))
+        differ = [f"{engine} {src}" for (_, engine, src), text in texts.items() if text != first]
+        print(f"documents {name}: " + ("identical across " + str(len(texts)) + " runs" if not differ
+                                       else "DIFFER: " + ", ".join(differ)))
+    for path in documents.values():
+        path.unlink()
+    outputs.rmdir()
     for name, arc in cases:
         found = traffic_case(arc, args.traffic_seconds)
         if found is None:

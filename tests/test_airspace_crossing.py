@@ -82,3 +82,31 @@ def test_empty_and_single_point():
     assert crossings(np.array([]), np.array([]), np.array([])) == []
     one = crossings(np.array([48.85]), np.array([2.35]), np.array([T0]))
     assert [c["country"] for c in one] == ["FR"]
+
+
+def test_runs_of_many_tracks_at_once_are_each_tracks_own(traffic_samples):
+    """`country_runs_many` locates the legs of a whole chunk in one pass; a run never continues
+    from one track into the next (two legs both ending and starting in Germany are two runs)."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from tailwatch.airspace.crossing import country_runs, country_runs_many, densify
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    busiest = frame.group_by("icao24").len().sort("len", "icao24", descending=True)["icao24"].head(12).to_list()
+    tracks = []
+    for icao24 in busiest:
+        own = frame.filter(pl.col("icao24") == icao24)
+        t = own["timestamp"].dt.epoch("us").to_numpy() / 1e6
+        tracks.append(densify(own["latitude"].to_numpy(), own["longitude"].to_numpy(), t))
+    tracks.insert(3, tracks[2].head(0))  # an empty leg keeps its place
+    tracks += [densify(*_track(48.85, 2.35, 50.03, 8.57)), densify(*_track(50.03, 8.57, 48.35, 11.78))]  # CDG-FRA, FRA-MUC
+    together = country_runs_many(tracks)
+    assert len(together) == len(tracks) and together[3].height == 0
+    for track, runs in zip(tracks, together):
+        assert_frame_equal(runs, country_runs(track))
+    assert together[-2]["country"].to_list()[0] == "FR" and together[-2]["country"].to_list()[-1] == "DE"
+    assert together[-1]["country"].to_list() == ["DE"] and together[-1]["first_index"][0] == 0
+    assert country_runs_many([]) == []

@@ -112,3 +112,31 @@ def test_airspace_contains_land(code):
     assert air.area > land.area
     # land simplified at 0.005° may stick out of airspace simplified at 0.01° by < 1 km only
     assert shapely.difference(land, air.buffer(0.01)).area < 1e-6 * land.area + 1e-9
+
+
+@pytest.mark.parametrize("layer", ["airspace", "land"])
+def test_grid_cells_answer_as_every_point_tested_against_the_polygons(layer, traffic_samples):
+    """`locate` lets a grid cell wholly inside one polygon (or outside all) answer for its points;
+    that must be exactly what testing each point gives: real tracks over Europe's borders and
+    coasts, points scattered over the globe, and points right at the cell edges, a border, the
+    poles and the antimeridian, and non-finite ones."""
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null())
+    rng = np.random.default_rng(29)
+    lat = np.r_[frame["latitude"].to_numpy(), rng.uniform(-90, 90, 60_000),
+                np.round(rng.uniform(-60, 70, 20_000) / 0.05) * 0.05,  # on cell corners and edges
+                49.0, 90.0, -90.0, 65.5, 65.5, np.nan, 10.0]
+    lon = np.r_[frame["longitude"].to_numpy(), rng.uniform(-180, 180, 60_000),
+                np.round(rng.uniform(-180, 180, 20_000) / 0.01) * 0.01,
+                -100.0, 0.0, 0.0, 180.0, -180.0, 5.0, np.inf]
+    index = countries.spatial_index(layer)
+    fast = countries.locate(lat, lon, layer=layer)
+    with np.errstate(invalid="ignore"):
+        exact = countries._exact(lat, (lon + 180.0) % 360.0 - 180.0, index, layer)
+    assert (fast == exact).all(), np.flatnonzero(fast != exact)[:10]
+    found = {c for c in fast if c is not None}
+    assert {"DE", "FR", "CH", "AT", "US", "RU"} <= found
+    assert fast.reshape(-1)[:1].shape == (1,) and countries.locate(lat[:6].reshape(2, 3), lon[:6].reshape(2, 3),
+                                                                   layer=layer).shape == (2, 3)

@@ -40,3 +40,85 @@ def test_every_aircraft_ends_with_a_summary_line(traffic_samples: Path, tmp_path
     assert int(found[2].replace(",", "")) == stored
     seconds, rate = float(found[3]), int(found[4].replace(",", ""))  # seconds printed to 0.1
     assert stored / (seconds + 0.05) - 1 <= rate <= stored / max(seconds - 0.05, 1e-3) + 1
+
+
+def test_one_pass_over_many_aircraft_gives_each_what_its_own_pass_gives(traffic_samples: Path) -> None:
+    """`batch.prepare` cuts, summarises pieces, finds take-offs and landings and the airports
+    under ground pieces for a whole chunk at once; cut per aircraft, it must equal the pass over
+    that aircraft's points alone (the single-aircraft path is the batch of one), piece ids too."""
+    from polars.testing import assert_frame_equal
+
+    from tailwatch.itinerary.batch import prepare
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null())
+    shares = prepare(frame.sample(fraction=1.0, shuffle=True, seed=7))  # any row order
+    assert set(shares) == set(frame["icao24"].unique())
+    with_ground = with_events = 0
+    for icao24, share in shares.items():
+        alone = prepare(frame.filter(pl.col("icao24") == icao24))[icao24]
+        assert_frame_equal(share.cut, alone.cut)
+        assert_frame_equal(share.table, alone.table)
+        order = list(share.events.columns)
+        assert_frame_equal(share.events.sort(order), alone.events.sort(order))
+        assert share.ground_airports == alone.ground_airports
+        assert share.table["piece"].min() == 0
+        with_ground += bool(share.ground_airports)
+        with_events += share.events.height > 0
+    assert with_ground > 20 and with_events > 20  # the day's real traffic: many seen at airports
+
+
+def test_a_batch_of_itineraries_equals_each_built_alone(traffic_samples: Path) -> None:
+    """`core.itineraries_of` over a chunk of aircraft gives the very documents `itinerary_of`
+    gives one aircraft at a time."""
+    from tailwatch.hiding.dark import Coverage
+    from tailwatch.itinerary.core import Surroundings, itineraries_of, itinerary_of
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    busiest = frame.group_by("icao24").len().sort("len", "icao24", descending=True)["icao24"].head(30).to_list()
+    chunk = frame.filter(pl.col("icao24").is_in(busiest))
+    around = Surroundings(others=Coverage(frame))
+    together = [doc for doc, _ in itineraries_of(chunk, lambda _: around)]
+    alone = [itinerary_of(chunk.filter(pl.col("icao24") == h), around)[0] for h in sorted(busiest)]
+    assert [d["aircraft"]["icao24"] for d in together] == sorted(busiest)
+    assert sum(len(d["legs"]) for d in together) >= 30
+    assert json.dumps(together, sort_keys=True, default=str) == json.dumps(alone, sort_keys=True, default=str)
+
+
+def test_a_batch_is_written_as_it_goes_with_the_bytes_of_the_whole(traffic_samples: Path, tmp_path: Path) -> None:
+    """`itinerary --all --format json --out F` hands each document to the file as it is made (no
+    list of the batch is kept); the file holds exactly what rendering the whole list gives, and a
+    batch of one aircraft is one object, as `--format json` has always written."""
+    from tailwatch.app.itineraries import itineraries
+    from tailwatch.app.output import JsonStream, render_json
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null())
+    part = frame.filter(pl.col("timestamp") < frame["timestamp"].min() + timedelta(minutes=20))
+    archive = tmp_path / "arc"
+    writer = ArchiveWriter(archive, "quickstart-20min")
+    writer.write(part)
+    writer.flush()
+    writer.commit({"source": "quickstart, first 20 minutes"})
+    docs, _ = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False)
+    handed: list[dict] = []
+    kept, frames = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False,
+                               on_doc=lambda doc, points: handed.append(doc))
+    assert kept == [] and frames == {} and len(handed) == len(docs) > 10
+    out = tmp_path / "all.json"
+    run = subprocess.run([sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(archive), "--all",
+                          "--format", "json", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert out.read_text(encoding="utf-8") == render_json(docs) + "\n"
+    assert not list(tmp_path.glob(".all.json*"))  # the temporary name is gone
+    assert re.search(rf"^{len(docs):,} itineraries \(", run.stderr, re.M)
+    for batch in ([], docs[:1], docs[:3]):
+        import io
+
+        buffer = io.StringIO()
+        stream = JsonStream(buffer)
+        for doc in batch:
+            stream.write(doc)
+        assert stream.close() == len(batch)
+        assert buffer.getvalue() == render_json(batch) + "\n"

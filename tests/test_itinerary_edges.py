@@ -211,3 +211,26 @@ def test_parked_only_has_no_legs_but_says_where():
 
     j = build_itinerary(conform(parked)).to_json()
     assert j["legs"] == [] and any("UUWW" in n for n in j["notes"])
+
+
+def test_distances_to_candidates_are_worked_out_once_and_never_changed():
+    """A gap's sides ask for their distances and bearings to every candidate airport from several
+    tests; `to_candidates` keeps them, read-only, and they are the great-circle figures."""
+    import numpy as np
+
+    from tailwatch.geo.geodesy import haversine_km, initial_bearing
+    from tailwatch.itinerary.candidates import candidate_airports, to_candidates
+
+    cand = candidate_airports(6_000.0)
+    km, bearing = to_candidates(48.35, 11.78, cand, bearing=True)
+    assert np.array_equal(km, haversine_km(48.35, 11.78, cand["lat"], cand["lon"]))
+    assert np.array_equal(bearing, initial_bearing(48.35, 11.78, cand["lat"], cand["lon"]))
+    again, _ = to_candidates(48.35, 11.78, cand)
+    assert again is km  # kept, not worked out again
+    try:
+        km[0] = 0.0
+        raise AssertionError("a kept array must be read-only")
+    except ValueError:
+        pass
+    other = candidate_airports(None)  # another candidate set: its own distances
+    assert to_candidates(48.35, 11.78, other)[0].size == other["lat"].size != km.size

@@ -80,3 +80,36 @@ def test_history_from_archive_matches_the_points(demo_trip, tmp_path: Path):
     assert set(before) < set(got) and "MNMG" not in before  # Managua came later
     assert history_from_archive(tmp_path / "arc", ["000001"]) == {}
     assert airports_used(pl.DataFrame()) == {}
+
+
+def test_a_batch_history_reads_only_what_presence_needs(traffic_samples, tmp_path: Path):
+    """`aircraft_histories` gathers eight columns of the low points, unsorted, and picks their
+    airports as arrays: the presence rows and priors are those of the full rows (real traffic)."""
+    from tailwatch.archive import ArchiveWriter
+    from tailwatch.engines.duckdb import low_points_for
+    from tailwatch.engines.duckdb_itinerary import aircraft_histories
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, PRESENCE_COLUMNS, presence, priors
+    from tailwatch.itinerary.landings import airport_codes_at, airports_at
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    writer = ArchiveWriter(tmp_path / "arc", "quickstart")
+    writer.write(frame.filter(pl.col("latitude").is_not_null()))
+    writer.flush()
+    writer.commit({"source": "quickstart"})
+    hexes = sorted(frame["icao24"].unique().to_list())
+    full = low_points_for(tmp_path / "arc", hexes, HISTORY_MAX_ALT_FT)
+    few = low_points_for(tmp_path / "arc", hexes, HISTORY_MAX_ALT_FT, columns=PRESENCE_COLUMNS)
+    assert few.columns == PRESENCE_COLUMNS and few.height == full.height > 10_000
+    seen = presence(full)
+    assert seen.height > 50
+    assert seen.sort(seen.columns).equals(presence(few).sort(seen.columns))
+    fleet = {h: [] for h in hexes}
+    assert aircraft_histories(tmp_path / "arc", [{"icao24": h} for h in hexes]) == priors(seen, fleet)
+    lat, lon = full["latitude"].to_numpy()[:5_000], full["longitude"].to_numpy()[:5_000]
+    codes, km, elevation = airport_codes_at(lat, lon, 10.0)
+    framed = airports_at(lat, lon, 10.0)
+    assert list(codes) == framed["icao"].to_list()
+    assert (pl.Series(km).fill_nan(None) == framed["distance_km"]).fill_null(True).all()
+    assert pl.Series(km).is_nan().sum() == framed["distance_km"].null_count() > 0
+    assert (pl.Series(elevation).fill_nan(None) == framed["elevation_ft"].cast(pl.Float64)).fill_null(True).all()

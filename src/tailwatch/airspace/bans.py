@@ -66,7 +66,19 @@ def banning_rules(operator_country: str | None = None, registration_country: str
                   operator: str | None = None, when: date | datetime | str | None = None,
                   bans: pl.DataFrame | None = None) -> pl.DataFrame:
     """The rows of the bans table that bar this aircraft on `when` (any date if None)."""
-    bans = load_bans() if bans is None else bans
+    if bans is None:  # the packaged table: the same question is asked for every leg of a batch
+        return _packaged_rules((operator_country or "").upper(), (registration_country or "").upper(),
+                               (operator or "").casefold(), _as_date(when))
+    return _rules(bans, operator_country, registration_country, operator, when)
+
+
+@lru_cache(maxsize=4096)
+def _packaged_rules(operator_country: str, registration_country: str, operator: str, day: date | None) -> pl.DataFrame:
+    return _rules(load_bans(), operator_country, registration_country, operator, day)
+
+
+def _rules(bans: pl.DataFrame, operator_country: str | None, registration_country: str | None,
+           operator: str | None, when: date | datetime | str | None) -> pl.DataFrame:
     keys = {"operator_country": (operator_country or "").upper(),
             "registration_country": (registration_country or "").upper(),
             "operator": (operator or "").casefold()}

@@ -62,31 +62,50 @@ def densify(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike | 
     })
 
 
+RUN_SCHEMA = {"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
+              "entry_evidence": pl.String, "exit_evidence": pl.String,
+              "evidence": pl.String, "observed_points": pl.UInt32,
+              "points": pl.UInt32, "first_index": pl.UInt32, "last_index": pl.UInt32}
+
+
 def country_runs(track: pl.DataFrame, layer: str = "airspace") -> pl.DataFrame:
     """Ordered runs inside one country: country, entry_t, exit_t, entry/exit evidence,
     observed_points, points, first/last index (into `track`)."""
+    return country_runs_many([track], layer)[0]
+
+
+def country_runs_many(tracks: list[pl.DataFrame], layer: str = "airspace") -> list[pl.DataFrame]:
+    """`country_runs` of many tracks (densified legs of many aircraft): one `locate_track` over
+    all of them, the runs of all in one group-by, a frame per track."""
     from tailwatch.geo.countries import locate
 
-    if track.height == 0:
-        return pl.DataFrame(schema={"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
-                                    "entry_evidence": pl.String, "exit_evidence": pl.String,
-                                    "evidence": pl.String, "observed_points": pl.UInt32,
-                                    "points": pl.UInt32, "first_index": pl.UInt32, "last_index": pl.UInt32})
-    country = locate(track["latitude"].to_numpy(), track["longitude"].to_numpy(), layer=layer)
-    frame = track.with_columns(country=pl.Series(country.tolist(), dtype=pl.String)).with_row_index("i")
-    frame = frame.with_columns(run=pl.col("country").ne_missing(pl.col("country").shift(1)).fill_null(True).cum_sum())
+    sizes = [t.height for t in tracks]
+    if not tracks or sum(sizes) == 0:
+        return [pl.DataFrame(schema=RUN_SCHEMA) for _ in tracks]
+    key = np.repeat(np.arange(len(tracks)), sizes)
+    frame = pl.concat([t.select("latitude", "longitude", "t", "inferred") for t in tracks if t.height],
+                      how="vertical_relaxed")
+    country = locate(frame["latitude"].to_numpy(), frame["longitude"].to_numpy(), layer=layer)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    frame = frame.with_columns(country=pl.Series(country.tolist(), dtype=pl.String), key=pl.Series(key),
+                               i=pl.Series((np.arange(key.size) - starts[key]).astype(np.uint32)))
+    new_run = pl.col("country").ne_missing(pl.col("country").shift(1)) | pl.col("key").ne(pl.col("key").shift(1))
+    frame = frame.with_columns(run=new_run.fill_null(True).cum_sum())
     ev = pl.when(pl.col("inferred")).then(pl.lit("inferred")).otherwise(pl.lit("observed"))
     runs = (frame.filter(pl.col("country").is_not_null())
             .group_by("run", maintain_order=True)
-            .agg(pl.col("country").first(),
+            .agg(pl.col("key").first(), pl.col("country").first(),
                  entry_t=pl.col("t").first(), exit_t=pl.col("t").last(),
                  entry_evidence=ev.first(), exit_evidence=ev.last(),
                  observed_points=(~pl.col("inferred")).sum().cast(pl.UInt32),
                  points=pl.len().cast(pl.UInt32),
                  first_index=pl.col("i").first(), last_index=pl.col("i").last()))
-    return runs.with_columns(
+    runs = runs.with_columns(
         evidence=pl.when(pl.col("observed_points") > 0).then(pl.lit("observed")).otherwise(pl.lit("inferred"))
     ).drop("run")
+    by_key = {k: part.drop("key") for (k,), part in runs.partition_by("key", as_dict=True, maintain_order=True).items()}
+    empty = pl.DataFrame(schema=RUN_SCHEMA)
+    return [by_key.get(k, empty).select(list(RUN_SCHEMA)) for k in range(len(tracks))]
 
 
 def _iso(t: float | None) -> str | None:
@@ -109,6 +128,46 @@ def crossings(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike 
 
 def countries_on_arc(lat1: float, lon1: float, lat2: float, lon2: float) -> list[str]:
     """Countries (in order, each once) whose airspace the great circle between two points crosses."""
+    return countries_on_arcs([(lat1, lon1, lat2, lon2)])[0]
+
+
+_ARCS: dict[tuple[float, float, float, float], tuple[str, ...]] = {}  # answers already worked out
+_ARCS_KEPT = 100_000
+
+
+def countries_on_arcs(arcs: list[tuple[float, float, float, float]]) -> list[list[str]]:
+    """`countries_on_arc` of many (lat1, lon1, lat2, lon2) arcs: the ones not answered before are
+    sampled every `STEP_KM` and located in one pass (a batch's direct lines between airports,
+    which repeat from day to day, are worked out once)."""
+    keys = [tuple(float(v) for v in arc) for arc in arcs]
+    known = {k: _ARCS.get(k) for k in dict.fromkeys(keys)}  # a batch's answers, whatever another thread keeps
+    todo = [k for k, v in known.items() if v is None]
+    if todo:
+        lats, lons, sizes = [], [], []
+        for lat1, lon1, lat2, lon2 in todo:
+            plat, plon = _arc_points(lat1, lon1, lat2, lon2)
+            lats.append(plat)
+            lons.append(plon)
+            sizes.append(plat.size)
+        from tailwatch.geo.countries import locate
+
+        found = locate(np.concatenate(lats), np.concatenate(lons))
+        at = 0
+        for key, size in zip(todo, sizes):
+            seen: list[str] = []
+            for c in found[at:at + size]:
+                if c is not None and c not in seen:
+                    seen.append(c)
+            known[key] = tuple(seen)
+            at += size
+        if len(_ARCS) + len(todo) > _ARCS_KEPT:
+            _ARCS.clear()
+        _ARCS.update({k: known[k] for k in todo})
+    return [list(known[k]) for k in keys]
+
+
+def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.ndarray, np.ndarray]:
+    """The great circle between two points sampled every `STEP_KM` or closer, ends included."""
     n = max(int(np.ceil(haversine_km(lat1, lon1, lat2, lon2) / STEP_KM)), 1) + 1
     t = np.linspace(0.0, 1.0, n)
     a, b = to_unit_vectors(lat1, lon1), to_unit_vectors(lat2, lon2)
@@ -117,14 +176,7 @@ def countries_on_arc(lat1: float, lon1: float, lat2: float, lon2: float) -> list
         v = np.repeat(a[None, :], n, axis=0)
     else:
         v = (np.sin((1 - t) * omega)[:, None] * a + np.sin(t * omega)[:, None] * b) / np.sin(omega)
-    plat, plon = from_unit_vectors(v)
-    from tailwatch.geo.countries import locate
-
-    seen: list[str] = []
-    for c in locate(plat, plon):
-        if c is not None and c not in seen:
-            seen.append(c)
-    return seen
+    return from_unit_vectors(v)
 
 
-__all__ = ["densify", "country_runs", "crossings", "countries_on_arc"]
+__all__ = ["densify", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import countries_on_arc, country_runs, densify, _iso
+from tailwatch.airspace.crossing import countries_on_arc, countries_on_arcs, country_runs_many, densify, _iso
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -53,7 +53,8 @@ def _airport_pos(end: dict | None) -> tuple[float, float] | None:
 
 
 def _leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    pts = pts.sort("timestamp")
+    if not pts["timestamp"].is_sorted():  # an itinerary's points are in time order already
+        pts = pts.sort("timestamp")
     lat = pts["latitude"].to_numpy().astype(float)
     lon = pts["longitude"].to_numpy().astype(float)
     t = pts["timestamp"].dt.epoch("us").to_numpy().astype(float) / 1e6 if pts.height else np.empty(0)
@@ -87,28 +88,74 @@ def _names(codes: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None) -> dict:
+def _leg_points(itin: dict, points: pl.DataFrame) -> list[pl.DataFrame]:
+    """Each leg's points (by the `leg` column; all of them for a single leg without one)."""
+    legs = itin.get("legs", [])
+    if "leg" not in points.columns:
+        return [points if len(legs) == 1 else points.head(0) for _ in legs]
+    parts = {k: part for (k,), part in points.partition_by("leg", as_dict=True).items()} if points.height else {}
+    return [parts.get(i, points.head(0)) for i in range(len(legs))]
+
+
+def leg_tracks(itin: dict, points: pl.DataFrame) -> list[pl.DataFrame]:
+    """Each leg's track as located: its points joined to its airports, with great-circle fill
+    (`crossing.densify`)."""
+    return [densify(*_leg_track(leg, pts)) for leg, pts in zip(itin.get("legs", []), _leg_points(itin, points))]
+
+
+def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[pl.DataFrame]]:
+    """The jurisdiction runs (`crossing.country_runs`) of every leg of many itineraries (each with
+    its points frame): one located pass over all their tracks, a list of runs per itinerary."""
+    tracks = [leg_tracks(itin, points) for itin, points in itineraries]
+    runs = country_runs_many([t for legs in tracks for t in legs])
+    countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
+    out, at = [], 0
+    for legs in tracks:
+        out.append(runs[at:at + len(legs)])
+        at += len(legs)
+    return out
+
+
+def _direct_lines(itineraries: list[dict]) -> list[tuple[float, float, float, float]]:
+    """The great circles the airspace step will ask about: each leg's between its two airports
+    and each route's from its first airport to its last."""
+    from tailwatch.itinerary.detour import both_ends_known
+
+    arcs = []
+    for itin in itineraries:
+        for leg in itin.get("legs", []):
+            o, d = _ends_of(leg)
+            if both_ends_known(leg) and o is not None and d is not None:
+                arcs.append((o["latitude"], o["longitude"], d["latitude"], d["longitude"]))
+        codes = [c for c in (itin.get("route") or {}).get("airports") or [] if c]
+        first, last = (_airport_pos({"icao": codes[0]}), _airport_pos({"icao": codes[-1]})) if codes else (None, None)
+        if first is not None and last is not None and codes[0] != codes[-1]:
+            arcs.append((*first, *last))
+    return arcs
+
+
+def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
+                 runs: list[pl.DataFrame] | None = None) -> dict:
     """Return a copy of `itin` with per-leg `countries`, `crossings`, `banned_countries`,
     `banned_crossings`, and `route.direct_km/flown_km` (summed over the legs with both ends known,
-    itinerary.detour), `end_to_end_km`, `legal_shortest_km` and `detour` (the sentence)."""
+    itinerary.detour), `end_to_end_km`, `legal_shortest_km` and `detour` (the sentence). `runs`:
+    each leg's jurisdiction runs when a batch located them already (`leg_runs_many`)."""
+    from tailwatch.geo.countries import states
+
     out = dict(itin)
     aircraft = itin.get("aircraft") or {}
     reg_country = aircraft.get("country")
+    if runs is None:
+        runs = leg_runs_many([(itin, points)])[0]
+    state_of = states()
     legs = []
-    for i, leg in enumerate(itin.get("legs", [])):
+    for leg, leg_runs in zip(itin.get("legs", []), runs):
         leg = dict(leg)
-        pts = points.filter(pl.col("leg") == i) if "leg" in points.columns else (
-            points if len(itin.get("legs", [])) == 1 else points.head(0))
-        lat, lon, t, inferred = _leg_track(leg, pts)
-        runs = country_runs(densify(lat, lon, t, inferred))
-        from tailwatch.geo.countries import states
-
-        state_of = states()
         crossings = [{"country": r["country"], "state": state_of.get(r["country"], r["country"]),
                       "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
                       "entry_evidence": r["entry_evidence"], "exit_evidence": r["exit_evidence"],
                       "evidence": r["evidence"], "observed_points": int(r["observed_points"])}
-                     for r in runs.iter_rows(named=True)]
+                     for r in leg_runs.iter_rows(named=True)]
         countries: list[str] = []
         for c in crossings:
             if c["country"] not in countries:

@@ -9,30 +9,42 @@ from pathlib import Path
 import polars as pl
 
 from tailwatch.errors import BadInput, NoAircraft
-from tailwatch.itinerary.core import Surroundings, itinerary_of
+from tailwatch.itinerary.core import Surroundings, itineraries_of
 
 
 def itineraries(archive: Path | None, inputs: list[Path] | None, aircraft: list[str] | None,
                 watchlist: Path | None, start: datetime | None, end: datetime | None, *, engine=None,
                 every_aircraft: bool = False, with_points: bool = True,
                 on_stage: Callable[[str], None] | None = None,
-                on_aircraft: Callable[[int, int, int], None] | None = None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                on_aircraft: Callable[[int, int, int], None] | None = None,
+                on_doc: Callable[[dict, pl.DataFrame | None], None] | None = None,
+                ) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Itinerary JSON per aircraft and each one's points (with `leg`).
 
     With `archive`, the engine (DuckDB unless given) gathers the points and surroundings and runs
     the pure step; with `inputs`, the files are read here and every aircraft in them is coverage
-    evidence for the others."""
+    evidence for the others. With `on_doc` (an archive), each document goes there as it is made
+    and none is returned (`engines.Engine.itineraries`): a big batch is written as it goes."""
     if archive is not None:
         if engine is None:
             from tailwatch.engines import get_engine
 
             engine = get_engine("duckdb")
-        docs, frames = engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
-                                          with_points=with_points, on_stage=on_stage, on_aircraft=on_aircraft)
+        listed = None
         if watchlist is not None:  # a list given, not imported: its entries reach the report as an imported one's do
             from tailwatch.identity.watchlist import load_watchlist
 
             listed = load_watchlist(watchlist, archive)
+        sink = None
+        if on_doc is not None:
+            def sink(doc: dict, points: pl.DataFrame | None) -> None:
+                if listed is not None:
+                    doc["aircraft"] = with_list_entries([doc["aircraft"]], listed)[0]
+                on_doc(doc, points)
+        docs, frames = engine.itineraries(archive, aircraft, watchlist, start, end, every_aircraft=every_aircraft,
+                                          with_points=with_points, on_stage=on_stage, on_aircraft=on_aircraft,
+                                          **({"on_doc": sink} if sink is not None else {}))
+        if listed is not None:
             for doc in docs:
                 doc["aircraft"] = with_list_entries([doc["aircraft"]], listed)[0]
         return docs, frames
@@ -106,14 +118,16 @@ def itineraries_from_files(inputs: list[Path], aircraft: list[str] | None, watch
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     others = Coverage(everyone)  # one coverage grid of the files; each aircraft is left out of its own
-    for (icao24,), pts in points.partition_by("icao24", as_dict=True, maintain_order=True).items():
-        around = Surroundings(
+
+    def around(icao24: str) -> Surroundings:
+        return Surroundings(
             aircraft=in_window(by_hex.get(icao24) or identity_or_none(icao24, None, claims), start, end),
             heard=all_heard.filter(pl.col("icao24") == icao24) if all_heard is not None else None,
             others=others, end=end, notes=tuple(notes))
-        doc, itin = itinerary_of(pts, around, on_stage)
+
+    for doc, itin in itineraries_of(points, around, on_stage):  # one pass per point step for all of them
         docs.append(doc)
-        frames[icao24] = itin.points
+        frames[doc["aircraft"]["icao24"]] = itin.points
     return docs, frames
 
 

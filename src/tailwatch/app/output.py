@@ -21,6 +21,41 @@ def render_json(itins: list[dict], points: dict[str, pl.DataFrame] | None = None
     return json.dumps(body, indent=2, ensure_ascii=False, default=json_default)
 
 
+class JsonStream:
+    """`render_json` of documents that arrive one at a time, written as they come: the same bytes
+    (one document alone, several as an array), without holding the batch. `close()` ends it and
+    says how many were written."""
+
+    def __init__(self, sink) -> None:
+        self.sink = sink  # a text file
+        self.count = 0
+        self._first: dict | None = None
+
+    def _dump(self, doc: dict) -> str:
+        text = json.dumps(doc, indent=2, ensure_ascii=False, default=json_default)
+        return "  " + text.replace("\n", "\n  ")  # one level into the array, as json.dumps(list) indents it
+
+    def write(self, doc: dict) -> None:
+        self.count += 1
+        if self.count == 1:  # alone or the first of an array: not known yet
+            self._first = doc
+            return
+        if self._first is not None:
+            self.sink.write("[\n" + self._dump(self._first))
+            self._first = None
+        self.sink.write(",\n" + self._dump(doc))
+
+    def close(self) -> int:
+        if self._first is not None:
+            self.sink.write(render_json([self._first]) + "\n")
+        elif self.count:
+            self.sink.write("\n]\n")
+        else:
+            self.sink.write(render_json([]) + "\n")
+        self.sink.flush()
+        return self.count
+
+
 def render_md(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
     from tailwatch.report.markdown import render_markdown
 

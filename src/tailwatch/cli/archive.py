@@ -175,24 +175,56 @@ def _with_progress(run):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     started = time.perf_counter()
-    seen = {"points": -1}
+    seen = {"points": -1, "done": 0}
     with Progress(TextColumn("itineraries"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                   TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("itineraries", total=None, rate="gathering")
 
         def on_aircraft(done: int, total: int, points: int) -> None:
-            seen["points"] = points
+            seen["points"], seen["done"] = points, done
             rate = f"{points / max(time.perf_counter() - started, 1e-6):,.0f} points/s" if points >= 0 else ""
             bar.update(task, completed=done, total=total, rate=rate)
 
         result = run(on_aircraft)
     seconds = max(time.perf_counter() - started, 1e-6)
-    n, points = len(result[0]), seen["points"]
+    n, points = max(len(result[0]), seen["done"]), seen["points"]
     rate = f"{points:,} points, " if points >= 0 else ""
     speed = f"{points / seconds:,.0f} points/s, " if points >= 0 else ""
     err_console.print(f"{n:,} itineraries ({rate}{seconds:.1f} s: {speed}{n / seconds:,.1f} aircraft/s)",
                       markup=False, highlight=False)
     return result
+
+
+def _stream_json(run, out: Path | None) -> None:
+    """`itinerary --all --format json`: each document written to `out` (or stdout) as soon as it is
+    made (`app.output.JsonStream`: the bytes `--format json` always wrote), with the progress bar
+    and summary line of `_with_progress`; memory follows the engine's chunk, not the batch. A file
+    is written under a temporary name and renamed into place when complete."""
+    import os
+
+    from tailwatch.app.output import JsonStream
+
+    target = None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        target = out.with_name(f".{out.name}.tmp") if out != Path(os.devnull) else out
+    sink = open(target, "w", encoding="utf-8") if target is not None else sys.stdout
+    stream = JsonStream(sink)
+    complete = False
+    try:
+        _with_progress(lambda on_aircraft: run(on_aircraft, lambda doc, _points: stream.write(doc)))
+        stream.close()
+        complete = True
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+        if target is not None and target != out:
+            if complete:
+                os.replace(target, out)
+            elif target.exists():  # a failed batch leaves no half-written file
+                target.unlink()
+    if out is not None:
+        err_console.print(f"wrote {out}", markup=False, highlight=False)
 
 
 @app.command()
@@ -230,6 +262,11 @@ def itinerary(
         raise BadInput(f"--engine {runner.name} reads an --archive DIR; --input files are read on this machine")
     try:
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+        if archive is not None and every and fmt == "json":  # the whole batch, written as it goes
+            _stream_json(lambda on_aircraft, on_doc: itineraries(
+                archive, None, None, None, t0, t1, engine=runner, every_aircraft=True, with_points=False,
+                on_aircraft=on_aircraft, on_doc=on_doc), out)
+            return
         if archive is not None and every:  # the whole batch, with a progress bar and a summary line
             itins, frames = _with_progress(lambda on_aircraft: itineraries(
                 archive, None, None, None, t0, t1, engine=runner, every_aircraft=True, with_points=fmt != "json",

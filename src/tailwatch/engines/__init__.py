@@ -8,6 +8,8 @@ by name (`--engine duckdb|spark`) and never branches on which it got:
   itinerary JSON per aircraft (and their points with `leg` when a report needs them), built by
   the pure `itinerary.core.itinerary_of` from the frames the engine gathered; `on_aircraft(done,
   total, points)` hears the progress of a batch (aircraft done of total, their points so far);
+  with `on_doc(doc, points)` each document (and its points, or None) is handed over as it is
+  made and not kept: the returned list is empty, so a big batch's results need no memory;
 - `ingest(paths, archive, icao24, on_file)`: files into the archive (same layout either way).
 """
 
@@ -34,7 +36,8 @@ class Engine(Protocol):
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
                     with_points: bool = True, on_stage: Callable[[str], None] | None = None,
-                    on_aircraft: Callable[[int, int, int], None] | None = None
+                    on_aircraft: Callable[[int, int, int], None] | None = None,
+                    on_doc: Callable[[dict, pl.DataFrame | None], None] | None = None,
                     ) -> tuple[list[dict], dict[str, pl.DataFrame]]: ...
 
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None,

@@ -25,14 +25,16 @@ class DuckDBEngine:
 
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True, on_stage=None, on_aircraft=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                    with_points: bool = True, on_stage=None, on_aircraft=None,
+                    on_doc=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
         """Itinerary JSON per aircraft (`engines.duckdb_itinerary`); `every_aircraft` takes each
         aircraft with points in [start, end] (found by one summary query); without `with_points`
-        the points with `leg` are not kept (a JSON batch needs only the documents)."""
+        the points with `leg` are not kept (a JSON batch needs only the documents); with `on_doc`
+        each document goes there as it is made, none is kept."""
         from tailwatch.engines.duckdb_itinerary import itineraries
 
         return itineraries(Path(archive), aircraft, watchlist, start, end, every_aircraft, on_stage, on_aircraft,
-                           with_points)
+                           with_points, on_doc=on_doc)
 
     def ingest(self, paths: list[Path], archive: Path, icao24: str | None = None, on_file=None) -> list:
         from tailwatch.ingest.pipeline import ingest_files

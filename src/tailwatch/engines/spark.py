@@ -9,9 +9,9 @@ the work to an existing Spark cluster (or `local[*]`) instead of a home-made sch
   Parquet reader, whose row-group statistics skip what cannot match (files are sorted by
   icao24), as the DuckDB engine does;
 - the itinerary is the pure step of `tailwatch.itinerary.core`: Spark jobs gather what it reads
-  (history, heard minutes, other aircraft near each silence) and `groupBy("icao24").applyInArrow`
-  runs it on each aircraft's points in an executor (`engines.spark_itinerary`), returning its
-  JSON; the driver only collects the documents;
+  (history, heard minutes, other aircraft near each silence) and `mapInArrow` runs it on each
+  partition's aircraft (partitioned by address) in an executor (`engines.spark_itinerary`),
+  returning their JSON; the driver only collects the documents;
 - ingest runs the readers as Spark tasks (one per file group) and writes each UTC day from
   one task with the archive's own writer, so the layout and deduplication are those of
   `tailwatch ingest` with DuckDB and either engine reads what the other wrote.
@@ -224,7 +224,8 @@ class SparkEngine:
     # -- itineraries -----------------------------------------------------------------------
     def itineraries(self, archive: Path, aircraft: list[str] | None = None, watchlist: Path | None = None,
                     start: datetime | None = None, end: datetime | None = None, every_aircraft: bool = False,
-                    with_points: bool = True, on_stage=None, on_aircraft=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
+                    with_points: bool = True, on_stage=None, on_aircraft=None,
+                    on_doc=None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
         """Itinerary JSON per aircraft, built in the executors by the same pure step as DuckDB's
         (`itinerary.core.itinerary_of`) on the same gathered frames (`engines.spark_itinerary`)."""
         from tailwatch.engines.spark_itinerary import itineraries_on_spark
@@ -233,6 +234,10 @@ class SparkEngine:
                                             with_points)
         if on_aircraft is not None:  # the executors report nothing on the way: the batch is done at once
             on_aircraft(len(docs), len(docs), sum(f.height for f in frames.values()) if frames else -1)
+        if on_doc is not None:  # the documents come back from the executors together: handed over in order
+            for doc in docs:
+                on_doc(doc, frames.get(doc["aircraft"]["icao24"]))
+            return [], {}
         return docs, frames
 
     def histories(self, archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:

@@ -6,8 +6,9 @@
    resolves their identities and gathers their airport histories (a Spark job);
 3. one broadcast hash join reads the other aircraft at those keys (the points near each silence's
    path, never a whole box of a long silence);
-4. `groupBy("icao24").applyInArrow` runs `itinerary.core.itinerary_of` on each aircraft's points
-   with its gathered surroundings (shipped to the executors with the task) and returns its JSON.
+4. `mapInArrow` runs `itinerary.core.itineraries_of` on each partition's aircraft at once (the
+   points are partitioned by address, so every aircraft is whole in one partition) with their
+   gathered surroundings (shipped to the executors with the task) and returns each one's JSON.
 Executors never read the archive themselves. The surroundings travel with the task closure: small
 next to the points (a few heard rows and nearby positions per silence). Each executor indexes its
 aircraft's nearby positions as a `hiding.dark.Coverage` grid, which judges exactly as DuckDB's one
@@ -62,26 +63,40 @@ def reach_of_group(table: pa.Table, heard: pl.DataFrame, end: datetime | None) -
     return pa.table({"target": pa.array([icao24] * keys.size, pa.string()), "key": pa.array(keys, pa.int64())})
 
 
-def itinerary_of_group(table: pa.Table, aircraft: dict[str, dict | None], history: dict[str, dict[str, int]],
-                       heard: pl.DataFrame, others: dict[str, pl.DataFrame], notes: list[str],
-                       with_points: bool, end: datetime | None = None) -> pa.Table:
-    """One aircraft's points (an Arrow group from Spark) → one row: its itinerary JSON, built by
-    `itinerary.core.itinerary_of` from the surroundings the driver gathered."""
-    from tailwatch.itinerary.core import itinerary_of
+def itineraries_of_partition(batches, aircraft: dict[str, dict | None], history: dict[str, dict[str, int]],
+                             heard: pl.DataFrame, others: dict[str, pl.DataFrame], notes: list[str],
+                             with_points: bool, end: datetime | None = None):
+    """A partition's points (each aircraft whole in one partition: the points are partitioned by
+    address) → one row per aircraft, built by `itinerary.core.itineraries_of` over the whole
+    partition at once: its per-point and per-event passes run once per partition, as DuckDB runs
+    them once per chunk, and each document is the one `itinerary_of` gives the aircraft alone."""
+    from tailwatch.itinerary.core import itineraries_of
 
-    points = _points(table)
-    icao24 = points["icao24"][0]
-    own_others = others.get(icao24, pl.DataFrame(schema=POSITION_SCHEMA))
-    around = surroundings(icao24, aircraft.get(icao24), history, heard_of(heard, icao24, points), own_others, end, notes)
-    doc, itin = itinerary_of(points, around)
-    blob = None
-    if with_points:
-        sink = pa.BufferOutputStream()
-        itin.points.write_ipc(sink)
-        blob = sink.getvalue().to_pybytes()
-    return pa.Table.from_pylist(
-        [{"icao24": icao24, "itinerary": json.dumps(doc, ensure_ascii=False, default=json_default), "points": blob}],
-        schema=ITINERARY_ROWS)
+    found = list(batches)
+    if not found or sum(b.num_rows for b in found) == 0:
+        return
+    points = _points(pa.Table.from_batches(found))
+    del found
+    spans = {icao24: part for icao24, part in
+             points.group_by("icao24").agg(pl.col("timestamp").min().alias("t0"),
+                                           pl.col("timestamp").max().alias("t1")).rows_by_key("icao24").items()}
+
+    def around(icao24: str):
+        (t0, t1), = spans[icao24]
+        own_others = others.get(icao24, pl.DataFrame(schema=POSITION_SCHEMA))
+        return surroundings(icao24, aircraft.get(icao24), history,
+                            heard_of(heard, icao24, pl.DataFrame({"timestamp": [t0, t1]})), own_others, end, notes)
+
+    rows = []
+    for doc, itin in itineraries_of(points, around):
+        blob = None
+        if with_points:
+            sink = pa.BufferOutputStream()
+            itin.points.write_ipc(sink)
+            blob = sink.getvalue().to_pybytes()
+        rows.append({"icao24": doc["aircraft"]["icao24"],
+                     "itinerary": json.dumps(doc, ensure_ascii=False, default=json_default), "points": blob})
+    yield pa.RecordBatch.from_pylist(rows, schema=ITINERARY_ROWS)
 
 
 def others_in_reach(engine, archive: Path, reach: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -144,14 +159,14 @@ def itineraries_on_spark(engine, archive: Path, aircraft: list[str] | None, watc
     history = engine.histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
     others = others_in_reach(engine, archive, reach.filter(pl.col("key").is_not_null()))  # type: ignore[union-attr]
 
-    def one_aircraft(table: pa.Table) -> pa.Table:
-        return itinerary_of_group(table, idents, history, heard, others, notes, with_points, end)
+    def one_partition(batches):
+        return itineraries_of_partition(batches, idents, history, heard, others, notes, with_points, end)
 
-    rows = points.groupBy("icao24").applyInArrow(one_aircraft, ITINERARY_DDL).toArrow().to_pylist()
+    rows = points.mapInArrow(one_partition, ITINERARY_DDL).toArrow().to_pylist()
     rows.sort(key=lambda r: r["icao24"])
     docs = [json.loads(row["itinerary"]) for row in rows]
     frames = {row["icao24"]: pl.read_ipc(row["points"]) for row in rows if row["points"] is not None}
     return docs, frames
 
 
-__all__ = ["itineraries_on_spark", "itinerary_of_group", "reach_of_group", "presence_of_group", "others_in_reach"]
+__all__ = ["itineraries_on_spark", "itineraries_of_partition", "reach_of_group", "presence_of_group", "others_in_reach"]

@@ -218,11 +218,22 @@ def usable_mask(frame: pl.DataFrame, min_runway_ft: float | None = None) -> pl.E
 
 
 class _Index:
+    """A KD-tree over the airports of `frame`, and its columns as arrays for `nearest_rows` callers."""
+
     def __init__(self, frame: pl.DataFrame) -> None:
         from scipy.spatial import cKDTree
 
         self.frame = frame
         self.tree = cKDTree(to_unit_vectors(frame["latitude"].to_numpy(), frame["longitude"].to_numpy()))
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str) -> np.ndarray:
+        """Column `name` as an object array with one more slot, None, for "no airport" (a row
+        number equal to the frame's height), made once."""
+        found = self._arrays.get(name)
+        if found is None:
+            found = self._arrays[name] = np.array(self.frame[name].to_list() + [None], dtype=object)
+        return found
 
 
 @lru_cache(maxsize=16)
@@ -250,23 +261,9 @@ def nearest(
     row i answers point i. Closed airports and heliports are never returned.
     """
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon = np.atleast_1d(np.asarray(lon, dtype=float))
     n = lat.size
-    key = None if min_runway_ft is None else float(min_runway_ft)
-    index = _index(key)
+    index, idx, chord = nearest_rows(lat, lon, max_km, min_runway_ft, k)
     size = index.frame.height
-    if n == 0 or size == 0:
-        idx = np.full((n, k), size, dtype=np.int64)
-        chord = np.full((n, k), np.inf)
-    else:
-        finite = np.isfinite(lat) & np.isfinite(lon)
-        idx = np.full((n, k), size, dtype=np.int64)
-        chord = np.full((n, k), np.inf)
-        if finite.any():
-            d, i = index.tree.query(to_unit_vectors(lat[finite], lon[finite]), k=k,
-                                    distance_upper_bound=_chord(max_km) * (1 + 1e-12))
-            idx[finite] = np.asarray(i).reshape(-1, k)
-            chord[finite] = np.asarray(d).reshape(-1, k)
     found = idx.ravel() < size
     take = np.where(found, idx.ravel(), 0)
     km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord.ravel() / 2.0, 0.0, 1.0))
@@ -281,3 +278,32 @@ def nearest(
         [pl.when(mask).then(pl.col(c)).otherwise(None).alias(c) for c in COLUMNS]
     )
     return out.select("query", "rank", *COLUMNS, "distance_km")
+
+
+def nearest_rows(lat: ArrayLike, lon: ArrayLike, max_km: float, min_runway_ft: float | None = None,
+                 k: int = 1) -> tuple[_Index, np.ndarray, np.ndarray]:
+    """(index, row numbers, chord lengths), each (n, k), of the k usable airports nearest each
+    point within `max_km`: the KD-tree query under `nearest`, for callers that pick among the k
+    with array work and gather only the rows they keep (`index.frame`; a row number equal to its
+    height means none, with an infinite chord)."""
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    n = lat.size
+    key = None if min_runway_ft is None else float(min_runway_ft)
+    index = _index(key)
+    size = index.frame.height
+    idx = np.full((n, k), size, dtype=np.int64)
+    chord = np.full((n, k), np.inf)
+    if n and size:
+        finite = np.isfinite(lat) & np.isfinite(lon)
+        if finite.any():
+            d, i = index.tree.query(to_unit_vectors(lat[finite], lon[finite]), k=k,
+                                    distance_upper_bound=_chord(max_km) * (1 + 1e-12))
+            idx[finite] = np.asarray(i).reshape(-1, k)
+            chord[finite] = np.asarray(d).reshape(-1, k)
+    return index, idx, chord
+
+
+def chord_km(chord: np.ndarray) -> np.ndarray:
+    """Great-circle km of unit-sphere chord lengths (`nearest_rows`)."""
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))

@@ -25,8 +25,9 @@ Borders are Natural Earth's (it depicts the state in control of an area); a fix 
 attributed to the state whose polygon contains it in that source.
 
 Shapes are loaded once per process (a few hundred ms) and cached. `locate` answers for a
-whole array of points at once: an STRtree over the individual polygons gives bbox
-candidates, then one prepared-geometry `contains_xy` call per candidate polygon. Where two
+whole array of points at once: points in grid cells that lie wholly inside one polygon (or
+outside all) take that cell's answer; the rest go to an STRtree over the individual polygons
+for bbox candidates, then one prepared-geometry `contains_xy` call per candidate polygon. Where two
 territorial seas overlap (narrow straits) the point goes to the state whose land is nearer.
 """
 
@@ -137,20 +138,122 @@ def spatial_index(layer: str = "airspace") -> _Index:
     return _Index(_layer(layer))
 
 
+class _Coast:
+    """One jurisdiction's land, for the distance from a point to it: its parts prepared (a point
+    on land is at 0) and its rings cut into pieces of `PIECE` vertices in an STRtree, so the
+    nearest point of the land to a point at sea is found on one short piece, not by walking every
+    vertex of a coastline."""
+
+    PIECE = 32
+
+    def __init__(self, land: shapely.Geometry) -> None:
+        self.parts = shapely.get_parts(land)
+        shapely.prepare(self.parts)
+        rings = shapely.get_parts(shapely.boundary(self.parts))
+        pieces = []
+        for ring in shapely.get_parts(rings):
+            xy = shapely.get_coordinates(ring)
+            starts = range(0, max(len(xy) - 1, 1), self.PIECE)
+            pieces += [shapely.linestrings(xy[k:k + self.PIECE + 1]) for k in starts if len(xy[k:k + self.PIECE + 1]) > 1]
+        self.pieces = np.array(pieces, dtype=object)
+        self.tree = shapely.STRtree(self.pieces)
+
+    def distance(self, lon: np.ndarray, lat: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Distance in degrees, longitude scaled by `scale` (cos lat), from each point to the
+        planar-nearest point of the land (0 on land)."""
+        pts = shapely.points(lon, lat)
+        out = np.full(lon.size, np.inf)
+        on_land = np.zeros(lon.size, dtype=bool)
+        for part in self.parts:
+            on_land |= shapely.contains_xy(part, lon, lat)
+        out[on_land] = 0.0
+        sea = np.flatnonzero(~on_land)
+        if sea.size and self.pieces.size:
+            _, nearest = self.tree.query_nearest(pts[sea], all_matches=False, return_distance=False)
+            xy = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(self.pieces[nearest], pts[sea]), 0))
+            out[sea] = np.hypot((xy[:, 0] - lon[sea]) * scale[sea], xy[:, 1] - lat[sea])
+        return out
+
+
+@lru_cache(maxsize=None)
+def _coast(code: str) -> _Coast | None:
+    land = country_shapes().get(code)
+    return None if land is None else _Coast(land)
+
+
+GRID_DEG = (0.25, 0.05, 0.01)  # cell sizes tried in turn before a point is tested against the polygons
+_EDGE = 1e-9  # degrees each cell is grown by, so a point is inside its cell whatever the rounding
+
+
+def _pure_cells(index: _Index, lon: np.ndarray, lat: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """(decided, owner) per point: a point is decided when its `size`° cell lies wholly inside one
+    polygon part and touches no other (owner: that part's jurisdiction), or touches none (None)."""
+    ix = np.floor((lon + 180.0) / size).astype(np.int64)
+    iy = np.floor((lat + 90.0) / size).astype(np.int64)
+    cells, back = np.unique(iy * 100_000 + ix, return_inverse=True)
+    x0 = (cells % 100_000) * size - 180.0 - _EDGE
+    y0 = (cells // 100_000) * size - 90.0 - _EDGE
+    boxes = shapely.box(x0, y0, x0 + size + 2 * _EDGE, y0 + size + 2 * _EDGE)
+    bi, gi = index.tree.query(boxes)
+    touching = np.zeros(cells.size, dtype=np.int64)
+    owner = np.full(cells.size, None, dtype=object)
+    inside_one = np.zeros(cells.size, dtype=bool)
+    if bi.size:
+        order = np.argsort(gi, kind="stable")
+        bi, gi = bi[order], gi[order]
+        meets = np.zeros(bi.size, dtype=bool)
+        within = np.zeros(bi.size, dtype=bool)
+        bounds = np.flatnonzero(np.diff(gi)) + 1
+        for s, e in zip(np.r_[0, bounds], np.r_[bounds, gi.size]):
+            part = index.parts[gi[s]]
+            meets[s:e] = shapely.intersects(part, boxes[bi[s:e]])
+            within[s:e] = shapely.contains_properly(part, boxes[bi[s:e]])
+        touching = np.bincount(bi[meets], minlength=cells.size)
+        inside_one[bi[within]] = True
+        owner[bi[within]] = index.owners[gi[within]]
+    decided = (touching == 0) | (inside_one & (touching == 1))
+    return decided[back], np.where(decided, owner, None)[back]
+
+
 def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
     """Jurisdiction ISO2 (object array, None outside every country) of each point, vectorised;
-    `states()` turns a code into the controlling state."""
+    `states()` turns a code into the controlling state.
+
+    Exact, and cheap for tracks: points are first bucketed in cells of `GRID_DEG` (0.25°, then
+    0.05°, then 0.01°); a cell wholly inside one polygon part and touching no other (or touching
+    none) answers for every point in it, which is what testing each of them gives. Only points in
+    cells that a border or coast runs through are tested against the polygons (a few per cent of
+    a day's traffic), so the cost follows the cells a batch touches, not its points."""
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)
     out = np.full(lat.shape, None, dtype=object)
     if lat.size == 0:
         return out
-    lon = (lon + 180.0) % 360.0 - 180.0
-    index = spatial_index(layer)
-    pi, gi = index.pairs(lon.ravel(), lat.ravel())
-    owners = index.owners[gi]
+    flat_lat = lat.ravel()
+    with np.errstate(invalid="ignore"):  # an infinite longitude stays non-finite: outside every country
+        flat_lon = (lon.ravel() + 180.0) % 360.0 - 180.0
     flat = out.ravel()
-    flat[pi] = owners
+    index = spatial_index(layer)
+    todo = np.flatnonzero(np.isfinite(flat_lat) & np.isfinite(flat_lon))
+    rest = np.flatnonzero(~(np.isfinite(flat_lat) & np.isfinite(flat_lon)))
+    for size in GRID_DEG:
+        if todo.size == 0:
+            break
+        decided, owner = _pure_cells(index, flat_lon[todo], flat_lat[todo], size)
+        flat[todo[decided]] = owner[decided]
+        todo = todo[~decided]
+    left = np.r_[todo, rest].astype(np.int64)
+    if left.size:
+        flat[left] = _exact(flat_lat[left], flat_lon[left], index, layer)
+    return flat.reshape(lat.shape)
+
+
+def _exact(lat: np.ndarray, lon: np.ndarray, index: _Index, layer: str) -> np.ndarray:
+    """`locate` by testing every point against the polygon parts whose box holds it (lon normalised)."""
+    out = np.full(lat.shape, None, dtype=object)
+    pi, gi = index.pairs(lon, lat)
+    owners = index.owners[gi]
+    out[pi] = owners
     # overlapping territorial seas: the state whose land is nearer wins
     uniq, counts = np.unique(pi, return_counts=True)
     contested = uniq[counts > 1]
@@ -158,22 +261,16 @@ def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarra
         # distance in degrees with longitude scaled by cos(lat): a local median line
         sel = np.isin(pi, contested)
         cpi, cown = pi[sel], owners[sel]
-        land = country_shapes()
-        scale = np.cos(np.radians(lat.ravel()[cpi]))
-        lon_c, lat_c = lon.ravel()[cpi], lat.ravel()[cpi]
+        scale = np.cos(np.radians(lat[cpi]))
+        lon_c, lat_c = lon[cpi], lat[cpi]
         dist = np.full(cpi.size, np.inf)
         for code in np.unique(cown):
             rows = np.flatnonzero(cown == code)
-            if code not in land:
+            coast = _coast(code)
+            if coast is None:
                 continue
-            near = shapely.get_parts(land[code])
-            tree = shapely.STRtree(near)
-            pts = shapely.points(lon_c[rows], lat_c[rows])
-            _, nearest = tree.query_nearest(pts, all_matches=False, return_distance=False)
-            nearest_pts = shapely.shortest_line(near[nearest], pts)
-            xy = shapely.get_coordinates(shapely.get_point(nearest_pts, 0))
-            dist[rows] = np.hypot((xy[:, 0] - lon_c[rows]) * scale[rows], xy[:, 1] - lat_c[rows])
+            dist[rows] = coast.distance(lon_c[rows], lat_c[rows], scale[rows])
         order = np.lexsort((dist, cpi))
         first = np.r_[True, np.diff(cpi[order]) != 0]
-        flat[cpi[order][first]] = cown[order][first]
-    return flat.reshape(lat.shape)
+        out[cpi[order][first]] = cown[order][first]
+    return out

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from tailwatch.itinerary.batch import Prepared, prepare
 from tailwatch.itinerary.candidates import Context
 from tailwatch.itinerary.flights import pieces
 from tailwatch.itinerary.landings import events_from_pieces
@@ -63,7 +64,7 @@ def _aircraft_obj(aircraft: dict | None, icao24: str, typecode: str | None) -> d
 
 
 def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode: str | None = None,
-                    used_airports: dict[str, int] | None = None) -> Itinerary:
+                    used_airports: dict[str, int] | None = None, prepared: Prepared | None = None) -> Itinerary:
     """The itinerary of ONE aircraft from its canonical points (any order, any source).
 
     `typecode` (or `aircraft["typecode"]`) selects cruise speed and runway need from the
@@ -72,6 +73,8 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     operator's earlier points) is the history prior for unseen stops; the airports these points
     themselves show it at count too. The operator's country (`aircraft["country"]`, else the
     address block's) decides which jurisdictions' airports an unseen stop cannot be in.
+    `prepared` is the aircraft's share of a batch's per-point passes (`batch.prepare`); without
+    it they run here over these points alone (a batch of one).
     """
     icaos = points["icao24"].unique().to_list() if points.height else []
     if len(icaos) > 1:
@@ -87,11 +90,16 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
         "max_leg_km_light_payload": round(max_leg_km) if max_leg_km else None,
         "note": None if cruise_kt else f"cruise speed unknown for this type: default {DEFAULT_CRUISE_KT:.0f} kt",
     }
-    cut, table = pieces(points)
-    events = events_from_pieces(table)
+    if prepared is None:
+        prepared = prepare(points).get(icao24) if points.height else None
+    if prepared is None:
+        cut, table = pieces(points)
+        events, ground_airports = events_from_pieces(table), None
+    else:
+        cut, table, events, ground_airports = prepared.cut, prepared.table, prepared.events, prepared.ground_airports
     table = _piece_trips(table)
     trips = table.partition_by("trip", maintain_order=True) if table.height else []
-    per_trip = [_items(trip, events) for trip in trips]
+    per_trip = [_items(trip, events, ground_airports) for trip in trips]
     items = [item for trip_items in per_trip for item in trip_items]
     ident = _aircraft_obj(aircraft, icao24, typecode)
     ctx = _context(items, cruise_kt, min_runway_ft, used_airports, ident.get("country"),

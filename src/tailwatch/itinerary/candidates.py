@@ -12,6 +12,7 @@ carries an airport that needs a real detour over one on the line, nor one the tr
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.airports import airports, usable_mask
-from tailwatch.geo.geodesy import haversine_km
+from tailwatch.geo.geodesy import haversine_km, initial_bearing
 
 SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
 # an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
@@ -93,6 +94,36 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
     }
 
 
+_TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
+_KEPT = 16  # a gap asks about its two sides and its best candidates, over and over: the last few are enough
+_TO_CANDIDATES_LOCK = threading.Lock()  # the web server builds itineraries on several threads
+
+
+def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(great-circle km, initial bearing when asked) from one point to every candidate airport.
+    A gap's inference asks this for its two sides from several tests (the sides' fits, the turn
+    test, the time budget, the rivals of the best); each array over the tens of thousands of
+    candidates is worked out once per point and kept, read-only, for the last few points."""
+    key = (float(lat), float(lon), id(cand))
+    with _TO_CANDIDATES_LOCK:
+        entry = _TO_CANDIDATES.get(key)
+    if entry is None or entry[0] is not cand:
+        km = haversine_km(lat, lon, cand["lat"], cand["lon"])
+        km.flags.writeable = False
+        entry = [cand, km, None]
+        with _TO_CANDIDATES_LOCK:
+            if len(_TO_CANDIDATES) >= _KEPT:
+                _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
+            _TO_CANDIDATES[key] = entry
+    found = entry[2]
+    if bearing and found is None:
+        found = initial_bearing(lat, lon, cand["lat"], cand["lon"])
+        found.flags.writeable = False
+        entry[2] = found
+    return entry[1], found
+
+
 def history_factor(days: int) -> float:
     """How much more an airport scores for the days the aircraft (or its fleet) was seen there."""
     return 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
@@ -136,7 +167,7 @@ def city_band(geo: np.ndarray, cand: dict[str, np.ndarray]) -> np.ndarray:
     best = int(np.argmax(geo))
     if geo[best] <= 0:
         return np.zeros(geo.size, dtype=bool)
-    near = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"]) <= CITY_KM
+    near = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0] <= CITY_KM
     return near & (geo >= HISTORY_TIE_SHARE * geo[best])
 
 
@@ -151,7 +182,7 @@ def rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
     """The score of the best candidate that is another place than `best` (0 if there is none)."""
     if score[best] <= 0:
         return 0.0
-    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
     return float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
 
 
@@ -166,7 +197,7 @@ def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float
     geo = pure * cand["weight"]  # with airport size and service: a big airport far away vs a strip on the line
     if geo[best] <= 0 or pure[best] <= 0:
         return 0.0
-    d = haversine_km(cand["lat"][best], cand["lon"][best], cand["lat"], cand["lon"])
+    d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
     far = np.where(d > CITY_KM, geo, 0.0).max() / geo[best]
     # the history prior confirms the choice of the track (with airport size and service) among
     # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength

@@ -1,10 +1,13 @@
-"""One aircraft's itinerary from its points and the frames around it: the step every engine runs.
+"""Aircraft's itineraries from their points and the frames around them: the step every engine runs.
 
 Pure over frames. An engine gathers, in pruned queries, everything besides the aircraft's own
 points that the itinerary reads — its airport history, its heard minutes, the other aircraft
-near its silences — into `Surroundings`, then calls `itinerary_of`. DuckDB on one machine and
-Spark's `applyInArrow` in an executor call it with the same inputs, so their results are the
-same by construction, not by parallel code.
+near its silences — into `Surroundings`, then calls `itineraries_of` on a chunk of aircraft
+(`itinerary_of` is the same with one). DuckDB on one machine (a chunk of addresses) and Spark's
+`mapInArrow` in an executor (a partition by address) call it with the same inputs per aircraft,
+and an aircraft's document does not depend on which others share its chunk (the per-point
+passes of `batch.prepare` answer per aircraft), so their results are the same by construction,
+not by parallel code.
 
 Silences longer than `trips.UNTRACKED_AFTER_S` never reach the hiding step: its coverage test
 samples the straight path across a silence every minute and pairs each sample with the other
@@ -15,7 +18,7 @@ ending where the next begins, so every silence they see is under the bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +27,7 @@ import polars as pl
 import numpy as np
 
 from tailwatch.hiding.dark import Box, Coverage, hiding_evidence, silence_boxes, silence_reach
+from tailwatch.itinerary.batch import Prepared, by_aircraft, prepare
 from tailwatch.itinerary.trips import with_trips
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
@@ -80,42 +84,112 @@ def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | N
     return out
 
 
-def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None) -> np.ndarray:
+def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None,
+             prepared: Prepared | None = None) -> np.ndarray:
     """(hour, 1° cell) keys (`hiding.dark.reach_keys`) whose points can judge the aircraft's silences:
-    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`."""
+    what an engine reads, for every aircraft of a batch in one query, before `itinerary_of`.
+    `prepared`: the aircraft's share of its batch's passes (`batch.prepare`), whose cut is reused."""
     from tailwatch.itinerary.flights import cut_pieces
 
     if points.height == 0:
         return np.zeros(0, np.int64)
+    cut = prepared.cut if prepared is not None else cut_pieces(points)
     keys = [silence_reach(track, trip_heard, window_end=trip_end)
-            for track, trip_heard, trip_end in _per_trip(with_trips(cut_pieces(points)), heard, end)]
+            for track, trip_heard, trip_end in _per_trip(with_trips(cut), heard, end)]
     return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
 
 
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
                  on_stage: Callable[[str], None] | None = None):
-    """(itinerary JSON, Itinerary) of ONE aircraft: build with the history prior, notes, then the
-    airspace, payload and hiding evidence. `on_stage` hears the name of each stage as it starts."""
-    from tailwatch.itinerary.build import build_itinerary
+    """(itinerary JSON, Itinerary) of ONE aircraft: `itineraries_of` with a batch of one."""
+    if points.height == 0 or points["icao24"].n_unique() > 1:  # build_itinerary says what is wrong
+        return _one(points, around, None, on_stage)
+    return next(itineraries_of(points, lambda _: around, on_stage))
 
-    itin = build_itinerary(points, around.aircraft, used_airports=around.history)
-    doc = itin.to_json()
-    if around.history:
-        doc["airport_history"] = {"airports_used": dict(list(around.history.items())[:20]), "note": HISTORY_NOTE}
-    if around.notes:
-        doc.setdefault("notes", []).extend(around.notes)
+
+def itineraries_of(points: pl.DataFrame, around: Callable[[str], Surroundings],
+                   on_stage: Callable[[str], None] | None = None,
+                   prepared: dict[str, Prepared] | None = None) -> Iterator[tuple[dict, object]]:
+    """(itinerary JSON, Itinerary) of every aircraft in `points`, in their order there: build with the
+    history prior, notes, then the airspace, payload and hiding evidence. `around(icao24)` gives an
+    aircraft's surroundings; `prepared` the batch's per-point passes when already made
+    (`batch.prepare`, made here otherwise: one pass over all of `points`). `on_stage` hears the name
+    of each stage as it starts."""
+    if points.height == 0:
+        return
+    shares = prepared if prepared is not None else prepare(points)
+    # built and located a group of aircraft at a time: one pass over their legs, while only the
+    # group's itineraries (each a copy of its points with `leg`) are held
+    group: list[tuple[str, pl.DataFrame]] = []
+    size = 0
+    for icao24, own in by_aircraft(points).items():
+        group.append((icao24, own))
+        size += own.height
+        if size >= GROUP_POINTS:
+            yield from _group(group, around, shares, on_stage)
+            group, size = [], 0
+    if group:
+        yield from _group(group, around, shares, on_stage)
+
+
+GROUP_POINTS = 100_000  # points of the aircraft built and located together inside a chunk
+
+
+def _group(group: list[tuple[str, pl.DataFrame]], around: Callable[[str], Surroundings],
+           shares: dict[str, Prepared], on_stage: Callable[[str], None] | None) -> Iterator[tuple[dict, object]]:
+    built = [_built(own, around(icao24), shares.get(icao24)) for icao24, own in group]
+    if on_stage is not None:
+        on_stage("airspace and payload")
+    runs = _airspace_runs(built)
+    for k in range(len(built)):
+        (doc, itin, near), leg_runs = built[k], runs[k]
+        built[k] = runs[k] = None  # each aircraft's frames go once its document is handed on
+        yield enrich(doc, itin.points, near, leg_runs), itin
+
+
+def _one(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None,
+         on_stage: Callable[[str], None] | None = None):
+    doc, itin, _ = _built(points, around, prepared)
     if on_stage is not None:
         on_stage("airspace and payload")
     return enrich(doc, itin.points, around), itin
 
 
-def enrich(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
-    """Airspace, payload and hiding evidence on one itinerary; a failing step leaves a note, never loses it."""
+def _built(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None) -> tuple[dict, object, Surroundings]:
+    """(JSON before enrichment, Itinerary, its surroundings) of one aircraft: built with the
+    history prior, with the request's notes."""
+    from tailwatch.itinerary.build import build_itinerary
+
+    itin = build_itinerary(points, around.aircraft, used_airports=around.history, prepared=prepared)
+    doc = itin.to_json()
+    if around.history:
+        doc["airport_history"] = {"airports_used": dict(list(around.history.items())[:20]), "note": HISTORY_NOTE}
+    if around.notes:
+        doc.setdefault("notes", []).extend(around.notes)
+    return doc, itin, around
+
+
+def _airspace_runs(built: list[tuple[dict, object, Surroundings]]) -> list[list[pl.DataFrame] | None]:
+    """Every leg's jurisdiction runs for a chunk of built itineraries, located in one pass
+    (`airspace.enrich.leg_runs_many`); None for each when that pass fails (each itinerary then
+    locates its own legs, and a failure is its note)."""
+    from tailwatch.airspace.enrich import leg_runs_many
+
+    try:
+        return leg_runs_many([(doc, itin.points) for doc, itin, _ in built])
+    except Exception:  # noqa: BLE001 - the per-itinerary step reports its own failure
+        return [None] * len(built)
+
+
+def enrich(doc: dict, points: pl.DataFrame, around: Surroundings,
+           runs: list[pl.DataFrame] | None = None) -> dict:
+    """Airspace, payload and hiding evidence on one itinerary; a failing step leaves a note, never loses it.
+    `runs`: its legs' jurisdiction runs, when its batch located them."""
     from tailwatch.airlift.enrich import add_payload
     from tailwatch.airspace.enrich import add_airspace
 
     aircraft = doc.get("aircraft") or {}
-    steps = [("airspace", lambda d: add_airspace(d, points, aircraft.get("country"))),
+    steps = [("airspace", lambda d: add_airspace(d, points, aircraft.get("country"), runs)),
              ("payload", lambda d: add_payload(d, aircraft.get("typecode"))),
              ("hiding", lambda d: _hiding(d, points, around))]
     for name, step in steps:
@@ -137,4 +211,4 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     return doc
 
 
-__all__ = ["Surroundings", "itinerary_of", "silences_of", "reach_of", "enrich"]
+__all__ = ["Surroundings", "itinerary_of", "itineraries_of", "silences_of", "reach_of", "enrich"]

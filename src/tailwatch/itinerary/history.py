@@ -15,9 +15,11 @@ import numpy as np
 import polars as pl
 
 from tailwatch.itinerary.flights import ground_expr
-from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airports_at
+from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airport_codes_at
 
 HISTORY_MAX_ALT_FT = 12_000.0  # no airport used by transport aircraft lies higher than this minus LOW_AGL_FT
+# the columns `presence` reads (an engine need gather no others)
+PRESENCE_COLUMNS = ["icao24", "timestamp", "latitude", "longitude", "altitude", "geoaltitude", "groundspeed", "onground"]
 
 
 def presence(points: pl.DataFrame | None) -> pl.DataFrame:
@@ -26,9 +28,10 @@ def presence(points: pl.DataFrame | None) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"icao24": pl.String(), "icao": pl.String(), "day": pl.Date()})
     if points is None or points.height == 0:
         return empty
-    from tailwatch.itinerary.flights import ensure_columns
+    from tailwatch.schema import POINT_SCHEMA
 
-    pts = ensure_columns(points)
+    missing = [pl.lit(None, dtype=POINT_SCHEMA[c]).alias(c) for c in PRESENCE_COLUMNS if c not in points.columns]
+    pts = points.with_columns(missing) if missing else points
     alt = pl.coalesce(pl.col("altitude"), pl.col("geoaltitude")).cast(pl.Float64)
     low = pts.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).select(
         "icao24", "timestamp", "latitude", "longitude", ground_expr().alias("ground"), alt.alias("alt"))
@@ -36,10 +39,8 @@ def presence(points: pl.DataFrame | None) -> pl.DataFrame:
         return empty
     lat, lon = low["latitude"].to_numpy(), low["longitude"].to_numpy()
     ground = low["ground"].to_numpy()
-    near = airports_at(lat, lon, max(GROUND_AIRPORT_KM, LOW_KM))
-    icao = near["icao"].to_numpy()
-    dist = near["distance_km"].to_numpy()
-    elev = near["elevation_ft"].fill_null(0.0).to_numpy()
+    icao, dist, elev = airport_codes_at(lat, lon, max(GROUND_AIRPORT_KM, LOW_KM))
+    elev = np.nan_to_num(elev, nan=0.0)
     agl = low["alt"].fill_null(0.0).to_numpy() - elev
     ok = (icao != None) & np.where(ground, dist <= GROUND_AIRPORT_KM, (dist <= LOW_KM) & (agl <= LOW_AGL_FT))  # noqa: E711
     if not ok.any():

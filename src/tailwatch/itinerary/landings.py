@@ -13,10 +13,11 @@ Airports are looked up only for these candidate points, never for every point.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
 
-from tailwatch.geo.airports import nearest
 from tailwatch.itinerary.flights import GAP_S, piece_summary
 
 GROUND_AIRPORT_KM = 10.0  # ground points this close to an airport's reference point are at it
@@ -40,22 +41,63 @@ EVENT_SCHEMA = {
 def airports_at(lat: np.ndarray, lon: np.ndarray, max_km: float, min_runway_ft: float | None = None) -> pl.DataFrame:
     """The airport each point is at: among the 4 nearest within `max_km`, the one with the
     smallest distance weighted by size (a strip 1 km closer does not beat the big airport
-    whose runway the track is on). One row per point; nulls where none is close."""
-    n = len(lat)
-    near = nearest(lat, lon, max_km=max_km, min_runway_ft=min_runway_ft, k=4)
-    if n == 0:
-        return near
-    weighted = near.with_columns(
-        (pl.col("distance_km") * pl.col("kind").replace_strict(KIND_FACTOR, default=2.0, return_dtype=pl.Float64))
-        .alias("_w")
-    )
-    best = (
-        weighted.sort(["query", "_w"], nulls_last=True)
-        .group_by("query", maintain_order=True)
-        .first()
-        .drop("_w")
-    )
-    return best.sort("query")
+    whose runway the track is on). One row per point (`query`, the airport columns,
+    `distance_km`); nulls where none is close. Array work over the KD-tree's answer: only the
+    chosen airport's row is gathered."""
+    from tailwatch.geo.airports import COLUMNS, chord_km, nearest_rows
+
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    n = lat.size
+    index, idx, chord = nearest_rows(lat, lon, max_km, min_runway_ft, k=4)
+    size = index.frame.height
+    factor = np.r_[_kind_factors(index), np.inf]  # the row past the end: no airport
+    km = chord_km(chord)
+    weighted = np.where(idx < size, km * factor[np.minimum(idx, size)], np.inf)
+    best = np.argmin(weighted, axis=1) if n else np.zeros(0, np.int64)
+    chosen = idx[np.arange(n), best]
+    found = chosen < size
+    rows = index.frame[np.where(found, chosen, 0)] if size else index.frame.clear(n)
+    mask = pl.Series("found", found)
+    return rows.with_columns(
+        [pl.when(mask).then(pl.col(c)).otherwise(None).alias(c) for c in COLUMNS]
+    ).with_columns(
+        pl.Series("query", np.arange(n, dtype=np.int64)),
+        pl.Series("distance_km", np.where(found, km[np.arange(n), best], np.nan)).fill_nan(None),
+    ).select("query", *COLUMNS, "distance_km")
+
+
+def airport_codes_at(lat: np.ndarray, lon: np.ndarray, max_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`airports_at` as three arrays (ICAO code or None, distance km or NaN, elevation ft or NaN) with
+    no frame built: for hundreds of thousands of points (an airport history) that need only these."""
+    from tailwatch.geo.airports import chord_km, nearest_rows
+
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    n = lat.size
+    index, idx, chord = nearest_rows(lat, lon, max_km, None, k=4)
+    size = index.frame.height
+    factor = np.r_[_kind_factors(index), np.inf]
+    km = chord_km(chord)
+    weighted = np.where(idx < size, km * factor[np.minimum(idx, size)], np.inf)
+    best = np.argmin(weighted, axis=1) if n else np.zeros(0, np.int64)
+    chosen = idx[np.arange(n), best]
+    found = chosen < size
+    codes, elevations = _code_arrays(index)
+    at = np.where(found, chosen, size)
+    return codes[at], np.where(found, km[np.arange(n), best], np.nan), elevations[at]
+
+
+@lru_cache(maxsize=16)  # per index (indexes are made once per runway need)
+def _code_arrays(index) -> tuple[np.ndarray, np.ndarray]:
+    """Every airport's ICAO code (None past the end) and elevation (NaN) of a `nearest_rows` index."""
+    elevations = np.array([np.nan if e is None else float(e) for e in index.array("elevation_ft")])
+    return index.array("icao"), elevations
+
+
+@lru_cache(maxsize=16)
+def _kind_factors(index) -> np.ndarray:
+    """The size weight (`KIND_FACTOR`) of every airport of a `nearest_rows` index (null kind: never
+    preferred)."""
+    return np.array([np.inf if k is None else KIND_FACTOR.get(k, 2.0) for k in index.array("kind")[:-1]])
 
 
 def _with_neighbours(table: pl.DataFrame) -> pl.DataFrame:

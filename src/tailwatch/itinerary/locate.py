@@ -22,6 +22,7 @@ from tailwatch.itinerary.candidates import (
     candidate_airports,
     city_band,
     tie_band,
+    to_candidates,
     with_history,
 )
 from tailwatch.itinerary.sides import Side, duration_text, side_fit, turn_fit
@@ -87,8 +88,8 @@ def _excluded(gap: Gap, reasons: list[str]) -> str | None:
 
 def _sides(gap: Gap, cand: dict, reasons: list[str]) -> _Sides:
     left, right, ctx = gap.left, gap.right, gap.ctx
-    d_l = haversine_km(left.lat, left.lon, cand["lat"], cand["lon"])
-    d_r = haversine_km(right.lat, right.lon, cand["lat"], cand["lon"])
+    d_l, _ = to_candidates(left.lat, left.lon, cand)
+    d_r, _ = to_candidates(right.lat, right.lon, cand)
     lead = 0.0
     if gap.came_from is not None and left.airport is None:  # the leg began there: at least this far already
         lead = float(haversine_km(gap.came_from["latitude"], gap.came_from["longitude"], left.lat, left.lon))

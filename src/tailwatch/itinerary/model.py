@@ -107,9 +107,16 @@ class Itinerary:
     def _leg_points(self, i: int) -> pl.DataFrame:
         return self.points.filter(pl.col("leg") == i)
 
-    def leg_json(self, i: int) -> dict:
+    def _points_by_leg(self) -> dict[int, pl.DataFrame]:
+        """Every leg's points, the frame cut once (for a whole document), not filtered leg by leg."""
+        if self.points.height == 0 or "leg" not in self.points.columns:
+            return {}
+        return {k: part for (k,), part in self.points.partition_by("leg", as_dict=True).items() if k is not None}
+
+    def leg_json(self, i: int, pts: pl.DataFrame | None = None) -> dict:
+        """Leg i as JSON (`pts`: its points, when the caller cut them already)."""
         leg = self.legs[i]
-        pts = self._leg_points(i)
+        pts = self._leg_points(i) if pts is None else pts
         lat = pts["latitude"].to_numpy()
         lon = pts["longitude"].to_numpy()
         o = leg.origin.stop if leg.origin else None
@@ -181,7 +188,9 @@ class Itinerary:
         return out
 
     def to_json(self) -> dict:
-        legs = [self.leg_json(i) for i in range(len(self.legs))]
+        by_leg = self._points_by_leg()
+        empty = self.points.head(0)
+        legs = [self.leg_json(i, by_leg.get(i, empty)) for i in range(len(self.legs))]
         return {
             "schema": SCHEMA,
             "aircraft": self.aircraft,

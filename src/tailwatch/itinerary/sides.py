@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from tailwatch.geo.geodesy import haversine_km, initial_bearing
+from tailwatch.itinerary.candidates import to_candidates
 
 LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a departure
 DESCENT_KM_PER_FT = 0.3048 / np.tan(np.radians(3.0)) / 1000.0  # 3° path: ~5.8 km per 1000 ft
@@ -136,16 +137,14 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     Outbound (the end before a gap): the airport should lie ahead on the track, at the distance
     a descent from that height takes. Inbound: behind the first point, at the climb's distance.
     """
-    lat, lon = cand["lat"], cand["lon"]
     if side.airport is not None:
         return (cand["rows"]["icao"].to_numpy() == side.airport["icao"]).astype(float)
-    d = haversine_km(side.lat, side.lon, lat, lon)
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
     phase = side.phase(outbound)
     if side.track is None:
         dev = np.zeros_like(d)
         heading_known = False
     else:
-        bearing = initial_bearing(side.lat, side.lon, lat, lon)
         direction = side.track if outbound else (side.track + 180.0) % 360.0
         dev = angle_diff(bearing, direction)
         heading_known = True
@@ -180,9 +179,9 @@ def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     cruise track only needs the airport roughly ahead (behind, for the side after a gap)."""
     if side.airport is not None or side.localised(outbound):
         return side_fit(side, outbound, cand)
-    near = too_near(side, cand, haversine_km(side.lat, side.lon, cand["lat"], cand["lon"]))
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
+    near = too_near(side, cand, d)
     if side.track is None:
         return near
-    bearing = initial_bearing(side.lat, side.lon, cand["lat"], cand["lon"])
     direction = side.track if outbound else (side.track + 180.0) % 360.0
     return np.exp(-0.5 * (angle_diff(bearing, direction) / TURN_SIGMA_DEG) ** 2) * near

@@ -50,13 +50,17 @@ def _observed_visit(airport: dict | None, how: str, lat: float, lon: float, arri
     return Visit(stop, how, arrive, depart, lat, lon)
 
 
-def _items(table: pl.DataFrame, events: pl.DataFrame) -> list[tuple[str, object]]:
-    """Time-ordered visits and airborne pieces, consecutive visits at one airport merged."""
+def _items(table: pl.DataFrame, events: pl.DataFrame,
+           ground_airport: dict[int, str | None] | None = None) -> list[tuple[str, object]]:
+    """Time-ordered visits and airborne pieces, consecutive visits at one airport merged.
+    `ground_airport` (piece → airport at the ground piece's middle, `batch.prepare`) is looked up
+    here when not given."""
     from tailwatch.geo.airports import airport
 
-    ground = table.filter(pl.col("ground"))
-    at = airports_at(ground["lat_mid"].to_numpy(), ground["lon_mid"].to_numpy(), GROUND_AIRPORT_KM)
-    ground_airport = dict(zip(ground["piece"].to_list(), at["icao"].to_list()))
+    if ground_airport is None:
+        ground = table.filter(pl.col("ground"))
+        at = airports_at(ground["lat_mid"].to_numpy(), ground["lon_mid"].to_numpy(), GROUND_AIRPORT_KM)
+        ground_airport = dict(zip(ground["piece"].to_list(), at["icao"].to_list()))
     low = events.filter(pl.col("evidence").is_in(["low-climb", "low-descent"]))
     low_by_piece = {(r["piece"], r["kind"]): r for r in low.iter_rows(named=True)}
     tng = set(events.filter(pl.col("evidence") == "touch-and-go")["piece"].to_list())
