@@ -263,3 +263,26 @@ def test_watchlist_file_and_polygon_file(scenario, tmp_path):
     bad.write_text(json.dumps({"type": "LineString", "coordinates": [[0, 0], [1, 1]]}))
     with pytest.raises(BadInput, match="line.geojson: feature 0: a LineString, not a polygon"):
         run_bridge(archive, str(bad), START, END)
+
+
+def test_preselection_gives_the_same_document(scenario, doc):
+    """Itineraries built only for the candidates (flagged aircraft, aircraft heard low near the place)
+    give the document that every aircraft's itineraries give."""
+    from tailwatch.app.bridge import candidates_for, destination, render, run_bridge, window
+    from tailwatch.bridge.criteria import Criteria
+    from tailwatch.bridge.place import parse_countries
+
+    sc, archive = scenario
+    full = run_bridge(archive, "VE", START, END, from_="RU,IR,CN", classes=["heavy-freighter"], preselect=False)
+    assert render(doc, "json") == render(full, "json")
+    t0, t1 = window(START, END)
+    criteria = Criteria(from_countries=parse_countries("RU,IR,CN"), classes=frozenset({"heavy-freighter"}))
+    wanted, counts = candidates_for(archive, destination("VE"), criteria, t0 - (t1 - t0), t0, t1)
+    assert counts["built"] < counts["seen"]  # the other traffic is not built
+    assert sc.aircraft["D2"]["icao24"] in wanted  # the airliner into Caracas: not flagged, heard low there
+    for key in ("P1", "P2", "P3", "D1", "D3"):
+        assert sc.aircraft[key]["icao24"] in wanted, key
+    # with a watchlist (no country) the preselection still agrees
+    listed = run_bridge(archive, "SVMI,SVVA", START, END, military=False, classes=["heavy-freighter"])
+    assert render(listed, "json") == render(
+        run_bridge(archive, "SVMI,SVVA", START, END, classes=["heavy-freighter"], preselect=False), "json")

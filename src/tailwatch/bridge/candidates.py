@@ -1,0 +1,81 @@
+"""Which aircraft a bridge needs itineraries of, decided before any itinerary is built.
+
+Why: an itinerary costs tens of microseconds per point, and a month of a region's traffic is millions
+of points, most of them airliners that never touch the question. The bridge document reads only:
+- flagged aircraft (every one: a flight, "landed elsewhere", an overflight, a co-location, the
+  baseline all come from their itineraries), and
+- aircraft not flagged that landed in the place in the window ("not flagged" in `excluded`).
+The first set is known from identities alone (`Criteria.match` on the same identity the itinerary
+document carries). The second cannot be known without the itinerary, so it is bounded from the
+positions: an aircraft heard low (on the ground or below `NEAR_BELOW_FT`) within `NEAR_KM` of the
+place in the window. An aircraft never heard there has no observed landing there; what is left out
+is an aircraft not flagged whose landing in the place would only be inferred across a silence that
+never came near it (docs/bridge.md says so).
+"""
+
+from __future__ import annotations
+
+import math
+
+from tailwatch.bridge.criteria import Criteria
+from tailwatch.bridge.place import Destination
+
+NEAR_KM = 150.0  # how far from the place a landing's approach or a take-off's climb is looked for
+NEAR_BELOW_FT = 20_000.0  # approach and climb, not cruise over the place
+
+Box = tuple[float, float, float, float]  # south, west, north, east (degrees)
+
+
+def _grow(box: Box, km: float) -> Box:
+    south, west, north, east = box
+    dlat = km / 111.2
+    widest = max(abs(south), abs(north))
+    dlon = min(180.0, km / (111.2 * max(math.cos(math.radians(min(widest + dlat, 89.0))), 0.01)))
+    return (max(-90.0, south - dlat), max(-180.0, west - dlon), min(90.0, north + dlat), min(180.0, east + dlon))
+
+
+def near_boxes(place: Destination, km: float = NEAR_KM) -> list[Box]:
+    """Boxes that hold every position within `km` of the place: each part of each country's outline,
+    each airport, each part of the polygon, grown by `km`."""
+    parts: list[Box] = []
+    geoms = []
+    if place.countries:
+        from tailwatch.geo.countries import country_shapes
+
+        shapes = country_shapes()
+        geoms += [shapes[c] for c in sorted(place.countries) if c in shapes]
+    if place.polygon is not None:
+        geoms.append(place.polygon)
+    for g in geoms:
+        for part in getattr(g, "geoms", [g]):
+            west, south, east, north = part.bounds
+            parts.append((south, west, north, east))
+    if place.airports:
+        from tailwatch.geo.airports import airport
+
+        for code in sorted(place.airports):
+            row = airport(code) or {}
+            if row.get("latitude") is not None:
+                parts.append((row["latitude"], row["longitude"], row["latitude"], row["longitude"]))
+    return [_grow(b, km) for b in parts]
+
+
+def identity_as_documented(icao24: str, identity: dict | None) -> dict:
+    """The `aircraft` object an itinerary document carries for this identity (the fields
+    `Criteria.match` reads are the identity's own; the rest default as the itinerary does)."""
+    out = {"icao24": icao24, "registration": None, "typecode": None, "country": None, "watchlists": []}
+    out.update(identity or {})
+    return out
+
+
+def select_candidates(seen: list[str], near: set[str], identities: dict[str, dict | None],
+                      criteria: Criteria) -> tuple[list[str], dict[str, int]]:
+    """(addresses to build itineraries for, in address order; counts) from every address seen in the
+    window and the baseline, those heard low near the place in the window, and their identities."""
+    flagged = {h for h in seen if criteria.match(identity_as_documented(h, identities.get(h)))[0]}
+    wanted = sorted(flagged | (near & set(seen)))
+    return wanted, {"seen": len(seen), "flagged": len(flagged), "near_not_flagged": len((near & set(seen)) - flagged),
+                    "built": len(wanted)}
+
+
+__all__ = ["NEAR_BELOW_FT", "NEAR_KM", "identity_as_documented", "near_boxes", "select_candidates"]
