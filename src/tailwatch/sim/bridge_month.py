@@ -408,7 +408,7 @@ def _planted_trips(rng: np.random.Generator) -> dict[str, list[tuple[list[str], 
     route5 = ["URSS", "DAAG", "GVAC", "SVMI"]
     first_leg = timedelta(seconds=flight_time_s(airport("URSS"), airport("DAAG"), A124, _vias("URSS", "DAAG", "RU")))
     ru5 = out["RU5"]
-    ru5_first = (route5, at_algiers + timedelta(hours=5) - first_leg, [10.0, 4.0, 20.0, 4.0, 6.0])
+    ru5_first = (route5 + route5[-2::-1], at_algiers + timedelta(hours=5) - first_leg, [10.0, 4.0, 20.0, 4.0, 6.0])
     later = [tr for tr in ru5 if tr[1] > ru5_first[1] + timedelta(days=9)]
     out["RU5"] = [ru5_first, *later]
     return out
@@ -516,8 +516,9 @@ def _colocations(stays: list[tuple[str, str, datetime, datetime]]) -> list[dict]
 
 # ---------------------------------------------------------------- scoring
 
-def score(doc: dict, month: BridgeMonth, tolerance_min: float = 30.0) -> dict:
-    """Precision and recall of the document's flights against the planted flights in the window.
+def score(doc: dict, truth: list[dict], tolerance_min: float = 30.0) -> dict:
+    """Precision and recall of the document's flights against `truth`, the planted flights in the window
+    (`BridgeMonth.planted_in_window()`, or the same read back from JSON).
 
     A found flight matches a planted one by aircraft, arrival airport and time: an observed landing
     within `tolerance_min` of the truth, an inferred one whose window (last position before, first
@@ -525,7 +526,7 @@ def score(doc: dict, month: BridgeMonth, tolerance_min: float = 30.0) -> dict:
     from tailwatch.times import parse_time
 
     tol = timedelta(minutes=tolerance_min)
-    truth = month.planted_in_window()
+    truth = [{**p, "time": parse_time(p["time"]) if isinstance(p["time"], str) else p["time"]} for p in truth]
     free = list(range(len(truth)))
     matched, unmatched_found = [], []
     for f in doc["flights"]:
