@@ -198,7 +198,8 @@ def main() -> None:
         reasons[e["reason"]] = reasons.get(e["reason"], 0) + 1
     print("excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))
     for key, d in truth["decoys"].items():
-        print(f"  decoy {key} ({d['registration']}): expected '{d['reason']}', got {explain(doc, d['icao24'])}")
+        print(f"  decoy {key} ({d['registration']}): expected {d['reason'] or 'not listed'!r}, got "
+              f"{explain(doc, d['icao24'])}")
     b = doc["baseline"]
     print(f"baseline: {b.get('flights')} flights (planted {len(truth['planted_baseline'])}), ratio {b.get('ratio')}"
           f"{' — ' + b['note'] if b.get('note') else ''}")

@@ -1,11 +1,10 @@
 """`tailwatch bridge`: flagged flights into a place over a window, over an archive, through an engine.
 
-The run first asks one query which aircraft the document can read (every flagged aircraft seen over the
-window and the baseline before it, and those heard low near the place in the window: `bridge.candidates`),
-builds only their itineraries over the window and the baseline (one batch through the engine, the same path
-as `tailwatch itinerary`, so DuckDB and Spark give the same documents), then hands plain documents to the
-pure `tailwatch.bridge` core. A month of a region's traffic costs the flagged fleet's points, not the
-region's. Markdown and CSV
+The run first asks one query which aircraft were heard low near the place (flagged ones in the window or
+the baseline before it, the others in the window: the bridge's population, `bridge.candidates`), builds only
+their itineraries over the window and the baseline (one batch through the engine, the same path as
+`tailwatch itinerary`, so DuckDB and Spark give the same documents), then hands plain documents to the pure
+`tailwatch.bridge` core. A month of a region's traffic costs the traffic near the place, not the region's. Markdown and CSV
 are rendered here; JSON is the core's document as it is.
 """
 
@@ -136,41 +135,54 @@ def _check_held(archive: Path, t0: datetime, t1: datetime, start: str, end: str)
 
 
 def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: datetime,
-                  below_ft: float) -> tuple[list[str], set[str]]:
-    """One query over the points of [b0, t1]: every address seen, and those heard on the ground or below
-    `below_ft` inside any of `boxes` (south, west, north, east) within [t0, t1]."""
+                  below_ft: float) -> tuple[list[str], set[str], set[str]]:
+    """One query over the points of [b0, t1]: every address seen, those heard on the ground or below
+    `below_ft` inside any of `boxes` (south, west, north, east) within [t0, t1], and those within [b0, t1]."""
     from tailwatch.engines.duckdb import _arrow, _connect, box_clause, partition_files_between
 
     files = partition_files_between(archive, b0, t1)
     if not files:
-        return [], set()
+        return [], set(), set()
     inside, params = [], []
     for box in boxes:
         clause, values = box_clause(box)
         inside.append(f"({clause})")
         params += values
-    near = ("bool_or(timestamp >= ? AND (" + " OR ".join(inside) + ") AND (coalesce(onground, false) OR "
-            "coalesce(altitude, geoaltitude) < ?))") if inside else "false"
-    sql = (f"SELECT icao24, {near} AS near FROM read_parquet(?, union_by_name = true) "
-           "WHERE timestamp >= ? AND timestamp <= ? GROUP BY icao24 ORDER BY icao24")
-    args = ([t0, *params, below_ft] if inside else []) + [[str(f) for f in files], b0, t1]
+    low = ("(" + " OR ".join(inside) + ") AND (coalesce(onground, false) OR coalesce(altitude, geoaltitude) < ?)"
+           if inside else "false")
+    sql = (f"SELECT icao24, bool_or({low}) AS near_any, bool_or(timestamp >= ? AND {low}) AS near_window "
+           "FROM read_parquet(?, union_by_name = true) WHERE timestamp >= ? AND timestamp <= ? "
+           "GROUP BY icao24 ORDER BY icao24")
+    args = ([*params, below_ft] if inside else []) + [t0] + ([*params, below_ft] if inside else []) \
+        + [[str(f) for f in files], b0, t1]
     con = _connect()
     try:
         frame = pl.from_arrow(_arrow(con.sql(sql, params=args)))
     finally:
         con.close()
-    return frame["icao24"].to_list(), set(frame.filter(pl.col("near"))["icao24"].to_list())
+    return (frame["icao24"].to_list(), set(frame.filter(pl.col("near_window"))["icao24"].to_list()),
+            set(frame.filter(pl.col("near_any"))["icao24"].to_list()))
 
 
 def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime
                    ) -> tuple[list[str], dict[str, int]]:
-    """The aircraft whose itineraries the bridge reads (`bridge.candidates`): every flagged aircraft seen in
-    [b0, t1] (identities of all of them at once) and those heard low near the place in the window."""
+    """The bridge's population (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
+    and aircraft not flagged heard low there in [t0, t1] (identities of every aircraft seen, read at once)."""
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, near_boxes, select_candidates
     from tailwatch.identity.resolve import identities
 
-    seen, near = seen_and_near(archive, near_boxes(place), b0, t0, t1, NEAR_BELOW_FT)
-    return select_candidates(seen, near, identities(archive, seen, {}, b0, t1) if seen else {}, criteria)
+    seen, near_window, near_any = seen_and_near(archive, near_boxes(place), b0, t0, t1, NEAR_BELOW_FT)
+    return select_candidates(seen, near_window, near_any, identities(archive, seen, {}, b0, t1) if seen else {},
+                             criteria)
+
+
+def population_note(place, counts: dict[str, int]) -> str:
+    from tailwatch.bridge.candidates import NEAR_BELOW_FT, NEAR_KM
+
+    return (f"Listed: flagged aircraft heard on the ground or below {NEAR_BELOW_FT:,.0f} ft within {NEAR_KM:.0f} km of "
+            f"{place.label} in the window or the baseline ({counts['flagged_near']} of {counts['flagged']} flagged), and "
+            f"aircraft not flagged heard there in the window ({counts['near_not_flagged']}); the other flagged aircraft "
+            "never came near and are neither counted nor listed")
 
 
 def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, from_: str | None = None,
@@ -179,9 +191,9 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
                on_stage: Callable[[str], None] | None = None, preselect: bool = True) -> dict:
     """The `tailwatch.bridge/1` document (raises NoAircraft when the archive has nothing in the window).
 
-    `preselect` (the default) builds itineraries only for the aircraft the document can read
-    (`candidates_for`); without it, for every aircraft of the window and the baseline (the same
-    document, slower: kept to check the preselection against)."""
+    `preselect` (the default) builds itineraries only for the bridge's population (`candidates_for`);
+    without it, for every aircraft of the window and the baseline: the same document when no flagged
+    aircraft outside the population landed in the place (kept to check the preselection against)."""
     from tailwatch.app.itineraries import itineraries
     from tailwatch.bridge import bridge_document
 
@@ -198,22 +210,21 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
     first = data_start(Path(archive))
     _check_held(Path(archive), t0, t1, start, end)
     b0 = max(t0 - (t1 - t0), first) if first is not None else t0 - (t1 - t0)
-    wanted = None
-    if preselect:
-        wanted, counts = candidates_for(Path(archive), place, criteria, min(b0, t0), t0, t1)
-        if on_stage is not None:
-            on_stage("candidates")
+    wanted, counts = candidates_for(Path(archive), place, criteria, min(b0, t0), t0, t1)
+    if on_stage is not None:
+        on_stage("candidates")
     try:
-        if wanted == []:  # no aircraft, or none the document reads
-            if not counts["seen"]:
-                raise NoAircraft("no aircraft in this window")
+        if not counts["seen"]:
+            raise NoAircraft("no aircraft in this window")
+        if preselect and not wanted:  # aircraft in the window, none near the place
             docs = []
         else:
-            docs, _ = itineraries(Path(archive), None, wanted, None, min(b0, t0), t1, engine=engine,
-                                  every_aircraft=wanted is None, with_points=False, on_stage=on_stage)
+            docs, _ = itineraries(Path(archive), None, wanted if preselect else None, None, min(b0, t0), t1,
+                                  engine=engine, every_aircraft=not preselect, with_points=False, on_stage=on_stage)
     except NoAircraft as exc:
         raise NoAircraft(f"no aircraft in {archive} between {start} and {end}: {exc}") from exc
-    return bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load)
+    return bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load, population=set(wanted),
+                           notes=[population_note(place, counts)])
 
 
 def render_md(doc: dict) -> str:

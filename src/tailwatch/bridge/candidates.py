@@ -1,16 +1,17 @@
-"""Which aircraft a bridge needs itineraries of, decided before any itinerary is built.
+"""Which aircraft a bridge builds itineraries of and lists, decided before any itinerary is built.
 
 Why: an itinerary costs tens of microseconds per point, and a month of a region's traffic is millions
-of points, most of them airliners that never touch the question. The bridge document reads only:
-- flagged aircraft (every one: a flight, "landed elsewhere", an overflight, a co-location, the
-  baseline all come from their itineraries), and
-- aircraft not flagged that landed in the place in the window ("not flagged" in `excluded`).
-The first set is known from identities alone (`Criteria.match` on the same identity the itinerary
-document carries). The second cannot be known without the itinerary, so it is bounded from the
-positions: an aircraft heard low (on the ground or below `NEAR_BELOW_FT`) within `NEAR_KM` of the
-place in the window. An aircraft never heard there has no observed landing there; what is left out
-is an aircraft not flagged whose landing in the place would only be inferred across a silence that
-never came near it (docs/bridge.md says so).
+of points, most of them aircraft that never touch the question: with `--from RU,IR,CN` every Aeroflot
+airliner flying inside Russia is flagged, and listing each as "landed elsewhere", or each pair of them
+parked at Moscow as a co-location, buries the bridge. So the population of a bridge is the aircraft
+heard near the place: on the ground or below `NEAR_BELOW_FT` within `NEAR_KM` of it,
+- flagged aircraft heard there in the window or the baseline (their flights, their exclusion —
+  landed elsewhere nearby, overflight, destination unknown, landed outside the window —, their
+  co-locations and the baseline come from their itineraries), and
+- aircraft not flagged heard there in the window (listed "not flagged" when they landed in the place).
+One query over the positions and the identities of every aircraft seen decide it. What falls out is
+said in docs/bridge.md: an aircraft never heard near the place, whose landing there would only be
+inferred across a silence that never came near it, is neither counted nor listed.
 """
 
 from __future__ import annotations
@@ -68,14 +69,16 @@ def identity_as_documented(icao24: str, identity: dict | None) -> dict:
     return out
 
 
-def select_candidates(seen: list[str], near: set[str], identities: dict[str, dict | None],
+def select_candidates(seen: list[str], near_window: set[str], near_any: set[str], identities: dict[str, dict | None],
                       criteria: Criteria) -> tuple[list[str], dict[str, int]]:
-    """(addresses to build itineraries for, in address order; counts) from every address seen in the
-    window and the baseline, those heard low near the place in the window, and their identities."""
+    """(the population, in address order; counts) from every address seen in the window and the baseline,
+    those heard low near the place in the window (`near_window`) and in the window or the baseline
+    (`near_any`), and their identities."""
     flagged = {h for h in seen if criteria.match(identity_as_documented(h, identities.get(h)))[0]}
-    wanted = sorted(flagged | (near & set(seen)))
-    return wanted, {"seen": len(seen), "flagged": len(flagged), "near_not_flagged": len((near & set(seen)) - flagged),
-                    "built": len(wanted)}
+    every = set(seen)
+    wanted = sorted((flagged & near_any & every) | ((near_window & every) - flagged))
+    return wanted, {"seen": len(seen), "flagged": len(flagged), "flagged_near": len(flagged & near_any & every),
+                    "near_not_flagged": len((near_window & every) - flagged), "built": len(wanted)}
 
 
 __all__ = ["NEAR_BELOW_FT", "NEAR_KM", "identity_as_documented", "near_boxes", "select_candidates"]

@@ -7,8 +7,8 @@ Yerevan → … → Caracas counts as RU → VE, with each stop and its evidence
 landing time: it keeps the window it fell in (last position before, first after) and is placed in the
 asked window by the window's start.
 
-Every aircraft that touched the question (landed in the destination, or is flagged) and is not counted
-keeps a reason: "not flagged (…)", "landed elsewhere", "overflight, no landing in VE", "destination
+Every aircraft that touched the question (landed in the destination, or is flagged; with a `population`,
+only those that came near the place) and is not counted keeps a reason: "not flagged (…)", "landed elsewhere", "overflight, no landing in VE", "destination
 unknown", "landed in VE outside the window".
 """
 
@@ -68,9 +68,12 @@ def _place(p: dict | None) -> dict:
     return {"icao": p.get("icao"), "name": p.get("name"), "country": p.get("country")}
 
 
-def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime
-                   ) -> tuple[list[dict], list[dict]]:
-    """(flights into `into` landing in [start, end] by flagged aircraft, excluded candidates with reasons)."""
+def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime,
+                   population: set[str] | frozenset[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """(flights into `into` landing in [start, end] by flagged aircraft, excluded candidates with reasons).
+
+    `population` (None: every document) limits who is *listed* as excluded to the aircraft that came near
+    the place (`bridge.candidates`); a flight is counted from any document."""
     flights: list[dict] = []
     excluded: list[dict] = []
     label = into.label
@@ -86,7 +89,10 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
             when = _t(lo) or _t(hi)
             (arrivals if when is not None and start <= when <= end else outside).append(i)
         base = {"icao24": ac.get("icao24"), "registration": ac.get("registration"), "typecode": ac.get("typecode")}
+        listed = population is None or ac.get("icao24") in population
         if arrivals and not flagged:
+            if not listed:
+                continue
             excluded.append({**base, "reason": "not flagged", "detail": "; ".join(why_not) or "no criterion matched",
                              "arrivals": [legs[i]["destination"]["icao"] for i in arrivals]})
             continue
@@ -113,7 +119,7 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
                 "trip": leg.get("trip"), "leg": i, "flagged_by": why,
                 "confidence": leg.get("confidence"),
             })
-        if arrivals:
+        if arrivals or not listed:
             continue
         in_window = [leg for leg in legs if _overlaps(leg, start, end)]
         if not in_window:

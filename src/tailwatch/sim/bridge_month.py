@@ -10,9 +10,10 @@ only as good as its precision and recall among thousands of aircraft that are no
 - planted bridges: Russian, Iranian and Chinese freighters (Il-76TD, An-124, 747 and 777 freighters)
   flying round trips to Venezuela via North and West Africa around the airspace barred to them,
   fewer of them in the baseline weeks before the window than in it;
-- decoys: the same types flying elsewhere, airliners into Venezuela, a flagged Il-76TD flying Panama →
-  Trinidad along Venezuela's coast without landing, and two planted freighters on the ground at
-  Algiers at once (the co-location).
+- decoys: the same types flying elsewhere (never near Venezuela: not listed), a flagged Il-76TD landing
+  next door at Curaçao (landed elsewhere), airliners into Venezuela (not flagged), a flagged Il-76TD
+  flying Panama → Trinidad along Venezuela's coast without landing (overflight), and two planted
+  freighters on the ground at Algiers at once (the co-location).
 
 Coverage follows the sparse model of `sim/sparse.py`: nothing over open ocean beyond a coastal
 receiver's reach and nothing over the Sahara, the Sahel and central Africa (`sparse.audible`), a
@@ -129,14 +130,17 @@ ROUTES = {
     "IR": [["OIIE", "DAAG", "GOBD", "SVVA"], ["OIIE", "HECA", "GVAC", "SVMI"]],
     "CN": [["ZBAA", "OIIE", "DAAG", "GVAC", "SVMI"], ["ZUUU", "OIIE", "GMMN", "GOBD", "SVVA"]],
 }
-# decoys: key, icao24, registration, typecode, model, operator, route, take-off, expected reason
+# decoys: key, icao24, registration, typecode, model, operator, route, take-off, expected reason (None: never
+# near Venezuela, so outside the bridge's population and not listed at all)
 DECOYS = [
     ("OVF", "154b09", "RA-76509", "IL76", "Ilyushin Il-76TD", "Simulated Cargo Airlines", ["MPTO", "TTPP"],
      WINDOW[0] + timedelta(days=9, hours=7), "overflight, no landing in VE"),
+    ("NBR", "154b0b", "RA-76511", "IL76", "Ilyushin Il-76TD", "Simulated Cargo Airlines", ["MDSD", "TNCC"],
+     WINDOW[0] + timedelta(days=15, hours=2), "landed elsewhere"),
     ("ELS1", "154b0a", "RA-76510", "IL76", "Ilyushin Il-76TD", "Simulated Cargo Airlines", ["UUWW", "OIIE", "UUWW"],
-     WINDOW[0] + timedelta(days=4, hours=3), "landed elsewhere"),
+     WINDOW[0] + timedelta(days=4, hours=3), None),
     ("ELS2", "780b0a", "B-2279", "B77L", "Boeing 777-F freighter", "Simulated Dragon Cargo", ["ZBAA", "UUEE"],
-     WINDOW[0] + timedelta(days=12, hours=15), "landed elsewhere"),
+     WINDOW[0] + timedelta(days=12, hours=15), None),
 ]
 BASELINE_TRIPS = ("RU2", "IR1", "CN2")  # one trip each before the window
 
