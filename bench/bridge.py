@@ -206,8 +206,10 @@ def main() -> None:
     found_pairs = {(c["airport"], tuple(sorted(a["icao24"] for a in c["aircraft"]))) for c in doc["colocations"]}
     planted_pairs = {(c["airport"], tuple(c["icao24"])) for c in truth["colocations"]
                      if c["to"] >= truth["window"][0] and c["from"] <= truth["window"][1]}
-    print(f"co-locations: {len(doc['colocations'])} found; planted fleet pairs on the ground together in the window "
-          f"{len(planted_pairs)}, of them found {len(planted_pairs & found_pairs)}")
+    print(f"co-locations: {len(doc['colocations'])} found; pairs of the planted fleet and decoys on the ground together "
+          f"at a feeder airport in the window {len(planted_pairs)}, of them found {len(planted_pairs & found_pairs)}")
+    for airport, pair in sorted(planted_pairs - found_pairs):
+        print(f"  not found: {airport} {' and '.join(pair)} (a decoy outside the population, or a stay not observed)")
 
 
 if __name__ == "__main__":
