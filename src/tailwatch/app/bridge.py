@@ -167,12 +167,13 @@ def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: da
 def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime
                    ) -> tuple[list[str], dict[str, int]]:
     """The bridge's population (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
-    and aircraft not flagged heard low there in [t0, t1] (identities of every aircraft seen, read at once)."""
+    and aircraft not flagged heard low there in [t0, t1] (the identities of those near, read at once)."""
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, near_boxes, select_candidates
     from tailwatch.identity.resolve import identities
 
     seen, near_window, near_any = seen_and_near(archive, near_boxes(place), b0, t0, t1, NEAR_BELOW_FT)
-    return select_candidates(seen, near_window, near_any, identities(archive, seen, {}, b0, t1) if seen else {},
+    near = sorted(near_any)
+    return select_candidates(seen, near_window, near_any, identities(archive, near, {}, b0, t1) if near else {},
                              criteria)
 
 
@@ -180,9 +181,9 @@ def population_note(place, counts: dict[str, int]) -> str:
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, NEAR_KM
 
     return (f"Listed: flagged aircraft heard on the ground or below {NEAR_BELOW_FT:,.0f} ft within {NEAR_KM:.0f} km of "
-            f"{place.label} in the window or the baseline ({counts['flagged_near']} of {counts['flagged']} flagged), and "
-            f"aircraft not flagged heard there in the window ({counts['near_not_flagged']}); the other flagged aircraft "
-            "never came near and are neither counted nor listed")
+            f"{place.label} in the window or the baseline ({counts['flagged_near']}), and aircraft not flagged heard "
+            f"there in the window ({counts['near_not_flagged']}), of {counts['seen']} aircraft seen; flagged aircraft "
+            "that never came near are neither counted nor listed")
 
 
 def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, from_: str | None = None,

@@ -9,7 +9,7 @@ heard near the place: on the ground or below `NEAR_BELOW_FT` within `NEAR_KM` of
   landed elsewhere nearby, overflight, destination unknown, landed outside the window —, their
   co-locations and the baseline come from their itineraries), and
 - aircraft not flagged heard there in the window (listed "not flagged" when they landed in the place).
-One query over the positions and the identities of every aircraft seen decide it. What falls out is
+One query over the positions and the identities of the aircraft heard near decide it. What falls out is
 said in docs/bridge.md: an aircraft never heard near the place, whose landing there would only be
 inferred across a silence that never came near it, is neither counted nor listed.
 """
@@ -23,6 +23,7 @@ from tailwatch.bridge.place import Destination
 
 NEAR_KM = 150.0  # how far from the place a landing's approach or a take-off's climb is looked for
 NEAR_BELOW_FT = 20_000.0  # approach and climb, not cruise over the place
+MAX_BOXES = 64  # boxes tested per position in the query
 
 Box = tuple[float, float, float, float]  # south, west, north, east (degrees)
 
@@ -58,6 +59,8 @@ def near_boxes(place: Destination, km: float = NEAR_KM) -> list[Box]:
             row = airport(code) or {}
             if row.get("latitude") is not None:
                 parts.append((row["latitude"], row["longitude"], row["latitude"], row["longitude"]))
+    if len(parts) > MAX_BOXES:  # a country of many islands: one box around all (more rows read, none missed)
+        parts = [(min(p[0] for p in parts), min(p[1] for p in parts), max(p[2] for p in parts), max(p[3] for p in parts))]
     return [_grow(b, km) for b in parts]
 
 
@@ -73,12 +76,14 @@ def select_candidates(seen: list[str], near_window: set[str], near_any: set[str]
                       criteria: Criteria) -> tuple[list[str], dict[str, int]]:
     """(the population, in address order; counts) from every address seen in the window and the baseline,
     those heard low near the place in the window (`near_window`) and in the window or the baseline
-    (`near_any`), and their identities."""
-    flagged = {h for h in seen if criteria.match(identity_as_documented(h, identities.get(h)))[0]}
-    every = set(seen)
-    wanted = sorted((flagged & near_any & every) | ((near_window & every) - flagged))
-    return wanted, {"seen": len(seen), "flagged": len(flagged), "flagged_near": len(flagged & near_any & every),
-                    "near_not_flagged": len((near_window & every) - flagged), "built": len(wanted)}
+    (`near_any`), and the identities of those near (no other identity is needed: the population is
+    inside `near_any`)."""
+    near = near_any & set(seen)
+    flagged = {h for h in near if criteria.match(identity_as_documented(h, identities.get(h)))[0]}
+    others = (near_window & near) - flagged
+    wanted = sorted(flagged | others)
+    return wanted, {"seen": len(seen), "near": len(near), "flagged_near": len(flagged),
+                    "near_not_flagged": len(others), "built": len(wanted)}
 
 
 __all__ = ["NEAR_BELOW_FT", "NEAR_KM", "identity_as_documented", "near_boxes", "select_candidates"]
