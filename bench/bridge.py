@@ -17,6 +17,7 @@ tolerance), each planted flight once (`sim.bridge_month.score`). Every planted f
 flight found that matches none is printed with what the document says of that aircraft.
 
 Run:  .venv/bin/python bench/bridge.py [--background 2400] [--engines duckdb,spark] [--repeat 1] [--full]
+      .venv/bin/python bench/bridge.py --interval 60,600 --engines duckdb --root /tmp/tailwatch-bench-bridge-sparse
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def build(root: Path, background: int, seed: int) -> dict:
+def build(root: Path, background: int, seed: int, interval: tuple[float, float]) -> dict:
     """The month's archive and truth under `root` (built once per parameter set)."""
     marker = root / ".bench-complete"
-    params = {"background": background, "seed": seed}
+    params = {"background": background, "seed": seed, "interval_s": list(interval)}
     if marker.exists() and json.loads(marker.read_text()) == params:
         return json.loads((root / "truth.json").read_text())
     import shutil
@@ -51,7 +52,7 @@ def build(root: Path, background: int, seed: int) -> dict:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     t = time.perf_counter()
-    month = bridge_month(background=background, seed=seed)
+    month = bridge_month(background=background, seed=seed, interval_s=interval)
     sim_s = time.perf_counter() - t
     feed = write_feed(month.points, root / "positions.parquet")
     ingest_file(feed, root / "archive")
@@ -152,17 +153,20 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--full", action="store_true", help="also build every aircraft's itinerary (no preselection)")
     ap.add_argument("--tolerance-min", type=float, default=30.0)
+    ap.add_argument("--interval", type=lambda v: tuple(float(x) for x in v.split(",")), default=(30.0, 120.0),
+                    help="seconds between heard positions, lo,hi (sim/sparse.py's sparse level: 60,600)")
     args = ap.parse_args()
     sys.path.insert(0, str(SRC))
     from tailwatch.sim.bridge_month import NOTICE, score
 
     t = time.perf_counter()
-    truth = build(args.root, args.background, args.seed)
+    truth = build(args.root, args.background, args.seed, args.interval)
     archive = args.root / "archive"
     print(f"{NOTICE}\nmonth ready in {time.perf_counter() - t:.1f} s (simulated in {truth['simulate_s']} s, built in "
           f"{truth['build_s']} s when made): {truth['points']:,} points, {truth['aircraft']:,} aircraft; window "
           f"{truth['window'][0]} to {truth['window'][1]}; planted {len(truth['planted_window'])} bridge flights in it, "
-          f"{len(truth['planted_baseline'])} before it\n")
+          f"{len(truth['planted_baseline'])} before it; a position every {args.interval[0]:g}–{args.interval[1]:g} s "
+          "where heard\n")
     cases = [(e, (lambda e=e: cli_cmd(archive, truth["window"], e, args.root / f"bridge-{e}.json"))) for e in args.engines]
     if args.full:
         cases.append(("duckdb, no preselection", lambda: full_cmd(archive, truth["window"], args.root / "bridge-full.json")))
