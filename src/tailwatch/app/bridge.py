@@ -2,7 +2,7 @@
 
 The run first asks one query which aircraft were heard low near the place (flagged ones in the window or
 the baseline before it, the others in the window: the bridge's population, `bridge.candidates`), builds only
-their itineraries over the window and the baseline (one batch through the engine, the same path as
+the flagged ones' itineraries over the window and the baseline (one batch through the engine, the same path as
 `tailwatch itinerary`, so DuckDB and Spark give the same documents), then hands plain documents to the pure
 `tailwatch.bridge` core. A month of a region's traffic costs the traffic near the place, not the region's. Markdown and CSV
 are rendered here; JSON is the core's document as it is.
@@ -164,10 +164,10 @@ def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: da
             set(frame.filter(pl.col("near_any"))["icao24"].to_list()))
 
 
-def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime
-                   ) -> tuple[list[str], dict[str, int]]:
-    """The bridge's population (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
-    and aircraft not flagged heard low there in [t0, t1] (the identities of those near, read at once)."""
+def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime):
+    """The bridge's `Population` (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
+    (built) and aircraft not flagged heard low there in [t0, t1] (listed), from one query and the
+    identities of those near, read at once."""
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, near_boxes, select_candidates
     from tailwatch.identity.resolve import identities
 
@@ -181,9 +181,10 @@ def population_note(place, counts: dict[str, int]) -> str:
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, NEAR_KM
 
     return (f"Listed: flagged aircraft heard on the ground or below {NEAR_BELOW_FT:,.0f} ft within {NEAR_KM:.0f} km of "
-            f"{place.label} in the window or the baseline ({counts['flagged_near']}), and aircraft not flagged heard "
-            f"there in the window ({counts['near_not_flagged']}), of {counts['seen']} aircraft seen; flagged aircraft "
-            "that never came near are neither counted nor listed")
+            f"{place.label} in the window or the baseline ({counts['flagged_near']}: their itineraries are built), and "
+            f"aircraft not flagged heard there in the window ({counts['near_not_flagged']}: listed from the positions, "
+            f"no itinerary), of {counts['seen']} aircraft seen; flagged aircraft that never came near are neither "
+            "counted nor listed")
 
 
 def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, from_: str | None = None,
@@ -211,7 +212,8 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
     first = data_start(Path(archive))
     _check_held(Path(archive), t0, t1, start, end)
     b0 = max(t0 - (t1 - t0), first) if first is not None else t0 - (t1 - t0)
-    wanted, counts = candidates_for(Path(archive), place, criteria, min(b0, t0), t0, t1)
+    population = candidates_for(Path(archive), place, criteria, min(b0, t0), t0, t1)
+    wanted, counts = population.built, population.counts
     if on_stage is not None:
         on_stage("candidates")
     try:
@@ -225,7 +227,7 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
     except NoAircraft as exc:
         raise NoAircraft(f"no aircraft in {archive} between {start} and {end}: {exc}") from exc
     return bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load, population=set(wanted),
-                           notes=[population_note(place, counts)])
+                           not_flagged=population.not_flagged, notes=[population_note(place, counts)])
 
 
 def render_md(doc: dict) -> str:

@@ -5,10 +5,12 @@ of points, most of them aircraft that never touch the question: with `--from RU,
 airliner flying inside Russia is flagged, and listing each as "landed elsewhere", or each pair of them
 parked at Moscow as a co-location, buries the bridge. So the population of a bridge is the aircraft
 heard near the place: on the ground or below `NEAR_BELOW_FT` within `NEAR_KM` of it,
-- flagged aircraft heard there in the window or the baseline (their flights, their exclusion —
-  landed elsewhere nearby, overflight, destination unknown, landed outside the window —, their
-  co-locations and the baseline come from their itineraries), and
-- aircraft not flagged heard there in the window (listed "not flagged" when they landed in the place).
+- flagged aircraft heard there in the window or the baseline: their itineraries are built (their flights,
+  their exclusion — landed elsewhere nearby, overflight, destination unknown, landed outside the
+  window —, their co-locations and the baseline come from them), and
+- aircraft not flagged heard there in the window: listed "not flagged" from the query itself, with the
+  test they failed; no itinerary is built for them (most of the traffic near a country is its own
+  airliners), so the row says it was heard near, not that it landed.
 One query over the positions and the identities of the aircraft heard near decide it. What falls out is
 said in docs/bridge.md: an aircraft never heard near the place, whose landing there would only be
 inferred across a silence that never came near it, is neither counted nor listed.
@@ -17,6 +19,7 @@ inferred across a silence that never came near it, is neither counted nor listed
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from tailwatch.bridge.criteria import Criteria
 from tailwatch.bridge.place import Destination
@@ -72,18 +75,38 @@ def identity_as_documented(icao24: str, identity: dict | None) -> dict:
     return out
 
 
+class Population(NamedTuple):
+    """Who a bridge looks at: `built` (flagged aircraft heard near the place in the window or the baseline,
+    in address order: their itineraries are built), `not_flagged` (icao24 → identity of the aircraft not
+    flagged heard near the place in the window: listed from the query, no itinerary), and counts."""
+
+    built: list[str]
+    not_flagged: dict[str, dict | None]
+    counts: dict[str, int]
+
+
 def select_candidates(seen: list[str], near_window: set[str], near_any: set[str], identities: dict[str, dict | None],
-                      criteria: Criteria) -> tuple[list[str], dict[str, int]]:
-    """(the population, in address order; counts) from every address seen in the window and the baseline,
-    those heard low near the place in the window (`near_window`) and in the window or the baseline
-    (`near_any`), and the identities of those near (no other identity is needed: the population is
-    inside `near_any`)."""
+                      criteria: Criteria) -> Population:
+    """The population from every address seen in the window and the baseline, those heard low near the
+    place in the window (`near_window`) and in the window or the baseline (`near_any`), and the identities
+    of those near (no other identity is needed: the population is inside `near_any`)."""
     near = near_any & set(seen)
     flagged = {h for h in near if criteria.match(identity_as_documented(h, identities.get(h)))[0]}
-    others = (near_window & near) - flagged
-    wanted = sorted(flagged | others)
-    return wanted, {"seen": len(seen), "near": len(near), "flagged_near": len(flagged),
-                    "near_not_flagged": len(others), "built": len(wanted)}
+    others = sorted((near_window & near) - flagged)
+    return Population(sorted(flagged), {h: identities.get(h) for h in others},
+                      {"seen": len(seen), "near": len(near), "flagged_near": len(flagged), "near_not_flagged": len(others),
+                       "built": len(flagged)})
 
 
-__all__ = ["NEAR_BELOW_FT", "NEAR_KM", "identity_as_documented", "near_boxes", "select_candidates"]
+def not_flagged_entry(icao24: str, identity: dict | None, criteria: Criteria, label: str) -> dict:
+    """The `excluded` row of an aircraft not flagged heard near the place (from the query, no itinerary)."""
+    ac = identity_as_documented(icao24, identity)
+    why_not = criteria.match(ac)[2]
+    return {"icao24": icao24, "registration": ac.get("registration"), "typecode": ac.get("typecode"),
+            "reason": "not flagged",
+            "detail": ("; ".join(why_not) or "no criterion matched") + f"; heard below {NEAR_BELOW_FT:,.0f} ft within "
+                      f"{NEAR_KM:.0f} km of {label} in the window (no itinerary built: a landing there is not checked)"}
+
+
+__all__ = ["NEAR_BELOW_FT", "NEAR_KM", "Population", "identity_as_documented", "near_boxes", "not_flagged_entry",
+           "select_candidates"]

@@ -69,11 +69,13 @@ def _place(p: dict | None) -> dict:
 
 
 def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime,
-                   population: set[str] | frozenset[str] | None = None) -> tuple[list[dict], list[dict]]:
+                   population: set[str] | frozenset[str] | None = None,
+                   not_flagged: dict[str, dict | None] | None = None) -> tuple[list[dict], list[dict]]:
     """(flights into `into` landing in [start, end] by flagged aircraft, excluded candidates with reasons).
 
-    `population` (None: every document) limits who is *listed* as excluded to the aircraft that came near
-    the place (`bridge.candidates`); a flight is counted from any document."""
+    With a `population` (`bridge.candidates`: the flagged aircraft that came near the place) only those are
+    listed from their documents, and the aircraft not flagged are listed from `not_flagged` (icao24 →
+    identity, heard near the place) instead of from documents; a flight is counted from any document."""
     flights: list[dict] = []
     excluded: list[dict] = []
     label = into.label
@@ -91,7 +93,7 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
         base = {"icao24": ac.get("icao24"), "registration": ac.get("registration"), "typecode": ac.get("typecode")}
         listed = population is None or ac.get("icao24") in population
         if arrivals and not flagged:
-            if not listed:
+            if population is not None:  # listed from the query (`not_flagged`) below
                 continue
             excluded.append({**base, "reason": "not flagged", "detail": "; ".join(why_not) or "no criterion matched",
                              "arrivals": [legs[i]["destination"]["icao"] for i in arrivals]})
@@ -139,5 +141,9 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
                       if leg.get("destination_evidence") in LANDED]
             reason, detail = "landed elsewhere", ", ".join(dict.fromkeys(p for p in places if p)) or "no landing shown"
         excluded.append({**base, "reason": reason, "detail": detail, "flagged_by": why})
+    if population is not None:
+        from tailwatch.bridge.candidates import not_flagged_entry
+
+        excluded += [not_flagged_entry(h, ident, criteria, label) for h, ident in sorted((not_flagged or {}).items())]
     flights.sort(key=lambda f: (f["arrival"]["time"] or (f["arrival"].get("window") or [""])[0] or "", f["icao24"]))
     return flights, excluded

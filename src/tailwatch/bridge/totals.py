@@ -192,10 +192,12 @@ def cargo_comparison(cargo, flights: list[dict]) -> dict:
 
 def bridge_document(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime,
                     *, data_from: datetime | None = None, cargo=None, notes: list[str] | None = None,
-                    population: set[str] | frozenset[str] | None = None) -> dict:
+                    population: set[str] | frozenset[str] | None = None,
+                    not_flagged: dict[str, dict | None] | None = None) -> dict:
     """The `tailwatch.bridge/1` document; `population` (None: every document) is who may be listed as
-    excluded or co-located (the aircraft that came near the place, `bridge.candidates`)."""
-    flights, excluded = bridge_flights(docs, into, criteria, start, end, population)
+    excluded or co-located (the flagged aircraft that came near the place, `bridge.candidates`), and
+    `not_flagged` the aircraft not flagged heard near it (listed from the query)."""
+    flights, excluded = bridge_flights(docs, into, criteria, start, end, population, not_flagged)
     doc = {"schema": SCHEMA, "into": into.label, "start": _z(start), "end": _z(end),
            "criteria": criteria.describe(), "flights": flights, "totals": totals(flights, start, end),
            "baseline": baseline(docs, into, criteria, start, end, flights, data_from),
