@@ -128,3 +128,26 @@ def test_bad_cargo_files_name_file_and_line(tmp_path):
         read_cargo_file(g)
     with pytest.raises(BadInput, match="unknown cargo 'nonsense'"):
         load_cargo("nonsense")
+
+
+def test_s400_launcher_count_is_sourced_and_the_band_stays_unknown_without_masses(tmp_path):
+    """The shipped set now gives the launchers' quantity (8 per battalion, sourced) but no mass: the
+    planner gives no sortie count and no band for an Il-76TD or an An-124 at 5,000 km, and names what to
+    supply; supplying every mass then gives the Il-76TD a count with a band from the leg's payload band."""
+    s400 = load_cargo("s400-battery")
+    launcher = next(i for i in s400.items if i.name.startswith("5P85"))
+    assert launcher.quantity == 8 and "56 S-400 battalions of 8 launchers" in launcher.source
+    assert launcher.mass_kg is None and launcher.missing == ["mass"]
+    for code in ("IL76TD", "A124"):
+        leg = airlift_report(code, [5000], cargo=s400)["legs"][0]
+        assert leg["sorties"]["sorties"] is None and leg["sorties_band"] == [None, None]
+        assert any(u.startswith("5P85") and "mass unknown" in u for u in leg["sorties"]["unknown_supply_it"])
+    # test input standing in for an investigator's own figures (not shipped data): every item 20 t
+    rows = [[i.name, i.quantity or 1, 20000] for i in s400.items]
+    merged = merge_masses(s400, read_cargo_file(write_csv(tmp_path / "s400-masses.csv", ["item", "quantity", "mass_kg"], rows)))
+    leg = airlift_report("IL76TD", [5000], cargo=merged)["legs"][0]
+    lo, hi = leg["sorties_band"]  # fewest at the payload band's high end, most at its low end
+    assert leg["sorties"]["sorties"] is not None and lo <= leg["sorties"]["sorties"] <= hi
+    # the An-124's payload at 5,000 km has no sourced payload-range point: no count even with every mass
+    assert airlift_report("A124", [5000], cargo=merged)["legs"][0]["sorties"]["sorties"] is None
+

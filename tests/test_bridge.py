@@ -88,9 +88,12 @@ def test_decoys_excluded_with_reason_and_overflight_not_counted(scenario, doc):
     for key, reason in EXPECTED_REASONS.items():
         hex_ = sc.aircraft[key]["icao24"]
         assert hex_ not in counted, key
+        if reason is None:  # never heard near the place: not in the bridge's population, not listed
+            assert hex_ not in reasons, key
+            continue
         assert reasons[hex_]["reason"] == reason, (key, reasons[hex_])
-    assert "OIIE" in reasons[sc.aircraft["D1"]["icao24"]]["detail"]
     assert "ES by ICAO address block" in reasons[sc.aircraft["D2"]["icao24"]]["detail"]
+    assert any("never came near are neither counted nor listed" in n for n in doc["notes"])
 
 
 def test_totals_baseline_and_colocation(scenario, doc):
@@ -125,8 +128,8 @@ def test_cli_formats(scenario, tmp_path):
             "--end", END, "--format", "md", "--cargo", "s400-battery")
     assert r.returncode == 0, r.stderr
     assert "# Air bridge into SVMI,SVVA" in r.stdout and "URSS → DAAG → GVAC (inferred) → SVMI" in r.stdout
-    # airports have no airspace of their own: the Panama → Trinidad Il-76 simply landed elsewhere
-    assert "RA-78832 (IL76): landed elsewhere — TTPP" in r.stdout and "## Cargo: s400-battery" in r.stdout
+    # the Panama → Trinidad Il-76 never came low near Caracas or Valencia: not in this bridge's population
+    assert "RA-78832" not in r.stdout and "## Cargo: s400-battery" in r.stdout
     # a flagged aircraft with no flight in: the document is written, exit 1 (no result)
     r = run("bridge", "--archive", str(archive), "--into", "CU", "--from", "RU", "--start", START, "--end", END)
     assert r.returncode == 1 and json.loads(r.stdout)["flights"] == []
@@ -270,3 +273,29 @@ def test_watchlist_file_and_polygon_file(scenario, tmp_path):
     bad.write_text(json.dumps({"type": "LineString", "coordinates": [[0, 0], [1, 1]]}))
     with pytest.raises(BadInput, match="line.geojson: feature 0: a LineString, not a polygon"):
         run_bridge(archive, str(bad), START, END)
+
+
+def test_preselection_gives_the_same_document(scenario, doc):
+    """Itineraries built only for the bridge's population (aircraft heard low near the place) give the
+    document that every aircraft's itineraries give."""
+    from tailwatch.app.bridge import candidates_for, destination, render, run_bridge, window
+    from tailwatch.bridge.criteria import Criteria
+    from tailwatch.bridge.place import parse_countries
+
+    sc, archive = scenario
+    full = run_bridge(archive, "VE", START, END, from_="RU,IR,CN", classes=["heavy-freighter"], preselect=False)
+    assert render(doc, "json") == render(full, "json")
+    t0, t1 = window(START, END)
+    criteria = Criteria(from_countries=parse_countries("RU,IR,CN"), classes=frozenset({"heavy-freighter"}))
+    population = candidates_for(archive, destination("VE"), criteria, t0 - (t1 - t0), t0, t1)
+    counts = population.counts
+    assert counts["built"] < counts["seen"] and counts["built"] <= counts["near"]  # the other traffic is not built
+    # the airliner into Caracas: not flagged, heard low there: listed from the query, not built
+    assert sc.aircraft["D2"]["icao24"] in population.not_flagged and sc.aircraft["D2"]["icao24"] not in population.built
+    for key in ("P1", "P2", "P3", "D3"):  # D3 crossed Venezuela low enough to be heard near it
+        assert sc.aircraft[key]["icao24"] in population.built, key
+    assert sc.aircraft["D1"]["icao24"] not in population.built  # Moscow → Tehran: never near
+    # with a watchlist (no country) the preselection still agrees
+    listed = run_bridge(archive, "SVMI,SVVA", START, END, military=False, classes=["heavy-freighter"])
+    assert render(listed, "json") == render(
+        run_bridge(archive, "SVMI,SVVA", START, END, classes=["heavy-freighter"], preselect=False), "json")

@@ -1,12 +1,14 @@
 """`tailwatch bridge`: flagged flights into a place over a window, over an archive, through an engine.
 
-The run builds every aircraft's itinerary over the window and the baseline before it (one batch through
-the engine, the same path as `tailwatch itinerary --all`, so DuckDB and Spark give the same documents),
-resolves the watchlist, then hands plain documents to the pure `tailwatch.bridge` core. Markdown and CSV
-are rendered here, HTML by `report.bridge_html`; JSON is the core's document, with two optional additions
-made here because the core never sees positions: `simulated`/`notice` when the itineraries come from the
-simulator, and (asked with `tracks=True`, as the HTML report and the served page do) each flight's `track`,
-its chain drawn from the aircraft's own points gathered in one engine query.
+The run first asks one query which aircraft were heard low near the place (flagged ones in the window or
+the baseline before it, the others in the window: the bridge's population, `bridge.candidates`), builds only
+the flagged ones' itineraries over the window and the baseline (one batch through the engine, the same path as
+`tailwatch itinerary`, so DuckDB and Spark give the same documents), then hands plain documents to the pure
+`tailwatch.bridge` core. A month of a region's traffic costs the traffic near the place, not the region's.
+Markdown and CSV are rendered here, HTML by `report.bridge_html`; JSON is the core's document, with two
+optional additions made here because the core never sees positions: `simulated`/`notice` when the
+itineraries come from the simulator, and (asked with `tracks=True`, as the HTML report and the served page
+do) each flight's `track`, its chain drawn from the aircraft's own points gathered in one engine query.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import json
 from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
+
+import polars as pl
 
 from tailwatch.errors import BadInput, NoAircraft
 from tailwatch.times import json_default, parse_time
@@ -133,11 +137,69 @@ def _check_held(archive: Path, t0: datetime, t1: datetime, start: str, end: str)
                        f"(it holds {days[0][0]} to {days[-1][0]})")
 
 
+def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: datetime,
+                  below_ft: float) -> tuple[list[str], set[str], set[str]]:
+    """One query over the points of [b0, t1]: every address seen, those heard on the ground or below
+    `below_ft` inside any of `boxes` (south, west, north, east) within [t0, t1], and those within [b0, t1]."""
+    from tailwatch.engines.duckdb import _arrow, _connect, box_clause, partition_files_between
+
+    files = partition_files_between(archive, b0, t1)
+    if not files:
+        return [], set(), set()
+    inside, params = [], []
+    for box in boxes:
+        clause, values = box_clause(box)
+        inside.append(f"({clause})")
+        params += values
+    low = ("(" + " OR ".join(inside) + ") AND (coalesce(onground, false) OR coalesce(altitude, geoaltitude) < ?)"
+           if inside else "false")
+    sql = (f"SELECT icao24, bool_or({low}) AS near_any, bool_or(timestamp >= ? AND {low}) AS near_window "
+           "FROM read_parquet(?, union_by_name = true) WHERE timestamp >= ? AND timestamp <= ? "
+           "GROUP BY icao24 ORDER BY icao24")
+    args = ([*params, below_ft] if inside else []) + [t0] + ([*params, below_ft] if inside else []) \
+        + [[str(f) for f in files], b0, t1]
+    con = _connect()
+    try:
+        frame = pl.from_arrow(_arrow(con.sql(sql, params=args)))
+    finally:
+        con.close()
+    return (frame["icao24"].to_list(), set(frame.filter(pl.col("near_window"))["icao24"].to_list()),
+            set(frame.filter(pl.col("near_any"))["icao24"].to_list()))
+
+
+def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime):
+    """The bridge's `Population` (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
+    (built) and aircraft not flagged heard low there in [t0, t1] (listed), from one query and the
+    identities of those near, read at once."""
+    from tailwatch.bridge.candidates import NEAR_BELOW_FT, near_boxes, select_candidates
+    from tailwatch.identity.resolve import identities
+
+    seen, near_window, near_any = seen_and_near(archive, near_boxes(place), b0, t0, t1, NEAR_BELOW_FT)
+    near = sorted(near_any)
+    return select_candidates(seen, near_window, near_any, identities(archive, near, {}, b0, t1) if near else {},
+                             criteria)
+
+
+def population_note(place, counts: dict[str, int]) -> str:
+    from tailwatch.bridge.candidates import NEAR_BELOW_FT, NEAR_KM
+
+    return (f"Listed: flagged aircraft heard on the ground or below {NEAR_BELOW_FT:,.0f} ft within {NEAR_KM:.0f} km of "
+            f"{place.label} in the window or the baseline ({counts['flagged_near']}: their itineraries are built), and "
+            f"aircraft not flagged heard there in the window ({counts['near_not_flagged']}: listed from the positions, "
+            f"no itinerary), of {counts['seen']} aircraft seen; flagged aircraft that never came near are neither "
+            "counted nor listed")
+
+
 def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, from_: str | None = None,
                watchlist: Path | None = None, listed: bool = False, military: bool = False,
                classes: list[str] | None = None, cargo: str | None = None, engine=None,
-               on_stage: Callable[[str], None] | None = None, tracks: bool = False) -> dict:
-    """The `tailwatch.bridge/1` document (raises NoAircraft when the archive has nothing in the window);
+               on_stage: Callable[[str], None] | None = None, preselect: bool = True,
+               tracks: bool = False) -> dict:
+    """The `tailwatch.bridge/1` document (raises NoAircraft when the archive has nothing in the window).
+
+    `preselect` (the default) builds itineraries only for the bridge's population (`candidates_for`);
+    without it, for every aircraft of the window and the baseline: the same document when no flagged
+    aircraft outside the population landed in the place (kept to check the preselection against).
     `tracks` adds each flight's drawn chain (`with_view_data`)."""
     from tailwatch.app.itineraries import itineraries
     from tailwatch.bridge import bridge_document
@@ -155,12 +217,22 @@ def run_bridge(archive: Path, into: str, start: str | None, end: str | None, *, 
     first = data_start(Path(archive))
     _check_held(Path(archive), t0, t1, start, end)
     b0 = max(t0 - (t1 - t0), first) if first is not None else t0 - (t1 - t0)
+    population = candidates_for(Path(archive), place, criteria, min(b0, t0), t0, t1)
+    wanted, counts = population.built, population.counts
+    if on_stage is not None:
+        on_stage("candidates")
     try:
-        docs, _ = itineraries(Path(archive), None, None, None, min(b0, t0), t1, engine=engine,
-                              every_aircraft=True, with_points=False, on_stage=on_stage)
+        if not counts["seen"]:
+            raise NoAircraft("no aircraft in this window")
+        if preselect and not wanted:  # aircraft in the window, none near the place
+            docs = []
+        else:
+            docs, _ = itineraries(Path(archive), None, wanted if preselect else None, None, min(b0, t0), t1,
+                                  engine=engine, every_aircraft=not preselect, with_points=False, on_stage=on_stage)
     except NoAircraft as exc:
         raise NoAircraft(f"no aircraft in {archive} between {start} and {end}: {exc}") from exc
-    doc = bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load)
+    doc = bridge_document(docs, place, criteria, t0, t1, data_from=first, cargo=load, population=set(wanted),
+                          not_flagged=population.not_flagged, notes=[population_note(place, counts)])
     return with_view_data(doc, docs, Path(archive), engine, tracks=tracks, place=place)
 
 

@@ -7,8 +7,8 @@ Yerevan → … → Caracas counts as RU → VE, with each stop and its evidence
 landing time: it keeps the window it fell in (last position before, first after) and is placed in the
 asked window by the window's start.
 
-Every aircraft that touched the question (landed in the destination, or is flagged) and is not counted
-keeps a reason: "not flagged (…)", "landed elsewhere", "overflight, no landing in VE", "destination
+Every aircraft that touched the question (landed in the destination, or is flagged; with a `population`,
+only those that came near the place) and is not counted keeps a reason: "not flagged (…)", "landed elsewhere", "overflight, no landing in VE", "destination
 unknown", "landed in VE outside the window".
 """
 
@@ -68,9 +68,14 @@ def _place(p: dict | None) -> dict:
     return {"icao": p.get("icao"), "name": p.get("name"), "country": p.get("country")}
 
 
-def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime
-                   ) -> tuple[list[dict], list[dict]]:
-    """(flights into `into` landing in [start, end] by flagged aircraft, excluded candidates with reasons)."""
+def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime,
+                   population: set[str] | frozenset[str] | None = None,
+                   not_flagged: dict[str, dict | None] | None = None) -> tuple[list[dict], list[dict]]:
+    """(flights into `into` landing in [start, end] by flagged aircraft, excluded candidates with reasons).
+
+    With a `population` (`bridge.candidates`: the flagged aircraft that came near the place) only those are
+    listed from their documents, and the aircraft not flagged are listed from `not_flagged` (icao24 →
+    identity, heard near the place) instead of from documents; a flight is counted from any document."""
     flights: list[dict] = []
     excluded: list[dict] = []
     label = into.label
@@ -86,7 +91,10 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
             when = _t(lo) or _t(hi)
             (arrivals if when is not None and start <= when <= end else outside).append(i)
         base = {"icao24": ac.get("icao24"), "registration": ac.get("registration"), "typecode": ac.get("typecode")}
+        listed = population is None or ac.get("icao24") in population
         if arrivals and not flagged:
+            if population is not None:  # listed from the query (`not_flagged`) below
+                continue
             excluded.append({**base, "reason": "not flagged", "detail": "; ".join(why_not) or "no criterion matched",
                              "arrivals": [legs[i]["destination"]["icao"] for i in arrivals]})
             continue
@@ -113,7 +121,7 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
                 "trip": leg.get("trip"), "leg": i, "flagged_by": why,
                 "confidence": leg.get("confidence"),
             })
-        if arrivals:
+        if arrivals or not listed:
             continue
         in_window = [leg for leg in legs if _overlaps(leg, start, end)]
         if not in_window:
@@ -133,5 +141,9 @@ def bridge_flights(docs: list[dict], into: Destination, criteria: Criteria, star
                       if leg.get("destination_evidence") in LANDED]
             reason, detail = "landed elsewhere", ", ".join(dict.fromkeys(p for p in places if p)) or "no landing shown"
         excluded.append({**base, "reason": reason, "detail": detail, "flagged_by": why})
+    if population is not None:
+        from tailwatch.bridge.candidates import not_flagged_entry
+
+        excluded += [not_flagged_entry(h, ident, criteria, label) for h, ident in sorted((not_flagged or {}).items())]
     flights.sort(key=lambda f: (f["arrival"]["time"] or (f["arrival"].get("window") or [""])[0] or "", f["icao24"]))
     return flights, excluded

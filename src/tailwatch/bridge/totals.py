@@ -116,11 +116,15 @@ def _all_arrivals(docs: list[dict], into: Destination, start: datetime, end: dat
     return out
 
 
-def colocations(docs: list[dict], criteria: Criteria, start: datetime, end: datetime) -> list[dict]:
-    """Flagged aircraft on the ground at the same airport at the same time (observed stays), with the overlap."""
+def colocations(docs: list[dict], criteria: Criteria, start: datetime, end: datetime,
+                population: set[str] | frozenset[str] | None = None) -> list[dict]:
+    """Flagged aircraft (of `population`, when given) on the ground at the same airport at the same time
+    (observed stays), with the overlap."""
     stays: dict[str, list[tuple[datetime, datetime, dict, dict]]] = {}
     for doc in docs:
         ac = doc.get("aircraft") or {}
+        if population is not None and ac.get("icao24") not in population:
+            continue
         if not criteria.match(ac)[0]:
             continue
         for s in doc.get("stops") or []:
@@ -188,13 +192,17 @@ def cargo_comparison(cargo, flights: list[dict]) -> dict:
 
 
 def bridge_document(docs: list[dict], into: Destination, criteria: Criteria, start: datetime, end: datetime,
-                    *, data_from: datetime | None = None, cargo=None, notes: list[str] | None = None) -> dict:
-    """The `tailwatch.bridge/1` document."""
-    flights, excluded = bridge_flights(docs, into, criteria, start, end)
+                    *, data_from: datetime | None = None, cargo=None, notes: list[str] | None = None,
+                    population: set[str] | frozenset[str] | None = None,
+                    not_flagged: dict[str, dict | None] | None = None) -> dict:
+    """The `tailwatch.bridge/1` document; `population` (None: every document) is who may be listed as
+    excluded or co-located (the flagged aircraft that came near the place, `bridge.candidates`), and
+    `not_flagged` the aircraft not flagged heard near it (listed from the query)."""
+    flights, excluded = bridge_flights(docs, into, criteria, start, end, population, not_flagged)
     doc = {"schema": SCHEMA, "into": into.label, "start": _z(start), "end": _z(end),
            "criteria": criteria.describe(), "flights": flights, "totals": totals(flights, start, end),
            "baseline": baseline(docs, into, criteria, start, end, flights, data_from),
-           "colocations": colocations(docs, criteria, start, end), "excluded": excluded,
+           "colocations": colocations(docs, criteria, start, end, population), "excluded": excluded,
            "notes": list(notes or [])}
     if cargo is not None:
         doc["cargo"] = cargo_comparison(cargo, flights)

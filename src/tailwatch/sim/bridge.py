@@ -7,7 +7,7 @@ where the truth is known. Planted (flagged: Russian or Iranian heavy freighters)
 - P2, Boeing 747 freighter (IR): Tehran → Algiers → Dakar → Valencia (VE);
 - P3, An-124 (RU): Sochi → Algiers → Sal → Caracas.
 P0, another Iranian 747 freighter, lands at Caracas before the window: the baseline.
-Decoys: D1 the same type (Il-76TD, RU) flying Moscow → Tehran (landed elsewhere); D2 an airliner
+Decoys: D1 the same type (Il-76TD, RU) flying Moscow → Tehran (never near: not listed); D2 an airliner
 (A330, Spain) Madrid → Caracas (not flagged); D3 an Il-76TD (RU) Panama → Trinidad over Venezuela's
 coast (overflight, no landing in VE). A few other flights give the receivers other traffic.
 Identities (registration, type, operator) come as a registry file in tar1090-db's format
@@ -53,7 +53,8 @@ AIRCRAFT = [
      ["MPTO", "TTPP"], WINDOW[0] + timedelta(hours=40), [], IL76),
 ]
 PLANTED = ("P1", "P2", "P3")
-EXPECTED_REASONS = {"D1": "landed elsewhere", "D2": "not flagged", "D3": "overflight, no landing in VE"}
+# None: never heard near Venezuela, so outside the bridge's population and not listed (docs/bridge.md)
+EXPECTED_REASONS = {"D1": None, "D2": "not flagged", "D3": "overflight, no landing in VE"}
 
 # simulated receiver sites: Russia, the Caucasus and Iran, the Mediterranean, the Caribbean; none over
 # the Sahara, Mauritania, Cape Verde or the Atlantic (the gaps); one at Dakar
