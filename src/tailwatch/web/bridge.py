@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -100,33 +99,15 @@ class BridgeJobs(ItineraryJobs):
         job_id = hashlib.sha256((json.dumps(query, sort_keys=True) + "|" + generation).encode()).hexdigest()[:20]
         return self._admit(job_id, lambda jid: BridgeJob(jid, "", None, None, query=query))
 
-    def _run(self, job: BridgeJob) -> None:  # type: ignore[override]
+    def _work(self, job: BridgeJob, progress) -> None:  # type: ignore[override]
+        """The CLI's run with each flight's track (the map draws them), encoded once."""
         from tailwatch.app.bridge import run_bridge
-        from tailwatch.errors import BadInput, NoAircraft
-
-        job.state, job.started = "running", time.monotonic()
-        job.stage = "loading points and building legs"
-
-        def progress(stage: str) -> None:
-            job.stage = stage
 
         q = job.query or {}
-        try:
-            job.doc = run_bridge(self.archive, q["into"], q["start"], q["end"], from_=q.get("from"),
-                                 classes=[q["class"]] if q.get("class") else None, on_stage=progress, tracks=True)
-            job.stage = "map layers"
-            self.encode(job)
-            job.state, job.stage = "done", "done"
-        except NoAircraft as exc:
-            job.state, job.error = "no-result", str(exc)
-        except BadInput as exc:
-            job.state, job.error = "failed", str(exc)
-        except Exception as exc:  # noqa: BLE001 - a failed job reports one line; the server goes on
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
-        finally:
-            job.finished = time.monotonic()
-            with self.lock:
-                self._trim(keep=job.id)
+        job.doc = run_bridge(self.archive, q["into"], q["start"], q["end"], from_=q.get("from"),
+                             classes=[q["class"]] if q.get("class") else None, on_stage=progress, tracks=True)
+        job.stage = "map layers"
+        self.encode(job)
 
     def encode(self, job: BridgeJob) -> None:  # type: ignore[override]
         from tailwatch.app.bridge import render

@@ -142,10 +142,8 @@ class ItineraryJobs:
             return job
 
     def _run(self, job: ItineraryJob) -> None:
-        from tailwatch.app.itineraries import itineraries
+        """Run a job's work on a worker: its stage as it goes, one line when it fails, then the table trimmed."""
         from tailwatch.errors import BadInput, NoAircraft
-        from tailwatch.report.geojson import render_geojson
-        from tailwatch.report.lede import lede
 
         job.state, job.started = "running", time.monotonic()
         job.stage = "loading points and building legs"
@@ -154,14 +152,7 @@ class ItineraryJobs:
             job.stage = stage
 
         try:
-            itins, frames = itineraries(self.archive, None, [job.icao24], None, job.start, job.end,
-                                        on_stage=progress)
-            job.stage = "map layers"
-            job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
-            job.places = candidate_places(itins)
-            job.lede = [[text, link] for text, link in lede(itins[0])] if itins else []
-            job.cities = airport_cities(itins)
-            job.itins, job.frames = itins, frames
+            self._work(job, progress)
             job.state, job.stage = "done", "done"
         except NoAircraft as exc:
             job.state, job.error = "no-result", str(exc)
@@ -173,6 +164,20 @@ class ItineraryJobs:
             job.finished = time.monotonic()
             with self.lock:
                 self._trim(keep=job.id)
+
+    def _work(self, job: ItineraryJob, progress) -> None:
+        """The itinerary and what its page draws (map layers, candidate places, lede, cities)."""
+        from tailwatch.app.itineraries import itineraries
+        from tailwatch.report.geojson import render_geojson
+        from tailwatch.report.lede import lede
+
+        itins, frames = itineraries(self.archive, None, [job.icao24], None, job.start, job.end, on_stage=progress)
+        job.stage = "map layers"
+        job.geojson = map_layers(render_geojson(itins, frames, with_points=False))
+        job.places = candidate_places(itins)
+        job.lede = [[text, link] for text, link in lede(itins[0])] if itins else []
+        job.cities = airport_cities(itins)
+        job.itins, job.frames = itins, frames
 
     def encode(self, job: ItineraryJob) -> None:
         """The result body (the itinerary as `tailwatch itinerary --format json` writes it, and the map), once."""
