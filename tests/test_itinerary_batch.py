@@ -16,7 +16,8 @@ from tailwatch.archive import ArchiveWriter
 from tailwatch.ingest.pipeline import read_file
 
 
-def test_every_aircraft_ends_with_a_summary_line(traffic_samples: Path, tmp_path: Path) -> None:
+def _quickstart_20min(traffic_samples: Path, tmp_path: Path) -> tuple[Path, pl.DataFrame]:
+    """An archive of the first 20 minutes of the real quickstart day, and those points."""
     frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
     frame = frame.filter(pl.col("latitude").is_not_null())
     part = frame.filter(pl.col("timestamp") < frame["timestamp"].min() + timedelta(minutes=20))
@@ -25,6 +26,11 @@ def test_every_aircraft_ends_with_a_summary_line(traffic_samples: Path, tmp_path
     writer.write(part)
     writer.flush()
     writer.commit({"source": "quickstart, first 20 minutes"})
+    return archive, part
+
+
+def test_every_aircraft_ends_with_a_summary_line(traffic_samples: Path, tmp_path: Path) -> None:
+    archive, part = _quickstart_20min(traffic_samples, tmp_path)
     from tailwatch.engines.duckdb import count_points
 
     stored = count_points(archive)
@@ -93,14 +99,7 @@ def test_a_batch_is_written_as_it_goes_with_the_bytes_of_the_whole(traffic_sampl
     from tailwatch.app.itineraries import itineraries
     from tailwatch.app.output import JsonStream, render_json
 
-    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
-    frame = frame.filter(pl.col("latitude").is_not_null())
-    part = frame.filter(pl.col("timestamp") < frame["timestamp"].min() + timedelta(minutes=20))
-    archive = tmp_path / "arc"
-    writer = ArchiveWriter(archive, "quickstart-20min")
-    writer.write(part)
-    writer.flush()
-    writer.commit({"source": "quickstart, first 20 minutes"})
+    archive, _ = _quickstart_20min(traffic_samples, tmp_path)
     docs, _ = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False)
     handed: list[dict] = []
     kept, frames = itineraries(archive, None, None, None, None, None, every_aircraft=True, with_points=False,
