@@ -88,6 +88,7 @@ class BridgeJobs(ItineraryJobs):
 
     max_pending, max_jobs, max_kept_bytes = 2, 8, 64 * 2**20
     what = "bridges are"
+    noun, again, no_result = "bridge", "run it again", "no aircraft in this window"
     thread_name = "tailwatch-bridge"
 
     def __init__(self, archive: Path, workers: int = 1) -> None:
@@ -169,15 +170,9 @@ def add_bridge_routes(app, view, jobs: BridgeJobs, job_pattern: str) -> None:
     async def bridge_page() -> HTMLResponse:
         return HTMLResponse(render_page())
 
-    def _job(job_id: str) -> BridgeJob:
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, f"no bridge job {job_id} (finished jobs are kept for a while; run it again)")
-        return job  # type: ignore[return-value]
-
     @app.get("/bridge/view/{job_id}", response_class=HTMLResponse)
     async def bridge_view(job_id: str = PathParam(..., pattern=job_pattern)) -> HTMLResponse:
-        job = _job(job_id)
+        job = jobs.asked(job_id)
         return HTMLResponse(await run_in_threadpool(render_page, job))
 
     @app.get("/bridge/assets/{name}")
@@ -202,20 +197,11 @@ def add_bridge_routes(app, view, jobs: BridgeJobs, job_pattern: str) -> None:
 
     @app.get("/api/bridge/jobs/{job_id}")
     async def bridge_status(job_id: str = PathParam(..., pattern=job_pattern)) -> dict:
-        return _job(job_id).progress()
-
-    def _finished(job: BridgeJob) -> BridgeJob:
-        if job.state == "no-result":
-            raise HTTPException(404, job.error or "no aircraft in this window")
-        if job.state == "failed":
-            raise HTTPException(400, job.error or "the bridge failed")
-        if job.state != "done":
-            raise HTTPException(409, f"the bridge is not ready yet ({job.stage})")
-        return job
+        return jobs.asked(job_id).progress()
 
     @app.get("/api/bridge/jobs/{job_id}/result")
     async def bridge_result(job_id: str = PathParam(..., pattern=job_pattern)) -> Response:
-        job = _finished(_job(job_id))
+        job = jobs.finished(jobs.asked(job_id))
         return Response(job.encoded, media_type="application/json")
 
     @app.get("/api/bridge/jobs/{job_id}/download/{fmt}")
@@ -223,7 +209,7 @@ def add_bridge_routes(app, view, jobs: BridgeJobs, job_pattern: str) -> None:
                               fmt: str = PathParam(..., pattern="^(" + "|".join(DOWNLOADS) + ")$")) -> Response:
         from tailwatch.app.bridge import render
 
-        job = _finished(_job(job_id))
+        job = jobs.finished(jobs.asked(job_id))
         body = await run_in_threadpool(render, job.doc, fmt)
         name = "bridge-" + re.sub(r"[^A-Za-z0-9_-]", "", (job.doc or {}).get("into") or "") + DOWNLOADS[fmt][1]
         return Response(body.encode("utf-8"), media_type=DOWNLOADS[fmt][0],

@@ -206,28 +206,13 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
             return JSONResponse({"error": str(exc)}, status_code=429, headers={"Retry-After": "5"})
         return JSONResponse(job.progress(), status_code=202 if job.state in ("queued", "running") else 200)
 
-    def _job(job_id: str):
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, f"no itinerary job {job_id} (finished jobs are kept for a while; ask again)")
-        return job
-
     @app.get("/api/jobs/{job_id}")
     async def job_status(job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> dict:
-        return _job(job_id).progress()
-
-    def _finished(job):
-        if job.state == "no-result":
-            raise HTTPException(404, job.error or "no itinerary for this aircraft in this window")
-        if job.state == "failed":
-            raise HTTPException(400, job.error or "the itinerary failed")
-        if job.state != "done":
-            raise HTTPException(409, f"the itinerary is not ready yet ({job.stage})")
-        return job
+        return jobs.asked(job_id).progress()
 
     @app.get("/api/jobs/{job_id}/result")
     async def job_result(request: Request, job_id: str = PathParam(..., pattern=JOB_PATTERN)) -> Response:
-        job = _finished(_job(job_id))
+        job = jobs.finished(jobs.asked(job_id))
         if job.encoded is None:
             await run_in_threadpool(jobs.encode, job)
         if _gzip_ok(request):  # compressed once, when the job finished encoding
@@ -238,13 +223,13 @@ def create_investigator_app(archive: Path, token: str | None = None, workers: in
     @app.get("/api/jobs/{job_id}/download/{fmt}")
     async def download(job_id: str = PathParam(..., pattern=JOB_PATTERN),
                        fmt: str = PathParam(..., pattern="^(" + "|".join(DOWNLOADS) + ")$")) -> Response:
-        job = _job(job_id)
+        job = jobs.asked(job_id)
         if job.future is not None and not job.future.done():
             try:
                 await asyncio.wait_for(asyncio.wrap_future(job.future), DOWNLOAD_WAIT_S)
             except asyncio.TimeoutError:
                 raise HTTPException(409, f"the itinerary is not ready yet ({job.stage})") from None
-        job = _finished(job)
+        job = jobs.finished(job)
         body = await run_in_threadpool(_render_download, fmt, job)
         ac = (job.itins[0].get("aircraft") or {})
         name = re.sub(r"[^A-Za-z0-9_-]", "", (ac.get("registration") or job.icao24)) + "-itinerary" + DOWNLOADS[fmt][1]

@@ -81,6 +81,9 @@ class ItineraryJobs:
 
     max_pending, max_jobs, max_kept_bytes = MAX_PENDING, MAX_JOBS, MAX_KEPT_BYTES  # a subclass may narrow them
     what = "itineraries are"  # how the refusals name the jobs
+    noun = "itinerary"  # how a missing, failed or unfinished job is named
+    again = "ask again"
+    no_result = "no itinerary for this aircraft in this window"
     thread_name = "tailwatch-itinerary"
 
     def __init__(self, archive: Path, workers: int = WORKERS) -> None:
@@ -140,6 +143,27 @@ class ItineraryJobs:
             if job is not None:
                 self.jobs.move_to_end(job_id)  # asked for: kept longer than the ones nobody reads
             return job
+
+    def asked(self, job_id: str) -> ItineraryJob:
+        """The job, or an HTTP 404 saying it is gone (finished jobs are kept for a while)."""
+        from fastapi import HTTPException
+
+        job = self.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no {self.noun} job {job_id} (finished jobs are kept for a while; {self.again})")
+        return job
+
+    def finished(self, job: ItineraryJob) -> ItineraryJob:
+        """The job when it is done; its answer as an HTTP error when not (404 no result, 400 failed, 409 running)."""
+        from fastapi import HTTPException
+
+        if job.state == "no-result":
+            raise HTTPException(404, job.error or self.no_result)
+        if job.state == "failed":
+            raise HTTPException(400, job.error or f"the {self.noun} failed")
+        if job.state != "done":
+            raise HTTPException(409, f"the {self.noun} is not ready yet ({job.stage})")
+        return job
 
     def _run(self, job: ItineraryJob) -> None:
         """Run a job's work on a worker: its stage as it goes, one line when it fails, then the table trimmed."""
