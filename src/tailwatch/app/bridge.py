@@ -20,8 +20,6 @@ from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
 
-import polars as pl
-
 from tailwatch.errors import BadInput, NoAircraft
 from tailwatch.times import json_default, parse_time
 
@@ -137,42 +135,14 @@ def _check_held(archive: Path, t0: datetime, t1: datetime, start: str, end: str)
                        f"(it holds {days[0][0]} to {days[-1][0]})")
 
 
-def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: datetime,
-                  below_ft: float) -> tuple[list[str], set[str], set[str]]:
-    """One query over the points of [b0, t1]: every address seen, those heard on the ground or below
-    `below_ft` inside any of `boxes` (south, west, north, east) within [t0, t1], and those within [b0, t1]."""
-    from tailwatch.engines.duckdb import _arrow, _connect, box_clause, partition_files_between
-
-    files = partition_files_between(archive, b0, t1)
-    if not files:
-        return [], set(), set()
-    inside, params = [], []
-    for box in boxes:
-        clause, values = box_clause(box)
-        inside.append(f"({clause})")
-        params += values
-    low = ("(" + " OR ".join(inside) + ") AND (coalesce(onground, false) OR coalesce(altitude, geoaltitude) < ?)"
-           if inside else "false")
-    sql = (f"SELECT icao24, bool_or({low}) AS near_any, bool_or(timestamp >= ? AND {low}) AS near_window "
-           "FROM read_parquet(?, union_by_name = true) WHERE timestamp >= ? AND timestamp <= ? "
-           "GROUP BY icao24 ORDER BY icao24")
-    args = ([*params, below_ft] if inside else []) + [t0] + ([*params, below_ft] if inside else []) \
-        + [[str(f) for f in files], b0, t1]
-    con = _connect()
-    try:
-        frame = pl.from_arrow(_arrow(con.sql(sql, params=args)))
-    finally:
-        con.close()
-    return (frame["icao24"].to_list(), set(frame.filter(pl.col("near_window"))["icao24"].to_list()),
-            set(frame.filter(pl.col("near_any"))["icao24"].to_list()))
-
-
 def candidates_for(archive: Path, place, criteria, b0: datetime, t0: datetime, t1: datetime):
     """The bridge's `Population` (`bridge.candidates`): flagged aircraft heard low near the place in [b0, t1]
     (built) and aircraft not flagged heard low there in [t0, t1] (listed), from one query and the
     identities of those near, read at once."""
     from tailwatch.bridge.candidates import NEAR_BELOW_FT, near_boxes, select_candidates
     from tailwatch.identity.resolve import identities
+
+    from tailwatch.engines.duckdb import seen_and_near
 
     seen, near_window, near_any = seen_and_near(archive, near_boxes(place), b0, t0, t1, NEAR_BELOW_FT)
     near = sorted(near_any)

@@ -363,6 +363,35 @@ def callsign_summary(archive: Path) -> pl.DataFrame:
         pl.col("first_seen").dt.convert_time_zone("UTC"), pl.col("last_seen").dt.convert_time_zone("UTC"))
 
 
+def seen_and_near(archive: Path, boxes: list, b0: datetime, t0: datetime, t1: datetime,
+                  below_ft: float) -> tuple[list[str], set[str], set[str]]:
+    """One query over the points of [b0, t1]: every address seen, those heard on the ground or below
+    `below_ft` inside any of `boxes` (south, west, north, east) within [t0, t1], and those within [b0, t1]
+    (`tailwatch bridge` picks what to build from it, on either engine: the answer is a few sets)."""
+    files = partition_files_between(archive, b0, t1)
+    if not files:
+        return [], set(), set()
+    inside, params = [], []
+    for box in boxes:
+        clause, values = box_clause(box)
+        inside.append(f"({clause})")
+        params += values
+    low = ("(" + " OR ".join(inside) + ") AND (coalesce(onground, false) OR coalesce(altitude, geoaltitude) < ?)"
+           if inside else "false")
+    sql = (f"SELECT icao24, bool_or({low}) AS near_any, bool_or(timestamp >= ? AND {low}) AS near_window "
+           "FROM read_parquet(?, union_by_name = true) WHERE timestamp >= ? AND timestamp <= ? "
+           "GROUP BY icao24 ORDER BY icao24")
+    args = ([*params, below_ft] if inside else []) + [t0] + ([*params, below_ft] if inside else []) \
+        + [[str(f) for f in files], b0, t1]
+    con = _connect()
+    try:
+        frame = pl.from_arrow(_arrow(con.sql(sql, params=args)))
+    finally:
+        con.close()
+    return (frame["icao24"].to_list(), set(frame.filter(pl.col("near_window"))["icao24"].to_list()),
+            set(frame.filter(pl.col("near_any"))["icao24"].to_list()))
+
+
 def count_points(archive: Path) -> int:
     """Number of points stored (reads only Parquet footers)."""
     files = partition_files_between(archive)
@@ -381,4 +410,4 @@ def count_points(archive: Path) -> int:
 
 
 __all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
-           "daily_summary", "callsign_summary", "partition_files_between", "count_points", "COLUMNS"]
+           "daily_summary", "callsign_summary", "partition_files_between", "count_points", "seen_and_near", "COLUMNS"]
