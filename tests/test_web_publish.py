@@ -218,8 +218,14 @@ def test_served_itinerary_at_desk_and_phone(demo_archive, tmp_path):
             restored = again.evaluate("[document.querySelector('#map').dataset.zoom, document.querySelectorAll('table.legs tr.selected').length]")
             again.close()
             # on paper: no navigation, forms or zoom buttons; the lede, the map within a page, the tables
-            page.wait_for_timeout(300)
-            view_before_print = (page.evaluate("document.querySelector('#map').dataset.zoom"), page.evaluate("location.hash"))
+            # the reader's view once the map is still (a stop's pan is animated: its hash moves until it ends)
+            view_before_print = None
+            for _ in range(50):
+                page.wait_for_timeout(300)
+                view = (page.evaluate("document.querySelector('#map').dataset.zoom"), page.evaluate("location.hash"))
+                if view == view_before_print:
+                    break
+                view_before_print = view
             page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})  # Chrome prints at the page's width
             page.emulate_media(media="print")
             page.wait_for_timeout(300)
