@@ -70,31 +70,22 @@ function drawItineraryMap(node, result, it) {
   const features = (collection && collection.features) || [];
   const legs = it.legs || [];
   const cities = result.cities || {};
+  // a layer of the collection's features, each named on hover (text nodes: `tip`), listed as drawn
+  const overlay = (name, picked, className, text) => {
+    if (!picked.length) return;
+    drawn.add(name);
+    L.geoJSON({ type: "FeatureCollection", features: picked }, {
+      style: () => ({ className }),
+      onEachFeature: (f, lyr) => { lyr.bindTooltip(tip(text(f.properties)), { sticky: true }); },
+    }).addTo(map);
+  };
   // barred airspace: the jurisdictions a leg's direct line or track crosses, shaded, named on hover
-  const banned = features.filter((f) => f.properties.kind === "banned_airspace");
-  if (banned.length) {
-    drawn.add("banned");
-    L.geoJSON({ type: "FeatureCollection", features: banned }, {
-      style: () => ({ className: "banned" }),
-      onEachFeature: (f, lyr) => {
-        const p = f.properties;
-        lyr.bindTooltip(tip(`${p.name || p.country}: barred to ${p.bars || "this aircraft"}` +
-          (p.since ? ` since ${p.since}` : "") + (p.instrument ? ` (${p.instrument})` : "")), { sticky: true });
-      },
-    }).addTo(map);
-  }
+  overlay("banned", features.filter((f) => f.properties.kind === "banned_airspace"), "banned",
+    (p) => `${p.name || p.country}: barred to ${p.bars || "this aircraft"}` +
+      (p.since ? ` since ${p.since}` : "") + (p.instrument ? ` (${p.instrument})` : ""));
   // a leg's legal shortest path, where its direct line is barred (elsewhere it is the direct line)
-  const legal = features.filter((f) => f.properties.kind === "legal_route" && (f.properties.direct_barred || []).length);
-  if (legal.length) {
-    drawn.add("legal");
-    L.geoJSON({ type: "FeatureCollection", features: legal }, {
-      style: () => ({ className: "legal" }),
-      onEachFeature: (f, lyr) => {
-        const p = f.properties;
-        lyr.bindTooltip(tip(`leg ${p.leg + 1}: shortest legal path ${fmtKm(p.legal_shortest_km)}, around ${(p.direct_barred || []).join(", ")}`), { sticky: true });
-      },
-    }).addTo(map);
-  }
+  overlay("legal", features.filter((f) => f.properties.kind === "legal_route" && (f.properties.direct_barred || []).length),
+    "legal", (p) => `leg ${p.leg + 1}: shortest legal path ${fmtKm(p.legal_shortest_km)}, around ${(p.direct_barred || []).join(", ")}`);
   const segs = features.filter((f) => f.properties.kind === "leg_segment");
   const layer = L.geoJSON({ type: "FeatureCollection", features: segs }, {
     style: (f) => ({ className: `leg leg-${f.properties.leg} ${f.properties.evidence === "inferred" ? "inferred" : "observed"}` }),
