@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.airports import airports, usable_mask
-from tailwatch.geo.geodesy import haversine_km, initial_bearing
+from tailwatch.geo.geodesy import haversine_km, initial_bearing, to_unit_vectors
 
 SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
 # an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
@@ -41,6 +41,7 @@ HISTORY_TIE_KM = 50.0
 HISTORY_TIE_SHARE = 0.9
 SAME_PLACE_KM = 2.0  # two codes this close are one place (a runner-up there is no rival)
 CITY_KM = 150.0  # the history prior may choose among airports this close; farther apart, geometry must
+HISTORY_MAX = 1.0 + HISTORY_BOOST  # the most the history prior multiplies a score by
 ACCEPT_SCORE = 0.08  # below this fit the stop is reported unknown
 AMBIGUOUS = 0.75  # a runner-up scoring more than this share of the best: "unknown, candidates A/B/C"
 
@@ -82,16 +83,100 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
         paved = pl.col("longest_paved_runway_ft")
         usable = usable.filter(paved.is_null() | (paved >= min_runway_ft))
     scheduled = usable["scheduled_service"].to_list()
+    lat, lon = usable["latitude"].to_numpy(), usable["longitude"].to_numpy()
+    elev = usable["elevation_ft"].fill_null(0.0).to_numpy()
     return {
-        "lat": usable["latitude"].to_numpy(),
-        "lon": usable["longitude"].to_numpy(),
-        "elev": usable["elevation_ft"].fill_null(0.0).to_numpy(),
+        "lat": lat,
+        "lon": lon,
+        "elev": elev,
         "weight": usable["kind"].replace_strict(SIZE_WEIGHT, default=0.25, return_dtype=pl.Float64).to_numpy()
         * np.array([SCHEDULED_WEIGHT[v] for v in scheduled]),
         "country": usable["country"].fill_null("").to_numpy(),
         "index": {code: i for i, code in enumerate(usable["icao"].to_list())},
         "rows": usable,
+        # for `subset`: unit vectors (the reach bounds of `sides.fit_bound` are dot products)
+        "xyz": to_unit_vectors(lat, lon),
+        "elev_min": float(elev.min()) if elev.size else 0.0,
+        "at": None,  # a subset's positions in `rows` (None: every row, in order)
+        "bound": None,  # a subset's bound on the fits of the candidates left out (None: none left out)
     }
+
+
+class Inexact(Exception):
+    """A subset of the candidates cannot prove what scoring all of them would answer."""
+
+
+class _SubIndex:
+    """icao → position in a subset, through the full table's index (built in O(1) per subset)."""
+
+    def __init__(self, index: dict[str, int], at: np.ndarray):
+        self._index, self._at = index, at
+
+    def get(self, code: str, default=None):
+        i = self._index.get(code)
+        if i is None:
+            return default
+        j = int(np.searchsorted(self._at, i))
+        return j if j < self._at.size and self._at[j] == i else default
+
+    def __contains__(self, code: str) -> bool:
+        return self.get(code) is not None
+
+    def __getitem__(self, code: str) -> int:
+        j = self.get(code)
+        if j is None:
+            raise KeyError(code)
+        return j
+
+
+def subset(cand: dict, at: np.ndarray, bound: float) -> dict:
+    """The candidates at the sorted positions `at` of `cand` (all airports), for a gap whose
+    answer only the best-fitting ones decide. `bound`: every candidate left out fits the side(s)
+    below it (`sides.fit_bound`). The per-candidate arrays are the full table's, element for
+    element, so every score is bit for bit the one scoring all airports gives; what depends on
+    the ones left out (a maximum, a ranking) is checked against `bound` where it is read
+    (`top`, `rival`, `far_rival`, `city_band`, `tie_band`), which raise `Inexact` when it cannot
+    be proven."""
+    sub = {k: cand[k][at] for k in ("lat", "lon", "elev", "weight", "country")}
+    sub.update(index=_SubIndex(cand["index"], at), rows=cand["rows"], at=at, bound=float(bound),
+               elev_min=cand["elev_min"])
+    return sub
+
+
+def _left_out(cand: dict, history: bool = True) -> float | None:
+    """The most a candidate left out of a subset can score (None: none left out)."""
+    bound = cand.get("bound")
+    if bound is None:
+        return None
+    return bound * HISTORY_MAX if history else bound
+
+
+def airport_row(cand: dict, i: int) -> dict:
+    """The airport of candidate `i` (a position in `cand`, a subset or all airports)."""
+    at = cand.get("at")
+    return airport_obj(cand["rows"].row(int(i) if at is None else int(at[i]), named=True))
+
+
+def top(score: np.ndarray, k: int, cand: dict, exact_outside: bool = False) -> np.ndarray:
+    """Positions of the `k` best scores, best first: `np.argsort(-score)[:k]` over all airports.
+    In a subset, the same positions when the `k` best are all in it and their order is unique
+    (no tie among positive scores); `exact_outside`: the scores left out are exactly 0 (an
+    airport side), so only ties matter."""
+    out = _left_out(cand)
+    if out is None:
+        return np.argsort(-score)[:k]
+    if score.size > k + 1:
+        part = np.argpartition(-score, k)[: k + 1]
+        order = part[np.argsort(-score[part])]
+    else:
+        order = np.argsort(-score)
+    v = score[order]
+    if np.any((v[:-1] == v[1:]) & (v[:-1] > 0)):
+        raise Inexact("tied scores")
+    best = order[:k]
+    if not exact_outside and (best.size < k or v[best.size - 1] <= out):
+        raise Inexact("the best scores may lie outside the subset")
+    return best
 
 
 _TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
@@ -150,11 +235,21 @@ def base_weight(cand: dict[str, np.ndarray], ctx: Context, exclude: str | None =
     return w
 
 
-def tie_band(path_km: np.ndarray, geo: np.ndarray) -> np.ndarray:
+def check_max(value: float, cand: dict, history: bool = True) -> None:
+    """In a subset: raise `Inexact` unless `value` (a maximum over the subset) beats every
+    candidate left out."""
+    out = _left_out(cand, history)
+    if out is not None and value <= out:
+        raise Inexact("the maximum may lie outside the subset")
+
+
+def tie_band(path_km: np.ndarray, geo: np.ndarray, cand: dict | None = None) -> np.ndarray:
     """Candidates geometry cannot tell from its best: a path through the gap at most
     HISTORY_TIE_DETOUR (or HISTORY_TIE_KM) longer than the best-fitting candidate's, and a fit at
     least HISTORY_TIE_SHARE of its."""
     best = int(np.argmax(geo))
+    if cand is not None:
+        check_max(float(geo[best]), cand)
     if geo[best] <= 0:
         return np.zeros(geo.size, dtype=bool)
     limit = path_km[best] + max(HISTORY_TIE_DETOUR * path_km[best], HISTORY_TIE_KM)
@@ -165,6 +260,7 @@ def city_band(geo: np.ndarray, cand: dict[str, np.ndarray]) -> np.ndarray:
     """For one side of a gap: candidates within CITY_KM of the best-fitting one, fitting at least
     HISTORY_TIE_SHARE as well."""
     best = int(np.argmax(geo))
+    check_max(float(geo[best]), cand, history=False)
     if geo[best] <= 0:
         return np.zeros(geo.size, dtype=bool)
     near = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0] <= CITY_KM
@@ -183,7 +279,9 @@ def rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
     if score[best] <= 0:
         return 0.0
     d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
-    return float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
+    second = float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
+    check_max(second, cand)
+    return second
 
 
 def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
@@ -198,7 +296,10 @@ def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float
     if geo[best] <= 0 or pure[best] <= 0:
         return 0.0
     d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
-    far = np.where(d > CITY_KM, geo, 0.0).max() / geo[best]
+    far_max = np.where(d > CITY_KM, geo, 0.0).max()
+    # (weights are at most 1: a fit bounds its geo) the best and its rival beat every one left out
+    check_max(float(min(far_max, geo[best])), cand, history=False)
+    far = far_max / geo[best]
     # the history prior confirms the choice of the track (with airport size and service) among
     # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
     near = np.where((d > SAME_PLACE_KM) & (d <= CITY_KM) & (geo > geo[best]), geo, 0.0).max() / geo[best]
@@ -223,10 +324,10 @@ def airport_obj(row: dict) -> dict:
                                 "longest_runway_ft", "elevation_ft")}
 
 
-def runners(rows: pl.DataFrame, score: np.ndarray, best: int, n: int = 3) -> list[Candidate]:
+def runners(cand: dict, score: np.ndarray, best: int, n: int = 3) -> list[Candidate]:
     """The `n` best candidates other than `best` (-1: the `n` best), best first."""
-    order = np.argsort(-score)[: n + 1]
-    return [Candidate(airport_obj(rows.row(int(i), named=True)), float(score[i]))
+    order = top(score, n + 1, cand)
+    return [Candidate(airport_row(cand, i), float(score[i]))
             for i in order if int(i) != best and score[i] > 0][:n]
 
 

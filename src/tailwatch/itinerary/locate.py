@@ -17,16 +17,20 @@ from tailwatch.geo.geodesy import haversine_km
 from tailwatch.itinerary.candidates import (
     ACCEPT_SCORE,
     Context,
-    airport_obj,
+    Inexact,
+    airport_row,
+    check_max,
     base_weight,
     candidate_airports,
     city_band,
+    subset,
     tie_band,
     to_candidates,
+    top,
     with_history,
 )
-from tailwatch.itinerary.sides import Side, duration_text, side_fit, turn_fit
-from tailwatch.itinerary.stopcount import StopCount, stops_needed
+from tailwatch.itinerary.sides import Side, at_airport, duration_text, fit_bound, side_fit, turn_fit
+from tailwatch.itinerary.stopcount import ONE_STOP_MIN_FIT, StopCount, stops_needed
 from tailwatch.itinerary.stops import Stop, confidence, fit_reason, named_or_unknown
 from tailwatch.itinerary.timing import (
     KT_KMH,
@@ -39,6 +43,9 @@ from tailwatch.itinerary.timing import (
 TOP_PER_SIDE = 40  # two-stop chains pair this many best candidates of each side
 CHAIN_MIN_KM = 50.0  # the two stops of a chain are two places
 LEGAL_CHECKED = 5  # leading candidates whose legal detour is computed
+# candidates fitting a gap's side below this are left out of its scoring, where that provably
+# changes nothing (`_narrowed`, `candidates.subset`)
+LEFT_OUT_FIT = 1e-6
 
 
 @dataclass
@@ -99,21 +106,85 @@ def _sides(gap: Gap, cand: dict, reasons: list[str]) -> _Sides:
 
 def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     """The stops in a gap the aircraft landed in (for a gap with an airport side: the unseen
-    stops beyond it, possibly none)."""
+    stops beyond it, possibly none).
+
+    The answer is decided by the candidates that fit the gap's sides best: they are scored
+    first (`_narrowed`), and every maximum or ranking that the ones left out could change is
+    checked against what those can score at most; where that is not proven, all candidates are
+    scored. Both give the same answer, bit for bit."""
     cand = candidate_airports(gap.ctx.min_runway_ft)
     if cand["rows"].height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
+    narrow = _narrowed(gap, cand)
+    if narrow is not None:
+        told = list(reasons)
+        try:
+            stops = _located(gap, narrow, told)
+        except Inexact:
+            pass
+        else:
+            reasons[:] = told
+            return stops
+    return _located(gap, cand, reasons)
+
+
+def _narrowed(gap: Gap, cand: dict) -> dict | None:
+    """The candidates that may score at least LEFT_OUT_FIT in a gap (None: its sides do not
+    narrow them).
+
+    A gap with an airport side: the airborne side's fit decides every score (the airport side
+    fits its own airport alone), so the candidates it may fit, and that airport; most located
+    gaps are of this kind (a track lost at cruise, the aircraft next seen on the ground). Two
+    airborne sides: a single stop's score is the product of the fits that place it
+    (`_placing_fits`), so the candidates both may fit; a gap one stop does not explain (its
+    chain needs each side's best over all airports) is scored in full."""
+    anchor = gap.left.airport or gap.right.airport
+    if anchor is not None:
+        air, outbound = (gap.right, False) if gap.left.airport is not None else (gap.left, True)
+        keep = fit_bound(air, outbound, cand, LEFT_OUT_FIT)
+        if keep is None:
+            return None
+        i = cand["index"].get(anchor["icao"])
+        if i is not None:
+            keep[i] = True
+    else:
+        pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
+        bounds = [fit_bound(gap.left, True, cand, LEFT_OUT_FIT) if not (pin_r and not pin_l) else None,
+                  fit_bound(gap.right, False, cand, LEFT_OUT_FIT) if not (pin_l and not pin_r) else None]
+        bounds = [b for b in bounds if b is not None]
+        if not bounds:
+            return None
+        keep = bounds[0] if len(bounds) == 1 else bounds[0] & bounds[1]
+    return subset(cand, np.flatnonzero(keep), LEFT_OUT_FIT)
+
+
+def _one_explains(turn: tuple[np.ndarray, np.ndarray], usable: np.ndarray, one_fits: np.ndarray,
+                  narrowed: bool) -> bool:
+    """Whether one stop (a direct flight, with an airport side) explains the gap whatever the
+    best chain of two: then `stopcount` does not read the chain, and it is not looked for.
+    `narrowed`: scoring a subset of the candidates of a gap between two airborne sides, where
+    only a yes is proven (a no may be an airport left out)."""
+    fits = one_fits & usable
+    if fits.any() and float(np.max(turn[0] * turn[1] * fits)) >= ONE_STOP_MIN_FIT:
+        return True
+    if narrowed:
+        raise Inexact("one stop may explain the gap at an airport left out")
+    return False
+
+
+def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
     s = _sides(gap, cand, reasons)
     anchor = gap.left.airport or gap.right.airport
     if anchor is not None:  # one side seen at an airport: is a direct flight from/to it enough?
-        at = (cand["rows"]["icao"].to_numpy() == anchor["icao"])
+        at = at_airport(anchor, cand) > 0
         usable = at
         one_fits = at & time_ok(s.d_l + s.d_r, gap.dt_s, 0, gap.cruise) & s.ok_l & s.ok_r
     else:
         usable = s.base > 0
         one_fits = time_ok(s.d_l + s.d_r, gap.dt_s, 1, gap.cruise) & s.ok_l & s.ok_r
-    chain = _best_chain(gap, cand, s)
     turn = (turn_fit(gap.left, True, cand), turn_fit(gap.right, False, cand))
+    narrowed = cand["bound"] is not None and anchor is None
+    chain = None if _one_explains(turn, usable, one_fits, narrowed) else _best_chain(gap, cand, s)
     count = stops_needed(gap.left, gap.right, *turn, usable, one_fits,
                          None if chain is None else float(s.fit_l[chain.x] * s.fit_r[chain.y]), gap.ctx.max_leg_km)
     extra = count.stops - (0 if anchor is not None else 1)
@@ -147,7 +218,7 @@ def _single(gap: Gap, cand: dict, s: _Sides, turn: tuple[np.ndarray, np.ndarray]
     left, right, ctx = gap.left, gap.right, gap.ctx
     fit_l, fit_r = _placing_fits(gap, s, turn)
     geo = _legal_filter(fit_l * fit_r * s.base * one_fits, gap, cand, reasons, {})
-    band = tie_band(s.d_l + s.d_r, geo)
+    band = tie_band(s.d_l + s.d_r, geo, cand)
     score = with_history(geo, band, cand, ctx)
     if ctx.used:
         score = _legal_filter(score, gap, cand, reasons, {})
@@ -187,8 +258,8 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
         return None
     wl, band_l = _side_scores(left, s.fit_l, s.ok_l, s, cand, ctx)
     wr, band_r = _side_scores(right, s.fit_r, s.ok_r, s, cand, ctx)
-    xs = np.argsort(-wl)[:TOP_PER_SIDE]
-    ys = np.argsort(-wr)[:TOP_PER_SIDE]
+    xs = top(wl, TOP_PER_SIDE, cand, exact_outside=left.airport is not None)
+    ys = top(wr, TOP_PER_SIDE, cand, exact_outside=right.airport is not None)
     xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
     if not (xs.size and ys.size):
         return None
@@ -206,9 +277,8 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
 
 
 def _chain_stops(gap: Gap, cand: dict, s: _Sides, chain: _Chain, count: StopCount, reasons: list[str]) -> list[Stop]:
-    rows = cand["rows"]
-    ax = airport_obj(rows.row(chain.x, named=True))
-    ay = airport_obj(rows.row(chain.y, named=True))
+    ax = airport_row(cand, chain.x)
+    ay = airport_row(cand, chain.y)
     apart = float(haversine_km(ax["latitude"], ax["longitude"], ay["latitude"], ay["longitude"]))
     chain_reason = (f"two stops: the track before the gap points to {ax['icao']}, the track after it comes "
                     f"from {ay['icao']} ({apart:,.0f} km apart); both turnarounds fit in the gap")
@@ -255,13 +325,14 @@ def _legal_filter(score: np.ndarray, gap: Gap, cand: dict, reasons: list[str], m
     dropped = []
     for _ in range(LEGAL_CHECKED):
         i = int(np.argmax(score))
+        check_max(float(score[i]), cand)
         if score[i] <= 0:
             break
         km = legal_km(left.lat, left.lon, cand["lat"][i], cand["lon"][i], ctx, memo) + legal_km(
             cand["lat"][i], cand["lon"][i], right.lat, right.lon, ctx, memo)
         if time_ok(np.array([km]), gap.dt_s, 1, gap.cruise)[0]:
             break
-        dropped.append(f"{cand['rows']['icao'][i]} ({km:,.0f} km on legal routes)")
+        dropped.append(f"{airport_row(cand, i)['icao']} ({km:,.0f} km on legal routes)")
         score[i] = 0.0
     if dropped:
         reasons.append("too far once barred airspace is flown around: " + ", ".join(dropped))

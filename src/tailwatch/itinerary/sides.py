@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from tailwatch.geo.geodesy import haversine_km, initial_bearing
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km, initial_bearing
 from tailwatch.itinerary.candidates import to_candidates
 
 LOW_PHASE_FT = 15_000.0  # below this, a descent is an approach and a climb a departure
@@ -131,6 +131,54 @@ def too_near(side: Side, cand: dict[str, np.ndarray], d: np.ndarray) -> np.ndarr
     return np.exp(-0.5 * (short / (0.1 * reach + 5.0)) ** 2)
 
 
+def at_airport(airport: dict, cand: dict) -> np.ndarray:
+    """1.0 at `airport`'s candidate, 0 elsewhere."""
+    fit = np.zeros(cand["lat"].size)
+    i = cand["index"].get(airport["icao"])
+    if i is not None:
+        fit[i] = 1.0
+    return fit
+
+
+def fit_bound(side: Side, outbound: bool, cand: dict, eps: float) -> np.ndarray | None:
+    """Candidates whose `side_fit` may reach `eps` (a superset: every other one fits below it),
+    or None when the side does not narrow them (an airport side, a cruise side without a track).
+
+    Why: a gap's answer is decided by the airports that fit its sides best; scoring only those
+    (`candidates.subset`) is the same answer at a fraction of the cost. The bounds are dot
+    products with the candidates' unit vectors Q. A cruise side at P heading along the unit
+    tangent D (D⊥ across it): Q·D = sin θ cos dev and Q·D⊥ = sin θ sin dev (θ the angle P-Q,
+    dev the bearing's deviation from the track), and d / sin θ ≥ R, so the cross/along terms
+    of the fit are at least R|Q·D⊥| / (30 + 0.12 R max(Q·D, 0)) and, behind, R|Q·D| / 30: the
+    fit is at most exp(-t²/2) of those. A low descent or climb fits within its Gaussian's reach
+    of the farthest expected distance (the lowest candidate field's)."""
+    if side.airport is not None:
+        return None
+    phase = side.phase(outbound)
+    xyz = cand["xyz"]
+    k2 = 2.0 * np.log(1.0 / eps)  # fit ≥ eps ⟹ t² ≤ k2
+    p_lat, p_lon = np.radians(side.lat), np.radians(side.lon)
+    p = np.array([np.cos(p_lat) * np.cos(p_lon), np.cos(p_lat) * np.sin(p_lon), np.sin(p_lat)])
+    if phase in LOCALISED:
+        agl = max(float(side.alt or 0.0) - cand["elev_min"], 0.0)
+        expected = agl * max(DESCENT_KM_PER_FT, CLIMB_KM_PER_FT)
+        reach = expected + np.sqrt(k2) * (0.5 * expected + 15.0) + 1.0  # km, with a margin for rounding
+        theta = min(reach / EARTH_RADIUS_KM, np.pi)
+        return xyz @ p >= np.cos(theta) - 1e-9
+    if side.track is None:
+        return None
+    direction = np.radians(side.track if outbound else (side.track + 180.0) % 360.0)
+    north = np.array([-np.sin(p_lat) * np.cos(p_lon), -np.sin(p_lat) * np.sin(p_lon), np.cos(p_lat)])
+    east = np.array([-np.sin(p_lon), np.cos(p_lon), 0.0])
+    ahead = np.cos(direction) * north + np.sin(direction) * east
+    across = -np.sin(direction) * north + np.cos(direction) * east
+    y, x = (xyz @ np.stack([ahead, across], axis=1)).T
+    k = np.sqrt(k2) * (1.0 + 1e-6) / EARTH_RADIUS_KM  # t ≤ √k2, with a margin for rounding
+    # (behind, the disk x² + y² ≤ (30k)² is kept as the square around it: a superset)
+    return (np.abs(x) <= k * (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * EARTH_RADIUS_KM * np.maximum(y, 0.0))) \
+        & (y >= -k * BEHIND_KM)
+
+
 def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
     """How well each candidate airport fits one side of a gap, in [0, 1].
 
@@ -138,7 +186,7 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     a descent from that height takes. Inbound: behind the first point, at the climb's distance.
     """
     if side.airport is not None:
-        return (cand["rows"]["icao"].to_numpy() == side.airport["icao"]).astype(float)
+        return at_airport(side.airport, cand)
     d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
     phase = side.phase(outbound)
     if side.track is None:

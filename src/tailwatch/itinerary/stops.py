@@ -17,13 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import polars as pl
 
 from tailwatch.geo.geodesy import haversine_km, initial_bearing
 from tailwatch.itinerary.candidates import (
     Candidate,
     Context,
-    airport_obj,
+    airport_row,
     base_weight,
     candidate_airports,
     city_band,
@@ -69,9 +68,9 @@ def fit_reason(side: Side, outbound: bool, a: dict) -> str:
     return f"{a['icao']} lies {d:,.0f} km from the first position after the gap, bearing {b:03.0f}°{track}"
 
 
-def unknown_stop(reasons: list[str], rows: pl.DataFrame, score: np.ndarray, best: float, second: float,
+def unknown_stop(reasons: list[str], cand: dict, score: np.ndarray, best: float, second: float,
                  why: str) -> Stop:
-    alts = runners(rows, score, -1)
+    alts = runners(cand, score, -1)
     names = "/".join(c.airport["icao"] for c in alts)
     return Stop(None, "unknown", 0.0, reasons + [f"{why}: unknown, candidates {names}"], alts,
                 score=round(best, 4), runner_up_score=round(second, 4))
@@ -83,16 +82,15 @@ def named_or_unknown(score: np.ndarray, pure: np.ndarray, boosted: np.ndarray, c
     (`pure`: its geometric fit without history, for the far-rival test), else "unknown".
     `why_here(a)` gives the fit sentences for airport `a`; `boosted`: where the history prior applied;
     `best_i`: the candidate to judge (default: the best of `score`; a chain's pick may not be)."""
-    rows = cand["rows"]
     best_i = int(np.argmax(score)) if best_i is None else best_i
     best, second = float(score[best_i]), rival(score, best_i, cand)
     why_not = unclear(best, second, far_rival(pure * (score > 0), best_i, cand))
     if why_not is not None:
-        return unknown_stop(reasons, rows, score, best, second, f"{what}: {why_not}")
-    a = airport_obj(rows.row(best_i, named=True))
+        return unknown_stop(reasons, cand, score, best, second, f"{what}: {why_not}")
+    a = airport_row(cand, best_i)
     why = why_here(a) + prior_reasons(ctx, a, bool(boosted[best_i]))
     why.append(f"score {best:.2f}, runner-up {second:.2f} ({second / best:.0%} of it)")
-    return Stop(a, "inferred", confidence(best, second), reasons + why, runners(rows, score, best_i),
+    return Stop(a, "inferred", confidence(best, second), reasons + why, runners(cand, score, best_i),
                 score=round(best, 4), runner_up_score=round(second, 4))
 
 
