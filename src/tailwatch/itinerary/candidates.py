@@ -129,17 +129,19 @@ class _SubIndex:
         return j
 
 
-def subset(cand: dict, at: np.ndarray, bound: float) -> dict:
-    """The candidates at the sorted positions `at` of `cand` (all airports), for a gap whose
-    answer only the best-fitting ones decide. `bound`: every candidate left out fits the side(s)
-    below it (`sides.fit_bound`). The per-candidate arrays are the full table's, element for
-    element, so every score is bit for bit the one scoring all airports gives; what depends on
-    the ones left out (a maximum, a ranking) is checked against `bound` where it is read
-    (`top`, `rival`, `far_rival`, `city_band`, `tie_band`), which raise `Inexact` when it cannot
-    be proven."""
+def subset(cand: dict, at: np.ndarray, bound: float | None) -> dict:
+    """The candidates at the sorted positions `at` of `cand` (all airports, or a subset), for a
+    gap whose answer only the best-fitting ones decide. `bound`: every candidate left out fits
+    the side(s) below it (`sides.fit_bound`; None: the subset is only read where it is whole).
+    The per-candidate arrays are the full table's, element for element, so every score is bit
+    for bit the one scoring all airports gives; what depends on the ones left out (a maximum, a
+    ranking) is checked against `bound` where it is read (`top`, `rival`, `far_rival`,
+    `city_band`, `tie_band`, `check_max`), which raise `Inexact` when it cannot be proven."""
+    full_at = at if cand["at"] is None else cand["at"][at]
     sub = {k: cand[k][at] for k in ("lat", "lon", "elev", "weight", "country")}
-    sub.update(index=_SubIndex(cand["index"], at), rows=cand["rows"], at=at, bound=float(bound),
-               elev_min=cand["elev_min"])
+    full_index = cand.get("full_index", cand["index"])
+    sub.update(index=_SubIndex(full_index, full_at), full_index=full_index, rows=cand["rows"], at=full_at,
+               bound=None if bound is None else float(bound), elev_min=cand["elev_min"])
     return sub
 
 

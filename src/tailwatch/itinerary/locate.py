@@ -93,10 +93,21 @@ def _excluded(gap: Gap, reasons: list[str]) -> str | None:
     return came["icao"]
 
 
+def _distances(side: Side, cand: dict) -> np.ndarray:
+    """km from a side to every candidate; from an airport side only to its airport (inf
+    elsewhere): that side fits no other, so no other distance from it is read."""
+    if side.airport is None:
+        return to_candidates(side.lat, side.lon, cand)[0]
+    d = np.full(cand["lat"].size, np.inf)
+    i = cand["index"].get(side.airport["icao"])
+    if i is not None:
+        d[i] = haversine_km(side.lat, side.lon, cand["lat"][[i]], cand["lon"][[i]])[0]
+    return d
+
+
 def _sides(gap: Gap, cand: dict, reasons: list[str]) -> _Sides:
     left, right, ctx = gap.left, gap.right, gap.ctx
-    d_l, _ = to_candidates(left.lat, left.lon, cand)
-    d_r, _ = to_candidates(right.lat, right.lon, cand)
+    d_l, d_r = _distances(left, cand), _distances(right, cand)
     lead = 0.0
     if gap.came_from is not None and left.airport is None:  # the leg began there: at least this far already
         lead = float(haversine_km(gap.came_from["latitude"], gap.came_from["longitude"], left.lat, left.lon))
@@ -158,13 +169,12 @@ def _narrowed(gap: Gap, cand: dict) -> dict | None:
     return subset(cand, np.flatnonzero(keep), LEFT_OUT_FIT)
 
 
-def _one_explains(turn: tuple[np.ndarray, np.ndarray], usable: np.ndarray, one_fits: np.ndarray,
-                  narrowed: bool) -> bool:
+def _one_explains(turn: tuple[np.ndarray, np.ndarray], fits: np.ndarray, narrowed: bool) -> bool:
     """Whether one stop (a direct flight, with an airport side) explains the gap whatever the
     best chain of two: then `stopcount` does not read the chain, and it is not looked for.
+    `fits`: whether each candidate (of those a stop fits by time and range) is usable.
     `narrowed`: scoring a subset of the candidates of a gap between two airborne sides, where
     only a yes is proven (a no may be an airport left out)."""
-    fits = one_fits & usable
     if fits.any() and float(np.max(turn[0] * turn[1] * fits)) >= ONE_STOP_MIN_FIT:
         return True
     if narrowed:
@@ -182,10 +192,14 @@ def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
     else:
         usable = s.base > 0
         one_fits = time_ok(s.d_l + s.d_r, gap.dt_s, 1, gap.cruise) & s.ok_l & s.ok_r
-    turn = (turn_fit(gap.left, True, cand), turn_fit(gap.right, False, cand))
+    # the stop count reads the turn fits only where one stop fits by time and range (a max over
+    # fits ≥ 0, 0 elsewhere): they are worked out there only
+    fit_at = np.flatnonzero(one_fits)
+    few = subset(cand, fit_at, None)
+    turn = (turn_fit(gap.left, True, few), turn_fit(gap.right, False, few))
     narrowed = cand["bound"] is not None and anchor is None
-    chain = None if _one_explains(turn, usable, one_fits, narrowed) else _best_chain(gap, cand, s)
-    count = stops_needed(gap.left, gap.right, *turn, usable, one_fits,
+    chain = None if _one_explains(turn, usable[fit_at], narrowed) else _best_chain(gap, cand, s)
+    count = stops_needed(gap.left, gap.right, *turn, usable[fit_at], one_fits[fit_at],
                          None if chain is None else float(s.fit_l[chain.x] * s.fit_r[chain.y]), gap.ctx.max_leg_km)
     extra = count.stops - (0 if anchor is not None else 1)
     if extra >= 1 and chain is not None:
@@ -198,25 +212,24 @@ def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
         else:
             reasons.append(f"consistent with a direct flight {'from' if gap.left.airport else 'to'} {anchor['icao']}")
         return []
-    return [_single(gap, cand, s, turn, one_fits, count, reasons)]
+    return [_single(gap, cand, s, one_fits, count, reasons)]
 
 
-def _placing_fits(gap: Gap, s: _Sides, turn: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _placing_fits(gap: Gap, s: _Sides, cand: dict) -> tuple[np.ndarray, np.ndarray]:
     """The side fits that place one stop. Two cruise tracks place it where their lines meet (the
     strict `side_fit` of both); where one side pins an airport (a low descent or climb), that side
     places it and the cruise side only has to be consistent, turns on the way allowed
     (`turn_fit`, the test `stopcount` counts stops with): a descent into Rabat followed a day
     later by a track over the Caribbean is a stop at Rabat, not at an airport on the line."""
     pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-    fit_l = turn[0] if (pin_r and not pin_l) else s.fit_l
-    fit_r = turn[1] if (pin_l and not pin_r) else s.fit_r
+    fit_l = turn_fit(gap.left, True, cand) if (pin_r and not pin_l) else s.fit_l
+    fit_r = turn_fit(gap.right, False, cand) if (pin_l and not pin_r) else s.fit_r
     return fit_l, fit_r
 
 
-def _single(gap: Gap, cand: dict, s: _Sides, turn: tuple[np.ndarray, np.ndarray], one_fits: np.ndarray,
-            count: StopCount, reasons: list[str]) -> Stop:
+def _single(gap: Gap, cand: dict, s: _Sides, one_fits: np.ndarray, count: StopCount, reasons: list[str]) -> Stop:
     left, right, ctx = gap.left, gap.right, gap.ctx
-    fit_l, fit_r = _placing_fits(gap, s, turn)
+    fit_l, fit_r = _placing_fits(gap, s, cand)
     geo = _legal_filter(fit_l * fit_r * s.base * one_fits, gap, cand, reasons, {})
     band = tie_band(s.d_l + s.d_r, geo, cand)
     score = with_history(geo, band, cand, ctx)
