@@ -1,7 +1,7 @@
 """A gap scored over the candidates its sides may fit gives the answer scoring every airport gives.
 
-`locate` scores first the airports a gap's airborne side(s) may fit at least `LEFT_OUT_FIT`
-(`sides.fit_bound`), checks every maximum and ranking the airports left out could change, and
+`locate` scores first the airports a gap's airborne side(s) may fit at least each of
+`LEFT_OUT_FITS` (`sides.fit_bound`), checks every maximum and ranking the airports left out could change, and
 scores all of them where that is not proven. These tests hold the narrowed answer to the full
 one, stop for stop and sentence for sentence: on the real-format sparse fixtures (simulated
 trips of an operator barred from airspace, with a history prior; thinned FR24 flights and a
@@ -23,8 +23,8 @@ from tailwatch.geo.airports import airport
 from tailwatch.geo.geodesy import destination
 from tailwatch.itinerary import locate as loc
 from tailwatch.itinerary.build import build_itinerary
-from tailwatch.itinerary.candidates import Context, Inexact, candidate_airports
-from tailwatch.itinerary.sides import LOCALISED, Side, fit_bound, side_fit
+from tailwatch.itinerary.candidates import Context, Inexact, candidate_airports, subset
+from tailwatch.itinerary.sides import LOCALISED, Side, fit_bound, side_fit, within_fit
 from tailwatch.itinerary.timing import Gap
 
 FIXTURES = Path(__file__).parent / "data" / "sparse"
@@ -40,15 +40,23 @@ def _both_ways(gap: Gap, reasons: list[str]) -> tuple[list, list, list, list]:
     return stops, told, full, full_told
 
 
+def _narrowed(gap: Gap, left_out: float) -> dict | None:
+    cand = candidate_airports(gap.ctx.min_runway_ft)
+    t = loc._fit_bounds(gap, cand)
+    return None if t is None else subset(cand, np.flatnonzero(t <= within_fit(left_out)), left_out)
+
+
 def _narrowed_proves(gap: Gap) -> bool:
-    narrow = loc._narrowed(gap, candidate_airports(gap.ctx.min_runway_ft))
-    if narrow is None:
-        return False
-    try:
-        loc._located(gap, narrow, [])
-    except Inexact:
-        return False
-    return True
+    for left_out in loc.LEFT_OUT_FITS:
+        narrow = _narrowed(gap, left_out)
+        if narrow is None:
+            return False
+        try:
+            loc._located(gap, narrow, [])
+        except Inexact:
+            continue
+        return True
+    return False
 
 
 def _random_side(rng: np.random.Generator, outbound: bool) -> Side:
@@ -74,10 +82,12 @@ def test_fit_bound_keeps_every_airport_the_side_fits_above_the_bound():
         for _ in range(60):
             outbound = bool(rng.integers(2))
             side = _random_side(rng, outbound)
-            keep = fit_bound(side, outbound, cand, loc.LEFT_OUT_FIT)
-            assert keep is not None
+            t = fit_bound(side, outbound, cand)
+            assert t is not None
             fit = side_fit(side, outbound, cand)
-            missed = np.flatnonzero((fit >= loc.LEFT_OUT_FIT) & ~keep)
+            assert np.all(fit <= np.exp(-0.5 * t**2) * (1 + 1e-9) + 1e-300), side
+            keep = t <= within_fit(1e-6)
+            missed = np.flatnonzero((fit >= 1e-6) & ~keep)
             assert missed.size == 0, (side, fit[missed].max())
             shares.append(keep.mean())
             if side.phase(outbound) in LOCALISED:
@@ -88,8 +98,8 @@ def test_fit_bound_keeps_every_airport_the_side_fits_above_the_bound():
 def test_fit_bound_does_not_narrow_an_airport_side_or_a_cruise_side_without_track():
     cand = candidate_airports(None)
     at = airport("EGLL")
-    assert fit_bound(Side(T0, at["latitude"], at["longitude"], airport=at), True, cand, 1e-6) is None
-    assert fit_bound(Side(T0, 50.0, 0.0, alt=35_000.0), True, cand, 1e-6) is None
+    assert fit_bound(Side(T0, at["latitude"], at["longitude"], airport=at), True, cand) is None
+    assert fit_bound(Side(T0, 50.0, 0.0, alt=35_000.0), True, cand) is None
 
 
 def _random_gap(rng: np.random.Generator, with_airport: bool) -> Gap:
@@ -141,10 +151,11 @@ def test_a_gap_one_stop_cannot_explain_is_scored_in_full():
     left = Side(T0, 48.0, 2.0, alt=35_000.0, track=270.0, gs=450.0, vrate=0.0)
     right = Side(T0 + timedelta(hours=9), 50.0, 14.0, alt=35_000.0, track=270.0, gs=450.0, vrate=0.0)
     gap = Gap(left, right, 9 * 3600.0, 450.0, Context.of(450.0, 6000.0))
-    narrow = loc._narrowed(gap, candidate_airports(6000.0))
-    assert narrow is not None and narrow["lat"].size < candidate_airports(6000.0)["lat"].size
-    with pytest.raises(Inexact):
-        loc._located(gap, narrow, [])
+    for left_out in loc.LEFT_OUT_FITS:
+        narrow = _narrowed(gap, left_out)
+        assert narrow is not None and narrow["lat"].size < candidate_airports(6000.0)["lat"].size
+        with pytest.raises(Inexact):
+            loc._located(gap, narrow, [])
     stops, told, full, full_told = _both_ways(gap, [])
     assert stops == full and told == full_told and len(stops) == 2
 

@@ -29,7 +29,7 @@ from tailwatch.itinerary.candidates import (
     top,
     with_history,
 )
-from tailwatch.itinerary.sides import Side, at_airport, duration_text, fit_bound, side_fit, turn_fit
+from tailwatch.itinerary.sides import Side, at_airport, duration_text, fit_bound, side_fit, turn_fit, within_fit
 from tailwatch.itinerary.stopcount import ONE_STOP_MIN_FIT, StopCount, stops_needed
 from tailwatch.itinerary.stops import Stop, confidence, fit_reason, named_or_unknown
 from tailwatch.itinerary.timing import (
@@ -43,9 +43,10 @@ from tailwatch.itinerary.timing import (
 TOP_PER_SIDE = 40  # two-stop chains pair this many best candidates of each side
 CHAIN_MIN_KM = 50.0  # the two stops of a chain are two places
 LEGAL_CHECKED = 5  # leading candidates whose legal detour is computed
-# candidates fitting a gap's side below this are left out of its scoring, where that provably
-# changes nothing (`_narrowed`, `candidates.subset`)
-LEFT_OUT_FIT = 1e-6
+# candidates fitting a gap's side(s) below this are left out of its scoring, where that provably
+# changes nothing (`_fit_bounds`, `candidates.subset`): first the tighter (on the 4× bench, 609
+# of 660 located gaps are proven from ~2,200 airports), then the looser (~3,700), then all
+LEFT_OUT_FITS = (1e-2, 1e-6)
 
 
 @dataclass
@@ -120,53 +121,51 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     stops beyond it, possibly none).
 
     The answer is decided by the candidates that fit the gap's sides best: they are scored
-    first (`_narrowed`), and every maximum or ranking that the ones left out could change is
+    first (`_fit_bounds`), and every maximum or ranking that the ones left out could change is
     checked against what those can score at most; where that is not proven, all candidates are
     scored. Both give the same answer, bit for bit."""
     cand = candidate_airports(gap.ctx.min_runway_ft)
     if cand["rows"].height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
-    narrow = _narrowed(gap, cand)
-    if narrow is not None:
+    t = _fit_bounds(gap, cand)
+    for left_out in () if t is None else LEFT_OUT_FITS:
         told = list(reasons)
         try:
-            stops = _located(gap, narrow, told)
+            stops = _located(gap, subset(cand, np.flatnonzero(t <= within_fit(left_out)), left_out), told)
         except Inexact:
-            pass
-        else:
-            reasons[:] = told
-            return stops
+            continue
+        reasons[:] = told
+        return stops
     return _located(gap, cand, reasons)
 
 
-def _narrowed(gap: Gap, cand: dict) -> dict | None:
-    """The candidates that may score at least LEFT_OUT_FIT in a gap (None: its sides do not
-    narrow them).
+def _fit_bounds(gap: Gap, cand: dict) -> np.ndarray | None:
+    """Per candidate, a t such that its score in the gap is at most exp(-t²/2) of its best
+    possible (`sides.fit_bound`; None: the sides do not narrow the candidates).
 
     A gap with an airport side: the airborne side's fit decides every score (the airport side
-    fits its own airport alone), so the candidates it may fit, and that airport; most located
+    fits its own airport alone), so that side's bound, and that airport kept; most located
     gaps are of this kind (a track lost at cruise, the aircraft next seen on the ground). Two
     airborne sides: a single stop's score is the product of the fits that place it
-    (`_placing_fits`), so the candidates both may fit; a gap one stop does not explain (its
-    chain needs each side's best over all airports) is scored in full."""
+    (`_placing_fits`), so the tighter of their bounds; a gap one stop does not explain (its
+    chain needs each side's best over all airports) is scored in full (`_one_explains`)."""
     anchor = gap.left.airport or gap.right.airport
     if anchor is not None:
         air, outbound = (gap.right, False) if gap.left.airport is not None else (gap.left, True)
-        keep = fit_bound(air, outbound, cand, LEFT_OUT_FIT)
-        if keep is None:
+        t = fit_bound(air, outbound, cand)
+        if t is None:
             return None
         i = cand["index"].get(anchor["icao"])
         if i is not None:
-            keep[i] = True
-    else:
-        pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-        bounds = [fit_bound(gap.left, True, cand, LEFT_OUT_FIT) if not (pin_r and not pin_l) else None,
-                  fit_bound(gap.right, False, cand, LEFT_OUT_FIT) if not (pin_l and not pin_r) else None]
-        bounds = [b for b in bounds if b is not None]
-        if not bounds:
-            return None
-        keep = bounds[0] if len(bounds) == 1 else bounds[0] & bounds[1]
-    return subset(cand, np.flatnonzero(keep), LEFT_OUT_FIT)
+            t[i] = 0.0
+        return t
+    pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
+    bounds = [fit_bound(gap.left, True, cand) if not (pin_r and not pin_l) else None,
+              fit_bound(gap.right, False, cand) if not (pin_l and not pin_r) else None]
+    bounds = [b for b in bounds if b is not None]
+    if not bounds:
+        return None
+    return bounds[0] if len(bounds) == 1 else np.maximum(bounds[0], bounds[1])
 
 
 def _one_explains(turn: tuple[np.ndarray, np.ndarray], fits: np.ndarray, narrowed: bool) -> bool:

@@ -140,31 +140,31 @@ def at_airport(airport: dict, cand: dict) -> np.ndarray:
     return fit
 
 
-def fit_bound(side: Side, outbound: bool, cand: dict, eps: float) -> np.ndarray | None:
-    """Candidates whose `side_fit` may reach `eps` (a superset: every other one fits below it),
-    or None when the side does not narrow them (an airport side, a cruise side without a track).
+def fit_bound(side: Side, outbound: bool, cand: dict) -> np.ndarray | None:
+    """Per candidate, a t ≥ 0 with `side_fit` ≤ exp(-t²/2) (`within_fit` turns a fit into the
+    t to keep), or None when the side does not narrow them (an airport side, a cruise side
+    without a track).
 
     Why: a gap's answer is decided by the airports that fit its sides best; scoring only those
     (`candidates.subset`) is the same answer at a fraction of the cost. The bounds are dot
     products with the candidates' unit vectors Q. A cruise side at P heading along the unit
     tangent D (D⊥ across it): Q·D = sin θ cos dev and Q·D⊥ = sin θ sin dev (θ the angle P-Q,
     dev the bearing's deviation from the track), and d / sin θ ≥ R, so the cross/along terms
-    of the fit are at least R|Q·D⊥| / (30 + 0.12 R max(Q·D, 0)) and, behind, R|Q·D| / 30: the
-    fit is at most exp(-t²/2) of those. A low descent or climb fits within its Gaussian's reach
-    of the farthest expected distance (the lowest candidate field's)."""
+    of the fit are at least R|Q·D⊥| / (30 + 0.12 R max(Q·D, 0)) and, behind, R|Q·D| / 30. A low
+    descent or climb: (d - e) / (0.5 e + 15) at the farthest expected distance e (the lowest
+    candidate field's), d at least R arccos(P·Q) less a km for rounding."""
     if side.airport is not None:
         return None
     phase = side.phase(outbound)
     xyz = cand["xyz"]
-    k2 = 2.0 * np.log(1.0 / eps)  # fit ≥ eps ⟹ t² ≤ k2
     p_lat, p_lon = np.radians(side.lat), np.radians(side.lon)
-    p = np.array([np.cos(p_lat) * np.cos(p_lon), np.cos(p_lat) * np.sin(p_lon), np.sin(p_lat)])
+    r = EARTH_RADIUS_KM
     if phase in LOCALISED:
+        p = np.array([np.cos(p_lat) * np.cos(p_lon), np.cos(p_lat) * np.sin(p_lon), np.sin(p_lat)])
         agl = max(float(side.alt or 0.0) - cand["elev_min"], 0.0)
         expected = agl * max(DESCENT_KM_PER_FT, CLIMB_KM_PER_FT)
-        reach = expected + np.sqrt(k2) * (0.5 * expected + 15.0) + 1.0  # km, with a margin for rounding
-        theta = min(reach / EARTH_RADIUS_KM, np.pi)
-        return xyz @ p >= np.cos(theta) - 1e-9
+        d = r * np.arccos(np.clip(xyz @ p, -1.0, 1.0)) - 1.0
+        return np.maximum(d - expected, 0.0) / (0.5 * expected + 15.0)
     if side.track is None:
         return None
     direction = np.radians(side.track if outbound else (side.track + 180.0) % 360.0)
@@ -173,10 +173,13 @@ def fit_bound(side: Side, outbound: bool, cand: dict, eps: float) -> np.ndarray 
     ahead = np.cos(direction) * north + np.sin(direction) * east
     across = -np.sin(direction) * north + np.cos(direction) * east
     y, x = (xyz @ np.stack([ahead, across], axis=1)).T
-    k = np.sqrt(k2) * (1.0 + 1e-6) / EARTH_RADIUS_KM  # t ≤ √k2, with a margin for rounding
-    # (behind, the disk x² + y² ≤ (30k)² is kept as the square around it: a superset)
-    return (np.abs(x) <= k * (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * EARTH_RADIUS_KM * np.maximum(y, 0.0))) \
-        & (y >= -k * BEHIND_KM)
+    return np.maximum(r * np.abs(x) / (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * r * np.maximum(y, 0.0)),
+                      r * np.maximum(-y, 0.0) / BEHIND_KM)
+
+
+def within_fit(fit: float) -> float:
+    """The largest t of `fit_bound` at which a fit may still reach `fit` (with a margin for rounding)."""
+    return float(np.sqrt(2.0 * np.log(1.0 / fit))) * (1.0 + 1e-6) + 1e-6
 
 
 def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
