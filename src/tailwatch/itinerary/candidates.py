@@ -95,7 +95,7 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
         "index": {code: i for i, code in enumerate(usable["icao"].to_list())},
         "rows": usable,
         # for `subset`: unit vectors (the reach bounds of `sides.fit_bound` are dot products)
-        "xyz": to_unit_vectors(lat, lon),
+        "xyz": np.ascontiguousarray(to_unit_vectors(lat, lon).T),
         "elev_min": float(elev.min()) if elev.size else 0.0,
         "at": None,  # a subset's positions in `rows` (None: every row, in order)
         "bound": None,  # a subset's bound on the fits of the candidates left out (None: none left out)

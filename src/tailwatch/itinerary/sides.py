@@ -156,14 +156,14 @@ def fit_bound(side: Side, outbound: bool, cand: dict) -> np.ndarray | None:
     if side.airport is not None:
         return None
     phase = side.phase(outbound)
-    xyz = cand["xyz"]
+    xyz = cand["xyz"]  # (3, n): one row per axis, so a side's products are one matrix product
     p_lat, p_lon = np.radians(side.lat), np.radians(side.lon)
     r = EARTH_RADIUS_KM
     if phase in LOCALISED:
         p = np.array([np.cos(p_lat) * np.cos(p_lon), np.cos(p_lat) * np.sin(p_lon), np.sin(p_lat)])
         agl = max(float(side.alt or 0.0) - cand["elev_min"], 0.0)
         expected = agl * max(DESCENT_KM_PER_FT, CLIMB_KM_PER_FT)
-        d = r * np.arccos(np.clip(xyz @ p, -1.0, 1.0)) - 1.0
+        d = r * np.arccos(np.clip(p @ xyz, -1.0, 1.0)) - 1.0
         return np.maximum(d - expected, 0.0) / (0.5 * expected + 15.0)
     if side.track is None:
         return None
@@ -172,9 +172,15 @@ def fit_bound(side: Side, outbound: bool, cand: dict) -> np.ndarray | None:
     east = np.array([-np.sin(p_lon), np.cos(p_lon), 0.0])
     ahead = np.cos(direction) * north + np.sin(direction) * east
     across = -np.sin(direction) * north + np.cos(direction) * east
-    y, x = (xyz @ np.stack([ahead, across], axis=1)).T
-    return np.maximum(r * np.abs(x) / (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * r * np.maximum(y, 0.0)),
-                      r * np.maximum(-y, 0.0) / BEHIND_KM)
+    # rows: |Q·D⊥|, 0.12 Q·D and -R Q·D / 30, so that t = max(|Q·D⊥| / (30 / R + 0.12 max(Q·D, 0)),
+    # max(-R Q·D / 30, 0)), worked out in place (a gap asks this over every airport)
+    cross, along, behind = np.stack([across, CRUISE_CROSS_PER_KM * ahead, -r / BEHIND_KM * ahead]) @ xyz
+    np.abs(cross, out=cross)
+    np.maximum(along, 0.0, out=along)
+    along += CRUISE_CROSS_KM / r
+    cross /= along
+    np.maximum(behind, 0.0, out=behind)
+    return np.maximum(cross, behind, out=cross)
 
 
 def within_fit(fit: float) -> float:
