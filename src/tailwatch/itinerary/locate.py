@@ -194,8 +194,7 @@ def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
     # the stop count reads the turn fits only where one stop fits by time and range (a max over
     # fits ≥ 0, 0 elsewhere): they are worked out there only
     fit_at = np.flatnonzero(one_fits)
-    few = subset(cand, fit_at, None)
-    turn = (turn_fit(gap.left, True, few), turn_fit(gap.right, False, few))
+    turn = (turn_fit(gap.left, True, cand, fit_at, s.fit_l), turn_fit(gap.right, False, cand, fit_at, s.fit_r))
     narrowed = cand["bound"] is not None and anchor is None
     chain = None if _one_explains(turn, usable[fit_at], narrowed) else _best_chain(gap, cand, s)
     count = stops_needed(gap.left, gap.right, *turn, usable[fit_at], one_fits[fit_at],
@@ -221,8 +220,8 @@ def _placing_fits(gap: Gap, s: _Sides, cand: dict) -> tuple[np.ndarray, np.ndarr
     (`turn_fit`, the test `stopcount` counts stops with): a descent into Rabat followed a day
     later by a track over the Caribbean is a stop at Rabat, not at an airport on the line."""
     pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-    fit_l = turn_fit(gap.left, True, cand) if (pin_r and not pin_l) else s.fit_l
-    fit_r = turn_fit(gap.right, False, cand) if (pin_l and not pin_r) else s.fit_r
+    fit_l = turn_fit(gap.left, True, cand, fit=s.fit_l) if (pin_r and not pin_l) else s.fit_l
+    fit_r = turn_fit(gap.right, False, cand, fit=s.fit_r) if (pin_l and not pin_r) else s.fit_r
     return fit_l, fit_r
 
 

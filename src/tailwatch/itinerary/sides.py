@@ -121,12 +121,12 @@ def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
     return np.abs((a - b + 180.0) % 360.0 - 180.0)
 
 
-def too_near(side: Side, cand: dict[str, np.ndarray], d: np.ndarray) -> np.ndarray:
+def too_near(side: Side, elev: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Factor in [0, 1] for each candidate at distance `d` from a side heard at height: 1 beyond
     the steepest plausible descent (climb) from that height above the field, fading inside it."""
     if side.alt is None:
         return np.ones_like(d)
-    reach = np.maximum(side.alt - cand["elev"], 0.0) * STEEP_KM_PER_FT
+    reach = np.maximum(side.alt - elev, 0.0) * STEEP_KM_PER_FT
     short = np.maximum(reach - d, 0.0)
     return np.exp(-0.5 * (short / (0.1 * reach + 5.0)) ** 2)
 
@@ -226,18 +226,25 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
     sigma = CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0)
     fit = np.exp(-0.5 * (cross / sigma) ** 2)
     behind = np.minimum(along, 0.0)
-    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2) * too_near(side, cand, d)
+    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2) * too_near(side, cand["elev"], d)
 
 
-def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndarray:
+def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray], at: np.ndarray | None = None,
+             fit: np.ndarray | None = None) -> np.ndarray:
     """Whether each candidate could be the airport beyond a side, allowing for turns on the way:
     the test of "does one stop explain the positions" (`stopcount`), looser than `side_fit`,
     which ranks candidates. A pinned side (airport, low descent or climb) keeps its fit; a
-    cruise track only needs the airport roughly ahead (behind, for the side after a gap)."""
+    cruise track only needs the airport roughly ahead (behind, for the side after a gap).
+    `at`: only these candidates (from the distances and bearings the side's fit worked out);
+    `fit`: the side's `side_fit`, when it is known."""
     if side.airport is not None or side.localised(outbound):
-        return side_fit(side, outbound, cand)
+        fit = side_fit(side, outbound, cand) if fit is None else fit
+        return fit if at is None else fit[at]
     d, bearing = to_candidates(side.lat, side.lon, cand, bearing=side.track is not None)
-    near = too_near(side, cand, d)
+    elev = cand["elev"]
+    if at is not None:
+        d, elev, bearing = d[at], elev[at], None if bearing is None else bearing[at]
+    near = too_near(side, elev, d)
     if side.track is None:
         return near
     direction = side.track if outbound else (side.track + 180.0) % 360.0
