@@ -41,7 +41,6 @@ HISTORY_TIE_KM = 50.0
 HISTORY_TIE_SHARE = 0.9
 SAME_PLACE_KM = 2.0  # two codes this close are one place (a runner-up there is no rival)
 CITY_KM = 150.0  # the history prior may choose among airports this close; farther apart, geometry must
-HISTORY_MAX = 1.0 + HISTORY_BOOST  # the most the history prior multiplies a score by
 ACCEPT_SCORE = 0.08  # below this fit the stop is reported unknown
 AMBIGUOUS = 0.75  # a runner-up scoring more than this share of the best: "unknown, candidates A/B/C"
 
@@ -131,8 +130,9 @@ class _SubIndex:
 
 def subset(cand: dict, at: np.ndarray, bound: float | None) -> dict:
     """The candidates at the sorted positions `at` of `cand` (all airports, or a subset), for a
-    gap whose answer only the best-fitting ones decide. `bound`: every candidate left out fits
-    the side(s) below it (`sides.fit_bound`; None: the subset is only read where it is whole).
+    gap whose answer only the best-fitting ones decide. `bound`: every candidate left out scores
+    below it, history prior included (it fits the side(s) below it, `sides.fit_bound`, and the
+    airports of the prior are kept; None: the subset is only read where it is whole).
     The per-candidate arrays are the full table's, element for element, so every score is bit
     for bit the one scoring all airports gives; what depends on the ones left out (a maximum, a
     ranking) is checked against `bound` where it is read (`top`, `rival`, `far_rival`,
@@ -145,12 +145,9 @@ def subset(cand: dict, at: np.ndarray, bound: float | None) -> dict:
     return sub
 
 
-def _left_out(cand: dict, history: bool = True) -> float | None:
+def _left_out(cand: dict) -> float | None:
     """The most a candidate left out of a subset can score (None: none left out)."""
-    bound = cand.get("bound")
-    if bound is None:
-        return None
-    return bound * HISTORY_MAX if history else bound
+    return cand.get("bound")
 
 
 def airport_row(cand: dict, i: int) -> dict:
@@ -237,10 +234,10 @@ def base_weight(cand: dict[str, np.ndarray], ctx: Context, exclude: str | None =
     return w
 
 
-def check_max(value: float, cand: dict, history: bool = True) -> None:
+def check_max(value: float, cand: dict) -> None:
     """In a subset: raise `Inexact` unless `value` (a maximum over the subset) beats every
     candidate left out."""
-    out = _left_out(cand, history)
+    out = _left_out(cand)
     if out is not None and value <= out:
         raise Inexact("the maximum may lie outside the subset")
 
@@ -262,7 +259,7 @@ def city_band(geo: np.ndarray, cand: dict[str, np.ndarray]) -> np.ndarray:
     """For one side of a gap: candidates within CITY_KM of the best-fitting one, fitting at least
     HISTORY_TIE_SHARE as well."""
     best = int(np.argmax(geo))
-    check_max(float(geo[best]), cand, history=False)
+    check_max(float(geo[best]), cand)
     if geo[best] <= 0:
         return np.zeros(geo.size, dtype=bool)
     near = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0] <= CITY_KM
@@ -300,7 +297,7 @@ def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float
     d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
     far_max = np.where(d > CITY_KM, geo, 0.0).max()
     # (weights are at most 1: a fit bounds its geo) the best and its rival beat every one left out
-    check_max(float(min(far_max, geo[best])), cand, history=False)
+    check_max(float(min(far_max, geo[best])), cand)
     far = far_max / geo[best]
     # the history prior confirms the choice of the track (with airport size and service) among
     # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
