@@ -23,7 +23,7 @@ from tailwatch.geo.airports import airport
 from tailwatch.geo.geodesy import destination
 from tailwatch.itinerary import locate as loc
 from tailwatch.itinerary.build import build_itinerary
-from tailwatch.itinerary.candidates import Context, Inexact, candidate_airports, subset
+from tailwatch.itinerary.candidates import Context, Inexact, airport_row, candidate_airports, runners, subset, top
 from tailwatch.itinerary.sides import LOCALISED, Side, fit_bound, side_fit, within_fit
 from tailwatch.itinerary.timing import Gap
 
@@ -177,3 +177,30 @@ def test_narrowed_scoring_gives_the_full_answer_on_the_sparse_fixtures(monkeypat
         ac = truth["aircraft"]
         build_itinerary(pl.read_parquet(path), dict(ac), ac.get("typecode"), used_airports=truth["used_airports"])
     assert seen["gaps"] >= 20 and seen["proven"] >= seen["gaps"] // 3
+
+
+def test_top_over_a_subset_is_the_ranking_over_all_airports_or_raises():
+    cand = candidate_airports(None)
+    rng = np.random.default_rng(3)
+    n = cand["lat"].size
+    score = np.where(rng.random(n) < 0.1, rng.random(n), 1e-9 * rng.random(n))
+    keep = np.flatnonzero(score > 1e-6)
+    sub = subset(cand, keep, 1e-6)
+    full_top = np.argsort(-score)[:40]
+    assert np.array_equal(keep[top(score[keep], 40, sub)], full_top)
+    assert [c.airport["icao"] for c in runners(sub, score[keep], -1)] == \
+        [c.airport["icao"] for c in runners(cand, score, -1)]
+    # too few kept above the bound: the 40 best may include airports left out
+    with pytest.raises(Inexact):
+        top(score[keep[:30]], 40, subset(cand, keep[:30], 1e-6))
+    # a tie among the best: the order all airports would give is not known from the subset
+    tied = score.copy()
+    tied[full_top[3]] = tied[full_top[2]]
+    with pytest.raises(Inexact):
+        top(tied[keep], 40, sub)
+    # the positions of a subset of a subset are the full table's
+    inner = subset(sub, np.array([0, 5, 7]), None)
+    assert np.array_equal(inner["at"], keep[[0, 5, 7]])
+    code = cand["rows"]["icao"][int(keep[5])]
+    assert inner["index"].get(code) == 1 and code in inner["index"] and inner["index"].get("ZZZZ") is None
+    assert airport_row(inner, 1)["icao"] == code
