@@ -70,15 +70,25 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     filled = ~last[src]
     sid = np.repeat(np.arange(seg.size), k)  # segment of each filled point
     f = frac[filled]
-    a, b = to_unit_vectors(lat[seg], lon[seg]), to_unit_vectors(lat[seg + 1], lon[seg + 1])
-    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))[sid]
-    small = omega < 1e-9
-    so = np.where(small, 1.0, np.sin(omega))
-    wa = np.where(small, 1 - f, np.sin((1 - f) * omega) / so)
-    wb = np.where(small, f, np.sin(f * omega) / so)
-    v = wa[:, None] * a[sid] + wb[:, None] * b[sid]
+    u = to_unit_vectors(lat, lon)
+    a, b = u[seg], u[seg + 1]
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))
     out_lat, out_lon = lat[src], lon[src]  # a track's last point as given
-    out_lat[filled], out_lon[filled] = from_unit_vectors(v)
+    # a segment's first point (f = 0) has weights exactly 1 and 0: it is its own unit vector
+    # brought back to degrees, worked out once per segment; only fill points are slerped
+    plain = (f == 0) & np.isfinite(omega[sid])
+    at = np.flatnonzero(filled)
+    slat, slon = from_unit_vectors(a)
+    out_lat[at[plain]], out_lon[at[plain]] = slat[sid[plain]], slon[sid[plain]]
+    fill = ~plain
+    if fill.any():
+        g, w = f[fill], omega[sid[fill]]
+        small = w < 1e-9
+        so = np.where(small, 1.0, np.sin(w))
+        wa = np.where(small, 1 - g, np.sin((1 - g) * w) / so)
+        wb = np.where(small, g, np.sin(g * w) / so)
+        v = wa[:, None] * a[sid[fill]] + wb[:, None] * b[sid[fill]]
+        out_lat[at[fill]], out_lon[at[fill]] = from_unit_vectors(v)
     out_t = t[src]
     out_t[filled] = t[seg][sid] + f * dt[sid]
     out_inf = inferred[src]

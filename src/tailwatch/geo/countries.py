@@ -195,6 +195,7 @@ _UNDECIDED, _NOWHERE = -2, -1  # a cell's answer when a border runs through it /
 _CELLS_KEPT = 2_000_000  # cell answers kept per layer and size before the cache starts over
 _cells: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}  # (layer, size) → (sorted cell keys, answers)
 _cells_lock = threading.Lock()
+_NO_CELLS = (np.empty(0, np.int64), np.empty(0, np.int32))
 
 
 def _cell_answers(index: _Index, cells: np.ndarray, size: float) -> np.ndarray:
@@ -226,23 +227,28 @@ def _pure_cells(index: _Index, lon: np.ndarray, lat: np.ndarray, size: float, la
     reused by later calls (a fleet flies over the same cells day after day)."""
     ix = np.floor((lon + 180.0) / size).astype(np.int64)
     iy = np.floor((lat + 90.0) / size).astype(np.int64)
-    cells, back = np.unique(iy * 100_000 + ix, return_inverse=True)
-    keys, answers = _cells.get((layer, size), (np.empty(0, np.int64), np.empty(0, np.int32)))
+    key = iy * 100_000 + ix
+    # a track stays many points in one cell: the distinct cells are found among the runs of one
+    run = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    cells, back = np.unique(key[run], return_inverse=True)
+    back = np.repeat(back, np.diff(np.r_[run, key.size]))
+    keys, answers = _cells.get((layer, size), _NO_CELLS)
     at = np.minimum(np.searchsorted(keys, cells), max(keys.size - 1, 0))
     known = (keys[at] == cells) if keys.size else np.zeros(cells.size, dtype=bool)
     found = np.empty(cells.size, dtype=np.int32)
     found[known] = answers[at[known]]
-    new = ~known
-    if new.any():
+    new = np.flatnonzero(~known)
+    if new.size:
         found[new] = _cell_answers(index, cells[new], size)
         with _cells_lock:  # another thread may have added cells meanwhile: merge with what is there now
-            keys, answers = _cells.get((layer, size), (np.empty(0, np.int64), np.empty(0, np.int32)))
-            if keys.size + int(new.sum()) > _CELLS_KEPT:
-                keys, answers = np.empty(0, np.int64), np.empty(0, np.int32)
-            keys, answers = np.r_[keys, cells[new]], np.r_[answers, found[new]]
-            order = np.argsort(keys, kind="stable")
-            keys, first = np.unique(keys[order], return_index=True)
-            _cells[(layer, size)] = (keys, answers[order][first])
+            keys, answers = _cells.get((layer, size), _NO_CELLS)
+            if keys.size + new.size > _CELLS_KEPT:
+                keys, answers = _NO_CELLS
+            at = np.searchsorted(keys, cells[new])
+            fresh = (at == keys.size) | (keys[np.minimum(at, max(keys.size - 1, 0))] != cells[new]) if keys.size \
+                else np.ones(new.size, dtype=bool)
+            _cells[(layer, size)] = (np.insert(keys, at[fresh], cells[new][fresh]),
+                                     np.insert(answers, at[fresh], found[new][fresh]))
     return found[back]
 
 
