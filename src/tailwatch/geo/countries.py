@@ -198,27 +198,62 @@ _cells_lock = threading.Lock()
 _NO_CELLS = (np.empty(0, np.int64), np.empty(0, np.int32))
 
 
-def _cell_answers(index: _Index, cells: np.ndarray, size: float) -> np.ndarray:
+def _cell_answers(index: _Index, cells: np.ndarray, size: float, layer: str) -> np.ndarray:
     """Answer per cell key (owner id, `_NOWHERE`, or `_UNDECIDED`): a cell is decided when it lies
     wholly inside one polygon part and touches no other, or touches none. Every (cell box, part)
-    pair the tree gives is tested in one call per predicate (the parts are prepared)."""
+    pair the tree gives is tested in one call per predicate (the parts are prepared).
+
+    Where territorial seas overlap a land border (every cell within 12 NM of one), a cell is
+    decided too when it lies wholly inside one jurisdiction's land and its airspace and touches no
+    other land: each of its points is on that land, so it wins whoever else claims it (`_exact_ids`:
+    the nearer land wins, and no other land touches the point)."""
     x0 = (cells % 100_000) * size - 180.0 - _EDGE
     y0 = (cells // 100_000) * size - 90.0 - _EDGE
     boxes = shapely.box(x0, y0, x0 + size + 2 * _EDGE, y0 + size + 2 * _EDGE)
     bi, gi = index.tree.query(boxes)
     answer = np.full(cells.size, _NOWHERE, dtype=np.int32)
-    if bi.size:
-        meets = shapely.intersects(index.parts[gi], boxes[bi])
-        within = shapely.contains_properly(index.parts[gi[meets]], boxes[bi[meets]])
-        touching = np.bincount(bi[meets], minlength=cells.size)
-        inside_one = np.zeros(cells.size, dtype=bool)
-        inside_one[bi[meets][within]] = True
-        answer[touching > 0] = _UNDECIDED
-        one = inside_one & (touching == 1)
-        owner = np.full(cells.size, _NOWHERE, dtype=np.int32)
-        owner[bi[meets][within]] = index.owner_ids[gi[meets][within]]
-        answer[one] = owner[one]
+    if bi.size == 0:
+        return answer
+    meets = shapely.intersects(index.parts[gi], boxes[bi])
+    bi, gi = bi[meets], gi[meets]
+    within = shapely.contains_properly(index.parts[gi], boxes[bi])
+    touching = np.bincount(bi, minlength=cells.size)
+    inside_one = np.zeros(cells.size, dtype=bool)
+    inside_one[bi[within]] = True
+    answer[touching > 0] = _UNDECIDED
+    one = inside_one & (touching == 1)
+    owner = np.full(cells.size, _NOWHERE, dtype=np.int32)
+    owner[bi[within]] = index.owner_ids[gi[within]]
+    answer[one] = owner[one]
+    shared = np.flatnonzero((touching > 1) & inside_one)  # inside one claimant's airspace, touching another's
+    if layer != "land" and shared.size:
+        land = spatial_index("land")
+        lb, lg = land.tree.query(boxes[shared])
+        lmeets = shapely.intersects(land.parts[lg], boxes[shared][lb])
+        lb, lg = lb[lmeets], lg[lmeets]
+        lwithin = shapely.contains_properly(land.parts[lg], boxes[shared][lb])
+        lands = np.bincount(lb, minlength=shared.size)
+        held = np.full(shared.size, _NOWHERE, dtype=np.int64)
+        held[lb[lwithin]] = _index_ids(layer)[land.owner_ids[lg[lwithin]]]
+        width = np.int64(index.codes.size + 1)
+        air = bi[within] * width + index.owner_ids[gi[within]]  # (cell, jurisdiction) whose airspace holds it
+        sure = (lands == 1) & (held >= 0) & np.isin(shared * width + held, air)
+        answer[shared[sure]] = held[sure]
     return answer
+
+
+@lru_cache(maxsize=len(LAYERS))
+def _index_ids(layer: str) -> np.ndarray:
+    """Per land-layer id, the id of the same jurisdiction in `layer`'s index (-1 when it has none there)."""
+    number = {code: i for i, code in enumerate(spatial_index(layer).codes)}
+    return np.array([number.get(code, -1) for code in spatial_index("land").codes], dtype=np.int64)
+
+
+@lru_cache(maxsize=len(LAYERS))
+def _land_ids(layer: str) -> np.ndarray:
+    """Per id of `layer`'s index, that jurisdiction's id in the land layer (-1 when it has no land)."""
+    number = {code: i for i, code in enumerate(spatial_index("land").codes)}
+    return np.array([number.get(code, -1) for code in spatial_index(layer).codes], dtype=np.int64)
 
 
 def _pure_cells(index: _Index, lon: np.ndarray, lat: np.ndarray, size: float, layer: str) -> np.ndarray:
@@ -239,7 +274,7 @@ def _pure_cells(index: _Index, lon: np.ndarray, lat: np.ndarray, size: float, la
     found[known] = answers[at[known]]
     new = np.flatnonzero(~known)
     if new.size:
-        found[new] = _cell_answers(index, cells[new], size)
+        found[new] = _cell_answers(index, cells[new], size, layer)
         with _cells_lock:  # another thread may have added cells meanwhile: merge with what is there now
             keys, answers = _cells.get((layer, size), _NO_CELLS)
             if keys.size + new.size > _CELLS_KEPT:
@@ -317,21 +352,15 @@ def _exact_ids(lat: np.ndarray, lon: np.ndarray, index: _Index, layer: str) -> n
     if contested.size and layer != "land":
         sel = np.isin(pi, contested)
         cpi, cown = pi[sel], owners[sel]
-        dist = _claim_distances(lat, lon, cpi, cown, index)
+        dist = _claim_distances(lat, lon, cpi, cown, index, layer)
         order = np.lexsort((dist, cpi))
         first = np.r_[True, np.diff(cpi[order]) != 0]
         out[cpi[order][first]] = cown[order][first]
     return out
 
 
-def _land_ids(index: _Index) -> np.ndarray:
-    """Per owner id of `index`, that jurisdiction's id in the land layer (-1 when it has no land)."""
-    land = spatial_index("land")
-    number = {code: i for i, code in enumerate(land.codes)}
-    return np.array([number.get(code, -1) for code in index.codes], dtype=np.int64)
-
-
-def _claim_distances(lat: np.ndarray, lon: np.ndarray, cpi: np.ndarray, cown: np.ndarray, index: _Index) -> np.ndarray:
+def _claim_distances(lat: np.ndarray, lon: np.ndarray, cpi: np.ndarray, cown: np.ndarray, index: _Index,
+                     layer: str) -> np.ndarray:
     """Distance (degrees, longitude scaled by cos lat: a local median line) from point `cpi[k]` to
     the land of its claimant `cown[k]`, as `_Coast.distance` gives it, where it can decide who wins.
 
@@ -341,7 +370,7 @@ def _claim_distances(lat: np.ndarray, lon: np.ndarray, cpi: np.ndarray, cown: np
     no claimant's land (straits, where two territorial seas overlap), and the rare point lying
     exactly on a claimant's coastline, are measured to each claimant's coastline."""
     land = spatial_index("land")
-    land_of = _land_ids(index)[cown]
+    land_of = _land_ids(layer)[cown]
     dist = np.full(cpi.size, np.inf)
     points, back = np.unique(cpi, return_inverse=True)
     plon, plat = lon[points], lat[points]
