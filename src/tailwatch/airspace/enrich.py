@@ -220,14 +220,14 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
             if c["country"] not in countries:
                 countries.append(c["country"])
         when = leg.get("takeoff") or leg.get("first_point") or leg.get("landing")
-        rules = banning_rules(operator_country=operator_country, registration_country=reg_country, when=when)
-        banned = set(rules["jurisdiction"].to_list())
+        bars = _barring(banning_rules(operator_country=operator_country, registration_country=reg_country, when=when))
+        banned = bars.banned
         leg["countries"] = countries
         leg["crossings"] = crossings
         leg["banned_countries"] = [c for c in countries if c in banned]
-        leg["banned_crossings"] = [dict(c, rule=_rule_text(rules, c["country"])) for c in crossings
+        leg["banned_crossings"] = [dict(c, rule=bars.rule_text(c["country"])) for c in crossings
                                    if c["country"] in banned]
-        _barred(leg, banned, rules)
+        _barred(leg, bars)
         legs.append(leg)
     out["legs"] = legs
     out["route"] = _route(itin, legs, operator_country, reg_country)
@@ -255,12 +255,55 @@ def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
     return found[0], found[1]
 
 
-def _barred(leg: dict, banned: set[str], rules: pl.DataFrame) -> None:
+class _Barring:
+    """What the bans table says of one aircraft on one day (rows of `bans.banning_rules`): the
+    barred jurisdictions, and per jurisdiction the rule text and `bans.ban_details`, each worked
+    out the first time a leg asks (every leg of a fleet's day asks the same)."""
+
+    def __init__(self, rules: pl.DataFrame) -> None:
+        self.rules = rules
+        self.banned = frozenset(rules["jurisdiction"].to_list())
+        self._texts: dict[str, str] = {}
+        self._details: dict[str, dict | None] = {}
+
+    def rule_text(self, code: str) -> str:
+        if code not in self._texts:
+            self._texts[code] = _rule_text(self.rules, code)
+        return self._texts[code]
+
+    def details(self, codes: list[str]) -> dict[str, dict]:
+        """`ban_details(rules, codes)`, each entry a copy of the one worked out first."""
+        out = {}
+        for code in dict.fromkeys(codes):
+            if code not in self._details:
+                self._details[code] = ban_details(self.rules, [code]).get(code)
+            if self._details[code] is not None:
+                out[code] = dict(self._details[code])
+        return out
+
+
+_BARRING: dict[int, tuple[pl.DataFrame, _Barring]] = {}  # by the rules frame (`banning_rules` keeps one per day)
+_BARRING_KEPT = 4096
+
+
+def _barring(rules: pl.DataFrame) -> _Barring:
+    """The `_Barring` of a `banning_rules` answer; the frame is held with it, so its id stays its own."""
+    got = _BARRING.get(id(rules))
+    if got is None or got[0] is not rules:
+        if len(_BARRING) >= _BARRING_KEPT:
+            _BARRING.clear()
+        got = (rules, _Barring(rules))
+        _BARRING[id(rules)] = got
+    return got[1]
+
+
+def _barred(leg: dict, bars: _Barring) -> None:
     """Set the leg's direct/crossed/avoided barred airspace, its legal path and the sentence."""
     from tailwatch.airspace.routing import NoRoute, legal_path
     from tailwatch.airspace.story import leg_sentence
     from tailwatch.itinerary.detour import both_ends_known, leg_detour
 
+    banned = bars.banned
     o, d = _ends_of(leg)
     closed = both_ends_known(leg) and o is not None and d is not None
     direct = ([c for c in countries_on_arc(o["latitude"], o["longitude"], d["latitude"], d["longitude"])
@@ -269,7 +312,7 @@ def _barred(leg: dict, banned: set[str], rules: pl.DataFrame) -> None:
     leg["direct_barred"] = direct
     leg["crossed_barred"] = crossed
     leg["avoided"] = None if direct is None else [c for c in direct if c not in crossed]
-    leg["barred_details"] = ban_details(rules, (direct or []) + crossed)
+    leg["barred_details"] = bars.details((direct or []) + crossed)
     leg["legal_shortest_km"], leg["legal_path"] = None, None
     if closed and (o["latitude"], o["longitude"]) != (d["latitude"], d["longitude"]):
         try:
