@@ -188,3 +188,21 @@ def test_runs_are_the_point_by_point_answers_cut_where_the_jurisdiction_changes(
                    runs["last_index"].tolist()))
     assert got == expected and per_track.sum() == len(expected) and len(expected) > 100
     assert runs["evidence"] == ["observed" if n else "inferred" for n in runs["observed_points"].tolist()]
+
+
+def test_iso_times_of_many_are_each_ones_own():
+    """A group's entry and exit times are written at once: each the second `datetime.fromtimestamp`
+    gives, fractions that round up to the next second included, None where unknown."""
+    from datetime import datetime, timezone
+
+    from tailwatch.airspace.crossing import iso_times
+
+    rng = np.random.default_rng(11)
+    whole = np.floor(rng.uniform(1.5e9, 1.9e9, 3000))
+    t = np.r_[rng.uniform(1.5e9, 1.9e9, 20_000), whole + 0.9999995, whole + 0.9999996, whole - 4e-7, whole + 0.5,
+              np.nan, np.inf, -np.inf, 0.0, -0.3]
+    got = iso_times(t)
+    want = [datetime.fromtimestamp(float(x), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if np.isfinite(x) else None
+            for x in t]
+    assert got == want and got[-5:-2] == [None, None, None] and got[-1] == "1969-12-31T23:59:59Z"
+    assert iso_times(np.empty(0)) == []

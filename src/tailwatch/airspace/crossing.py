@@ -168,6 +168,18 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_times(t: np.ndarray) -> list[str | None]:
+    """`_iso` of many epoch seconds at once: the second `datetime.fromtimestamp` gives (the
+    fraction rounded half to even to the microsecond first, as it does), None where unknown."""
+    t = np.asarray(t, float)
+    known = np.isfinite(t)
+    frac, whole = np.modf(np.where(known, t, 0.0))
+    us = np.round(frac * 1e6)
+    whole = whole + (us >= 1e6) - (us < 0)
+    text = pl.from_epoch(pl.Series(whole.astype(np.int64)), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return pl.Series(text).set(pl.Series(~known), None).to_list() if not known.all() else text.to_list()
+
+
 def crossings(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike | None = None) -> list[dict]:
     """Ordered list of {country, entry, exit, entry_evidence, exit_evidence, evidence,
     observed_points} for a track (times ISO 8601 Z or null)."""
@@ -231,4 +243,4 @@ def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.
     return from_unit_vectors(v)
 
 
-__all__ = ["densify", "densify_many", "track_runs", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]
+__all__ = ["densify", "densify_many", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

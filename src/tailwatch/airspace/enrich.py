@@ -22,12 +22,14 @@ The route sums them over the legs with both ends known, a round trip included.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import RUN_SCHEMA, countries_on_arc, countries_on_arcs, densify_many, track_runs, _iso
+from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densify_many, iso_times,
+                                        track_runs)
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -44,12 +46,19 @@ def _airport_pos(end: dict | None) -> tuple[float, float] | None:
     if end.get("latitude") is not None and end.get("longitude") is not None:
         return float(end["latitude"]), float(end["longitude"])
     if end.get("icao"):
-        from tailwatch.geo.airports import airport
-
-        a = airport(end["icao"])
+        a = _packaged_airport(end["icao"])
         if a is not None:
             return float(a["latitude"]), float(a["longitude"])
     return None
+
+
+@lru_cache(maxsize=65_536)
+def _packaged_airport(code: str) -> dict | None:
+    """`geo.airports.airport(code)`, looked up once per code (every leg of a fleet asks for the
+    same few airports, twice); callers get a copy (`_ends_of`) or read it only."""
+    from tailwatch.geo.airports import airport
+
+    return airport(code)
 
 
 def _eu_codes() -> frozenset[str]:
@@ -151,7 +160,8 @@ def leg_tracks(itin: dict, points: pl.DataFrame) -> list[pl.DataFrame]:
 
 
 def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[list[dict]]]:
-    """The jurisdiction runs (`crossing.RUN_SCHEMA` rows, in order) of every leg of many
+    """The jurisdiction runs (`crossing.RUN_SCHEMA` rows, in order, with `entry` and `exit` as ISO
+    times) of every leg of many
     itineraries (each with its points frame), a list per leg, a list of legs per itinerary: all
     their legs' tracks built (`_tracks`), filled (`crossing.densify_many`), located and cut into
     runs (`crossing.track_runs`) in one pass each."""
@@ -161,7 +171,8 @@ def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[lis
     runs, per_leg = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
                                filled_sizes)
     countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
-    names = list(RUN_SCHEMA)
+    runs["entry"], runs["exit"] = iso_times(runs["entry_t"]), iso_times(runs["exit_t"])
+    names = [*RUN_SCHEMA, "entry", "exit"]
     rows = [dict(zip(names, row)) for row in zip(*(
         runs[c] if isinstance(runs[c], list) else runs[c].tolist() for c in names))]
     out, at, leg = [], 0, 0
@@ -211,7 +222,7 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
     for leg, leg_runs in zip(itin.get("legs", []), runs):
         leg = dict(leg)
         crossings = [{"country": r["country"], "state": state_of.get(r["country"], r["country"]),
-                      "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
+                      "entry": r["entry"], "exit": r["exit"],
                       "entry_evidence": r["entry_evidence"], "exit_evidence": r["exit_evidence"],
                       "evidence": r["evidence"], "observed_points": int(r["observed_points"])}
                      for r in leg_runs]
@@ -237,17 +248,12 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
 def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
     """The leg's two airports as airport dicts (the packaged table's position when the code is
     known, so the itinerary and `tailwatch route` compare the same points), None if unknown."""
-    from tailwatch.airspace.routing import _airport_or_raise
-    from tailwatch.errors import BadInput
-
     found = []
     for end in (leg.get("origin"), leg.get("destination")):
         spot = None
         if end and end.get("icao"):
-            try:
-                spot = _airport_or_raise(end["icao"])
-            except BadInput:
-                spot = None
+            known = _packaged_airport(end["icao"])
+            spot = None if known is None else dict(known)
         if spot is None:
             pos = _airport_pos(end)
             spot = None if pos is None else {"icao": (end or {}).get("icao"), "latitude": pos[0], "longitude": pos[1]}
