@@ -1,6 +1,7 @@
 """Which national airspaces a track crossed, in order, with entry and exit times.
 
-Observed points are located all at once (one STRtree query, `geo.countries.locate`). Where
+Observed points are located all at once (`geo.countries.locate_ids`), the legs of many
+aircraft in one pass (`densify_many`, `track_runs`: a group's tracks laid end to end). Where
 consecutive points are far apart the great circle between them is filled in every
 `STEP_KM` with linearly interpolated times; fill points inside a *gap* (more than `GAP_KM`
 or `GAP_S` between fixes) are marked inferred, fill between close fixes counts as observed.

@@ -26,9 +26,13 @@ attributed to the state whose polygon contains it in that source.
 
 Shapes are loaded once per process (a few hundred ms) and cached. `locate` answers for a
 whole array of points at once: points in grid cells that lie wholly inside one polygon (or
-outside all) take that cell's answer; the rest go to an STRtree over the individual polygons
-for bbox candidates, then one prepared-geometry `contains_xy` call per candidate polygon. Where two
-territorial seas overlap (narrow straits) the point goes to the state whose land is nearer.
+outside all), or wholly inside one jurisdiction's land and airspace touching no other land, take
+that cell's answer, kept for later calls since it depends on the polygons only; the rest go to an
+STRtree over the individual polygons for bbox candidates, then one prepared-geometry
+`contains_xy` call over all (candidate polygon, point) pairs. Where two airspaces overlap (along
+a land border, or territorial seas in a narrow strait) the point goes to the state whose land is
+nearer: a point on a claimant's land is settled by one query of the land layer, and only points
+on no claimant's land are measured to each claimant's coastline.
 """
 
 from __future__ import annotations
@@ -192,7 +196,7 @@ def _coast(code: str) -> _Coast | None:
 GRID_DEG = (0.25, 0.05, 0.01)  # cell sizes tried in turn before a point is tested against the polygons
 _EDGE = 1e-9  # degrees each cell is grown by, so a point is inside its cell whatever the rounding
 _UNDECIDED, _NOWHERE = -2, -1  # a cell's answer when a border runs through it / when it touches no polygon
-_CELLS_KEPT = 2_000_000  # cell answers kept per layer and size before the cache starts over
+_CELLS_KEPT = 1_000_000  # cell answers kept per layer and size before the cache starts over
 _cells: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}  # (layer, size) → (sorted cell keys, answers)
 _cells_lock = threading.Lock()
 _NO_CELLS = (np.empty(0, np.int64), np.empty(0, np.int32))
