@@ -54,50 +54,56 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     t = np.asarray(t, float)
     inferred = np.asarray(inferred, bool)
     sizes = np.asarray(sizes, np.int64)
+    n = lat.size
     ends = np.cumsum(sizes)
     starts = ends - sizes
-    last = np.zeros(lat.size, bool)
+    track = np.repeat(np.arange(sizes.size), sizes)
+    last = np.zeros(n, bool)
     last[ends[sizes > 0] - 1] = True
     seg = np.flatnonzero(~last)  # first point of each segment; the second is seg + 1
-    d = haversine_km(lat[seg], lon[seg], lat[seg + 1], lon[seg + 1])
-    dt = t[seg + 1] - t[seg]
+    # every consecutive pair at once (a pair across two tracks is worked out and left unused)
+    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])[seg]
+    dt = np.diff(t)[seg]
     gap = (d > gap_km) | (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
-    k = np.maximum(np.ceil(d / step_km).astype(int), 1)  # sub-segments per segment
-    count = np.ones(lat.size, np.int64)  # output points per input point: k for a segment's first, 1 for a last
+    k = np.maximum(np.ceil(d / step_km).astype(np.int64), 1)  # sub-segments per segment
+    count = np.ones(n, np.int64)  # output points per input point: k for a segment's first, 1 for a last
     count[seg] = k
-    src = np.repeat(np.arange(lat.size), count)
-    frac = np.arange(src.size) - np.repeat(np.cumsum(count) - count, count)
-    frac = frac / count[src]
-    filled = ~last[src]
-    sid = np.repeat(np.arange(seg.size), k)  # segment of each filled point
-    f = frac[filled]
+    first_out = np.cumsum(count) - count  # where each input point's first output point goes
+    total = int(count.sum())
+    out = {"latitude": np.empty(total), "longitude": np.empty(total), "t": np.empty(total),
+           "inferred": np.empty(total, bool), "source_index": np.empty(total, np.int64)}
     u = to_unit_vectors(lat, lon)
-    a, b = u[seg], u[seg + 1]
-    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))
-    out_lat, out_lon = lat[src], lon[src]  # a track's last point as given
-    # a segment's first point (f = 0) has weights exactly 1 and 0: it is its own unit vector
-    # brought back to degrees, worked out once per segment; only fill points are slerped
-    plain = (f == 0) & np.isfinite(omega[sid])
-    at = np.flatnonzero(filled)
-    slat, slon = from_unit_vectors(a)
-    out_lat[at[plain]], out_lon[at[plain]] = slat[sid[plain]], slon[sid[plain]]
-    fill = ~plain
-    if fill.any():
-        g, w = f[fill], omega[sid[fill]]
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[:-1], u[1:]), -1.0, 1.0))[seg]
+    # a track's last point (a lone point too) as given
+    ends_at = np.flatnonzero(last)
+    pos = first_out[ends_at]
+    out["latitude"][pos], out["longitude"][pos], out["t"][pos] = lat[ends_at], lon[ends_at], t[ends_at]
+    out["inferred"][pos], out["source_index"][pos] = inferred[ends_at], ends_at - starts[track[ends_at]]
+    # a segment's first point (fraction 0) has slerp weights exactly 1 and 0: its own unit vector
+    # brought back to degrees; its time t + 0 * dt as the fill's (unknown when dt is)
+    pos = first_out[seg]
+    out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(u[seg])
+    out["t"][pos] = t[seg] + 0.0 * dt
+    out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
+    # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
+    # its angle is not finite (an unknown position: the fill is unknown too)
+    odd = ~np.isfinite(omega)
+    many = np.where(odd, k, k - 1)
+    sid = np.repeat(np.arange(seg.size), many)  # the segment of each slerped point
+    j = np.arange(sid.size) - np.repeat(np.cumsum(many) - many, many) + (~odd)[sid]
+    if sid.size:
+        g, w, s = j / k[sid], omega[sid], seg[sid]
         small = w < 1e-9
         so = np.where(small, 1.0, np.sin(w))
         wa = np.where(small, 1 - g, np.sin((1 - g) * w) / so)
         wb = np.where(small, g, np.sin(g * w) / so)
-        v = wa[:, None] * a[sid[fill]] + wb[:, None] * b[sid[fill]]
-        out_lat[at[fill]], out_lon[at[fill]] = from_unit_vectors(v)
-    out_t = t[src]
-    out_t[filled] = t[seg][sid] + f * dt[sid]
-    out_inf = inferred[src]
-    out_inf[filled] = np.where(f == 0, inferred[seg][sid], gap[sid])
-    track = np.repeat(np.arange(sizes.size), sizes)
-    out_sizes = np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
-    return ({"latitude": out_lat, "longitude": out_lon, "t": out_t, "inferred": out_inf,
-             "source_index": src - starts[track][src] if src.size else src}, out_sizes)
+        v = wa[:, None] * u[s] + wb[:, None] * u[s + 1]
+        pos = first_out[s] + j
+        out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(v)
+        out["t"][pos] = t[s] + g * dt[sid]
+        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[sid])
+        out["source_index"][pos] = s - starts[track[s]]
+    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
 
 
 RUN_SCHEMA = {"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
