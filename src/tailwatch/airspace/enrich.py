@@ -289,16 +289,21 @@ class _Barring:
 
 
 _BARRING: dict[int, tuple[pl.DataFrame, _Barring]] = {}  # by the rules frame (`banning_rules` keeps one per day)
+_BY_RULES: dict[tuple, _Barring] = {}  # by the rules themselves: most days of a batch bar the same way
 _BARRING_KEPT = 4096
 
 
 def _barring(rules: pl.DataFrame) -> _Barring:
-    """The `_Barring` of a `banning_rules` answer; the frame is held with it, so its id stays its own."""
+    """The `_Barring` of a `banning_rules` answer: one per distinct set of rules, found by the
+    frame (held with it, so its id stays its own) or, for a frame not seen yet, by its rows."""
     got = _BARRING.get(id(rules))
     if got is None or got[0] is not rules:
         if len(_BARRING) >= _BARRING_KEPT:
             _BARRING.clear()
-        got = (rules, _Barring(rules))
+        if len(_BY_RULES) >= _BARRING_KEPT:
+            _BY_RULES.clear()
+        key = (tuple(rules.columns), tuple(rules.rows()))
+        got = (rules, _BY_RULES.setdefault(key, _Barring(rules)))
         _BARRING[id(rules)] = got
     return got[1]
 
