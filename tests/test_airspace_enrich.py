@@ -225,3 +225,29 @@ def test_a_group_of_itineraries_is_located_as_each_alone():
     assert [(r["country"], r["evidence"]) for r in together[4][0]] == [("RU", "observed"), ("GE", "inferred"),
                                                                        ("AM", "observed")]
     assert [r["observed_points"] for r in together[4][0]] == [1, 0, 1]
+
+
+def test_bans_are_read_for_each_legs_own_day():
+    """What the bans table says is worked out once per distinct set of rules and shared by the
+    days that read the same; a leg flown before a closure took effect is still judged by its own
+    day: the same Paris–Frankfurt leg by a Russian aircraft, in 2021 and in 2023 and 2024."""
+    p, a, b, d = _leg_points("LFPG", "EDDF", T0, 0)
+    years = []
+    for year in (2021, 2023, 2024):
+        shift = datetime(year, 6, 1, 6, 0, tzinfo=timezone.utc).timestamp() - T0
+        pts = p.with_columns(pl.col("timestamp") + pl.duration(seconds=shift))
+        itin = {"aircraft": {"icao24": "abc123", "country": "RU", "typecode": "IL76"},
+                "legs": [_leg("LFPG", "EDDF", a + shift, b + shift, d)], "route": {"airports": ["LFPG", "EDDF"]}}
+        years.append(add_airspace(itin, pts, operator_country="RU")["legs"][0])
+    before, after, later = years
+    assert before["countries"] == after["countries"] == later["countries"] and "FR" in before["countries"]
+    assert before["banned_countries"] == [] and before["barred_details"] == {}
+    assert after["banned_countries"] == later["banned_countries"] and "FR" in after["banned_countries"]
+    assert after["barred_details"] == later["barred_details"] and after["barred_details"]["FR"]["since"] == "2022-02-28"
+    assert after["barred_details"] is not later["barred_details"]  # each leg its own copy
+    assert [c["rule"] for c in after["banned_crossings"]] == [c["rule"] for c in later["banned_crossings"]]
+    from tailwatch.airspace.bans import banning_rules
+    from tailwatch.airspace.enrich import _barring
+
+    on = [banning_rules(operator_country="RU", registration_country="RU", when=f"{y}-06-01") for y in (2021, 2023, 2024)]
+    assert _barring(on[1]) is _barring(on[2]) is not _barring(on[0])  # two days, one reading of the rules
