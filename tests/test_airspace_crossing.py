@@ -110,3 +110,99 @@ def test_runs_of_many_tracks_at_once_are_each_tracks_own(traffic_samples):
     assert together[-2]["country"].to_list()[0] == "FR" and together[-2]["country"].to_list()[-1] == "DE"
     assert together[-1]["country"].to_list() == ["DE"] and together[-1]["first_index"][0] == 0
     assert country_runs_many([]) == []
+
+
+def test_densify_many_is_each_track_densified_alone(traffic_samples):
+    """All the legs of a group are filled in one pass over their segments: each comes out exactly
+    as filled alone (same floats), a segment never joins one track's last point to the next
+    track's first, and empty tracks, lone points and unknown times keep their place."""
+    import polars as pl
+
+    from tailwatch.airspace.crossing import densify_many
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    tracks = []
+    for icao24 in frame["icao24"].unique(maintain_order=True).head(25).to_list():
+        own = frame.filter(pl.col("icao24") == icao24).gather_every(7)  # sparser: gaps get filled
+        t = own["timestamp"].dt.epoch("us").to_numpy() / 1e6
+        tracks.append((own["latitude"].to_numpy(), own["longitude"].to_numpy(), t, np.zeros(own.height, bool)))
+    lat, lon, t = _track(55.97, 37.41, 40.15, 44.40)  # SVO-EVN with an unknown landing time
+    tracks[4:4] = [(np.empty(0), np.empty(0), np.empty(0), np.empty(0, bool)),
+                   (np.array([50.0]), np.array([8.5]), np.array([np.nan]), np.array([True])),
+                   (lat, lon, np.r_[t[:-1], np.nan], np.r_[True, np.zeros(lat.size - 2, bool), True])]
+    sizes = np.array([x[0].size for x in tracks])
+    together, filled = densify_many(*(np.concatenate([x[i] for x in tracks]) for i in range(4)), sizes)
+    assert filled.sum() == together["latitude"].size
+    at = np.r_[0, np.cumsum(filled)]
+    for k, track in enumerate(tracks):
+        alone = densify(*track)
+        for column in alone.columns:
+            assert np.array_equal(together[column][at[k]:at[k + 1]], alone[column].to_numpy(), equal_nan=True), (k, column)
+    assert filled[4] == 0 and filled[5] == 1
+    gc = tracks[6]
+    mine = slice(at[6], at[7])
+    assert together["inferred"][mine][0] and together["inferred"][mine][-1]  # the airports stand for unseen ends
+    assert np.isnan(together["t"][mine][-1]) and together["latitude"][mine][-1] == gc[0][-1]
+    assert (np.diff(together["source_index"][mine]) >= 0).all()
+
+
+def test_runs_are_the_point_by_point_answers_cut_where_the_jurisdiction_changes(traffic_samples):
+    """`track_runs` locates all tracks at once and cuts runs in one pass: the runs must be what
+    locating every point against the polygons and walking each track point by point gives."""
+    import polars as pl
+
+    from tailwatch.airspace.crossing import densify_many, track_runs
+    from tailwatch.geo import countries
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    sizes = frame.group_by("icao24", maintain_order=True).len()["len"].to_numpy()
+    t = frame["timestamp"].dt.epoch("us").to_numpy() / 1e6
+    inferred = np.zeros(frame.height, bool)
+    inferred[::50] = True  # some points stand for assumptions
+    filled, fsizes = densify_many(frame["latitude"].to_numpy(), frame["longitude"].to_numpy(), t, inferred, sizes)
+    runs, per_track = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"], fsizes)
+    with np.errstate(invalid="ignore"):
+        where = countries._exact(filled["latitude"], (filled["longitude"] + 180.0) % 360.0 - 180.0,
+                                 countries.spatial_index("airspace"), "airspace")
+    expected, start = [], 0
+    for size in fsizes:
+        track_runs_here, i = [], 0
+        while i < size:
+            j = i
+            while j + 1 < size and where[start + j + 1] == where[start + i]:
+                j += 1
+            if where[start + i] is not None:
+                inf = filled["inferred"][start + i:start + j + 1]
+                track_runs_here.append((where[start + i], filled["t"][start + i], filled["t"][start + j],
+                                        "inferred" if inf[0] else "observed", "inferred" if inf[-1] else "observed",
+                                        int((~inf).sum()), j - i + 1, i, j))
+            i = j + 1
+        expected += track_runs_here
+        start += size
+    got = list(zip(runs["country"], runs["entry_t"], runs["exit_t"], runs["entry_evidence"], runs["exit_evidence"],
+                   runs["observed_points"].tolist(), runs["points"].tolist(), runs["first_index"].tolist(),
+                   runs["last_index"].tolist()))
+    assert got == expected and per_track.sum() == len(expected) and len(expected) > 100
+    assert runs["evidence"] == ["observed" if n else "inferred" for n in runs["observed_points"].tolist()]
+
+
+def test_iso_times_of_many_are_each_ones_own():
+    """A group's entry and exit times are written at once: each the second `datetime.fromtimestamp`
+    gives, fractions that round up to the next second included, None where unknown."""
+    from datetime import datetime, timezone
+
+    from tailwatch.airspace.crossing import iso_times
+
+    rng = np.random.default_rng(11)
+    whole = np.floor(rng.uniform(1.5e9, 1.9e9, 3000))
+    t = np.r_[rng.uniform(1.5e9, 1.9e9, 20_000), whole + 0.9999995, whole + 0.9999996, whole - 4e-7, whole + 0.5,
+              np.nan, np.inf, -np.inf, 0.0, -0.3]
+    got = iso_times(t)
+    want = [datetime.fromtimestamp(float(x), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if np.isfinite(x) else None
+            for x in t]
+    assert got == want and got[-5:-2] == [None, None, None] and got[-1] == "1969-12-31T23:59:59Z"
+    assert iso_times(np.empty(0)) == []

@@ -148,3 +148,106 @@ def test_a_leg_that_crossed_barred_airspace_avoided_nothing(enriched):
     text = " ".join(sentence for sentence, _ in lede(out))
     assert "registered in Russia" in text
     assert "Its positions show it crossing Greece" in text and "EU airspace" in text
+
+
+def _one_leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, ...]:
+    """A leg's track built on its own: its points in time order between its airports."""
+    from tailwatch.airspace.enrich import _airport_pos, _epoch
+
+    pts = pts.sort("timestamp", maintain_order=True)
+    lat, lon = pts["latitude"].to_numpy(), pts["longitude"].to_numpy()
+    t = pts["timestamp"].dt.epoch("us").to_numpy().astype(float) / 1e6
+    inferred = np.zeros(lat.size, bool)
+    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
+    if o is not None:
+        lat, lon, t = np.r_[o[0], lat], np.r_[o[1], lon], np.r_[_epoch(leg.get("takeoff")), t]
+        inferred = np.r_[leg.get("origin_evidence") != "observed" or not leg.get("takeoff"), inferred]
+    if d is not None:
+        lat, lon, t = np.r_[lat, d[0]], np.r_[lon, d[1]], np.r_[t, _epoch(leg.get("landing"))]
+        inferred = np.r_[inferred, leg.get("destination_evidence") != "observed" or not leg.get("landing")]
+    return lat, lon, t, inferred
+
+
+def _iso_or_none(t):
+    return None if t == "nan" else _iso(t)
+
+
+def _plain(runs):
+    """Runs with NaN times as the string 'nan' (NaN equals nothing, itself included)."""
+    if isinstance(runs, list):
+        return [_plain(r) for r in runs]
+    return {k: "nan" if isinstance(v, float) and np.isnan(v) else v for k, v in runs.items()}
+
+
+def test_a_group_of_itineraries_is_located_as_each_alone():
+    """`leg_runs_many` builds every leg of a group as offsets into one array of points (no frame
+    per leg) and locates them in one pass: each leg's track is its points in time order between
+    its airports, points of no leg are left out, an itinerary without a `leg` column is one leg,
+    and every itinerary's runs are those it gets alone."""
+    from tailwatch.airspace.crossing import country_runs, densify
+    from tailwatch.airspace.enrich import _tracks, leg_runs_many
+
+    p0, a0, b0, d0 = _leg_points("UUWW", "UDYZ", T0, 0)
+    p1, a1, b1, d1 = _leg_points("UDYZ", "DAAG", T0 + 4 * 3600, 1, drop=(0.35, 0.5))
+    p2, a2, b2, d2 = _leg_points("LFPG", "EDDF", T0 + 9 * 3600, 2)
+    legs = [_leg("UUWW", "UDYZ", a0, b0, d0), _leg("UDYZ", "DAAG", a1, b1, d1), _leg("LFPG", "EDDF", a2, b2, d2)]
+    legs[1] = dict(legs[1], destination=None, landing=None)  # an end not known
+    legs[2] = dict(legs[2], origin_evidence="inferred", takeoff=None)
+    taxi = p2.head(5).with_columns(leg=pl.lit(None, p2["leg"].dtype))  # on the ground: no leg's
+    stray = p2.head(3).with_columns(leg=pl.lit(7, p2["leg"].dtype))  # a leg the itinerary does not have
+    three = pl.concat([p0, p1, taxi, p2, stray])
+    shuffled = three.sample(fraction=1.0, shuffle=True, seed=5)  # points not in time order
+    alone = pl.concat([p2]).drop("leg")  # a single leg without a `leg` column
+    itins = [({"legs": legs}, three), ({"legs": legs}, shuffled), ({"legs": legs[2:]}, alone),
+             ({"legs": []}, p0.head(0)), ({"legs": legs[:1]}, p0.head(0))]
+    columns, sizes, n_legs = _tracks(itins)
+    assert n_legs.tolist() == [3, 3, 1, 0, 1]
+    at = np.r_[0, np.cumsum(sizes)]
+    pieces = [(legs[k], three.filter(pl.col("leg") == k)) for k in range(3)] * 2 + [(legs[2], alone), (legs[0], p0.head(0))]
+    for j, (leg, pts) in enumerate(pieces):
+        expected = _one_leg_track(leg, pts)
+        for column, want in zip(("latitude", "longitude", "t", "inferred"), expected):
+            assert np.array_equal(columns[column][at[j]:at[j + 1]], want, equal_nan=True), (j, column)
+    together = _plain(leg_runs_many(itins))
+    assert [len(x) for x in together] == [3, 3, 1, 0, 1]
+    assert together[0] == together[1] and together[2] == [together[0][2]]
+    for itin, runs in zip(itins, together):
+        assert _plain(leg_runs_many([itin])) == [runs]
+    for (leg, pts), runs in zip(pieces, [r for x in together for r in x]):
+        alone = _plain(country_runs(densify(*_one_leg_track(leg, pts))).to_dicts())
+        assert [{k: v for k, v in r.items() if k not in ("entry", "exit")} for r in runs] == alone
+        assert [(r["entry"], r["exit"]) for r in runs] == [
+            (_iso_or_none(r["entry_t"]), _iso_or_none(r["exit_t"])) for r in alone]
+    assert [r["country"] for r in together[0][0]] == ["RU", "GE", "AM"]
+    assert [r["country"] for r in together[0][2]] == ["FR", "BE", "LU", "DE"]
+    assert together[0][2][0]["entry_evidence"] == "inferred" and together[0][2][0]["entry_t"] == "nan"
+    # a leg without positions is its airports joined by the great circle: all of it inferred between
+    assert [(r["country"], r["evidence"]) for r in together[4][0]] == [("RU", "observed"), ("GE", "inferred"),
+                                                                       ("AM", "observed")]
+    assert [r["observed_points"] for r in together[4][0]] == [1, 0, 1]
+
+
+def test_bans_are_read_for_each_legs_own_day():
+    """What the bans table says is worked out once per distinct set of rules and shared by the
+    days that read the same; a leg flown before a closure took effect is still judged by its own
+    day: the same Paris–Frankfurt leg by a Russian aircraft, in 2021 and in 2023 and 2024."""
+    p, a, b, d = _leg_points("LFPG", "EDDF", T0, 0)
+    years = []
+    for year in (2021, 2023, 2024):
+        shift = datetime(year, 6, 1, 6, 0, tzinfo=timezone.utc).timestamp() - T0
+        pts = p.with_columns(pl.col("timestamp") + pl.duration(seconds=shift))
+        itin = {"aircraft": {"icao24": "abc123", "country": "RU", "typecode": "IL76"},
+                "legs": [_leg("LFPG", "EDDF", a + shift, b + shift, d)], "route": {"airports": ["LFPG", "EDDF"]}}
+        years.append(add_airspace(itin, pts, operator_country="RU")["legs"][0])
+    before, after, later = years
+    assert before["countries"] == after["countries"] == later["countries"] and "FR" in before["countries"]
+    assert before["banned_countries"] == [] and before["barred_details"] == {}
+    assert after["banned_countries"] == later["banned_countries"] and "FR" in after["banned_countries"]
+    assert after["barred_details"] == later["barred_details"] and after["barred_details"]["FR"]["since"] == "2022-02-28"
+    assert after["barred_details"] is not later["barred_details"]  # each leg its own copy
+    assert [c["rule"] for c in after["banned_crossings"]] == [c["rule"] for c in later["banned_crossings"]]
+    from tailwatch.airspace.bans import banning_rules
+    from tailwatch.airspace.enrich import _barring
+
+    on = [banning_rules(operator_country="RU", registration_country="RU", when=f"{y}-06-01") for y in (2021, 2023, 2024)]
+    assert _barring(on[1]) is _barring(on[2]) is not _barring(on[0])  # two days, one reading of the rules

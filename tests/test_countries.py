@@ -140,3 +140,67 @@ def test_grid_cells_answer_as_every_point_tested_against_the_polygons(layer, tra
     assert {"DE", "FR", "CH", "AT", "US", "RU"} <= found
     assert fast.reshape(-1)[:1].shape == (1,) and countries.locate(lat[:6].reshape(2, 3), lon[:6].reshape(2, 3),
                                                                    layer=layer).shape == (2, 3)
+
+
+def _claimant_by_claimant(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Airspace jurisdiction of each point the long way: every polygon part holding it, and where
+    several jurisdictions claim it, each claimant's land measured with `_Coast.distance` (its every
+    part tested, its coastline searched), the nearer winning, ties in the polygons' order."""
+    index = countries.spatial_index("airspace")
+    out = np.full(lat.size, None, dtype=object)
+    pi, gi = index.tree.query(shapely.points(lon, lat))
+    hold = np.array([shapely.contains_xy(index.parts[g], lon[p], lat[p]) for p, g in zip(pi, gi)], dtype=bool)
+    pi, gi = pi[hold], gi[hold]
+    order = np.argsort(gi, kind="stable")
+    pi, gi = pi[order], gi[order]
+    for p in np.unique(pi):
+        owners = index.owners[gi[pi == p]]
+        dist = []
+        for code in owners:
+            coast = countries._coast(code)
+            dist.append(np.inf if coast is None else float(coast.distance(
+                lon[p:p + 1], lat[p:p + 1], np.cos(np.radians(lat[p:p + 1])))[0]))
+        out[p] = owners[int(np.argmin(dist))]
+    return out
+
+
+def test_contested_points_go_to_the_nearer_land_as_measured_claimant_by_claimant():
+    """Within 12 NM of a land border two airspaces overlap, and in a strait two territorial seas:
+    `locate` settles a point on one claimant's land by one query of the land layer (and whole
+    grid cells inside one land and its airspace, touching no other land), and measures coastlines
+    only for points on no claimant's land. Every answer must be the one measuring each claimant's
+    land for each point gives: dense points over land borders (Alps, Benelux, the Balkans, the
+    Caucasus) and straits (Øresund, Dover, Gibraltar, Bosporus, Corfu, Bab-el-Mandeb, Hormuz)."""
+    rng = np.random.default_rng(7)
+    boxes = [(45.5, 48.5, 5.5, 13.5), (49.0, 51.8, 2.5, 7.0), (41.0, 46.0, 13.5, 23.0), (40.0, 43.6, 40.0, 49.0),
+             (55.3, 56.3, 12.3, 13.2), (50.7, 51.3, 1.2, 2.2), (35.8, 36.2, -5.8, -5.2), (40.9, 41.3, 28.9, 29.2),
+             (39.4, 39.9, 19.8, 20.2), (12.4, 12.8, 43.2, 43.6), (26.2, 26.8, 56.0, 56.6)]
+    lat = np.concatenate([rng.uniform(a, b, 1500) for a, b, _, _ in boxes])
+    lon = np.concatenate([rng.uniform(c, d, 1500) for _, _, c, d in boxes])
+    long_way = _claimant_by_claimant(lat, lon)
+    index = countries.spatial_index("airspace")
+    assert (countries._exact(lat, lon, index, "airspace") == long_way).all()
+    countries._cells.clear()  # cells worked out now, then answered from what was kept
+    for _ in range(2):
+        fast = countries.locate(lat, lon)
+        assert (fast == long_way).all(), np.flatnonzero(fast != long_way)[:10]
+    assert {"DE", "CH", "AT", "FR", "IT", "BE", "NL", "LU", "DK", "SE", "GB", "ES", "MA", "GI", "TR", "GR", "AL",
+            "YE", "DJ", "ER", "OM", "IR", "GE", "AZ", "AM", "RU"} <= {c for c in fast if c is not None}
+    assert {size for _, size in countries._cells} == set(countries.GRID_DEG)
+
+
+def test_kept_cells_answer_as_fresh_ones():
+    """A cell's answer is kept for later calls (a fleet flies over the same cells every day): the
+    same points answer the same whether their cells are new, kept, or some of each, and a cache
+    that started over answers the same."""
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(35, 60, 30_000), rng.uniform(-10, 40, 30_000)
+    countries._cells.clear()
+    first = countries.locate(lat[:10_000], lon[:10_000])
+    mixed = countries.locate(lat, lon)  # a third of the cells kept, the rest new
+    assert (mixed[:10_000] == first).all()
+    kept = countries.locate(lat, lon)
+    countries._cells.clear()
+    assert (kept == mixed).all() and (countries.locate(lat[::-1], lon[::-1])[::-1] == mixed).all()
+    ids, codes = countries.locate_ids(lat, lon)
+    assert ids.dtype.kind == "i" and (np.where(ids < 0, None, codes[np.maximum(ids, 0)]) == mixed).all()

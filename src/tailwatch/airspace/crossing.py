@@ -1,6 +1,7 @@
 """Which national airspaces a track crossed, in order, with entry and exit times.
 
-Observed points are located all at once (one STRtree query, `geo.countries.locate`). Where
+Observed points are located all at once (`geo.countries.locate_ids`), the legs of many
+aircraft in one pass (`densify_many`, `track_runs`: a group's tracks laid end to end). Where
 consecutive points are far apart the great circle between them is filled in every
 `STEP_KM` with linearly interpolated times; fill points inside a *gap* (more than `GAP_KM`
 or `GAP_S` between fixes) are marked inferred, fill between close fixes counts as observed.
@@ -32,34 +33,77 @@ def densify(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike | 
     latitude, longitude, t, inferred, source_index (index of the segment's first input point).
     """
     lat = np.asarray(lat, float)
+    inferred = np.zeros(lat.size, bool) if inferred is None else inferred
+    out, _ = densify_many(lat, lon, t, inferred, np.array([lat.size]), step_km, gap_km, gap_s)
+    return pl.DataFrame(out)
+
+
+def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike, sizes: ArrayLike,
+                 step_km: float = STEP_KM, gap_km: float = GAP_KM, gap_s: float = GAP_S
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """`densify` of many tracks laid end to end (`sizes` points each) in one pass over all their
+    segments: (columns of the filled tracks end to end, size of each filled track). A segment joins
+    two consecutive points of one track, never the last point of a track to the next's first.
+
+    Each point but a track's last starts a segment cut into k = ceil(km / `step_km`) pieces (at
+    least one) whose ends are slerped on unit vectors; a track's last point (a lone point too) is
+    kept as given. The arithmetic is the same per segment whatever the other tracks, so a track
+    densified with others is densified alone."""
+    lat = np.asarray(lat, float)
     lon = np.asarray(lon, float)
     t = np.asarray(t, float)
-    inferred_in = np.zeros(lat.size, bool) if inferred is None else np.asarray(inferred, bool)
+    inferred = np.asarray(inferred, bool)
+    sizes = np.asarray(sizes, np.int64)
     n = lat.size
-    if n < 2:
-        return pl.DataFrame({"latitude": lat, "longitude": lon, "t": t, "inferred": inferred_in,
-                             "source_index": np.arange(n)})
-    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    dt = np.diff(t)
-    gap = (d > gap_km) | (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred_in[:-1] | inferred_in[1:]
-    k = np.maximum(np.ceil(d / step_km).astype(int), 1)  # sub-segments per segment
-    seg = np.repeat(np.arange(n - 1), k)
-    frac = np.arange(seg.size) - np.repeat(np.cumsum(k) - k, k)
-    frac = frac / k[seg]
-    a, b = to_unit_vectors(lat[:-1], lon[:-1]), to_unit_vectors(lat[1:], lon[1:])
-    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))[seg]
-    small = omega < 1e-9
-    so = np.where(small, 1.0, np.sin(omega))
-    wa = np.where(small, 1 - frac, np.sin((1 - frac) * omega) / so)
-    wb = np.where(small, frac, np.sin(frac * omega) / so)
-    v = wa[:, None] * a[seg] + wb[:, None] * b[seg]
-    flat, flon = from_unit_vectors(v)
-    ft = t[:-1][seg] + frac * dt[seg]
-    finf = np.where(frac == 0, inferred_in[:-1][seg], gap[seg])
-    return pl.DataFrame({
-        "latitude": np.r_[flat, lat[-1]], "longitude": np.r_[flon, lon[-1]], "t": np.r_[ft, t[-1]],
-        "inferred": np.r_[finf, inferred_in[-1]], "source_index": np.r_[seg, n - 1],
-    })
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    track = np.repeat(np.arange(sizes.size), sizes)
+    last = np.zeros(n, bool)
+    last[ends[sizes > 0] - 1] = True
+    seg = np.flatnonzero(~last)  # first point of each segment; the second is seg + 1
+    # every consecutive pair at once (a pair across two tracks is worked out and left unused)
+    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])[seg]
+    dt = np.diff(t)[seg]
+    gap = (d > gap_km) | (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
+    k = np.maximum(np.ceil(d / step_km).astype(np.int64), 1)  # sub-segments per segment
+    count = np.ones(n, np.int64)  # output points per input point: k for a segment's first, 1 for a last
+    count[seg] = k
+    first_out = np.cumsum(count) - count  # where each input point's first output point goes
+    total = int(count.sum())
+    out = {"latitude": np.empty(total), "longitude": np.empty(total), "t": np.empty(total),
+           "inferred": np.empty(total, bool), "source_index": np.empty(total, np.int64)}
+    u = to_unit_vectors(lat, lon)
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[:-1], u[1:]), -1.0, 1.0))[seg]
+    # a track's last point (a lone point too) as given
+    ends_at = np.flatnonzero(last)
+    pos = first_out[ends_at]
+    out["latitude"][pos], out["longitude"][pos], out["t"][pos] = lat[ends_at], lon[ends_at], t[ends_at]
+    out["inferred"][pos], out["source_index"][pos] = inferred[ends_at], ends_at - starts[track[ends_at]]
+    # a segment's first point (fraction 0) has slerp weights exactly 1 and 0: its own unit vector
+    # brought back to degrees; its time t + 0 * dt as the fill's (unknown when dt is)
+    pos = first_out[seg]
+    out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(u[seg])
+    out["t"][pos] = t[seg] + 0.0 * dt
+    out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
+    # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
+    # its angle is not finite (an unknown position: the fill is unknown too)
+    odd = ~np.isfinite(omega)
+    many = np.where(odd, k, k - 1)
+    sid = np.repeat(np.arange(seg.size), many)  # the segment of each slerped point
+    j = np.arange(sid.size) - np.repeat(np.cumsum(many) - many, many) + (~odd)[sid]
+    if sid.size:
+        g, w, s = j / k[sid], omega[sid], seg[sid]
+        small = w < 1e-9
+        so = np.where(small, 1.0, np.sin(w))
+        wa = np.where(small, 1 - g, np.sin((1 - g) * w) / so)
+        wb = np.where(small, g, np.sin(g * w) / so)
+        v = wa[:, None] * u[s] + wb[:, None] * u[s + 1]
+        pos = first_out[s] + j
+        out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(v)
+        out["t"][pos] = t[s] + g * dt[sid]
+        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[sid])
+        out["source_index"][pos] = s - starts[track[s]]
+    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
 
 
 RUN_SCHEMA = {"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
@@ -75,37 +119,52 @@ def country_runs(track: pl.DataFrame, layer: str = "airspace") -> pl.DataFrame:
 
 
 def country_runs_many(tracks: list[pl.DataFrame], layer: str = "airspace") -> list[pl.DataFrame]:
-    """`country_runs` of many tracks (densified legs of many aircraft): one `locate_track` over
-    all of them, the runs of all in one group-by, a frame per track."""
-    from tailwatch.geo.countries import locate
-
-    sizes = [t.height for t in tracks]
-    if not tracks or sum(sizes) == 0:
+    """`country_runs` of many tracks (densified legs of many aircraft): one `track_runs` over all
+    of them, a frame per track."""
+    sizes = np.array([t.height for t in tracks], np.int64)
+    if not tracks or sizes.sum() == 0:
         return [pl.DataFrame(schema=RUN_SCHEMA) for _ in tracks]
-    key = np.repeat(np.arange(len(tracks)), sizes)
     frame = pl.concat([t.select("latitude", "longitude", "t", "inferred") for t in tracks if t.height],
                       how="vertical_relaxed")
-    country = locate(frame["latitude"].to_numpy(), frame["longitude"].to_numpy(), layer=layer)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    frame = frame.with_columns(country=pl.Series(country.tolist(), dtype=pl.String), key=pl.Series(key),
-                               i=pl.Series((np.arange(key.size) - starts[key]).astype(np.uint32)))
-    new_run = pl.col("country").ne_missing(pl.col("country").shift(1)) | pl.col("key").ne(pl.col("key").shift(1))
-    frame = frame.with_columns(run=new_run.fill_null(True).cum_sum())
-    ev = pl.when(pl.col("inferred")).then(pl.lit("inferred")).otherwise(pl.lit("observed"))
-    runs = (frame.filter(pl.col("country").is_not_null())
-            .group_by("run", maintain_order=True)
-            .agg(pl.col("key").first(), pl.col("country").first(),
-                 entry_t=pl.col("t").first(), exit_t=pl.col("t").last(),
-                 entry_evidence=ev.first(), exit_evidence=ev.last(),
-                 observed_points=(~pl.col("inferred")).sum().cast(pl.UInt32),
-                 points=pl.len().cast(pl.UInt32),
-                 first_index=pl.col("i").first(), last_index=pl.col("i").last()))
-    runs = runs.with_columns(
-        evidence=pl.when(pl.col("observed_points") > 0).then(pl.lit("observed")).otherwise(pl.lit("inferred"))
-    ).drop("run")
-    by_key = {k: part.drop("key") for (k,), part in runs.partition_by("key", as_dict=True, maintain_order=True).items()}
-    empty = pl.DataFrame(schema=RUN_SCHEMA)
-    return [by_key.get(k, empty).select(list(RUN_SCHEMA)) for k in range(len(tracks))]
+    runs, per_track = track_runs(frame["latitude"].to_numpy(), frame["longitude"].to_numpy(),
+                                 frame["t"].to_numpy(), frame["inferred"].to_numpy(), sizes, layer)
+    every = pl.DataFrame(runs, schema=RUN_SCHEMA)
+    at = np.r_[0, np.cumsum(per_track)]
+    return [every.slice(int(at[k]), int(per_track[k])) for k in range(len(tracks))]
+
+
+def track_runs(lat: np.ndarray, lon: np.ndarray, t: np.ndarray, inferred: np.ndarray, sizes: np.ndarray,
+               layer: str = "airspace") -> tuple[dict[str, np.ndarray | list], np.ndarray]:
+    """The runs of many densified tracks laid end to end (`sizes` points each): every point located
+    at once (`geo.countries.locate_ids`), then one run-length pass: a run is a stretch of one
+    jurisdiction inside one track (outside every country is no run). Returns the `RUN_SCHEMA`
+    columns of all runs in track order and the number of runs of each track."""
+    from tailwatch.geo.countries import locate_ids
+
+    sizes = np.asarray(sizes, np.int64)
+    ids, codes = locate_ids(lat, lon, layer=layer)
+    track = np.repeat(np.arange(sizes.size), sizes)
+    n = ids.size
+    start = np.ones(n, bool)
+    if n:
+        start[1:] = (ids[1:] != ids[:-1]) | (track[1:] != track[:-1])
+    first = np.flatnonzero(start)
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1:] = n - 1
+    inside = ids[first] >= 0
+    first, last = first[inside], last[inside]
+    observed = np.r_[0, np.cumsum(~np.asarray(inferred, bool))]
+    observed_points = (observed[last + 1] - observed[first]).astype(np.uint32)
+    origin = (np.cumsum(sizes) - sizes)[track[first]]
+    word = np.array(["observed", "inferred"], dtype=object)
+    runs = {"country": codes[ids[first]].tolist(), "entry_t": t[first], "exit_t": t[last],
+            "entry_evidence": word[inferred[first].astype(int)].tolist(),
+            "exit_evidence": word[inferred[last].astype(int)].tolist(),
+            "evidence": word[(observed_points == 0).astype(int)].tolist(),
+            "observed_points": observed_points, "points": (last - first + 1).astype(np.uint32),
+            "first_index": (first - origin).astype(np.uint32), "last_index": (last - origin).astype(np.uint32)}
+    return runs, np.bincount(track[first], minlength=sizes.size).astype(np.int64)
 
 
 def _iso(t: float | None) -> str | None:
@@ -114,6 +173,18 @@ def _iso(t: float | None) -> str | None:
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_times(t: np.ndarray) -> list[str | None]:
+    """`_iso` of many epoch seconds at once: the second `datetime.fromtimestamp` gives (the
+    fraction rounded half to even to the microsecond first, as it does), None where unknown."""
+    t = np.asarray(t, float)
+    known = np.isfinite(t)
+    frac, whole = np.modf(np.where(known, t, 0.0))
+    us = np.round(frac * 1e6)
+    whole = whole + (us >= 1e6) - (us < 0)
+    text = pl.from_epoch(pl.Series(whole.astype(np.int64)), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return pl.Series(text).set(pl.Series(~known), None).to_list() if not known.all() else text.to_list()
 
 
 def crossings(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike | None = None) -> list[dict]:
@@ -179,4 +250,4 @@ def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.
     return from_unit_vectors(v)
 
 
-__all__ = ["densify", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]
+__all__ = ["densify", "densify_many", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

@@ -22,12 +22,14 @@ The route sums them over the legs with both ends known, a round trip included.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import countries_on_arc, countries_on_arcs, country_runs_many, densify, _iso
+from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densify_many, iso_times,
+                                        track_runs)
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -44,31 +46,19 @@ def _airport_pos(end: dict | None) -> tuple[float, float] | None:
     if end.get("latitude") is not None and end.get("longitude") is not None:
         return float(end["latitude"]), float(end["longitude"])
     if end.get("icao"):
-        from tailwatch.geo.airports import airport
-
-        a = airport(end["icao"])
+        a = _packaged_airport(end["icao"])
         if a is not None:
             return float(a["latitude"]), float(a["longitude"])
     return None
 
 
-def _leg_track(leg: dict, pts: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    if not pts["timestamp"].is_sorted():  # an itinerary's points are in time order already
-        pts = pts.sort("timestamp")
-    lat = pts["latitude"].to_numpy().astype(float)
-    lon = pts["longitude"].to_numpy().astype(float)
-    t = pts["timestamp"].dt.epoch("us").to_numpy().astype(float) / 1e6 if pts.height else np.empty(0)
-    inferred = np.zeros(lat.size, bool)
-    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
-    if o is not None:
-        lat, lon = np.r_[o[0], lat], np.r_[o[1], lon]
-        t = np.r_[_epoch(leg.get("takeoff")), t]
-        inferred = np.r_[leg.get("origin_evidence") != "observed" or not leg.get("takeoff"), inferred]
-    if d is not None:
-        lat, lon = np.r_[lat, d[0]], np.r_[lon, d[1]]
-        t = np.r_[t, _epoch(leg.get("landing"))]
-        inferred = np.r_[inferred, leg.get("destination_evidence") != "observed" or not leg.get("landing")]
-    return lat, lon, t, inferred
+@lru_cache(maxsize=65_536)
+def _packaged_airport(code: str) -> dict | None:
+    """`geo.airports.airport(code)`, looked up once per code (every leg of a fleet asks for the
+    same few airports, twice); callers get a copy (`_ends_of`) or read it only."""
+    from tailwatch.geo.airports import airport
+
+    return airport(code)
 
 
 def _eu_codes() -> frozenset[str]:
@@ -88,31 +78,111 @@ def _names(codes: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _leg_points(itin: dict, points: pl.DataFrame) -> list[pl.DataFrame]:
-    """Each leg's points (by the `leg` column; all of them for a single leg without one)."""
-    legs = itin.get("legs", [])
-    if "leg" not in points.columns:
-        return [points if len(legs) == 1 else points.head(0) for _ in legs]
-    parts = {k: part for (k,), part in points.partition_by("leg", as_dict=True).items()} if points.height else {}
-    return [parts.get(i, points.head(0)) for i in range(len(legs))]
+def _leg_ends(leg: dict) -> tuple[tuple[float, float] | None, float, bool, tuple[float, float] | None, float, bool]:
+    """A leg's airport ends as its track has them: (origin position, take-off time, inferred?,
+    destination position, landing time, inferred?); a position is None when the airport is unknown."""
+    o, d = _airport_pos(leg.get("origin")), _airport_pos(leg.get("destination"))
+    return (o, _epoch(leg.get("takeoff")), leg.get("origin_evidence") != "observed" or not leg.get("takeoff"),
+            d, _epoch(leg.get("landing")), leg.get("destination_evidence") != "observed" or not leg.get("landing"))
+
+
+def _tracks(itineraries: list[tuple[dict, pl.DataFrame]]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Every leg of many itineraries as one track each, laid end to end: (columns latitude,
+    longitude, t, inferred; points per leg; legs per itinerary). A leg's track is its origin
+    airport, its points (by the `leg` column; all of them for a single leg without one) in time
+    order, and its destination airport; an airport standing for a take-off or landing not
+    observed is marked inferred. Built from one frame of all the itineraries' points: the legs
+    are offsets into it, not frames of their own."""
+    legs = [itin.get("legs", []) for itin, _ in itineraries]
+    n_legs = np.array([len(x) for x in legs], np.int64)
+    first_leg = np.cumsum(n_legs) - n_legs
+    frames = []
+    for k, (_, points) in enumerate(itineraries):
+        if "leg" in points.columns:
+            leg = pl.col("leg")
+        else:  # no `leg` column: all the points are the one leg's, or no leg's
+            leg = pl.lit(0 if n_legs[k] == 1 else None, pl.Int64)
+        frames.append(points.select(pl.col("latitude").cast(pl.Float64), pl.col("longitude").cast(pl.Float64),
+                                    t=pl.col("timestamp").dt.epoch("us"), leg=leg.cast(pl.Int64),
+                                    itin=pl.lit(k, pl.Int64)))
+    every = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+    if every.height:
+        leg = every["leg"].to_numpy()
+        itin = every["itin"].to_numpy()
+        keep = ~np.isnan(leg) if leg.dtype.kind == "f" else np.ones(leg.size, bool)
+        leg = np.where(keep, leg, -1).astype(np.int64)
+        keep &= (leg >= 0) & (leg < n_legs[itin])
+        which = first_leg[itin[keep]] + leg[keep]  # the leg's number among all legs
+        t = every["t"].to_numpy()[keep].astype(float) / 1e6
+        order = np.argsort(which, kind="stable")  # each leg's points together, in the order given
+        if not _sorted_within(which[order], t[order]):  # an itinerary's points are in time order already
+            order = np.lexsort((t, which))
+        lat = every["latitude"].to_numpy()[keep][order]
+        lon = every["longitude"].to_numpy()[keep][order]
+        t, which = t[order], which[order]
+    else:
+        lat = lon = t = np.empty(0)
+        which = np.empty(0, np.int64)
+    all_legs = [leg for x in legs for leg in x]
+    ends = [_leg_ends(leg) for leg in all_legs]
+    has_o = np.array([e[0] is not None for e in ends], bool)
+    has_d = np.array([e[3] is not None for e in ends], bool)
+    observed = np.bincount(which, minlength=len(all_legs)).astype(np.int64)
+    sizes = observed + has_o + has_d
+    start = np.cumsum(sizes) - sizes
+    out = {"latitude": np.empty(sizes.sum()), "longitude": np.empty(sizes.sum()),
+           "t": np.empty(sizes.sum()), "inferred": np.zeros(sizes.sum(), bool)}
+    at = start[which] + has_o[which] + (np.arange(which.size) - (np.cumsum(observed) - observed)[which])
+    out["latitude"][at], out["longitude"][at], out["t"][at] = lat, lon, t
+    for flag, where, pos, when, inferred in ((has_o, start, 0, 1, 2), (has_d, start + sizes - 1, 3, 4, 5)):
+        sel = np.flatnonzero(flag)
+        out["latitude"][where[sel]] = [ends[j][pos][0] for j in sel]
+        out["longitude"][where[sel]] = [ends[j][pos][1] for j in sel]
+        out["t"][where[sel]] = [ends[j][when] for j in sel]
+        out["inferred"][where[sel]] = [ends[j][inferred] for j in sel]
+    return out, sizes, n_legs
+
+
+def _sorted_within(which: np.ndarray, t: np.ndarray) -> bool:
+    """Whether `t` never decreases inside a run of equal `which`."""
+    return bool(np.all((np.diff(t) >= 0) | (which[1:] != which[:-1])))
 
 
 def leg_tracks(itin: dict, points: pl.DataFrame) -> list[pl.DataFrame]:
     """Each leg's track as located: its points joined to its airports, with great-circle fill
     (`crossing.densify`)."""
-    return [densify(*_leg_track(leg, pts)) for leg, pts in zip(itin.get("legs", []), _leg_points(itin, points))]
+    columns, sizes, _ = _tracks([(itin, points)])
+    filled, filled_sizes = densify_many(columns["latitude"], columns["longitude"], columns["t"],
+                                        columns["inferred"], sizes)
+    frame = pl.DataFrame(filled)
+    at = np.r_[0, np.cumsum(filled_sizes)]
+    return [frame.slice(int(at[k]), int(filled_sizes[k])) for k in range(sizes.size)]
 
 
-def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[pl.DataFrame]]:
-    """The jurisdiction runs (`crossing.country_runs`) of every leg of many itineraries (each with
-    its points frame): one located pass over all their tracks, a list of runs per itinerary."""
-    tracks = [leg_tracks(itin, points) for itin, points in itineraries]
-    runs = country_runs_many([t for legs in tracks for t in legs])
+def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[list[dict]]]:
+    """The jurisdiction runs (`crossing.RUN_SCHEMA` rows, in order, with `entry` and `exit` as ISO
+    times) of every leg of many
+    itineraries (each with its points frame), a list per leg, a list of legs per itinerary: all
+    their legs' tracks built (`_tracks`), filled (`crossing.densify_many`), located and cut into
+    runs (`crossing.track_runs`) in one pass each."""
+    columns, sizes, n_legs = _tracks(itineraries)
+    filled, filled_sizes = densify_many(columns["latitude"], columns["longitude"], columns["t"],
+                                        columns["inferred"], sizes)
+    runs, per_leg = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
+                               filled_sizes)
     countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
-    out, at = [], 0
-    for legs in tracks:
-        out.append(runs[at:at + len(legs)])
-        at += len(legs)
+    runs["entry"], runs["exit"] = iso_times(runs["entry_t"]), iso_times(runs["exit_t"])
+    names = [*RUN_SCHEMA, "entry", "exit"]
+    rows = [dict(zip(names, row)) for row in zip(*(
+        runs[c] if isinstance(runs[c], list) else runs[c].tolist() for c in names))]
+    out, at, leg = [], 0, 0
+    for count in n_legs.tolist():
+        legs = []
+        for k in per_leg[leg:leg + count].tolist():
+            legs.append(rows[at:at + k])
+            at += k
+        leg += count
+        out.append(legs)
     return out
 
 
@@ -135,7 +205,7 @@ def _direct_lines(itineraries: list[dict]) -> list[tuple[float, float, float, fl
 
 
 def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
-                 runs: list[pl.DataFrame] | None = None) -> dict:
+                 runs: list[list[dict]] | None = None) -> dict:
     """Return a copy of `itin` with per-leg `countries`, `crossings`, `banned_countries`,
     `banned_crossings`, and `route.direct_km/flown_km` (summed over the legs with both ends known,
     itinerary.detour), `end_to_end_km`, `legal_shortest_km` and `detour` (the sentence). `runs`:
@@ -152,23 +222,23 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
     for leg, leg_runs in zip(itin.get("legs", []), runs):
         leg = dict(leg)
         crossings = [{"country": r["country"], "state": state_of.get(r["country"], r["country"]),
-                      "entry": _iso(r["entry_t"]), "exit": _iso(r["exit_t"]),
+                      "entry": r["entry"], "exit": r["exit"],
                       "entry_evidence": r["entry_evidence"], "exit_evidence": r["exit_evidence"],
                       "evidence": r["evidence"], "observed_points": int(r["observed_points"])}
-                     for r in leg_runs.iter_rows(named=True)]
+                     for r in leg_runs]
         countries: list[str] = []
         for c in crossings:
             if c["country"] not in countries:
                 countries.append(c["country"])
         when = leg.get("takeoff") or leg.get("first_point") or leg.get("landing")
-        rules = banning_rules(operator_country=operator_country, registration_country=reg_country, when=when)
-        banned = set(rules["jurisdiction"].to_list())
+        bars = _barring(banning_rules(operator_country=operator_country, registration_country=reg_country, when=when))
+        banned = bars.banned
         leg["countries"] = countries
         leg["crossings"] = crossings
         leg["banned_countries"] = [c for c in countries if c in banned]
-        leg["banned_crossings"] = [dict(c, rule=_rule_text(rules, c["country"])) for c in crossings
+        leg["banned_crossings"] = [dict(c, rule=bars.rule_text(c["country"])) for c in crossings
                                    if c["country"] in banned]
-        _barred(leg, banned, rules)
+        _barred(leg, bars)
         legs.append(leg)
     out["legs"] = legs
     out["route"] = _route(itin, legs, operator_country, reg_country)
@@ -178,17 +248,12 @@ def add_airspace(itin: dict, points: pl.DataFrame, operator_country: str | None,
 def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
     """The leg's two airports as airport dicts (the packaged table's position when the code is
     known, so the itinerary and `tailwatch route` compare the same points), None if unknown."""
-    from tailwatch.airspace.routing import _airport_or_raise
-    from tailwatch.errors import BadInput
-
     found = []
     for end in (leg.get("origin"), leg.get("destination")):
         spot = None
         if end and end.get("icao"):
-            try:
-                spot = _airport_or_raise(end["icao"])
-            except BadInput:
-                spot = None
+            known = _packaged_airport(end["icao"])
+            spot = None if known is None else dict(known)
         if spot is None:
             pos = _airport_pos(end)
             spot = None if pos is None else {"icao": (end or {}).get("icao"), "latitude": pos[0], "longitude": pos[1]}
@@ -196,12 +261,60 @@ def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
     return found[0], found[1]
 
 
-def _barred(leg: dict, banned: set[str], rules: pl.DataFrame) -> None:
+class _Barring:
+    """What the bans table says of one aircraft on one day (rows of `bans.banning_rules`): the
+    barred jurisdictions, and per jurisdiction the rule text and `bans.ban_details`, each worked
+    out the first time a leg asks (every leg of a fleet's day asks the same)."""
+
+    def __init__(self, rules: pl.DataFrame) -> None:
+        self.rules = rules
+        self.banned = frozenset(rules["jurisdiction"].to_list())
+        self._texts: dict[str, str] = {}
+        self._details: dict[str, dict | None] = {}
+
+    def rule_text(self, code: str) -> str:
+        if code not in self._texts:
+            self._texts[code] = _rule_text(self.rules, code)
+        return self._texts[code]
+
+    def details(self, codes: list[str]) -> dict[str, dict]:
+        """`ban_details(rules, codes)`, each entry a copy of the one worked out first."""
+        out = {}
+        for code in dict.fromkeys(codes):
+            if code not in self._details:
+                self._details[code] = ban_details(self.rules, [code]).get(code)
+            if self._details[code] is not None:
+                out[code] = dict(self._details[code])
+        return out
+
+
+_BARRING: dict[int, tuple[pl.DataFrame, _Barring]] = {}  # by the rules frame (`banning_rules` keeps one per day)
+_BY_RULES: dict[tuple, _Barring] = {}  # by the rules themselves: most days of a batch bar the same way
+_BARRING_KEPT = 4096
+
+
+def _barring(rules: pl.DataFrame) -> _Barring:
+    """The `_Barring` of a `banning_rules` answer: one per distinct set of rules, found by the
+    frame (held with it, so its id stays its own) or, for a frame not seen yet, by its rows."""
+    got = _BARRING.get(id(rules))
+    if got is None or got[0] is not rules:
+        if len(_BARRING) >= _BARRING_KEPT:
+            _BARRING.clear()
+        if len(_BY_RULES) >= _BARRING_KEPT:
+            _BY_RULES.clear()
+        key = (tuple(rules.columns), tuple(rules.rows()))
+        got = (rules, _BY_RULES.setdefault(key, _Barring(rules)))
+        _BARRING[id(rules)] = got
+    return got[1]
+
+
+def _barred(leg: dict, bars: _Barring) -> None:
     """Set the leg's direct/crossed/avoided barred airspace, its legal path and the sentence."""
     from tailwatch.airspace.routing import NoRoute, legal_path
     from tailwatch.airspace.story import leg_sentence
     from tailwatch.itinerary.detour import both_ends_known, leg_detour
 
+    banned = bars.banned
     o, d = _ends_of(leg)
     closed = both_ends_known(leg) and o is not None and d is not None
     direct = ([c for c in countries_on_arc(o["latitude"], o["longitude"], d["latitude"], d["longitude"])
@@ -210,7 +323,7 @@ def _barred(leg: dict, banned: set[str], rules: pl.DataFrame) -> None:
     leg["direct_barred"] = direct
     leg["crossed_barred"] = crossed
     leg["avoided"] = None if direct is None else [c for c in direct if c not in crossed]
-    leg["barred_details"] = ban_details(rules, (direct or []) + crossed)
+    leg["barred_details"] = bars.details((direct or []) + crossed)
     leg["legal_shortest_km"], leg["legal_path"] = None, None
     if closed and (o["latitude"], o["longitude"]) != (d["latitude"], d["longitude"]):
         try:

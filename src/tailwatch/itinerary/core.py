@@ -169,7 +169,7 @@ def _built(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None
     return doc, itin, around
 
 
-def _airspace_runs(built: list[tuple[dict, object, Surroundings]]) -> list[list[pl.DataFrame] | None]:
+def _airspace_runs(built: list[tuple[dict, object, Surroundings]]) -> list[list[list[dict]] | None]:
     """Every leg's jurisdiction runs for a chunk of built itineraries, located in one pass
     (`airspace.enrich.leg_runs_many`); None for each when that pass fails (each itinerary then
     locates its own legs, and a failure is its note)."""
@@ -182,7 +182,7 @@ def _airspace_runs(built: list[tuple[dict, object, Surroundings]]) -> list[list[
 
 
 def enrich(doc: dict, points: pl.DataFrame, around: Surroundings,
-           runs: list[pl.DataFrame] | None = None) -> dict:
+           runs: list[list[dict]] | None = None) -> dict:
     """Airspace, payload and hiding evidence on one itinerary; a failing step leaves a note, never loses it.
     `runs`: its legs' jurisdiction runs, when its batch located them."""
     from tailwatch.airlift.enrich import add_payload
