@@ -249,4 +249,5 @@ def position_sources(points: pl.DataFrame) -> dict[str, int]:
 def time_assumed_count(points: pl.DataFrame) -> int:
     """How many points carry `time_assumed = true`: their time was not in the data."""
     col = points.get_column("time_assumed", default=None)
-    return 0 if col is None else int(col.fill_null(False).sum())
+    # a Boolean sum skips nulls (not known to be assumed); a column of nulls only sums to None
+    return 0 if col is None else int(col.sum() or 0)
