@@ -49,6 +49,20 @@ def test_add_payload_fills_legs_and_summary_without_touching_the_input(itinerary
     assert summary["end_to_end_max_t"] == pytest.approx(min(payloads))
 
 
+def test_add_payload_copies_only_what_it_and_the_steps_after_it_write(itinerary):
+    """The document, its legs and its notes are new; the rest is shared, not copied (a deep copy
+    of every document of a batch cost more than the payload model)."""
+    itinerary["notes"] = ["from the build"]
+    before = json.dumps(itinerary, sort_keys=True)
+    out = add_payload(itinerary, None)
+    out["notes"].append("hiding enrichment failed: ...")  # what core.enrich does when a later step fails
+    out["legs"][0]["countries"] = ["RU"]
+    assert json.dumps(itinerary, sort_keys=True) == before
+    assert out["aircraft"] is itinerary["aircraft"] and out["route"] is itinerary["route"]
+    assert all(a is not b for a, b in zip(out["legs"], itinerary["legs"]))
+    assert "max_payload_t" in out["legs"][0] and "payload_band_t" not in itinerary["legs"][0]
+
+
 def test_add_payload_falls_back_to_great_circle_and_handles_unknown_types(itinerary):
     del itinerary["legs"][0]["flown_km"]
     out = add_payload(itinerary, "C17")

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -29,8 +28,13 @@ def leg_distance_km(leg: dict) -> float | None:
 
 
 def add_payload(itin: dict, typecode: str | None = None) -> dict:
-    """A copy of `itin` with per-leg payload figures and an `airlift` summary (inferred)."""
-    out = copy.deepcopy(itin)
+    """A copy of `itin` with per-leg payload figures and an `airlift` summary (inferred).
+
+    Only what this step writes is copied: the document and each leg are new dicts, and `notes` a
+    new list (the steps after this one append to it); every value it leaves alone (aircraft,
+    stops, a leg's gaps...) is shared with `itin`, which is never changed. A deep copy of a whole
+    batch's documents cost more than the payload model itself."""
+    out = _copied(itin)
     code = typecode or (out.get("aircraft") or {}).get("typecode")
     spec = aircraft_type(code)
     legs = out.get("legs") or []
@@ -58,6 +62,17 @@ def add_payload(itin: dict, typecode: str | None = None) -> dict:
     out["airlift"] = {"type": spec.code, "type_name": spec.name, "known": True, "evidence": "inferred",
                       **summary, "reserve_policy": reserve_policy()["text"],
                       "max_payload_source": spec.source_of("max_payload_t")}
+    return out
+
+
+def _copied(itin: dict) -> dict:
+    """`itin` and its legs as new dicts (the containers `add_payload` writes into) and its notes
+    as a new list (a failing enrichment after it appends one there: not to `itin`'s)."""
+    out = dict(itin)
+    if isinstance(out.get("legs"), list):
+        out["legs"] = [dict(leg) if isinstance(leg, dict) else leg for leg in out["legs"]]
+    if isinstance(out.get("notes"), list):
+        out["notes"] = list(out["notes"])
     return out
 
 

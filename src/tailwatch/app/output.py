@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import polars as pl
 
 from tailwatch.errors import BadInput
@@ -18,6 +19,31 @@ from tailwatch.times import json_default
 
 def render_json(itins: list[dict], points: dict[str, pl.DataFrame] | None = None) -> str:
     body = itins[0] if len(itins) == 1 else itins
+    return json_text(body)
+
+
+# orjson writes what it has no type for (datetimes, dataclasses, subclasses) through `default`, as
+# the standard library does; its own forms (RFC 3339 times...) would differ
+_PASS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def json_text(body) -> str:
+    """`json.dumps(body, indent=2, ensure_ascii=False, default=json_default)`, byte for byte, in a
+    fraction of its time.
+
+    Why not orjson alone: its bytes differ where the standard library's are odd (1e-05 is written
+    0.00001, NaN null, a NumPy number or a key that is not a string go other ways), and a document
+    must read the same whichever writer made it. So each body is also written compactly by both
+    (the standard library's C encoder is fast without `indent`); when those agree token for token,
+    orjson's indented text is the standard library's (the layout of both is fixed: two spaces,
+    `": "`, one item a line, `[]`/`{}` when empty). When they do not, or orjson refuses the body, the
+    standard library writes it, as before."""
+    try:
+        compact = json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":"))
+        if orjson.dumps(body, default=json_default, option=_PASS) == compact.encode("utf-8"):
+            return orjson.dumps(body, default=json_default, option=_PASS | orjson.OPT_INDENT_2).decode("utf-8")
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError, UnicodeEncodeError a ValueError
+        pass
     return json.dumps(body, indent=2, ensure_ascii=False, default=json_default)
 
 
@@ -32,7 +58,7 @@ class JsonStream:
         self._first: dict | None = None
 
     def _dump(self, doc: dict) -> str:
-        text = json.dumps(doc, indent=2, ensure_ascii=False, default=json_default)
+        text = json_text(doc)
         return "  " + text.replace("\n", "\n  ")  # one level into the array, as json.dumps(list) indents it
 
     def write(self, doc: dict) -> None:

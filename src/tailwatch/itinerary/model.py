@@ -107,31 +107,25 @@ class Itinerary:
     def _leg_points(self, i: int) -> pl.DataFrame:
         return self.points.filter(pl.col("leg") == i)
 
-    def _points_by_leg(self) -> dict[int, pl.DataFrame]:
-        """Every leg's points, the frame cut once (for a whole document), not filtered leg by leg."""
-        if self.points.height == 0 or "leg" not in self.points.columns:
-            return {}
-        return {k: part for (k,), part in self.points.partition_by("leg", as_dict=True).items() if k is not None}
-
-    def leg_json(self, i: int, pts: pl.DataFrame | None = None) -> dict:
-        """Leg i as JSON (`pts`: its points, when the caller cut them already)."""
+    def leg_json(self, i: int, figures: LegFigures | None = None) -> dict:
+        """Leg i as JSON (`figures`: its point figures, when the caller worked out every leg's at once)."""
         leg = self.legs[i]
-        pts = self._leg_points(i) if pts is None else pts
-        lat = pts["latitude"].to_numpy()
-        lon = pts["longitude"].to_numpy()
+        fig = figures if figures is not None else leg_figures(self._leg_points(i)).get(i, NO_POINTS)
         o = leg.origin.stop if leg.origin else None
         d = leg.destination.stop if leg.destination else None
         o_air = o.airport if o else None
         d_air = d.airport if d else None
-        start = (o_air["latitude"], o_air["longitude"]) if o_air else ((lat[0], lon[0]) if lat.size else None)
-        end = (d_air["latitude"], d_air["longitude"]) if d_air else ((lat[-1], lon[-1]) if lat.size else None)
+        # the ends' distances stay one scalar call each: NumPy's scalar path may differ from its
+        # array path in the last bit, and these are the figures every document printed so far
+        start = (o_air["latitude"], o_air["longitude"]) if o_air else ((fig.lat0, fig.lon0) if fig.n else None)
+        end = (d_air["latitude"], d_air["longitude"]) if d_air else ((fig.lat1, fig.lon1) if fig.n else None)
         gc = float(haversine_km(*start, *end)) if start and end else 0.0
-        flown = float(np.nansum(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]))) if lat.size > 1 else 0.0
-        if lat.size:
+        flown = fig.hops_km
+        if fig.n:
             if o_air:
-                flown += float(haversine_km(o_air["latitude"], o_air["longitude"], lat[0], lon[0]))
+                flown += float(haversine_km(o_air["latitude"], o_air["longitude"], fig.lat0, fig.lon0))
             if d_air:
-                flown += float(haversine_km(lat[-1], lon[-1], d_air["latitude"], d_air["longitude"]))
+                flown += float(haversine_km(fig.lat1, fig.lon1, d_air["latitude"], d_air["longitude"]))
         else:
             flown = gc
         conf = min(o.confidence if o else 0.0, d.confidence if d else 0.0)
@@ -143,7 +137,6 @@ class Itinerary:
         if leg.destination:
             reasons += [f"destination: {r}" for r in leg.destination.stop.reasons]
         reasons += leg.reasons
-        times = pts["timestamp"]
         detour_km, detour_pct = leg_detour(gc, flown)
         return {
             "origin": _short(o_air),
@@ -160,10 +153,10 @@ class Itinerary:
             "max_payload_t": None,
             "origin_how": leg.origin.how if leg.origin else "data start",
             "destination_how": leg.destination.how if leg.destination else "data end",
-            "first_point": _iso(times.min()) if pts.height else None,
-            "last_point": _iso(times.max()) if pts.height else None,
-            "n_points": pts.height,
-            "callsigns": pts["callsign"].drop_nulls().unique(maintain_order=True).to_list() if pts.height else [],
+            "first_point": _iso(fig.first),
+            "last_point": _iso(fig.last),
+            "n_points": fig.n,
+            "callsigns": list(fig.callsigns),
             "reasons": reasons,
             "alternatives": alternatives,
             "gaps": [dict(g, start=_iso(g["start"]), end=_iso(g["end"])) for g in leg.gaps],
@@ -171,8 +164,8 @@ class Itinerary:
             "both_ends_known": bool(o_air and d_air),
             "detour_km": detour_km,  # flown against this leg's own great circle
             "detour_pct": detour_pct,
-            "position_sources": position_sources(pts),
-            "time_assumed": time_assumed_count(pts) > 0,
+            "position_sources": dict(fig.sources),
+            "time_assumed": fig.assumed > 0,
             **({"registration": self.registrations[i]} if i in self.registrations else {}),
         }
 
@@ -188,9 +181,8 @@ class Itinerary:
         return out
 
     def to_json(self) -> dict:
-        by_leg = self._points_by_leg()
-        empty = self.points.head(0)
-        legs = [self.leg_json(i, by_leg.get(i, empty)) for i in range(len(self.legs))]
+        figures = leg_figures(self.points)  # every leg's point figures in one pass over the points
+        legs = [self.leg_json(i, figures.get(i, NO_POINTS)) for i in range(len(self.legs))]
         return {
             "schema": SCHEMA,
             "aircraft": self.aircraft,
@@ -225,6 +217,72 @@ class Itinerary:
         return bool(src is not None and src.len() and src.null_count() == 0 and src.str.starts_with("simulated").all())
 
 
+@dataclass(frozen=True)
+class LegFigures:
+    """What a leg's JSON says about its own points: how many, their first and last time and
+    position, callsigns in order of appearance, the sum of the hops between consecutive points
+    (km), how many have an assumed time, and how the positions were obtained."""
+
+    n: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    callsigns: tuple[str, ...] = ()
+    hops_km: float = 0.0
+    lat0: float | None = None
+    lon0: float | None = None
+    lat1: float | None = None
+    lon1: float | None = None
+    assumed: int = 0
+    sources: tuple[tuple[str, int], ...] = ()
+
+
+NO_POINTS = LegFigures()
+
+
+def leg_figures(points: pl.DataFrame) -> dict[int, LegFigures]:
+    """`LegFigures` of every leg of an itinerary's points (`leg` column; rows in time order within a
+    leg), from one group-by and one array of hop distances over all of them.
+
+    Why this way: a document used to cut its points per leg and ask each slice a dozen Polars
+    questions, which cost more than building the itinerary for a batch of thousands of legs. The
+    figures are the same numbers: each leg's hops are the elements of the one array between its
+    own rows (element-wise, so the same bits), summed per leg by the same `np.nansum`."""
+    if points.height == 0 or "leg" not in points.columns:
+        return {}
+    extra = [c for c in ("time_assumed", "position_source") if c in points.columns]
+    rows = (points.select(["leg", "latitude", "longitude", "timestamp", "callsign", *extra])
+            .filter(pl.col("leg").is_not_null()).sort("leg", maintain_order=True))  # stable: time order kept
+    if rows.height == 0:
+        return {}
+    aggs = [pl.len().alias("n"), pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last"),
+            pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns")]
+    if "time_assumed" in extra:
+        aggs.append(pl.col("time_assumed").cast(pl.Boolean).sum().alias("assumed"))
+    if "position_source" in extra:
+        aggs.append(pl.col("position_source").count().alias("sourced"))  # non-null
+    per = rows.group_by("leg", maintain_order=True).agg(aggs)
+    lat = rows["latitude"].to_numpy()
+    lon = rows["longitude"].to_numpy()
+    hops = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) if rows.height > 1 else np.zeros(0)
+    legs, counts = per["leg"].to_list(), per["n"].to_list()
+    firsts, lasts, calls = per["first"].to_list(), per["last"].to_list(), per["callsigns"].to_list()
+    assumed = per["assumed"].to_list() if "assumed" in per.columns else [0] * per.height
+    sourced = per["sourced"].to_list() if "sourced" in per.columns else [0] * per.height
+    out: dict[int, LegFigures] = {}
+    s = 0
+    for k, leg in enumerate(legs):
+        n = counts[k]
+        e = s + n
+        out[leg] = LegFigures(
+            n=n, first=firsts[k], last=lasts[k], callsigns=tuple(calls[k]),
+            hops_km=float(np.nansum(hops[s:e - 1])) if n > 1 else 0.0,
+            lat0=lat[s], lon0=lon[s], lat1=lat[e - 1], lon1=lon[e - 1], assumed=int(assumed[k] or 0),
+            # the few legs that say how they were positioned: counted as `position_sources` counts
+            sources=tuple(position_sources(rows.slice(s, n)).items()) if sourced[k] else ())
+        s = e
+    return out
+
+
 def route_airports(legs: list[dict]) -> list[str | None]:
     """ICAO codes along the legs (None for an unknown end): each trip's first origin, then every
     leg's destination. A new trip adds its own origin, since nothing joins it to the last trip."""
@@ -249,4 +307,5 @@ def position_sources(points: pl.DataFrame) -> dict[str, int]:
 def time_assumed_count(points: pl.DataFrame) -> int:
     """How many points carry `time_assumed = true`: their time was not in the data."""
     col = points.get_column("time_assumed", default=None)
-    return 0 if col is None else int(col.fill_null(False).sum())
+    # a Boolean sum skips nulls (not known to be assumed); a column of nulls only sums to None
+    return 0 if col is None else int(col.sum() or 0)

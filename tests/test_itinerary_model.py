@@ -1,0 +1,100 @@
+"""An itinerary's legs as JSON: `model.leg_figures` works out every leg's point figures in one pass,
+and they must be the very numbers (to the bit) that cutting the points leg by leg gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tailwatch.geo.geodesy import haversine_km
+from tailwatch.ingest.pipeline import read_file
+from tailwatch.itinerary.core import Surroundings, itineraries_of
+from tailwatch.itinerary.model import NO_POINTS, leg_figures, position_sources, time_assumed_count
+
+
+def _itineraries(frame: pl.DataFrame) -> list:
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    return [itin for _, itin in itineraries_of(frame, lambda _: Surroundings())]
+
+
+@pytest.fixture(scope="module")
+def real_itineraries(traffic_samples: Path) -> list:
+    """Itineraries of real recordings: the 25 busiest aircraft of the quickstart day (OpenSky),
+    a readsb trace (positions by ADS-B and MLAT), rs1090 JSON lines and a dump1090 Beast capture
+    (times assumed from the file's)."""
+    day, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    busiest = day.group_by("icao24").len().sort("len", "icao24", descending=True)["icao24"].head(25)
+    out = _itineraries(day.filter(pl.col("icao24").is_in(busiest.to_list())))
+    for path in ("readsb/trace_full_ac671b.json", "rs1090/full_flight_short.jsonl", "dump1090/sample_dump1090.bin"):
+        frame, _ = read_file(traffic_samples / path)
+        out += _itineraries(frame)
+    return out
+
+
+def _cut_leg_by_leg(pts: pl.DataFrame) -> dict:
+    """A leg's figures as a document used to work them out, from its own rows alone."""
+    lat, lon = pts["latitude"].to_numpy(), pts["longitude"].to_numpy()
+    return {
+        "n": pts.height,
+        "first": pts["timestamp"].min() if pts.height else None,
+        "last": pts["timestamp"].max() if pts.height else None,
+        "callsigns": tuple(pts["callsign"].drop_nulls().unique(maintain_order=True).to_list()) if pts.height else (),
+        "hops_km": float(np.nansum(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]))) if lat.size > 1 else 0.0,
+        "ends": (lat[0], lon[0], lat[-1], lon[-1]) if lat.size else (None,) * 4,
+        "assumed": time_assumed_count(pts),
+        "sources": tuple(position_sources(pts).items()),
+    }
+
+
+def test_every_legs_figures_are_those_of_its_own_rows(real_itineraries: list) -> None:
+    legs = sourced = assumed = 0
+    for itin in real_itineraries:
+        figures = leg_figures(itin.points)
+        for i in range(len(itin.legs)):
+            fig = figures.get(i, NO_POINTS)
+            want = _cut_leg_by_leg(itin.points.filter(pl.col("leg") == i))
+            got = {"n": fig.n, "first": fig.first, "last": fig.last, "callsigns": fig.callsigns,
+                   "hops_km": fig.hops_km, "ends": (fig.lat0, fig.lon0, fig.lat1, fig.lon1),
+                   "assumed": fig.assumed, "sources": fig.sources}
+            assert got == want  # floats compared exactly: the same bits, not approximately
+            legs += 1
+            sourced += bool(fig.sources)
+            assumed += fig.assumed > 0
+        # a document's legs are those leg_json gives one leg at a time
+        doc = itin.to_json()
+        assert doc["legs"] == [itin.leg_json(i) for i in range(len(itin.legs))]
+    assert legs >= 30 and sourced >= 2 and assumed >= 1  # the real recordings exercise every figure
+
+
+def test_several_position_sources_are_counted_per_leg(real_itineraries: list) -> None:
+    """The readsb trace's points, every third one said to be MLAT and every seventh to say nothing:
+    each leg counts its own sources, most first, nulls left out."""
+    itin = next(it for it in real_itineraries if "position_source" in it.points.columns
+                and it.points.height > 1000)
+    row = pl.int_range(pl.len())
+    points = itin.points.with_columns(
+        pl.when(row % 7 == 0).then(None).when(row % 3 == 0).then(pl.lit("mlat"))
+        .otherwise(pl.col("position_source")).alias("position_source"))
+    figures = leg_figures(points)
+    mixed = 0
+    for i in range(len(itin.legs)):
+        own = points.filter(pl.col("leg") == i)
+        counts = dict(figures.get(i, NO_POINTS).sources)
+        assert counts == position_sources(own)
+        assert sum(counts.values()) == own["position_source"].count()
+        assert list(counts.values()) == sorted(counts.values(), reverse=True)
+        mixed += len(counts) > 1
+    assert mixed
+
+
+def test_points_without_a_leg_or_any_rows_have_no_figures() -> None:
+    frame = pl.DataFrame({"leg": [None, None], "latitude": [1.0, 2.0], "longitude": [3.0, 4.0],
+                          "timestamp": [0, 1], "callsign": ["A", None]},
+                         schema_overrides={"leg": pl.Int64, "timestamp": pl.Datetime("us", "UTC")})
+    assert leg_figures(frame) == {} and leg_figures(frame.head(0)) == {} and leg_figures(frame.drop("leg")) == {}
+    one = leg_figures(frame.with_columns(pl.lit(4, dtype=pl.Int64).alias("leg")))
+    assert list(one) == [4] and one[4].n == 2 and one[4].callsigns == ("A",) and one[4].hops_km > 0
+    assert one[4].hops_km == float(haversine_km(np.array([1.0]), np.array([3.0]), np.array([2.0]), np.array([4.0]))[0])
