@@ -1,8 +1,8 @@
 """Itineraries over the archive on this machine: pruned DuckDB queries gather the points and
-surroundings of every aircraft of the batch at once (history, heard minutes, and the other aircraft
-near their silences: one query for the hours and cells the silences reach, indexed once as a
-`hiding.dark.Coverage` grid), then the pure `itinerary.core.itinerary_of` runs on each aircraft, as
-it does in Spark's executors."""
+surroundings of the aircraft of the batch (identities and history for all at once; per chunk of
+aircraft, their heard minutes and the other aircraft near their silences: one query for the hours
+and cells the silences reach, indexed as a `hiding.dark.Coverage` grid), then the pure
+`itinerary.core.itineraries_of` runs on the chunk's aircraft, as it does in Spark's executors."""
 
 from __future__ import annotations
 
@@ -74,11 +74,13 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     `leg`; `on_aircraft(done, total, points)` after each aircraft.
 
     The aircraft are read and built in chunks of about `chunk_points` points (address ranges of
-    the sorted files): a first pass reads each chunk for the (hour, cell) keys its silences reach,
-    one query reads the other aircraft at all those keys into one coverage grid, and a second pass
-    builds each chunk's itineraries (one chunk: read once). With `on_doc`, each document (and its
-    points, or None) goes there as soon as it is made and nothing is kept: memory follows the
-    chunk, not the batch."""
+    the sorted files), each read once: its points and per-point passes, the (hour, cell) keys its
+    silences reach, one query for the other aircraft at those keys indexed as the chunk's own
+    coverage grid, then its itineraries. A grid answers as testing every point it holds does, and
+    it holds every point at the keys its chunk's silences can reach, so a chunk's grid gives each
+    aircraft what one grid of the whole batch gave. With `on_doc`, each document (and its points,
+    or None) goes there as soon as it is made and nothing is kept: memory follows the chunk, not
+    the batch."""
     from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -107,20 +109,16 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
                for icao24, t0, t1 in spans.iter_rows()}
         return points, prepared, own
 
-    # the other aircraft every silence of the batch can be judged against: one query for the
-    # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
-    reach, kept = [np.zeros(0, np.int64)], None
-    for chunk in chunks:
-        points, prepared, own_heard = gather(chunk)
-        reach += [reach_of(share.cut, own_heard[icao24], end, share) for icao24, share in prepared.items()]
-        kept = (points, prepared, own_heard) if len(chunks) == 1 else None
-        points = prepared = own_heard = None  # gone before the next chunk is read
-    others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
     done = done_points = 0
     for chunk in chunks:
-        points, prepared, own_heard = kept if kept is not None else gather(chunk)
+        points, prepared, own_heard = gather(chunk)
+        # the other aircraft this chunk's silences can be judged against: one query for the
+        # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
+        reach = [np.zeros(0, np.int64)] + [reach_of(share.cut, own_heard[icao24], end, share)
+                                           for icao24, share in prepared.items()]
+        others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
         sizes = dict(points["icao24"].value_counts().iter_rows())
 
         def around(icao24: str) -> Surroundings:
@@ -138,7 +136,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
             done_points += int(sizes.get(icao24, 0))
             if on_aircraft is not None:
                 on_aircraft(done, len(seen), done_points)
-        points = prepared = own_heard = kept = None  # this chunk's frames go before the next is read
+        points = prepared = own_heard = others = None  # this chunk's frames go before the next is read
     return docs, frames
 
 
