@@ -113,3 +113,45 @@ def test_a_batch_history_reads_only_what_presence_needs(traffic_samples, tmp_pat
     assert (pl.Series(km).fill_nan(None) == framed["distance_km"]).fill_null(True).all()
     assert pl.Series(km).is_nan().sum() == framed["distance_km"].null_count() > 0
     assert (pl.Series(elevation).fill_nan(None) == framed["elevation_ft"].cast(pl.Float64)).fill_null(True).all()
+
+
+def test_presence_asks_each_position_once_and_answers_as_every_point(traffic_samples):
+    """Presence asks the airport index once per distinct position, and its rows are those of the
+    query made for every point (real traffic, replayed a day later so that every position comes
+    back, as a fleet's stands and approaches do; a point at -0.0 and one with no position too)."""
+    import numpy as np
+
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary import history
+    from tailwatch.itinerary.flights import ground_expr
+    from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, PRESENCE_COLUMNS, presence
+    from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airport_codes_at
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    day = frame.filter(pl.col("latitude").is_not_null()).select(PRESENCE_COLUMNS)
+    points = pl.concat([day, day.with_columns(pl.col("timestamp") + pl.duration(days=1)), day.head(3).with_columns(
+        pl.Series("latitude", [-0.0, 0.0, None], pl.Float64), pl.Series("longitude", [-0.0, 0.0, 1.0], pl.Float64))])
+    asked: list[int] = []
+
+    def counting(lat, lon, max_km):
+        asked.append(len(lat))
+        return airport_codes_at(lat, lon, max_km)
+
+    history.airport_codes_at, real = counting, history.airport_codes_at
+    try:
+        seen = presence(points)
+    finally:
+        history.airport_codes_at = real
+    # the query for every point, as presence made it before
+    alt = pl.coalesce("altitude", "geoaltitude").cast(pl.Float64)
+    low = points.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).with_columns(
+        ground_expr().alias("ground"), alt.alias("alt"))
+    icao, km, elev = airport_codes_at(low["latitude"].to_numpy(), low["longitude"].to_numpy(), max(GROUND_AIRPORT_KM, LOW_KM))
+    agl = low["alt"].fill_null(0.0).to_numpy() - np.nan_to_num(elev, nan=0.0)
+    ok = (icao != None) & np.where(low["ground"].to_numpy(), km <= GROUND_AIRPORT_KM,  # noqa: E711
+                                   (km <= LOW_KM) & (agl <= LOW_AGL_FT))
+    every = pl.DataFrame({"icao24": low["icao24"].to_numpy()[ok], "icao": icao[ok].astype(str),
+                          "day": low["timestamp"].dt.date().to_numpy()[ok]}).unique().cast(seen.schema)
+    assert seen.height > 50 and seen["day"].n_unique() == 2
+    assert seen.sort(seen.columns).equals(every.sort(seen.columns))
+    assert asked == [low.select("latitude", "longitude").n_unique()] and asked[0] < low.height / 2
