@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
+import duckdb
+
+from tailwatch.engines.duckdb import (
+    connection, heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft,
+)
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
 from tailwatch.hiding.dark import Coverage
 from tailwatch.itinerary.batch import Prepared, prepare
@@ -29,9 +33,11 @@ def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | 
 HISTORY_ADDRESSES = 64  # addresses whose low points are read and reduced to presence at once
 
 
-def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
+def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None,
+                       con: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict[str, int]]:
     """The airport-history prior of every aircraft at once: pruned queries for their (and their
-    operators' fleets') low points until `end`, a group of addresses at a time."""
+    operators' fleets') low points until `end`, a group of addresses at a time (on `con` when the
+    caller holds one)."""
     from tailwatch.identity.fleets import fleets
 
     fleet = fleets(archive, aircraft)
@@ -39,7 +45,7 @@ def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None
     # a query per HISTORY_ADDRESSES addresses: presence rows are few, the low points many (most of
     # a regional archive's points can be low), and only one group's are held at a time
     seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end,
-                                    columns=PRESENCE_COLUMNS))
+                                    columns=PRESENCE_COLUMNS, con=con))
             for k in range(0, len(addresses), HISTORY_ADDRESSES)]
     return priors(pl.concat(seen) if seen else presence(None), fleet)
 
@@ -80,12 +86,23 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     it holds every point at the keys its chunk's silences can reach, so a chunk's grid gives each
     aircraft what one grid of the whole batch gave. With `on_doc`, each document (and its points,
     or None) goes there as soon as it is made and nothing is kept: memory follows the chunk, not
-    the batch."""
+    the batch. Every query of the batch runs on one DuckDB connection (a connection costs ~13 ms,
+    and a chunk makes three queries)."""
+    with connection() as con:
+        return _itineraries(con, archive, aircraft, watchlist, start, end, every_aircraft, on_stage, on_aircraft,
+                            with_points, chunk_points, on_doc)
+
+
+def _itineraries(con: duckdb.DuckDBPyConnection, archive: Path, aircraft: list[str] | None, watchlist: Path | None,
+                 start: datetime | None, end: datetime | None, every_aircraft: bool,
+                 on_stage: Callable[[str], None] | None, on_aircraft: Callable[[int, int, int], None] | None,
+                 with_points: bool, chunk_points: int,
+                 on_doc: Callable[[dict, pl.DataFrame | None], None] | None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
     hexes = None if every_aircraft else list(dict.fromkeys(a["icao24"] for a in wanted))
-    summary = summary_by_aircraft(archive, hexes, start, end)  # one row per aircraft seen, in address order
+    summary = summary_by_aircraft(archive, hexes, start, end, con)  # one row per aircraft seen, in address order
     if summary.height == 0:
         raise nothing_found(hexes or [], every_aircraft, start, end)
     seen = summary["icao24"].to_list()
@@ -93,16 +110,16 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
         notes += unseen_note(hexes or [], seen, start, end)
     by_hex = {a["icao24"]: a for a in wanted}
     idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
-    history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
+    history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end, con)
     chunks = _chunks(summary, chunk_points)
 
     def gather(chunk: list[str]) -> tuple[pl.DataFrame, dict[str, Prepared], dict[str, pl.DataFrame]]:
         """The chunk's points, their per-point passes per aircraft (`batch.prepare`, one pass for
         the chunk) and each aircraft's heard minutes (one query)."""
-        points = points_for(archive, chunk, start, end)
+        points = points_for(archive, chunk, start, end, con)
         prepared = prepare(points)
         first, last = heard_window(points)
-        heard = heard_rows(archive, chunk, first, last)
+        heard = heard_rows(archive, chunk, first, last, con)
         heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
         spans = points.group_by("icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
         own = {icao24: heard_of(heard_by.get(icao24), icao24, pl.DataFrame({"timestamp": [t0, t1]}))
@@ -118,7 +135,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
         # (hour, 1° cell) keys their paths reach, one coverage grid, each aircraft left out of its own
         reach = [np.zeros(0, np.int64)] + [reach_of(share.cut, own_heard[icao24], end, share)
                                            for icao24, share in prepared.items()]
-        others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach))))
+        others = Coverage(positions_in_cells(archive, np.unique(np.concatenate(reach)), con))
         sizes = dict(points["icao24"].value_counts().iter_rows())
 
         def around(icao24: str) -> Surroundings:
