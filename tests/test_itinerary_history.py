@@ -155,3 +155,29 @@ def test_presence_asks_each_position_once_and_answers_as_every_point(traffic_sam
     assert seen.height > 50 and seen["day"].n_unique() == 2
     assert seen.sort(seen.columns).equals(every.sort(seen.columns))
     assert asked == [low.select("latitude", "longitude").n_unique()] and asked[0] < low.height / 2
+
+
+def test_priors_counted_in_one_pass_as_each_aircraft_alone(traffic_samples):
+    """Each address's days are counted for all addresses at once, and a fleet's half days added
+    per aircraft: the priors are those of counting each aircraft's own rows (real traffic)."""
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary.history import FLEET_WEIGHT, _days, presence, priors
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    day = frame.filter(pl.col("latitude").is_not_null())
+    seen = presence(pl.concat([day, day.with_columns(pl.col("timestamp") + pl.duration(days=3))]))
+    addresses = sorted(seen["icao24"].unique().to_list())
+    assert len(addresses) > 20
+    fleet = {a: [] for a in addresses}
+    fleet[addresses[0]] = addresses[1:4]  # an operator's others: half their days each
+    fleet["000001"] = [addresses[5]]  # never seen itself
+    got = priors(seen, fleet)
+    for icao24, others in fleet.items():
+        alone = _days(seen.filter(pl.col("icao24") == icao24))
+        mates = seen.filter(pl.col("icao24").is_in(others))
+        if mates.height:
+            for code, days in _days(mates).items():
+                alone[code] = alone.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
+            alone = dict(sorted(alone.items(), key=lambda kv: (-kv[1], kv[0])))
+        assert list(got[icao24].items()) == list(alone.items()), icao24
+    assert got["000001"] and max(got[addresses[1]].values()) == 2

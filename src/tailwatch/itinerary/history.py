@@ -88,14 +88,23 @@ def addresses_of(fleet: dict[str, list[str]]) -> list[str]:
 
 def priors(seen: pl.DataFrame, fleet: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """The prior of each aircraft of `fleet` from presence rows: days it was seen at each airport,
-    plus half the days its operator's other aircraft were (rounded up, at least one)."""
-    by_address = {a: part for (a,), part in seen.partition_by("icao24", as_dict=True).items()} if seen.height else {}
+    plus half the days its operator's other aircraft were (rounded up, at least one). Each
+    address's own days are counted in one pass over all the rows (what `_days` gives it alone);
+    only a fleet's days are counted per aircraft."""
+    own: dict[str, dict[str, int]] = {}
+    if seen.height:
+        counts = (seen.select("icao24", "icao", "day").unique().group_by("icao24", "icao").len()
+                  .sort(["icao24", "len", "icao"], descending=[False, True, False]))
+        for icao24, code, days in counts.iter_rows():
+            own.setdefault(icao24, {})[code] = days
+    by_address: dict[str, pl.DataFrame] | None = None
     out: dict[str, dict[str, int]] = {}
     for icao24, others in fleet.items():
-        merged = _days(by_address[icao24]) if icao24 in by_address else {}
-        rows = [by_address[o] for o in others if o in by_address]
-        if rows:
-            for code, days in _days(pl.concat(rows)).items():
+        merged = dict(own.get(icao24, {}))
+        if others and any(o in own for o in others):
+            if by_address is None:
+                by_address = {a: part for (a,), part in seen.partition_by("icao24", as_dict=True).items()}
+            for code, days in _days(pl.concat([by_address[o] for o in others if o in by_address])).items():
                 merged[code] = merged.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
             merged = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
         out[icao24] = merged
