@@ -105,22 +105,20 @@ def points_for(
     icao24: list[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> pl.DataFrame:
-    """Canonical points of the given aircraft (all when None) in [start, end], sorted by icao24,
-    timestamp (on `con` when the caller holds one for a batch of queries)."""
+    """Canonical points of the given aircraft (all when None) in [start, end], sorted by icao24, timestamp."""
     start, end = _utc(start), _utc(end)
     files = partition_files_between(archive, start, end)
     if not files or (icao24 is not None and not icao24):
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     where, params = _where(icao24, start, end)
-    frame = _query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER), con)
+    frame = _query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER))
     return canonical_points(frame)
 
 
 
 def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None,
-                   columns: list[str] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+                   columns: list[str] | None = None) -> pl.DataFrame:
     """Points of these aircraft on the ground or below `max_altitude_ft` (barometric, else
     geometric), until `end`: the few rows an airport history needs, filtered inside DuckDB. With
     `columns`, only those (canonical dtypes, in no particular row order): a fleet's weeks of
@@ -136,10 +134,10 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
     where, params = _where(icao24, None, end)
     where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
     if columns is not None:
-        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft], con=con)
+        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft])
         return found.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()]).with_columns(
             pl.col("timestamp").dt.convert_time_zone("UTC"))
-    return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER), con))
+    return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER)))
 
 
 def days_in(archive: Path) -> list[date]:
@@ -212,7 +210,7 @@ _CELL_KEY = ("CAST(floor(epoch(timestamp) / 3600) AS BIGINT) * 64800 + "
              "(CAST(floor(longitude) AS BIGINT) + 180 + 360) % 360")
 
 
-def positions_in_cells(archive: Path, keys, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
     """icao24, timestamp, latitude, longitude of every aircraft in the (hour, 1° cell) `keys`
     (`hiding.dark.reach_keys`: sorted int64 `hour × 64800 + cell`), in one query with a hash
     semi-join: the other aircraft a chunk's silences can be judged against, each point once. The
@@ -229,13 +227,13 @@ def positions_in_cells(archive: Path, keys, con: duckdb.DuckDBPyConnection | Non
         return empty
     where = f" WHERE timestamp >= ? AND timestamp < ? AND {_CELL_KEY} IN (SELECT unnest(?::BIGINT[]))"
     frame = _query(files, "icao24, timestamp, latitude, longitude", where,
-                   [start, end, np.asarray(keys, dtype=np.int64).tolist()], con=con)
+                   [start, end, np.asarray(keys, dtype=np.int64).tolist()])
     return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
-def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None,
-               con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None
+               ) -> pl.DataFrame:
     """The heard-minutes rows (tailwatch.heard, not yet merged) of these aircraft overlapping [start, end]."""
     from tailwatch.archive_layout import heard_root
     from tailwatch.heard import HEARD_SCHEMA
@@ -244,7 +242,7 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     files = day_files(heard_root(archive), start, end)
     if not files or not icao24:
         return pl.DataFrame(schema=HEARD_SCHEMA)
-    present = set(_query(files, "*", "", [], "LIMIT 0", con).columns)
+    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
     where, params = _where(icao24, None, None)
     if start is not None:
         where += ' AND "last" >= ?'
@@ -253,7 +251,7 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
         where += ' AND "first" <= ?'
         params.append(end)
     select = ", ".join(f'"{c}"' for c in HEARD_SCHEMA if c in present)
-    frame = _query(files, select, where, params, con=con)
+    frame = _query(files, select, where, params)
     return frame.select(
         pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in HEARD_SCHEMA.items()
@@ -306,7 +304,6 @@ def summary_by_aircraft(
     icao24s: list[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> pl.DataFrame:
     """One row per aircraft seen: first/last seen, point count, days seen, callsigns, bounding box."""
     start, end = _utc(start), _utc(end)
@@ -316,7 +313,7 @@ def summary_by_aircraft(
     where, params = _where(icao24s, start, end)
     select = ("icao24, min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS points, "
               "count(DISTINCT CAST(timestamp AS DATE)) AS days, " + _SEEN_AGGREGATES)
-    frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24", con)
+    frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24")
     return summary_frame(frame)
 
 
