@@ -15,6 +15,7 @@ import polars as pl
 
 from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
+from tailwatch.heard import empty_heard
 from tailwatch.hiding.dark import Coverage
 from tailwatch.itinerary.batch import Prepared, prepare
 from tailwatch.itinerary.core import Surroundings, itineraries_of, reach_of
@@ -109,9 +110,14 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
         first, last = heard_window(points)
         heard = heard_rows(archive, chunk, first, last)
         heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
-        spans = points.group_by("icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
-        own = {icao24: heard_of(heard_by.get(icao24), icao24, pl.DataFrame({"timestamp": [t0, t1]}))
-               for icao24, t0, t1 in spans.iter_rows()}
+        # an aircraft with no heard rows gets the one empty frame (most of a chunk where the
+        # archive keeps no heard minutes); the others their rows inside their own window
+        spans = (points.filter(pl.col("icao24").is_in(list(heard_by))) if heard_by else points.clear()).group_by(
+            "icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
+        nothing = empty_heard()
+        own = dict.fromkeys(points["icao24"].unique(maintain_order=True).to_list(), nothing) | {
+            icao24: heard_of(heard_by[icao24], icao24, pl.DataFrame({"timestamp": [t0, t1]}))
+            for icao24, t0, t1 in spans.iter_rows()}
         reach = [np.zeros(0, np.int64)] + [reach_of(share.cut, own[icao24], end, share)
                                            for icao24, share in prepared.items()]
         cells = positions_in_cells(archive, np.unique(np.concatenate(reach)))
