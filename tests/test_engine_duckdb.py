@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from tailwatch.archive import scan
-from tailwatch.engines.duckdb import count_points, partition_files_between, points_for, summary_by_aircraft
+from tailwatch.engines.duckdb import (
+    count_points, partition_files_between, points_by_aircraft, points_for, summary_by_aircraft,
+)
 from tailwatch.ingest.pipeline import ingest_files
 from tailwatch.schema import ARCHIVE_SCHEMA, POINT_SCHEMA
 
@@ -63,6 +65,13 @@ def test_summary_by_aircraft(archive: Path):
     assert row["lat_min"] < row["lat_max"] and row["first_seen"] < row["last_seen"]
     everyone = summary_by_aircraft(archive)
     assert everyone["points"].sum() == count_points(archive) == scan(archive).select(pl.len()).collect().item()
+    # what a batch cuts its chunks from: the summary's addresses and counts, in its order
+    assert points_by_aircraft(archive).equals(everyone.select("icao24", "points"))
+    start, end = datetime(2025, 2, 5, 0, 0, tzinfo=timezone.utc), datetime(2025, 2, 5, 6, 0, tzinfo=timezone.utc)
+    asked = ["ac671b", "4baac6", "000000"]
+    assert points_by_aircraft(archive, asked, start, end).equals(
+        summary_by_aircraft(archive, asked, start, end).select("icao24", "points"))
+    assert points_by_aircraft(archive, []).height == points_by_aircraft(archive / "nothing").height == 0
 
 
 def test_empty_and_missing(tmp_path: Path, archive: Path):

@@ -317,6 +317,25 @@ def summary_by_aircraft(
     return summary_frame(frame)
 
 
+def points_by_aircraft(
+    archive: Path,
+    icao24s: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """icao24 and points of every aircraft seen (the rows of `summary_by_aircraft`, in its order):
+    what a batch needs to cut its aircraft into chunks. Without the callsign lists, days and boxes
+    it is a twentieth of the summary's work (16x bench: 0.05 s of CPU, not 1 s)."""
+    start, end = _utc(start), _utc(end)
+    schema = {"icao24": pl.String(), "points": pl.Int64()}
+    files = partition_files_between(archive, start, end)
+    if not files or (icao24s is not None and not icao24s):
+        return pl.DataFrame(schema=schema)
+    where, params = _where(icao24s, start, end)
+    frame = _query(files, "icao24, count(*) AS points", where, params, "GROUP BY icao24 ORDER BY icao24")
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
 def daily_summary(
     archive: Path,
     icao24s: list[str],
@@ -404,5 +423,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
+__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft", "points_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "seen_and_near", "COLUMNS"]

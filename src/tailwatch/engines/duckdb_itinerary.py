@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tailwatch.engines.duckdb import heard_rows, low_points_for, points_for, positions_in_cells, summary_by_aircraft
+from tailwatch.engines.duckdb import heard_rows, low_points_for, points_by_aircraft, points_for, positions_in_cells
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
 from tailwatch.heard import empty_heard
 from tailwatch.hiding.dark import Coverage
@@ -89,7 +89,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
     hexes = None if every_aircraft else list(dict.fromkeys(a["icao24"] for a in wanted))
-    summary = summary_by_aircraft(archive, hexes, start, end)  # one row per aircraft seen, in address order
+    summary = points_by_aircraft(archive, hexes, start, end)  # one row per aircraft seen, in address order
     if summary.height == 0:
         raise nothing_found(hexes or [], every_aircraft, start, end)
     seen = summary["icao24"].to_list()
