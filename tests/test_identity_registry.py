@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tailwatch.identity.lookup import aircraft_identity
@@ -131,3 +132,26 @@ def test_identities_of_a_batch_are_each_aircraft_alone(tmp_path, traffic_samples
     # the engines' batch resolves each as `identity_or_none` resolves it alone
     assert json.dumps(identities(archive, addresses, {})) == json.dumps(
         {a: identity_or_none(a, archive) for a in addresses})
+
+
+def test_fleets_of_a_batch_read_the_registries_once(tmp_path):
+    """Every aircraft's operator fleet from one read of the registries: the addresses `by_operator`
+    finds for its operator alone (operator or owner, compared by name key), itself left out."""
+    from tailwatch.identity.fleets import fleets
+
+    archive = tmp_path / "a"
+    for name in ("aircraftDatabase.csv", "aircraft-database-complete-2022-01.csv",
+                 "aircraft-database-complete-2024-06.csv", "aircraft.csv.gz", "basic-ac-db.json.gz"):
+        import_registry(DATA / name, archive)
+    rows = registry(archive)
+    known = rows.collect().filter(pl.col("operator").is_not_null() | pl.col("owner").is_not_null())
+    aircraft = [{"icao24": h, "operator": op} for h, op in known.select("icao24", "operator").iter_rows()]
+    aircraft += [{"icao24": "abcdef", "operator": "test avia cargo"},  # a spelling of an owner only
+                 {"icao24": "fedcba", "operator": "LLC"}, {"icao24": "000001"}]  # a legal form alone; none
+    got = fleets(archive, aircraft)
+    for a in aircraft:
+        alone = by_operator(rows, [a["operator"]]) if a.get("operator") else None
+        want = sorted({h for h in alone["icao24"].drop_nulls().to_list() if h != a["icao24"]}) if alone is not None else []
+        assert got[a["icao24"]] == want, a
+    assert "143039" in got["abcdef"] and got["fedcba"] == got["000001"] == []
+    assert any(len(f) > 0 for f in got.values())
