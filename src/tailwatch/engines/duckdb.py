@@ -242,7 +242,6 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     files = day_files(heard_root(archive), start, end)
     if not files or not icao24:
         return pl.DataFrame(schema=HEARD_SCHEMA)
-    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
     where, params = _where(icao24, None, None)
     if start is not None:
         where += ' AND "last" >= ?'
@@ -250,8 +249,10 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     if end is not None:
         where += ' AND "first" <= ?'
         params.append(end)
-    select = ", ".join(f'"{c}"' for c in HEARD_SCHEMA if c in present)
-    frame = _query(files, select, where, params)
+    # the schema's columns the files have (older files lack the newer ones: null below), chosen in
+    # the query itself rather than by a query of the files' columns first
+    wanted = "|".join(HEARD_SCHEMA)  # plain names: a regular expression matching exactly them
+    frame = _query(files, f"COLUMNS('^({wanted})$')", where, params)
     return frame.select(
         pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in HEARD_SCHEMA.items()
