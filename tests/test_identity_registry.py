@@ -151,7 +151,7 @@ def test_fleets_of_a_batch_read_the_registries_once(tmp_path):
     got = fleets(archive, aircraft)
     for a in aircraft:
         alone = by_operator(rows, [a["operator"]]) if a.get("operator") else None
-        want = sorted({h for h in alone["icao24"].drop_nulls().to_list() if h != a["icao24"]}) if alone is not None else []
+        want = [] if alone is None else sorted({h for h in alone["icao24"].drop_nulls().to_list() if h != a["icao24"]})
         assert got[a["icao24"]] == want, a
     assert "143039" in got["abcdef"] and got["fedcba"] == got["000001"] == []
     assert any(len(f) > 0 for f in got.values())

@@ -146,7 +146,8 @@ def test_presence_asks_each_position_once_and_answers_as_every_point(traffic_sam
     alt = pl.coalesce("altitude", "geoaltitude").cast(pl.Float64)
     low = points.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).with_columns(
         ground_expr().alias("ground"), alt.alias("alt"))
-    icao, km, elev = airport_codes_at(low["latitude"].to_numpy(), low["longitude"].to_numpy(), max(GROUND_AIRPORT_KM, LOW_KM))
+    icao, km, elev = airport_codes_at(low["latitude"].to_numpy(), low["longitude"].to_numpy(),
+                                      max(GROUND_AIRPORT_KM, LOW_KM))
     agl = low["alt"].fill_null(0.0).to_numpy() - np.nan_to_num(elev, nan=0.0)
     ok = (icao != None) & np.where(low["ground"].to_numpy(), km <= GROUND_AIRPORT_KM,  # noqa: E711
                                    (km <= LOW_KM) & (agl <= LOW_AGL_FT))

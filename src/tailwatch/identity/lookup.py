@@ -144,7 +144,8 @@ def _assemble(icao24: str | None, registration: str | None, how: dict[str, str],
                 maintain_order=True).sort("snapshot")
     latest = records.filter(pl.col("icao24") == icao24).tail(1).to_dicts() if icao24 and records.height else []
     latest_row = latest[0] if latest else {}
-    if icao24 is not None and (said.height or about.height):  # every claim about the address, and those about the registration asked for
+    # every claim about the address, and those about the registration asked for
+    if icao24 is not None and (said.height or about.height):
         said = pl.concat([said, about]).unique(maintain_order=True)
     if said.height:
         own = said.filter(pl.col("icao24") == icao24) if icao24 else said.clear()
