@@ -118,7 +118,7 @@ def points_for(
 
 
 def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None,
-                   columns: list[str] | None = None) -> pl.DataFrame:
+                   columns: list[str] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """Points of these aircraft on the ground or below `max_altitude_ft` (barometric, else
     geometric), until `end`: the few rows an airport history needs, filtered inside DuckDB. With
     `columns`, only those (canonical dtypes, in no particular row order): a fleet's weeks of
@@ -134,7 +134,7 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
     where, params = _where(icao24, None, end)
     where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
     if columns is not None:
-        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft])
+        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft], con=con)
         return found.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()]).with_columns(
             pl.col("timestamp").dt.convert_time_zone("UTC"))
     return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER)))
