@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from tailwatch.archive import scan
-from tailwatch.engines.duckdb import count_points, partition_files_between, points_for, summary_by_aircraft
+from tailwatch.engines.duckdb import (
+    count_points, partition_files_between, points_by_aircraft, points_for, summary_by_aircraft,
+)
 from tailwatch.ingest.pipeline import ingest_files
 from tailwatch.schema import ARCHIVE_SCHEMA, POINT_SCHEMA
 
@@ -63,6 +65,13 @@ def test_summary_by_aircraft(archive: Path):
     assert row["lat_min"] < row["lat_max"] and row["first_seen"] < row["last_seen"]
     everyone = summary_by_aircraft(archive)
     assert everyone["points"].sum() == count_points(archive) == scan(archive).select(pl.len()).collect().item()
+    # what a batch cuts its chunks from: the summary's addresses and counts, in its order
+    assert points_by_aircraft(archive).equals(everyone.select("icao24", "points"))
+    start, end = datetime(2025, 2, 5, 0, 0, tzinfo=timezone.utc), datetime(2025, 2, 5, 6, 0, tzinfo=timezone.utc)
+    asked = ["ac671b", "4baac6", "000000"]
+    assert points_by_aircraft(archive, asked, start, end).equals(
+        summary_by_aircraft(archive, asked, start, end).select("icao24", "points"))
+    assert points_by_aircraft(archive, []).height == points_by_aircraft(archive / "nothing").height == 0
 
 
 def test_empty_and_missing(tmp_path: Path, archive: Path):
@@ -100,3 +109,35 @@ def test_files_written_before_the_schema_extension_still_read(tmp_path: Path, ar
     assert got.schema == pl.Schema(ARCHIVE_SCHEMA)
     assert got["new_leg"].null_count() == got.height == legacy.height
     assert scan(old).collect().schema == pl.Schema(ARCHIVE_SCHEMA)
+
+
+def test_heard_rows_of_files_written_before_a_column_existed(tmp_path: Path):
+    """Heard rows come in the heard schema from one query whatever columns the files have: a
+    day written before `position_messages` existed gives nulls there, alone or beside a newer day."""
+    from datetime import timedelta
+
+    from tailwatch.engines.duckdb import heard_rows
+    from tailwatch.heard import HEARD_SCHEMA
+
+    start = datetime(2024, 7, 6, 6, 40, tzinfo=timezone.utc)
+
+    def minutes(day: int, with_column: bool) -> pl.DataFrame:
+        minute = [start + timedelta(days=day, minutes=k) for k in range(3)]
+        frame = pl.DataFrame({"icao24": ["393322", "393322", "4b1901"], "minute": minute, "first": minute,
+                              "last": [m + timedelta(seconds=59) for m in minute], "messages": [60, 61, 62],
+                              "positions": [4, 5, 6], "source": ["beast"] * 3},
+                             schema_overrides={"messages": pl.UInt32, "positions": pl.UInt32})
+        if with_column:
+            frame = frame.with_columns(pl.lit(9, pl.UInt32).alias("position_messages"))
+        return frame.with_columns(pl.col("minute", "first", "last").cast(HEARD_SCHEMA["minute"]))
+
+    for day, with_column in ((0, False), (1, True)):
+        folder = tmp_path / "heard" / f"date=2024-07-0{6 + day}"
+        folder.mkdir(parents=True)
+        minutes(day, with_column).write_parquet(folder / "part.parquet")
+    old = heard_rows(tmp_path, ["393322"], start, start + timedelta(hours=1))
+    assert old.schema == pl.Schema(HEARD_SCHEMA) and old.height == 2
+    assert old["position_messages"].null_count() == 2 and old["messages"].to_list() == [60, 61]
+    both = heard_rows(tmp_path, ["393322", "4b1901"], start, start + timedelta(days=2)).sort("minute")
+    assert both.schema == pl.Schema(HEARD_SCHEMA) and both.height == 6
+    assert both["position_messages"].to_list() == [None] * 3 + [9] * 3

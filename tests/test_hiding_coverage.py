@@ -129,8 +129,9 @@ def test_a_silence_of_years_stays_small(quickstart: pl.DataFrame) -> None:
 
 def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp_path: Path) -> None:
     """Two replayed days of the quickstart fleet: the day boundary is a long airborne silence for
-    every aircraft still flying at the end of the recording. `--all` (one coverage grid, one query),
-    `--all` in chunks, and one aircraft at a time give the same documents."""
+    every aircraft still flying at the end of the recording. `--all` (one chunk: one coverage grid,
+    one query), `--all` in chunks (each read once, with a grid of its own), and one aircraft at a
+    time give the same documents."""
     from tailwatch.engines.duckdb_itinerary import itineraries
 
     hour = quickstart.filter(pl.col("timestamp") < quickstart["timestamp"].min() + timedelta(minutes=70))
@@ -142,10 +143,29 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
     writer.commit({"source": "replayed quickstart"})
     docs, _ = itineraries(archive, None, None, None, None, every_aircraft=True)
     assert len(docs) == hour["icao24"].n_unique()
-    # read and built in chunks of a few thousand points: the same documents, in the same order
-    chunked, frames = itineraries(archive, None, None, None, None, every_aircraft=True, with_points=False,
-                                  chunk_points=5_000)
+    # read and built in chunks of a few thousand points, each chunk read once and judged against
+    # a coverage grid of its own: the same documents, in the same order
+    import tailwatch.engines.duckdb_itinerary as engine
+
+    reads: list[tuple[str, int]] = []
+
+    def counted(name):
+        real = getattr(engine, name)
+
+        def call(archive, keys_or_chunk, *args):
+            reads.append((name, len(keys_or_chunk)))
+            return real(archive, keys_or_chunk, *args)
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("points_for", "positions_in_cells"):
+            patch.setattr(engine, name, counted(name))
+        chunked, frames = itineraries(archive, None, None, None, None, every_aircraft=True, with_points=False,
+                                      chunk_points=5_000)
     assert chunked == docs and frames == {}
+    chunks = [n for name, n in reads if name == "points_for"]
+    assert len(chunks) > 3 and sum(chunks) == len(docs)  # every aircraft read once
+    assert [name for name, _ in reads] == ["points_for", "positions_in_cells"] * len(chunks)
     dark = [d for d in docs if any(x["kind"] == "dark_in_coverage" for x in d.get("dark_intervals", []))]
     rng = np.random.default_rng(3)
     chosen = dark[:3] + [docs[k] for k in rng.choice(len(docs), 3, replace=False)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tailwatch.identity.lookup import aircraft_identity
@@ -93,3 +94,64 @@ def test_registry_and_rule_disagree(tmp_path):
     ident = aircraft_identity("RA-78765", archive)
     assert ident["icao24"] == "1533ae"
     assert "1533ad" in ident["found_by"]["rule"]
+
+
+def test_identities_of_a_batch_are_each_aircraft_alone(tmp_path, traffic_samples):
+    """A batch of addresses gets, for each, exactly the object a lookup of that address alone
+    gives (key order included: documents are compared byte for byte), with every registry, list
+    and recording of the archive read once for all of them (real FR24 claims, the test lists)."""
+    import json
+
+    from tailwatch.identity.lookup import identities_of
+    from tailwatch.identity.resolve import identities, identity_or_none
+    from tailwatch.identity.watchlist import archive_watchlist, import_files
+    from tailwatch.ingest.pipeline import ingest_files
+    from tailwatch.seen_store import read_seen
+
+    archive = tmp_path / "a"
+    import_files([DATA / name for name in (
+        "aircraftDatabase.csv", "aircraft-database-complete-2022-01.csv", "aircraft-database-complete-2024-06.csv",
+        "aircraft.csv.gz", "basic-ac-db.json.gz", "sdn.xml", "sdn.csv", "handlist.csv", "opensanctions.ftm.json")],
+        archive)
+    ingest_files(sorted((traffic_samples / "fr24").glob("*.json")), archive)
+    watch = archive_watchlist(archive)
+    addresses = (set(registry(archive).collect()["icao24"].to_list()) | set(read_seen(archive)["icao24"].to_list())
+                 | set(watch["icao24"].drop_nulls().to_list())
+                 | {c["icao24"] for cs in watch["candidates"].to_list() if cs for c in cs})
+    assert len(addresses) >= 15
+    addresses = sorted(addresses | {"000000", "ffffff"})  # unallocated, and an address nothing names
+    batch = identities_of(addresses, archive)
+    alone = {a: identities_of([a], archive)[a] for a in addresses}
+    assert json.dumps(batch) == json.dumps(alone)
+    # what the batch found, from each source
+    assert [e["id"] for e in batch["1533ad"]["watchlists"]][:3] == ["seed-ra-78765", "90001", "handlist.csv:2"]
+    assert [(h["snapshot"], h["icao24"]) for h in batch["152c97"]["history"]] == [("2022-01", "508001"),
+                                                                                  ("2024-06", "152c97")]
+    assert batch["4b1901"]["recorded"]["registration"] == "HB-JMF"  # the FR24 file's own claim
+    assert batch["ffffff"] is None
+    # the engines' batch resolves each as `identity_or_none` resolves it alone
+    assert json.dumps(identities(archive, addresses, {})) == json.dumps(
+        {a: identity_or_none(a, archive) for a in addresses})
+
+
+def test_fleets_of_a_batch_read_the_registries_once(tmp_path):
+    """Every aircraft's operator fleet from one read of the registries: the addresses `by_operator`
+    finds for its operator alone (operator or owner, compared by name key), itself left out."""
+    from tailwatch.identity.fleets import fleets
+
+    archive = tmp_path / "a"
+    for name in ("aircraftDatabase.csv", "aircraft-database-complete-2022-01.csv",
+                 "aircraft-database-complete-2024-06.csv", "aircraft.csv.gz", "basic-ac-db.json.gz"):
+        import_registry(DATA / name, archive)
+    rows = registry(archive)
+    known = rows.collect().filter(pl.col("operator").is_not_null() | pl.col("owner").is_not_null())
+    aircraft = [{"icao24": h, "operator": op} for h, op in known.select("icao24", "operator").iter_rows()]
+    aircraft += [{"icao24": "abcdef", "operator": "test avia cargo"},  # a spelling of an owner only
+                 {"icao24": "fedcba", "operator": "LLC"}, {"icao24": "000001"}]  # a legal form alone; none
+    got = fleets(archive, aircraft)
+    for a in aircraft:
+        alone = by_operator(rows, [a["operator"]]) if a.get("operator") else None
+        want = [] if alone is None else sorted({h for h in alone["icao24"].drop_nulls().to_list() if h != a["icao24"]})
+        assert got[a["icao24"]] == want, a
+    assert "143039" in got["abcdef"] and got["fedcba"] == got["000001"] == []
+    assert any(len(f) > 0 for f in got.values())

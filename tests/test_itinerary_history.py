@@ -113,3 +113,72 @@ def test_a_batch_history_reads_only_what_presence_needs(traffic_samples, tmp_pat
     assert (pl.Series(km).fill_nan(None) == framed["distance_km"]).fill_null(True).all()
     assert pl.Series(km).is_nan().sum() == framed["distance_km"].null_count() > 0
     assert (pl.Series(elevation).fill_nan(None) == framed["elevation_ft"].cast(pl.Float64)).fill_null(True).all()
+
+
+def test_presence_asks_each_position_once_and_answers_as_every_point(traffic_samples):
+    """Presence asks the airport index once per distinct position, and its rows are those of the
+    query made for every point (real traffic, replayed a day later so that every position comes
+    back, as a fleet's stands and approaches do; a point at -0.0 and one with no position too)."""
+    import numpy as np
+
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary import history
+    from tailwatch.itinerary.flights import ground_expr
+    from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, PRESENCE_COLUMNS, presence
+    from tailwatch.itinerary.landings import GROUND_AIRPORT_KM, LOW_AGL_FT, LOW_KM, airport_codes_at
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    day = frame.filter(pl.col("latitude").is_not_null()).select(PRESENCE_COLUMNS)
+    points = pl.concat([day, day.with_columns(pl.col("timestamp") + pl.duration(days=1)), day.head(3).with_columns(
+        pl.Series("latitude", [-0.0, 0.0, None], pl.Float64), pl.Series("longitude", [-0.0, 0.0, 1.0], pl.Float64))])
+    asked: list[int] = []
+
+    def counting(lat, lon, max_km):
+        asked.append(len(lat))
+        return airport_codes_at(lat, lon, max_km)
+
+    history.airport_codes_at, real = counting, history.airport_codes_at
+    try:
+        seen = presence(points)
+    finally:
+        history.airport_codes_at = real
+    # the query for every point, as presence made it before
+    alt = pl.coalesce("altitude", "geoaltitude").cast(pl.Float64)
+    low = points.filter(ground_expr() | (alt < HISTORY_MAX_ALT_FT)).with_columns(
+        ground_expr().alias("ground"), alt.alias("alt"))
+    icao, km, elev = airport_codes_at(low["latitude"].to_numpy(), low["longitude"].to_numpy(),
+                                      max(GROUND_AIRPORT_KM, LOW_KM))
+    agl = low["alt"].fill_null(0.0).to_numpy() - np.nan_to_num(elev, nan=0.0)
+    ok = (icao != None) & np.where(low["ground"].to_numpy(), km <= GROUND_AIRPORT_KM,  # noqa: E711
+                                   (km <= LOW_KM) & (agl <= LOW_AGL_FT))
+    every = pl.DataFrame({"icao24": low["icao24"].to_numpy()[ok], "icao": icao[ok].astype(str),
+                          "day": low["timestamp"].dt.date().to_numpy()[ok]}).unique().cast(seen.schema)
+    assert seen.height > 50 and seen["day"].n_unique() == 2
+    assert seen.sort(seen.columns).equals(every.sort(seen.columns))
+    assert asked == [low.select("latitude", "longitude").n_unique()] and asked[0] < low.height / 2
+
+
+def test_priors_counted_in_one_pass_as_each_aircraft_alone(traffic_samples):
+    """Each address's days are counted for all addresses at once, and a fleet's half days added
+    per aircraft: the priors are those of counting each aircraft's own rows (real traffic)."""
+    from tailwatch.ingest.pipeline import read_file
+    from tailwatch.itinerary.history import FLEET_WEIGHT, _days, presence, priors
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    day = frame.filter(pl.col("latitude").is_not_null())
+    seen = presence(pl.concat([day, day.with_columns(pl.col("timestamp") + pl.duration(days=3))]))
+    addresses = sorted(seen["icao24"].unique().to_list())
+    assert len(addresses) > 20
+    fleet = {a: [] for a in addresses}
+    fleet[addresses[0]] = addresses[1:4]  # an operator's others: half their days each
+    fleet["000001"] = [addresses[5]]  # never seen itself
+    got = priors(seen, fleet)
+    for icao24, others in fleet.items():
+        alone = _days(seen.filter(pl.col("icao24") == icao24))
+        mates = seen.filter(pl.col("icao24").is_in(others))
+        if mates.height:
+            for code, days in _days(mates).items():
+                alone[code] = alone.get(code, 0) + max(1, int(round(days * FLEET_WEIGHT)))
+            alone = dict(sorted(alone.items(), key=lambda kv: (-kv[1], kv[0])))
+        assert list(got[icao24].items()) == list(alone.items()), icao24
+    assert got["000001"] and max(got[addresses[1]].values()) == 2

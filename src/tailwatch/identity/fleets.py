@@ -7,16 +7,19 @@ from pathlib import Path
 
 def fleet_of(archive: Path, aircraft: dict) -> list[str]:
     """Other addresses the archive's registries give the same operator (an empty list when none)."""
-    operator = aircraft.get("operator")
-    if not operator:
-        return []
-    from tailwatch.identity.registry import by_operator, registry
-
-    rows = by_operator(registry(archive), [operator])
-    own = aircraft.get("icao24")
-    return sorted({h for h in rows["icao24"].drop_nulls().to_list() if h != own}) if rows.height else []
+    return fleets(archive, [aircraft])[aircraft["icao24"]]
 
 
 def fleets(archive: Path, aircraft: list[dict]) -> dict[str, list[str]]:
-    """Each aircraft's operator fleet (other addresses), for `itinerary.history.priors`."""
-    return {a["icao24"]: fleet_of(archive, a) for a in aircraft}
+    """Each aircraft's operator fleet (other addresses), for `itinerary.history.priors`: the
+    registries are read once for every operator of the batch (`registry.by_operators`), not once
+    per aircraft, and each aircraft takes the addresses its operator's key names."""
+    from tailwatch.identity.registry import by_operators, registry
+
+    operators = [a.get("operator") for a in aircraft if a.get("operator")]
+    named = by_operators(registry(archive), operators) if operators else {}
+    out: dict[str, list[str]] = {}
+    for a in aircraft:
+        own = a.get("icao24")
+        out[a["icao24"]] = sorted(h for h in named.get(a.get("operator") or "", ()) if h != own)
+    return out

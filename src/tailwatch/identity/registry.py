@@ -311,7 +311,33 @@ def by_operator(rows: pl.LazyFrame, names: list[str]) -> pl.DataFrame:
     ).sort("snapshot").collect()
 
 
+def by_operators(rows: pl.LazyFrame, names: list[str]) -> dict[str, set[str]]:
+    """Each of `names` → the addresses of the records whose operator or owner it names (compared
+    by `name_key`, as `by_operator` compares them), from one read of the registries for all."""
+    wanted = [n for n in dict.fromkeys(names) if n]
+    if not wanted:
+        return {}
+    keys = pl.DataFrame({"name": wanted}).with_columns(name_key(pl.col("name")).alias("key"))
+    usable = keys.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+    out: dict[str, set[str]] = {n: set() for n in wanted}
+    if usable.height == 0:
+        return out
+    found = rows.select(
+        "icao24", name_key(pl.col("operator")).alias("_op"), name_key(pl.col("owner")).alias("_own")
+    ).filter(pl.col("_op").is_in(usable["key"].implode()) | pl.col("_own").is_in(usable["key"].implode())).collect()
+    by_key: dict[str, set[str]] = {}
+    for icao24, op, owner in found.iter_rows():
+        if icao24 is None:
+            continue
+        for key in {op, owner}:
+            if key is not None:
+                by_key.setdefault(key, set()).add(icao24)
+    for name, key in usable.select("name", "key").iter_rows():
+        out[name] = by_key.get(key, set())
+    return out
+
+
 __all__ = [
     "REGISTRY_SCHEMA", "sniff_registry", "read_registry", "import_registry", "registry",
-    "by_icao24", "by_registration", "by_serial", "by_operator", "key_of",
+    "by_icao24", "by_registration", "by_serial", "by_operator", "by_operators", "key_of",
 ]

@@ -89,10 +89,34 @@ def in_window(ident: dict | None, start: datetime | None, end: datetime | None) 
 
 def identities(archive: Path, seen: list[str], known: dict[str, dict], start: datetime | None = None,
                end: datetime | None = None) -> dict[str, dict | None]:
-    """The identity of every aircraft seen: those asked for as resolved, the others looked up with the
-    archive's claims about all of them read in one query (an engine's batch of hundreds of aircraft)."""
+    """The identity of every aircraft seen: those asked for as resolved, the others looked up as one
+    batch (`lookup.identities_of`: the archive's registries, lists and claims about all of them read
+    once, an engine's batch of hundreds of aircraft), each as `identity_or_none` would give it."""
+    from tailwatch.identity.lookup import identities_of, is_address
     from tailwatch.seen_store import read_seen
 
     missing = [h for h in seen if not known.get(h)]
     claims = read_seen(archive, icao24s=missing) if missing else None
-    return {h: in_window(known.get(h) or identity_or_none(h, archive, claims), start, end) for h in seen}
+    addresses = {h: h.strip().lstrip("~").lower() for h in missing if is_address(h)}
+    try:
+        found = identities_of(list(addresses.values()), archive, claims, safe=True) if addresses else {}
+    except Exception:  # noqa: BLE001 - identity is optional enrichment: each aircraft on its own then
+        found = {}
+        addresses = {}
+    out: dict[str, dict | None] = {}
+    for h in seen:
+        ident = known.get(h)
+        if not ident:
+            if addresses.get(h) in found:
+                ident = _address_identity(found[addresses[h]], addresses[h])
+            else:
+                ident = identity_or_none(h, archive, claims)
+        out[h] = in_window(ident, start, end)
+    return out
+
+
+def _address_identity(ident: dict | None, icao24: str) -> dict:
+    """`resolve_aircraft` of an address from its looked-up identity (None: only the address is known)."""
+    if ident and ident.get("icao24"):
+        return ident
+    return {"icao24": icao24, "registration": None, "typecode": None, "country": None, "watchlists": []}
