@@ -36,3 +36,54 @@ def test_great_circle_points_lie_on_the_path():
     assert (lat[-1], lon[-1]) == pytest.approx((10.6, -67.0))
     total = geodesy.path_length_km(lat, lon)
     assert total == pytest.approx(float(geodesy.haversine_km(55.6, 37.3, 10.6, -67.0)), rel=1e-6)
+
+
+def _array_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """The array path of `haversine_km` on one pair (one-element arrays never take the scalar path)."""
+    return geodesy.haversine_km(*(np.array([v], dtype=float) for v in (lat1, lon1, lat2, lon2)))
+
+
+def test_scalar_haversine_gives_the_array_paths_bits_on_real_calls(traffic_samples, monkeypatch):
+    """Every scalar distance an itinerary asks for (gaps, sides, stops, leg figures) on the real
+    FR24 flights, whole and with their ends and a middle slice cut away, has the bits the array path
+    gives the same pair: the documents cannot move by the fast path."""
+    from test_itinerary_fr24 import FLIGHTS, _read, degrade
+    from tailwatch.itinerary.build import build_itinerary
+
+    calls: list[tuple] = []
+    scalar = geodesy._haversine_scalar
+
+    def recorded(*args):
+        out = scalar(*args)
+        calls.append((args, out))
+        return out
+
+    monkeypatch.setattr(geodesy, "_haversine_scalar", recorded)
+    for name in FLIGHTS:
+        points = _read(traffic_samples / "fr24" / f"{name}.json")
+        for pts in (points, degrade(points)):
+            build_itinerary(pts).to_json()
+    assert len(calls) > 50
+    for args, out in calls:
+        assert type(out) is np.float64
+        assert out.tobytes() == _array_km(*args)[0].tobytes(), args
+
+
+def test_scalar_haversine_gives_the_array_paths_bits_between_airports():
+    """Airport to airport (the routes and chains a gap is scored over) and a position to an airport
+    a few metres away, on the real airport table; also NaN and integer degrees as the array path."""
+    from tailwatch.geo.airports import airports
+
+    table = airports()
+    lat, lon = table["latitude"].to_numpy(), table["longitude"].to_numpy()
+    rng = np.random.default_rng(7)
+    i, j = rng.integers(0, len(lat), 20_000), rng.integers(0, len(lat), 20_000)
+    near_lat = lat[i] + rng.normal(0, 1e-4, i.size)
+    array_far = geodesy.haversine_km(lat[i], lon[i], lat[j], lon[j])
+    array_near = geodesy.haversine_km(lat[i], lon[i], near_lat, lon[i])
+    for k in range(i.size):
+        assert geodesy.haversine_km(lat[i[k]], lon[i[k]], lat[j[k]], lon[j[k]]) == array_far[k]
+        assert geodesy.haversine_km(float(lat[i[k]]), float(lon[i[k]]), float(near_lat[k]),
+                                    float(lon[i[k]])) == array_near[k]
+    assert np.isnan(geodesy.haversine_km(float("nan"), 0.0, 1.0, 1.0))
+    assert geodesy.haversine_km(10, 20, 11, 21) == _array_km(10, 20, 11, 21)[0]

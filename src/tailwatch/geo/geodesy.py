@@ -8,6 +8,8 @@ millions of short segments; use `geodesic_km` where ellipsoidal accuracy matters
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -18,13 +20,36 @@ KT_TO_KMH = 1.852
 Array = NDArray[np.float64]
 
 
+_SCALARS = (float, int, np.float64)
+
+
 def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Array:
-    """Great-circle distance in km, element-wise (broadcasts)."""
+    """Great-circle distance in km, element-wise (broadcasts).
+
+    Four plain numbers (the per-gap and per-leg questions: tens of thousands of calls a batch)
+    take `_haversine_scalar`, the same bits at a tenth of the cost of NumPy's per-call overhead.
+    """
+    if type(lat1) in _SCALARS and type(lon1) in _SCALARS and type(lat2) in _SCALARS and type(lon2) in _SCALARS:
+        return _haversine_scalar(lat1, lon1, lat2, lon2)  # type: ignore[arg-type]
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _haversine_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> np.float64:
+    """`haversine_km` of one pair, step for step as the array path, so the same bits: radians,
+    sine, cosine and square root are the C library's in both (`math` and NumPy's float64 loops
+    agree, and the square root is exact), the arcsine NumPy's own (its vector loop differs from the
+    C library's in the last bit), and the clip cannot reorder anything."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dphi = p2 - p1
+    dlmb = math.radians(float(lon2) - float(lon1))
+    s1, s2 = math.sin(dphi / 2), math.sin(dlmb / 2)
+    a = s1 * s1 + math.cos(p1) * math.cos(p2) * (s2 * s2)
+    a = 0.0 if a < 0.0 else 1.0 if a > 1.0 else a  # NaN passes through, as np.clip lets it
+    return 2 * EARTH_RADIUS_KM * np.arcsin(math.sqrt(a))
 
 
 def initial_bearing(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Array:

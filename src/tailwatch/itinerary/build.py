@@ -98,8 +98,9 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     else:
         cut, table, events, ground_airports = prepared.cut, prepared.table, prepared.events, prepared.ground_airports
     table = _piece_trips(table)
-    trips = table.partition_by("trip", maintain_order=True) if table.height else []
-    per_trip = [_items(trip, events, ground_airports) for trip in trips]
+    trips = _trip_rows(table)
+    event_rows = events.to_dicts()
+    per_trip = [_items(trip, event_rows, ground_airports) for trip in trips]
     items = [item for trip_items in per_trip for item in trip_items]
     ident = _aircraft_obj(aircraft, icao24, typecode)
     ctx = _context(items, cruise_kt, min_runway_ft, used_airports, ident.get("country"),
@@ -109,7 +110,7 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     untracked: list[dict] = []
     for k, trip_items in enumerate(per_trip):
         if k:
-            entry = untracked_entry(trips[k - 1]["t1"].max(), trips[k]["t0"].min(), k - 1)
+            entry = untracked_entry(_last_end(trips[k - 1]), _first_start(trips[k]), k - 1)
             untracked.append(entry)
             notes.append(f"{entry['reason']} ({entry['start']} to {entry['end']})")
         trip_legs, trip_notes = _walk(trip_items, ctx)  # each trip on its own: no gap joins two
@@ -131,7 +132,7 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
         frame = frame.with_columns(pl.col("piece").replace_strict(table["piece"], table["trip"], default=None,
                                                                   return_dtype=pl.Int64).alias("trip"))
     itin = Itinerary(ident, legs, frame, notes, type_info)
-    itin.trips = [{"start": _iso(trip["t0"].min()), "end": _iso(trip["t1"].max())} for trip in trips]
+    itin.trips = [{"start": _iso(_first_start(trip)), "end": _iso(_last_end(trip))} for trip in trips]
     itin.untracked = untracked
     itin.registrations = _registrations(legs, aircraft, notes)
     return itin
@@ -147,6 +148,25 @@ def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
     dt[0] = np.nan
     dt[1:] = t0[1:] - t1[:-1]
     return table.with_columns(pl.Series("trip", trip_ids(dt)))
+
+
+def _trip_rows(table: pl.DataFrame) -> list[list[dict]]:
+    """The piece table's rows, read once, as one list per trip in order of first appearance (as
+    `partition_by("trip", maintain_order=True)` would split them; a few hundred pieces at most)."""
+    by_trip: dict[object, list[dict]] = {}
+    for row in table.to_dicts():
+        by_trip.setdefault(row["trip"], []).append(row)
+    return list(by_trip.values())
+
+
+def _first_start(rows: list[dict]):
+    """The earliest `t0` of a trip's pieces (nulls ignored, as the column's min does)."""
+    return min((r["t0"] for r in rows if r["t0"] is not None), default=None)
+
+
+def _last_end(rows: list[dict]):
+    """The latest `t1` of a trip's pieces (nulls ignored, as the column's max does)."""
+    return max((r["t1"] for r in rows if r["t1"] is not None), default=None)
 
 
 def _registrations(legs: list[Leg], aircraft: dict | None, notes: list[str]) -> dict[int, str]:

@@ -10,6 +10,7 @@ per aircraft, so a Python loop here is fine: everything per point is vectorised 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from tailwatch.geo.geodesy import haversine_km
@@ -50,24 +51,31 @@ def _observed_visit(airport: dict | None, how: str, lat: float, lon: float, arri
     return Visit(stop, how, arrive, depart, lat, lon)
 
 
-def _items(table: pl.DataFrame, events: pl.DataFrame,
+def _items(table: pl.DataFrame | list[dict], events: pl.DataFrame | list[dict],
            ground_airport: dict[int, str | None] | None = None) -> list[tuple[str, object]]:
     """Time-ordered visits and airborne pieces, consecutive visits at one airport merged.
-    `ground_airport` (piece → airport at the ground piece's middle, `batch.prepare`) is looked up
-    here when not given."""
+    `table` is the piece table or its rows (`build` reads the rows once and hands each trip its
+    own), `events` the event frame or its rows, read once here: an aircraft has a handful of
+    both, and a frame filter per question cost more than the walk. `ground_airport` (piece →
+    airport at the ground piece's middle, `batch.prepare`) is looked up here when not given."""
     from tailwatch.geo.airports import airport
 
+    rows = table.to_dicts() if isinstance(table, pl.DataFrame) else table
     if ground_airport is None:
-        ground = table.filter(pl.col("ground"))
-        at = airports_at(ground["lat_mid"].to_numpy(), ground["lon_mid"].to_numpy(), GROUND_AIRPORT_KM)
-        ground_airport = dict(zip(ground["piece"].to_list(), at["icao"].to_list()))
-    low = events.filter(pl.col("evidence").is_in(["low-climb", "low-descent"]))
-    low_by_piece = {(r["piece"], r["kind"]): r for r in low.iter_rows(named=True)}
-    tng = set(events.filter(pl.col("evidence") == "touch-and-go")["piece"].to_list())
-    # the ground piece between a touch-and-go landing and its take-off
-    touch = set(events.filter((pl.col("evidence") == "touch-and-go") & (pl.col("kind") == "landing"))
-                ["piece"].to_list())
-    touch = {p + 1 for p in touch}
+        ground = [r for r in rows if r["ground"]]
+        at = airports_at(np.array([r["lat_mid"] for r in ground], dtype=float),
+                         np.array([r["lon_mid"] for r in ground], dtype=float), GROUND_AIRPORT_KM)
+        ground_airport = dict(zip([r["piece"] for r in ground], at["icao"].to_list()))
+    low_by_piece: dict[tuple[int, str], dict] = {}
+    tng: set[int] = set()
+    touch: set[int] = set()  # the ground piece between a touch-and-go landing and its take-off
+    for r in events.iter_rows(named=True) if isinstance(events, pl.DataFrame) else events:
+        if r["evidence"] in ("low-climb", "low-descent"):
+            low_by_piece[(r["piece"], r["kind"])] = r
+        elif r["evidence"] == "touch-and-go":
+            tng.add(r["piece"])
+            if r["kind"] == "landing":
+                touch.add(r["piece"] + 1)
     items: list[tuple[str, object]] = []
 
     def add_visit(v: Visit) -> None:
@@ -86,7 +94,7 @@ def _items(table: pl.DataFrame, events: pl.DataFrame,
                 return
         items.append(("visit", v))
 
-    for row in table.iter_rows(named=True):
+    for row in rows:
         if row["ground"]:
             code = ground_airport.get(row["piece"])
             a = airport(code) if code else None
