@@ -49,3 +49,32 @@ def test_bad_file_names_the_line(tmp_path):
                     "FR,airline_colour,RU,2022-02-28,,x,2026-01-01\n")
     with pytest.raises(BadInput, match=r"bans.csv:3"):
         load_bans(path)
+
+
+def test_packaged_answers_are_the_tables_filter_on_every_rule_boundary():
+    """The packaged table's two-level cache (rules matching the aircraft, then those in force on
+    the day) gives the rows one filter of the whole table gives, on each rule's first and last
+    day and the days either side, for every country the table names and an operator; days with
+    the same rules in force share one frame."""
+    from datetime import timedelta
+
+    from tailwatch.airspace.bans import _rules
+
+    bans = load_bans()
+    days = {None}
+    for d in bans["from"].to_list() + bans["to"].to_list():
+        if d is not None:
+            days |= {d - timedelta(days=1), d, d + timedelta(days=1)}
+    countries = sorted({m.upper() for m in bans.filter(pl.col("applies_to") != "operator")["match"].to_list()}
+                       - {"*"})
+    asked = [(c, c, None) for c in countries] + [("RU", "BY", None), ("", "", None), ("RU", "RU", "Aeroflot")]
+    for oc, rc, op in asked:
+        by_rules: dict[tuple, pl.DataFrame] = {}
+        for day in sorted(days, key=lambda d: (d is not None, d)):
+            got = banning_rules(operator_country=oc, registration_country=rc, operator=op, when=day)
+            want = _rules(bans, oc, rc, op, day)
+            assert got.equals(want), (oc, rc, op, day)
+            key = tuple(got.rows())
+            if day is not None:
+                assert by_rules.setdefault(key, got) is got
+    assert banning_rules(operator_country="RU", when="2024-06-01").height > 27

@@ -74,7 +74,31 @@ def banning_rules(operator_country: str | None = None, registration_country: str
 
 @lru_cache(maxsize=4096)
 def _packaged_rules(operator_country: str, registration_country: str, operator: str, day: date | None) -> pl.DataFrame:
-    return _rules(load_bans(), operator_country, registration_country, operator, day)
+    """Two levels, so a batch's many (aircraft, day) questions cost a frame filter only per
+    distinct answer: the rules matching the aircraft (once per country pair and operator), then the
+    ones in force on the day, found on those few rows' dates in Python. Days with the same rules
+    in force share one frame, which `airspace.enrich` recognises by identity."""
+    matching, starts, ends = _packaged_matching(operator_country, registration_country, operator)
+    if day is None:
+        return matching
+    keep = tuple((f is None or f <= day) and (t is None or t >= day) for f, t in zip(starts, ends))
+    return _packaged_in_force(operator_country, registration_country, operator, keep)
+
+
+@lru_cache(maxsize=256)
+def _packaged_matching(operator_country: str, registration_country: str, operator: str
+                       ) -> tuple[pl.DataFrame, list[date | None], list[date | None]]:
+    rows = _rules(load_bans(), operator_country, registration_country, operator, None)
+    return rows, rows["from"].to_list(), rows["to"].to_list()
+
+
+@lru_cache(maxsize=1024)
+def _packaged_in_force(operator_country: str, registration_country: str, operator: str,
+                       keep: tuple[bool, ...]) -> pl.DataFrame:
+    """The matching rules of `_packaged_matching` whose `keep` flag is set (as `_rules` filters
+    them by day: a rule with no start or end date is open on that side)."""
+    rows = _packaged_matching(operator_country, registration_country, operator)[0]
+    return rows.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
 def _rules(bans: pl.DataFrame, operator_country: str | None, registration_country: str | None,
