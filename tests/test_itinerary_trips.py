@@ -282,3 +282,25 @@ def test_heard_minutes_reach_one_trip_each(hbjmf: pl.DataFrame) -> None:
     assert len(withheld) == 1 and withheld[0]["messages"] == 240
     assert withheld[0]["leg"] == 0  # after trip 0's last position
     assert not [i for i in doc["dark_intervals"] if i["kind"] == "dark_in_coverage"]
+
+
+def test_trip_slices_are_the_trip_partitions(long_silences) -> None:
+    """The hiding step's trips (`core._trip_slices`): slices of a sorted track are exactly the
+    partitions by trip, in order; a track out of order or with a null trip is partitioned."""
+    from tailwatch.itinerary.core import _trip_slices
+    from tailwatch.itinerary.trips import with_trips
+
+    points, _ = long_silences
+    track = with_trips(points)
+    assert track["trip"].n_unique() == 3
+    cases = [track, track.filter(pl.col("trip") == 1), track.head(0),
+             track.reverse(),  # trips fall: partitioned
+             track.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise(pl.col("trip"))
+                                .alias("trip"))]
+    for frame in cases:
+        want = frame.partition_by("trip", maintain_order=True)
+        got = _trip_slices(frame)
+        assert len(got) == max(len(want), 1)
+        for a, b in zip(got, want):
+            assert a.equals(b)
+    assert len(_trip_slices(track)) == 3

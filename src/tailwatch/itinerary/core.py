@@ -64,8 +64,10 @@ def silences_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime 
 def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None
               ) -> list[tuple[pl.DataFrame, pl.DataFrame | None, datetime | None]]:
     """(points, heard minutes, window end) of each trip of a sorted track with `trip`: a trip's
-    window ends where the next trip begins; heard minutes go to the trip they follow."""
-    trips = track.partition_by("trip", maintain_order=True) if "trip" in track.columns else [track]
+    window ends where the next trip begins; heard minutes go to the trip they follow. A track
+    whose trips come in runs (a sorted one: trip numbers rise with time) is sliced, not partitioned;
+    the slices are the partitions, in the same order."""
+    trips = _trip_slices(track) if "trip" in track.columns else [track]
     if len(trips) <= 1:
         return [(track, heard, end)]
     starts = [trip["timestamp"].min() for trip in trips]
@@ -82,6 +84,21 @@ def _per_trip(track: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | N
             mine = heard.filter(keep)
         out.append((trip, mine, nxt if nxt is not None else end))
     return out
+
+
+def _trip_slices(track: pl.DataFrame) -> list[pl.DataFrame]:
+    """`track.partition_by("trip", maintain_order=True)`, as zero-copy slices when the trip numbers
+    never fall (each trip one run of rows); partitioned otherwise (nulls, or rows out of order)."""
+    column = track["trip"]
+    if column.null_count() == 0:
+        ids = column.to_numpy()
+        step = np.diff(ids)
+        if step.size == 0 or step.min() >= 0:
+            cuts = [0, *(np.flatnonzero(step) + 1).tolist(), ids.size]
+            if len(cuts) == 2:
+                return [track]
+            return [track.slice(a, b - a) for a, b in zip(cuts[:-1], cuts[1:])]
+    return track.partition_by("trip", maintain_order=True)
 
 
 def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | None,
@@ -205,7 +222,9 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     if points.height == 0:
         return doc
     found: list[dict] = []
-    for track, heard, end in _per_trip(points.sort("timestamp"), around.heard, around.end):
+    t = points["timestamp"].dt.epoch("us").to_numpy()
+    in_order = t.size < 2 or bool((np.diff(t) > 0).all())  # strictly: a sort could only reorder ties
+    for track, heard, end in _per_trip(points if in_order else points.sort("timestamp"), around.heard, around.end):
         found += hiding_evidence(track, around.others, heard, window_end=end)
     doc["dark_intervals"] = sorted(found, key=lambda d: d["start"])
     return doc
