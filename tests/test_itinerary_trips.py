@@ -16,6 +16,7 @@ import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -304,3 +305,43 @@ def test_trip_slices_are_the_trip_partitions(long_silences) -> None:
         for a, b in zip(got, want):
             assert a.equals(b)
     assert len(_trip_slices(track)) == 3
+
+
+def test_reach_of_a_chunk_is_the_union_of_each_aircrafts(long_silences, hbjmf, traffic_samples) -> None:
+    """`core.reach_of_many` (one pass over a chunk) gives the keys asking `reach_of` aircraft by
+    aircraft gives: three trips of one aircraft, another with heard minutes before, inside and
+    after its silences (each trip keeps the minutes it follows), the real switzerland recording's
+    aircraft, with and without a window end; and an aircraft whose cut is out of order."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from tailwatch.heard import HEARD_SCHEMA
+    from tailwatch.itinerary.batch import prepare
+    from tailwatch.itinerary.core import reach_of, reach_of_many
+
+    points, _ = long_silences
+    mid = _cruise(hbjmf, 0.2, 0.9).with_columns(pl.lit("4b1902").alias("icao24"))
+    heard_track = pl.concat([mid, mid.with_columns(pl.col("timestamp") + 5 * DAY)])
+    t0 = mid["timestamp"].min()
+    minutes = [t0 - timedelta(minutes=30), t0 + timedelta(minutes=40), mid["timestamp"].max() + timedelta(minutes=10),
+               t0 + 5 * DAY + timedelta(minutes=50)]
+    heard = pl.DataFrame({"icao24": ["4b1902"] * 4, "minute": minutes, "first": minutes,
+                          "last": [m + timedelta(seconds=50) for m in minutes], "messages": [12] * 4,
+                          "positions": [0] * 4, "source": ["beast"] * 4, "position_messages": [0] * 4},
+                         schema=HEARD_SCHEMA)
+    swiss, _ = read_file(traffic_samples / "collections" / "switzerland.json.gz")
+    chunk = pl.concat([points, heard_track, swiss.select(points.columns)], how="vertical_relaxed")
+    prepared = prepare(chunk)
+    assert len(prepared) > 20
+    own = {h: (heard if h == "4b1902" else None) for h in prepared}
+    plain = reach_of_many(prepared, dict.fromkeys(prepared), None)
+    assert not np.array_equal(plain, reach_of_many(prepared, own, None))  # the heard minutes count
+    for end in (None, datetime(2030, 1, 1, tzinfo=timezone.utc), points["timestamp"].max() + timedelta(minutes=5)):
+        each = [reach_of(share.cut, own[h], end, share) for h, share in prepared.items()]
+        want = np.unique(np.concatenate(each))
+        assert want.size > 100
+        assert np.array_equal(reach_of_many(prepared, own, end), want)
+    one = next(iter(prepared))
+    shuffled = dict(prepared, **{one: replace(prepared[one], cut=prepared[one].cut.reverse())})
+    want = np.unique(np.concatenate([reach_of(s.cut, own[h], None, s) for h, s in shuffled.items()]))
+    assert np.array_equal(reach_of_many(shuffled, own, None), want)

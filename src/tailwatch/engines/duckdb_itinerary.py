@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from tailwatch.engines.duckdb import (
@@ -20,7 +19,7 @@ from tailwatch.engines.gather import heard_of, heard_window, nothing_found, requ
 from tailwatch.heard import empty_heard
 from tailwatch.hiding.dark import Coverage
 from tailwatch.itinerary.batch import Prepared, prepare
-from tailwatch.itinerary.core import Surroundings, itineraries_of, reach_of
+from tailwatch.itinerary.core import Surroundings, itineraries_of, reach_of_many
 from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT, PRESENCE_COLUMNS, addresses_of, airports_used, presence, priors
 
 
@@ -124,9 +123,7 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
         own = dict.fromkeys(points["icao24"].unique(maintain_order=True).to_list(), nothing) | {
             icao24: heard_of(heard_by[icao24], icao24, pl.DataFrame({"timestamp": [t0, t1]}))
             for icao24, t0, t1 in spans.iter_rows()}
-        reach = [np.zeros(0, np.int64)] + [reach_of(share.cut, own[icao24], end, share)
-                                           for icao24, share in prepared.items()]
-        cells = positions_in_cells(archive, np.unique(np.concatenate(reach)))
+        cells = positions_in_cells(archive, reach_of_many(prepared, own, end))
         return points, prepared, own, Coverage(cells)
 
     docs: list[dict] = []

@@ -408,54 +408,81 @@ def _around(samples: Samples, rules: DarkRules) -> tuple[datetime, datetime, tup
 Silence = tuple[int, float, float | None, Samples]
 
 
+def track_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The columns the silences are read from, as arrays: t (s), latitude, longitude, alt, ground
+    (reported on the ground), gs, trk (NaN where null). One select for all of them (a Series
+    method each costs a query of its own); over a whole chunk of tracks at once in a batch."""
+    cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
+                        pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
+                        pl.col("onground").fill_null(False).alias("ground"),
+                        pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
+                        pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
+    out = {c: cols[c].to_numpy() for c in ("latitude", "longitude", "alt", "ground", "gs", "trk")}
+    out["t"] = cols["t"].to_numpy() / 1e6
+    return out
+
+
+def heard_times(heard: pl.DataFrame | None) -> np.ndarray | None:
+    """The sorted first and last times (s) of an aircraft's heard minutes, None when there are none."""
+    if heard is None or heard.height == 0:
+        return None
+    ends = heard.select(pl.col("first").dt.epoch("us"), pl.col("last").dt.epoch("us"))
+    return np.sort(np.r_[ends["first"].to_numpy(), ends["last"].to_numpy()] / 1e6)
+
+
 def _silences(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules,
               window_end: datetime | None) -> list[Silence]:
     """(index of the last position before, start, end or None when trailing, path samples) of each
     silence of the aircraft that other aircraft could show to be dark: airborne, nothing heard."""
     if track.height < 1:
         return []
-    # one select for every column read here (a Series method each costs a query of its own)
-    cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
-                        pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
-                        pl.col("onground").fill_null(False).alias("ground"),
-                        pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
-                        pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
-    t = cols["t"].to_numpy() / 1e6
-    lat, lon = cols["latitude"].to_numpy(), cols["longitude"].to_numpy()
-    alt = cols["alt"].to_numpy()
-    ground = cols["ground"].to_numpy() | (alt < rules.ground_ft)
-    heard_t = None
-    if heard is not None and heard.height:
-        ends = heard.select(pl.col("first").dt.epoch("us"), pl.col("last").dt.epoch("us"))
-        heard_t = np.sort(np.r_[ends["first"].to_numpy(), ends["last"].to_numpy()] / 1e6)
-    out: list[Silence] = []
-    gaps = np.flatnonzero(np.diff(t) >= rules.min_gap_s)
-    spans = [(int(i), t[i], t[i + 1]) for i in gaps if not (ground[i] and ground[i + 1])]
-    gs_all = cols["gs"].to_numpy()
-    if spans:
-        i_s = np.array([i for i, _, _ in spans])
+    end_t = window_end.timestamp() if window_end is not None else None
+    found = silences_of_tracks(track_columns(track), np.array([0, track.height]), [heard_times(heard)],
+                               [end_t], rules)
+    return [silence for _, silence in found]
+
+
+def silences_of_tracks(cols: dict[str, np.ndarray], bounds: np.ndarray, heard_t: list[np.ndarray | None],
+                       end_t: list[float | None], rules: DarkRules) -> list[tuple[int, Silence]]:
+    """(track, silence) of every silence of many tracks in one pass: `cols` (`track_columns`) holds
+    the tracks one after another, track k in rows `bounds[k]:bounds[k + 1]`, each sorted, with its
+    heard times (`heard_times`) and window end (s, or None). A silence's index is its track's own
+    row. Each track's silences are those `_silences` finds in it alone, in its order: gaps first,
+    then the trailing one; the figures are element-wise, so the same bits."""
+    t, lat, lon, alt = cols["t"], cols["latitude"], cols["longitude"], cols["alt"]
+    ground = cols["ground"] | (alt < rules.ground_ft)
+    gs_all, trk_all = cols["gs"], cols["trk"]
+    bounds = np.asarray(bounds, dtype=np.int64)
+    sizes = np.diff(bounds)
+    owner = np.repeat(np.arange(sizes.size), sizes)
+    i_s = np.flatnonzero((owner[1:] == owner[:-1]) & (np.diff(t) >= rules.min_gap_s) & ~(ground[:-1] & ground[1:]))
+    if i_s.size:
         straight = np.asarray(haversine_km(lat[i_s], lon[i_s], lat[i_s + 1], lon[i_s + 1])) / np.maximum(t[i_s + 1] - t[i_s], 1.0)
         ends = np.c_[gs_all[i_s], gs_all[i_s + 1]]
         known = np.isfinite(ends).sum(axis=1)
         own = np.where(known > 0, np.nansum(ends, axis=1) / np.maximum(known, 1), np.nan) * KT_KM_PER_S  # no speed: not judged
         on_line = np.nan_to_num(straight >= rules.min_straight_speed * own, nan=False) & (own > 0)
-        spans = [span for span, keep in zip(spans, on_line) if keep]
-    end_t = window_end.timestamp() if window_end is not None else None
-    last = t.size - 1
-    trailing = not ground[last] and (end_t is None or end_t - t[last] >= rules.lookahead_s)
-    for i, a, b in spans + ([(last, t[last], None)] if trailing else []):
-        if heard_t is not None:  # heard during the gap: not silent (position withheld is reported apart)
-            inside = heard_t[(heard_t > a + 1.0) & (heard_t < (b if b is not None else a + rules.lookahead_s) - 1.0)]
-            if inside.size:
-                continue
-        if b is not None:
-            samples = _path_samples(lat[i], lon[i], lat[i + 1], lon[i + 1], a, b, rules.sample_s)
-        else:
-            gs, trk = cols["gs"][i], cols["trk"][i]
-            if np.isnan(gs) or np.isnan(trk):
-                continue
-            samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
-        out.append((i, a, b, samples))
+        i_s = i_s[on_line]
+    first_gap = np.searchsorted(owner[i_s], np.arange(sizes.size + 1)) if i_s.size else np.zeros(sizes.size + 1, int)
+    out: list[tuple[int, Silence]] = []
+    for k in np.flatnonzero(sizes > 0).tolist():
+        start, last = int(bounds[k]), int(bounds[k + 1]) - 1
+        spans = [(int(i), t[i], t[i + 1]) for i in i_s[first_gap[k]:first_gap[k + 1]]]
+        trailing = not ground[last] and (end_t[k] is None or end_t[k] - t[last] >= rules.lookahead_s)
+        for i, a, b in spans + ([(last, t[last], None)] if trailing else []):
+            if heard_t[k] is not None:  # heard during the gap: not silent (position withheld is reported apart)
+                h = heard_t[k]
+                inside = h[(h > a + 1.0) & (h < (b if b is not None else a + rules.lookahead_s) - 1.0)]
+                if inside.size:
+                    continue
+            if b is not None:
+                samples = _path_samples(lat[i], lon[i], lat[i + 1], lon[i + 1], a, b, rules.sample_s)
+            else:
+                gs, trk = float(gs_all[i]), float(trk_all[i])
+                if np.isnan(gs) or np.isnan(trk):
+                    continue
+                samples = _extrapolate(lat[i], lon[i], trk, gs, a, rules.lookahead_s, rules.sample_s)
+            out.append((k, (i - start, a, b, samples)))
     return out
 
 

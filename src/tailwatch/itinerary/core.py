@@ -116,6 +116,64 @@ def reach_of(points: pl.DataFrame, heard: pl.DataFrame | None, end: datetime | N
     return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
 
 
+def reach_of_many(prepared: dict[str, Prepared], heard: dict[str, pl.DataFrame], end: datetime | None
+                  ) -> np.ndarray:
+    """The union of `reach_of` over every aircraft of a chunk (`prepared`: `batch.prepare`; `heard`:
+    each one's heard minutes), in one pass: one select over all their cut points, trips split where
+    the aircraft changes or a silence passes `trips.UNTRACKED_AFTER_S`, every silence found by
+    `hiding.dark.silences_of_tracks` over all of them at once. The same keys as asking aircraft by
+    aircraft (each trip is the same track with the same heard minutes and window end), which
+    cost a few Polars queries per aircraft. An aircraft whose cut is not in time order (never
+    made by `flights.cut_pieces`) is asked on its own."""
+    from tailwatch.hiding.dark import DarkRules, heard_times, reach_keys, silences_of_tracks, track_columns
+    from tailwatch.itinerary.trips import UNTRACKED_AFTER_S
+
+    keys = [np.zeros(0, np.int64)]
+    names = [h for h, share in prepared.items() if share.cut.height]
+    if not names:
+        return keys[0]
+    frame = pl.concat([prepared[h].cut.select("timestamp", "latitude", "longitude", "altitude", "onground",
+                                               "groundspeed", "track") for h in names], how="vertical")
+    cols = track_columns(frame)
+    sizes = np.array([prepared[h].cut.height for h in names], dtype=np.int64)
+    starts = np.r_[0, np.cumsum(sizes)]
+    t = cols["t"]
+    aircraft = np.repeat(np.arange(len(names)), sizes)
+    same = aircraft[1:] == aircraft[:-1]
+    step = np.diff(t)
+    unsorted = set(aircraft[1:][same & ~(step >= 0)].tolist())  # NaN (a null time) included
+    for k in sorted(unsorted):
+        keys.append(reach_of(prepared[names[k]].cut, heard.get(names[k]), end, prepared[names[k]]))
+    # a track starts at each aircraft's first point and after each silence over the bound
+    new_trip = np.r_[True, ~same | (step > UNTRACKED_AFTER_S)]
+    bounds = np.r_[np.flatnonzero(new_trip), t.size]
+    owner = aircraft[bounds[:-1]]
+    first_of_next = np.r_[owner[1:] == owner[:-1], False]  # the next track is the same aircraft's
+    end_s = end.timestamp() if end is not None else None
+    heard_t: list[np.ndarray | None] = []
+    ends: list[float | None] = []
+    times = frame["timestamp"]
+    for k in range(owner.size):
+        mine = heard.get(names[owner[k]])
+        nxt = bool(first_of_next[k])
+        ends.append(float(t[bounds[k + 1]]) if nxt else end_s)
+        if mine is not None and mine.height:
+            first = bool(k == 0 or owner[k - 1] != owner[k])
+            if not (first and not nxt):  # heard minutes go to the trip they follow (`_per_trip`)
+                keep = pl.lit(True)
+                if not first:
+                    keep = keep & (pl.col("first") >= times[int(bounds[k])])
+                if nxt:
+                    keep = keep & (pl.col("first") < times[int(bounds[k + 1])])
+                mine = mine.filter(keep)
+        heard_t.append(heard_times(mine))
+    skip = np.isin(owner, list(unsorted))
+    rules = DarkRules()
+    found = silences_of_tracks(cols, bounds, heard_t, ends, rules)
+    keys += [reach_keys(samples, rules) for k, (*_, samples) in found if not skip[k]]
+    return np.unique(np.concatenate(keys))
+
+
 def itinerary_of(points: pl.DataFrame, around: Surroundings = Surroundings(),
                  on_stage: Callable[[str], None] | None = None):
     """(itinerary JSON, Itinerary) of ONE aircraft: `itineraries_of` with a batch of one."""
@@ -230,4 +288,4 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     return doc
 
 
-__all__ = ["Surroundings", "itinerary_of", "itineraries_of", "silences_of", "reach_of", "enrich"]
+__all__ = ["Surroundings", "itinerary_of", "itineraries_of", "silences_of", "reach_of", "reach_of_many", "enrich"]
