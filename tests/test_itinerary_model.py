@@ -98,3 +98,38 @@ def test_points_without_a_leg_or_any_rows_have_no_figures() -> None:
     one = leg_figures(frame.with_columns(pl.lit(4, dtype=pl.Int64).alias("leg")))
     assert list(one) == [4] and one[4].n == 2 and one[4].callsigns == ("A",) and one[4].hops_km > 0
     assert one[4].hops_km == float(haversine_km(np.array([1.0]), np.array([3.0]), np.array([2.0]), np.array([4.0]))[0])
+
+
+def _joined(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]) -> pl.DataFrame:
+    """The itinerary's points as a join on piece and a replace of piece by trip made them."""
+    mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
+                           schema={"piece": pl.Int64, "leg": pl.Int64})
+    frame = cut.join(mapping, on="piece", how="left", maintain_order="left").drop("dt_prev")
+    if table.height:
+        frame = frame.with_columns(pl.col("piece").replace_strict(table["piece"], table["trip"], default=None,
+                                                                  return_dtype=pl.Int64).alias("trip"))
+    return frame
+
+
+def test_points_with_legs_are_the_join_on_pieces(traffic_samples: Path) -> None:
+    """`build._with_legs` (a lookup by piece number) gives the frame the join and replace gave, on
+    real aircraft: every piece in a leg, some left out (null legs), a piece table with a trip
+    missing for a piece the cut has, and no piece table."""
+    from tailwatch.itinerary.batch import prepare
+    from tailwatch.itinerary.build import _piece_trips, _with_legs
+
+    day, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    busiest = day.group_by("icao24").len().sort("len", "icao24", descending=True)["icao24"].head(8)
+    shares = prepare(day.filter(pl.col("icao24").is_in(busiest.to_list()) & pl.col("latitude").is_not_null()))
+    assert len(shares) == 8
+    for share in shares.values():
+        table = _piece_trips(share.table)
+        pieces = table["piece"].to_list()
+        every = {p: i // 2 for i, p in enumerate(pieces)}
+        some = {p: i for p, i in every.items() if p % 3}
+        for piece_leg, tab in ((every, table), (some, table), (some, table.head(max(table.height - 1, 0))),
+                               (every, table.clear())):
+            got = _with_legs(share.cut, tab, piece_leg)
+            assert got.equals(_joined(share.cut, tab, piece_leg))
+            assert got.columns == _joined(share.cut, tab, piece_leg).columns
+        assert _with_legs(share.cut, table, some)["leg"].null_count() > 0

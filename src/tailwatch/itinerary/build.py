@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from tailwatch.itinerary.batch import Prepared, prepare
 from tailwatch.itinerary.candidates import Context
@@ -125,13 +126,7 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     if assumed:
         notes.append(f"{TIME_ASSUMED_NOTE}: {assumed:,} of {points.height:,} positions")
     piece_leg: dict[int, int] = {p: i for i, leg in enumerate(legs) for p in leg.pieces}
-    mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
-                           schema={"piece": pl.Int64, "leg": pl.Int64})
-    frame = cut.join(mapping, on="piece", how="left").drop("dt_prev")
-    if table.height:
-        frame = frame.with_columns(pl.col("piece").replace_strict(table["piece"], table["trip"], default=None,
-                                                                  return_dtype=pl.Int64).alias("trip"))
-    itin = Itinerary(ident, legs, frame, notes, type_info)
+    itin = Itinerary(ident, legs, _with_legs(cut, table, piece_leg), notes, type_info)
     itin.trips = [{"start": _iso(_first_start(trip)), "end": _iso(_last_end(trip))} for trip in trips]
     itin.untracked = untracked
     itin.registrations = _registrations(legs, aircraft, notes)
@@ -148,6 +143,48 @@ def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
     dt[0] = np.nan
     dt[1:] = t0[1:] - t1[:-1]
     return table.with_columns(pl.Series("trip", trip_ids(dt)))
+
+
+def _with_legs(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]) -> pl.DataFrame:
+    """The itinerary's points: `cut` without `dt_prev`, with each point's `leg` (its piece's, null
+    for a piece no leg holds) and `trip` (its piece's in `table`). Looked up by piece number in
+    arrays: pieces count from 0 per aircraft, so a join and a replace per aircraft (two frame
+    queries each) were only ever a table lookup. A cut with a null or negative piece, or a table
+    whose pieces repeat, takes the join and the replace."""
+    piece = cut["piece"]
+    pieces = table["piece"].to_numpy() if table.height else np.zeros(0, np.int64)
+    simple = (piece.null_count() == 0 and cut.height and piece.min() >= 0
+              and table["piece"].null_count() == 0 and table["trip"].null_count() == 0
+              and np.unique(pieces).size == pieces.size and (pieces.size == 0 or pieces.min() >= 0))
+    if not simple:
+        mapping = pl.DataFrame({"piece": list(piece_leg), "leg": list(piece_leg.values())},
+                               schema={"piece": pl.Int64, "leg": pl.Int64})
+        frame = cut.join(mapping, on="piece", how="left").drop("dt_prev")
+        if table.height:
+            frame = frame.with_columns(pl.col("piece").replace_strict(table["piece"], table["trip"], default=None,
+                                                                      return_dtype=pl.Int64).alias("trip"))
+        return frame
+    at = piece.to_numpy()
+    size = int(max(at.max(), pieces.max() if pieces.size else -1, max(piece_leg, default=-1))) + 1
+    leg_of = np.full(size, -1, np.int64)
+    leg_of[np.fromiter(piece_leg.keys(), np.int64, len(piece_leg))] = np.fromiter(piece_leg.values(), np.int64,
+                                                                                    len(piece_leg))
+    leg = leg_of[at]
+    columns = [_nullable("leg", leg)]
+    if table.height:
+        trip_of = np.full(size, -1, np.int64)
+        trip_of[pieces] = table["trip"].to_numpy()
+        trip = trip_of[at]
+        columns.append(_nullable("trip", trip))
+    return cut.drop("dt_prev").with_columns(columns)
+
+
+def _nullable(name: str, values: np.ndarray) -> pl.Series:
+    """An Int64 column of `values`, null where negative (no leg, no trip)."""
+    missing = values < 0
+    if not missing.any():
+        return pl.Series(name, values, pl.Int64)
+    return pl.Series(name, pa.array(values, type=pa.int64(), mask=missing))
 
 
 def _trip_rows(table: pl.DataFrame) -> list[list[dict]]:
