@@ -192,3 +192,35 @@ def test_input_files_use_the_other_aircraft_in_them(world, tmp_path: Path) -> No
     doc = json.loads(out.stdout)
     dark = [d for d in doc["dark_intervals"] if d["kind"] == "dark_in_coverage"]
     assert len(dark) == 1 and abs((_t(dark[0]["start"]) - truth["dark_from"]).total_seconds()) <= 60
+
+
+def test_track_columns_read_straight_are_the_selects(traffic_samples) -> None:
+    """`dark.track_columns` read from the columns gives the arrays its one select gives (dtypes,
+    NaN for nulls, bits), on the real quickstart day (Float32 altitudes and speeds with nulls), and
+    takes the select where `onground` has nulls."""
+    import numpy as np
+
+    from tailwatch.hiding import dark
+    from tailwatch.ingest.pipeline import read_file
+
+    day, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    day = day.head(20_000)
+    assert day["altitude"].null_count() and day["groundspeed"].null_count()
+
+    def selected(track):
+        cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
+                            pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
+                            pl.col("onground").fill_null(False).alias("ground"),
+                            pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
+                            pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
+        out = {c: cols[c].to_numpy() for c in ("latitude", "longitude", "alt", "ground", "gs", "trk")}
+        out["t"] = cols["t"].to_numpy() / 1e6
+        return out
+
+    nulls = day.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("onground"))
+                             .alias("onground"))
+    for track in (day, nulls, day.head(0)):
+        got, want = dark.track_columns(track), selected(track)
+        assert got.keys() == want.keys()
+        for k in want:
+            assert got[k].dtype == want[k].dtype and got[k].tobytes() == want[k].tobytes(), k

@@ -410,8 +410,17 @@ Silence = tuple[int, float, float | None, Samples]
 
 def track_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
     """The columns the silences are read from, as arrays: t (s), latitude, longitude, alt, ground
-    (reported on the ground), gs, trk (NaN where null). One select for all of them (a Series
-    method each costs a query of its own); over a whole chunk of tracks at once in a batch."""
+    (reported on the ground), gs, trk (NaN where null). Read straight from the columns where that
+    is the same (times in microseconds, no null `onground`: a float column's nulls are NaN in its
+    array), else one select for all of them (a Series method each costs a query of its own); over a
+    whole chunk of tracks at once in a batch."""
+    stamp, ground = track.schema["timestamp"], track["onground"]
+    if isinstance(stamp, pl.Datetime) and stamp.time_unit == "us" and ground.null_count() == 0:
+        out = {"t": track["timestamp"].to_physical().to_numpy() / 1e6, "latitude": track["latitude"].to_numpy(),
+               "longitude": track["longitude"].to_numpy(), "ground": ground.to_numpy()}
+        for column, name in (("altitude", "alt"), ("groundspeed", "gs"), ("track", "trk")):
+            out[name] = track[column].cast(pl.Float64).to_numpy()
+        return out
     cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
                         pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
                         pl.col("onground").fill_null(False).alias("ground"),
