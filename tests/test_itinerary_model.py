@@ -133,3 +133,41 @@ def test_points_with_legs_are_the_join_on_pieces(traffic_samples: Path) -> None:
             assert got.equals(_joined(share.cut, tab, piece_leg))
             assert got.columns == _joined(share.cut, tab, piece_leg).columns
         assert _with_legs(share.cut, table, some)["leg"].null_count() > 0
+
+
+def test_figures_of_legs_out_of_time_order_or_with_a_null_time(real_itineraries: list) -> None:
+    """Legs numbered against time (each leg's rows gathered first, time order kept), times in
+    milliseconds, and a null time (the group-by) give each leg the figures of its own rows."""
+    checked = 0
+    for itin in real_itineraries[:12]:
+        if len(itin.legs) < 2:
+            continue
+        top = len(itin.legs) - 1
+        flipped = itin.points.with_columns(top - pl.col("leg"))
+        nulled = itin.points.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(None)
+                                          .otherwise(pl.col("timestamp")).alias("timestamp"))
+        coarse = itin.points.with_columns(pl.col("timestamp").dt.cast_time_unit("ms"))
+        for points in (flipped, nulled, coarse):
+            figures = leg_figures(points)
+            for i in range(len(itin.legs)):
+                fig = figures.get(i, NO_POINTS)
+                got = {"n": fig.n, "first": fig.first, "last": fig.last, "callsigns": fig.callsigns,
+                       "hops_km": fig.hops_km, "ends": (fig.lat0, fig.lon0, fig.lat1, fig.lon1),
+                       "assumed": fig.assumed, "sources": fig.sources}
+                assert got == _cut_leg_by_leg(points.filter(pl.col("leg") == i))
+                checked += 1
+    assert checked >= 30
+
+
+def test_simulated_only_when_every_point_says_so() -> None:
+    """The simulated banner: every source starting with "simulated", none null, as a prefix test of
+    each would say (sources just outside the prefix's range in string order included)."""
+    from tailwatch.itinerary.model import Itinerary
+
+    cases = {("simulated",): True, ("simulated", "simulated-bridge"): True, ("simulated", "beast"): False,
+             ("simulatee",): False, ("simulate",): False, ("simulated", None): False, ("Simulated",): False,
+             ("simulatedé", "simulated\x00"): True, ("simulatec", "simulated"): False}
+    for sources, want in cases.items():
+        points = pl.DataFrame({"source": list(sources)}, schema={"source": pl.String})
+        assert Itinerary({}, [], points, [], {})._simulated() is want, sources
+    assert Itinerary({}, [], pl.DataFrame({"source": []}, schema={"source": pl.String}), [], {})._simulated() is False
