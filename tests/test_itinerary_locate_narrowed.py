@@ -204,3 +204,25 @@ def test_top_over_a_subset_is_the_ranking_over_all_airports_or_raises():
     code = cand["rows"]["icao"][int(keep[5])]
     assert inner["index"].get(code) == 1 and code in inner["index"] and inner["index"].get("ZZZZ") is None
     assert airport_row(inner, 1)["icao"] == code
+
+
+def test_the_best_of_all_airports_are_the_full_sorts() -> None:
+    """`candidates._top_of_all` (a partition, then the few best sorted) gives `np.argsort(-score)[:k]`
+    on every airport's scores: distances and weights of the real table (ties among equal weights
+    and zeros take the full sort), random scores with ties, zeros and a NaN, and every k."""
+    from tailwatch.itinerary.candidates import _top_of_all, candidate_airports, to_candidates
+
+    cand = candidate_airports(None)
+    km, _ = to_candidates(48.35, 11.78, cand)
+    scores = [np.exp(-km / 300.0), cand["weight"], cand["weight"] * (km < 400), np.exp(-km / 300.0) * cand["weight"]]
+    rng = np.random.default_rng(5)
+    for trial in range(4000):
+        n = int(rng.integers(1, 40))
+        sc = [rng.random(n), rng.integers(0, 4, n).astype(float), np.where(rng.random(n) < 0.7, 0.0, rng.random(n)),
+              rng.random(n)][trial % 4]
+        if trial % 4 == 3:
+            sc[rng.integers(0, n)] = np.nan
+        scores.append(sc)
+    for sc in scores:
+        for k in (0, 1, 2, 4, 5, 40):
+            assert np.array_equal(_top_of_all(sc, k), np.argsort(-sc)[:k])

@@ -156,6 +156,21 @@ def airport_row(cand: dict, i: int) -> dict:
     return airport_obj(cand["rows"].row(int(i) if at is None else int(at[i]), named=True))
 
 
+def _top_of_all(score: np.ndarray, k: int) -> np.ndarray:
+    """`np.argsort(-score)[:k]` without sorting every airport: the `k + 1` best found by a partition
+    and sorted alone. When their scores fall strictly (no tie, no NaN), the `k` best and their order
+    are the only ones any sort can give, so this is that answer; otherwise (ties, whose order is the
+    sort's own) the full sort gives it."""
+    if 0 < k < score.size - 1:
+        neg = -score
+        part = np.argpartition(neg, k)[: k + 1]
+        order = part[np.argsort(neg[part])]
+        v = score[order]
+        if (v[:-1] > v[1:]).all():
+            return order[:k]
+    return np.argsort(-score)[:k]
+
+
 def top(score: np.ndarray, k: int, cand: dict, exact_outside: bool = False) -> np.ndarray:
     """Positions of the `k` best scores, best first: `np.argsort(-score)[:k]` over all airports.
     In a subset, the same positions when the `k` best are all in it and their order is unique
@@ -163,7 +178,7 @@ def top(score: np.ndarray, k: int, cand: dict, exact_outside: bool = False) -> n
     airport side), so only ties matter."""
     out = _left_out(cand)
     if out is None:
-        return np.argsort(-score)[:k]
+        return _top_of_all(score, k)
     if score.size > k + 1:
         part = np.argpartition(-score, k)[: k + 1]
         order = part[np.argsort(-score[part])]
