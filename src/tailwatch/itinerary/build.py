@@ -20,7 +20,6 @@ from functools import lru_cache
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from tailwatch.itinerary.batch import Prepared, prepare
 from tailwatch.itinerary.candidates import Context
@@ -180,11 +179,12 @@ def _with_legs(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]
 
 
 def _nullable(name: str, values: np.ndarray) -> pl.Series:
-    """An Int64 column of `values`, null where negative (no leg, no trip)."""
+    """An Int64 column of `values`, null where negative (no leg, no trip): small counts, exact as
+    floats, so NaN marks the nulls (an Arrow array with a mask would import pandas' bridge)."""
     missing = values < 0
     if not missing.any():
         return pl.Series(name, values, pl.Int64)
-    return pl.Series(name, pa.array(values, type=pa.int64(), mask=missing))
+    return pl.Series(name, np.where(missing, np.nan, values.astype(np.float64)), nan_to_null=True).cast(pl.Int64)
 
 
 def _trip_rows(table: pl.DataFrame) -> list[list[dict]]:

@@ -246,53 +246,21 @@ NO_POINTS = LegFigures()
 
 def leg_figures(points: pl.DataFrame) -> dict[int, LegFigures]:
     """`LegFigures` of every leg of an itinerary's points (`leg` column; rows in time order within a
-    leg), from one query for the rows with a leg, reductions over each leg's run of them, and one
-    array of hop distances over all of them.
+    leg), from one group-by and one array of hop distances over all of them.
 
     Why this way: a document used to cut its points per leg and ask each slice a dozen Polars
-    questions, which cost more than building the itinerary for a batch of thousands of legs; a
-    group-by still cost a handful of queries per aircraft, where a leg's rows are one run (legs are
-    numbered in time order) and its counts and first and last times are array reductions. The
+    questions, which cost more than building the itinerary for a batch of thousands of legs. The
     figures are the same numbers: each leg's hops are the elements of the one array between its
-    own rows (element-wise, so the same bits), summed per leg by the same `np.nansum`; callsigns
-    in order of first appearance within the leg, as the group-by listed them."""
+    own rows (element-wise, so the same bits), summed per leg by the same `np.nansum`."""
     if points.height == 0 or "leg" not in points.columns:
         return {}
     extra = [c for c in ("time_assumed", "position_source") if c in points.columns]
-    rows = (points.lazy().select(["leg", "latitude", "longitude", "timestamp", "callsign", *extra])
-            .filter(pl.col("leg").is_not_null()).collect())
+    rows = points.select(["leg", "latitude", "longitude", "timestamp", "callsign", *extra]).filter(
+        pl.col("leg").is_not_null())
     if rows.height == 0:
         return {}
-    leg_ids = rows["leg"].to_numpy()
-    if (np.diff(leg_ids) < 0).any():  # legs out of time order: each leg's rows together, time order kept
-        rows = rows.sort("leg", maintain_order=True)
-        leg_ids = rows["leg"].to_numpy()
-    stamp = rows["timestamp"]
-    if stamp.null_count() or not isinstance(stamp.dtype, pl.Datetime):
-        return _leg_figures_grouped(rows, extra)
-    # each leg one run of rows: its figures are reductions over the run, in arrays
-    starts = np.flatnonzero(np.r_[True, leg_ids[1:] != leg_ids[:-1]])
-    counts = np.diff(np.r_[starts, leg_ids.size])
-    us = stamp.to_physical().to_numpy()
-    bounds = pl.Series("t", np.r_[np.minimum.reduceat(us, starts), np.maximum.reduceat(us, starts)]).cast(
-        stamp.dtype).to_list()
-    firsts, lasts = bounds[:starts.size], bounds[starts.size:]
-    calls: dict[int, list[str]] = {}
-    if rows["callsign"].null_count() < rows.height:
-        for leg, sign in (rows.lazy().select("leg", "callsign").filter(pl.col("callsign").is_not_null())
-                          .unique(maintain_order=True).collect().iter_rows()):
-            calls.setdefault(leg, []).append(sign)
-    assumed = (np.add.reduceat(np.nan_to_num(rows["time_assumed"].cast(pl.Boolean).cast(pl.Int8).to_numpy().astype(np.float64)),
-                               starts).astype(np.int64).tolist() if "time_assumed" in extra else [0] * starts.size)
-    sourced = (np.add.reduceat(rows["position_source"].is_not_null().to_numpy().astype(np.int64), starts).tolist()
-               if "position_source" in extra else [0] * starts.size)
-    legs = leg_ids[starts].tolist()
-    return _figures(rows, legs, counts.tolist(), firsts, lasts, [calls.get(leg, []) for leg in legs], assumed,
-                    sourced)
-
-
-def _leg_figures_grouped(rows: pl.DataFrame, extra: list[str]) -> dict[int, LegFigures]:
-    """`leg_figures` by a group-by, for times that are not plain datetimes or have nulls."""
+    if (np.diff(rows["leg"].to_numpy()) < 0).any():  # legs numbered in time order need no sort
+        rows = rows.sort("leg", maintain_order=True)  # stable: time order kept
     aggs = [pl.len().alias("n"), pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last"),
             pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns")]
     if "time_assumed" in extra:
@@ -300,18 +268,13 @@ def _leg_figures_grouped(rows: pl.DataFrame, extra: list[str]) -> dict[int, LegF
     if "position_source" in extra:
         aggs.append(pl.col("position_source").count().alias("sourced"))  # non-null
     per = rows.group_by("leg", maintain_order=True).agg(aggs)
-    assumed = per["assumed"].to_list() if "assumed" in per.columns else [0] * per.height
-    sourced = per["sourced"].to_list() if "sourced" in per.columns else [0] * per.height
-    return _figures(rows, per["leg"].to_list(), per["n"].to_list(), per["first"].to_list(), per["last"].to_list(),
-                    per["callsigns"].to_list(), assumed, sourced)
-
-
-def _figures(rows: pl.DataFrame, legs: list[int], counts: list[int], firsts: list, lasts: list,
-             calls: list[list[str]], assumed: list, sourced: list) -> dict[int, LegFigures]:
-    """Each leg's `LegFigures` from its run of `rows` (legs in row order) and its reductions."""
     lat = rows["latitude"].to_numpy()
     lon = rows["longitude"].to_numpy()
     hops = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) if rows.height > 1 else np.zeros(0)
+    legs, counts = per["leg"].to_list(), per["n"].to_list()
+    firsts, lasts, calls = per["first"].to_list(), per["last"].to_list(), per["callsigns"].to_list()
+    assumed = per["assumed"].to_list() if "assumed" in per.columns else [0] * per.height
+    sourced = per["sourced"].to_list() if "sourced" in per.columns else [0] * per.height
     out: dict[int, LegFigures] = {}
     s = 0
     for k, leg in enumerate(legs):
