@@ -136,12 +136,19 @@ def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
     """The piece table with `trip`: a new trip after every silence over the bound (trips.py)."""
     if table.height == 0:
         return table.with_columns(pl.lit(None, dtype=pl.Int64).alias("trip"))
-    t0 = table["t0"].dt.epoch("us").to_numpy() / 1e6
-    t1 = table["t1"].dt.epoch("us").to_numpy() / 1e6
+    t0, t1 = _seconds(table["t0"]), _seconds(table["t1"])
     dt = np.empty_like(t0)
     dt[0] = np.nan
     dt[1:] = t0[1:] - t1[:-1]
     return table.with_columns(pl.Series("trip", trip_ids(dt)))
+
+
+def _seconds(times: pl.Series) -> np.ndarray:
+    """Epoch seconds of a datetime column, as `dt.epoch("us") / 1e6` gives them (read straight
+    from microsecond times: no frame query)."""
+    if isinstance(times.dtype, pl.Datetime) and times.dtype.time_unit == "us":
+        return times.to_physical().to_numpy() / 1e6
+    return times.dt.epoch("us").to_numpy() / 1e6
 
 
 def _with_legs(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]) -> pl.DataFrame:
@@ -175,7 +182,10 @@ def _with_legs(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]
         trip_of[pieces] = table["trip"].to_numpy()
         trip = trip_of[at]
         columns.append(_nullable("trip", trip))
-    return cut.drop("dt_prev").with_columns(columns)
+    kept = [cut.get_column(c) for c in cut.columns if c != "dt_prev"]
+    if {"leg", "trip"} & set(cut.columns):  # replaced in place, as the join and replace did
+        return cut.drop("dt_prev").with_columns(columns)
+    return pl.DataFrame(kept + columns)  # the columns put together: no frame query
 
 
 def _nullable(name: str, values: np.ndarray) -> pl.Series:
