@@ -416,7 +416,7 @@ def track_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
     whole chunk of tracks at once in a batch."""
     stamp, ground = track.schema["timestamp"], track["onground"]
     if isinstance(stamp, pl.Datetime) and stamp.time_unit == "us" and ground.null_count() == 0:
-        out = {"t": track["timestamp"].to_physical().to_numpy() / 1e6, "latitude": track["latitude"].to_numpy(),
+        out = {"t": track["timestamp"].cast(pl.Int64).to_numpy() / 1e6, "latitude": track["latitude"].to_numpy(),
                "longitude": track["longitude"].to_numpy(), "ground": ground.to_numpy()}
         for column, name in (("altitude", "alt"), ("groundspeed", "gs"), ("track", "trk")):
             out[name] = track[column].cast(pl.Float64).to_numpy()

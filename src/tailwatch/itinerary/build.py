@@ -147,7 +147,7 @@ def _seconds(times: pl.Series) -> np.ndarray:
     """Epoch seconds of a datetime column, as `dt.epoch("us") / 1e6` gives them (read straight
     from microsecond times: no frame query)."""
     if isinstance(times.dtype, pl.Datetime) and times.dtype.time_unit == "us":
-        return times.to_physical().to_numpy() / 1e6
+        return times.cast(pl.Int64).to_numpy() / 1e6
     return times.dt.epoch("us").to_numpy() / 1e6
 
 
