@@ -126,3 +126,25 @@ def test_a_workers_failure_is_raised_here_not_a_hang(archive: Path, tmp_path: Pa
     assert str(pooled.value) == str(alone.value)
     assert isinstance(alone.value, duckdb.Error)
     assert len(answers) == 1 and [a[0]["aircraft"]["icao24"] for a in answers[0]] == chunks[0]
+
+
+def test_histories_shared_between_workers_are_those_of_one_process(traffic_samples: Path, tmp_path: Path) -> None:
+    """The airport-history priors of the real quickstart day's aircraft with their address groups
+    read by two workers: the same airports, day counts and order as read here."""
+    from tailwatch.engines.duckdb_itinerary import HISTORY_ADDRESSES, Workers, aircraft_histories
+    from tailwatch.ingest.pipeline import ingest_files
+
+    archive = tmp_path / "day"
+    assert all(s.error is None for s in ingest_files([traffic_samples / "collections" / "quickstart.json.gz"], archive))
+    summary = points_by_aircraft(archive)
+    assert summary.height > 2 * HISTORY_ADDRESSES
+    aircraft = [{"icao24": h} for h in summary["icao24"].to_list()]
+    alone = aircraft_histories(archive, aircraft)
+    workers = Workers(2)
+    try:
+        shared = aircraft_histories(archive, aircraft, workers=workers)
+    finally:
+        workers.close()
+    assert any(alone.values())  # some aircraft sat at an airport
+    assert list(shared.items()) == list(alone.items())
+    assert all(list(shared[h].items()) == list(alone[h].items()) for h in alone)

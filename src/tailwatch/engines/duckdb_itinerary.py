@@ -40,23 +40,41 @@ def history_from_archive(archive: Path, icao24s: Sequence[str], end: datetime | 
 HISTORY_ADDRESSES = 64  # addresses whose low points are read and reduced to presence at once
 
 
-def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None) -> dict[str, dict[str, int]]:
+def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None,
+                       workers: Workers | None = None) -> dict[str, dict[str, int]]:
     """The airport-history prior of every aircraft at once: pruned queries for their (and their
-    operators' fleets') low points until `end`, a group of addresses at a time, on one DuckDB
-    connection (one costs ~15 ms): DuckDB's allocator keeps about one group's query memory
-    between them, and the peak RSS stayed that of a connection per query on the 1x, 4x and
-    all-samples benches."""
+    operators' fleets') low points until `end`, a group of addresses at a time (`presence_of`).
+    With `workers`, the groups are shared between the worker processes (consecutive runs of
+    them, the presence rows back in order): the reading and the airport lookups run on every
+    core, and the memory DuckDB's and Polars' allocators keep after them stays in the workers,
+    which need as much for their chunks anyway, not in the parent that holds the batch."""
     from tailwatch.identity.fleets import fleets
 
     fleet = fleets(archive, aircraft)
     addresses = addresses_of(fleet)
-    # a query per HISTORY_ADDRESSES addresses: presence rows are few, the low points many (most of
-    # a regional archive's points can be low), and only one group's are held at a time
+    groups = -(-len(addresses) // HISTORY_ADDRESSES)
+    if workers is None or groups <= 1:
+        seen = [presence_of((archive, addresses, end))]
+    else:
+        step = HISTORY_ADDRESSES * -(-groups // workers.count)
+        seen = list(workers.in_order([(archive, addresses[k:k + step], end)
+                                      for k in range(0, len(addresses), step)], presence_of))
+    return priors(pl.concat(seen), fleet)
+
+
+def presence_of(job: tuple[Path, list[str], datetime | None]) -> pl.DataFrame:
+    """`history.presence` of these addresses' low points until `end`: a query per
+    HISTORY_ADDRESSES addresses (presence rows are few, the low points many: most of a regional
+    archive's points can be low, and only one group's are held at a time), all on one DuckDB
+    connection (one costs ~15 ms): DuckDB's allocator keeps about one group's query memory
+    between them, and the peak RSS stayed that of a connection per query on the 1x, 4x and
+    all-samples benches."""
+    archive, addresses, end = job
     with connection() as con:
         seen = [presence(low_points_for(archive, addresses[k:k + HISTORY_ADDRESSES], HISTORY_MAX_ALT_FT, end=end,
                                         columns=PRESENCE_COLUMNS, con=con))
                 for k in range(0, len(addresses), HISTORY_ADDRESSES)]
-    return priors(pl.concat(seen) if seen else presence(None), fleet)
+    return pl.concat(seen) if seen else presence(None)
 
 
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
@@ -166,6 +184,14 @@ def worker_count(chunks: int) -> int:
     return max(1, min(count, chunks))
 
 
+def _one_thread() -> None:
+    """Each worker process runs DuckDB on one thread (and Polars, see `Workers`): the workers are
+    as many as the CPUs, and threads beyond the cores only spin and wait for each other."""
+    import tailwatch.engines.duckdb as queries
+
+    queries.THREADS = 1
+
+
 def warm() -> int:
     """A worker's first task, run while the parent still works out identities and histories: the
     imports and the indexes every chunk uses (the airport KD-tree, the country grid), which
@@ -178,7 +204,7 @@ def warm() -> int:
 
     nearest_rows(np.zeros(1), np.zeros(1), 1.0, None, k=4)
     locate_ids(np.zeros(1), np.zeros(1))
-    return os.getpid()
+    return pl.thread_pool_size()
 
 
 class PoolUnavailable(RuntimeError):
@@ -196,11 +222,20 @@ class Workers:
 
     def __init__(self, count: int) -> None:
         self.count = count
+        # Polars sizes its thread pool from the environment as it starts, before any initializer
+        # runs: the variable is set while the workers are spawned (each `submit` of `warm` starts
+        # one), then put back; a value the user gave is kept
+        given = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = given or "1"
         try:
-            self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_one_thread)
             self.ready = [self.pool.submit(warm) for _ in range(count)]
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
             raise PoolUnavailable(_one_line(exc)) from exc
+        finally:
+            if given is None:
+                del os.environ["POLARS_MAX_THREADS"]
 
     def in_order(self, jobs: Iterable, work: Callable) -> Iterator:
         """`work(job)` of every job, the answers in the jobs' order, each as soon as it and those
@@ -209,11 +244,7 @@ class Workers:
         raised here (the jobs not started are cancelled); a worker that dies raises
         `BrokenProcessPool`. Raises `PoolUnavailable` when no worker could start, before any job
         is sent."""
-        for started in self.ready:
-            try:
-                started.result()
-            except Exception as exc:  # noqa: BLE001 - a pool that cannot start: the caller builds alone
-                raise PoolUnavailable(_one_line(exc)) from exc
+        self.wait_ready()
         queue = iter(jobs)
         pending: deque[Future] = deque()
         for job in queue:
@@ -226,6 +257,14 @@ class Workers:
             if following is not None:
                 pending.append(self.pool.submit(work, following))
             yield answer
+
+    def wait_ready(self) -> None:
+        """Return once every worker has started and warmed up; `PoolUnavailable` if one could not."""
+        for started in self.ready:
+            try:
+                started.result()
+            except Exception as exc:  # noqa: BLE001 - a pool that cannot start: the caller builds alone
+                raise PoolUnavailable(_one_line(exc)) from exc
 
     def close(self) -> None:
         """Cancel what has not started, wait for what has (a chunk at most per worker), end the workers."""
@@ -301,7 +340,14 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     try:
         by_hex = {a["icao24"]: a for a in wanted}
         idents = identities(archive, seen, by_hex, start, end)  # the recordings' claims of all of them: one read
-        history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end)
+        if pool is not None:
+            try:
+                pool.wait_ready()
+            except PoolUnavailable as exc:
+                _fallback(exc)
+                pool.close()
+                pool = None
+        history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end, pool)
         return _build(archive, chunks, start, end, idents, history, notes, len(seen), pool, with_points,
                       on_stage, on_aircraft, on_doc)
     finally:
@@ -352,4 +398,4 @@ def _build(archive: Path, chunks: list[list[str]], start: datetime | None, end: 
     return docs, frames
 
 
-__all__ = ["itineraries", "ChunkJob", "build_chunk", "worker_count", "Workers", "PoolUnavailable", "WORKERS_VARIABLE", "aircraft_histories", "aircraft_history", "history_from_archive"]
+__all__ = ["itineraries", "ChunkJob", "build_chunk", "worker_count", "Workers", "PoolUnavailable", "WORKERS_VARIABLE", "aircraft_histories", "presence_of", "aircraft_history", "history_from_archive"]
