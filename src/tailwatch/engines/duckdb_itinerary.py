@@ -82,7 +82,9 @@ def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None)
     return aircraft_histories(archive, [aircraft], end)[aircraft["icao24"]]
 
 
-CHUNK_POINTS = 500_000  # points built at once: peak memory follows this, not the batch (bench peak RSS: 0.72 GB at 4x, 0.84 GB at 16x)
+# points built at once (shared between the worker processes when there are several): peak memory
+# follows this, not the batch (one process, bench peak RSS: 0.72 GB at 4x, 0.84 GB at 16x)
+CHUNK_POINTS = 500_000
 
 
 def _chunks(summary: pl.DataFrame, limit: int) -> list[list[str]]:
@@ -173,12 +175,13 @@ def worker_count(chunks: int) -> int:
     else the CPUs this process may run on; never more than the chunks."""
     wanted = os.environ.get(WORKERS_VARIABLE, "").strip()
     if wanted:
+        bad = BadInput(f"{WORKERS_VARIABLE}={wanted!r}: give a whole number of worker processes (1 = none)")
         try:
             count = int(wanted)
         except ValueError:
-            raise BadInput(f"{WORKERS_VARIABLE}={wanted!r}: give a whole number of worker processes (1 = none)") from None
+            raise bad from None
         if count < 1:
-            raise BadInput(f"{WORKERS_VARIABLE}={wanted!r}: give a whole number of worker processes (1 = none)")
+            raise bad
     else:
         count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(count, chunks))
@@ -361,7 +364,7 @@ def _build(archive: Path, chunks: list[list[str]], start: datetime | None, end: 
            on_aircraft: Callable[[int, int, int], None] | None,
            on_doc: Callable[[dict, pl.DataFrame | None], None] | None) -> tuple[list[dict], dict[str, pl.DataFrame]]:
     """Every chunk's documents, handed on in address order: built by `pool` when there is one,
-    else (or when it could not start) here."""
+    else here."""
     jobs = (_job(archive, chunk, start, end, idents, history, notes, with_points) for chunk in chunks)
     docs: list[dict] = []
     frames: dict[str, pl.DataFrame] = {}
@@ -380,22 +383,19 @@ def _build(archive: Path, chunks: list[list[str]], start: datetime | None, end: 
         if on_aircraft is not None:
             on_aircraft(done, total, done_points)
 
-    if pool is not None:
-        try:
-            with closing(pool.in_order(jobs, build_chunk)) as answers:
-                for built in answers:
-                    if on_stage is not None:
-                        on_stage("airspace and payload")
-                    for answer in built:
-                        hand_on(*answer)
-            return docs, frames
-        except PoolUnavailable as exc:
-            _fallback(exc)
-            jobs = (_job(archive, chunk, start, end, idents, history, notes, with_points) for chunk in chunks)
+    if pool is not None:  # started and warmed up (`itineraries`): a failure now is a chunk's own
+        with closing(pool.in_order(jobs, build_chunk)) as answers:
+            for built in answers:
+                if on_stage is not None:
+                    on_stage("airspace and payload")
+                for answer in built:
+                    hand_on(*answer)
+        return docs, frames
     for job in jobs:
         for answer in _chunk_itineraries(job, on_stage):
             hand_on(*answer)
     return docs, frames
 
 
-__all__ = ["itineraries", "ChunkJob", "build_chunk", "worker_count", "Workers", "PoolUnavailable", "WORKERS_VARIABLE", "aircraft_histories", "presence_of", "aircraft_history", "history_from_archive"]
+__all__ = ["itineraries", "ChunkJob", "build_chunk", "worker_count", "Workers", "PoolUnavailable", "WORKERS_VARIABLE",
+           "aircraft_histories", "presence_of", "aircraft_history", "history_from_archive"]
