@@ -148,3 +148,28 @@ def test_histories_shared_between_workers_are_those_of_one_process(traffic_sampl
     assert any(alone.values())  # some aircraft sat at an airport
     assert list(shared.items()) == list(alone.items())
     assert all(list(shared[h].items()) == list(alone[h].items()) for h in alone)
+
+
+def test_a_pool_that_cannot_start_builds_in_one_process_and_says_so(archive: Path, capsys,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process can be started here (as under a limit on processes): the batch is built in this
+    process, the same documents, and one note line on stderr says so."""
+    import multiprocessing.context as contexts
+
+    import tailwatch.engines.duckdb_itinerary as engine
+
+    class NoStart(contexts.SpawnProcess):
+        def start(self) -> None:
+            raise OSError(11, "Resource temporarily unavailable")
+
+    class NoProcesses(contexts.SpawnContext):
+        Process = NoStart
+
+    one, _ = _stream(archive, 1, 10_000)
+    capsys.readouterr()
+    monkeypatch.setattr(engine.multiprocessing, "get_context", lambda method=None: NoProcesses())
+    alone, progress = _stream(archive, 2, 10_000)
+    assert alone == one
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("note: itinerary worker processes could not start (")
+    assert "building in one process" in err[0]

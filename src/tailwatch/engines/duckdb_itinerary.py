@@ -232,11 +232,14 @@ class Workers:
         # one), then put back; a value the user gave is kept
         given = os.environ.get("POLARS_MAX_THREADS")
         os.environ["POLARS_MAX_THREADS"] = given or "1"
+        pool = None
         try:
-            self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_one_thread)
-            self.ready = [self.pool.submit(warm) for _ in range(count)]
+            pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            self.ready = [pool.submit(warm) for _ in range(count)]
+            self.pool = pool
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            if pool is not None:  # the workers that did start end, nothing waits for them
+                pool.shutdown(wait=False, cancel_futures=True)
             raise PoolUnavailable(_one_line(exc)) from exc
         finally:
             if given is None:
