@@ -170,6 +170,11 @@ def build_chunk(job: ChunkJob) -> list[tuple[dict, pl.DataFrame | None, int]]:
 
 
 WORKERS_VARIABLE = "TAILWATCH_WORKERS"
+# points a worker process must have to build before one is started: a worker costs ~0.7 s of
+# CPU to start (interpreter, imports, airport and country indexes). Two workers took the 1x bench
+# (0.44 M points) from 3.55 to 2.85 s wall for 0.8 s more CPU, and the fleet's day (0.28 M)
+# only from 2.6 to 2.4 s for 1 s more CPU and twice the memory
+WORKER_POINTS = 150_000
 
 
 def worker_count(chunks: int) -> int:
@@ -322,14 +327,14 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     connection for a chunk's three queries raised the 4x bench's peak from 0.67 to 0.81 GB to
     save ~26 ms.
 
-    With more than one chunk, the chunks are built in `workers` processes (`worker_count`: the
-    CPUs, or `TAILWATCH_WORKERS`): a chunk's documents depend on the chunk's aircraft alone, so
-    who builds it cannot change a byte. Identities, history priors and notes are worked out once
-    here and sent with each chunk; the documents come back and are handed on in address order as
-    the chunks finish. Each worker builds chunks of `chunk_points / workers` points, so the
-    processes together hold about what one process held (every worker also holds its own
-    interpreter and indexes). If no worker can start, this process builds alone and says so on
-    stderr."""
+    With at least `WORKER_POINTS` points per worker, the chunks are built in `workers` processes
+    (`worker_count`: the CPUs, or `TAILWATCH_WORKERS`): a chunk's documents depend on the chunk's
+    aircraft alone, so who builds it cannot change a byte. Identities and notes are worked
+    out once here, the history priors from reads shared among the workers, and sent with each chunk; the documents come back and are handed on in
+    address order as the chunks finish. Each worker builds chunks of `chunk_points / workers` points
+    at most (and of an equal share of a smaller batch), so the processes together hold about what
+    one held (every worker also holds its own interpreter and indexes). If no worker can start, this
+    process builds alone and says so on stderr."""
     from tailwatch.identity.resolve import identities
 
     wanted, notes = request(archive, aircraft, watchlist, every_aircraft)
@@ -340,9 +345,10 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     seen = summary["icao24"].to_list()
     if not every_aircraft:
         notes += unseen_note(hexes or [], seen, start, end)
-    count = workers if workers is not None else worker_count(len(_chunks(summary, chunk_points)))
-    if count > 1:  # each worker builds smaller chunks: the processes together hold about what one did
-        chunk_points = max(1, chunk_points // count)
+    total = int(summary["points"].sum())
+    count = workers if workers is not None else worker_count(max(1, total // WORKER_POINTS))
+    if count > 1:  # smaller chunks: the processes together hold about what one did, each has work
+        chunk_points = max(1, min(chunk_points // count, -(-total // count)))
     chunks = _chunks(summary, chunk_points)
     pool = _start(count, len(chunks))  # started now: the workers warm up while this process reads on
     try:
