@@ -194,12 +194,24 @@ def worker_count(chunks: int) -> int:
     return max(1, min(count, chunks))
 
 
-def _one_thread() -> None:
+def _worker_setup(parent: int) -> None:
     """Each worker process runs DuckDB on one thread (and Polars, see `Workers`): the workers are
-    as many as the CPUs, and threads beyond the cores only spin and wait for each other."""
+    as many as the CPUs, and threads beyond the cores only spin and wait for each other. On Linux
+    it also ends with its parent (a parent killed outright would otherwise leave its workers
+    building chunks nobody reads)."""
     import tailwatch.engines.duckdb as queries
 
     queries.THREADS = 1
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # the parent was already gone
+            os._exit(1)
 
 
 def warm() -> int:
@@ -239,7 +251,8 @@ class Workers:
         os.environ["POLARS_MAX_THREADS"] = given or "1"
         pool = None
         try:
-            pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_setup, initargs=(os.getpid(),))
             self.ready = [pool.submit(warm) for _ in range(count)]
             self.pool = pool
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
