@@ -14,13 +14,15 @@ points/s = archive points / seconds. The ratio is Spark local[2] over local[1] (
 two free cores; this machine is shared, so expect less).
 
 `--batch` measures `tailwatch itinerary --all` end to end instead, each run a child process
-(wall and CPU seconds, peak RSS from the child's own resource usage), interleaved over `--repeat`
-rounds so that a loaded machine weighs on every case alike:
+(wall and CPU seconds, points/s over wall and over CPU, the largest one process's peak RSS and the
+peak of the summed RSS of the child and its worker processes, sampled from /proc), interleaved
+over `--repeat` rounds so that a loaded machine weighs on every case alike:
 - `--scales 1,4,16`: the bench archive replayed on K consecutive days (K× the points, same fleet);
 - `--fleet-days 1,4,16`: traffic's quickstart fleet alone replayed on K consecutive days (the
   same ~200 aircraft: time and RSS per point should not grow with K);
 - `--engines duckdb,spark`: Spark runs on local[2];
 - `--src DIR` (repeatable): the tailwatch source folders to compare (e.g. before/after a change);
+- `--workers 1,2`: `TAILWATCH_WORKERS` values to run each case with (1 = one process);
 - beside them, when the `traffic` library is importable, its split + landing airport per piece
   (bench/itinerary.py's `run_traffic`) on the same points, within `--traffic-seconds`;
 - the first round keeps every run's JSON and says whether all source folders and engines gave
@@ -122,23 +124,61 @@ def replayed(source: Path, target: Path, days: int, quickstart_only: bool = Fals
     return target
 
 
-def run_batch(src: str, archive: Path, engine: str, out: Path | None = None) -> dict:
-    """`tailwatch itinerary --all` in a child process with `src` first on the path: wall, CPU, peak RSS
-    (the documents to `out` when given, else nowhere)."""
+def _tree_rss_kb(root: int) -> int:
+    """Summed resident memory (kB) of `root` and every process under it, from /proc: the batch's
+    worker processes count too (each one's own RSS, shared pages in each)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
+
+
+def run_batch(src: str, archive: Path, engine: str, out: Path | None = None, workers: str | None = None) -> dict:
+    """`tailwatch itinerary --all` in a child process with `src` first on the path (and
+    `TAILWATCH_WORKERS=workers` when given): wall, CPU (the child's and its worker processes'),
+    the largest one process's peak RSS, and the peak of the summed RSS of the child and every
+    process under it, sampled every 50 ms (the documents to `out` when given, else nowhere)."""
     cmd = [sys.executable, "-m", "tailwatch.cli", "itinerary", "--archive", str(archive), "--all",
            "--format", "json", "--out", str(out or os.devnull), "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", "local[2]"]
     env = dict(os.environ, PYTHONPATH=src)
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read() if proc.stderr else ""
-    if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip()[-500:]}")
-    # a Spark run's JVM is a grandchild: its memory is not in this figure
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_gb": usage.ru_maxrss / 1e6}
+    if workers is not None:
+        env["TAILWATCH_WORKERS"] = workers
+    summed = 0
+    with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: a full pipe would stall the child
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            summed = max(summed, _tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        if status != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().strip()[-500:]}")
+    # a Spark run's JVM is a grandchild: its memory is in the sum, not in the largest-process figure
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_gb": usage.ru_maxrss / 1e6,
+            "sum_rss_gb": summed / 1e6}
 
 
 def traffic_case(archive: Path, budget_s: float) -> dict | None:
@@ -164,6 +204,7 @@ def batch(args) -> None:
               for k in args.fleet_days]
     size = {name: (count_points(arc), summary_by_aircraft(arc).height) for name, arc in cases}
     srcs = args.src or [str(Path(__file__).resolve().parents[1] / "src")]
+    workers = args.workers or [None]
     results: dict[tuple, list[dict]] = {}
     outputs = Path(tempfile.mkdtemp(prefix="tailwatch-bench-docs-"))
     documents: dict[tuple, Path] = {}
@@ -171,26 +212,27 @@ def batch(args) -> None:
         for name, arc in cases:
             for engine in args.engines:
                 for k, src in enumerate(srcs):
-                    # the first round keeps each configuration's documents: they must be the same bytes
-                    out = outputs / f"{name.replace(' ', '_')}-{engine}-{k}.json" if round_ == 0 else None
-                    results.setdefault((name, engine, src), []).append(run_batch(src, arc, engine, out))
-                    if out is not None:
-                        documents[(name, engine, src)] = out
+                    for w in workers:
+                        # the first round keeps each configuration's documents: they must be the same bytes
+                        out = (outputs / f"{name.replace(' ', '_')}-{engine}-{k}-{w}.json" if round_ == 0 else None)
+                        results.setdefault((name, engine, src, w), []).append(run_batch(src, arc, engine, out, w))
+                        if out is not None:
+                            documents[(name, engine, src, w)] = out
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine: "
           "wall includes waiting; CPU is this run's own)\n")
-    print(f"{'case':<12}{'points':>11}{'aircraft':>9} {'engine':<8}{'src':<28}{'wall s':>14}{'CPU s':>14}"
-          f"{'pts/s (CPU)':>13}{'ac/s (CPU)':>11}{'RSS GB':>8}")
-    for (name, engine, src), runs in results.items():
+    print(f"{'case':<12}{'points':>11}{'aircraft':>9} {'engine':<8}{'src':<22}{'workers':>8}{'wall s':>14}"
+          f"{'CPU s':>14}{'pts/s (wall)':>13}{'pts/s (CPU)':>12}{'RSS GB':>8}{'sum GB':>8}")
+    for (name, engine, src, w), runs in results.items():
         points, aircraft = size[name]
         walls, cpus = sorted(r["wall_s"] for r in runs), sorted(r["cpu_s"] for r in runs)
-        best = cpus[0]
-        print(f"{name:<12}{points:>11,}{aircraft:>9} {engine:<8}{src[-27:]:<28}{walls[0]:>6.1f}–{walls[-1]:<7.1f}"
-              f"{cpus[0]:>6.1f}–{cpus[-1]:<7.1f}{points / best:>13,.0f}{aircraft / best:>11.1f}"
-              f"{max(r['rss_gb'] for r in runs):>8.2f}")
+        print(f"{name:<12}{points:>11,}{aircraft:>9} {engine:<8}{src[-21:]:<22}{w or 'CPUs':>8}"
+              f"{walls[0]:>6.1f}–{walls[-1]:<7.1f}{cpus[0]:>6.1f}–{cpus[-1]:<7.1f}{points / walls[0]:>13,.0f}"
+              f"{points / cpus[0]:>12,.0f}{max(r['rss_gb'] for r in runs):>8.2f}"
+              f"{max(r['sum_rss_gb'] for r in runs):>8.2f}")
     for name, _ in cases:  # the same documents from every source folder and engine
         texts = {key: path.read_bytes() for key, path in documents.items() if key[0] == name}
         first = next(iter(texts.values()))
-        differ = [f"{engine} {src}" for (_, engine, src), text in texts.items() if text != first]
+        differ = [f"{engine} {src} workers={w}" for (_, engine, src, w), text in texts.items() if text != first]
         print(f"documents {name}: " + ("identical across " + str(len(texts)) + " runs" if not differ
                                        else "DIFFER: " + ", ".join(differ)))
     for path in documents.values():
@@ -224,6 +266,8 @@ def main() -> None:
     ap.add_argument("--fleet-days", type=lambda v: [int(x) for x in v.split(",") if x], default=[1, 4, 16])
     ap.add_argument("--engines", type=lambda v: v.split(","), default=["duckdb"])
     ap.add_argument("--src", action="append", help="tailwatch source folder to run (repeatable)")
+    ap.add_argument("--workers", type=lambda v: [x for x in v.split(",") if x], default=None,
+                    help="TAILWATCH_WORKERS values to run, e.g. 1,2 (default: unset, the CPUs)")
     ap.add_argument("--traffic-seconds", type=float, default=60.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--master", help=argparse.SUPPRESS)

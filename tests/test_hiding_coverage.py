@@ -161,7 +161,7 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
         for name in ("points_for", "positions_in_cells"):
             patch.setattr(engine, name, counted(name))
         chunked, frames = itineraries(archive, None, None, None, None, every_aircraft=True, with_points=False,
-                                      chunk_points=5_000)
+                                      chunk_points=5_000, workers=1)  # in this process: its reads are counted
     assert chunked == docs and frames == {}
     chunks = [n for name, n in reads if name == "points_for"]
     assert len(chunks) > 3 and sum(chunks) == len(docs)  # every aircraft read once

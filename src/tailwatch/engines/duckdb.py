@@ -56,9 +56,17 @@ def _where(icao24: Sequence[str] | None, start: datetime | None, end: datetime |
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+# DuckDB threads per connection: None = DuckDB's own choice (the CPUs). A batch's worker
+# processes set 1 (`duckdb_itinerary.Workers`): they already run one per CPU, and more threads
+# than cores only wait for each other.
+THREADS: int | None = None
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    if THREADS is not None:
+        con.execute(f"SET threads = {int(THREADS)}")
     return con
 
 
