@@ -97,6 +97,7 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
         "xyz": np.ascontiguousarray(to_unit_vectors(lat, lon).T),
         # for `to_candidates`: the latitudes' radians, cosines and sines, worked out once, not per point
         "trig": lat_trig(lat),
+        "row_objs": {},  # for `airport_row`: airport dicts by row, shared with the table's subsets
         "elev_min": float(elev.min()) if elev.size else 0.0,
         "at": None,  # a subset's positions in `rows` (None: every row, in order)
         "bound": None,  # a subset's bound on the fits of the candidates left out (None: none left out)
@@ -144,6 +145,7 @@ def subset(cand: dict, at: np.ndarray, bound: float | None) -> dict:
     sub["trig"] = tuple(v[at] for v in _trig(cand))
     full_index = cand.get("full_index", cand["index"])
     sub.update(index=_SubIndex(full_index, full_at), full_index=full_index, rows=cand["rows"], at=full_at,
+               row_objs=cand.get("row_objs"),
                bound=None if bound is None else float(bound), elev_min=cand["elev_min"])
     return sub
 
@@ -156,7 +158,14 @@ def _left_out(cand: dict) -> float | None:
 def airport_row(cand: dict, i: int) -> dict:
     """The airport of candidate `i` (a position in `cand`, a subset or all airports)."""
     at = cand.get("at")
-    return airport_obj(cand["rows"].row(int(i) if at is None else int(at[i]), named=True))
+    row = int(i) if at is None else int(at[i])
+    kept = cand.get("row_objs")  # a named Polars row costs ~10 µs, and a batch reads the same few often
+    if kept is None:
+        return airport_obj(cand["rows"].row(row, named=True))
+    obj = kept.get(row)
+    if obj is None:
+        obj = kept[row] = airport_obj(cand["rows"].row(row, named=True))
+    return dict(obj)  # a copy: a stop's airport is its own
 
 
 def _top_of_all(score: np.ndarray, k: int) -> np.ndarray:
