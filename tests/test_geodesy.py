@@ -87,3 +87,27 @@ def test_scalar_haversine_gives_the_array_paths_bits_between_airports():
                                     float(lon[i[k]])) == array_near[k]
     assert np.isnan(geodesy.haversine_km(float("nan"), 0.0, 1.0, 1.0))
     assert geodesy.haversine_km(10, 20, 11, 21) == _array_km(10, 20, 11, 21)[0]
+
+
+def test_distances_and_bearings_from_a_table_give_the_plain_calls_bits():
+    """`km_from` / `bearing_from` (the candidates' latitudes' trigonometry worked out once per table)
+    against `haversine_km` / `initial_bearing` on the real airport table, whole and in subsets, from
+    random positions, from airports of the table itself, and from the poles and the antimeridian."""
+    from tailwatch.itinerary.candidates import candidate_airports, subset, to_candidates
+
+    table = candidate_airports(None)
+    rng = np.random.default_rng(11)
+    tables = [table] + [subset(table, np.sort(rng.choice(table["lat"].size, n, replace=False)), None)
+                        for n in (1, 977, 3_700)]
+    points = [(float(rng.uniform(-89, 89)), float(rng.uniform(-180, 180))) for _ in range(40)]
+    points += [(90.0, 0.0), (-90.0, 45.0), (0.0, 180.0), (12.5, -180.0)]
+    for cand in tables:
+        lat, lon = cand["lat"], cand["lon"]
+        own = rng.integers(0, lat.size, 10)
+        for p_lat, p_lon in points + [(lat[k], lon[k]) for k in own]:
+            km, dlon = geodesy.km_from(p_lat, p_lon, lon, cand["trig"])
+            assert km.tobytes() == geodesy.haversine_km(p_lat, p_lon, lat, lon).tobytes()
+            bearing = geodesy.bearing_from(p_lat, dlon, cand["trig"])
+            assert bearing.tobytes() == geodesy.initial_bearing(p_lat, p_lon, lat, lon).tobytes()
+            cached_km, cached_bearing = to_candidates(p_lat, p_lon, cand, bearing=True)
+            assert cached_km.tobytes() == km.tobytes() and cached_bearing.tobytes() == bearing.tobytes()

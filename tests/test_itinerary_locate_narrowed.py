@@ -226,3 +226,18 @@ def test_the_best_of_all_airports_are_the_full_sorts() -> None:
     for sc in scores:
         for k in (0, 1, 2, 4, 5, 40):
             assert np.array_equal(_top_of_all(sc, k), np.argsort(-sc)[:k])
+
+
+def test_an_airport_read_again_is_the_same_airport_and_its_own_copy():
+    """`airport_row` keeps each row's dict per table (shared with subsets): the same fields as the
+    Polars row, in a full table and a subset alike, and a caller changing one cannot change the next."""
+    from tailwatch.itinerary.candidates import airport_obj
+
+    cand = candidate_airports(None)
+    i = cand["index"]["FMMI"]
+    sub = subset(cand, np.array([i - 1, i, i + 1]), None)
+    first = airport_row(cand, i)
+    assert first == airport_obj(cand["rows"].row(i, named=True)) and first["icao"] == "FMMI"
+    first["icao"] = "XXXX"
+    again, via_sub = airport_row(cand, i), airport_row(sub, 1)
+    assert again["icao"] == "FMMI" and via_sub == again and via_sub is not again

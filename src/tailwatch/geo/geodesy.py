@@ -52,6 +52,36 @@ def _haversine_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> np.
     return 2 * EARTH_RADIUS_KM * np.arcsin(math.sqrt(a))
 
 
+def lat_trig(lat: ArrayLike) -> tuple[Array, Array, Array]:
+    """(radians, cosine, sine) of latitudes: the part of `haversine_km` and `initial_bearing` that
+    depends on the far points alone, for a table asked about from many points (`km_from`)."""
+    p = np.radians(lat)
+    return p, np.cos(p), np.sin(p)
+
+
+def km_from(lat1: float, lon1: float, lon2: Array, trig2: tuple[Array, Array, Array]) -> tuple[Array, Array]:
+    """(`haversine_km` from one point to every point of a table, the longitude difference in
+    radians for `bearing_from`), the table's latitudes given as `lat_trig`: step for step the
+    array path of `haversine_km` (the same operations on the same operands, so the same bits)
+    without working out the table's radians and cosines again for every point."""
+    p2, cos2, _ = trig2
+    p1 = np.radians(lat1)
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * cos2 * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dlmb
+
+
+def bearing_from(lat1: float, dlmb: Array, trig2: tuple[Array, Array, Array]) -> Array:
+    """`initial_bearing` from one point to every point of a table, from `km_from`'s longitude
+    difference and the table's `lat_trig`: the same operations as `initial_bearing`, the same bits."""
+    _, cos2, sin2 = trig2
+    p1 = np.radians(lat1)
+    x = np.sin(dlmb) * cos2
+    y = np.cos(p1) * sin2 - np.sin(p1) * cos2 * np.cos(dlmb)
+    return (np.degrees(np.arctan2(x, y)) + 360.0) % 360.0
+
+
 def initial_bearing(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Array:
     """Initial true bearing in degrees [0, 360) from point 1 to point 2."""
     p1, p2 = np.radians(lat1), np.radians(lat2)

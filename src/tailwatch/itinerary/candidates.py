@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.airports import airports, usable_mask
-from tailwatch.geo.geodesy import haversine_km, initial_bearing, to_unit_vectors
+from tailwatch.geo.geodesy import bearing_from, km_from, lat_trig, to_unit_vectors
 
 SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
 # an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
@@ -95,6 +95,9 @@ def candidate_airports(min_runway_ft: float | None) -> dict[str, np.ndarray]:
         "rows": usable,
         # for `subset`: unit vectors (the reach bounds of `sides.fit_bound` are dot products)
         "xyz": np.ascontiguousarray(to_unit_vectors(lat, lon).T),
+        # for `to_candidates`: the latitudes' radians, cosines and sines, worked out once, not per point
+        "trig": lat_trig(lat),
+        "row_objs": {},  # for `airport_row`: airport dicts by row, shared with the table's subsets
         "elev_min": float(elev.min()) if elev.size else 0.0,
         "at": None,  # a subset's positions in `rows` (None: every row, in order)
         "bound": None,  # a subset's bound on the fits of the candidates left out (None: none left out)
@@ -139,8 +142,10 @@ def subset(cand: dict, at: np.ndarray, bound: float | None) -> dict:
     `city_band`, `tie_band`, `check_max`), which raise `Inexact` when it cannot be proven."""
     full_at = at if cand["at"] is None else cand["at"][at]
     sub = {k: cand[k][at] for k in ("lat", "lon", "elev", "weight", "country")}
+    sub["trig"] = tuple(v[at] for v in _trig(cand))
     full_index = cand.get("full_index", cand["index"])
     sub.update(index=_SubIndex(full_index, full_at), full_index=full_index, rows=cand["rows"], at=full_at,
+               row_objs=cand.get("row_objs"),
                bound=None if bound is None else float(bound), elev_min=cand["elev_min"])
     return sub
 
@@ -153,7 +158,14 @@ def _left_out(cand: dict) -> float | None:
 def airport_row(cand: dict, i: int) -> dict:
     """The airport of candidate `i` (a position in `cand`, a subset or all airports)."""
     at = cand.get("at")
-    return airport_obj(cand["rows"].row(int(i) if at is None else int(at[i]), named=True))
+    row = int(i) if at is None else int(at[i])
+    kept = cand.get("row_objs")  # a named Polars row costs ~10 µs, and a batch reads the same few often
+    if kept is None:
+        return airport_obj(cand["rows"].row(row, named=True))
+    obj = kept.get(row)
+    if obj is None:
+        obj = kept[row] = airport_obj(cand["rows"].row(row, named=True))
+    return dict(obj)  # a copy: a stop's airport is its own
 
 
 def _top_of_all(score: np.ndarray, k: int) -> np.ndarray:
@@ -193,9 +205,17 @@ def top(score: np.ndarray, k: int, cand: dict, exact_outside: bool = False) -> n
     return best
 
 
-_TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None]
+_TO_CANDIDATES: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km, bearing or None, dlon]
 _KEPT = 16  # a gap asks about its two sides and its best candidates, over and over: the last few are enough
 _TO_CANDIDATES_LOCK = threading.Lock()  # the web server builds itineraries on several threads
+
+
+def _trig(cand: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates' `lat_trig` (kept in the table; a table built by hand gets it on first use)."""
+    trig = cand.get("trig")
+    if trig is None:
+        trig = cand["trig"] = lat_trig(cand["lat"])
+    return trig
 
 
 def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: bool = False
@@ -208,16 +228,16 @@ def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: 
     with _TO_CANDIDATES_LOCK:
         entry = _TO_CANDIDATES.get(key)
     if entry is None or entry[0] is not cand:
-        km = haversine_km(lat, lon, cand["lat"], cand["lon"])
+        km, dlon = km_from(lat, lon, cand["lon"], _trig(cand))
         km.flags.writeable = False
-        entry = [cand, km, None]
+        entry = [cand, km, None, dlon]
         with _TO_CANDIDATES_LOCK:
             if len(_TO_CANDIDATES) >= _KEPT:
                 _TO_CANDIDATES.pop(next(iter(_TO_CANDIDATES)))
             _TO_CANDIDATES[key] = entry
     found = entry[2]
     if bearing and found is None:
-        found = initial_bearing(lat, lon, cand["lat"], cand["lon"])
+        found = bearing_from(lat, entry[3], _trig(cand))
         found.flags.writeable = False
         entry[2] = found
     return entry[1], found

@@ -279,7 +279,9 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
     xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
     if not (xs.size and ys.size):
         return None
-    xx, yy = np.meshgrid(xs, ys, indexing="ij")
+    # every pair (x, y) as a column of xs against a row of ys: broadcasting, not a meshgrid's copies
+    # (the same element-wise sums and products, so the same bits; pair i is xs[i // ny], ys[i % ny])
+    xx, yy = xs[:, None], ys[None, :]
     d_xy = haversine_km(cand["lat"][xx], cand["lon"][xx], cand["lat"][yy], cand["lon"][yy])
     ok = (time_ok(s.d_l[xx] + d_xy + s.d_r[yy], gap.dt_s, max(n_stops, 1), gap.cruise)
           & (d_xy > CHAIN_MIN_KM) & _within(d_xy, ctx))
@@ -287,8 +289,8 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
     order = np.argsort(-pair)
     if not pair.size or pair[order[0]] <= 0:
         return None
-    i = order[0]
-    return _Chain(int(xx.ravel()[i]), int(yy.ravel()[i]), float(pair[i]),
+    i = int(order[0])
+    return _Chain(int(xs[i // ys.size]), int(ys[i % ys.size]), float(pair[i]),
                   float(pair[order[1]]) if order.size > 1 else 0.0, wl, wr, band_l, band_r)
 
 
