@@ -68,6 +68,9 @@ class Cut:
     piece: np.ndarray
     dt_prev: np.ndarray
     new: np.ndarray
+    # the input was sorted and only stale rows were dropped: `rows` are the True positions of this
+    # mask, and a boolean filter takes them at a fraction of a gather's cost (same rows, same order)
+    keep: np.ndarray | None = None
 
 
 def ensure_columns(points: pl.DataFrame) -> pl.DataFrame:
@@ -91,8 +94,10 @@ def _cut(points: pl.DataFrame, gap_s: float) -> Cut:
         onew = onew[rows] if onew is not None else None
     same = _shift_prev(icao, -2) == icao
     stale = same & (_shift_prev(lat, np.nan) == lat) & (_shift_prev(lon, np.nan) == lon)
+    kept = None
     if stale.any():
         keep = ~stale
+        kept = keep if rows is None else None
         rows = (np.arange(icao.size) if rows is None else rows)[keep]
         icao, ts, g = icao[keep], ts[keep], g[keep]
         onew = onew[keep] if onew is not None else None
@@ -107,11 +112,13 @@ def _cut(points: pl.DataFrame, gap_s: float) -> Cut:
     if onew is not None:
         new |= onew.astype(bool)
     piece = np.cumsum(new, dtype=np.int64) - 1
-    return Cut(rows, ground, piece, dt_prev, new)
+    return Cut(rows, ground, piece, dt_prev, new, kept)
 
 
 def _take(points: pl.DataFrame, cut: Cut, columns: list[str] | None = None) -> pl.DataFrame:
     frame = points if columns is None else points.select(columns)
+    if cut.keep is not None:
+        return frame.filter(pl.Series(cut.keep))
     return frame if cut.rows is None else frame[cut.rows]
 
 

@@ -255,8 +255,12 @@ def leg_figures(points: pl.DataFrame) -> dict[int, LegFigures]:
     if points.height == 0 or "leg" not in points.columns:
         return {}
     extra = [c for c in ("time_assumed", "position_source") if c in points.columns]
-    rows = points.select(["leg", "latitude", "longitude", "timestamp", "callsign", *extra]).filter(
-        pl.col("leg").is_not_null())
+    # the columns taken as they are and filtered only when a point has no leg: each eager
+    # `select`/`filter` is a query plan of its own, and this runs once per itinerary
+    rows = pl.DataFrame([points.get_column(c) for c in ("leg", "latitude", "longitude", "timestamp", "callsign",
+                                                         *extra)])
+    if rows["leg"].null_count():
+        rows = rows.filter(rows["leg"].is_not_null())
     if rows.height == 0:
         return {}
     if (np.diff(rows["leg"].to_numpy()) < 0).any():  # legs numbered in time order need no sort
