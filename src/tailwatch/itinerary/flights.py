@@ -217,7 +217,9 @@ def _table(frame: pl.DataFrame, piece: np.ndarray, new: np.ndarray, ground: np.n
     head_end = np.searchsorted(key, key[starts] + w, side="right") - 1
     tail_start = np.searchsorted(key, key[ends] - w, side="left")
     lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
-    alt_values = frame.select(_altitude().fill_null(np.nan)).to_series().to_numpy()
+    # a cut frame carries `alt` (`cut_pieces` made it with `_altitude()`): read, not computed again
+    alt_values = (frame["alt"] if "alt" in frame.columns and frame["alt"].dtype == pl.Float64
+                  else frame.select(_altitude()).to_series()).fill_null(np.nan).to_numpy()
     alt, gs, track = _Column(alt_values), _Column(_floats(frame, "groundspeed")), _Column(_floats(frame, "track"))
     vr = _floats(frame, "vertical_rate")
     alt0, _ = alt.first_in(starts, ends)
