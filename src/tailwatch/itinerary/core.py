@@ -132,8 +132,10 @@ def reach_of_many(prepared: dict[str, Prepared], heard: dict[str, pl.DataFrame],
     names = [h for h, share in prepared.items() if share.cut.height]
     if not names:
         return keys[0]
-    frame = pl.concat([prepared[h].cut.select("timestamp", "latitude", "longitude", "altitude", "onground",
-                                               "groundspeed", "track") for h in names], how="vertical")
+    wanted = ("timestamp", "latitude", "longitude", "altitude", "onground", "groundspeed", "track")
+    # each cut's columns taken as they are: an eager `select` per aircraft was a query plan each
+    frame = pl.concat([pl.DataFrame([prepared[h].cut.get_column(c) for c in wanted]) for h in names],
+                      how="vertical")
     cols = track_columns(frame)
     sizes = np.array([prepared[h].cut.height for h in names], dtype=np.int64)
     starts = np.r_[0, np.cumsum(sizes)]

@@ -271,8 +271,9 @@ def leg_figures_many(frames: list[pl.DataFrame]) -> list[dict[int, LegFigures]]:
     kinds: dict[tuple, list[int]] = {}
     for k, points in enumerate(frames):
         if points.height and "leg" in points.columns:
-            extra = tuple(c for c in ("time_assumed", "position_source") if c in points.columns)
-            schema = tuple(points.schema[c] for c in (*_FIGURE_COLUMNS, *extra))
+            types = points.schema  # built anew by each call: asked once
+            extra = tuple(c for c in ("time_assumed", "position_source") if c in types)
+            schema = tuple(types[c] for c in (*_FIGURE_COLUMNS, *extra))
             kinds.setdefault((extra, schema), []).append(k)
     for (extra, _), members in kinds.items():
         # the columns taken as they are (each eager `select` is a query plan of its own)
