@@ -24,7 +24,12 @@ from tailwatch.hiding.dark import (
     KM_PER_DEG,
     Coverage,
     DarkRules,
+    _FINE,
+    _MINUTES,
+    _PER_DEG,
+    _cell,
     _extrapolate,
+    _group_order,
     _path_samples,
     dark_gaps,
     silence_reach,
@@ -174,3 +179,24 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
         (one,), _ = itineraries(archive, [icao24], None, None, None)
         one["notes"] = [n for n in one.get("notes", [])]
         assert one == doc, icao24
+
+
+def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> None:
+    """The grid's group order from two stable sorts is `np.lexsort((t, sub, code, key))` on the
+    quickstart's own positions (many share a second, a cell and an aircraft: ties in every key), and
+    the lexsort itself when the packed key could overflow (addresses numbered past 2^40)."""
+    frame = quickstart.select("icao24", "timestamp", "latitude", "longitude").drop_nulls()
+    t = frame["timestamp"].dt.epoch("us").to_numpy() // 1_000_000 / 1.0  # whole seconds: many ties
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    code = frame["icao24"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    minute = np.floor(t / 60.0).astype(np.int64)
+    minute -= minute.min()
+    cell = _cell(np.floor(lat * _PER_DEG).astype(np.int64), np.floor(lon * _PER_DEG).astype(np.int64), _PER_DEG)
+    sub = np.floor(lat * _FINE).astype(np.int64) % 2 * 2 + np.floor(lon * _FINE).astype(np.int64) % 2
+    key = cell * _MINUTES + minute
+    assert frame.height > 10_000 and np.unique(t).size < t.size
+    reference = np.lexsort((t, sub, code, key))
+    assert np.array_equal(_group_order(t, sub, code, key, minute, cell), reference)
+    huge = code << 40  # packed past 63 bits: the lexsort is taken
+    assert np.array_equal(_group_order(t, sub, huge, key, minute, cell), np.lexsort((t, sub, huge, key)))
+    assert _group_order(t[:0], sub[:0], code[:0], key[:0], minute[:0], cell[:0]).size == 0

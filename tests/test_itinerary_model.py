@@ -12,7 +12,7 @@ import pytest
 from tailwatch.geo.geodesy import haversine_km
 from tailwatch.ingest.pipeline import read_file
 from tailwatch.itinerary.core import Surroundings, itineraries_of
-from tailwatch.itinerary.model import NO_POINTS, leg_figures, position_sources, time_assumed_count
+from tailwatch.itinerary.model import NO_POINTS, leg_figures, leg_figures_many, position_sources, time_assumed_count
 
 
 def _itineraries(frame: pl.DataFrame) -> list:
@@ -171,3 +171,20 @@ def test_simulated_only_when_every_point_says_so() -> None:
         points = pl.DataFrame({"source": list(sources)}, schema={"source": pl.String})
         assert Itinerary({}, [], points, [], {})._simulated() is want, sources
     assert Itinerary({}, [], pl.DataFrame({"source": []}, schema={"source": pl.String}), [], {})._simulated() is False
+
+
+def test_a_batch_of_itineraries_has_each_ones_own_figures(real_itineraries: list) -> None:
+    """`leg_figures_many` over every real itinerary at once (OpenSky, readsb, rs1090 and Beast
+    points: columns of several kinds, grouped apart) gives each the figures it has alone, to the
+    bit; an itinerary with its legs out of row order, one without a leg column and an empty one
+    in the same batch keep theirs."""
+    frames = [itin.points for itin in real_itineraries]
+    shuffled = frames[0].reverse()  # legs falling: sorted within its own rows only
+    frames += [shuffled, frames[1].drop("leg"), frames[2].head(0)]
+    together = leg_figures_many(frames)
+    assert len(together) == len(frames)
+    assert together[:-3] == [leg_figures(points) for points in frames[:-3]]
+    assert together[-3] == leg_figures(shuffled) and together[-3] and together[-2] == {} and together[-1] == {}
+    assert sum(len(f) for f in together) >= 30
+    # a document built from its batch's figures is the document it builds alone
+    assert all(itin.to_json(fig) == itin.to_json() for itin, fig in zip(real_itineraries, together))

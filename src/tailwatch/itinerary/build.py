@@ -76,7 +76,11 @@ def build_itinerary(points: pl.DataFrame, aircraft: dict | None = None, typecode
     `prepared` is the aircraft's share of a batch's per-point passes (`batch.prepare`); without
     it they run here over these points alone (a batch of one).
     """
-    icaos = points["icao24"].unique().to_list() if points.height else []
+    column = points["icao24"]
+    if column.dtype == pl.String and column.len() and not column.null_count() and column.min() == column.max():
+        icaos = [column.min()]  # one address: its least and greatest say it, without a query
+    else:
+        icaos = column.unique().to_list() if points.height else []
     if len(icaos) > 1:
         raise ValueError(f"build_itinerary takes one aircraft, got {len(icaos)}: use build_itineraries")
     icao24 = icaos[0] if icaos else (aircraft or {}).get("icao24", "")
@@ -140,7 +144,9 @@ def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
     dt = np.empty_like(t0)
     dt[0] = np.nan
     dt[1:] = t0[1:] - t1[:-1]
-    return table.with_columns(pl.Series("trip", trip_ids(dt)))
+    trip = pl.Series("trip", trip_ids(dt))
+    # a column put beside the others (no query plan) unless the table already has one to replace
+    return table.with_columns(trip) if "trip" in table.columns else table.hstack([trip])
 
 
 def _seconds(times: pl.Series) -> np.ndarray:

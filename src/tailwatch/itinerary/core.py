@@ -132,8 +132,10 @@ def reach_of_many(prepared: dict[str, Prepared], heard: dict[str, pl.DataFrame],
     names = [h for h, share in prepared.items() if share.cut.height]
     if not names:
         return keys[0]
-    frame = pl.concat([prepared[h].cut.select("timestamp", "latitude", "longitude", "altitude", "onground",
-                                               "groundspeed", "track") for h in names], how="vertical")
+    wanted = ("timestamp", "latitude", "longitude", "altitude", "onground", "groundspeed", "track")
+    # each cut's columns taken as they are: an eager `select` per aircraft was a query plan each
+    frame = pl.concat([pl.DataFrame([prepared[h].cut.get_column(c) for c in wanted]) for h in names],
+                      how="vertical")
     cols = track_columns(frame)
     sizes = np.array([prepared[h].cut.height for h in names], dtype=np.int64)
     starts = np.r_[0, np.cumsum(sizes)]
@@ -212,7 +214,16 @@ GROUP_POINTS = 100_000  # points of the aircraft built and located together insi
 
 def _group(group: list[tuple[str, pl.DataFrame]], around: Callable[[str], Surroundings],
            shares: dict[str, Prepared], on_stage: Callable[[str], None] | None) -> Iterator[tuple[dict, object]]:
-    built = [_built(own, around(icao24), shares.get(icao24)) for icao24, own in group]
+    from tailwatch.itinerary.build import build_itinerary
+    from tailwatch.itinerary.model import leg_figures_many
+
+    arounds = [around(icao24) for icao24, _ in group]
+    itins = [build_itinerary(own, near.aircraft, used_airports=near.history, prepared=shares.get(icao24))
+             for (icao24, own), near in zip(group, arounds)]
+    # every leg's point figures of the group in one pass: the same figures each document works out
+    figures = leg_figures_many([itin.points for itin in itins])
+    built = [_documented(itin, near, fig) for itin, near, fig in zip(itins, arounds, figures)]
+    del itins, figures
     if on_stage is not None:
         on_stage("airspace and payload")
     runs = _airspace_runs(built)
@@ -236,7 +247,13 @@ def _built(points: pl.DataFrame, around: Surroundings, prepared: Prepared | None
     from tailwatch.itinerary.build import build_itinerary
 
     itin = build_itinerary(points, around.aircraft, used_airports=around.history, prepared=prepared)
-    doc = itin.to_json()
+    return _documented(itin, around)
+
+
+def _documented(itin, around: Surroundings, figures: dict | None = None) -> tuple[dict, object, Surroundings]:
+    """`_built`'s answer for a built itinerary (`figures`: its legs' figures, when its group's were
+    worked out at once by `model.leg_figures_many`)."""
+    doc = itin.to_json(figures)
     if around.history:
         doc["airport_history"] = {"airports_used": dict(list(around.history.items())[:20]), "note": HISTORY_NOTE}
     if around.notes:

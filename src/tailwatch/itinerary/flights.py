@@ -68,6 +68,9 @@ class Cut:
     piece: np.ndarray
     dt_prev: np.ndarray
     new: np.ndarray
+    # the input was sorted and only stale rows were dropped: `rows` are the True positions of this
+    # mask, and a boolean filter takes them at a fraction of a gather's cost (same rows, same order)
+    keep: np.ndarray | None = None
 
 
 def ensure_columns(points: pl.DataFrame) -> pl.DataFrame:
@@ -91,8 +94,10 @@ def _cut(points: pl.DataFrame, gap_s: float) -> Cut:
         onew = onew[rows] if onew is not None else None
     same = _shift_prev(icao, -2) == icao
     stale = same & (_shift_prev(lat, np.nan) == lat) & (_shift_prev(lon, np.nan) == lon)
+    kept = None
     if stale.any():
         keep = ~stale
+        kept = keep if rows is None else None
         rows = (np.arange(icao.size) if rows is None else rows)[keep]
         icao, ts, g = icao[keep], ts[keep], g[keep]
         onew = onew[keep] if onew is not None else None
@@ -107,11 +112,13 @@ def _cut(points: pl.DataFrame, gap_s: float) -> Cut:
     if onew is not None:
         new |= onew.astype(bool)
     piece = np.cumsum(new, dtype=np.int64) - 1
-    return Cut(rows, ground, piece, dt_prev, new)
+    return Cut(rows, ground, piece, dt_prev, new, kept)
 
 
 def _take(points: pl.DataFrame, cut: Cut, columns: list[str] | None = None) -> pl.DataFrame:
     frame = points if columns is None else points.select(columns)
+    if cut.keep is not None:
+        return frame.filter(pl.Series(cut.keep))
     return frame if cut.rows is None else frame[cut.rows]
 
 
@@ -210,7 +217,9 @@ def _table(frame: pl.DataFrame, piece: np.ndarray, new: np.ndarray, ground: np.n
     head_end = np.searchsorted(key, key[starts] + w, side="right") - 1
     tail_start = np.searchsorted(key, key[ends] - w, side="left")
     lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
-    alt_values = frame.select(_altitude().fill_null(np.nan)).to_series().to_numpy()
+    # a cut frame carries `alt` (`cut_pieces` made it with `_altitude()`): read, not computed again
+    alt_values = (frame["alt"] if "alt" in frame.columns and frame["alt"].dtype == pl.Float64
+                  else frame.select(_altitude()).to_series()).fill_null(np.nan).to_numpy()
     alt, gs, track = _Column(alt_values), _Column(_floats(frame, "groundspeed")), _Column(_floats(frame, "track"))
     vr = _floats(frame, "vertical_rate")
     alt0, _ = alt.first_in(starts, ends)

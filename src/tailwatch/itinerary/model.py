@@ -180,8 +180,10 @@ class Itinerary:
                 out.append(leg.destination.to_json())
         return out
 
-    def to_json(self) -> dict:
-        figures = leg_figures(self.points)  # every leg's point figures in one pass over the points
+    def to_json(self, figures: dict[int, LegFigures] | None = None) -> dict:
+        """The document (`figures`: its legs' `leg_figures`, when its batch worked them out at once)."""
+        if figures is None:
+            figures = leg_figures(self.points)  # every leg's point figures in one pass over the points
         legs = [self.leg_json(i, figures.get(i, NO_POINTS)) for i in range(len(self.legs))]
         return {
             "schema": SCHEMA,
@@ -246,47 +248,71 @@ NO_POINTS = LegFigures()
 
 def leg_figures(points: pl.DataFrame) -> dict[int, LegFigures]:
     """`LegFigures` of every leg of an itinerary's points (`leg` column; rows in time order within a
-    leg), from one group-by and one array of hop distances over all of them.
+    leg): `leg_figures_many` with one itinerary."""
+    return leg_figures_many([points])[0]
+
+
+_FIGURE_COLUMNS = ("leg", "latitude", "longitude", "timestamp", "callsign")
+
+
+def leg_figures_many(frames: list[pl.DataFrame]) -> list[dict[int, LegFigures]]:
+    """`LegFigures` of every leg of many itineraries' points (each with a `leg` column; rows in
+    time order within a leg), one dict per frame, from one group-by and one array of hop
+    distances over all of them.
 
     Why this way: a document used to cut its points per leg and ask each slice a dozen Polars
-    questions, which cost more than building the itinerary for a batch of thousands of legs. The
-    figures are the same numbers: each leg's hops are the elements of the one array between its
-    own rows (element-wise, so the same bits), summed per leg by the same `np.nansum`."""
-    if points.height == 0 or "leg" not in points.columns:
-        return {}
-    extra = [c for c in ("time_assumed", "position_source") if c in points.columns]
-    rows = points.select(["leg", "latitude", "longitude", "timestamp", "callsign", *extra]).filter(
-        pl.col("leg").is_not_null())
-    if rows.height == 0:
-        return {}
-    if (np.diff(rows["leg"].to_numpy()) < 0).any():  # legs numbered in time order need no sort
-        rows = rows.sort("leg", maintain_order=True)  # stable: time order kept
-    aggs = [pl.len().alias("n"), pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last"),
-            pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns")]
-    if "time_assumed" in extra:
-        aggs.append(pl.col("time_assumed").cast(pl.Boolean).sum().alias("assumed"))
-    if "position_source" in extra:
-        aggs.append(pl.col("position_source").count().alias("sourced"))  # non-null
-    per = rows.group_by("leg", maintain_order=True).agg(aggs)
-    lat = rows["latitude"].to_numpy()
-    lon = rows["longitude"].to_numpy()
-    hops = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) if rows.height > 1 else np.zeros(0)
-    legs, counts = per["leg"].to_list(), per["n"].to_list()
-    firsts, lasts, calls = per["first"].to_list(), per["last"].to_list(), per["callsigns"].to_list()
-    assumed = per["assumed"].to_list() if "assumed" in per.columns else [0] * per.height
-    sourced = per["sourced"].to_list() if "sourced" in per.columns else [0] * per.height
-    out: dict[int, LegFigures] = {}
-    s = 0
-    for k, leg in enumerate(legs):
-        n = counts[k]
-        e = s + n
-        out[leg] = LegFigures(
-            n=n, first=firsts[k], last=lasts[k], callsigns=tuple(calls[k]),
-            hops_km=float(np.nansum(hops[s:e - 1])) if n > 1 else 0.0,
-            lat0=lat[s], lon0=lon[s], lat1=lat[e - 1], lon1=lon[e - 1], assumed=int(assumed[k] or 0),
-            # the few legs that say how they were positioned: counted as `position_sources` counts
-            sources=tuple(position_sources(rows.slice(s, n)).items()) if sourced[k] else ())
-        s = e
+    questions, and then asked the same questions once per itinerary, which for a batch of hundreds
+    of aircraft was hundreds of query plans. The figures are the same numbers: frames are laid end
+    to end (`_k` their number) and grouped by (frame, leg), so each leg's rows, their order and
+    their aggregates are its own; its hops are the elements of the one array between its own rows
+    (element-wise, so the same bits), summed per leg by the same `np.nansum`. Frames whose columns
+    differ in kind are grouped apart (a concatenation needs one schema)."""
+    out: list[dict[int, LegFigures]] = [{} for _ in frames]
+    kinds: dict[tuple, list[int]] = {}
+    for k, points in enumerate(frames):
+        if points.height and "leg" in points.columns:
+            types = points.schema  # built anew by each call: asked once
+            extra = tuple(c for c in ("time_assumed", "position_source") if c in types)
+            schema = tuple(types[c] for c in (*_FIGURE_COLUMNS, *extra))
+            kinds.setdefault((extra, schema), []).append(k)
+    for (extra, _), members in kinds.items():
+        # the columns taken as they are (each eager `select` is a query plan of its own)
+        parts = [pl.DataFrame([*(frames[k].get_column(c) for c in (*_FIGURE_COLUMNS, *extra)),
+                               pl.Series("_k", np.full(frames[k].height, k, np.int64))]) for k in members]
+        rows = pl.concat(parts, how="vertical", rechunk=True) if len(parts) > 1 else parts[0]
+        if rows["leg"].null_count():
+            rows = rows.filter(rows["leg"].is_not_null())
+        if rows.height == 0:
+            continue
+        leg_at, k_at = rows["leg"].to_numpy(), rows["_k"].to_numpy()
+        if ((np.diff(leg_at) < 0) & (k_at[1:] == k_at[:-1])).any():  # legs numbered in time order need no sort
+            rows = rows.sort("_k", "leg", maintain_order=True)  # stable: time order kept
+        aggs = [pl.len().alias("n"), pl.col("timestamp").min().alias("first"),
+                pl.col("timestamp").max().alias("last"),
+                pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns")]
+        if "time_assumed" in extra:
+            aggs.append(pl.col("time_assumed").cast(pl.Boolean).sum().alias("assumed"))
+        if "position_source" in extra:
+            aggs.append(pl.col("position_source").count().alias("sourced"))  # non-null
+        per = rows.group_by("_k", "leg", maintain_order=True).agg(aggs)
+        lat = rows["latitude"].to_numpy()
+        lon = rows["longitude"].to_numpy()
+        hops = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) if rows.height > 1 else np.zeros(0)
+        owners, legs, counts = per["_k"].to_list(), per["leg"].to_list(), per["n"].to_list()
+        firsts, lasts, calls = per["first"].to_list(), per["last"].to_list(), per["callsigns"].to_list()
+        assumed = per["assumed"].to_list() if "assumed" in per.columns else [0] * per.height
+        sourced = per["sourced"].to_list() if "sourced" in per.columns else [0] * per.height
+        s = 0
+        for j, leg in enumerate(legs):
+            n = counts[j]
+            e = s + n
+            out[owners[j]][leg] = LegFigures(
+                n=n, first=firsts[j], last=lasts[j], callsigns=tuple(calls[j]),
+                hops_km=float(np.nansum(hops[s:e - 1])) if n > 1 else 0.0,
+                lat0=lat[s], lon0=lon[s], lat1=lat[e - 1], lon1=lon[e - 1], assumed=int(assumed[j] or 0),
+                # the few legs that say how they were positioned: counted as `position_sources` counts
+                sources=tuple(position_sources(rows.slice(s, n)).items()) if sourced[j] else ())
+            s = e
     return out
 
 
