@@ -198,8 +198,6 @@ def test_track_columns_read_straight_are_the_selects(traffic_samples) -> None:
     """`dark.track_columns` read from the columns gives the arrays its one select gives (dtypes,
     NaN for nulls, bits), on the real quickstart day (Float32 altitudes and speeds with nulls), and
     takes the select where `onground` has nulls."""
-    import numpy as np
-
     from tailwatch.hiding import dark
     from tailwatch.ingest.pipeline import read_file
 
@@ -207,20 +205,10 @@ def test_track_columns_read_straight_are_the_selects(traffic_samples) -> None:
     day = day.head(20_000)
     assert day["altitude"].null_count() and day["groundspeed"].null_count()
 
-    def selected(track):
-        cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
-                            pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
-                            pl.col("onground").fill_null(False).alias("ground"),
-                            pl.col("groundspeed").cast(pl.Float64).fill_null(np.nan).alias("gs"),
-                            pl.col("track").cast(pl.Float64).fill_null(np.nan).alias("trk"))
-        out = {c: cols[c].to_numpy() for c in ("latitude", "longitude", "alt", "ground", "gs", "trk")}
-        out["t"] = cols["t"].to_numpy() / 1e6
-        return out
-
     nulls = day.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("onground"))
                              .alias("onground"))
     for track in (day, nulls, day.head(0)):
-        got, want = dark.track_columns(track), selected(track)
+        got, want = dark.track_columns(track), dark.selected_columns(track)
         assert got.keys() == want.keys()
         for k in want:
             assert got[k].dtype == want[k].dtype and got[k].tobytes() == want[k].tobytes(), k

@@ -438,6 +438,11 @@ def track_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
         for column, name in (("altitude", "alt"), ("groundspeed", "gs"), ("track", "trk")):
             out[name] = track[column].cast(pl.Float64).to_numpy()
         return out
+    return selected_columns(track)
+
+
+def selected_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
+    """`track_columns` by one select, whatever the columns' types and nulls (its general path)."""
     cols = track.select(pl.col("timestamp").dt.epoch("us").alias("t"), "latitude", "longitude",
                         pl.col("altitude").cast(pl.Float64).fill_null(np.nan).alias("alt"),
                         pl.col("onground").fill_null(False).alias("ground"),
