@@ -188,3 +188,15 @@ def test_a_batch_of_itineraries_has_each_ones_own_figures(real_itineraries: list
     assert sum(len(f) for f in together) >= 30
     # a document built from its batch's figures is the document it builds alone
     assert all(itin.to_json(fig) == itin.to_json() for itin, fig in zip(real_itineraries, together))
+
+
+def test_tied_position_sources_read_in_one_order() -> None:
+    """Sources counted the same number of times come by name, every time: the count alone left ties
+    in whatever order the group-by's threads finished, so one leg could print two orders."""
+    names = ["tisb", "mlat", "adsb", "adsc"]
+    frame = pl.DataFrame({"position_source": [names[i % 4] for i in range(400_000)] + [None] * 3})
+    for _ in range(20):
+        assert list(position_sources(frame).items()) == [("adsb", 100_000), ("adsc", 100_000),
+                                                         ("mlat", 100_000), ("tisb", 100_000)]
+    more = pl.DataFrame({"position_source": ["mlat", "adsb", "mlat", "tisb", "adsb", "mlat"]})
+    assert list(position_sources(more).items()) == [("mlat", 3), ("adsb", 2), ("tisb", 1)]

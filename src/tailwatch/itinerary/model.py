@@ -333,7 +333,10 @@ def position_sources(points: pl.DataFrame) -> dict[str, int]:
     col = points.get_column("position_source", default=None)
     if col is None or col.len() == 0 or col.null_count() == col.len():
         return {}
-    counts = col.drop_nulls().value_counts(sort=True)
+    counts = col.drop_nulls().value_counts()
+    # most first, a tie by name: value_counts alone leaves tied counts in whatever order its threads
+    # finished, so the same points could print their sources in two orders
+    counts = counts.sort([counts.columns[1], counts.columns[0]], descending=[True, False])
     return {str(k): int(n) for k, n in counts.iter_rows()}
 
 
