@@ -68,14 +68,15 @@ def live(traffic_samples: Path, tmp_path_factory):
         deadline = time.monotonic() + 30  # bounded; a loaded machine (two xdist workers and more) needs seconds
         while time.monotonic() < deadline and not watcher.recent_alerts.seq:
             time.sleep(0.1)
-        # wait until every byte was read and handed over, and the positions count has settled:
-        # under CPU load the last position (the one carrying TRA89M) can trail the first alert
-        settled, last = 0, -1
+        # wait until every byte was read and handed over, and the decoded and positions counts
+        # have settled: under CPU load the last position, and the identification carrying TRA89M
+        # (a message with no position), can trail the first alert
+        settled, last = 0, None
         while time.monotonic() < deadline and settled < 5:
             drained = all(not f.stats.connected and f.backlog == 0 for f in watcher.feeds)
-            now_positions = sum(f.stats.positions for f in watcher.feeds)
-            settled = settled + 1 if drained and now_positions == last else 0
-            last = now_positions
+            now = tuple((f.stats.decoded, f.stats.positions) for f in watcher.feeds)
+            settled = settled + 1 if drained and now == last else 0
+            last = now
             time.sleep(0.1)
         done.set()
         poller.join(timeout=10)
