@@ -95,6 +95,10 @@ def test_escaped_bytes_and_all_frame_types() -> None:
     assert batch.ticks[0] == 0x1A1A1A1A1A1A and batch.signal[0] == 0x1A
     assert bytes(batch.msg[1][:7]) == bytes.fromhex("5d1a1a1a1a1a1a") and batch.length[1] == 7
     assert batch.length[2] == 2 and len(batch.modes()) == 3
+    # each frame's last byte on the wire, escapes counted (a live feed times a frame by it)
+    ends = np.cumsum([len(f) for f in frames]) - 1
+    assert batch.last.tolist() == [int(e) for i, e in enumerate(ends) if i != 3]
+    assert batch.modes().last.tolist() == [int(ends[0]), int(ends[1]), int(ends[4])]
 
 
 def test_garbage_and_cut_frames_are_reported_with_offsets(sample: bytes) -> None:

@@ -37,18 +37,18 @@ def ingest(
     spark_master: SparkMasterOption = None,
 ) -> None:
     """Ingest ADS-B files into the Parquet archive (re-ingesting the same file adds nothing)."""
-    import os
     import re
 
     from tailwatch.errors import BadInput
-    from tailwatch.ingest.capture import ANCHOR_ENV, RECEIVER_ENV, parse_time
+    from tailwatch.ingest.capture import ANCHOR_ENV, RECEIVER_ENV, parse_time, reader_settings
 
-    if capture_start is not None:  # the Beast/AVR readers read these settings (see ingest/capture.py)
-        os.environ[ANCHOR_ENV] = repr(parse_time(capture_start))
+    settings: dict[str, str] = {}  # the Beast/AVR readers read these settings (see ingest/capture.py)
+    if capture_start is not None:
+        settings[ANCHOR_ENV] = repr(parse_time(capture_start))
     if receiver is not None:
         if not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*", receiver):
             raise BadInput(f"--receiver {receiver!r}: expected 'LAT,LON' in degrees")
-        os.environ[RECEIVER_ENV] = receiver.replace(" ", "")
+        settings[RECEIVER_ENV] = receiver.replace(" ", "")
 
     from rich.table import Table
 
@@ -71,7 +71,8 @@ def ingest(
         def advance(summary) -> None:
             bar.update(task, advance=1, description=f"ingesting {Path(summary.path).name}")
 
-        summaries = runner.ingest(files, archive, icao24=icao24, on_file=advance)
+        with reader_settings(settings):  # for this run only: an in-process caller's next ingest is not dated by it
+            summaries = runner.ingest(files, archive, icao24=icao24, on_file=advance)
     table = Table(title=f"ingest → {archive}")
     for col in ("file", "format", "records", "points", "written", "duplicates", "rejected", "reasons"):
         table.add_column(col, justify="right" if col not in ("file", "format", "reasons") else "left")

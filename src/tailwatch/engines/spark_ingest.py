@@ -31,12 +31,12 @@ from tailwatch.schema import with_extensions
 FILE_BUFFER_ROWS = 4_000_000  # a file's rows are held back until it has read cleanly, up to this many
 
 
-def _settings() -> dict[str, str]:
+def _settings() -> dict[str, str | None]:
     """Reader settings the CLI passes through the environment (--capture-start, --receiver):
     handed to every task, since a cluster's executors do not share the driver's environment."""
-    from tailwatch.ingest.capture import ANCHOR_ENV, RECEIVER_ENV
+    from tailwatch.ingest.capture import SETTING_ENVS
 
-    return {name: os.environ[name] for name in (ANCHOR_ENV, RECEIVER_ENV) if name in os.environ}
+    return {name: os.environ.get(name) for name in SETTING_ENVS}  # unset ones too: a reused worker forgets them
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:
@@ -104,13 +104,15 @@ def _by_day(index: int, batch: pl.DataFrame) -> Iterator[tuple[str, tuple[int, b
         yield day, (index, _ipc(part.drop("_day")))
 
 
-def read_task(items: Iterator[tuple[int, str]], archive: str, icao24: str | None, settings: dict[str, str],
+def read_task(items: Iterator[tuple[int, str]], archive: str, icao24: str | None, settings: dict[str, str | None],
               summaries) -> Iterator[tuple[str, tuple[int, bytes]]]:
     """Spark task: read its files, report each file's summary, hand on (day, (file, rows)). The
     identity claims of all its files are written at its end, in one file per day (a synced write
     per trace or snapshot file would cost more than reading it), before the driver commits any
     manifest; if that write fails, its files fail."""
-    os.environ.update(settings)
+    from tailwatch.ingest.capture import apply_settings
+
+    apply_settings(settings)
     reported: list[tuple[int, IngestSummary, str]] = []
     said: list[tuple[int, str, pl.DataFrame]] = []
     for index, name in items:

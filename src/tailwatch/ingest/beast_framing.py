@@ -53,7 +53,8 @@ class BeastBatch:
 
     `kind` is the ASCII code of the type byte (ord('1'), ord('2'), ord('3'));
     `msg` is (n, 14) uint8, zero-padded; `length` is 2 (Mode A/C), 7 or 14;
-    `offset` is the byte offset of the frame marker (plus `offset0`);
+    `offset` is the byte offset of the frame marker (plus `offset0`), `last` that of its last
+    byte (escapes counted: the frame is complete once that byte arrived);
     `consumed` counts the bytes of the buffer that the caller may drop: the
     rest (a half frame) must be prepended to the next chunk.
     """
@@ -67,6 +68,7 @@ class BeastBatch:
     consumed: int
     error_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     error_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    last: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
@@ -84,6 +86,7 @@ class BeastBatch:
         return BeastBatch(
             self.kind[keep], self.ticks[keep], self.signal[keep], self.msg[keep],
             self.length[keep], self.offset[keep], self.consumed, self.error_offsets, self.error_codes,
+            self.last[keep],
         )
 
 
@@ -205,6 +208,9 @@ def _parse(buf: bytes | bytearray | memoryview, offset0: int, final: bool) -> Be
         return _empty(consumed, e_off, e_code)
     kinds = ftype[ok]
     lengths = payload[ok]
+    last_u = starts + HEADER + lengths.astype(np.int64) - 1
+    last_raw = last_u + np.searchsorted(shift, last_u, side="right") if shift is not None else last_u
+    last_raw = last_raw + (raw[last_raw] == ESC)  # an escaped 0x1a ends with its doubled byte
     stamp = np.zeros((starts.size, 8), np.uint8)
     stamp[:, 2:] = pad[starts[:, None] + np.arange(2, 8)]
     ticks = stamp.view(">u8").ravel().astype(np.uint64)
@@ -223,4 +229,5 @@ def _parse(buf: bytes | bytearray | memoryview, offset0: int, final: bool) -> Be
         consumed=consumed,
         error_offsets=e_off,
         error_codes=e_code,
+        last=last_raw.astype(np.int64) + offset0,
     )

@@ -29,6 +29,7 @@ surface pairs point at (`modes.surface`).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,6 +42,31 @@ _UTC = timezone.utc
 CHUNK_BYTES = 8 << 20
 ANCHOR_ENV = "TAILWATCH_CAPTURE_START"
 RECEIVER_ENV = "TAILWATCH_RECEIVER"
+SETTING_ENVS = (ANCHOR_ENV, RECEIVER_ENV)
+
+
+def apply_settings(settings: dict[str, str | None]) -> dict[str, str | None]:
+    """Make the reader settings exactly `settings` (a missing or None entry removes one) and
+    return what they were. Exactly, not merged: a Spark worker process or a long-lived program
+    reads several ingests, and one run's --capture-start must never date the next run's files."""
+    before = {name: os.environ.get(name) for name in SETTING_ENVS}
+    for name in SETTING_ENVS:
+        value = settings.get(name)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return before
+
+
+@contextmanager
+def reader_settings(settings: dict[str, str | None]):
+    """The reader settings of one ingest, for its duration; what was there before comes back after."""
+    before = apply_settings({**{n: os.environ.get(n) for n in SETTING_ENVS}, **settings})
+    try:
+        yield
+    finally:
+        apply_settings(before)
 
 
 def parse_time(value: str | float | datetime) -> float:

@@ -71,6 +71,7 @@ class Feed:
         self._stop = False
         self._pending = b""  # unparsed tail carried between cycles (worker side only)
         self._pending_t = 0.0
+        self._last_arrival = 0.0  # receive time of the last chunk framed (worker side; see BeastFeed)
 
     # -- event-loop side -----------------------------------------------------------------------
     def _push(self, data: bytes) -> None:

@@ -29,9 +29,10 @@ class BeastFeed(Feed):
         if not keep.any():
             return ModeSFrames.empty()
         lengths = batch.length[keep].astype(np.int64)
-        # a frame is complete once its last byte arrived: time it by the chunk holding its end,
+        # a frame is complete once its last byte arrived: time it by the chunk holding that byte
+        # (escaped bytes counted; a frame ending a read belongs to that read, not the next one),
         # spread within the chunk by the receiver's 12 MHz clock where that clock runs forward
-        ends_at = batch.offset[keep] + 9 + lengths
+        ends_at = batch.last[keep]
         t = self._times_at(ends_at, ends, times)
         from tailwatch.ingest.modes.clock import is_mlat, is_synthetic
 
@@ -44,8 +45,29 @@ class BeastFeed(Feed):
         ref = ticks[last_of_group[np.cumsum(first) - 1]]
         offset = (ticks - ref) / 12e6
         usable = (offset <= 0.0) & (offset >= -1.0) & (ticks > 0) & ~is_synthetic(raw_ticks)
-        t = t + np.where(usable, offset, 0.0)
+        t = self._in_stream_order(t + np.where(usable, offset, 0.0), chunk, times)
         return ModeSFrames(batch.msg[keep], lengths, t, is_mlat(raw_ticks))
+
+    def _in_stream_order(self, t: np.ndarray, chunk: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Frame times that never run backwards in stream order: a receiver sends frames in the
+        order it heard them. Spreading by the 12 MHz clock can invert two frames otherwise: one
+        whose stamp is unusable (over 1 s back, reset, synthetic) sits at its chunk's receive time
+        after a later frame spread back, and a chunk's first frames spread back before the last
+        chunk's. Frames read faster than real time (a replay, a backlog) showed it: the
+        identification carrying the callsign got a later time than the next position, which then
+        lost its callsign. Within a chunk times take the running maximum (never past the chunk's
+        receive time); a chunk starts no earlier than the one before it arrived (unless the wall
+        clock stepped back, when its own receive time bounds it)."""
+        if not t.size:
+            return t
+        arrival = times[np.minimum(chunk, times.size - 1)]
+        before = np.concatenate(([self._last_arrival or times[0]], times[:-1]))
+        floor = np.minimum(before[np.minimum(chunk, times.size - 1)], arrival)
+        offset = np.maximum(t, floor) - arrival  # in [-1, 0]: at most 1 s before its chunk arrived
+        group = np.cumsum(np.concatenate(([True], chunk[1:] != chunk[:-1])))
+        ordered = np.maximum.accumulate(offset + 4.0 * group) - 4.0 * group  # running maximum per chunk
+        self._last_arrival = float(times[-1])
+        return arrival + np.minimum(ordered, 0.0)  # the shift by 4 s per chunk can leave a rounding bit
 
 
 class RawFeed(Feed):

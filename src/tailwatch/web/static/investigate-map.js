@@ -239,7 +239,13 @@ function drawItineraryMap(node, result, it) {
     const c = map.getCenter();
     const h = new URLSearchParams();
     if (state.selected) { const [k, v] = state.selected.split("="); h.set(k, v); }
-    h.set("map", `${map.getZoom()}/${c.lat.toFixed(3)}/${c.lng.toFixed(3)}`);
+    // a view within a pixel of the permalink's is the same view: a resize (the window, the end of
+    // printing) keeps the centre but can round it half a pixel off, which must not move the link
+    const was = /^(\d{1,2})\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(new URLSearchParams(location.hash.slice(1)).get("map") || "");
+    const zoom = map.getZoom();
+    const same = was && Number(was[1]) === zoom
+      && map.project([Number(was[2]), Number(was[3])], zoom).distanceTo(map.project(c, zoom)) <= 1.5;
+    h.set("map", same ? `${was[1]}/${was[2]}/${was[3]}` : `${zoom}/${c.lat.toFixed(3)}/${c.lng.toFixed(3)}`);
     history.replaceState(history.state, "", `${location.pathname}${location.search}#${h}`);
   };
   api_.restore = (view) => {
