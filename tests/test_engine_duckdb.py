@@ -141,3 +141,48 @@ def test_heard_rows_of_files_written_before_a_column_existed(tmp_path: Path):
     both = heard_rows(tmp_path, ["393322", "4b1901"], start, start + timedelta(days=2)).sort("minute")
     assert both.schema == pl.Schema(HEARD_SCHEMA) and both.height == 6
     assert both["position_messages"].to_list() == [None] * 3 + [9] * 3
+
+
+def _ordered_by_query(archive: Path, icao24: list[str] | None) -> pl.DataFrame:
+    """What `points_for` answered when DuckDB sorted every row (ORDER BY the point order)."""
+    from tailwatch.engines.duckdb import POINT_ORDER, _query, _scope, canonical_points
+
+    files, where, params = _scope(archive, icao24, None, None)
+    return canonical_points(_query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER)))
+
+
+def test_points_for_gives_the_rows_order_by_gave(archive: Path):
+    """The rows come back file by file and are put in order afterwards (`in_point_order`): the
+    same frame, row for row, as sorting every row in the query, over many days and aircraft."""
+    some = points_by_aircraft(archive)["icao24"].to_list()[::3]
+    for asked in (None, some, ["ac671b"]):
+        got = points_for(archive, asked)
+        assert got.height > 0 and got.equals(_ordered_by_query(archive, asked))
+
+
+def test_points_for_orders_overlapping_files_and_tied_times(tmp_path: Path, archive: Path):
+    """Where the runs of the files do not make the order alone (two files of one day that
+    interleave, two positions of one aircraft at one microsecond, a file not sorted at all),
+    the rows are sorted by every key as the query sorted them."""
+    from tailwatch.engines.duckdb import in_point_order
+
+    every = points_for(archive).with_columns(pl.col("timestamp").dt.date().alias("d"))
+    busiest = every.group_by("d").agg(pl.col("icao24").n_unique()).sort("icao24", "d").row(-1)[0]
+    day = every.filter(pl.col("d") == busiest).drop("d")
+    assert day["icao24"].n_unique() >= 2
+    folder = tmp_path / "arc" / f"date={busiest}"
+    folder.mkdir(parents=True)
+    numbered = day.with_row_index("k")
+    numbered.filter(pl.col("k") % 2 == 0).drop("k").write_parquet(folder / "part-a.parquet")
+    odd = numbered.filter(pl.col("k") % 2 == 1).drop("k")
+    tied = odd.head(50).with_columns(pl.col("latitude") + 0.001)  # same aircraft and times, other positions
+    pl.concat([odd, tied]).sort("icao24", "timestamp").write_parquet(folder / "part-b.parquet")
+    arc = tmp_path / "arc"
+    got = points_for(arc)
+    assert got.height == day.height + 50
+    assert got.equals(_ordered_by_query(arc, None))
+    # a frame in no order at all, and one already in order, come out as the query's
+    shuffled = got.sample(fraction=1.0, shuffle=True, seed=7)
+    assert in_point_order(shuffled).equals(got)
+    assert in_point_order(got).equals(got)
+    assert in_point_order(got.head(1)).equals(got.head(1)) and in_point_order(got.clear()).height == 0

@@ -130,8 +130,37 @@ def points_for(
     if scope is None:
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     files, where, params = scope
-    frame = _query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER))
-    return canonical_points(frame)
+    return canonical_points(in_point_order(_query(files, "*", where, params)))
+
+
+def in_point_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` in POINT_ORDER, as `ORDER BY icao24, timestamp, latitude, longitude` gives it.
+
+    Why not ORDER BY in the query: a scan hands the rows back file by file, and each file holds
+    one day sorted by (icao24, timestamp), so an address range over many days arrives as one
+    sorted run per aircraft and day. Putting those runs in (address, first time) order is a sort
+    of a few thousand runs and one gather, where DuckDB's sort of every row was about 40% of a
+    chunk's read (16x bench, one thread: 0.22 s a chunk with ORDER BY, 0.12 s without). The
+    result is checked, not assumed: when every aircraft's times strictly increase it is the one
+    order ORDER BY can give (no ties for the coordinates to break); otherwise (two files of one
+    day, two positions at one microsecond) the rows are sorted by every key as the query did,
+    nulls last."""
+    if frame.height < 2:
+        return frame
+    runs = frame["icao24"].rle().struct.unnest()
+    if runs.height > 1:
+        lens = runs["len"].to_numpy().astype(np.int64)
+        starts = np.cumsum(lens) - lens
+        heads = pl.DataFrame({"icao24": runs["value"], "timestamp": frame["timestamp"].gather(starts),
+                              "start": starts, "len": lens}).sort(["icao24", "timestamp", "start"], nulls_last=True)
+        if not heads["start"].is_sorted():
+            frame = pl.concat([frame.slice(at, n) for at, n in zip(heads["start"].to_list(), heads["len"].to_list())],
+                              rechunk=True)
+    key, t = pl.col("icao24"), pl.col("timestamp")
+    ordered = ((key > key.shift(1)) | ((key == key.shift(1)) & (t > t.shift(1)))).slice(1).fill_null(False).all()
+    if frame.select(ordered).item():
+        return frame
+    return frame.sort(POINT_ORDER, nulls_last=True)
 
 
 
@@ -440,5 +469,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["POINT_ORDER", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft", "points_by_aircraft",
+__all__ = ["POINT_ORDER", "in_point_order", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft", "points_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "seen_and_near", "COLUMNS"]
