@@ -124,13 +124,14 @@ def points_for(
     icao24: list[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> pl.DataFrame:
     """Canonical points of the given aircraft (all when None) in [start, end], sorted by icao24, timestamp."""
     scope = _scope(archive, icao24, start, end)
     if scope is None:
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     files, where, params = scope
-    return canonical_points(in_point_order(_query(files, "*", where, params)))
+    return canonical_points(in_point_order(_query(files, "*", where, params, con=con)))
 
 
 def in_point_order(frame: pl.DataFrame) -> pl.DataFrame:
@@ -257,7 +258,7 @@ _CELL_KEY = ("CAST(floor(epoch(timestamp) / 3600) AS BIGINT) * 64800 + "
              "(CAST(floor(longitude) AS BIGINT) + 180 + 360) % 360")
 
 
-def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
+def positions_in_cells(archive: Path, keys, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """icao24, timestamp, latitude, longitude of every aircraft in the (hour, 1° cell) `keys`
     (`hiding.dark.reach_keys`: sorted int64 `hour × 64800 + cell`), in one query with a hash
     semi-join: the other aircraft a chunk's silences can be judged against, each point once. The
@@ -274,13 +275,13 @@ def positions_in_cells(archive: Path, keys) -> pl.DataFrame:
         return empty
     where = f" WHERE timestamp >= ? AND timestamp < ? AND {_CELL_KEY} IN (SELECT unnest(?::BIGINT[]))"
     frame = _query(files, "icao24, timestamp, latitude, longitude", where,
-                   [start, end, np.asarray(keys, dtype=np.int64).tolist()])
+                   [start, end, np.asarray(keys, dtype=np.int64).tolist()], con=con)
     return frame.select(pl.col(c).cast(t) for c, t in POSITION_SCHEMA.items()).with_columns(  # type: ignore[union-attr]
         pl.col("timestamp").dt.convert_time_zone("UTC"))
 
 
-def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None
-               ) -> pl.DataFrame:
+def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, end: datetime | None = None,
+               con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """The heard-minutes rows (tailwatch.heard, not yet merged) of these aircraft overlapping [start, end]."""
     from tailwatch.archive_layout import heard_root
     from tailwatch.heard import HEARD_SCHEMA
@@ -299,7 +300,7 @@ def heard_rows(archive: Path, icao24: list[str], start: datetime | None = None, 
     # the schema's columns the files have (older files lack the newer ones: null below), chosen in
     # the query itself rather than by a query of the files' columns first
     wanted = "|".join(HEARD_SCHEMA)  # plain names: a regular expression matching exactly them
-    frame = _query(files, f"COLUMNS('^({wanted})$')", where, params)
+    frame = _query(files, f"COLUMNS('^({wanted})$')", where, params, con=con)
     return frame.select(
         pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in HEARD_SCHEMA.items()

@@ -128,22 +128,26 @@ def _gather(job: ChunkJob) -> tuple[pl.DataFrame, dict[str, Prepared], dict[str,
     """The chunk's points, their per-point passes per aircraft (`batch.prepare`, one pass for
     the chunk), each aircraft's heard minutes (one query), and the other aircraft its
     silences can be judged against: one query for the (hour, 1° cell) keys their paths
-    reach, one coverage grid, which each aircraft asks with itself left out."""
+    reach, one coverage grid, which each aircraft asks with itself left out. The chunk's
+    queries share one DuckDB connection (one costs ~25 ms to open and close): with the points
+    read unsorted (`duckdb.in_point_order`) DuckDB keeps little between them, and the 4x bench's
+    peak RSS stayed within its run-to-run spread (0.68-0.73 GB in one process)."""
     archive, chunk, end = job.archive, job.chunk, job.end
-    points = points_for(archive, chunk, job.start, end)
-    prepared = prepare(points)
-    first, last = heard_window(points)
-    heard = heard_rows(archive, chunk, first, last)
-    heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
-    # an aircraft with no heard rows gets the one empty frame (most of a chunk where the
-    # archive keeps no heard minutes); the others their rows inside their own window
-    spans = (points.filter(pl.col("icao24").is_in(list(heard_by))) if heard_by else points.clear()).group_by(
-        "icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
-    nothing = empty_heard()
-    own = dict.fromkeys(points["icao24"].unique(maintain_order=True).to_list(), nothing) | {
-        icao24: heard_of(heard_by[icao24], icao24, pl.DataFrame({"timestamp": [t0, t1]}))
-        for icao24, t0, t1 in spans.iter_rows()}
-    cells = positions_in_cells(archive, reach_of_many(prepared, own, end))
+    with connection() as con:
+        points = points_for(archive, chunk, job.start, end, con=con)
+        prepared = prepare(points)
+        first, last = heard_window(points)
+        heard = heard_rows(archive, chunk, first, last, con=con)
+        heard_by = {h: rows for (h,), rows in heard.partition_by("icao24", as_dict=True).items()} if heard.height else {}
+        # an aircraft with no heard rows gets the one empty frame (most of a chunk where the
+        # archive keeps no heard minutes); the others their rows inside their own window
+        spans = (points.filter(pl.col("icao24").is_in(list(heard_by))) if heard_by else points.clear()).group_by(
+            "icao24").agg(pl.col("timestamp").min().alias("t0"), pl.col("timestamp").max().alias("t1"))
+        nothing = empty_heard()
+        own = dict.fromkeys(points["icao24"].unique(maintain_order=True).to_list(), nothing) | {
+            icao24: heard_of(heard_by[icao24], icao24, pl.DataFrame({"timestamp": [t0, t1]}))
+            for icao24, t0, t1 in spans.iter_rows()}
+        cells = positions_in_cells(archive, reach_of_many(prepared, own, end), con=con)
     return points, prepared, own, Coverage(cells)
 
 
@@ -333,10 +337,10 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
     it holds every point at the keys its chunk's silences can reach, so a chunk's grid gives each
     aircraft what one grid of the whole batch gave. With `on_doc`, each document (and its points,
     or None) goes there as soon as it is made and nothing is kept: memory follows the chunk, not
-    the batch. Each query has a DuckDB connection of its own: DuckDB's allocator keeps what a
-    query used (~0.1 GB for a chunk's sorted points) until its connection closes, and one
-    connection for a chunk's three queries raised the 4x bench's peak from 0.67 to 0.81 GB to
-    save ~26 ms.
+    the batch. Each chunk's queries share a DuckDB connection, closed after them: DuckDB's
+    allocator keeps what a query used until its connection closes, which was ~0.1 GB while
+    DuckDB sorted a chunk's points (the points now come back in file order and are put in
+    order in Polars: `duckdb.in_point_order`).
 
     With at least `WORKER_POINTS` points per worker, the chunks are built in `workers` processes
     (`worker_count`: the CPUs, or `TAILWATCH_WORKERS`): a chunk's documents depend on the chunk's
