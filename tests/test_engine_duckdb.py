@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -152,8 +153,9 @@ def _ordered_by_query(archive: Path, icao24: list[str] | None) -> pl.DataFrame:
 
 
 def test_points_for_gives_the_rows_order_by_gave(archive: Path):
-    """The rows come back file by file and are put in order afterwards (`in_point_order`): the
-    same frame, row for row, as sorting every row in the query, over many days and aircraft."""
+    """The rows come back as the scan hands them and are put in order afterwards
+    (`in_point_order`): the same frame, row for row, as sorting every row in the query, over
+    many days and aircraft."""
     some = points_by_aircraft(archive)["icao24"].to_list()[::3]
     for asked in (None, some, ["ac671b"]):
         got = points_for(archive, asked)
@@ -186,3 +188,23 @@ def test_points_for_orders_overlapping_files_and_tied_times(tmp_path: Path, arch
     assert in_point_order(shuffled).equals(got)
     assert in_point_order(got).equals(got)
     assert in_point_order(got.head(1)).equals(got.head(1)) and in_point_order(got.clear()).height == 0
+
+
+def test_point_order_merges_blocks_out_of_file_order(archive: Path):
+    """A scan may hand blocks of a file back out of order (a join over the scan did, on the 1x
+    bench: part of one day after the next day's rows): the order merges them by address and
+    time alone, and falls back to every key only where an aircraft has two rows at one
+    microsecond."""
+    from tailwatch.engines.duckdb import _point_order, in_point_order
+
+    ordered = points_for(archive)
+    ordered = ordered.filter(~ordered.select("icao24", "timestamp").is_duplicated())  # one row per aircraft and time
+    cuts = np.unique(np.random.default_rng(3).integers(1, ordered.height, 60))
+    blocks = [ordered.slice(int(a), int(b - a)) for a, b in zip(np.r_[0, cuts], np.r_[cuts, ordered.height])]
+    mixed = pl.concat([blocks[k] for k in np.random.default_rng(4).permutation(len(blocks))])
+    assert not mixed.equals(ordered)
+    assert _point_order(mixed) is not None  # no tie left: merged, not sorted by every key
+    assert in_point_order(mixed).equals(ordered)
+    tied = pl.concat([mixed, mixed.head(3).with_columns(pl.col("latitude") - 0.5)])
+    assert _point_order(tied) is None
+    assert in_point_order(tied).equals(tied.sort(["icao24", "timestamp", "latitude", "longitude"]))

@@ -137,32 +137,51 @@ def points_for(
 def in_point_order(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` in POINT_ORDER, as `ORDER BY icao24, timestamp, latitude, longitude` gives it.
 
-    Why not ORDER BY in the query: a scan hands the rows back file by file, and each file holds
-    one day sorted by (icao24, timestamp), so an address range over many days arrives as one
-    sorted run per aircraft and day. Putting those runs in (address, first time) order is a sort
-    of a few thousand runs and one gather, where DuckDB's sort of every row was about 40% of a
-    chunk's read (16x bench, one thread: 0.22 s a chunk with ORDER BY, 0.12 s without). The
-    result is checked, not assumed: when every aircraft's times strictly increase it is the one
-    order ORDER BY can give (no ties for the coordinates to break); otherwise (two files of one
-    day, two positions at one microsecond) the rows are sorted by every key as the query did,
-    nulls last."""
-    if frame.height < 2:
+    Why not ORDER BY in the query: DuckDB's sort of every row was about 40% of a chunk's read
+    (16x bench, one thread: 0.22 s a chunk with ORDER BY, 0.12 s without), and the rows of a
+    scan come back nearly in order already: each file holds one day sorted by (icao24,
+    timestamp), so an address range over many days arrives as a few hundred sorted runs (in
+    file order, or in blocks a little out of it where the scan's join hands them back so).
+    Here each row gets one integer, its aircraft's rank among the frame's addresses (ranked as
+    strings, as the query compares them) above its microseconds since the frame's first time;
+    a stable merge sort of those integers finds the runs and merges them, and the rows are
+    taken as the few hundred slices of the frame the order is made of. When two rows share an
+    aircraft and a microsecond (the coordinates break the tie), or the integers would not fit,
+    the rows are sorted by every key as the query did, nulls last."""
+    order = _point_order(frame)
+    if order is None:
+        return frame.sort(POINT_ORDER, nulls_last=True)
+    cuts = np.flatnonzero(np.diff(order) != 1) + 1
+    if cuts.size == 0:  # already in order
         return frame
-    runs = frame["icao24"].rle().struct.unnest()
-    if runs.height > 1:
-        lens = runs["len"].to_numpy().astype(np.int64)
-        starts = np.cumsum(lens) - lens
-        heads = pl.DataFrame({"icao24": runs["value"], "timestamp": frame["timestamp"].gather(starts),
-                              "start": starts, "len": lens}).sort(["icao24", "timestamp", "start"], nulls_last=True)
-        if not heads["start"].is_sorted():
-            frame = pl.concat([frame.slice(at, n) for at, n in zip(heads["start"].to_list(), heads["len"].to_list())],
-                              rechunk=True)
-    key, t = pl.col("icao24"), pl.col("timestamp")
-    ordered = ((key > key.shift(1)) | ((key == key.shift(1)) & (t > t.shift(1)))).slice(1).fill_null(False).all()
-    if frame.select(ordered).item():
-        return frame
-    return frame.sort(POINT_ORDER, nulls_last=True)
+    starts, lens = order[np.r_[0, cuts]], np.diff(np.r_[0, cuts, order.size])
+    return pl.concat([frame.slice(int(at), int(n)) for at, n in zip(starts, lens)], rechunk=True)
 
+
+def _point_order(frame: pl.DataFrame) -> np.ndarray | None:
+    """The row order that sorts `frame` by (icao24, timestamp), or None where that order is
+    not the query's (ties, nulls) or the packed key would overflow."""
+    n = frame.height
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    icao, ts = frame["icao24"], frame["timestamp"]
+    if icao.null_count() or ts.null_count():
+        return None
+    starts = frame.select((pl.col("icao24") != pl.col("icao24").shift(1)).fill_null(True).arg_true()).to_series()
+    heads = icao.gather(starts)
+    rank = heads.rank("dense").cast(pl.Int64).to_numpy() - 1  # equal strings, equal ranks, bytewise order
+    lens = np.diff(np.r_[starts.to_numpy(), n])
+    us = ts.dt.epoch("us").to_numpy()
+    span = int(us.max()) - int(us.min())
+    time_bits, rank_bits = span.bit_length(), int(rank.max()).bit_length()
+    if time_bits + rank_bits > 62:
+        return None
+    packed = (np.repeat(rank, lens) << time_bits) | (us - us.min())
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    if (ordered[1:] == ordered[:-1]).any():  # two positions of one aircraft at one microsecond
+        return None
+    return order
 
 
 def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end: datetime | None = None,
