@@ -182,3 +182,40 @@ def test_priors_counted_in_one_pass_as_each_aircraft_alone(traffic_samples):
             alone = dict(sorted(alone.items(), key=lambda kv: (-kv[1], kv[0])))
         assert list(got[icao24].items()) == list(alone.items()), icao24
     assert got["000001"] and max(got[addresses[1]].values()) == 2
+
+
+def test_priors_from_a_chunks_points_are_those_read_from_the_archive(traffic_samples, tmp_path: Path, monkeypatch):
+    """A batch with no start reads every point of its aircraft anyway: the priors of those whose
+    prior is their own days alone come from those points (`priors_from_points`), and equal what
+    the history query gives them (real traffic: the quickstart day, and the recordings of other
+    days with an aircraft on the ground in them). Aircraft with a fleet, and the fleet's members,
+    are still read by the query, whether the batch holds them or not."""
+    from tailwatch.engines.duckdb import low_points_for, low_rows, points_for
+    from tailwatch.engines.duckdb_itinerary import aircraft_histories, priors_from_points
+    from tailwatch.identity import fleets as fleet_module
+    from tailwatch.ingest.pipeline import ingest_files
+    from tailwatch.itinerary.history import HISTORY_MAX_ALT_FT
+
+    arc = tmp_path / "arc"
+    files = [traffic_samples / "collections" / "quickstart.json.gz", traffic_samples / "readsb" / "trace_full_ac671b.json"]
+    assert all(s.error is None for s in ingest_files(files, arc))
+    points = points_for(arc)
+    hexes = sorted(points["icao24"].unique().to_list())
+    # the rows the query picks, picked from the points
+    few = low_points_for(arc, hexes, HISTORY_MAX_ALT_FT)
+    assert low_rows(points, HISTORY_MAX_ALT_FT).equals(few) and few.height > 10_000
+    aircraft = [{"icao24": h} for h in hexes]
+    read = aircraft_histories(arc, aircraft)
+    assert sum(1 for prior in read.values() if prior) > 20
+    left = aircraft_histories(arc, aircraft, held=set(hexes))
+    assert left == {}  # no fleets: every prior from the points
+    assert priors_from_points(points, hexes) == read
+    assert all(list(priors_from_points(points, [h])[h].items()) == list(read[h].items()) for h in hexes[:40])
+    # one operator's three aircraft: theirs still read, the others' from the points
+    fleet = {h: [] for h in hexes} | {hexes[0]: [hexes[1], hexes[2]], hexes[1]: [hexes[0], hexes[2]],
+                                       hexes[2]: [hexes[0], hexes[1]]}
+    monkeypatch.setattr(fleet_module, "fleets", lambda archive, aircraft: {a["icao24"]: fleet[a["icao24"]] for a in aircraft})
+    full = aircraft_histories(arc, aircraft)
+    part = aircraft_histories(arc, aircraft, held=set(hexes))
+    assert set(part) == set(hexes[:3]) and all(part[h] == full[h] for h in part)
+    assert part | priors_from_points(points, hexes[3:]) == full

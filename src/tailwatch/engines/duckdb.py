@@ -207,6 +207,14 @@ def low_points_for(archive: Path, icao24: list[str], max_altitude_ft: float, end
     return canonical_points(_query(files, "*", where, [*params, max_altitude_ft], "ORDER BY " + ", ".join(POINT_ORDER)))
 
 
+def low_rows(points: pl.DataFrame, max_altitude_ft: float) -> pl.DataFrame:
+    """The rows of `points` (archive rows) that `low_points_for` picks, by the same test: on the
+    ground or below `max_altitude_ft` (barometric, else geometric), a null test dropping the row
+    as SQL's WHERE does. For a batch that already holds an aircraft's points: its history needs
+    no second read of them."""
+    return points.filter(pl.col("onground") | (pl.coalesce("altitude", "geoaltitude") < max_altitude_ft))
+
+
 def days_in(archive: Path) -> list[date]:
     """The days the archive has a point partition for."""
     return [day for day, _ in day_folders(points_root(archive))]
@@ -489,5 +497,5 @@ def count_points(archive: Path) -> int:
     return int(row[0] or 0)
 
 
-__all__ = ["POINT_ORDER", "in_point_order", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "summary_by_aircraft", "points_by_aircraft",
+__all__ = ["POINT_ORDER", "in_point_order", "positions_in_boxes", "positions_in_cells", "heard_rows", "canonical_points", "points_for", "low_points_for", "low_rows", "summary_by_aircraft", "points_by_aircraft",
            "daily_summary", "callsign_summary", "partition_files_between", "count_points", "seen_and_near", "COLUMNS"]

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.engines.duckdb import (
-    connection, heard_rows, low_points_for, points_by_aircraft, points_for, positions_in_cells,
+    connection, heard_rows, low_points_for, low_rows, points_by_aircraft, points_for, positions_in_cells,
 )
 from tailwatch.errors import BadInput
 from tailwatch.engines.gather import heard_of, heard_window, nothing_found, request, surroundings, unseen_note
@@ -43,17 +43,28 @@ HISTORY_ADDRESSES = 32
 
 
 def aircraft_histories(archive: Path, aircraft: list[dict], end: datetime | None = None,
-                       workers: Workers | None = None) -> dict[str, dict[str, int]]:
+                       workers: Workers | None = None, held: Collection[str] = ()) -> dict[str, dict[str, int]]:
     """The airport-history prior of every aircraft at once: pruned queries for their (and their
     operators' fleets') low points until `end`, a group of addresses at a time (`presence_of`).
     With `workers`, the groups are shared between the worker processes (consecutive runs of
     them, the presence rows back in order): the reading and the airport lookups run on every
     core, and the memory DuckDB's and Polars' allocators keep after them stays in the workers,
-    which need as much for their chunks anyway, not in the parent that holds the batch."""
+    which need as much for their chunks anyway, not in the parent that holds the batch.
+
+    `held`: addresses whose every point until `end` the caller reads anyway (a batch with no
+    start). An aircraft among them whose prior is its own days alone (no fleet, in no other's
+    fleet) gets none here: `priors_from_points` works it out from the points its chunk reads,
+    the same rows this query would read (`duckdb.low_rows`), so the archive is read once for
+    it, not twice (16x bench: 3.7 M low points, ~0.9 s of CPU)."""
     from tailwatch.identity.fleets import fleets
 
     fleet = fleets(archive, aircraft)
+    if held:
+        counted = {o for others in fleet.values() for o in others}
+        fleet = {h: others for h, others in fleet.items() if others or h in counted or h not in held}
     addresses = addresses_of(fleet)
+    if not addresses:
+        return priors(presence(None), fleet)
     groups = -(-len(addresses) // HISTORY_ADDRESSES)
     if workers is None or groups <= 1:
         seen = [presence_of((archive, addresses, end))]
@@ -77,6 +88,15 @@ def presence_of(job: tuple[Path, list[str], datetime | None]) -> pl.DataFrame:
                                         columns=PRESENCE_COLUMNS, con=con))
                 for k in range(0, len(addresses), HISTORY_ADDRESSES)]
     return pl.concat(seen) if seen else presence(None)
+
+
+def priors_from_points(points: pl.DataFrame, addresses: Collection[str]) -> dict[str, dict[str, int]]:
+    """The priors of these aircraft (no fleet, in no other's fleet) from their points, all of
+    them until the batch's end: what `aircraft_histories` gives them from the archive."""
+    if not addresses:
+        return {}
+    rows = points.select(PRESENCE_COLUMNS).filter(pl.col("icao24").is_in(list(addresses)))
+    return priors(presence(low_rows(rows, HISTORY_MAX_ALT_FT)), {h: [] for h in addresses})
 
 
 def aircraft_history(archive: Path, aircraft: dict, end: datetime | None = None) -> dict[str, int]:
@@ -116,12 +136,15 @@ class ChunkJob:
     history: dict[str, dict[str, int]]
     notes: list[str]
     with_points: bool
+    # the chunk's aircraft with no prior in `history` take theirs from the points read here
+    # (`aircraft_histories(held=...)`: a batch with no start reads every point until its end)
+    priors_from_points: bool = False
 
 
 def _job(archive: Path, chunk: list[str], start: datetime | None, end: datetime | None, idents: dict,
          history: dict[str, dict[str, int]], notes: list[str], with_points: bool) -> ChunkJob:
     return ChunkJob(archive, chunk, start, end, {h: idents[h] for h in chunk},
-                    {h: history[h] for h in chunk if h in history}, notes, with_points)
+                    {h: history[h] for h in chunk if h in history}, notes, with_points, start is None)
 
 
 def _gather(job: ChunkJob) -> tuple[pl.DataFrame, dict[str, Prepared], dict[str, pl.DataFrame], Coverage]:
@@ -157,9 +180,12 @@ def _chunk_itineraries(job: ChunkJob, on_stage: Callable[[str], None] | None = N
     one chunk, in address order: the same in this process or in a worker."""
     points, prepared, own_heard, others = _gather(job)
     sizes = dict(points["icao24"].value_counts().iter_rows())
+    history = job.history
+    if job.priors_from_points:
+        history = history | priors_from_points(points, [h for h in job.chunk if h not in history])
 
     def around(icao24: str) -> Surroundings:
-        return surroundings(icao24, job.idents[icao24], job.history, own_heard[icao24], others, job.end, job.notes)
+        return surroundings(icao24, job.idents[icao24], history, own_heard[icao24], others, job.end, job.notes)
 
     for doc, itin in itineraries_of(points, around, on_stage, prepared):
         yield doc, itin.points if job.with_points else None, int(sizes.get(doc["aircraft"]["icao24"], 0))
@@ -376,7 +402,8 @@ def itineraries(archive: Path, aircraft: list[str] | None, watchlist: Path | Non
                 _fallback(exc)
                 pool.close()
                 pool = None
-        history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end, pool)
+        history = aircraft_histories(archive, [ac or {"icao24": h} for h, ac in idents.items()], end, pool,
+                                     held=set(seen) if start is None else ())
         return _build(archive, chunks, start, end, idents, history, notes, len(seen), pool, with_points,
                       on_stage, on_aircraft, on_doc)
     finally:
@@ -424,4 +451,4 @@ def _build(archive: Path, chunks: list[list[str]], start: datetime | None, end: 
 
 
 __all__ = ["itineraries", "ChunkJob", "build_chunk", "worker_count", "Workers", "PoolUnavailable", "WORKERS_VARIABLE",
-           "aircraft_histories", "presence_of", "aircraft_history", "history_from_archive"]
+           "aircraft_histories", "presence_of", "priors_from_points", "aircraft_history", "history_from_archive"]
