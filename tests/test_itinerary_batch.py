@@ -121,3 +121,20 @@ def test_a_batch_is_written_as_it_goes_with_the_bytes_of_the_whole(traffic_sampl
             stream.write(doc)
         assert stream.close() == len(batch)
         assert buffer.getvalue() == render_json(batch) + "\n"
+
+
+def test_pieces_renumbered_per_aircraft_from_runs_as_by_a_window(traffic_samples: Path) -> None:
+    """Each aircraft's cut and piece table, renumbered from 0, come from the runs of the address
+    column (`batch._own_pieces`) as from a window over it: the same slices, the same numbers, on
+    the real quickstart day in address order and shuffled (where the runs are not whole)."""
+    from tailwatch.itinerary.batch import _own_pieces, _renumbered, by_aircraft
+    from tailwatch.itinerary.flights import pieces
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    cut, table = pieces(frame.filter(pl.col("latitude").is_not_null()))
+    assert table["icao24"].n_unique() > 100
+    for part in (cut, table, table.sample(fraction=1.0, shuffle=True, seed=5)):
+        got, want = _own_pieces(part), by_aircraft(_renumbered(part))
+        assert list(got) == list(want) and all(got[h].equals(want[h]) for h in want)
+        assert all(got[h]["piece"].min() == 0 for h in got)
+    assert _own_pieces(table.clear()) == {}

@@ -56,6 +56,23 @@ def _renumbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col("piece") - pl.col("piece").min().over("icao24"))
 
 
+def _own_pieces(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """`by_aircraft(_renumbered(frame))` with the runs found once: where each aircraft's rows
+    are contiguous (a cut and a piece table are in address order), its least piece is the
+    least of its run (`minimum.reduceat`) and the renumbering one array subtraction, instead of
+    a window over the address column of every row (~10 ms a 0.5 M-point chunk)."""
+    if frame.height == 0:
+        return {}
+    runs = frame["icao24"].rle().struct.unnest()
+    if runs["value"].n_unique() != runs.height:
+        return by_aircraft(_renumbered(frame))
+    lens = runs["len"].to_numpy().astype(np.int64)
+    starts = np.cumsum(lens) - lens
+    piece = frame["piece"].to_numpy()
+    frame = frame.with_columns(pl.Series("piece", piece - np.repeat(np.minimum.reduceat(piece, starts), lens)))
+    return {icao24: frame.slice(int(at), int(n)) for icao24, at, n in zip(runs["value"].to_list(), starts, lens)}
+
+
 def _from_first(frame: pl.DataFrame, first: pl.DataFrame) -> pl.DataFrame:
     """`frame`'s `piece` counted from its aircraft's first piece (`first`: icao24 → `_first`)."""
     if frame.height == 0:
@@ -76,8 +93,8 @@ def prepare(points: pl.DataFrame) -> dict[str, Prepared]:
         return {}
     # an aircraft's first piece is its cut's first: events and ground pieces count from it
     first = table.group_by("icao24").agg(pl.col("piece").min().alias("_first"))
-    cuts = by_aircraft(_renumbered(cut))
-    tables = by_aircraft(_renumbered(table))
+    cuts = _own_pieces(cut)
+    tables = _own_pieces(table)
     by_events = by_aircraft(_from_first(events, first))
     by_ground = by_aircraft(_from_first(ground, first))
     empty_events = events.clear()
