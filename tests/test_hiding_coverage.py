@@ -157,9 +157,9 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
     def counted(name):
         real = getattr(engine, name)
 
-        def call(archive, keys_or_chunk, *args):
+        def call(archive, keys_or_chunk, *args, **kwargs):
             reads.append((name, len(keys_or_chunk)))
-            return real(archive, keys_or_chunk, *args)
+            return real(archive, keys_or_chunk, *args, **kwargs)
         return call
 
     with pytest.MonkeyPatch.context() as patch:
@@ -200,3 +200,22 @@ def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> Non
     huge = code << 40  # packed past 63 bits: the lexsort is taken
     assert np.array_equal(_group_order(t, sub, huge, key, minute, cell), np.lexsort((t, sub, huge, key)))
     assert _group_order(t[:0], sub[:0], code[:0], key[:0], minute[:0], cell[:0]).size == 0
+
+
+def test_grid_radii_and_minutes_are_those_of_the_plain_calls(quickstart: pl.DataFrame) -> None:
+    """The grid's group radii take each anchor's radians and cosine once (`_km_from_anchors`):
+    the bits of `haversine_km` from the repeated anchors, on the real quickstart day's groups;
+    its minutes are counted (`_distinct`), the values and dtype of `np.unique`, and a range far
+    wider than the values still takes the sort."""
+    from tailwatch.geo.geodesy import haversine_km
+    from tailwatch.hiding.dark import Coverage, _distinct, _km_from_anchors
+
+    grid = Coverage(quickstart)
+    assert grid.g_start.size > 1_000 and (grid.g_n > 1).sum() > 500
+    owner = np.repeat(np.arange(grid.g_start.size), grid.g_n)
+    alat, alon = grid.lat[grid.g_start], grid.lon[grid.g_start]
+    got = _km_from_anchors(alat, alon, owner, grid.lat, grid.lon)
+    assert np.array_equal(got, haversine_km(alat[owner], alon[owner], grid.lat, grid.lon)) and got.max() > 0
+    minute = np.floor(grid.t / 60.0).astype(np.int64) - grid.m0
+    for values in (minute, minute[::7], np.r_[minute[:100], 10**9], np.zeros(0, np.int64)):
+        assert np.array_equal(_distinct(values), np.unique(values)) and _distinct(values).dtype == values.dtype

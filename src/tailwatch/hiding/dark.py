@@ -189,7 +189,7 @@ class Coverage:
         new = np.r_[True, (key[1:] != key[:-1]) | (code[1:] != code[:-1]) | (sub[1:] != sub[:-1])]
         starts = np.flatnonzero(new)
         self.t, self.lat, self.lon = t, lat, lon
-        self.minutes = np.unique(minute - self.m0)  # the minutes anything was heard in
+        self.minutes = _distinct(minute - self.m0)  # the minutes anything was heard in
         self.g_start = starts
         self.g_n = np.diff(np.r_[starts, t.size])
         self.g_key, self.g_code = key[starts], code[starts]
@@ -199,7 +199,7 @@ class Coverage:
         alat, alon = lat[starts], lon[starts]  # each group's anchor: its first point
         self.g_xyz = _unit(alat, alon)
         owner = np.repeat(np.arange(starts.size), self.g_n)
-        self.g_r = np.maximum.reduceat(haversine_km(alat[owner], alon[owner], lat, lon), starts)
+        self.g_r = np.maximum.reduceat(_km_from_anchors(alat, alon, owner, lat, lon), starts)
 
     @classmethod
     def of(cls, others: "pl.DataFrame | Coverage | None") -> "Coverage":
@@ -298,6 +298,30 @@ class Coverage:
                 hit[ks[close]] = True
                 who[self.g_code[g[cut][k[close]]]] = True
         return hit, who
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """`np.unique` of non-negative integers: a count per value where their range is not much
+    larger than their number (a grid's minutes: days of them for a few hundred thousand
+    points), instead of a sort."""
+    if values.size and 0 <= int(values.min()) and int(values.max()) < max(4 * values.size, 1 << 16):
+        return np.flatnonzero(np.bincount(values)).astype(values.dtype)
+    return np.unique(values)
+
+
+def _km_from_anchors(alat: np.ndarray, alon: np.ndarray, owner: np.ndarray, lat: np.ndarray,
+                     lon: np.ndarray) -> np.ndarray:
+    """`haversine_km(alat[owner], alon[owner], lat, lon)` with the same bits, the anchor's
+    radians and cosine worked out once a group, not once a point (the same operations on the
+    same values, in the same order)."""
+    p1 = np.radians(alat)
+    cos1 = np.cos(p1)[owner]
+    p1 = p1[owner]
+    p2 = np.radians(lat)
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon, dtype=float) - np.asarray(alon, dtype=float)[owner])
+    a = np.sin(dphi / 2) ** 2 + cos1 * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 _POSITIONS = {"icao24": pl.String, "timestamp": pl.Datetime("us", "UTC"), "latitude": pl.Float64, "longitude": pl.Float64}
