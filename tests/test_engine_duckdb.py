@@ -14,7 +14,9 @@ from tailwatch.engines.duckdb import (
     count_points, partition_files_between, points_by_aircraft, points_for, summary_by_aircraft,
 )
 from tailwatch.ingest.pipeline import ingest_files
-from tailwatch.schema import ARCHIVE_SCHEMA, POINT_SCHEMA
+from tailwatch.schema import ARCHIVE_SCHEMA, EXTENSION_SCHEMA, POINT_SCHEMA
+
+EXTENSION = [c for c in EXTENSION_SCHEMA if c != "new_leg"]
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +146,11 @@ def test_heard_rows_of_files_written_before_a_column_existed(tmp_path: Path):
     assert both["position_messages"].to_list() == [None] * 3 + [9] * 3
 
 
-def _ordered_by_query(archive: Path, icao24: list[str] | None) -> pl.DataFrame:
-    """What `points_for` answered when DuckDB sorted every row (ORDER BY the point order)."""
+def _ordered_by_query(archive: Path, icao24: list[str] | None, start=None, end=None) -> pl.DataFrame:
+    """What `points_for` answered when DuckDB read and sorted every row (ORDER BY the point order)."""
     from tailwatch.engines.duckdb import POINT_ORDER, _query, _scope, canonical_points
 
-    files, where, params = _scope(archive, icao24, None, None)
+    files, where, params = _scope(archive, icao24, start, end)
     return canonical_points(_query(files, "*", where, params, "ORDER BY " + ", ".join(POINT_ORDER)))
 
 
@@ -208,3 +210,28 @@ def test_point_order_merges_blocks_out_of_file_order(archive: Path):
     tied = pl.concat([mixed, mixed.head(3).with_columns(pl.col("latitude") - 0.5)])
     assert _point_order(tied) is None
     assert in_point_order(tied).equals(tied.sort(["icao24", "timestamp", "latitude", "longitude"]))
+
+
+def test_points_read_by_polars_are_the_querys_rows_and_mixed_schemas_go_to_duckdb(tmp_path: Path, archive: Path):
+    """`points_for` reads the rows with Polars' Parquet reader where every file has one schema
+    (`_scanned`): the query's rows, windows and address spelling included; where the files'
+    schemas differ (a file written before the schema extension beside one after), DuckDB's
+    union_by_name reads them, nulls where a file lacks a column."""
+    from tailwatch.engines.duckdb import _scanned, _scope
+
+    start, end = datetime(2025, 2, 5, 0, 0), datetime(2025, 2, 5, 6, 0, tzinfo=timezone.utc)
+    for asked, t0, t1 in ((["AC671B ", "8467d8"], start, end), (None, start, None), (["ac671b"], None, end)):
+        files = _scope(archive, asked, t0, t1)[0]
+        assert _scanned(files, asked, start.replace(tzinfo=timezone.utc) if t0 else None, t1) is not None
+        got = points_for(archive, asked, t0, t1)
+        assert got.height > 0 and got.equals(_ordered_by_query(archive, asked, t0, t1))
+    mixed = tmp_path / "mixed" / "date=2025-02-05"
+    mixed.mkdir(parents=True)
+    ac = points_for(archive, ["ac671b"])
+    ac.head(1000).select(list(POINT_SCHEMA)).write_parquet(mixed / "part-legacy.parquet")
+    ac.slice(1000).write_parquet(mixed / "part-new.parquet")
+    files = _scope(tmp_path / "mixed", None, None, None)[0]
+    assert len(files) == 2 and _scanned(files, None, None, None) is None
+    got = points_for(tmp_path / "mixed")
+    assert got.equals(_ordered_by_query(tmp_path / "mixed", None)) and got.height == ac.height
+    assert got["new_leg"].null_count() >= 1000 and got.drop("new_leg", *EXTENSION).equals(ac.drop("new_leg", *EXTENSION))

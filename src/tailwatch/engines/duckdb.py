@@ -5,13 +5,17 @@ The archive is hive-partitioned by `date=YYYY-MM-DD` and each file is sorted by
 a few days opens only that window's partitions (chosen here from the folder
 names, before DuckDB sees a file) and inside them reads only the row groups
 whose min/max can hold the addresses asked for. DuckDB does the row-group
-pruning and the parallel scan; Polars receives the result through Arrow.
+pruning and the parallel scan; Polars receives the result through Arrow. The
+points of a few aircraft (`points_for`) are the one exception: where every file
+has one schema, Polars' own Parquet reader reads them (`_scanned`: it decodes
+the other columns of a row group only for the rows whose address passes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -131,7 +135,49 @@ def points_for(
     if scope is None:
         return pl.DataFrame(schema=ARCHIVE_SCHEMA)
     files, where, params = scope
-    return canonical_points(in_point_order(_query(files, "*", where, params, con=con)))
+    frame = _scanned(files, icao24, _utc(start), _utc(end))
+    if frame is None:
+        frame = _query(files, "*", where, params, con=con)
+    return canonical_points(in_point_order(frame))
+
+
+@lru_cache(maxsize=4096)
+def _file_schema(path: str, mtime_ns: int, size: int) -> tuple:
+    """A Parquet file's (column, dtype) pairs, from its footer (kept while the file is unchanged)."""
+    return tuple(pl.read_parquet_schema(path).items())
+
+
+def _scanned(files: list[Path], icao24: Sequence[str] | None, start: datetime | None, end: datetime | None
+             ) -> pl.DataFrame | None:
+    """The rows `points_for`'s query selects, read by Polars' Parquet reader, or None when the
+    files' schemas differ (among themselves or from the archive's dtypes: the query's
+    union_by_name then decides).
+
+    Why: a chunk is a few aircraft out of every day file, a slice of one or two row groups of
+    each, and DuckDB decodes every column of each row group it cannot skip; Polars' reader
+    decodes the address column first and the other columns only for the rows that pass (16x
+    bench, 0.25 M-point chunks, one thread: ~62 ms a chunk against ~125 ms). Same files, same
+    test (addresses lowered and stripped, times inclusive), so the same rows; their order is
+    put right by `in_point_order` either way."""
+    try:
+        stats = [f.stat() for f in files]
+        schemas = {_file_schema(str(f), st.st_mtime_ns, st.st_size) for f, st in zip(files, stats)}
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    if len(schemas) != 1:
+        return None
+    schema = dict(next(iter(schemas)))
+    if any(c not in schema for c in ("icao24", "timestamp")) or "date" in schema or any(
+            schema.get(c, t) != t for c, t in ARCHIVE_SCHEMA.items()):
+        return None
+    test = pl.lit(True)
+    if icao24 is not None:
+        test = pl.col("icao24").is_in([a.strip().lower() for a in icao24])
+    if start is not None:
+        test &= pl.col("timestamp") >= start
+    if end is not None:
+        test &= pl.col("timestamp") <= end
+    return pl.scan_parquet([str(f) for f in files], hive_partitioning=False).filter(test).collect()
 
 
 def in_point_order(frame: pl.DataFrame) -> pl.DataFrame:
