@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
-from tailwatch.geo.geodesy import from_unit_vectors, haversine_km, to_unit_vectors
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_km, to_unit_vectors
 
 STEP_KM = 10.0
 GAP_KM = 30.0
@@ -46,9 +46,18 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     two consecutive points of one track, never the last point of a track to the next's first.
 
     Each point but a track's last starts a segment cut into k = ceil(km / `step_km`) pieces (at
-    least one) whose ends are slerped on unit vectors; a track's last point (a lone point too) is
-    kept as given. The arithmetic is the same per segment whatever the other tracks, so a track
-    densified with others is densified alone."""
+    least one) whose ends are slerped on unit vectors (`geo.geodesy.to_unit_vectors`, back with
+    `from_unit_vectors`); a track's last point (a lone point too) is kept as given. The arithmetic
+    is the same per segment whatever the other tracks, so a track densified with others is
+    densified alone.
+
+    Why it is laid out this way: a group's tracks are hundreds of thousands of points, nearly all
+    a few km apart, so per point only the unit vector and its way back to degrees are worked out
+    (each column once, the same operations as the geodesy functions, so the same bits); the
+    segment's great-circle km (`haversine_km`) and angle are asked only of the segments whose
+    chord says they may be longer than `_SURE_KM` (or have no position): a shorter one is one piece
+    and no gap whatever the last bits of its km, and a segment's answers are its own (element-wise),
+    so the few asked give the bits the whole array would."""
     lat = np.asarray(lat, float)
     lon = np.asarray(lon, float)
     t = np.asarray(t, float)
@@ -61,49 +70,76 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     last = np.zeros(n, bool)
     last[ends[sizes > 0] - 1] = True
     seg = np.flatnonzero(~last)  # first point of each segment; the second is seg + 1
-    # every consecutive pair at once (a pair across two tracks is worked out and left unused)
-    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])[seg]
-    dt = np.diff(t)[seg]
-    gap = (d > gap_km) | (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
-    k = np.maximum(np.ceil(d / step_km).astype(np.int64), 1)  # sub-segments per segment
+    # the unit vectors, column by column as `to_unit_vectors` works them out (cos(lat) once)
+    p, q = np.radians(lat), np.radians(lon)
+    cos_p = np.cos(p)
+    x, y, z = cos_p * np.cos(q), cos_p * np.sin(q), np.sin(p)
+    del p, q, cos_p
+    # the chord between a segment's ends; below `_SURE_CHORD` (or NaN: no position) it is asked below
+    with np.errstate(invalid="ignore"):
+        dx, dy, dz = x[seg + 1] - x[seg], y[seg + 1] - y[seg], z[seg + 1] - z[seg]
+        short = dx * dx + dy * dy + dz * dz < _SURE_CHORD2
+    del dx, dy, dz
+    ask = np.flatnonzero(~short)  # segments (numbered in `seg`) whose km and angle are worked out
+    a = seg[ask]
+    d_ask = haversine_km(lat[a], lon[a], lat[a + 1], lon[a + 1])
+    k = np.ones(seg.size, np.int64)  # sub-segments per segment
+    k[ask] = np.maximum(np.ceil(d_ask / step_km).astype(np.int64), 1)
+    dt = t[seg + 1] - t[seg]
+    gap = (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
+    gap[ask] |= d_ask > gap_km
     count = np.ones(n, np.int64)  # output points per input point: k for a segment's first, 1 for a last
     count[seg] = k
     first_out = np.cumsum(count) - count  # where each input point's first output point goes
     total = int(count.sum())
     out = {"latitude": np.empty(total), "longitude": np.empty(total), "t": np.empty(total),
            "inferred": np.empty(total, bool), "source_index": np.empty(total, np.int64)}
-    u = to_unit_vectors(lat, lon)
-    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[:-1], u[1:]), -1.0, 1.0))[seg]
     # a track's last point (a lone point too) as given
     ends_at = np.flatnonzero(last)
     pos = first_out[ends_at]
     out["latitude"][pos], out["longitude"][pos], out["t"][pos] = lat[ends_at], lon[ends_at], t[ends_at]
     out["inferred"][pos], out["source_index"][pos] = inferred[ends_at], ends_at - starts[track[ends_at]]
     # a segment's first point (fraction 0) has slerp weights exactly 1 and 0: its own unit vector
-    # brought back to degrees; its time t + 0 * dt as the fill's (unknown when dt is)
+    # brought back to degrees (`from_unit_vectors`, step for step); its time t + 0 * dt as the fill's
+    # (unknown when dt is)
     pos = first_out[seg]
-    out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(u[seg])
+    out["latitude"][pos], out["longitude"][pos] = _degrees_of(x[seg], y[seg], z[seg])
     out["t"][pos] = t[seg] + 0.0 * dt
     out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
     # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
-    # its angle is not finite (an unknown position: the fill is unknown too)
+    # its angle is not finite (an unknown position: the fill is unknown too). Only asked segments
+    # can be either: a short one is one piece between two known positions.
+    u = np.stack([np.stack([x[a], y[a], z[a]], axis=-1), np.stack([x[a + 1], y[a + 1], z[a + 1]], axis=-1)])
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[0], u[1]), -1.0, 1.0))
+    k_ask = k[ask]
     odd = ~np.isfinite(omega)
-    many = np.where(odd, k, k - 1)
-    sid = np.repeat(np.arange(seg.size), many)  # the segment of each slerped point
+    many = np.where(odd, k_ask, k_ask - 1)
+    sid = np.repeat(np.arange(ask.size), many)  # the asked segment of each slerped point
     j = np.arange(sid.size) - np.repeat(np.cumsum(many) - many, many) + (~odd)[sid]
     if sid.size:
-        g, w, s = j / k[sid], omega[sid], seg[sid]
+        g, w, s = j / k_ask[sid], omega[sid], a[sid]
         small = w < 1e-9
         so = np.where(small, 1.0, np.sin(w))
         wa = np.where(small, 1 - g, np.sin((1 - g) * w) / so)
         wb = np.where(small, g, np.sin(g * w) / so)
-        v = wa[:, None] * u[s] + wb[:, None] * u[s + 1]
+        v = wa[:, None] * u[0][sid] + wb[:, None] * u[1][sid]
         pos = first_out[s] + j
         out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(v)
-        out["t"][pos] = t[s] + g * dt[sid]
-        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[sid])
+        out["t"][pos] = t[s] + g * dt[ask[sid]]
+        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[ask[sid]])
         out["source_index"][pos] = s - starts[track[s]]
     return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
+
+
+_SURE_KM = 9.0  # a segment whose chord is shorter than this many km is one piece, never a gap
+_SURE_CHORD2 = (2.0 * np.sin(_SURE_KM / (2.0 * EARTH_RADIUS_KM))) ** 2  # its squared chord on the unit sphere
+
+
+def _degrees_of(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`from_unit_vectors` of the vectors (x, y, z) given as columns: the same operations (the norm
+    as `np.linalg.norm` sums the squares: x² + y², then + z²), without stacking them."""
+    norm = np.sqrt(x * x + y * y + z * z)
+    return (np.degrees(np.arcsin(np.clip(z / norm, -1, 1))), np.degrees(np.arctan2(y / norm, x / norm)))
 
 
 RUN_SCHEMA = {"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
