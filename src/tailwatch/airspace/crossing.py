@@ -75,17 +75,20 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     cos_p = np.cos(p)
     x, y, z = cos_p * np.cos(q), cos_p * np.sin(q), np.sin(p)
     del p, q, cos_p
-    # the chord between a segment's ends; below `_SURE_CHORD` (or NaN: no position) it is asked below
+    # the chord between consecutive points (a pair across two tracks is worked out and left unused);
+    # a segment's under `_SURE_CHORD2` is short, one that is not (or NaN: no position) is asked
     with np.errstate(invalid="ignore"):
-        dx, dy, dz = x[seg + 1] - x[seg], y[seg + 1] - y[seg], z[seg + 1] - z[seg]
-        short = dx * dx + dy * dy + dz * dz < _SURE_CHORD2
-    del dx, dy, dz
+        chord2 = np.diff(x) ** 2
+        chord2 += np.diff(y) ** 2
+        chord2 += np.diff(z) ** 2
+        short = (chord2 < _SURE_CHORD2)[seg]
+    del chord2
     ask = np.flatnonzero(~short)  # segments (numbered in `seg`) whose km and angle are worked out
     a = seg[ask]
     d_ask = haversine_km(lat[a], lon[a], lat[a + 1], lon[a + 1])
     k = np.ones(seg.size, np.int64)  # sub-segments per segment
     k[ask] = np.maximum(np.ceil(d_ask / step_km).astype(np.int64), 1)
-    dt = t[seg + 1] - t[seg]
+    dt = np.diff(t)[seg]
     gap = (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
     gap[ask] |= d_ask > gap_km
     count = np.ones(n, np.int64)  # output points per input point: k for a segment's first, 1 for a last
@@ -103,7 +106,9 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     # brought back to degrees (`from_unit_vectors`, step for step); its time t + 0 * dt as the fill's
     # (unknown when dt is)
     pos = first_out[seg]
-    out["latitude"][pos], out["longitude"][pos] = _degrees_of(x[seg], y[seg], z[seg])
+    back_lat, back_lon = _degrees_of(x, y, z)  # every point's (element-wise: its own bits)
+    out["latitude"][pos], out["longitude"][pos] = back_lat[seg], back_lon[seg]
+    del back_lat, back_lon
     out["t"][pos] = t[seg] + 0.0 * dt
     out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
     # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
