@@ -72,7 +72,14 @@ class Leg:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`t.strftime("%Y-%m-%dT%H:%M:%SZ")`: its wall time to the second with a Z (a document's tens of
+    thousands of times: `isoformat` writes the same digits for a four-digit year at a fraction of
+    the cost)."""
+    if t is None:
+        return None
+    if t.year >= 1000:
+        return t.isoformat(timespec="seconds")[:19] + "Z"
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _airport_json(a: dict | None) -> dict | None:
