@@ -293,3 +293,72 @@ def test_densify_many_gives_the_slerp_definitions_bits(traffic_samples):
         else:
             same = np.array_equal(mine, values)
         assert same, (column, np.flatnonzero(mine != values)[:5])
+
+
+def test_densified_runs_are_the_runs_of_the_densified_tracks(traffic_samples):
+    """`densified_runs` locates a fix that stands for its unit-vector round trip by its cell where
+    the round trip cannot leave it: the runs are those `track_runs` finds on `densify_many`'s
+    points, to the bit, on real tracks (some sparser, so filled) and on fixes placed where the
+    shortcut must not be taken: on cell edges and within 1e-9° of them, near the poles, across the
+    antimeridian, longitudes a turn away, along land borders and coasts, unknown positions."""
+    import polars as pl
+
+    from tailwatch.airspace.crossing import densified_runs, densify_many, track_runs
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    tracks = []
+    for every, icao24 in zip((1, 3, 9, 30, 1, 1), frame["icao24"].unique(maintain_order=True).head(6).to_list()):
+        own = frame.filter(pl.col("icao24") == icao24).gather_every(every)
+        tracks.append((own["latitude"].to_numpy(), own["longitude"].to_numpy(),
+                       own["timestamp"].dt.epoch("us").to_numpy() / 1e6, np.zeros(own.height, bool)))
+    rng = np.random.default_rng(29)
+    edge_lat = np.r_[np.arange(40.0, 52.0, 0.25), np.arange(40.0, 52.0, 0.25) + 1e-9, np.arange(40.0, 52.0, 0.25) - 1e-12]
+    edge_lon = np.r_[np.arange(-6.0, 18.0, 0.5), np.arange(-6.0, 18.0, 0.5) - 1e-9, np.arange(-6.0, 18.0, 0.5) + 3e-13]
+    odd = [(edge_lat, edge_lon),
+           (np.array([79.99, 80.0, 80.01, 85.0, 89.9, 90.0, 89.9, -89.0, -80.0]),
+            np.array([10.0, 20.0, 30.0, 40.0, 50.0, 0.0, -170.0, 100.0, -60.0])),
+           (np.array([64.7, 64.8, 64.9, 65.0]), np.array([179.99, 180.0, -179.99, 190.0])),
+           (np.array([48.5, 48.6, 36.0, 35.95, 50.2]), np.array([7.8 - 360.0, 7.9 + 720.0, -5.6, -5.5, 6.1])),
+           (np.array([48.9, np.nan, 49.0, 49.1]), np.array([8.2, 8.3, np.nan, 8.4]))]
+    for lat, lon in odd:
+        tracks.append((lat, lon, np.arange(lat.size) * 30.0, np.zeros(lat.size, bool)))
+    # along the French-German and Swiss borders and the Strait of Gibraltar, fixes every few hundred metres
+    for (lat1, lon1, lat2, lon2) in ((48.95, 8.0, 47.6, 7.5), (47.5, 7.6, 47.7, 9.5), (36.2, -6.0, 35.8, -5.2)):
+        lat, lon, t = _track(lat1, lon1, lat2, lon2, every_s=2.0)
+        tracks.append((lat + rng.normal(0, 1e-4, lat.size), lon + rng.normal(0, 1e-4, lat.size), t,
+                       rng.random(lat.size) < 0.05))
+    sizes = np.array([x[0].size for x in tracks])
+    lat, lon, t, inferred = (np.concatenate([x[i] for x in tracks]) for i in range(4))
+    with np.errstate(invalid="ignore"):
+        filled, filled_sizes = densify_many(lat, lon, t, inferred, sizes)
+        want, want_per = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
+                                    filled_sizes)
+        got, got_per = densified_runs(lat, lon, t, inferred, sizes)
+    assert np.array_equal(got_per, want_per) and len(want["country"]) > 50
+    for column, values in want.items():
+        mine = got[column]
+        if isinstance(values, list):
+            assert mine == values, column
+        else:
+            assert mine.dtype == values.dtype and np.array_equal(mine, values, equal_nan=values.dtype.kind == "f"), column
+
+
+def test_settled_ids_are_locate_ids_and_stay_within_the_margin():
+    """A point settled by its cell gets `locate_ids`'s answer, and so does every point moved by up to
+    the margin; points on or near a cell's edge, beyond 80° or without a position are left to
+    `locate_ids` (-2)."""
+    from tailwatch.geo.countries import SETTLE_MARGIN_DEG, locate_ids, settled_ids
+
+    rng = np.random.default_rng(5)
+    lat = np.r_[rng.uniform(-79.0, 79.0, 20000), [45.0, 45.25 + 1e-9, 85.0, np.nan, 10.0]]
+    lon = np.r_[rng.uniform(-180.0, 180.0, 20000), [10.1, 10.1, 10.1, 10.1, np.inf]]
+    settled = settled_ids(lat, lon)
+    assert (settled[-5:] == -2).all()
+    known = np.flatnonzero(settled != -2)
+    assert known.size > 15000
+    for dlat, dlon in ((0.0, 0.0), (SETTLE_MARGIN_DEG * 0.99, 0.0), (0.0, -SETTLE_MARGIN_DEG * 0.99),
+                       (-SETTLE_MARGIN_DEG * 0.7, SETTLE_MARGIN_DEG * 0.7)):
+        ids, _ = locate_ids(lat[known] + dlat, lon[known] + dlon)
+        assert np.array_equal(ids, settled[known])

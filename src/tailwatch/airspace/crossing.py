@@ -54,10 +54,20 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     Why it is laid out this way: a group's tracks are hundreds of thousands of points, nearly all
     a few km apart, so per point only the unit vector and its way back to degrees are worked out
     (each column once, the same operations as the geodesy functions, so the same bits); the
-    segment's great-circle km (`haversine_km`) and angle are asked only of the segments whose
-    chord says they may be longer than `_SURE_KM` (or have no position): a shorter one is one piece
+    segment's great-circle km (`haversine_km`) and angle are asked only of the segments that may be
+    longer than `_SURE_KM` (`_short_segments`) or have no position: a shorter one is one piece
     and no gap whatever the last bits of its km, and a segment's answers are its own (element-wise),
     so the few asked give the bits the whole array would."""
+    out, sizes, _ = _densify(lat, lon, t, inferred, sizes, step_km, gap_km, gap_s, round_trip=True)
+    return out, sizes
+
+
+def _densify(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike, sizes: ArrayLike,
+             step_km: float, gap_km: float, gap_s: float, round_trip: bool
+             ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """`densify_many`, and with `round_trip` False its segments' first points left as given instead
+    of brought back from their unit vectors: then also a mask of those points (what `densified_runs`
+    locates without the round trip wherever it cannot change the answer), None otherwise."""
     lat = np.asarray(lat, float)
     lon = np.asarray(lon, float)
     t = np.asarray(t, float)
@@ -70,20 +80,7 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     last = np.zeros(n, bool)
     last[ends[sizes > 0] - 1] = True
     seg = np.flatnonzero(~last)  # first point of each segment; the second is seg + 1
-    # the unit vectors, column by column as `to_unit_vectors` works them out (cos(lat) once)
-    p, q = np.radians(lat), np.radians(lon)
-    cos_p = np.cos(p)
-    x, y, z = cos_p * np.cos(q), cos_p * np.sin(q), np.sin(p)
-    del p, q, cos_p
-    # the chord between consecutive points (a pair across two tracks is worked out and left unused);
-    # a segment's under `_SURE_CHORD2` is short, one that is not (or NaN: no position) is asked
-    with np.errstate(invalid="ignore"):
-        chord2 = np.diff(x) ** 2
-        chord2 += np.diff(y) ** 2
-        chord2 += np.diff(z) ** 2
-        short = (chord2 < _SURE_CHORD2)[seg]
-    del chord2
-    ask = np.flatnonzero(~short)  # segments (numbered in `seg`) whose km and angle are worked out
+    ask = np.flatnonzero(~_short_segments(lat, lon)[seg])  # segments (numbered in `seg`) whose km and angle are worked out
     a = seg[ask]
     d_ask = haversine_km(lat[a], lon[a], lat[a + 1], lon[a + 1])
     k = np.ones(seg.size, np.int64)  # sub-segments per segment
@@ -106,15 +103,22 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     # brought back to degrees (`from_unit_vectors`, step for step); its time t + 0 * dt as the fill's
     # (unknown when dt is)
     pos = first_out[seg]
-    back_lat, back_lon = _degrees_of(x, y, z)  # every point's (element-wise: its own bits)
-    out["latitude"][pos], out["longitude"][pos] = back_lat[seg], back_lon[seg]
-    del back_lat, back_lon
+    rough = None
+    if round_trip:
+        back_lat, back_lon = _round_trip(lat, lon)  # every point's (element-wise: its own bits)
+        out["latitude"][pos], out["longitude"][pos] = back_lat[seg], back_lon[seg]
+        del back_lat, back_lon
+    else:
+        out["latitude"][pos], out["longitude"][pos] = lat[seg], lon[seg]
+        rough = np.zeros(total, bool)
+        rough[pos] = True
     out["t"][pos] = t[seg] + 0.0 * dt
     out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
     # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
     # its angle is not finite (an unknown position: the fill is unknown too). Only asked segments
     # can be either: a short one is one piece between two known positions.
-    u = np.stack([np.stack([x[a], y[a], z[a]], axis=-1), np.stack([x[a + 1], y[a + 1], z[a + 1]], axis=-1)])
+    u = np.stack([np.stack(_unit_columns(lat[a], lon[a]), axis=-1),
+                  np.stack(_unit_columns(lat[a + 1], lon[a + 1]), axis=-1)])
     omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[0], u[1]), -1.0, 1.0))
     k_ask = k[ask]
     odd = ~np.isfinite(omega)
@@ -133,11 +137,36 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
         out["t"][pos] = t[s] + g * dt[ask[sid]]
         out["inferred"][pos] = np.where(g == 0, inferred[s], gap[ask[sid]])
         out["source_index"][pos] = s - starts[track[s]]
-    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
+        if rough is not None:
+            rough[pos] = False  # slerped: its own bits already
+    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64), rough
 
 
-_SURE_KM = 9.0  # a segment whose chord is shorter than this many km is one piece, never a gap
-_SURE_CHORD2 = (2.0 * np.sin(_SURE_KM / (2.0 * EARTH_RADIUS_KM))) ** 2  # its squared chord on the unit sphere
+_SURE_KM = 9.0  # a segment shorter than this many km is one piece, never a gap
+_SURE_DEG = float(np.degrees(_SURE_KM / EARTH_RADIUS_KM))
+
+
+def _short_segments(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Per consecutive pair of points, whether it is surely under `_SURE_KM` apart: |Δlat| + |Δlon|
+    (degrees, as given) under `_SURE_DEG`, since the great circle is never longer than the way
+    along the meridian then along the parallel (R |Δφ| + R cos φ |Δλ|). False where a position is
+    unknown. Worked out from the degrees alone: no trigonometry for the pairs that need none."""
+    with np.errstate(invalid="ignore"):
+        spread = np.abs(np.diff(lat))
+        spread += np.abs(np.diff(lon))
+        return spread < _SURE_DEG
+
+
+def _unit_columns(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`to_unit_vectors(lat, lon)` as three columns, step for step (the same bits; cos(lat) once)."""
+    p, q = np.radians(lat), np.radians(lon)
+    cos_p = np.cos(p)
+    return cos_p * np.cos(q), cos_p * np.sin(q), np.sin(p)
+
+
+def _round_trip(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points brought to unit vectors and back to degrees, as a segment's first point is."""
+    return _degrees_of(*_unit_columns(lat, lon))
 
 
 def _degrees_of(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,16 +203,47 @@ def country_runs_many(tracks: list[pl.DataFrame], layer: str = "airspace") -> li
     return [every.slice(int(at[k]), int(per_track[k])) for k in range(len(tracks))]
 
 
+def densified_runs(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike, sizes: ArrayLike,
+                   layer: str = "airspace") -> tuple[dict[str, np.ndarray | list], np.ndarray]:
+    """`track_runs` of `densify_many`'s tracks: the same runs, without bringing every fix to a unit
+    vector and back. A segment's first point is that round trip of the fix, which moves it by
+    about 1e-13 degrees; where the fix lies well inside a decided cell (`geo.countries.settled_ids`)
+    the round trip is in the same cell and has the same answer, so only the other points (a few
+    per cent: near borders and coasts, cell edges, the poles) are brought back and located."""
+    filled, filled_sizes, rough = _densify(lat, lon, t, inferred, sizes, STEP_KM, GAP_KM, GAP_S, round_trip=False)
+    return track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"], filled_sizes,
+                      layer, rough=rough)
+
+
+def _located(lat: np.ndarray, lon: np.ndarray, rough: np.ndarray | None, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """`locate_ids` of the points, those marked `rough` standing for their unit-vector round trip:
+    settled by their cell where it cannot matter, brought back and located otherwise."""
+    from tailwatch.geo.countries import locate_ids, settled_ids
+
+    if rough is None or not rough.any():
+        return locate_ids(lat, lon, layer=layer)
+    ids = np.full(lat.size, -2, np.int32)
+    marked = np.flatnonzero(rough)
+    ids[marked] = settled_ids(lat[marked], lon[marked], layer)
+    rest = np.flatnonzero(ids == -2)
+    rest_lat, rest_lon = lat[rest], lon[rest]
+    back = rough[rest]
+    if back.any():
+        rest_lat[back], rest_lon[back] = _round_trip(rest_lat[back], rest_lon[back])
+    found, codes = locate_ids(rest_lat, rest_lon, layer=layer)
+    ids[rest] = found
+    return ids, codes
+
+
 def track_runs(lat: np.ndarray, lon: np.ndarray, t: np.ndarray, inferred: np.ndarray, sizes: np.ndarray,
-               layer: str = "airspace") -> tuple[dict[str, np.ndarray | list], np.ndarray]:
+               layer: str = "airspace", rough: np.ndarray | None = None) -> tuple[dict[str, np.ndarray | list], np.ndarray]:
     """The runs of many densified tracks laid end to end (`sizes` points each): every point located
     at once (`geo.countries.locate_ids`), then one run-length pass: a run is a stretch of one
     jurisdiction inside one track (outside every country is no run). Returns the `RUN_SCHEMA`
-    columns of all runs in track order and the number of runs of each track."""
-    from tailwatch.geo.countries import locate_ids
-
+    columns of all runs in track order and the number of runs of each track. `rough`: the points
+    given as fixes that stand for their unit-vector round trip (`densified_runs`)."""
     sizes = np.asarray(sizes, np.int64)
-    ids, codes = locate_ids(lat, lon, layer=layer)
+    ids, codes = _located(np.asarray(lat, float), np.asarray(lon, float), rough, layer)
     track = np.repeat(np.arange(sizes.size), sizes)
     n = ids.size
     start = np.ones(n, bool)
@@ -291,4 +351,4 @@ def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.
     return from_unit_vectors(v)
 
 
-__all__ = ["densify", "densify_many", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]
+__all__ = ["densify", "densify_many", "densified_runs", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

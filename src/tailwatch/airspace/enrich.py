@@ -28,8 +28,8 @@ import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densify_many, iso_times,
-                                        track_runs)
+from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densified_runs, densify_many,
+                                        iso_times)
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -180,13 +180,11 @@ def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[lis
     """The jurisdiction runs (`crossing.RUN_SCHEMA` rows, in order, with `entry` and `exit` as ISO
     times) of every leg of many
     itineraries (each with its points frame), a list per leg, a list of legs per itinerary: all
-    their legs' tracks built (`_tracks`), filled (`crossing.densify_many`), located and cut into
-    runs (`crossing.track_runs`) in one pass each."""
+    their legs' tracks built (`_tracks`), filled, located and cut into runs in one pass each
+    (`crossing.densified_runs`: the runs `crossing.track_runs` finds on `crossing.densify_many`'s
+    tracks)."""
     columns, sizes, n_legs = _tracks(itineraries)
-    filled, filled_sizes = densify_many(columns["latitude"], columns["longitude"], columns["t"],
-                                        columns["inferred"], sizes)
-    runs, per_leg = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
-                               filled_sizes)
+    runs, per_leg = densified_runs(columns["latitude"], columns["longitude"], columns["t"], columns["inferred"], sizes)
     countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
     runs["entry"], runs["exit"] = iso_times(runs["entry_t"]), iso_times(runs["exit_t"])
     names = [*RUN_SCHEMA, "entry", "exit"]

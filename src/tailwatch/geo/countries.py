@@ -331,6 +331,37 @@ def locate_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> tuple
     return flat.reshape(lat.shape), index.codes
 
 
+SETTLE_MARGIN_DEG = 1e-7  # how far a point may move without leaving its cell, for `settled_ids`
+SETTLE_MAX_LAT = 80.0  # settled only this far from the poles (nearer, a unit-vector round trip moves more)
+
+
+def settled_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
+    """Per point, the owner id (or -1) that `locate_ids` gives it and every point within
+    `SETTLE_MARGIN_DEG` of it, where that is known from its `GRID_DEG[0]` cell alone: the point at
+    most `SETTLE_MAX_LAT` from the equator, at least the margin inside its cell (so any point that
+    near is in the same cell) and the cell decided (`_pure_cells`); -2 elsewhere.
+
+    Why: a densified track's points are its fixes brought to unit vectors and back, which moves
+    them by about 1e-13 degrees (`airspace.crossing.densified_runs`); where that cannot change the
+    answer the round trip need not be worked out."""
+    lat = np.asarray(lat, dtype=float).ravel()
+    out = np.full(lat.size, _UNDECIDED, dtype=np.int32)
+    if lat.size == 0:
+        return out
+    with np.errstate(invalid="ignore"):
+        flat_lon = _wrapped(np.asarray(lon, dtype=float).ravel())
+        size = GRID_DEG[0]
+        fx, fy = (flat_lon + 180.0) / size, (lat + 90.0) / size
+        gx, gy = fx - np.floor(fx), fy - np.floor(fy)
+        edge = SETTLE_MARGIN_DEG / size
+        inside = ((np.abs(lat) <= SETTLE_MAX_LAT) & (gx > edge) & (gx < 1.0 - edge)
+                  & (gy > edge) & (gy < 1.0 - edge))  # NaN and infinities are never inside
+    todo = np.flatnonzero(inside)
+    if todo.size:
+        out[todo] = _pure_cells(spatial_index(layer), flat_lon[todo], lat[todo], size, layer)
+    return out
+
+
 def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
     """Jurisdiction ISO2 (object array, None outside every country) of each point, vectorised;
     `states()` turns a code into the controlling state.
