@@ -206,3 +206,159 @@ def test_iso_times_of_many_are_each_ones_own():
             for x in t]
     assert got == want and got[-5:-2] == [None, None, None] and got[-1] == "1969-12-31T23:59:59Z"
     assert iso_times(np.empty(0)) == []
+
+
+def _densify_by_definition(lat, lon, t, inferred, sizes, step_km=10.0, gap_km=30.0, gap_s=300.0):
+    """The filled tracks as the slerp defines them, every segment's km and angle worked out over the
+    whole arrays with the geodesy functions: what `densify_many` must give, to the bit."""
+    from tailwatch.geo.geodesy import from_unit_vectors, to_unit_vectors
+
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    track = np.repeat(np.arange(sizes.size), sizes)
+    last = np.zeros(lat.size, bool)
+    last[ends[sizes > 0] - 1] = True
+    u = to_unit_vectors(lat, lon)
+    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[:-1], u[1:]), -1.0, 1.0))
+    cols = {"latitude": [], "longitude": [], "t": [], "inferred": [], "source_index": []}
+    for i in range(lat.size):
+        src = i - starts[track[i]]
+        if last[i]:
+            rows = [(lat[i], lon[i], t[i], inferred[i])]
+        else:
+            dt = t[i + 1] - t[i]
+            k = max(int(np.ceil(d[i] / step_km)) if np.isfinite(d[i]) else 1, 1)
+            gap = d[i] > gap_km or np.nan_to_num(dt, nan=np.inf) > gap_s or inferred[i] or inferred[i + 1]
+            first = from_unit_vectors(u[i][None, :])
+            rows = []
+            for j in range(k):
+                if j == 0 and np.isfinite(omega[i]):
+                    rows.append((first[0][0], first[1][0], t[i] + 0.0 * dt, inferred[i]))
+                    continue
+                g, w = j / k, omega[i]
+                so = 1.0 if w < 1e-9 else np.sin(w)
+                wa = (1 - g) if w < 1e-9 else np.sin((1 - g) * w) / so
+                wb = g if w < 1e-9 else np.sin(g * w) / so
+                v = np.asarray(wa)[None, None] * u[i][None, :] + np.asarray(wb)[None, None] * u[i + 1][None, :]
+                la, lo = from_unit_vectors(v)
+                rows.append((la[0], lo[0], t[i] + g * dt, inferred[i] if g == 0 else gap))
+        for la, lo, tt, inf in rows:
+            cols["latitude"].append(la)
+            cols["longitude"].append(lo)
+            cols["t"].append(tt)
+            cols["inferred"].append(bool(inf))
+            cols["source_index"].append(src)
+    return {c: np.array(v, dtype=bool if c == "inferred" else np.int64 if c == "source_index" else float)
+            for c, v in cols.items()}
+
+
+def test_densify_many_gives_the_slerp_definitions_bits(traffic_samples):
+    """`densify_many` works out a segment's km and angle only where its chord may pass 9 km: on real
+    tracks (sparser, so some are filled), segments just under and over 9, 10 and 30 km, unknown
+    positions and times, the antimeridian and a pole, it gives the definition's floats to the bit."""
+    import polars as pl
+
+    from tailwatch.airspace.crossing import densify_many
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    tracks = []
+    for every, icao24 in zip((1, 5, 20, 60), frame["icao24"].unique(maintain_order=True).head(4).to_list()):
+        own = frame.filter(pl.col("icao24") == icao24).gather_every(every)
+        tracks.append((own["latitude"].to_numpy(), own["longitude"].to_numpy(),
+                       own["timestamp"].dt.epoch("us").to_numpy() / 1e6, np.zeros(own.height, bool)))
+    # along the equator: 1° of longitude is 111.2 km; hops just either side of the thresholds
+    km = np.array([8.99, 9.0, 9.01, 9.999999, 10.0, 10.000001, 19.99, 20.01, 29.999, 30.0, 30.001, 0.0, 250.0])
+    lon = np.r_[0.0, np.cumsum(km / 111.19508)]
+    tracks.append((np.zeros(lon.size), lon, np.arange(lon.size) * 60.0, np.zeros(lon.size, bool)))
+    tracks.append((np.array([64.7, np.nan, 64.5, 89.99, 89.99, 10.0]),
+                   np.array([177.5, 179.0, -165.4, 0.0, 180.0, np.nan]),
+                   np.array([0.0, 100.0, np.nan, 900.0, 1000.0, 1100.0]),
+                   np.array([True, False, False, False, False, True])))
+    tracks.append((np.array([50.0]), np.array([8.5]), np.array([np.nan]), np.array([True])))
+    sizes = np.array([x[0].size for x in tracks])
+    lat, lon, t, inferred = (np.concatenate([x[i] for x in tracks]) for i in range(4))
+    with np.errstate(invalid="ignore"):
+        got, filled = densify_many(lat, lon, t, inferred, sizes)
+        want = _densify_by_definition(lat, lon, t, inferred, sizes)
+    assert filled.sum() == got["latitude"].size == want["latitude"].size > lat.size
+    for column, values in want.items():
+        mine = got[column]
+        if values.dtype.kind == "f":  # the same bits, NaN where the definition has NaN (of either sign)
+            known = ~np.isnan(values)
+            same = (np.array_equal(np.isnan(mine), ~known)
+                    and np.array_equal(mine[known].view(np.int64), values[known].view(np.int64)))
+        else:
+            same = np.array_equal(mine, values)
+        assert same, (column, np.flatnonzero(mine != values)[:5])
+
+
+def test_densified_runs_are_the_runs_of_the_densified_tracks(traffic_samples):
+    """`densified_runs` locates a fix that stands for its unit-vector round trip by its cell where
+    the round trip cannot leave it: the runs are those `track_runs` finds on `densify_many`'s
+    points, to the bit, on real tracks (some sparser, so filled) and on fixes placed where the
+    shortcut must not be taken: on cell edges and within 1e-9° of them, near the poles, across the
+    antimeridian, longitudes a turn away, along land borders and coasts, unknown positions."""
+    import polars as pl
+
+    from tailwatch.airspace.crossing import densified_runs, densify_many, track_runs
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    frame = frame.filter(pl.col("latitude").is_not_null()).sort("icao24", "timestamp")
+    tracks = []
+    for every, icao24 in zip((1, 3, 9, 30, 1, 1), frame["icao24"].unique(maintain_order=True).head(6).to_list()):
+        own = frame.filter(pl.col("icao24") == icao24).gather_every(every)
+        tracks.append((own["latitude"].to_numpy(), own["longitude"].to_numpy(),
+                       own["timestamp"].dt.epoch("us").to_numpy() / 1e6, np.zeros(own.height, bool)))
+    rng = np.random.default_rng(29)
+    edge_lat = np.r_[np.arange(40.0, 52.0, 0.25), np.arange(40.0, 52.0, 0.25) + 1e-9, np.arange(40.0, 52.0, 0.25) - 1e-12]
+    edge_lon = np.r_[np.arange(-6.0, 18.0, 0.5), np.arange(-6.0, 18.0, 0.5) - 1e-9, np.arange(-6.0, 18.0, 0.5) + 3e-13]
+    odd = [(edge_lat, edge_lon),
+           (np.array([79.99, 80.0, 80.01, 85.0, 89.9, 90.0, 89.9, -89.0, -80.0]),
+            np.array([10.0, 20.0, 30.0, 40.0, 50.0, 0.0, -170.0, 100.0, -60.0])),
+           (np.array([64.7, 64.8, 64.9, 65.0]), np.array([179.99, 180.0, -179.99, 190.0])),
+           (np.array([48.5, 48.6, 36.0, 35.95, 50.2]), np.array([7.8 - 360.0, 7.9 + 720.0, -5.6, -5.5, 6.1])),
+           (np.array([48.9, np.nan, 49.0, 49.1]), np.array([8.2, 8.3, np.nan, 8.4]))]
+    for lat, lon in odd:
+        tracks.append((lat, lon, np.arange(lat.size) * 30.0, np.zeros(lat.size, bool)))
+    # along the French-German and Swiss borders and the Strait of Gibraltar, fixes every few hundred metres
+    for (lat1, lon1, lat2, lon2) in ((48.95, 8.0, 47.6, 7.5), (47.5, 7.6, 47.7, 9.5), (36.2, -6.0, 35.8, -5.2)):
+        lat, lon, t = _track(lat1, lon1, lat2, lon2, every_s=2.0)
+        tracks.append((lat + rng.normal(0, 1e-4, lat.size), lon + rng.normal(0, 1e-4, lat.size), t,
+                       rng.random(lat.size) < 0.05))
+    sizes = np.array([x[0].size for x in tracks])
+    lat, lon, t, inferred = (np.concatenate([x[i] for x in tracks]) for i in range(4))
+    with np.errstate(invalid="ignore"):
+        filled, filled_sizes = densify_many(lat, lon, t, inferred, sizes)
+        want, want_per = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
+                                    filled_sizes)
+        got, got_per = densified_runs(lat, lon, t, inferred, sizes)
+    assert np.array_equal(got_per, want_per) and len(want["country"]) > 50
+    for column, values in want.items():
+        mine = got[column]
+        if isinstance(values, list):
+            assert mine == values, column
+        else:
+            assert mine.dtype == values.dtype and np.array_equal(mine, values, equal_nan=values.dtype.kind == "f"), column
+
+
+def test_settled_ids_are_locate_ids_and_stay_within_the_margin():
+    """A point settled by its cell gets `locate_ids`'s answer, and so does every point moved by up to
+    the margin; points on or near a cell's edge, beyond 80° or without a position are left to
+    `locate_ids` (-2)."""
+    from tailwatch.geo.countries import SETTLE_MARGIN_DEG, locate_ids, settled_ids
+
+    rng = np.random.default_rng(5)
+    lat = np.r_[rng.uniform(-79.0, 79.0, 20000), [45.0, 45.25 + 1e-9, 85.0, np.nan, 10.0]]
+    lon = np.r_[rng.uniform(-180.0, 180.0, 20000), [10.1, 10.1, 10.1, 10.1, np.inf]]
+    settled = settled_ids(lat, lon)
+    assert (settled[-5:] == -2).all()
+    known = np.flatnonzero(settled != -2)
+    assert known.size > 15000
+    for dlat, dlon in ((0.0, 0.0), (SETTLE_MARGIN_DEG * 0.99, 0.0), (0.0, -SETTLE_MARGIN_DEG * 0.99),
+                       (-SETTLE_MARGIN_DEG * 0.7, SETTLE_MARGIN_DEG * 0.7)):
+        ids, _ = locate_ids(lat[known] + dlat, lon[known] + dlon)
+        assert np.array_equal(ids, settled[known])

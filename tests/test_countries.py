@@ -204,3 +204,24 @@ def test_kept_cells_answer_as_fresh_ones():
     assert (kept == mixed).all() and (countries.locate(lat[::-1], lon[::-1])[::-1] == mixed).all()
     ids, codes = countries.locate_ids(lat, lon)
     assert ids.dtype.kind == "i" and (np.where(ids < 0, None, codes[np.maximum(ids, 0)]) == mixed).all()
+
+
+def test_longitudes_wrapped_as_the_remainder_gives_them(traffic_samples):
+    """`locate` wraps longitudes as `(lon + 180) % 360 - 180`, the remainder taken only outside
+    [-180, 180): the same floats to the bit, on the real quickstart's longitudes and on the edges
+    (±180, ±0, values that round to 180 when shifted, one and two turns away, NaN and infinities)."""
+    from tailwatch.geo.countries import _wrapped
+    from tailwatch.ingest.pipeline import read_file
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    real = frame["longitude"].drop_nulls().to_numpy()
+    edges = np.array([-180.0, 180.0, -0.0, 0.0, 1e-20, -1e-20, 179.99999999999997, -180.00000000000003,
+                      540.0, -540.0, 359.9999999999999, 719.5, -725.25, 1e300, -1e300, 5e-324,
+                      np.nan, np.inf, -np.inf])
+    lon = np.r_[real, real + 360.0, real - 720.0, edges]
+    with np.errstate(invalid="ignore"):
+        want = (lon + 180.0) % 360.0 - 180.0
+        got = _wrapped(lon)
+    known = ~np.isnan(want)
+    assert np.array_equal(np.isnan(got), ~known)
+    assert np.array_equal(got[known].view(np.int64), want[known].view(np.int64))

@@ -200,3 +200,21 @@ def test_tied_position_sources_read_in_one_order() -> None:
                                                          ("mlat", 100_000), ("tisb", 100_000)]
     more = pl.DataFrame({"position_source": ["mlat", "adsb", "mlat", "tisb", "adsb", "mlat"]})
     assert list(position_sources(more).items()) == [("mlat", 3), ("adsb", 2), ("tisb", 1)]
+
+
+def test_times_are_written_as_strftime_writes_them(traffic_samples: Path) -> None:
+    """A document's times (`model._iso`) are `strftime("%Y-%m-%dT%H:%M:%SZ")` to the character: every
+    take-off, landing and point time of the real quickstart, and the edges (a leap day's last
+    microsecond, a naive time, another zone's wall time, years before 1000)."""
+    from datetime import datetime, timedelta, timezone
+
+    from tailwatch.itinerary.model import _iso
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    times = frame["timestamp"].unique().to_list()
+    times += [datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone.utc), datetime(2024, 1, 1),
+              datetime(2023, 5, 1, 3, 4, 5, tzinfo=timezone(timedelta(hours=3))), datetime(1000, 1, 1),
+              datetime(999, 12, 31, tzinfo=timezone.utc), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]
+    assert len(times) > 1000
+    assert [_iso(t) for t in times] == [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+    assert _iso(None) is None

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
-from tailwatch.geo.geodesy import from_unit_vectors, haversine_km, to_unit_vectors
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, from_unit_vectors, haversine_km, to_unit_vectors
 
 STEP_KM = 10.0
 GAP_KM = 30.0
@@ -46,9 +46,28 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     two consecutive points of one track, never the last point of a track to the next's first.
 
     Each point but a track's last starts a segment cut into k = ceil(km / `step_km`) pieces (at
-    least one) whose ends are slerped on unit vectors; a track's last point (a lone point too) is
-    kept as given. The arithmetic is the same per segment whatever the other tracks, so a track
-    densified with others is densified alone."""
+    least one) whose ends are slerped on unit vectors (`geo.geodesy.to_unit_vectors`, back with
+    `from_unit_vectors`); a track's last point (a lone point too) is kept as given. The arithmetic
+    is the same per segment whatever the other tracks, so a track densified with others is
+    densified alone.
+
+    Why it is laid out this way: a group's tracks are hundreds of thousands of points, nearly all
+    a few km apart, so per point only the unit vector and its way back to degrees are worked out
+    (each column once, the same operations as the geodesy functions, so the same bits); the
+    segment's great-circle km (`haversine_km`) and angle are asked only of the segments that may be
+    longer than `_SURE_KM` (`_short_segments`) or have no position: a shorter one is one piece
+    and no gap whatever the last bits of its km, and a segment's answers are its own (element-wise),
+    so the few asked give the bits the whole array would."""
+    out, sizes, _ = _densify(lat, lon, t, inferred, sizes, step_km, gap_km, gap_s, round_trip=True)
+    return out, sizes
+
+
+def _densify(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike, sizes: ArrayLike,
+             step_km: float, gap_km: float, gap_s: float, round_trip: bool
+             ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """`densify_many`, and with `round_trip` False its segments' first points left as given instead
+    of brought back from their unit vectors: then also a mask of those points (what `densified_runs`
+    locates without the round trip wherever it cannot change the answer), None otherwise."""
     lat = np.asarray(lat, float)
     lon = np.asarray(lon, float)
     t = np.asarray(t, float)
@@ -61,49 +80,100 @@ def densify_many(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLi
     last = np.zeros(n, bool)
     last[ends[sizes > 0] - 1] = True
     seg = np.flatnonzero(~last)  # first point of each segment; the second is seg + 1
-    # every consecutive pair at once (a pair across two tracks is worked out and left unused)
-    d = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])[seg]
+    ask = np.flatnonzero(~_short_segments(lat, lon)[seg])  # segments (numbered in `seg`) whose km and angle are worked out
+    a = seg[ask]
+    d_ask = haversine_km(lat[a], lon[a], lat[a + 1], lon[a + 1])
+    k = np.ones(seg.size, np.int64)  # sub-segments per segment
+    k[ask] = np.maximum(np.ceil(d_ask / step_km).astype(np.int64), 1)
     dt = np.diff(t)[seg]
-    gap = (d > gap_km) | (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
-    k = np.maximum(np.ceil(d / step_km).astype(np.int64), 1)  # sub-segments per segment
+    gap = (np.nan_to_num(dt, nan=np.inf) > gap_s) | inferred[seg] | inferred[seg + 1]
+    gap[ask] |= d_ask > gap_km
     count = np.ones(n, np.int64)  # output points per input point: k for a segment's first, 1 for a last
     count[seg] = k
     first_out = np.cumsum(count) - count  # where each input point's first output point goes
     total = int(count.sum())
     out = {"latitude": np.empty(total), "longitude": np.empty(total), "t": np.empty(total),
            "inferred": np.empty(total, bool), "source_index": np.empty(total, np.int64)}
-    u = to_unit_vectors(lat, lon)
-    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[:-1], u[1:]), -1.0, 1.0))[seg]
     # a track's last point (a lone point too) as given
     ends_at = np.flatnonzero(last)
     pos = first_out[ends_at]
     out["latitude"][pos], out["longitude"][pos], out["t"][pos] = lat[ends_at], lon[ends_at], t[ends_at]
     out["inferred"][pos], out["source_index"][pos] = inferred[ends_at], ends_at - starts[track[ends_at]]
     # a segment's first point (fraction 0) has slerp weights exactly 1 and 0: its own unit vector
-    # brought back to degrees; its time t + 0 * dt as the fill's (unknown when dt is)
+    # brought back to degrees (`from_unit_vectors`, step for step); its time t + 0 * dt as the fill's
+    # (unknown when dt is)
     pos = first_out[seg]
-    out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(u[seg])
+    rough = None
+    if round_trip:
+        back_lat, back_lon = _round_trip(lat, lon)  # every point's (element-wise: its own bits)
+        out["latitude"][pos], out["longitude"][pos] = back_lat[seg], back_lon[seg]
+        del back_lat, back_lon
+    else:
+        out["latitude"][pos], out["longitude"][pos] = lat[seg], lon[seg]
+        rough = np.zeros(total, bool)
+        rough[pos] = True
     out["t"][pos] = t[seg] + 0.0 * dt
     out["inferred"][pos], out["source_index"][pos] = inferred[seg], seg - starts[track[seg]]
     # fill points at fractions j / k (j = 1 … k-1) are slerped; so is a segment's first point when
-    # its angle is not finite (an unknown position: the fill is unknown too)
+    # its angle is not finite (an unknown position: the fill is unknown too). Only asked segments
+    # can be either: a short one is one piece between two known positions.
+    u = np.stack([np.stack(_unit_columns(lat[a], lon[a]), axis=-1),
+                  np.stack(_unit_columns(lat[a + 1], lon[a + 1]), axis=-1)])
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", u[0], u[1]), -1.0, 1.0))
+    k_ask = k[ask]
     odd = ~np.isfinite(omega)
-    many = np.where(odd, k, k - 1)
-    sid = np.repeat(np.arange(seg.size), many)  # the segment of each slerped point
+    many = np.where(odd, k_ask, k_ask - 1)
+    sid = np.repeat(np.arange(ask.size), many)  # the asked segment of each slerped point
     j = np.arange(sid.size) - np.repeat(np.cumsum(many) - many, many) + (~odd)[sid]
     if sid.size:
-        g, w, s = j / k[sid], omega[sid], seg[sid]
+        g, w, s = j / k_ask[sid], omega[sid], a[sid]
         small = w < 1e-9
         so = np.where(small, 1.0, np.sin(w))
         wa = np.where(small, 1 - g, np.sin((1 - g) * w) / so)
         wb = np.where(small, g, np.sin(g * w) / so)
-        v = wa[:, None] * u[s] + wb[:, None] * u[s + 1]
+        v = wa[:, None] * u[0][sid] + wb[:, None] * u[1][sid]
         pos = first_out[s] + j
         out["latitude"][pos], out["longitude"][pos] = from_unit_vectors(v)
-        out["t"][pos] = t[s] + g * dt[sid]
-        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[sid])
+        out["t"][pos] = t[s] + g * dt[ask[sid]]
+        out["inferred"][pos] = np.where(g == 0, inferred[s], gap[ask[sid]])
         out["source_index"][pos] = s - starts[track[s]]
-    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64)
+        if rough is not None:
+            rough[pos] = False  # slerped: its own bits already
+    return out, np.bincount(track, weights=count, minlength=sizes.size).astype(np.int64), rough
+
+
+_SURE_KM = 9.0  # a segment shorter than this many km is one piece, never a gap
+_SURE_DEG = float(np.degrees(_SURE_KM / EARTH_RADIUS_KM))
+
+
+def _short_segments(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Per consecutive pair of points, whether it is surely under `_SURE_KM` apart: |Δlat| + |Δlon|
+    (degrees, as given) under `_SURE_DEG`, since the great circle is never longer than the way
+    along the meridian then along the parallel (R |Δφ| + R cos φ |Δλ|). False where a position is
+    unknown. Worked out from the degrees alone: no trigonometry for the pairs that need none."""
+    with np.errstate(invalid="ignore"):
+        spread = np.abs(np.diff(lat))
+        spread += np.abs(np.diff(lon))
+        return spread < _SURE_DEG
+
+
+def _unit_columns(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`to_unit_vectors(lat, lon)` as three columns, step for step (the same bits; cos(lat) once)."""
+    p, q = np.radians(lat), np.radians(lon)
+    cos_p = np.cos(p)
+    return cos_p * np.cos(q), cos_p * np.sin(q), np.sin(p)
+
+
+def _round_trip(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points brought to unit vectors and back to degrees, as a segment's first point is."""
+    return _degrees_of(*_unit_columns(lat, lon))
+
+
+def _degrees_of(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`from_unit_vectors` of the vectors (x, y, z) given as columns: the same operations (the norm
+    as `np.linalg.norm` sums the squares: x² + y², then + z²), without stacking them."""
+    norm = np.sqrt(x * x + y * y + z * z)
+    return (np.degrees(np.arcsin(np.clip(z / norm, -1, 1))), np.degrees(np.arctan2(y / norm, x / norm)))
 
 
 RUN_SCHEMA = {"country": pl.String, "entry_t": pl.Float64, "exit_t": pl.Float64,
@@ -133,16 +203,47 @@ def country_runs_many(tracks: list[pl.DataFrame], layer: str = "airspace") -> li
     return [every.slice(int(at[k]), int(per_track[k])) for k in range(len(tracks))]
 
 
+def densified_runs(lat: ArrayLike, lon: ArrayLike, t: ArrayLike, inferred: ArrayLike, sizes: ArrayLike,
+                   layer: str = "airspace") -> tuple[dict[str, np.ndarray | list], np.ndarray]:
+    """`track_runs` of `densify_many`'s tracks: the same runs, without bringing every fix to a unit
+    vector and back. A segment's first point is that round trip of the fix, which moves it by
+    about 1e-13 degrees; where the fix lies well inside a decided cell (`geo.countries.settled_ids`)
+    the round trip is in the same cell and has the same answer, so only the other points (a few
+    per cent: near borders and coasts, cell edges, the poles) are brought back and located."""
+    filled, filled_sizes, rough = _densify(lat, lon, t, inferred, sizes, STEP_KM, GAP_KM, GAP_S, round_trip=False)
+    return track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"], filled_sizes,
+                      layer, rough=rough)
+
+
+def _located(lat: np.ndarray, lon: np.ndarray, rough: np.ndarray | None, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """`locate_ids` of the points, those marked `rough` standing for their unit-vector round trip:
+    settled by their cell where it cannot matter, brought back and located otherwise."""
+    from tailwatch.geo.countries import locate_ids, settled_ids
+
+    if rough is None or not rough.any():
+        return locate_ids(lat, lon, layer=layer)
+    ids = np.full(lat.size, -2, np.int32)
+    marked = np.flatnonzero(rough)
+    ids[marked] = settled_ids(lat[marked], lon[marked], layer)
+    rest = np.flatnonzero(ids == -2)
+    rest_lat, rest_lon = lat[rest], lon[rest]
+    back = rough[rest]
+    if back.any():
+        rest_lat[back], rest_lon[back] = _round_trip(rest_lat[back], rest_lon[back])
+    found, codes = locate_ids(rest_lat, rest_lon, layer=layer)
+    ids[rest] = found
+    return ids, codes
+
+
 def track_runs(lat: np.ndarray, lon: np.ndarray, t: np.ndarray, inferred: np.ndarray, sizes: np.ndarray,
-               layer: str = "airspace") -> tuple[dict[str, np.ndarray | list], np.ndarray]:
+               layer: str = "airspace", rough: np.ndarray | None = None) -> tuple[dict[str, np.ndarray | list], np.ndarray]:
     """The runs of many densified tracks laid end to end (`sizes` points each): every point located
     at once (`geo.countries.locate_ids`), then one run-length pass: a run is a stretch of one
     jurisdiction inside one track (outside every country is no run). Returns the `RUN_SCHEMA`
-    columns of all runs in track order and the number of runs of each track."""
-    from tailwatch.geo.countries import locate_ids
-
+    columns of all runs in track order and the number of runs of each track. `rough`: the points
+    given as fixes that stand for their unit-vector round trip (`densified_runs`)."""
     sizes = np.asarray(sizes, np.int64)
-    ids, codes = locate_ids(lat, lon, layer=layer)
+    ids, codes = _located(np.asarray(lat, float), np.asarray(lon, float), rough, layer)
     track = np.repeat(np.arange(sizes.size), sizes)
     n = ids.size
     start = np.ones(n, bool)
@@ -250,4 +351,4 @@ def _arc_points(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[np.
     return from_unit_vectors(v)
 
 
-__all__ = ["densify", "densify_many", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]
+__all__ = ["densify", "densify_many", "densified_runs", "track_runs", "iso_times", "country_runs", "country_runs_many", "crossings", "countries_on_arc", "countries_on_arcs"]

@@ -28,8 +28,8 @@ import numpy as np
 import polars as pl
 
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
-from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densify_many, iso_times,
-                                        track_runs)
+from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densified_runs, densify_many,
+                                        iso_times)
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -91,35 +91,30 @@ def _tracks(itineraries: list[tuple[dict, pl.DataFrame]]) -> tuple[dict[str, np.
     longitude, t, inferred; points per leg; legs per itinerary). A leg's track is its origin
     airport, its points (by the `leg` column; all of them for a single leg without one) in time
     order, and its destination airport; an airport standing for a take-off or landing not
-    observed is marked inferred. Built from one frame of all the itineraries' points: the legs
-    are offsets into it, not frames of their own."""
+    observed is marked inferred. Built from one set of arrays of all the itineraries' points: the
+    legs are offsets into them, not frames of their own."""
     legs = [itin.get("legs", []) for itin, _ in itineraries]
     n_legs = np.array([len(x) for x in legs], np.int64)
     first_leg = np.cumsum(n_legs) - n_legs
-    frames = []
-    for k, (_, points) in enumerate(itineraries):
-        if "leg" in points.columns:
-            leg = pl.col("leg")
-        else:  # no `leg` column: all the points are the one leg's, or no leg's
-            leg = pl.lit(0 if n_legs[k] == 1 else None, pl.Int64)
-        frames.append(points.select(pl.col("latitude").cast(pl.Float64), pl.col("longitude").cast(pl.Float64),
-                                    t=pl.col("timestamp").dt.epoch("us"), leg=leg.cast(pl.Int64),
-                                    itin=pl.lit(k, pl.Int64)))
-    every = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
-    if every.height:
-        leg = every["leg"].to_numpy()
-        itin = every["itin"].to_numpy()
-        keep = ~np.isnan(leg) if leg.dtype.kind == "f" else np.ones(leg.size, bool)
-        leg = np.where(keep, leg, -1).astype(np.int64)
-        keep &= (leg >= 0) & (leg < n_legs[itin])
-        which = first_leg[itin[keep]] + leg[keep]  # the leg's number among all legs
-        t = every["t"].to_numpy()[keep].astype(float) / 1e6
-        order = np.argsort(which, kind="stable")  # each leg's points together, in the order given
-        if not _sorted_within(which[order], t[order]):  # an itinerary's points are in time order already
+    # each itinerary's columns as arrays, laid end to end (an eager `select` per itinerary was a
+    # query plan each): positions as floats, times in microseconds, the leg number (-1 for none)
+    parts = [_track_columns(points, int(n_legs[k])) for k, (_, points) in enumerate(itineraries) if points.height]
+    if parts:
+        lat, lon, t, leg = (np.concatenate([part[c] for part in parts]) for c in range(4))
+        itin = np.repeat([k for k, (_, points) in enumerate(itineraries) if points.height],
+                         [points.height for _, points in itineraries if points.height])
+        keep = (leg >= 0) & (leg < n_legs[itin])
+        if not keep.all():
+            lat, lon, t, leg, itin = lat[keep], lon[keep], t[keep], leg[keep], itin[keep]
+        which = first_leg[itin] + leg  # the leg's number among all legs
+        t = t.astype(float) / 1e6
+        # each leg's points together, in the order given (a stable sort; none needed when an
+        # itinerary's legs come one after another, as they do), then in time order within the leg
+        order = None if bool((np.diff(which) >= 0).all()) else np.argsort(which, kind="stable")
+        if not _sorted_within(which if order is None else which[order], t if order is None else t[order]):
             order = np.lexsort((t, which))
-        lat = every["latitude"].to_numpy()[keep][order]
-        lon = every["longitude"].to_numpy()[keep][order]
-        t, which = t[order], which[order]
+        if order is not None:
+            lat, lon, t, which = lat[order], lon[order], t[order], which[order]
     else:
         lat = lon = t = np.empty(0)
         which = np.empty(0, np.int64)
@@ -143,6 +138,28 @@ def _tracks(itineraries: list[tuple[dict, pl.DataFrame]]) -> tuple[dict[str, np.
     return out, sizes, n_legs
 
 
+def _track_columns(points: pl.DataFrame, n_legs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(latitude, longitude, epoch microseconds, leg) of an itinerary's points as arrays: positions as
+    Float64 (NaN where null), times as the `timestamp` column's microseconds (NaN where null), the
+    `leg` column as Int64 with -1 where null; without a `leg` column every point is leg 0 when the
+    itinerary has one leg and no leg's (-1) otherwise."""
+    lat, lon = (points.get_column(c) for c in ("latitude", "longitude"))
+    lat, lon = (c if c.dtype == pl.Float64 else c.cast(pl.Float64) for c in (lat, lon))
+    stamp = points.get_column("timestamp")
+    if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration:
+        t = stamp.cast(pl.Int64)  # a datetime's microseconds since the epoch, UTC whatever the zone
+    else:
+        t = points.select(pl.col("timestamp").dt.epoch("us")).to_series()
+    leg = points.get_column("leg", default=None)
+    if leg is not None:
+        leg = leg.cast(pl.Int64).to_numpy()  # floats, NaN where null, when there is a null
+        if leg.dtype.kind == "f":
+            leg = np.where(np.isnan(leg), -1, leg).astype(np.int64)
+    else:  # all the points are the one leg's, or no leg's
+        leg = np.full(points.height, 0 if n_legs == 1 else -1, np.int64)
+    return lat.to_numpy(), lon.to_numpy(), t.to_numpy(), leg
+
+
 def _sorted_within(which: np.ndarray, t: np.ndarray) -> bool:
     """Whether `t` never decreases inside a run of equal `which`."""
     return bool(np.all((np.diff(t) >= 0) | (which[1:] != which[:-1])))
@@ -163,13 +180,11 @@ def leg_runs_many(itineraries: list[tuple[dict, pl.DataFrame]]) -> list[list[lis
     """The jurisdiction runs (`crossing.RUN_SCHEMA` rows, in order, with `entry` and `exit` as ISO
     times) of every leg of many
     itineraries (each with its points frame), a list per leg, a list of legs per itinerary: all
-    their legs' tracks built (`_tracks`), filled (`crossing.densify_many`), located and cut into
-    runs (`crossing.track_runs`) in one pass each."""
+    their legs' tracks built (`_tracks`), filled, located and cut into runs in one pass each
+    (`crossing.densified_runs`: the runs `crossing.track_runs` finds on `crossing.densify_many`'s
+    tracks)."""
     columns, sizes, n_legs = _tracks(itineraries)
-    filled, filled_sizes = densify_many(columns["latitude"], columns["longitude"], columns["t"],
-                                        columns["inferred"], sizes)
-    runs, per_leg = track_runs(filled["latitude"], filled["longitude"], filled["t"], filled["inferred"],
-                               filled_sizes)
+    runs, per_leg = densified_runs(columns["latitude"], columns["longitude"], columns["t"], columns["inferred"], sizes)
     countries_on_arcs(_direct_lines([itin for itin, _ in itineraries]))  # worked out once, asked per leg below
     runs["entry"], runs["exit"] = iso_times(runs["entry_t"]), iso_times(runs["exit_t"])
     names = [*RUN_SCHEMA, "entry", "exit"]

@@ -291,6 +291,18 @@ def _pure_cells(index: _Index, lon: np.ndarray, lat: np.ndarray, size: float, la
     return found[back]
 
 
+def _wrapped(lon: np.ndarray) -> np.ndarray:
+    """`(lon + 180) % 360 - 180`, the floating-point remainder taken only where lon + 180 is outside
+    [0, 360): inside, the remainder is the value itself, exactly (and it is the slow step of a
+    group's millions of track points)."""
+    shifted = lon + 180.0
+    outside = ~((shifted >= 0.0) & (shifted < 360.0))  # NaN included
+    if outside.any():
+        shifted[outside] %= 360.0
+    shifted -= 180.0
+    return shifted
+
+
 def locate_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> tuple[np.ndarray, np.ndarray]:
     """(id per point, codes): `locate` as integers, -1 outside every country, `codes[id]` the
     jurisdiction ISO2 — for callers that compare or count the answers of many points."""
@@ -302,7 +314,7 @@ def locate_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> tuple
         return out, index.codes
     flat_lat = lat.ravel()
     with np.errstate(invalid="ignore"):  # an infinite longitude stays non-finite: outside every country
-        flat_lon = (lon.ravel() + 180.0) % 360.0 - 180.0
+        flat_lon = _wrapped(lon.ravel())
     flat = out.ravel()
     todo = np.flatnonzero(np.isfinite(flat_lat) & np.isfinite(flat_lon))
     rest = np.flatnonzero(~(np.isfinite(flat_lat) & np.isfinite(flat_lon)))
@@ -317,6 +329,37 @@ def locate_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> tuple
     if left.size:
         flat[left] = _exact_ids(flat_lat[left], flat_lon[left], index, layer)
     return flat.reshape(lat.shape), index.codes
+
+
+SETTLE_MARGIN_DEG = 1e-7  # how far a point may move without leaving its cell, for `settled_ids`
+SETTLE_MAX_LAT = 80.0  # settled only this far from the poles (nearer, a unit-vector round trip moves more)
+
+
+def settled_ids(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:
+    """Per point, the owner id (or -1) that `locate_ids` gives it and every point within
+    `SETTLE_MARGIN_DEG` of it, where that is known from its `GRID_DEG[0]` cell alone: the point at
+    most `SETTLE_MAX_LAT` from the equator, at least the margin inside its cell (so any point that
+    near is in the same cell) and the cell decided (`_pure_cells`); -2 elsewhere.
+
+    Why: a densified track's points are its fixes brought to unit vectors and back, which moves
+    them by about 1e-13 degrees (`airspace.crossing.densified_runs`); where that cannot change the
+    answer the round trip need not be worked out."""
+    lat = np.asarray(lat, dtype=float).ravel()
+    out = np.full(lat.size, _UNDECIDED, dtype=np.int32)
+    if lat.size == 0:
+        return out
+    with np.errstate(invalid="ignore"):
+        flat_lon = _wrapped(np.asarray(lon, dtype=float).ravel())
+        size = GRID_DEG[0]
+        fx, fy = (flat_lon + 180.0) / size, (lat + 90.0) / size
+        gx, gy = fx - np.floor(fx), fy - np.floor(fy)
+        edge = SETTLE_MARGIN_DEG / size
+        inside = ((np.abs(lat) <= SETTLE_MAX_LAT) & (gx > edge) & (gx < 1.0 - edge)
+                  & (gy > edge) & (gy < 1.0 - edge))  # NaN and infinities are never inside
+    todo = np.flatnonzero(inside)
+    if todo.size:
+        out[todo] = _pure_cells(spatial_index(layer), flat_lon[todo], lat[todo], size, layer)
+    return out
 
 
 def locate(lat: ArrayLike, lon: ArrayLike, layer: str = "airspace") -> np.ndarray:

@@ -408,6 +408,14 @@ def _place(lat: float, lon: float) -> dict:
     return {"latitude": round(float(lat), 4), "longitude": round(float(lon), 4)}
 
 
+def _seconds(stamp: pl.Series) -> np.ndarray:
+    """Epoch seconds of a time column: `dt.epoch("us") / 1e6` (NaN where null), read from a
+    microsecond column's integers without a query."""
+    if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration:
+        return stamp.cast(pl.Int64).to_numpy() / 1e6
+    return stamp.dt.epoch("us").to_numpy() / 1e6
+
+
 def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules = DarkRules()) -> list[dict]:
     """Stretches of at least `min_gap_s` where the aircraft was heard without a position (observed)."""
     from tailwatch.hiding.heard import intervals
@@ -416,7 +424,7 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
         return []
     silent = intervals(heard, max_gap_s=90.0, positions=False)
     out = []
-    pos_t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6 if track.height else np.zeros(0)
+    pos_t = _seconds(track["timestamp"]) if track.height else np.zeros(0)
     for row in silent.iter_rows(named=True):
         a, b = row["start"].timestamp(), row["end"].timestamp()
         # the minutes are whole minutes: clip to the positions either side
@@ -570,10 +578,10 @@ def dark_gaps(track: pl.DataFrame, others: pl.DataFrame | Coverage | None, heard
     out = []
     if track.height < 1:
         return out
-    lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
     silences = _silences(track, heard, rules, window_end)
     if not silences:
         return out
+    lat, lon = track["latitude"].to_numpy(), track["longitude"].to_numpy()
     grid = Coverage.of(others)
     icao24 = track["icao24"][0] if "icao24" in track.columns else None
     for i, a, b, samples in silences:
@@ -600,8 +608,8 @@ def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame | Coverage | None,
                     rules: DarkRules = DarkRules(), window_end: datetime | None = None) -> list[dict]:
     """Both kinds for one aircraft, in time order, each with the leg it falls in when `track` has `leg`."""
     found = withheld(track, heard, rules) + dark_gaps(track, others, heard, rules, window_end)
-    if "leg" in track.columns and track.height:
-        t = track["timestamp"].dt.epoch("us").to_numpy() / 1e6
+    if found and track.height and track.get_column("leg", default=None) is not None:
+        t = _seconds(track["timestamp"])
         legs = track["leg"].to_numpy()
         for item in found:
             start = datetime.fromisoformat(item["start"].replace("Z", "+00:00")).timestamp()

@@ -297,7 +297,9 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     if points.height == 0:
         return doc
     found: list[dict] = []
-    t = points["timestamp"].dt.epoch("us").to_numpy()
+    stamp = points["timestamp"]
+    t = (stamp.cast(pl.Int64) if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration
+         else stamp.dt.epoch("us")).to_numpy()  # a microsecond column's integers: no query
     in_order = t.size < 2 or bool((np.diff(t) > 0).all())  # strictly: a sort could only reorder ties
     for track, heard, end in _per_trip(points if in_order else points.sort("timestamp"), around.heard, around.end):
         found += hiding_evidence(track, around.others, heard, window_end=end)
