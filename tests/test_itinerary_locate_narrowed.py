@@ -95,6 +95,29 @@ def test_fit_bound_keeps_every_airport_the_side_fits_above_the_bound():
     assert np.median(shares) < 0.3  # the bound narrows: a cruise side keeps a wedge ahead of it
 
 
+def test_fit_bound_with_a_limit_keeps_the_same_candidates_under_it():
+    # a limit skips whole grid cells whose bound exceeds it: the candidates kept at each bound
+    # `locate` asks for are those of the bound over every airport, and their t barely moves
+    # (a matrix product over fewer columns may round its last bit otherwise)
+    rng = np.random.default_rng(5)
+    worked = []
+    for min_runway in (None, 6000.0):
+        cand = candidate_airports(min_runway)
+        for _ in range(80):
+            outbound = bool(rng.integers(2))
+            side = _random_side(rng, outbound)
+            full = fit_bound(side, outbound, cand)
+            for left_out in loc.LEFT_OUT_FITS:
+                limit = within_fit(left_out)
+                t = fit_bound(side, outbound, cand, limit)
+                kept = np.flatnonzero(full <= limit)
+                assert np.array_equal(np.flatnonzero(t <= limit), kept), side
+                assert np.allclose(t[kept], full[kept], rtol=1e-9, atol=1e-9)
+                assert np.all(t[np.isfinite(t)] == t[np.isfinite(t)])  # no NaN
+                worked.append(np.isfinite(t).mean())
+    assert np.median(worked) < 0.3  # most of the world is left unworked, a cell at a time
+
+
 def test_fit_bound_does_not_narrow_an_airport_side_or_a_cruise_side_without_track():
     cand = candidate_airports(None)
     at = airport("EGLL")

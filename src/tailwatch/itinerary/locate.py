@@ -127,11 +127,14 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     cand = candidate_airports(gap.ctx.min_runway_ft)
     if cand["rows"].height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
-    t = _fit_bounds(gap, cand)
-    for left_out in () if t is None else LEFT_OUT_FITS:
+    for left_out in LEFT_OUT_FITS:
+        limit = within_fit(left_out)
+        t = _fit_bounds(gap, cand, limit)  # per bound: the looser is seldom needed, and costs more
+        if t is None:
+            break
         told = list(reasons)
         try:
-            stops = _located(gap, subset(cand, np.flatnonzero(t <= within_fit(left_out)), left_out), told)
+            stops = _located(gap, subset(cand, np.flatnonzero(t <= limit), left_out), told)
         except Inexact:
             continue
         reasons[:] = told
@@ -139,9 +142,10 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     return _located(gap, cand, reasons)
 
 
-def _fit_bounds(gap: Gap, cand: dict) -> np.ndarray | None:
+def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None) -> np.ndarray | None:
     """Per candidate, a t such that its score in the gap is at most exp(-t²/2) of its best
-    possible (`sides.fit_bound`; None: the sides do not narrow the candidates).
+    possible (`sides.fit_bound`; None: the sides do not narrow the candidates). `limit`: only
+    the t ≤ `limit` are asked for (the others may be inf).
 
     A gap with an airport side: the airborne side's fit decides every score (the airport side
     fits its own airport alone), so that side's bound, and that airport kept; most located
@@ -152,14 +156,14 @@ def _fit_bounds(gap: Gap, cand: dict) -> np.ndarray | None:
     anchor = gap.left.airport or gap.right.airport
     if anchor is not None:
         air, outbound = (gap.right, False) if gap.left.airport is not None else (gap.left, True)
-        t = fit_bound(air, outbound, cand)
+        t = fit_bound(air, outbound, cand, limit)
         if t is None:
             return None
         kept = [anchor["icao"]]
     else:
         pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-        bounds = [fit_bound(gap.left, True, cand) if not (pin_r and not pin_l) else None,
-                  fit_bound(gap.right, False, cand) if not (pin_l and not pin_r) else None]
+        bounds = [fit_bound(gap.left, True, cand, limit) if not (pin_r and not pin_l) else None,
+                  fit_bound(gap.right, False, cand, limit) if not (pin_l and not pin_r) else None]
         bounds = [b for b in bounds if b is not None]
         if not bounds:
             return None
