@@ -34,8 +34,25 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    if np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
+        a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    # the same operations in the same order, in place: over the half-million points of a chunk,
+    # each temporary is megabytes of fresh pages (a sixth of the time)
+    dphi /= 2
+    a = np.sin(dphi, out=dphi)
+    a *= a
+    c = np.cos(p1) * np.cos(p2)
+    dlmb /= 2
+    s = np.sin(dlmb, out=dlmb)
+    s *= s
+    c *= s
+    a += c
+    np.clip(a, 0.0, 1.0, out=a)
+    np.sqrt(a, out=a)
+    np.arcsin(a, out=a)
+    a *= 2 * EARTH_RADIUS_KM
+    return a
 
 
 def _haversine_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> np.float64:
