@@ -264,3 +264,26 @@ def test_an_airport_read_again_is_the_same_airport_and_its_own_copy():
     first["icao"] = "XXXX"
     again, via_sub = airport_row(cand, i), airport_row(sub, 1)
     assert again["icao"] == "FMMI" and via_sub == again and via_sub is not again
+
+
+def test_distances_from_a_best_candidate_are_exact_wherever_they_are_read():
+    # `near_best` works out only the latitude band a city's reach can touch; every distance
+    # `city_band`, `rival` and `far_rival` compare with SAME_PLACE_KM and CITY_KM is the full
+    # table's, bit for bit, and every one left out (inf) is beyond CITY_KM
+    from tailwatch.itinerary.candidates import CITY_KM, near_best, to_candidates
+
+    rng = np.random.default_rng(17)
+    table = candidate_airports(None)
+    tables = [table, candidate_airports(6000.0)] + [
+        subset(table, np.sort(rng.choice(table["lat"].size, n, replace=False)), None) for n in (977, 3_700)]
+    for cand in tables:
+        picks = list(rng.integers(0, cand["lat"].size, 25))
+        picks += [int(np.argmax(cand["lat"])), int(np.argmin(cand["lat"]))]  # near the poles
+        for best in picks:
+            near = near_best(cand, best)
+            full = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0]
+            worked = np.isfinite(near)
+            assert near[worked].tobytes() == full[worked].tobytes()
+            assert np.all(full[~worked] > CITY_KM)
+            assert np.array_equal(near <= CITY_KM, full <= CITY_KM)
+            assert worked.mean() < 0.5 or cand["lat"].size < 1000
