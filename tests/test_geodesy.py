@@ -141,3 +141,17 @@ def test_in_place_haversine_gives_the_plain_expressions_bits():
     with np.errstate(invalid="ignore"):
         odd = (np.array([1.0, np.nan, 3.0]), np.array([2.0, 3.0, np.inf]), 3.0, np.array([4.0, 5.0, 6.0]))
         assert geodesy.haversine_km(*odd).tobytes() == _plain_km(*odd).tobytes()
+
+
+def test_unit_vectors_are_the_stacked_components_bit_for_bit():
+    """`to_unit_vectors` writes its components into one array: on the real airport table, a slice,
+    one point and a 2-D block, the values of the three components stacked."""
+    from tailwatch.geo.airports import airports
+
+    frame = airports()
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    for a, b in ((lat, lon), (lat[1:1001], lon[2:1002]), (lat[5], lon[5]), (lat[:40].reshape(4, 10), lon[:40].reshape(4, 10))):
+        p, q = np.radians(a), np.radians(b)
+        want = np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=-1)
+        got = geodesy.to_unit_vectors(a, b)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
