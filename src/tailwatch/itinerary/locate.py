@@ -102,7 +102,8 @@ def _distances(side: Side, cand: dict) -> np.ndarray:
     d = np.full(cand["lat"].size, np.inf)
     i = cand["index"].get(side.airport["icao"])
     if i is not None:
-        d[i] = haversine_km(side.lat, side.lon, cand["lat"][[i]], cand["lon"][[i]])[0]
+        # four plain numbers: `haversine_km`'s scalar path, the array path's bits
+        d[i] = haversine_km(side.lat, side.lon, float(cand["lat"][i]), float(cand["lon"][i]))
     return d
 
 
@@ -269,6 +270,15 @@ def _side_scores(side: Side, fit: np.ndarray, ok: np.ndarray, s: _Sides, cand: d
     return with_history(geo, band, cand, ctx), band
 
 
+def _best_of_side(side: Side, score: np.ndarray, cand: dict) -> np.ndarray:
+    """The TOP_PER_SIDE best positive scores of one side of a chain, best first; an airport side
+    scores its own airport alone (`at_airport`), so that one, without a ranking."""
+    if side.airport is not None:
+        return np.flatnonzero(score > 0)
+    best = top(score, TOP_PER_SIDE, cand)
+    return best[score[best] > 0]
+
+
 def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
     """The best two-place chain (the airport side, if any, as one of them) that fits the time
     (both turnarounds) and the range (all three legs), or None."""
@@ -278,9 +288,7 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
         return None
     wl, band_l = _side_scores(left, s.fit_l, s.ok_l, s, cand, ctx)
     wr, band_r = _side_scores(right, s.fit_r, s.ok_r, s, cand, ctx)
-    xs = top(wl, TOP_PER_SIDE, cand, exact_outside=left.airport is not None)
-    ys = top(wr, TOP_PER_SIDE, cand, exact_outside=right.airport is not None)
-    xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
+    xs, ys = _best_of_side(left, wl, cand), _best_of_side(right, wr, cand)
     if not (xs.size and ys.size):
         return None
     # every pair (x, y) as a column of xs against a row of ys: broadcasting, not a meshgrid's copies
