@@ -287,3 +287,33 @@ def test_distances_from_a_best_candidate_are_exact_wherever_they_are_read():
             assert np.all(full[~worked] > CITY_KM)
             assert np.array_equal(near <= CITY_KM, full <= CITY_KM)
             assert worked.mean() < 0.5 or cand["lat"].size < 1000
+
+
+def _plain_side_fit(side: Side, outbound: bool, cand: dict) -> np.ndarray:
+    """`side_fit` of a cruise side as plain NumPy expressions, a new array per step."""
+    from tailwatch.itinerary.candidates import to_candidates
+    from tailwatch.itinerary.sides import BEHIND_KM, CRUISE_CROSS_KM, CRUISE_CROSS_PER_KM, STEEP_KM_PER_FT
+
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=True)
+    direction = side.track if outbound else (side.track + 180.0) % 360.0
+    rad = np.radians(np.abs((bearing - direction + 180.0) % 360.0 - 180.0))
+    along, cross = d * np.cos(rad), d * np.abs(np.sin(rad))
+    fit = np.exp(-0.5 * (cross / (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0))) ** 2)
+    reach = np.maximum(side.alt - cand["elev"], 0.0) * STEEP_KM_PER_FT
+    near = np.exp(-0.5 * (np.maximum(reach - d, 0.0) / (0.1 * reach + 5.0)) ** 2)
+    return fit * np.exp(-0.5 * (np.minimum(along, 0.0) / BEHIND_KM) ** 2) * near
+
+
+def test_cruise_side_fit_gives_the_plain_expressions_bits():
+    # `side_fit` works in place (a full scoring asks it over 26,858 airports): on the real table
+    # and a subset, from cruise sides at random, the plain expressions' bits
+    rng = np.random.default_rng(23)
+    table = candidate_airports(None)
+    tables = [table, subset(table, np.sort(rng.choice(table["lat"].size, 1_200, replace=False)), None)]
+    for cand in tables:
+        for _ in range(30):
+            outbound = bool(rng.integers(2))
+            side = Side(T0, float(rng.uniform(-60, 70)), float(rng.uniform(-180, 180)),
+                        alt=float(rng.uniform(20_000, 41_000)), track=float(rng.uniform(0, 360)), gs=450.0, vrate=0.0)
+            assert side.phase(outbound) == "cruise"
+            assert side_fit(side, outbound, cand).tobytes() == _plain_side_fit(side, outbound, cand).tobytes()
