@@ -86,3 +86,17 @@ def test_misplaced_positions_are_cross_checked():
     assert "airportsdata differs by" in ebbr["source"]
     # a code that names two far-apart places is left as airportsdata has it, not swapped
     assert "differs" not in airport("UUWW")["source"]
+
+
+def test_airport_hands_out_a_copy_of_its_row_each_time():
+    """`airport` reads a row once and hands out copies: a caller changing its dict changes no one
+    else's, and the copy is the frame's row."""
+    from tailwatch.geo.airports import airport, airports
+
+    first = airport("EGLL")
+    first["name"] = "changed by a caller"
+    again = airport("egll ")
+    assert again["name"] != "changed by a caller" and again is not first
+    frame = airports()
+    assert again == frame.row(frame["icao"].to_list().index("EGLL"), named=True)
+    assert airport("LHR") == again and airport("ZZZZ") is None

@@ -111,3 +111,47 @@ def test_distances_and_bearings_from_a_table_give_the_plain_calls_bits():
             assert bearing.tobytes() == geodesy.initial_bearing(p_lat, p_lon, lat, lon).tobytes()
             cached_km, cached_bearing = to_candidates(p_lat, p_lon, cand, bearing=True)
             assert cached_km.tobytes() == km.tobytes() and cached_bearing.tobytes() == bearing.tobytes()
+
+
+def _plain_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """`haversine_km`'s formula as plain NumPy expressions, a new array per step."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * geodesy.EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def test_in_place_haversine_gives_the_plain_expressions_bits():
+    """The array path works in place (a chunk's half-million points would otherwise allocate a
+    fresh array per step): on the real airport table, consecutive rows and rows shifted by one to
+    three (unaligned slices, as a track's `lat[:-1]`, `lat[1:]`), one point against the table, a
+    40 × 40 broadcast, and short arrays (the SIMD loops' tails), it has the plain expressions' bits."""
+    from tailwatch.geo.airports import airports
+
+    frame = airports()
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    cases = [(lat[:-1], lon[:-1], lat[1:], lon[1:]), (50.1, 8.6, lat, lon),
+             (lat[:40, None], lon[:40, None], lat[None, 100:140], lon[None, 100:140])]
+    for shift in (1, 2, 3):
+        for n in (1, 3, 7, 17, 1001, lat.size - 3):
+            cases.append((lat[:n], lon[:n], lat[shift:shift + n], lon[shift:shift + n]))
+    for args in cases:
+        got, want = geodesy.haversine_km(*args), _plain_km(*args)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    with np.errstate(invalid="ignore"):
+        odd = (np.array([1.0, np.nan, 3.0]), np.array([2.0, 3.0, np.inf]), 3.0, np.array([4.0, 5.0, 6.0]))
+        assert geodesy.haversine_km(*odd).tobytes() == _plain_km(*odd).tobytes()
+
+
+def test_unit_vectors_are_the_stacked_components_bit_for_bit():
+    """`to_unit_vectors` writes its components into one array: on the real airport table, a slice,
+    one point and a 2-D block, the values of the three components stacked."""
+    from tailwatch.geo.airports import airports
+
+    frame = airports()
+    lat, lon = frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    for a, b in ((lat, lon), (lat[1:1001], lon[2:1002]), (lat[5], lon[5]), (lat[:40].reshape(4, 10), lon[:40].reshape(4, 10))):
+        p, q = np.radians(a), np.radians(b)
+        want = np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=-1)
+        got = geodesy.to_unit_vectors(a, b)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()

@@ -95,6 +95,29 @@ def test_fit_bound_keeps_every_airport_the_side_fits_above_the_bound():
     assert np.median(shares) < 0.3  # the bound narrows: a cruise side keeps a wedge ahead of it
 
 
+def test_fit_bound_with_a_limit_keeps_the_same_candidates_under_it():
+    # a limit skips whole grid cells whose bound exceeds it: the candidates kept at each bound
+    # `locate` asks for are those of the bound over every airport, and their t barely moves
+    # (a matrix product over fewer columns may round its last bit otherwise)
+    rng = np.random.default_rng(5)
+    worked = []
+    for min_runway in (None, 6000.0):
+        cand = candidate_airports(min_runway)
+        for _ in range(80):
+            outbound = bool(rng.integers(2))
+            side = _random_side(rng, outbound)
+            full = fit_bound(side, outbound, cand)
+            for left_out in loc.LEFT_OUT_FITS:
+                limit = within_fit(left_out)
+                t = fit_bound(side, outbound, cand, limit)
+                kept = np.flatnonzero(full <= limit)
+                assert np.array_equal(np.flatnonzero(t <= limit), kept), side
+                assert np.allclose(t[kept], full[kept], rtol=1e-9, atol=1e-9)
+                assert np.all(t[np.isfinite(t)] == t[np.isfinite(t)])  # no NaN
+                worked.append(np.isfinite(t).mean())
+    assert np.median(worked) < 0.3  # most of the world is left unworked, a cell at a time
+
+
 def test_fit_bound_does_not_narrow_an_airport_side_or_a_cruise_side_without_track():
     cand = candidate_airports(None)
     at = airport("EGLL")
@@ -241,3 +264,56 @@ def test_an_airport_read_again_is_the_same_airport_and_its_own_copy():
     first["icao"] = "XXXX"
     again, via_sub = airport_row(cand, i), airport_row(sub, 1)
     assert again["icao"] == "FMMI" and via_sub == again and via_sub is not again
+
+
+def test_distances_from_a_best_candidate_are_exact_wherever_they_are_read():
+    # `near_best` works out only the latitude band a city's reach can touch; every distance
+    # `city_band`, `rival` and `far_rival` compare with SAME_PLACE_KM and CITY_KM is the full
+    # table's, bit for bit, and every one left out (inf) is beyond CITY_KM
+    from tailwatch.itinerary.candidates import CITY_KM, near_best, to_candidates
+
+    rng = np.random.default_rng(17)
+    table = candidate_airports(None)
+    tables = [table, candidate_airports(6000.0)] + [
+        subset(table, np.sort(rng.choice(table["lat"].size, n, replace=False)), None) for n in (977, 3_700)]
+    for cand in tables:
+        picks = list(rng.integers(0, cand["lat"].size, 25))
+        picks += [int(np.argmax(cand["lat"])), int(np.argmin(cand["lat"]))]  # near the poles
+        for best in picks:
+            near = near_best(cand, best)
+            full = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0]
+            worked = np.isfinite(near)
+            assert near[worked].tobytes() == full[worked].tobytes()
+            assert np.all(full[~worked] > CITY_KM)
+            assert np.array_equal(near <= CITY_KM, full <= CITY_KM)
+            assert worked.mean() < 0.5 or cand["lat"].size < 1000
+
+
+def _plain_side_fit(side: Side, outbound: bool, cand: dict) -> np.ndarray:
+    """`side_fit` of a cruise side as plain NumPy expressions, a new array per step."""
+    from tailwatch.itinerary.candidates import to_candidates
+    from tailwatch.itinerary.sides import BEHIND_KM, CRUISE_CROSS_KM, CRUISE_CROSS_PER_KM, STEEP_KM_PER_FT
+
+    d, bearing = to_candidates(side.lat, side.lon, cand, bearing=True)
+    direction = side.track if outbound else (side.track + 180.0) % 360.0
+    rad = np.radians(np.abs((bearing - direction + 180.0) % 360.0 - 180.0))
+    along, cross = d * np.cos(rad), d * np.abs(np.sin(rad))
+    fit = np.exp(-0.5 * (cross / (CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0))) ** 2)
+    reach = np.maximum(side.alt - cand["elev"], 0.0) * STEEP_KM_PER_FT
+    near = np.exp(-0.5 * (np.maximum(reach - d, 0.0) / (0.1 * reach + 5.0)) ** 2)
+    return fit * np.exp(-0.5 * (np.minimum(along, 0.0) / BEHIND_KM) ** 2) * near
+
+
+def test_cruise_side_fit_gives_the_plain_expressions_bits():
+    # `side_fit` works in place (a full scoring asks it over 26,858 airports): on the real table
+    # and a subset, from cruise sides at random, the plain expressions' bits
+    rng = np.random.default_rng(23)
+    table = candidate_airports(None)
+    tables = [table, subset(table, np.sort(rng.choice(table["lat"].size, 1_200, replace=False)), None)]
+    for cand in tables:
+        for _ in range(30):
+            outbound = bool(rng.integers(2))
+            side = Side(T0, float(rng.uniform(-60, 70)), float(rng.uniform(-180, 180)),
+                        alt=float(rng.uniform(20_000, 41_000)), track=float(rng.uniform(0, 360)), gs=450.0, vrate=0.0)
+            assert side.phase(outbound) == "cruise"
+            assert side_fit(side, outbound, cand).tobytes() == _plain_side_fit(side, outbound, cand).tobytes()

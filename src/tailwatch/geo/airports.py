@@ -194,7 +194,8 @@ def _cross_check_positions(merged: pl.DataFrame) -> pl.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def _by_code() -> tuple[dict[str, int], dict[str, int]]:
+def _by_code() -> tuple[dict[str, int], dict[str, int], dict[int, dict]]:
+    """(ICAO code → row, IATA code → row, the rows `airport` has read, by row number)."""
     frame = airports()
     icao = {c: i for i, c in enumerate(frame["icao"].to_list())}
     iata: dict[str, int] = {}
@@ -202,17 +203,24 @@ def _by_code() -> tuple[dict[str, int], dict[str, int]]:
     for i, code in enumerate(frame["iata"].to_list()):
         if code and (code not in iata or closed[iata[code]]):
             iata[code] = i
-    return icao, iata
+    return icao, iata, {}
 
 
 def airport(code: str) -> dict | None:
-    """The airport with this ICAO (4 chars) or IATA (3 chars) code, as a dict, or None."""
+    """The airport with this ICAO (4 chars) or IATA (3 chars) code, as a dict, or None. A batch
+    asks for the same few airports thousands of times: each row is read from the frame once and
+    a copy handed out (the caller's to keep or change)."""
     code = code.strip().upper()
-    icao, iata = _by_code()
+    icao, iata, rows = _by_code()
     idx = icao.get(code)
     if idx is None and len(code) == 3:
         idx = iata.get(code)
-    return None if idx is None else airports().row(idx, named=True)
+    if idx is None:
+        return None
+    row = rows.get(idx)
+    if row is None:
+        row = rows[idx] = airports().row(idx, named=True)
+    return dict(row)
 
 
 def usable_mask(frame: pl.DataFrame, min_runway_ft: float | None = None) -> pl.Expr:

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from tailwatch.geo.airports import airports, usable_mask
-from tailwatch.geo.geodesy import bearing_from, km_from, lat_trig, to_unit_vectors
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, bearing_from, km_from, lat_trig, to_unit_vectors
 
 SIZE_WEIGHT = {"large": 1.0, "medium": 0.7, "unknown": 0.5, "small": 0.25}
 # an airport without scheduled service (air bases, private fields) is a less likely unseen stop;
@@ -243,6 +243,33 @@ def to_candidates(lat: float, lon: float, cand: dict[str, np.ndarray], bearing: 
     return entry[1], found
 
 
+_NEAR: dict[tuple[float, float, int], list] = {}  # (lat, lon, id) → [cand, km]: `near_best`, the last few
+
+
+def near_best(cand: dict, best: int) -> np.ndarray:
+    """km from candidate `best` to every candidate, where it may be CITY_KM or less; inf where it
+    cannot. The distances from a best candidate are only read against SAME_PLACE_KM and CITY_KM
+    (`city_band`, `rival`, `far_rival`), and a great circle is at least R × the latitudes'
+    difference in radians, so only the candidates in that latitude band (a km of margin for
+    rounding) are worked out, by `to_candidates`' formula (the same bits)."""
+    lat, lon = cand["lat"][best], cand["lon"][best]
+    key = (float(lat), float(lon), id(cand))
+    with _TO_CANDIDATES_LOCK:
+        entry = _NEAR.get(key)
+    if entry is None or entry[0] is not cand:
+        p, cos2, sin2 = _trig(cand)
+        band = np.flatnonzero(np.abs(p - p[best]) <= (CITY_KM + 1.0) / EARTH_RADIUS_KM)
+        km = np.full(p.size, np.inf)
+        km[band] = km_from(lat, lon, cand["lon"][band], (p[band], cos2[band], sin2[band]))[0]
+        km.flags.writeable = False
+        entry = [cand, km]
+        with _TO_CANDIDATES_LOCK:
+            if len(_NEAR) >= _KEPT:
+                _NEAR.pop(next(iter(_NEAR)))
+            _NEAR[key] = entry
+    return entry[1]
+
+
 def history_factor(days: int) -> float:
     """How much more an airport scores for the days the aircraft (or its fleet) was seen there."""
     return 1.0 + HISTORY_BOOST * min(days, HISTORY_FULL_DAYS) / HISTORY_FULL_DAYS
@@ -297,7 +324,7 @@ def city_band(geo: np.ndarray, cand: dict[str, np.ndarray]) -> np.ndarray:
     check_max(float(geo[best]), cand)
     if geo[best] <= 0:
         return np.zeros(geo.size, dtype=bool)
-    near = to_candidates(cand["lat"][best], cand["lon"][best], cand)[0] <= CITY_KM
+    near = near_best(cand, best) <= CITY_KM
     return near & (geo >= HISTORY_TIE_SHARE * geo[best])
 
 
@@ -312,7 +339,7 @@ def rival(score: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float:
     """The score of the best candidate that is another place than `best` (0 if there is none)."""
     if score[best] <= 0:
         return 0.0
-    d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
+    d = near_best(cand, best)
     second = float(max(np.where(d > SAME_PLACE_KM, score, 0.0).max(), 0.0))
     check_max(second, cand)
     return second
@@ -329,7 +356,7 @@ def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float
     geo = pure * cand["weight"]  # with airport size and service: a big airport far away vs a strip on the line
     if geo[best] <= 0 or pure[best] <= 0:
         return 0.0
-    d, _ = to_candidates(cand["lat"][best], cand["lon"][best], cand)
+    d = near_best(cand, best)
     far_max = np.where(d > CITY_KM, geo, 0.0).max()
     # (weights are at most 1: a fit bounds its geo) the best and its rival beat every one left out
     check_max(float(min(far_max, geo[best])), cand)

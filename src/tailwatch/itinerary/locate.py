@@ -102,7 +102,8 @@ def _distances(side: Side, cand: dict) -> np.ndarray:
     d = np.full(cand["lat"].size, np.inf)
     i = cand["index"].get(side.airport["icao"])
     if i is not None:
-        d[i] = haversine_km(side.lat, side.lon, cand["lat"][[i]], cand["lon"][[i]])[0]
+        # four plain numbers: `haversine_km`'s scalar path, the array path's bits
+        d[i] = haversine_km(side.lat, side.lon, float(cand["lat"][i]), float(cand["lon"][i]))
     return d
 
 
@@ -127,11 +128,14 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     cand = candidate_airports(gap.ctx.min_runway_ft)
     if cand["rows"].height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
-    t = _fit_bounds(gap, cand)
-    for left_out in () if t is None else LEFT_OUT_FITS:
+    for left_out in LEFT_OUT_FITS:
+        limit = within_fit(left_out)
+        t = _fit_bounds(gap, cand, limit)  # per bound: the looser is seldom needed, and costs more
+        if t is None:
+            break
         told = list(reasons)
         try:
-            stops = _located(gap, subset(cand, np.flatnonzero(t <= within_fit(left_out)), left_out), told)
+            stops = _located(gap, subset(cand, np.flatnonzero(t <= limit), left_out), told)
         except Inexact:
             continue
         reasons[:] = told
@@ -139,9 +143,10 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     return _located(gap, cand, reasons)
 
 
-def _fit_bounds(gap: Gap, cand: dict) -> np.ndarray | None:
+def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None) -> np.ndarray | None:
     """Per candidate, a t such that its score in the gap is at most exp(-t²/2) of its best
-    possible (`sides.fit_bound`; None: the sides do not narrow the candidates).
+    possible (`sides.fit_bound`; None: the sides do not narrow the candidates). `limit`: only
+    the t ≤ `limit` are asked for (the others may be inf).
 
     A gap with an airport side: the airborne side's fit decides every score (the airport side
     fits its own airport alone), so that side's bound, and that airport kept; most located
@@ -152,14 +157,14 @@ def _fit_bounds(gap: Gap, cand: dict) -> np.ndarray | None:
     anchor = gap.left.airport or gap.right.airport
     if anchor is not None:
         air, outbound = (gap.right, False) if gap.left.airport is not None else (gap.left, True)
-        t = fit_bound(air, outbound, cand)
+        t = fit_bound(air, outbound, cand, limit)
         if t is None:
             return None
         kept = [anchor["icao"]]
     else:
         pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
-        bounds = [fit_bound(gap.left, True, cand) if not (pin_r and not pin_l) else None,
-                  fit_bound(gap.right, False, cand) if not (pin_l and not pin_r) else None]
+        bounds = [fit_bound(gap.left, True, cand, limit) if not (pin_r and not pin_l) else None,
+                  fit_bound(gap.right, False, cand, limit) if not (pin_l and not pin_r) else None]
         bounds = [b for b in bounds if b is not None]
         if not bounds:
             return None
@@ -265,6 +270,15 @@ def _side_scores(side: Side, fit: np.ndarray, ok: np.ndarray, s: _Sides, cand: d
     return with_history(geo, band, cand, ctx), band
 
 
+def _best_of_side(side: Side, score: np.ndarray, cand: dict) -> np.ndarray:
+    """The TOP_PER_SIDE best positive scores of one side of a chain, best first; an airport side
+    scores its own airport alone (`at_airport`), so that one, without a ranking."""
+    if side.airport is not None:
+        return np.flatnonzero(score > 0)
+    best = top(score, TOP_PER_SIDE, cand)
+    return best[score[best] > 0]
+
+
 def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
     """The best two-place chain (the airport side, if any, as one of them) that fits the time
     (both turnarounds) and the range (all three legs), or None."""
@@ -274,9 +288,7 @@ def _best_chain(gap: Gap, cand: dict, s: _Sides) -> _Chain | None:
         return None
     wl, band_l = _side_scores(left, s.fit_l, s.ok_l, s, cand, ctx)
     wr, band_r = _side_scores(right, s.fit_r, s.ok_r, s, cand, ctx)
-    xs = top(wl, TOP_PER_SIDE, cand, exact_outside=left.airport is not None)
-    ys = top(wr, TOP_PER_SIDE, cand, exact_outside=right.airport is not None)
-    xs, ys = xs[wl[xs] > 0], ys[wr[ys] > 0]
+    xs, ys = _best_of_side(left, wl, cand), _best_of_side(right, wr, cand)
     if not (xs.size and ys.size):
         return None
     # every pair (x, y) as a column of xs against a row of ys: broadcasting, not a meshgrid's copies

@@ -118,7 +118,16 @@ def duration_text(seconds: float) -> str:
 
 
 def angle_diff(a: np.ndarray, b: float) -> np.ndarray:
-    return np.abs((a - b + 180.0) % 360.0 - 180.0)
+    """|a - b| in degrees, wrapped to [0, 180]: |((a - b + 180) mod 360) - 180|, worked in place
+    on the difference (the same operations in the same order; a gap asks this over thousands of
+    candidates)."""
+    x = np.subtract(a, b)
+    if not isinstance(x, np.ndarray):
+        return np.abs((x + 180.0) % 360.0 - 180.0)
+    x += 180.0
+    np.remainder(x, 360.0, out=x)
+    x -= 180.0
+    return np.abs(x, out=x)
 
 
 def too_near(side: Side, elev: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -126,9 +135,16 @@ def too_near(side: Side, elev: np.ndarray, d: np.ndarray) -> np.ndarray:
     the steepest plausible descent (climb) from that height above the field, fading inside it."""
     if side.alt is None:
         return np.ones_like(d)
-    reach = np.maximum(side.alt - elev, 0.0) * STEEP_KM_PER_FT
+    reach = np.maximum(side.alt - elev, 0.0)
+    reach *= STEEP_KM_PER_FT
     short = np.maximum(reach - d, 0.0)
-    return np.exp(-0.5 * (short / (0.1 * reach + 5.0)) ** 2)
+    # exp(-0.5 (short / (0.1 reach + 5))²), the same operations in place
+    scale = 0.1 * reach
+    scale += 5.0
+    short /= scale
+    short *= short
+    short *= -0.5
+    return np.exp(short, out=short)
 
 
 def at_airport(airport: dict, cand: dict) -> np.ndarray:
@@ -140,10 +156,46 @@ def at_airport(airport: dict, cand: dict) -> np.ndarray:
     return fit
 
 
-def fit_bound(side: Side, outbound: bool, cand: dict) -> np.ndarray | None:
+CELL_DEG = 3.0  # `_cells`: the grid the candidates are grouped on to skip, a few hundred at a time, the far ones
+
+
+def _cells(cand: dict) -> dict:
+    """The candidates grouped by a CELL_DEG latitude/longitude grid, for `fit_bound` with a limit:
+    each cell's members (positions in `cand`, ascending within a cell), its centre C (a unit
+    vector) and its radius r, the longest chord from C to a member (a margin added for rounding).
+    Any member Q has |Q·V - C·V| ≤ r for a unit vector V, so a bound worked out from C and r
+    holds for every member. Made once per table and kept in it."""
+    found = cand.get("cells")
+    if found is not None:
+        return found
+    xyz = cand["xyz"]
+    cell = (np.floor((np.asarray(cand["lat"]) + 90.0) / CELL_DEG).astype(np.int64) * 1000
+            + np.floor((np.asarray(cand["lon"]) + 180.0) / CELL_DEG).astype(np.int64))
+    order = np.argsort(cell, kind="stable")
+    ids, starts, counts = np.unique(cell[order], return_index=True, return_counts=True)
+    centre = np.add.reduceat(xyz[:, order], starts, axis=1) if order.size else np.zeros((3, 0))
+    centre /= np.maximum(np.linalg.norm(centre, axis=0), 1e-300)
+    chord = np.linalg.norm(xyz[:, order] - np.repeat(centre, counts, axis=1), axis=0)
+    radius = (np.maximum.reduceat(chord, starts) if order.size else np.zeros(0)) * (1.0 + 1e-9) + 1e-12
+    found = cand["cells"] = {"order": order, "starts": starts, "counts": counts, "centre": centre,
+                             "radius": radius}
+    return found
+
+
+def _cell_members(cells: dict, passing: np.ndarray) -> np.ndarray:
+    """Positions in the table of the members of the cells where `passing` holds, in cell order."""
+    at = np.flatnonzero(passing)
+    counts = cells["counts"][at]
+    ends = np.cumsum(counts)
+    pos = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(cells["starts"][at] - ends + counts, counts)
+    return cells["order"][pos]
+
+
+def fit_bound(side: Side, outbound: bool, cand: dict, limit: float | None = None) -> np.ndarray | None:
     """Per candidate, a t ≥ 0 with `side_fit` ≤ exp(-t²/2) (`within_fit` turns a fit into the
     t to keep), or None when the side does not narrow them (an airport side, a cruise side
-    without a track).
+    without a track). `limit`: only the t ≤ `limit` are asked for; candidates in grid cells
+    (`_cells`) whose bound over the whole cell exceeds it get inf, unworked.
 
     Why: a gap's answer is decided by the airports that fit its sides best; scoring only those
     (`candidates.subset`) is the same answer at a fraction of the cost. The bounds are dot
@@ -152,35 +204,61 @@ def fit_bound(side: Side, outbound: bool, cand: dict) -> np.ndarray | None:
     dev the bearing's deviation from the track), and d / sin θ ≥ R, so the cross/along terms
     of the fit are at least R|Q·D⊥| / (30 + 0.12 R max(Q·D, 0)) and, behind, R|Q·D| / 30. A low
     descent or climb: (d - e) / (0.5 e + 15) at the farthest expected distance e (the lowest
-    candidate field's), d at least R arccos(P·Q) less a km for rounding."""
+    candidate field's), d at least R arccos(P·Q) less a km for rounding. A cell of centre C and
+    radius r: every member's Q·V lies within r of C·V, so the same terms with C·V moved by r
+    towards the smaller t bound every member's t (most of the world is dropped a cell at a time)."""
     if side.airport is not None:
         return None
     phase = side.phase(outbound)
-    xyz = cand["xyz"]  # (3, n): one row per axis, so a side's products are one matrix product
     p_lat, p_lon = np.radians(side.lat), np.radians(side.lon)
     r = EARTH_RADIUS_KM
-    if phase in LOCALISED:
+    localised = phase in LOCALISED
+    if not localised and side.track is None:
+        return None
+    if localised:
         p = np.array([np.cos(p_lat) * np.cos(p_lon), np.cos(p_lat) * np.sin(p_lon), np.sin(p_lat)])
         agl = max(float(side.alt or 0.0) - cand["elev_min"], 0.0)
         expected = agl * max(DESCENT_KM_PER_FT, CLIMB_KM_PER_FT)
+    else:
+        direction = np.radians(side.track if outbound else (side.track + 180.0) % 360.0)
+        north = np.array([-np.sin(p_lat) * np.cos(p_lon), -np.sin(p_lat) * np.sin(p_lon), np.cos(p_lat)])
+        east = np.array([-np.sin(p_lon), np.cos(p_lon), 0.0])
+        ahead = np.cos(direction) * north + np.sin(direction) * east
+        across = -np.sin(direction) * north + np.cos(direction) * east
+    xyz = cand["xyz"]  # (3, n): one row per axis, so a side's products are one matrix product
+    members = None
+    if limit is not None:
+        cells = _cells(cand)
+        c, rad = cells["centre"], cells["radius"]
+        if localised:
+            d = r * np.arccos(np.clip(p @ c + rad, -1.0, 1.0)) - 1.0
+            low = np.maximum(d - expected, 0.0) / (0.5 * expected + 15.0)
+        else:
+            ca, cd = np.stack([across, ahead]) @ c
+            cross = np.maximum(np.abs(ca) - rad, 0.0)
+            cd += rad
+            low = np.maximum(cross / (CRUISE_CROSS_KM / r + CRUISE_CROSS_PER_KM * np.maximum(cd, 0.0)),
+                             -r / BEHIND_KM * cd)
+        members = _cell_members(cells, low <= limit * (1.0 + 1e-9) + 1e-9)
+        xyz = np.take(xyz, members, axis=1)  # (a fancy index on the second axis costs 5× more)
+    if localised:
         d = r * np.arccos(np.clip(p @ xyz, -1.0, 1.0)) - 1.0
-        return np.maximum(d - expected, 0.0) / (0.5 * expected + 15.0)
-    if side.track is None:
-        return None
-    direction = np.radians(side.track if outbound else (side.track + 180.0) % 360.0)
-    north = np.array([-np.sin(p_lat) * np.cos(p_lon), -np.sin(p_lat) * np.sin(p_lon), np.cos(p_lat)])
-    east = np.array([-np.sin(p_lon), np.cos(p_lon), 0.0])
-    ahead = np.cos(direction) * north + np.sin(direction) * east
-    across = -np.sin(direction) * north + np.cos(direction) * east
-    # rows: |Q·D⊥|, 0.12 Q·D and -R Q·D / 30, so that t = max(|Q·D⊥| / (30 / R + 0.12 max(Q·D, 0)),
-    # max(-R Q·D / 30, 0)), worked out in place (a gap asks this over every airport)
-    cross, along, behind = np.stack([across, CRUISE_CROSS_PER_KM * ahead, -r / BEHIND_KM * ahead]) @ xyz
-    np.abs(cross, out=cross)
-    np.maximum(along, 0.0, out=along)
-    along += CRUISE_CROSS_KM / r
-    cross /= along
-    np.maximum(behind, 0.0, out=behind)
-    return np.maximum(cross, behind, out=cross)
+        t = np.maximum(d - expected, 0.0) / (0.5 * expected + 15.0)
+    else:
+        # rows: |Q·D⊥|, 0.12 Q·D and -R Q·D / 30, so that t = max(|Q·D⊥| / (30 / R + 0.12 max(Q·D, 0)),
+        # max(-R Q·D / 30, 0)), worked out in place (a gap asks this over every airport)
+        cross, along, behind = np.stack([across, CRUISE_CROSS_PER_KM * ahead, -r / BEHIND_KM * ahead]) @ xyz
+        np.abs(cross, out=cross)
+        np.maximum(along, 0.0, out=along)
+        along += CRUISE_CROSS_KM / r
+        cross /= along
+        np.maximum(behind, 0.0, out=behind)
+        t = np.maximum(cross, behind, out=cross)
+    if members is None:
+        return t
+    full = np.full(cand["lat"].size, np.inf)
+    full[members] = t
+    return full
 
 
 def within_fit(fit: float) -> float:
@@ -220,13 +298,29 @@ def side_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray]) -> np.ndar
         return fit
     if not heading_known:
         return np.full_like(d, 0.3)
-    rad = np.radians(dev)
-    along = d * np.cos(rad)
-    cross = d * np.abs(np.sin(rad))
-    sigma = CRUISE_CROSS_KM + CRUISE_CROSS_PER_KM * np.maximum(along, 0.0)
-    fit = np.exp(-0.5 * (cross / sigma) ** 2)
-    behind = np.minimum(along, 0.0)
-    return fit * np.exp(-0.5 * (behind / BEHIND_KM) ** 2) * too_near(side, cand["elev"], d)
+    # along = d cos(dev), cross = d |sin(dev)|, sigma = 30 + 0.12 max(along, 0); the fit is
+    # exp(-0.5 (cross / sigma)²) × exp(-0.5 (min(along, 0) / 30)²) × `too_near`: the same
+    # operations in the same order, worked in place (over a subset's thousands of candidates)
+    rad = np.radians(dev, out=dev)
+    along = np.cos(rad)
+    along *= d
+    cross = np.sin(rad, out=rad)
+    np.abs(cross, out=cross)
+    cross *= d
+    sigma = np.maximum(along, 0.0)
+    sigma *= CRUISE_CROSS_PER_KM
+    sigma += CRUISE_CROSS_KM
+    cross /= sigma
+    cross *= cross
+    cross *= -0.5
+    fit = np.exp(cross, out=cross)
+    behind = np.minimum(along, 0.0, out=along)
+    behind /= BEHIND_KM
+    behind *= behind
+    behind *= -0.5
+    fit *= np.exp(behind, out=behind)
+    fit *= too_near(side, cand["elev"], d)
+    return fit
 
 
 def turn_fit(side: Side, outbound: bool, cand: dict[str, np.ndarray], at: np.ndarray | None = None,
