@@ -155,3 +155,18 @@ def test_unit_vectors_are_the_stacked_components_bit_for_bit():
         want = np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=-1)
         got = geodesy.to_unit_vectors(a, b)
         assert got.shape == want.shape and got.tobytes() == want.tobytes()
+
+
+def test_polars_series_take_the_plain_path() -> None:
+    """Columns handed over as Polars Series (tests and callers do): the in-place array path cannot
+    write through a Series' ufunc hook, so these go the plain way, with the same values."""
+    import polars as pl
+
+    from tailwatch.geo.geodesy import haversine_km, to_unit_vectors
+
+    lat = pl.Series([43.6, 48.7, -33.9, 0.0])
+    lon = pl.Series([1.4, 2.4, 151.2, 179.9])
+    want = haversine_km(lat.to_numpy()[:-1], lon.to_numpy()[:-1], lat.to_numpy()[1:], lon.to_numpy()[1:])
+    got = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    assert np.asarray(got).tolist() == want.tolist()
+    assert to_unit_vectors(lat, lon).tolist() == to_unit_vectors(lat.to_numpy(), lon.to_numpy()).tolist()

@@ -34,7 +34,9 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    if np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
+    if type(dphi) is not np.ndarray or np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
+        # not a NumPy array of its own (a number, a broadcast, a Polars Series, which NumPy's
+        # `out=` cannot write into): the plain expressions, as before
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     # the same operations in the same order, in place: over the half-million points of a chunk,
@@ -85,7 +87,7 @@ def km_from(lat1: float, lon1: float, lon2: Array, trig2: tuple[Array, Array, Ar
     p1 = np.radians(lat1)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    if np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
+    if type(dphi) is not np.ndarray or np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * cos2 * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dlmb
     dphi /= 2  # in place from here, as `haversine_km` (dlmb is kept for `bearing_from`)
@@ -144,7 +146,8 @@ def to_unit_vectors(lat: ArrayLike, lon: ArrayLike) -> Array:
     """(n, 3) unit vectors on the sphere. Each latitude's cosine is taken once and the three
     components are written into one array (not stacked from three): the same values, a fifth less
     time over a chunk's points."""
-    p, l = np.radians(lat), np.radians(lon)
+    # as NumPy arrays first: `out=` cannot write through a Polars Series' ufunc hook
+    p, l = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))
     cp = np.cos(p)
     out = np.empty(np.broadcast(p, l).shape + (3,))
     np.multiply(cp, np.cos(l), out=out[..., 0])
