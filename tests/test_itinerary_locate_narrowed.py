@@ -317,3 +317,39 @@ def test_cruise_side_fit_gives_the_plain_expressions_bits():
                         alt=float(rng.uniform(20_000, 41_000)), track=float(rng.uniform(0, 360)), gs=450.0, vrate=0.0)
             assert side.phase(outbound) == "cruise"
             assert side_fit(side, outbound, cand).tobytes() == _plain_side_fit(side, outbound, cand).tobytes()
+
+
+def test_far_rival_left_out_of_a_subset_gives_the_full_verdict_or_raises():
+    # the best airport's far rivals all fit below the subset's bound: left out, they cannot reach
+    # AMBIGUOUS of the best, so the verdict (`unclear`) is the one scoring every airport gives
+    from tailwatch.itinerary.candidates import AMBIGUOUS, far_rival, near_best, unclear
+
+    cand = candidate_airports(None)
+    rng = np.random.default_rng(11)
+    n = cand["lat"].size
+    best = cand["index"]["LFPG"]
+    near = np.flatnonzero(near_best(cand, best) <= 150.0)
+    pure = 1e-7 * rng.random(n)  # every far airport below the bound
+    pure[near] = rng.uniform(0.1, 0.5, near.size)
+    pure[best] = 0.9
+    keep = np.flatnonzero(pure > 1e-6)
+    assert keep.size == near.size  # only the neighbours kept: every far rival is left out
+    sub = subset(cand, keep, 1e-6)
+    full_far = far_rival(pure, best, cand)
+    sub_far = far_rival(pure[keep], int(np.searchsorted(keep, best)), sub)
+    assert full_far <= sub_far <= AMBIGUOUS
+    assert unclear(0.9, 0.5, full_far) == unclear(0.9, 0.5, sub_far)
+    # a far rival kept in the subset: the same share, bit for bit
+    far_one = int(np.flatnonzero(near_best(cand, best) > 150.0)[0])
+    pure2 = pure.copy()
+    pure2[far_one] = 0.8
+    keep2 = np.flatnonzero(pure2 > 1e-6)
+    assert far_rival(pure2[keep2], int(np.searchsorted(keep2, best)), subset(cand, keep2, 1e-6)) == \
+        far_rival(pure2, best, cand)
+    # a best too weak for the bound to prove the far share below AMBIGUOUS: not proven on the subset
+    weak = pure.copy()
+    weak[near] = 1.1e-6
+    weak[best] = 1.2e-6
+    keep3 = np.flatnonzero(weak > 1e-6)
+    with pytest.raises(Inexact):
+        far_rival(weak[keep3], int(np.searchsorted(keep3, best)), subset(cand, keep3, 1e-6))

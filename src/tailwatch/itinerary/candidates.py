@@ -352,14 +352,24 @@ def far_rival(pure: np.ndarray, best: int, cand: dict[str, np.ndarray]) -> float
     The history prior tells neighbouring airports apart (which of a city's fields it uses) when
     the track cannot; it must not choose between distant places that the track fits equally
     well (a cruise track with hours to spare fits every airport along it), nor overturn what
-    the track says."""
+    the track says.
+
+    Read only against AMBIGUOUS (`unclear`): in a subset whose far rival may be an airport left
+    out (none kept beats the bound on those), the far share is that bound over the best's fit,
+    an upper bound on the true share, returned where it is proven at most AMBIGUOUS (the same
+    verdict as scoring every airport; otherwise `Inexact`)."""
     geo = pure * cand["weight"]  # with airport size and service: a big airport far away vs a strip on the line
     if geo[best] <= 0 or pure[best] <= 0:
         return 0.0
     d = near_best(cand, best)
     far_max = np.where(d > CITY_KM, geo, 0.0).max()
-    # (weights are at most 1: a fit bounds its geo) the best and its rival beat every one left out
-    check_max(float(min(far_max, geo[best])), cand)
+    # (weights are at most 1: a fit bounds its geo) the best beats every one left out
+    check_max(float(geo[best]), cand)
+    out = _left_out(cand)
+    if out is not None and far_max <= out:  # the rival may be left out: below `out`, so its share below this
+        far_max = out
+        if far_max / geo[best] > AMBIGUOUS:
+            raise Inexact("the far rival may lie outside the subset")
     far = far_max / geo[best]
     # the history prior confirms the choice of the track (with airport size and service) among
     # neighbours, it never overturns it: a neighbour that fits better is a rival at full strength
