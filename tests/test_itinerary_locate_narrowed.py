@@ -25,7 +25,7 @@ from tailwatch.itinerary import locate as loc
 from tailwatch.itinerary.build import build_itinerary
 from tailwatch.itinerary.candidates import Context, Inexact, airport_row, candidate_airports, runners, subset, top
 from tailwatch.itinerary.sides import LOCALISED, Side, fit_bound, side_fit, within_fit
-from tailwatch.itinerary.timing import Gap
+from tailwatch.itinerary.timing import DEFAULT_CRUISE_KT, Gap
 
 FIXTURES = Path(__file__).parent / "data" / "sparse"
 T0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
@@ -353,3 +353,34 @@ def test_far_rival_left_out_of_a_subset_gives_the_full_verdict_or_raises():
     keep3 = np.flatnonzero(weak > 1e-6)
     with pytest.raises(Inexact):
         far_rival(weak[keep3], int(np.searchsorted(keep3, best)), subset(cand, keep3, 1e-6))
+
+
+def test_a_chain_from_a_cruise_side_to_a_climb_is_proven_on_either_sides_airports():
+    # a track south of Paris at FL165 and, a day later, a climb out of Paris-CDG: no single airport
+    # fits both (the track points away from CDG), so a chain of two. The climb pins every single
+    # stop's fit, and the chain's two sides are each bounded on the airports either side may fit
+    # (`_fit_bounds` with `either`): answered there, the same stops and sentences as all airports
+    # (a gap of the real quickstart day's traffic replayed, type unknown: the default cruise)
+    ctx = Context.of()
+    left = Side(T0, 47.9870708918, 2.1776874249, alt=16_525.0, track=181.90914916992188, gs=360.0, vrate=357.9)
+    right = Side(T0 + timedelta(hours=23.8), 48.9543798414, 2.3886590255, alt=2_050.0, track=248.0615234375,
+                 gs=155.0, vrate=2_384.3)
+    gap = Gap(left, right, 23.8 * 3600.0, DEFAULT_CRUISE_KT, ctx)
+    for left_out in loc.LEFT_OUT_FITS:  # the subsets bounded by the climb alone cannot rank the cruise side
+        with pytest.raises(Inexact):
+            loc._located(gap, _narrowed(gap, left_out), [])
+    cand = candidate_airports(None)
+    limit = within_fit(loc.EITHER_LEFT_OUT)
+    keep = np.flatnonzero(loc._fit_bounds(gap, cand, limit, either=True) <= limit)
+    either = subset(cand, keep, loc.EITHER_LEFT_OUT)
+    either["either"] = True
+    assert loc._no_proven(gap, either) and keep.size < cand["lat"].size // 4
+    told = []
+    stops = loc._located(gap, either, told)
+    _, _, full, full_told = _both_ways(gap, [])
+    assert stops == full and told == full_told and len(stops) == 2
+    assert stops[1].airport is not None and stops[1].airport["icao"] == "LFPG"
+    # without a pinned side a no is not proven there (a cruise side's turn fit is not its side fit)
+    cruising = Gap(left, Side(right.time, right.lat, right.lon, alt=35_000.0, track=248.1, gs=450.0, vrate=0.0),
+                   gap.dt_s, DEFAULT_CRUISE_KT, ctx)
+    assert not loc._no_proven(cruising, either)

@@ -47,6 +47,10 @@ LEGAL_CHECKED = 5  # leading candidates whose legal detour is computed
 # changes nothing (`_fit_bounds`, `candidates.subset`): first the tighter (on the 4× bench, 603
 # of 660 located gaps are proven from ~1,200 airports), then the looser (~1,000 to ~3,700), then all
 LEFT_OUT_FITS = (0.2, 1e-6)
+# a gap between two airborne sides, one of them a low descent or climb, that one stop does not
+# explain is scored on the airports either side may fit this well (`_fit_bounds` with `either`):
+# a chain needs each side's best, and the pinned side bounds every single stop's turn fits
+EITHER_LEFT_OUT = 1e-9
 
 
 @dataclass
@@ -140,10 +144,25 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
             continue
         reasons[:] = told
         return stops
+    else:
+        if gap.left.airport is None and gap.right.airport is None and (
+                gap.left.localised(True) or gap.right.localised(False)):
+            t = _fit_bounds(gap, cand, within_fit(EITHER_LEFT_OUT), either=True)
+            if t is not None:
+                told = list(reasons)
+                narrow = subset(cand, np.flatnonzero(t <= within_fit(EITHER_LEFT_OUT)), EITHER_LEFT_OUT)
+                narrow["either"] = True
+                try:
+                    stops = _located(gap, narrow, told)
+                except Inexact:
+                    pass
+                else:
+                    reasons[:] = told
+                    return stops
     return _located(gap, cand, reasons)
 
 
-def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None) -> np.ndarray | None:
+def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None, either: bool = False) -> np.ndarray | None:
     """Per candidate, a t such that its score in the gap is at most exp(-t²/2) of its best
     possible (`sides.fit_bound`; None: the sides do not narrow the candidates). `limit`: only
     the t ≤ `limit` are asked for (the others may be inf).
@@ -153,7 +172,10 @@ def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None) -> np.ndarray 
     gaps are of this kind (a track lost at cruise, the aircraft next seen on the ground). Two
     airborne sides: a single stop's score is the product of the fits that place it
     (`_placing_fits`), so the tighter of their bounds; a gap one stop does not explain (its
-    chain needs each side's best over all airports) is scored in full (`_one_explains`)."""
+    chain needs each side's best over all airports) is scored in full (`_one_explains`).
+    `either` (two airborne sides): the looser of the two sides' bounds, so that a candidate left
+    out fits each side below the bound (each side's best for a chain is then provable), and
+    None unless both sides narrow."""
     anchor = gap.left.airport or gap.right.airport
     if anchor is not None:
         air, outbound = (gap.right, False) if gap.left.airport is not None else (gap.left, True)
@@ -165,11 +187,20 @@ def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None) -> np.ndarray 
         pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
         bounds = [fit_bound(gap.left, True, cand, limit) if not (pin_r and not pin_l) else None,
                   fit_bound(gap.right, False, cand, limit) if not (pin_l and not pin_r) else None]
+        if either:
+            bounds = [fit_bound(gap.left, True, cand, limit), fit_bound(gap.right, False, cand, limit)]
+            if bounds[0] is None or bounds[1] is None:
+                return None
+            return _kept(gap, cand, np.minimum(bounds[0], bounds[1]), [])
         bounds = [b for b in bounds if b is not None]
         if not bounds:
             return None
         t = bounds[0] if len(bounds) == 1 else np.maximum(bounds[0], bounds[1])
         kept = []
+    return _kept(gap, cand, t, kept)
+
+
+def _kept(gap: Gap, cand: dict, t: np.ndarray, kept: list[str]) -> np.ndarray:
     # the airports of the history prior are kept, so no score left out is multiplied by it
     for code in kept + [code for code, _ in gap.ctx.used]:
         i = cand["index"].get(code)
@@ -191,6 +222,15 @@ def _one_explains(turn: tuple[np.ndarray, np.ndarray], fits: np.ndarray, narrowe
     return False
 
 
+def _no_proven(gap: Gap, cand: dict) -> bool:
+    """Whether a subset of a gap between two airborne sides proves a no of `_one_explains`: it
+    is built with `either` (every candidate left out fits each side below the bound) and one
+    side is a low descent or climb, whose turn fit is its side fit (`turn_fit`): a candidate
+    left out has a product of turn fits below the bound, and the bound is below ONE_STOP_MIN_FIT."""
+    return (bool(cand.get("either")) and cand["bound"] < ONE_STOP_MIN_FIT
+            and (gap.left.localised(True) or gap.right.localised(False)))
+
+
 def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
     s = _sides(gap, cand, reasons)
     anchor = gap.left.airport or gap.right.airport
@@ -206,7 +246,10 @@ def _located(gap: Gap, cand: dict, reasons: list[str]) -> list[Stop]:
     fit_at = np.flatnonzero(one_fits)
     turn = (turn_fit(gap.left, True, cand, fit_at, s.fit_l), turn_fit(gap.right, False, cand, fit_at, s.fit_r))
     narrowed = cand["bound"] is not None and anchor is None
-    chain = None if _one_explains(turn, usable[fit_at], narrowed) else _best_chain(gap, cand, s)
+    one = _one_explains(turn, usable[fit_at], narrowed and not _no_proven(gap, cand))
+    if not one and narrowed and not (one_fits & usable).any():
+        raise Inexact("whether any airport fits one stop's time and range may lie outside the subset")
+    chain = None if one else _best_chain(gap, cand, s)
     count = stops_needed(gap.left, gap.right, *turn, usable[fit_at], one_fits[fit_at],
                          None if chain is None else float(s.fit_l[chain.x] * s.fit_r[chain.y]), gap.ctx.max_leg_km)
     extra = count.stops - (0 if anchor is not None else 1)
