@@ -384,3 +384,29 @@ def test_a_chain_from_a_cruise_side_to_a_climb_is_proven_on_either_sides_airport
     cruising = Gap(left, Side(right.time, right.lat, right.lon, alt=35_000.0, track=248.1, gs=450.0, vrate=0.0),
                    gap.dt_s, DEFAULT_CRUISE_KT, ctx)
     assert not loc._no_proven(cruising, either)
+
+
+def test_two_cruise_sides_one_stop_explains_on_either_sides_airports():
+    # climbing east of Paris (FL221, track 107°) and, a day later, at FL129 west of it heading
+    # north-east, out of Paris-CDG with a history at CDG and Le Bourget: the stop that explains both
+    # tracks (a turn on the way) fits neither side well enough for the tighter subsets, whose no
+    # is not proven; on the airports either side may fit, its yes is (a real bench gap)
+    ctx = Context.of(used={"LFPB": 4, "LFPG": 8})
+    left = Side(T0, 48.7498758607, 4.0072631836, alt=22_100.0, track=106.86251831054688, gs=403.0, vrate=1637.4)
+    right = Side(T0 + timedelta(hours=22.3), 48.4527740479, 1.2998375526, alt=12_900.0, track=16.81685447692871,
+                 gs=280.0, vrate=-827.1)
+    assert not left.localised(True) and not right.localised(False)
+    gap = Gap(left, right, 22.3 * 3600.0, DEFAULT_CRUISE_KT, ctx, airport("LFPG"))
+    for left_out in loc.LEFT_OUT_FITS:
+        with pytest.raises(Inexact):
+            loc._located(gap, _narrowed(gap, left_out), [])
+    cand = candidate_airports(None)
+    limit = within_fit(loc.EITHER_LEFT_OUT)
+    either = subset(cand, np.flatnonzero(loc._fit_bounds(gap, cand, limit, either=True) <= limit),
+                    loc.EITHER_LEFT_OUT)
+    either["either"] = True
+    assert not loc._no_proven(gap, either)
+    told = ["gap reasons"]
+    stops = loc._located(gap, either, told)
+    _, _, full, full_told = _both_ways(gap, ["gap reasons"])
+    assert stops == full and told == full_told and len(stops) == 1

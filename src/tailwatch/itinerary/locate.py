@@ -47,9 +47,10 @@ LEGAL_CHECKED = 5  # leading candidates whose legal detour is computed
 # changes nothing (`_fit_bounds`, `candidates.subset`): first the tighter (on the 4× bench, 603
 # of 660 located gaps are proven from ~1,200 airports), then the looser (~1,000 to ~3,700), then all
 LEFT_OUT_FITS = (0.2, 1e-6)
-# a gap between two airborne sides, one of them a low descent or climb, that one stop does not
-# explain is scored on the airports either side may fit this well (`_fit_bounds` with `either`):
-# a chain needs each side's best, and the pinned side bounds every single stop's turn fits
+# a gap between two airborne sides that the tighter subsets do not answer is scored on the airports
+# either side may fit this well (`_fit_bounds` with `either`) before all of them: each side's best
+# (a chain's) is provable there, a single stop's yes too, and its no where one side is a low
+# descent or climb (that side's turn fit is its side fit, `_no_proven`)
 EITHER_LEFT_OUT = 1e-9
 
 
@@ -145,8 +146,7 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
         reasons[:] = told
         return stops
     else:
-        if gap.left.airport is None and gap.right.airport is None and (
-                gap.left.localised(True) or gap.right.localised(False)):
+        if gap.left.airport is None and gap.right.airport is None:
             t = _fit_bounds(gap, cand, within_fit(EITHER_LEFT_OUT), either=True)
             if t is not None:
                 told = list(reasons)
