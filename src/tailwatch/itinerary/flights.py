@@ -144,35 +144,40 @@ def cut_pieces(points: pl.DataFrame, gap_s: float = GAP_S) -> pl.DataFrame:
     )
 
 
-def _last_valid(valid: np.ndarray) -> np.ndarray:
-    """Index of the last valid element at or before each position (-1 if none)."""
-    return np.maximum.accumulate(np.where(valid, np.arange(valid.size), -1))
-
-
-def _next_valid(valid: np.ndarray) -> np.ndarray:
-    """Index of the next valid element at or after each position (size if none)."""
-    n = valid.size
-    idx = np.where(valid, np.arange(n), n)
-    return np.minimum.accumulate(idx[::-1])[::-1]
-
-
 class _Column:
-    """A float column with its next/last valid index, computed once."""
+    """A float column and the positions of its valid (non-NaN) values, found once.
+
+    A piece table asks only a few points per piece (its ends, its end windows' bounds) for the
+    next or last valid value: a binary search among the valid positions answers those, where
+    a running maximum/minimum over every point (the index of the last/next valid one at each
+    position) cost three full passes a column (~10 ms of a 0.5 M-point chunk). Same indices."""
 
     def __init__(self, values: np.ndarray) -> None:
         self.v = values
-        valid = ~np.isnan(values)
-        self.nxt = _next_valid(valid)
-        self.last = _last_valid(valid)
         self.n = values.size
+        at = np.flatnonzero(~np.isnan(values))
+        # the valid positions with the answer past either end: `n` after the last, -1 before the first
+        self._after = np.r_[at, self.n]
+        self._before = np.r_[-1, at]
+        self.valid_at = self._after[:-1]
+
+    def next_valid(self, lo: np.ndarray) -> np.ndarray:
+        """Index of the next valid element at or after each of `lo` (size if none)."""
+        k = np.searchsorted(self.valid_at, lo, side="left")
+        return self._after[k]
+
+    def last_valid(self, hi: np.ndarray) -> np.ndarray:
+        """Index of the last valid element at or before each of `hi` (-1 if none)."""
+        k = np.searchsorted(self.valid_at, hi, side="right")
+        return self._before[k]
 
     def first_in(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        nv = self.nxt[lo]
+        nv = self.next_valid(lo)
         ok = nv <= hi
         return np.where(ok, self.v[np.minimum(nv, self.n - 1)], np.nan), np.where(ok, nv, -1)
 
     def last_in(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lv = self.last[hi]
+        lv = self.last_valid(hi)
         ok = lv >= lo
         return np.where(ok, self.v[np.maximum(lv, 0)], np.nan), np.where(ok, lv, -1)
 
