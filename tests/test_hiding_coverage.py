@@ -182,8 +182,8 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
 
 
 def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> None:
-    """The grid's group order from two stable sorts is `np.lexsort((t, sub, code, key))` on the
-    quickstart's own positions (many share a second, a cell and an aircraft: ties in every key), and
+    """The grid's group order from one or two stable sorts is `np.lexsort((t, sub, code, key))` on the
+    quickstart's own positions, in their order and shuffled (many share a second, a cell and an aircraft: ties in every key), and
     the lexsort itself when the packed key could overflow (addresses numbered past 2^40)."""
     frame = quickstart.select("icao24", "timestamp", "latitude", "longitude").drop_nulls()
     t = frame["timestamp"].dt.epoch("us").to_numpy() // 1_000_000 / 1.0  # whole seconds: many ties
@@ -197,6 +197,14 @@ def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> Non
     assert frame.height > 10_000 and np.unique(t).size < t.size
     reference = np.lexsort((t, sub, code, key))
     assert np.array_equal(_group_order(t, sub, code, key, minute, cell), reference)
+    # in the frame's order the times rise within every group (the one-sort path); shuffled they
+    # do not (the times sorted first): the lexsort's order both ways
+    within = np.lexsort((sub, code, key))
+    assert np.all((np.diff(key[within]) != 0) | (np.diff(code[within]) != 0) | (np.diff(sub[within]) != 0)
+                  | (np.diff(t[within]) >= 0))
+    mixed = np.random.default_rng(11).permutation(t.size)
+    t2, sub2, code2, key2, minute2, cell2 = t[mixed], sub[mixed], code[mixed], key[mixed], minute[mixed], cell[mixed]
+    assert np.array_equal(_group_order(t2, sub2, code2, key2, minute2, cell2), np.lexsort((t2, sub2, code2, key2)))
     huge = code << 40  # packed past 63 bits: the lexsort is taken
     assert np.array_equal(_group_order(t, sub, huge, key, minute, cell), np.lexsort((t, sub, huge, key)))
     assert _group_order(t[:0], sub[:0], code[:0], key[:0], minute[:0], cell[:0]).size == 0
