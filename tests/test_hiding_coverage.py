@@ -28,6 +28,7 @@ from tailwatch.hiding.dark import (
     _MINUTES,
     _PER_DEG,
     _cell,
+    _codes,
     _extrapolate,
     _group_order,
     _path_samples,
@@ -227,3 +228,19 @@ def test_grid_radii_and_minutes_are_those_of_the_plain_calls(quickstart: pl.Data
     minute = np.floor(grid.t / 60.0).astype(np.int64) - grid.m0
     for values in (minute, minute[::7], np.r_[minute[:100], 10**9], np.zeros(0, np.int64)):
         assert np.array_equal(_distinct(values), np.unique(values)) and _distinct(values).dtype == values.dtype
+
+
+def test_addresses_numbered_by_runs_as_by_lookup(quickstart: pl.DataFrame) -> None:
+    """`_codes` numbers each address by its rank among the distinct ones: from the runs of the
+    real quickstart's addresses (each aircraft's positions together, as the archive's scans give
+    them) and row by row where the rows are shuffled (many short runs), the numbers of the
+    lookup it replaced; no address, no numbers."""
+    for icao24 in (quickstart["icao24"], quickstart["icao24"].shuffle(seed=7)):
+        names = icao24.unique().sort()
+        want = icao24.replace_strict(names, pl.int_range(names.len(), eager=True), return_dtype=pl.Int64).to_numpy()
+        code_of, code = _codes(icao24)
+        assert code_of == {name: k for k, name in enumerate(names.to_list())}
+        assert code.dtype == np.int64 and np.array_equal(code, want)
+    assert quickstart["icao24"].rle().len() * 8 <= quickstart.height  # the run path was taken above
+    code_of, code = _codes(quickstart["icao24"].clear())
+    assert code_of == {} and code.size == 0
