@@ -171,3 +171,21 @@ def test_piece_ends_find_the_valid_values_a_running_scan_finds(traffic_samples: 
         got, at = column.last_in(lo, hi)
         assert np.array_equal(at, np.where(last[hi] >= lo, last[hi], -1))
         assert np.array_equal(got, np.where(at >= 0, values[at], np.nan), equal_nan=True)
+
+
+def test_addresses_parsed_once_a_run_as_row_by_row(traffic_samples: Path) -> None:
+    """`flights._address_numbers` parses each run of the address column once: the numbers of
+    the row-by-row parse on the real quickstart day in address order (runs), shuffled (row by
+    row), and with addresses that are not hexadecimal or missing (-1)."""
+    import numpy as np
+
+    from tailwatch.itinerary.flights import _address_numbers
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    ordered = frame.sort(["icao24", "timestamp"])["icao24"]
+    odd = pl.Series("icao24", ["zzzzzz"] * 40 + [None] * 40 + ["3c6444"] * 40, pl.String)
+    for icao24 in (ordered, ordered.shuffle(seed=2), pl.concat([ordered, odd])):
+        want = icao24.str.to_integer(base=16, strict=False).fill_null(-1).to_numpy()
+        got = _address_numbers(icao24)
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+    assert ordered.rle().len() * 8 <= ordered.len() and (_address_numbers(pl.concat([ordered, odd]))[-120:-40] == -1).all()
