@@ -28,6 +28,7 @@ from tailwatch.hiding.dark import (
     _MINUTES,
     _PER_DEG,
     _cell,
+    _codes,
     _extrapolate,
     _group_order,
     _path_samples,
@@ -182,8 +183,8 @@ def test_batch_and_single_aircraft_documents_agree(quickstart: pl.DataFrame, tmp
 
 
 def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> None:
-    """The grid's group order from two stable sorts is `np.lexsort((t, sub, code, key))` on the
-    quickstart's own positions (many share a second, a cell and an aircraft: ties in every key), and
+    """The grid's group order from one or two stable sorts is `np.lexsort((t, sub, code, key))` on the
+    quickstart's own positions, in their order and shuffled (many share a second, a cell and an aircraft: ties in every key), and
     the lexsort itself when the packed key could overflow (addresses numbered past 2^40)."""
     frame = quickstart.select("icao24", "timestamp", "latitude", "longitude").drop_nulls()
     t = frame["timestamp"].dt.epoch("us").to_numpy() // 1_000_000 / 1.0  # whole seconds: many ties
@@ -197,6 +198,14 @@ def test_group_order_is_the_lexsort_it_replaces(quickstart: pl.DataFrame) -> Non
     assert frame.height > 10_000 and np.unique(t).size < t.size
     reference = np.lexsort((t, sub, code, key))
     assert np.array_equal(_group_order(t, sub, code, key, minute, cell), reference)
+    # in the frame's order the times rise within every group (the one-sort path); shuffled they
+    # do not (the times sorted first): the lexsort's order both ways
+    within = np.lexsort((sub, code, key))
+    assert np.all((np.diff(key[within]) != 0) | (np.diff(code[within]) != 0) | (np.diff(sub[within]) != 0)
+                  | (np.diff(t[within]) >= 0))
+    mixed = np.random.default_rng(11).permutation(t.size)
+    t2, sub2, code2, key2, minute2, cell2 = t[mixed], sub[mixed], code[mixed], key[mixed], minute[mixed], cell[mixed]
+    assert np.array_equal(_group_order(t2, sub2, code2, key2, minute2, cell2), np.lexsort((t2, sub2, code2, key2)))
     huge = code << 40  # packed past 63 bits: the lexsort is taken
     assert np.array_equal(_group_order(t, sub, huge, key, minute, cell), np.lexsort((t, sub, huge, key)))
     assert _group_order(t[:0], sub[:0], code[:0], key[:0], minute[:0], cell[:0]).size == 0
@@ -219,3 +228,19 @@ def test_grid_radii_and_minutes_are_those_of_the_plain_calls(quickstart: pl.Data
     minute = np.floor(grid.t / 60.0).astype(np.int64) - grid.m0
     for values in (minute, minute[::7], np.r_[minute[:100], 10**9], np.zeros(0, np.int64)):
         assert np.array_equal(_distinct(values), np.unique(values)) and _distinct(values).dtype == values.dtype
+
+
+def test_addresses_numbered_by_runs_as_by_lookup(quickstart: pl.DataFrame) -> None:
+    """`_codes` numbers each address by its rank among the distinct ones: from the runs of the
+    real quickstart's addresses (each aircraft's positions together, as the archive's scans give
+    them) and row by row where the rows are shuffled (many short runs), the numbers of the
+    lookup it replaced; no address, no numbers."""
+    for icao24 in (quickstart["icao24"], quickstart["icao24"].shuffle(seed=7)):
+        names = icao24.unique().sort()
+        want = icao24.replace_strict(names, pl.int_range(names.len(), eager=True), return_dtype=pl.Int64).to_numpy()
+        code_of, code = _codes(icao24)
+        assert code_of == {name: k for k, name in enumerate(names.to_list())}
+        assert code.dtype == np.int64 and np.array_equal(code, want)
+    assert quickstart["icao24"].rle().len() * 8 <= quickstart.height  # the run path was taken above
+    code_of, code = _codes(quickstart["icao24"].clear())
+    assert code_of == {} and code.size == 0

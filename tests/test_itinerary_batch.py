@@ -138,3 +138,54 @@ def test_pieces_renumbered_per_aircraft_from_runs_as_by_a_window(traffic_samples
         assert list(got) == list(want) and all(got[h].equals(want[h]) for h in want)
         assert all(got[h]["piece"].min() == 0 for h in got)
     assert _own_pieces(table.clear()) == {}
+
+
+def test_piece_ends_find_the_valid_values_a_running_scan_finds(traffic_samples: Path) -> None:
+    """`flights._Column` finds the next/last valid value of a column by a binary search among
+    its valid positions: the same indices as the running maximum/minimum over every point it
+    replaced, for every position of the real quickstart day's altitude, speed, track and
+    vertical-rate columns (and for a column with no valid value, and one all valid)."""
+    import numpy as np
+
+    from tailwatch.itinerary.flights import _Column, cut_pieces
+
+    cut = cut_pieces(read_file(traffic_samples / "collections" / "quickstart.json.gz")[0]
+                     .filter(pl.col("latitude").is_not_null()))
+    n = cut.height
+    columns = [cut[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in ("alt", "groundspeed", "track",
+                                                                             "vertical_rate")]
+    assert all(np.isnan(v).any() and not np.isnan(v).all() for v in columns)
+    everywhere = np.arange(n)
+    for values in columns + [np.full(n, np.nan), np.zeros(n)]:
+        valid = ~np.isnan(values)
+        last = np.maximum.accumulate(np.where(valid, everywhere, -1))
+        nxt = np.minimum.accumulate(np.where(valid, everywhere, n)[::-1])[::-1]
+        column = _Column(values)
+        assert np.array_equal(column.last_valid(everywhere), last)
+        assert np.array_equal(column.next_valid(everywhere), nxt)
+        lo = np.sort(np.random.default_rng(3).integers(0, n, 500))
+        hi = np.minimum(lo + 40, n - 1)
+        got, at = column.first_in(lo, hi)
+        assert np.array_equal(at, np.where(nxt[lo] <= hi, nxt[lo], -1))
+        assert np.array_equal(got, np.where(at >= 0, values[at], np.nan), equal_nan=True)
+        got, at = column.last_in(lo, hi)
+        assert np.array_equal(at, np.where(last[hi] >= lo, last[hi], -1))
+        assert np.array_equal(got, np.where(at >= 0, values[at], np.nan), equal_nan=True)
+
+
+def test_addresses_parsed_once_a_run_as_row_by_row(traffic_samples: Path) -> None:
+    """`flights._address_numbers` parses each run of the address column once: the numbers of
+    the row-by-row parse on the real quickstart day in address order (runs), shuffled (row by
+    row), and with addresses that are not hexadecimal or missing (-1)."""
+    import numpy as np
+
+    from tailwatch.itinerary.flights import _address_numbers
+
+    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
+    ordered = frame.sort(["icao24", "timestamp"])["icao24"]
+    odd = pl.Series("icao24", ["zzzzzz"] * 40 + [None] * 40 + ["3c6444"] * 40, pl.String)
+    for icao24 in (ordered, ordered.shuffle(seed=2), pl.concat([ordered, odd])):
+        want = icao24.str.to_integer(base=16, strict=False).fill_null(-1).to_numpy()
+        got = _address_numbers(icao24)
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+    assert ordered.rle().len() * 8 <= ordered.len() and (_address_numbers(pl.concat([ordered, odd]))[-120:-40] == -1).all()

@@ -150,16 +150,41 @@ def _group_order(t: np.ndarray, sub: np.ndarray, code: np.ndarray, key: np.ndarr
     """`np.lexsort((t, sub, code, key))` (key = cell × `_MINUTES` + minute) in two stable sorts, not four:
     (cell, minute, code, sub) packed into one integer in that order when it fits in 63 bits (a batch
     spans days, not years, and a few thousand aircraft), sorted after the times. Stable sorts keep
-    ties in input order as lexsort does, so the order is the same; the grid's set-up is its cost."""
+    ties in input order as lexsort does, so the order is the same; the grid's set-up is its cost.
+    Where the times already rise within every group in input order, the sort of the packed
+    groups alone gives that order (16x chunk, 0.28 M positions: ~9 -> ~3 ms)."""
     if t.size == 0:
         return np.zeros(0, np.int64)
     minutes, codes = int(minute.max()) + 1, int(code.max()) + 1
     fits = (int(cell.max()) + 1) * minutes * codes * 4 < (1 << 63)
     if fits and min(int(cell.min()), int(minute.min()), int(code.min()), int(sub.min())) >= 0 and sub.max() < 4:
         packed = ((cell * minutes + minute) * codes + code) * 4 + sub
+        # the positions come as the archive holds them, each aircraft's in time order, so within
+        # a group (one aircraft, minute and cell) the times mostly rise already: one stable sort
+        # of the groups (the scan's sorted runs make it cheap) is then the whole order, as ties in
+        # time keep the input order either way. Checked, else the times are sorted first
+        order = np.argsort(packed, kind="stable")
+        grouped, at = packed[order], t[order]
+        if bool(np.all((grouped[1:] != grouped[:-1]) | (at[1:] >= at[:-1]))):
+            return order
         by_time = np.argsort(t, kind="stable")
         return by_time[np.argsort(packed[by_time], kind="stable")]
     return np.lexsort((t, sub, code, key))
+
+
+def _codes(icao24: pl.Series) -> tuple[dict[str, int], np.ndarray]:
+    """Each address's number (its rank among the distinct addresses, in string order) and the
+    number of every row. The archive's scans hand an aircraft's positions back together, a few
+    hundred runs for a few hundred thousand rows: each run is numbered once and repeated (16x
+    chunk, 0.28 M positions: ~5 -> ~1 ms); rows in many short runs are looked up one by one."""
+    runs = icao24.rle().struct.unnest()
+    names = runs["value"].unique().sort()
+    code_of = {name: k for k, name in enumerate(names.to_list())}
+    if runs.height * 8 <= icao24.len():
+        per_run = np.array([code_of[name] for name in runs["value"].to_list()], dtype=np.int64)
+        return code_of, np.repeat(per_run, runs["len"].to_numpy())
+    return code_of, icao24.replace_strict(names, pl.int_range(names.len(), eager=True),
+                                          return_dtype=pl.Int64).to_numpy()
 
 
 class Coverage:
@@ -169,16 +194,13 @@ class Coverage:
     def __init__(self, positions: pl.DataFrame) -> None:
         frame = positions.select("icao24", "timestamp", "latitude", "longitude").drop_nulls()
         frame = frame.filter(pl.col("latitude").is_not_nan() & pl.col("longitude").is_not_nan())
-        names = frame["icao24"].unique().sort()
-        self.code_of = {name: k for k, name in enumerate(names.to_list())}
+        self.code_of, code = _codes(frame["icao24"])
         self.size = frame.height
         if self.size == 0:
             return
         t = frame["timestamp"].dt.epoch("us").to_numpy() / 1e6
         lat = frame["latitude"].cast(pl.Float64).to_numpy()
         lon = frame["longitude"].cast(pl.Float64).to_numpy()
-        code = frame.select(pl.col("icao24").replace_strict(names, pl.int_range(names.len(), eager=True),
-                                                             return_dtype=pl.Int64))["icao24"].to_numpy()
         minute = np.floor(t / 60.0).astype(np.int64)
         self.m0 = int(minute.min())
         cell = _cell(np.floor(lat * _PER_DEG).astype(np.int64), np.floor(lon * _PER_DEG).astype(np.int64), _PER_DEG)
