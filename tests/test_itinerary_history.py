@@ -158,35 +158,6 @@ def test_presence_asks_each_position_once_and_answers_as_every_point(traffic_sam
     assert asked == [low.select("latitude", "longitude").n_unique()] and asked[0] < low.height / 2
 
 
-def test_presence_keyed_by_a_hash_falls_back_on_a_shared_hash(traffic_samples, monkeypatch):
-    """Presence finds the distinct positions by one hash of their bits; two positions sharing
-    a hash are caught (every row's bits against those of the position whose answer it took) and
-    the two-column keys decide. Forced here with a hash of the longitude alone, on the real
-    quickstart day plus a copy of its points moved 0.5 degrees north (same longitudes, other
-    latitudes): the rows are those of the unforced hash, and the fallback ran."""
-    from tailwatch.ingest.pipeline import read_file
-    from tailwatch.itinerary import history
-    from tailwatch.itinerary.history import PRESENCE_COLUMNS, presence
-
-    frame, _ = read_file(traffic_samples / "collections" / "quickstart.json.gz")
-    day = frame.filter(pl.col("latitude").is_not_null()).select(PRESENCE_COLUMNS)
-    points = pl.concat([day, day.with_columns(pl.col("latitude") + 0.5)])
-    want = presence(points)
-    assert want.height > 50
-    fallbacks: list[int] = []
-    by_bits = history._at_airports_by_bits
-
-    def counted(low):
-        fallbacks.append(low.height)
-        return by_bits(low)
-
-    monkeypatch.setattr(history, "_at_airports_by_bits", counted)
-    assert presence(points).sort(want.columns).equals(want.sort(want.columns)) and fallbacks == []
-    monkeypatch.setattr(history, "_MIX", history.np.uint64(0))
-    got = presence(points)
-    assert len(fallbacks) == 1 and got.sort(want.columns).equals(want.sort(want.columns))
-
-
 def test_priors_counted_in_one_pass_as_each_aircraft_alone(traffic_samples):
     """Each address's days are counted for all addresses at once, and a fleet's half days added
     per aircraft: the priors are those of counting each aircraft's own rows (real traffic)."""

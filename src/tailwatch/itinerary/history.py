@@ -45,58 +45,25 @@ def presence(points: pl.DataFrame | None) -> pl.DataFrame:
         pl.col("latitude").cast(pl.Float64), pl.col("longitude").cast(pl.Float64))
     if low.height == 0:
         return empty
-    hits = _at_airports(low)
-    if hits is None:
+    lat, lon = low["latitude"].to_numpy(), low["longitude"].to_numpy()
+    # a position's key is its two floats' bits: equal keys, equal query inputs, equal answers
+    low = low.with_columns(pl.Series("_lat", np.ascontiguousarray(lat).view(np.uint64)),
+                           pl.Series("_lon", np.ascontiguousarray(lon).view(np.uint64)))
+    at = low.select("_lat", "_lon", "latitude", "longitude").unique(["_lat", "_lon"])
+    icao, dist, elev = airport_codes_at(at["latitude"].to_numpy(), at["longitude"].to_numpy(),
+                                        max(GROUND_AIRPORT_KM, LOW_KM))
+    near = icao != None  # noqa: E711
+    if not near.any():
         return empty
+    found = pl.DataFrame({"_lat": at["_lat"].to_numpy()[near], "_lon": at["_lon"].to_numpy()[near],
+                          "icao": icao[near].astype(str), "_dist": dist[near], "_elev": elev[near]})
+    hits = low.join(found, on=["_lat", "_lon"], how="inner")
     ground, dist = hits["ground"].to_numpy(), hits["_dist"].to_numpy()
     agl = hits["alt"].fill_null(0.0).to_numpy() - np.nan_to_num(hits["_elev"].to_numpy(), nan=0.0)
     ok = np.where(ground, dist <= GROUND_AIRPORT_KM, (dist <= LOW_KM) & (agl <= LOW_AGL_FT))
     if not ok.any():
         return empty
     return hits.filter(pl.Series(ok)).select("icao24", "icao", "day").unique().cast(empty.schema)
-
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: the latitude's bits spread over the whole word
-
-
-def _at_airports(low: pl.DataFrame) -> pl.DataFrame | None:
-    """`low`'s rows near an airport, with its code (`icao`), distance (`_dist`) and elevation
-    (`_elev`), the airport query made once per distinct position (None: no row is near one).
-
-    A position's key is its two floats' bits (equal keys, equal query inputs, equal answers),
-    hashed into one integer so that finding the distinct positions and handing each row its
-    answer are one-column hash operations (a 16x chunk's 0.3 M low points: ~19 -> ~12 ms). Two
-    positions sharing a hash would share an answer: every row's bits are compared with those of
-    the position whose answer it took, and on any difference the two-column keys are used instead."""
-    lat, lon = low["latitude"].to_numpy(), low["longitude"].to_numpy()
-    lat_bits, lon_bits = np.ascontiguousarray(lat).view(np.uint64), np.ascontiguousarray(lon).view(np.uint64)
-    low = low.with_columns(pl.Series("_lat", lat_bits), pl.Series("_lon", lon_bits),
-                           pl.Series("_k", lat_bits * _MIX ^ lon_bits))
-    first = low["_k"].is_first_distinct().arg_true().to_numpy()
-    icao, dist, elev = airport_codes_at(lat[first], lon[first], max(GROUND_AIRPORT_KM, LOW_KM))
-    near = icao != None  # noqa: E711
-    if not near.any():
-        return None
-    # every distinct hash, near an airport or not: each row finds its own and is checked against it
-    found = pl.DataFrame({"_k": low["_k"].to_numpy()[first], "_flat": lat_bits[first], "_flon": lon_bits[first],
-                          "_near": near, "icao": np.where(near, icao, "").astype(str), "_dist": dist, "_elev": elev})
-    hits = low.join(found, on="_k", how="inner")
-    if hits.height == low.height and (hits["_lat"] == hits["_flat"]).all() and (hits["_lon"] == hits["_flon"]).all():
-        return hits.filter(pl.col("_near")).drop("_k", "_flat", "_flon", "_near")
-    return _at_airports_by_bits(low.drop("_k"))
-
-
-def _at_airports_by_bits(low: pl.DataFrame) -> pl.DataFrame | None:
-    """`_at_airports` keyed by the two columns of bits (`_lat`, `_lon`) themselves."""
-    at = low.select("_lat", "_lon", "latitude", "longitude").unique(["_lat", "_lon"])
-    icao, dist, elev = airport_codes_at(at["latitude"].to_numpy(), at["longitude"].to_numpy(),
-                                        max(GROUND_AIRPORT_KM, LOW_KM))
-    near = icao != None  # noqa: E711
-    if not near.any():
-        return None
-    found = pl.DataFrame({"_lat": at["_lat"].to_numpy()[near], "_lon": at["_lon"].to_numpy()[near],
-                          "icao": icao[near].astype(str), "_dist": dist[near], "_elev": elev[near]})
-    return low.join(found, on=["_lat", "_lon"], how="inner")
 
 
 def _days(seen: pl.DataFrame) -> dict[str, int]:
