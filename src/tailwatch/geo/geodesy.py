@@ -39,17 +39,21 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
         # `out=` cannot write into): the plain expressions, as before
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    # the same operations in the same order, in place: over the half-million points of a chunk,
-    # each temporary is megabytes of fresh pages (a sixth of the time)
+    dlmb /= 2
+    return _haversine_in_place(dphi, np.cos(p1) * np.cos(p2), dlmb)
+
+
+def _haversine_in_place(dphi: Array, cos_product: Array, half_dlmb: Array) -> Array:
+    """The plain expressions' operations in the same order, written into the arrays given (the
+    caller's own temporaries): over the half-million points of a chunk each fresh temporary is
+    megabytes of new pages (a sixth of the time). `dphi` and `half_dlmb` are in radians."""
     dphi /= 2
     a = np.sin(dphi, out=dphi)
     a *= a
-    c = np.cos(p1) * np.cos(p2)
-    dlmb /= 2
-    s = np.sin(dlmb, out=dlmb)
+    s = np.sin(half_dlmb, out=half_dlmb)
     s *= s
-    c *= s
-    a += c
+    cos_product *= s
+    a += cos_product
     np.clip(a, 0.0, 1.0, out=a)
     np.sqrt(a, out=a)
     np.arcsin(a, out=a)
@@ -90,20 +94,7 @@ def km_from(lat1: float, lon1: float, lon2: Array, trig2: tuple[Array, Array, Ar
     if type(dphi) is not np.ndarray or np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * cos2 * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dlmb
-    dphi /= 2  # in place from here, as `haversine_km` (dlmb is kept for `bearing_from`)
-    a = np.sin(dphi, out=dphi)
-    a *= a
-    c = np.cos(p1) * cos2
-    s = dlmb / 2
-    np.sin(s, out=s)
-    s *= s
-    c *= s
-    a += c
-    np.clip(a, 0.0, 1.0, out=a)
-    np.sqrt(a, out=a)
-    np.arcsin(a, out=a)
-    a *= 2 * EARTH_RADIUS_KM
-    return a, dlmb
+    return _haversine_in_place(dphi, np.cos(p1) * cos2, dlmb / 2), dlmb  # dlmb is kept for `bearing_from`
 
 
 def bearing_from(lat1: float, dlmb: Array, trig2: tuple[Array, Array, Array]) -> Array:
