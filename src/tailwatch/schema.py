@@ -7,6 +7,7 @@ column (string timestamps, float64 altitudes) breaks filters downstream.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 TIMESTAMP = pl.Datetime("us", "UTC")
@@ -144,3 +145,13 @@ def positions_only(frame: pl.DataFrame) -> pl.DataFrame:
         & pl.col("icao24").str.contains(r"^[0-9a-f]{6}$")
         & pl.col("timestamp").is_not_null()
     )
+
+
+def epoch_us(times: pl.Series) -> np.ndarray:
+    """A datetime column's microseconds since the epoch, as `times.dt.epoch("us").to_numpy()` gives
+    them (floats with NaN where null, when there is a null). A column already in microseconds is
+    read as its integers: no query plan (a Series method costs one of its own, and a batch asks
+    this of every aircraft and trip)."""
+    if isinstance(times.dtype, pl.Datetime) and times.dtype.time_unit == "us":
+        return times.cast(pl.Int64).to_numpy()
+    return times.dt.epoch("us").to_numpy()

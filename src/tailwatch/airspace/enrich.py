@@ -22,7 +22,6 @@ The route sums them over the legs with both ends known, a round trip included.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -30,6 +29,8 @@ import polars as pl
 from tailwatch.airspace.bans import ban_details, banned_jurisdictions, banning_rules
 from tailwatch.airspace.crossing import (RUN_SCHEMA, countries_on_arc, countries_on_arcs, densified_runs, densify_many,
                                         iso_times)
+from tailwatch.geo.airports import airport
+from tailwatch.schema import epoch_us
 
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 
@@ -46,19 +47,10 @@ def _airport_pos(end: dict | None) -> tuple[float, float] | None:
     if end.get("latitude") is not None and end.get("longitude") is not None:
         return float(end["latitude"]), float(end["longitude"])
     if end.get("icao"):
-        a = _packaged_airport(end["icao"])
+        a = airport(end["icao"])
         if a is not None:
             return float(a["latitude"]), float(a["longitude"])
     return None
-
-
-@lru_cache(maxsize=65_536)
-def _packaged_airport(code: str) -> dict | None:
-    """`geo.airports.airport(code)`, looked up once per code (every leg of a fleet asks for the
-    same few airports, twice); callers get a copy (`_ends_of`) or read it only."""
-    from tailwatch.geo.airports import airport
-
-    return airport(code)
 
 
 def _eu_codes() -> frozenset[str]:
@@ -145,11 +137,7 @@ def _track_columns(points: pl.DataFrame, n_legs: int) -> tuple[np.ndarray, np.nd
     itinerary has one leg and no leg's (-1) otherwise."""
     lat, lon = (points.get_column(c) for c in ("latitude", "longitude"))
     lat, lon = (c if c.dtype == pl.Float64 else c.cast(pl.Float64) for c in (lat, lon))
-    stamp = points.get_column("timestamp")
-    if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration:
-        t = stamp.cast(pl.Int64)  # a datetime's microseconds since the epoch, UTC whatever the zone
-    else:
-        t = points.select(pl.col("timestamp").dt.epoch("us")).to_series()
+    t = epoch_us(points.get_column("timestamp"))  # a datetime's microseconds since the epoch, UTC whatever the zone
     leg = points.get_column("leg", default=None)
     if leg is not None:
         leg = leg.cast(pl.Int64).to_numpy()  # floats, NaN where null, when there is a null
@@ -157,7 +145,7 @@ def _track_columns(points: pl.DataFrame, n_legs: int) -> tuple[np.ndarray, np.nd
             leg = np.where(np.isnan(leg), -1, leg).astype(np.int64)
     else:  # all the points are the one leg's, or no leg's
         leg = np.full(points.height, 0 if n_legs == 1 else -1, np.int64)
-    return lat.to_numpy(), lon.to_numpy(), t.to_numpy(), leg
+    return lat.to_numpy(), lon.to_numpy(), t, leg
 
 
 def _sorted_within(which: np.ndarray, t: np.ndarray) -> bool:
@@ -267,8 +255,7 @@ def _ends_of(leg: dict) -> tuple[dict | None, dict | None]:
     for end in (leg.get("origin"), leg.get("destination")):
         spot = None
         if end and end.get("icao"):
-            known = _packaged_airport(end["icao"])
-            spot = None if known is None else dict(known)
+            spot = airport(end["icao"])  # a copy of the packaged row: this leg's own
         if spot is None:
             pos = _airport_pos(end)
             spot = None if pos is None else {"icao": (end or {}).get("icao"), "latitude": pos[0], "longitude": pos[1]}

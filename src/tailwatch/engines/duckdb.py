@@ -45,12 +45,17 @@ def partition_files_between(archive: Path, start: datetime | None = None, end: d
     return day_files(points_root(archive), start, end)
 
 
+def _addresses(icao24: Sequence[str]) -> list[str]:
+    """Addresses as the archive stores them (lower case, no spaces): what a query tests."""
+    return [a.strip().lower() for a in icao24]
+
+
 def _where(icao24: Sequence[str] | None, start: datetime | None, end: datetime | None) -> tuple[str, list]:
     clauses: list[str] = []
     params: list = []
     if icao24 is not None:
         clauses.append("icao24 IN (SELECT unnest(?::VARCHAR[]))")
-        params.append([a.strip().lower() for a in icao24])
+        params.append(_addresses(icao24))
     if start is not None:
         clauses.append("timestamp >= ?")
         params.append(start)
@@ -173,7 +178,7 @@ def _scanned(files: list[Path], icao24: Sequence[str] | None, start: datetime | 
         return None
     test = pl.lit(True)
     if icao24 is not None:
-        test = pl.col("icao24").is_in([a.strip().lower() for a in icao24])
+        test = pl.col("icao24").is_in(_addresses(icao24))
     if start is not None:
         test &= pl.col("timestamp") >= start
     if end is not None:

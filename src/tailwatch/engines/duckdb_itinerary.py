@@ -136,15 +136,12 @@ class ChunkJob:
     history: dict[str, dict[str, int]]
     notes: list[str]
     with_points: bool
-    # the chunk's aircraft with no prior in `history` take theirs from the points read here
-    # (`aircraft_histories(held=...)`: a batch with no start reads every point until its end)
-    priors_from_points: bool = False
 
 
 def _job(archive: Path, chunk: list[str], start: datetime | None, end: datetime | None, idents: dict,
          history: dict[str, dict[str, int]], notes: list[str], with_points: bool) -> ChunkJob:
     return ChunkJob(archive, chunk, start, end, {h: idents[h] for h in chunk},
-                    {h: history[h] for h in chunk if h in history}, notes, with_points, start is None)
+                    {h: history[h] for h in chunk if h in history}, notes, with_points)
 
 
 def _gather(job: ChunkJob) -> tuple[pl.DataFrame, dict[str, Prepared], dict[str, pl.DataFrame], Coverage]:
@@ -181,7 +178,7 @@ def _chunk_itineraries(job: ChunkJob, on_stage: Callable[[str], None] | None = N
     points, prepared, own_heard, others = _gather(job)
     sizes = dict(points["icao24"].value_counts().iter_rows())
     history = job.history
-    if job.priors_from_points:
+    if job.start is None:  # every point until the end was read: the priors `aircraft_histories(held=)` left out
         history = history | priors_from_points(points, [h for h in job.chunk if h not in history])
 
     def around(icao24: str) -> Surroundings:

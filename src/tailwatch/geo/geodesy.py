@@ -40,13 +40,16 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     dlmb /= 2
-    return _haversine_in_place(dphi, np.cos(p1) * np.cos(p2), dlmb)
+    return haversine_in_place(dphi, np.cos(p1) * np.cos(p2), dlmb)
 
 
-def _haversine_in_place(dphi: Array, cos_product: Array, half_dlmb: Array) -> Array:
-    """The plain expressions' operations in the same order, written into the arrays given (the
-    caller's own temporaries): over the half-million points of a chunk each fresh temporary is
-    megabytes of new pages (a sixth of the time). `dphi` and `half_dlmb` are in radians."""
+def haversine_in_place(dphi: Array, cos_product: Array, half_dlmb: Array) -> Array:
+    """`haversine_km` from its parts, for callers that have the latitudes' radians and cosines
+    already (a point's, shared by many pairs): `dphi` the latitude difference and `half_dlmb`
+    half the longitude difference (radians), `cos_product` cos φ1 · cos φ2. The plain expressions'
+    operations in the same order, so the same bits, written into the arrays given (the caller's
+    own temporaries, overwritten): over the half-million points of a chunk each fresh temporary
+    is megabytes of new pages (a sixth of the time)."""
     dphi /= 2
     a = np.sin(dphi, out=dphi)
     a *= a
@@ -94,7 +97,7 @@ def km_from(lat1: float, lon1: float, lon2: Array, trig2: tuple[Array, Array, Ar
     if type(dphi) is not np.ndarray or np.ndim(dphi) == 0 or dphi.shape != dlmb.shape:
         a = np.sin(dphi / 2) ** 2 + np.cos(p1) * cos2 * np.sin(dlmb / 2) ** 2
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dlmb
-    return _haversine_in_place(dphi, np.cos(p1) * cos2, dlmb / 2), dlmb  # dlmb is kept for `bearing_from`
+    return haversine_in_place(dphi, np.cos(p1) * cos2, dlmb / 2), dlmb  # dlmb is kept for `bearing_from`
 
 
 def bearing_from(lat1: float, dlmb: Array, trig2: tuple[Array, Array, Array]) -> Array:

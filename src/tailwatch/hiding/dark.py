@@ -42,7 +42,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 
-from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km
+from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_in_place, haversine_km
+from tailwatch.schema import epoch_us
 
 KM_PER_DEG = 111.195
 KT_KM_PER_S = 1.852 / 3600.0
@@ -198,7 +199,7 @@ class Coverage:
         self.size = frame.height
         if self.size == 0:
             return
-        t = frame["timestamp"].dt.epoch("us").to_numpy() / 1e6
+        t = epoch_us(frame["timestamp"]) / 1e6
         lat = frame["latitude"].cast(pl.Float64).to_numpy()
         lon = frame["longitude"].cast(pl.Float64).to_numpy()
         minute = np.floor(t / 60.0).astype(np.int64)
@@ -338,12 +339,10 @@ def _km_from_anchors(alat: np.ndarray, alon: np.ndarray, owner: np.ndarray, lat:
     same values, in the same order)."""
     p1 = np.radians(alat)
     cos1 = np.cos(p1)[owner]
-    p1 = p1[owner]
     p2 = np.radians(lat)
-    dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon, dtype=float) - np.asarray(alon, dtype=float)[owner])
-    a = np.sin(dphi / 2) ** 2 + cos1 * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    dlmb /= 2
+    return haversine_in_place(p2 - p1[owner], cos1 * np.cos(p2), dlmb)
 
 
 _POSITIONS = {"icao24": pl.String, "timestamp": pl.Datetime("us", "UTC"), "latitude": pl.Float64, "longitude": pl.Float64}
@@ -430,14 +429,6 @@ def _place(lat: float, lon: float) -> dict:
     return {"latitude": round(float(lat), 4), "longitude": round(float(lon), 4)}
 
 
-def _seconds(stamp: pl.Series) -> np.ndarray:
-    """Epoch seconds of a time column: `dt.epoch("us") / 1e6` (NaN where null), read from a
-    microsecond column's integers without a query."""
-    if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration:
-        return stamp.cast(pl.Int64).to_numpy() / 1e6
-    return stamp.dt.epoch("us").to_numpy() / 1e6
-
-
 def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules = DarkRules()) -> list[dict]:
     """Stretches of at least `min_gap_s` where the aircraft was heard without a position (observed)."""
     from tailwatch.hiding.heard import intervals
@@ -446,7 +437,7 @@ def withheld(track: pl.DataFrame, heard: pl.DataFrame | None, rules: DarkRules =
         return []
     silent = intervals(heard, max_gap_s=90.0, positions=False)
     out = []
-    pos_t = _seconds(track["timestamp"]) if track.height else np.zeros(0)
+    pos_t = epoch_us(track["timestamp"]) / 1e6 if track.height else np.zeros(0)
     for row in silent.iter_rows(named=True):
         a, b = row["start"].timestamp(), row["end"].timestamp()
         # the minutes are whole minutes: clip to the positions either side
@@ -487,7 +478,7 @@ def track_columns(track: pl.DataFrame) -> dict[str, np.ndarray]:
     whole chunk of tracks at once in a batch."""
     stamp, ground = track.schema["timestamp"], track["onground"]
     if isinstance(stamp, pl.Datetime) and stamp.time_unit == "us" and ground.null_count() == 0:
-        out = {"t": track["timestamp"].cast(pl.Int64).to_numpy() / 1e6, "latitude": track["latitude"].to_numpy(),
+        out = {"t": epoch_us(track["timestamp"]) / 1e6, "latitude": track["latitude"].to_numpy(),
                "longitude": track["longitude"].to_numpy(), "ground": ground.to_numpy()}
         for column, name in (("altitude", "alt"), ("groundspeed", "gs"), ("track", "trk")):
             out[name] = track[column].cast(pl.Float64).to_numpy()
@@ -631,7 +622,7 @@ def hiding_evidence(track: pl.DataFrame, others: pl.DataFrame | Coverage | None,
     """Both kinds for one aircraft, in time order, each with the leg it falls in when `track` has `leg`."""
     found = withheld(track, heard, rules) + dark_gaps(track, others, heard, rules, window_end)
     if found and track.height and track.get_column("leg", default=None) is not None:
-        t = _seconds(track["timestamp"])
+        t = epoch_us(track["timestamp"]) / 1e6
         legs = track["leg"].to_numpy()
         for item in found:
             start = datetime.fromisoformat(item["start"].replace("Z", "+00:00")).timestamp()

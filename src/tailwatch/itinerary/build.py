@@ -29,6 +29,7 @@ from tailwatch.itinerary.model import SCHEMA, TIME_ASSUMED_NOTE, Itinerary, Leg,
 from tailwatch.itinerary.timing import DEFAULT_CRUISE_KT
 from tailwatch.itinerary.trips import trip_ids, untracked_entry
 from tailwatch.itinerary.walk import _items, _walk
+from tailwatch.schema import epoch_us
 
 __all__ = ["SCHEMA", "Itinerary", "build_itineraries", "build_itinerary"]
 
@@ -140,21 +141,13 @@ def _piece_trips(table: pl.DataFrame) -> pl.DataFrame:
     """The piece table with `trip`: a new trip after every silence over the bound (trips.py)."""
     if table.height == 0:
         return table.with_columns(pl.lit(None, dtype=pl.Int64).alias("trip"))
-    t0, t1 = _seconds(table["t0"]), _seconds(table["t1"])
+    t0, t1 = epoch_us(table["t0"]) / 1e6, epoch_us(table["t1"]) / 1e6
     dt = np.empty_like(t0)
     dt[0] = np.nan
     dt[1:] = t0[1:] - t1[:-1]
     trip = pl.Series("trip", trip_ids(dt))
     # a column put beside the others (no query plan) unless the table already has one to replace
     return table.with_columns(trip) if "trip" in table.columns else table.hstack([trip])
-
-
-def _seconds(times: pl.Series) -> np.ndarray:
-    """Epoch seconds of a datetime column, as `dt.epoch("us") / 1e6` gives them (read straight
-    from microsecond times: no frame query)."""
-    if isinstance(times.dtype, pl.Datetime) and times.dtype.time_unit == "us":
-        return times.cast(pl.Int64).to_numpy() / 1e6
-    return times.dt.epoch("us").to_numpy() / 1e6
 
 
 def _with_legs(cut: pl.DataFrame, table: pl.DataFrame, piece_leg: dict[int, int]) -> pl.DataFrame:

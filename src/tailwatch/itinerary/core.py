@@ -29,6 +29,7 @@ import numpy as np
 from tailwatch.hiding.dark import Box, Coverage, hiding_evidence, silence_boxes, silence_reach
 from tailwatch.itinerary.batch import Prepared, by_aircraft, prepare
 from tailwatch.itinerary.trips import with_trips
+from tailwatch.schema import epoch_us
 
 HISTORY_NOTE = ("days the aircraft (or its operator's fleet, at half weight) was seen on the ground or low at "
                 "each airport in the archive: the prior for unseen stops")
@@ -297,9 +298,7 @@ def _hiding(doc: dict, points: pl.DataFrame, around: Surroundings) -> dict:
     if points.height == 0:
         return doc
     found: list[dict] = []
-    stamp = points["timestamp"]
-    t = (stamp.cast(pl.Int64) if getattr(stamp.dtype, "time_unit", None) == "us" and stamp.dtype != pl.Duration
-         else stamp.dt.epoch("us")).to_numpy()  # a microsecond column's integers: no query
+    t = epoch_us(points["timestamp"])
     in_order = t.size < 2 or bool((np.diff(t) > 0).all())  # strictly: a sort could only reorder ties
     for track, heard, end in _per_trip(points if in_order else points.sort("timestamp"), around.heard, around.end):
         found += hiding_evidence(track, around.others, heard, window_end=end)

@@ -133,32 +133,25 @@ def locate(gap: Gap, reasons: list[str]) -> list[Stop]:
     cand = candidate_airports(gap.ctx.min_runway_ft)
     if cand["rows"].height == 0:
         return [Stop(None, "unknown", 0.0, reasons + ["no airport usable by the type"])]
-    for left_out in LEFT_OUT_FITS:
+    steps = [(left_out, False) for left_out in LEFT_OUT_FITS]
+    if gap.left.airport is None and gap.right.airport is None:
+        steps.append((EITHER_LEFT_OUT, True))
+    for left_out, either in steps:
         limit = within_fit(left_out)
-        t = _fit_bounds(gap, cand, limit)  # per bound: the looser is seldom needed, and costs more
+        t = _fit_bounds(gap, cand, limit, either)  # per bound: the looser is seldom needed, and costs more
         if t is None:
-            break
+            if either:
+                break
+            return _located(gap, cand, reasons)  # the sides do not narrow: no looser bound will
+        narrow = subset(cand, np.flatnonzero(t <= limit), left_out)
+        narrow["either"] = either
         told = list(reasons)
         try:
-            stops = _located(gap, subset(cand, np.flatnonzero(t <= limit), left_out), told)
+            stops = _located(gap, narrow, told)
         except Inexact:
             continue
         reasons[:] = told
         return stops
-    else:
-        if gap.left.airport is None and gap.right.airport is None:
-            t = _fit_bounds(gap, cand, within_fit(EITHER_LEFT_OUT), either=True)
-            if t is not None:
-                told = list(reasons)
-                narrow = subset(cand, np.flatnonzero(t <= within_fit(EITHER_LEFT_OUT)), EITHER_LEFT_OUT)
-                narrow["either"] = True
-                try:
-                    stops = _located(gap, narrow, told)
-                except Inexact:
-                    pass
-                else:
-                    reasons[:] = told
-                    return stops
     return _located(gap, cand, reasons)
 
 
@@ -183,15 +176,15 @@ def _fit_bounds(gap: Gap, cand: dict, limit: float | None = None, either: bool =
         if t is None:
             return None
         kept = [anchor["icao"]]
+    elif either:
+        bounds = [fit_bound(gap.left, True, cand, limit), fit_bound(gap.right, False, cand, limit)]
+        if bounds[0] is None or bounds[1] is None:
+            return None
+        return _kept(gap, cand, np.minimum(bounds[0], bounds[1]), [])
     else:
         pin_l, pin_r = gap.left.localised(True), gap.right.localised(False)
         bounds = [fit_bound(gap.left, True, cand, limit) if not (pin_r and not pin_l) else None,
                   fit_bound(gap.right, False, cand, limit) if not (pin_l and not pin_r) else None]
-        if either:
-            bounds = [fit_bound(gap.left, True, cand, limit), fit_bound(gap.right, False, cand, limit)]
-            if bounds[0] is None or bounds[1] is None:
-                return None
-            return _kept(gap, cand, np.minimum(bounds[0], bounds[1]), [])
         bounds = [b for b in bounds if b is not None]
         if not bounds:
             return None

@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from tailwatch.geo.geodesy import EARTH_RADIUS_KM, haversine_km
+from tailwatch.geo.geodesy import haversine_in_place, haversine_km
 from tailwatch.itinerary.detour import leg_detour, route_distances
 from tailwatch.itinerary.sides import Side
 from tailwatch.itinerary.stops import Stop
@@ -331,10 +331,9 @@ def _hops_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     point's radians and cosine worked out once instead of once per hop end."""
     p = np.radians(lat)
     cos_p = np.cos(p)
-    dphi = p[1:] - p[:-1]
     dlmb = np.radians(np.asarray(lon[1:], dtype=float) - np.asarray(lon[:-1], dtype=float))
-    a = np.sin(dphi / 2) ** 2 + cos_p[:-1] * cos_p[1:] * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    dlmb /= 2
+    return haversine_in_place(p[1:] - p[:-1], cos_p[:-1] * cos_p[1:], dlmb)
 
 
 def route_airports(legs: list[dict]) -> list[str | None]:
